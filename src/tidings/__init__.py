@@ -1,0 +1,3 @@
+"""Tidings: self-hosted customer-journey orchestration."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,34 @@
+"""The FastAPI application: routers under /api/v1, the error envelope, the body limit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from tidings import __version__
+from tidings.api import errors
+from tidings.api.context import AppContext
+from tidings.api.limits import BodyLimit
+from tidings.api.responses import JSONResponse
+from tidings.api.routes import accounts, event_definitions, system
+
+PREFIX = "/api/v1"
+
+
+def create_app(ctx: AppContext) -> FastAPI:
+    app = FastAPI(
+        title="Tidings",
+        version=__version__,
+        description="Customer-journey orchestration: people, events, flows and channels.",
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=f"{PREFIX}/docs",
+        redoc_url=None,
+        default_response_class=JSONResponse,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    api = APIRouter(prefix=PREFIX)
+    for module in (system, accounts, event_definitions):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.add_middleware(BodyLimit, max_bytes=ctx.max_body_bytes)
+    return app

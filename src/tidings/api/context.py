@@ -1,0 +1,54 @@
+"""What the API needs from the composition root, handed over as one object."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fastapi import Request
+
+from tidings.clock import Clock, VirtualClock
+from tidings.domain.durations import to_micros
+from tidings.store.accounts import KeyOwner, hash_key, resolve_key
+from tidings.store.database import Database
+
+KEY_CACHE_SECONDS = 30.0
+
+
+@dataclass
+class AppContext:
+    db: Database
+    clock: Clock
+    max_body_bytes: int = 1_048_576
+    allow_private_urls: bool = False
+    drain: Callable[[datetime], Awaitable[None]] | None = None
+    _keys: dict[str, tuple[KeyOwner, float]] = field(default_factory=dict)
+
+    async def advance_clock(self, target: datetime) -> None:
+        """Move the virtual clock to `target`, then wait for all work due by then."""
+        assert isinstance(self.clock, VirtualClock)
+        self.clock.advance_to(target)
+        if self.drain is not None:
+            await self.drain(target)
+
+    def now_micros(self) -> int:
+        return to_micros(self.clock.now())
+
+    def authenticate(self, key: str) -> KeyOwner | None:
+        """Resolve a presented key, caching hits briefly so a hot endpoint pays no query."""
+        digest = hash_key(key)
+        hit = self._keys.get(digest)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        with self.db.read() as conn:
+            owner = resolve_key(conn, key)
+        if owner is not None:
+            self._keys[digest] = (owner, time.monotonic() + KEY_CACHE_SECONDS)
+        return owner
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx

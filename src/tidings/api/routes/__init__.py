@@ -1,0 +1,1 @@
+"""One router module per resource; `event_definitions` is the canonical example."""

@@ -1,0 +1,34 @@
+"""Request and response shapes shared by several routes. Unknown fields are refused."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Strict(BaseModel):
+    """Base of every request body: an unknown field is a 422 naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, object]]
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorEnvelope, "description": text}
+    for status, text in [
+        (400, "Malformed request"),
+        (401, "Missing or invalid API key"),
+        (404, "Not found"),
+        (409, "Conflict with the current state"),
+        (413, "Body too large"),
+        (422, "Invalid input; details name each field"),
+    ]
+}

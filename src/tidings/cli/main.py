@@ -1,0 +1,83 @@
+"""`tidings serve | worker | migrate | keys | bench | simulate`."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+from rich.console import Console
+
+from tidings.config import Settings
+
+app = typer.Typer(help="Tidings: customer-journey orchestration.", no_args_is_help=True)
+keys = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys, name="keys")
+console = Console(stderr=True)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    clock: str = typer.Option(None, help="real, virtual or virtual:INSTANT"),
+) -> None:
+    """Run the API, the engine and the web UI in one process."""
+    import uvicorn
+
+    from tidings.bootstrap import build
+
+    settings = Settings() if clock is None else Settings(clock=clock)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    system = build(settings)
+    url = f"http://{host}:{port}"
+    console.print(f"Tidings on [bold]{url}[/bold]  (database: {system.db.dialect}, clock: "
+                  f"{'virtual' if system.clock.virtual else 'real'})")
+    if system.generated_key:
+        console.print(f"API key (shown once; keep it): [bold]{system.generated_key}[/bold]")
+    elif settings.api_key is not None:
+        console.print("API key: the value of TIDINGS_API_KEY")
+    try:
+        uvicorn.run(
+            system.app, host=host, port=port, log_level="warning", access_log=False,
+            loop="uvloop", http="httptools",
+        )
+    finally:
+        system.close()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from tidings.store.database import Database
+
+    Database(url=Settings().database_url).migrate()
+    console.print("schema is up to date")
+
+
+@keys.command("create")
+def create_key(
+    name: str = typer.Option("cli", help="A label for the key."),
+    account: int = typer.Option(1, help="The account id."),
+    admin: bool = typer.Option(False, help="Whether the key may change account settings."),
+) -> None:
+    """Create an API key and print it (it is shown only this once)."""
+    from tidings.clock import RealClock
+    from tidings.domain.durations import to_micros
+    from tidings.store.accounts import create_key as store_create_key
+    from tidings.store.accounts import read_account
+    from tidings.store.database import Database
+
+    db = Database(url=Settings().database_url)
+    db.migrate()
+    with db.write_engine.begin() as conn:
+        read_account(conn, account)
+        key = store_create_key(
+            conn, account_id=account, name=name, admin=admin, now=to_micros(RealClock().now())
+        )
+    typer.echo(key)
+
+
+def _main() -> None:  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

@@ -1,0 +1,25 @@
+"""Settings, from `TIDINGS_*` environment variables (read only by the composition root)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIDINGS_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./tidings.db",
+        description="sqlite:///path/to/file.db (default) or postgresql+psycopg://user@host:port/db",
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Becomes an admin key of the default account at start."
+    )
+    allow_private_urls: bool = Field(
+        False, description="Let call_api reach private, loopback and link-local addresses."
+    )
+    clock: str = Field("real", description="real, virtual or virtual:INSTANT")
+    partitions: int = Field(256, ge=1, le=65536, description="Person partitions, fixed at install.")
+    max_body_bytes: int = Field(1_048_576, description="Largest request body accepted.")
+    log_level: str = Field("info", description="debug, info, warning or error")

@@ -1,0 +1,65 @@
+"""ISO 8601 durations (`PT2H`, `P1D`, `P1W`) and instants, parsed without I/O."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+MICROS = 1_000_000
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO 8601 duration of weeks, days, hours, minutes and seconds.
+
+    Years and months are refused: their length depends on the calendar, so a flow should
+    say `P30D` or `P365D` and mean it.
+    """
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT2H or P1D")
+    parts = match.groupdict()
+    return timedelta(
+        weeks=int(parts["weeks"] or 0),
+        days=int(parts["days"] or 0),
+        hours=int(parts["hours"] or 0),
+        minutes=int(parts["minutes"] or 0),
+        seconds=float(parts["seconds"] or 0),
+    )
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO 8601 instant that carries its offset (`Z` or `+02:00`)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not an ISO 8601 instant") from exc
+    if value.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset; write it as 2026-01-05T09:00:00Z")
+    return value.astimezone(UTC)
+
+
+def to_micros(value: datetime) -> int:
+    """An aware instant as integer microseconds since the epoch (how the store keeps time)."""
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * MICROS + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+
+
+def format_instant(value: datetime) -> str:
+    """The one way instants leave the system: UTC, `Z`, milliseconds when present."""
+    value = value.astimezone(UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_micros(value: int) -> str:
+    return format_instant(from_micros(value))

@@ -1,0 +1,117 @@
+"""Accounts and their API keys. Keys are stored as SHA-256 hashes, never in clear."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from tidings.domain.errors import NotFound
+from tidings.store.tables import accounts, api_keys
+
+DEFAULT_ACCOUNT_ID = 1
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+    timezone: str
+    allow_private_urls: bool
+    created_at: int
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """Who a presented key belongs to."""
+
+    account_id: int
+    admin: bool
+    key_id: int
+
+
+def hash_key(key: str) -> str:
+    # Keys are 256-bit random tokens, so a plain SHA-256 is enough (no password stretching).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    return "tdk_" + secrets.token_urlsafe(32)
+
+
+def create_account(conn: Connection, *, name: str, timezone: str, now: int) -> Account:
+    row = conn.execute(
+        insert(accounts)
+        .values(name=name, timezone=timezone, allow_private_urls=False, created_at=now)
+        .returning(*accounts.c)
+    ).one()
+    return Account(**row._mapping)
+
+
+def read_account(conn: Connection, account_id: int) -> Account:
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"account {account_id} does not exist")
+    return Account(**row._mapping)
+
+
+def update_account(conn: Connection, account_id: int, changes: dict[str, Any]) -> Account:
+    if changes:
+        conn.execute(update(accounts).where(accounts.c.id == account_id).values(**changes))
+    return read_account(conn, account_id)
+
+
+def create_key(
+    conn: Connection, *, account_id: int, name: str, admin: bool, now: int, key: str | None = None
+) -> str:
+    """Store a key (a new random one unless given) and return it in clear, once."""
+    key = key or new_key()
+    conn.execute(
+        insert(api_keys).values(
+            account_id=account_id,
+            name=name,
+            key_hash=hash_key(key),
+            prefix=key[:8],
+            admin=admin,
+            created_at=now,
+        )
+    )
+    return key
+
+
+def resolve_key(conn: Connection, key: str) -> KeyOwner | None:
+    row = conn.execute(
+        select(api_keys.c.account_id, api_keys.c.admin, api_keys.c.id).where(
+            api_keys.c.key_hash == hash_key(key)
+        )
+    ).one_or_none()
+    return None if row is None else KeyOwner(row.account_id, row.admin, row.id)
+
+
+def ensure_default_account(conn: Connection, *, api_key: str | None, now: int) -> str | None:
+    """Create the default account on first start. `api_key`, when given, becomes (or stays)
+    its admin key. Returns a newly generated key when one had to be made, else None."""
+    exists = conn.execute(select(func.count()).select_from(accounts)).scalar_one() > 0
+    generated: str | None = None
+    if not exists:
+        # The first account of an empty database takes id 1 on both databases, and stays
+        # the default account (the one whose admin keys may create other accounts).
+        created = create_account(conn, name="Default", timezone="UTC", now=now)
+        assert created.id == DEFAULT_ACCOUNT_ID
+    if api_key is not None:
+        known = resolve_key(conn, api_key)
+        if known is None:
+            create_key(
+                conn, account_id=DEFAULT_ACCOUNT_ID, name="TIDINGS_API_KEY", admin=True,
+                now=now, key=api_key,
+            )
+        elif known.account_id != DEFAULT_ACCOUNT_ID or not known.admin:
+            raise ValueError("TIDINGS_API_KEY is already a key of another account")
+    elif not exists:
+        generated = create_key(
+            conn, account_id=DEFAULT_ACCOUNT_ID, name="first key", admin=True, now=now
+        )
+    return generated

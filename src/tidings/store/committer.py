@@ -1,0 +1,118 @@
+"""Group commit: one writer thread runs many callers' writes in one transaction.
+
+Callers hand a function of a connection to `submit`; the writer drains every pending
+function, runs each in its own savepoint (so one failing caller never loses the others'
+writes), commits once, and only then resolves the callers' futures. Under load hundreds
+of requests share one fsync; alone, a request pays for one commit. On SQLite this is also
+the "one writer" rule: every write of the API goes through here.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+T = TypeVar("T")
+WriteFn = Callable[[Connection], Any]
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class Committer:
+    def __init__(self, *, engine: Engine, max_batch: int = 1024) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="tidings-committer", daemon=True)
+        self._started = False
+        self.commits = 0
+        self.operations = 0
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._started:
+            self._queue.put(_STOP)
+            self._thread.join(timeout=30)
+            self._started = False
+
+    def submit(self, fn: Callable[[Connection], T]) -> Future[T]:
+        if not self._started:
+            raise RuntimeError("the committer is not running")
+        future: Future[T] = Future()
+        self._queue.put((fn, future))
+        return future
+
+    def _run(self) -> None:
+        conn = self._engine.connect()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    return
+                batch = [item]
+                stop = False
+                while len(batch) < self._max_batch:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is _STOP:
+                        stop = True
+                        break
+                    batch.append(more)
+                conn = self._commit(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _commit(self, conn: Connection, batch: list[Any]) -> Connection:
+        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        try:
+            with conn.begin():
+                for fn, future in batch:
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    savepoint = conn.begin_nested() if len(batch) > 1 else None
+                    try:
+                        value = fn(conn)
+                    except Exception as exc:  # a caller's failure is that caller's answer
+                        if savepoint is None:
+                            raise
+                        savepoint.rollback()
+                        results.append((future, None, exc))
+                    else:
+                        if savepoint is not None:
+                            savepoint.commit()
+                        results.append((future, value, None))
+        except Exception as exc:
+            # The transaction failed as a whole (or the one caller failed): nothing of it
+            # is stored, so every caller still waiting learns that.
+            log.debug("group commit failed", exc_info=True)
+            for _fn, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            try:
+                conn.close()
+            finally:
+                conn = self._engine.connect()
+            return conn
+        self.commits += 1
+        self.operations += len(results)
+        for future, value, error in results:
+            if error is None:
+                future.set_result(value)
+            else:
+                future.set_exception(error)
+        return conn

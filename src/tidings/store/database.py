@@ -1,0 +1,69 @@
+"""The database handle: engines for reads and the single group-committing writer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tidings.store.committer import Committer
+from tidings.store.dialect import Dialect, configure_sqlite, dialect_of
+
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    """Owns the engines. Reads use a pool; every write goes through the committer."""
+
+    def __init__(self, *, url: str, pool_size: int = 8) -> None:
+        self.url = url
+        self.dialect: Dialect = dialect_of(url)
+        if self.dialect == "sqlite":
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=32)
+            configure_sqlite(self.engine, immediate=False)
+            self.write_engine = create_engine(url, poolclass=NullPool)
+            configure_sqlite(self.write_engine, immediate=True)
+        else:
+            self.engine = create_engine(
+                url, pool_size=pool_size, max_overflow=32, pool_pre_ping=True
+            )
+            self.write_engine = create_engine(url, pool_size=2, pool_pre_ping=True)
+        self.committer = Committer(engine=self.write_engine)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (safe to call from several processes)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.write_engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(7263541)"))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def start(self) -> None:
+        self.committer.start()
+
+    def close(self) -> None:
+        self.committer.stop()
+        self.engine.dispose()
+        self.write_engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn` in the writer's next transaction and wait until it is committed."""
+        return self.committer.submit(fn).result()
+
+    async def write_async(self, fn: Callable[[Connection], T]) -> T:
+        return await asyncio.wrap_future(self.committer.submit(fn))

@@ -1,0 +1,202 @@
+"""The one schema, in SQLAlchemy Core, for SQLite and PostgreSQL alike.
+
+Conventions: every table has `account_id` and every query filters on it; instants are
+BIGINT microseconds since the epoch (cheap to index and compare on both databases);
+JSON documents are JSONB on PostgreSQL and TEXT on SQLite.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _account() -> Column[int]:
+    return Column(
+        "account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("allow_private_urls", Boolean, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("name", String(255), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("admin", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("external_id", String(255)),
+    Column("first_name", String(255)),
+    Column("last_name", String(255)),
+    Column("gender", String(16)),
+    Column("birth_date", String(10)),
+    Column("city", String(255)),
+    Column("country", String(2)),
+    Column("timezone", String(64)),
+    Column("preferred_language", String(35)),
+    Column("attributes", Json, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "external_id", name="uq_people_account_external"),
+)
+
+person_contacts = Table(
+    "person_contacts",
+    metadata,
+    _account(),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("value", String(320), nullable=False),
+    Column("position", Integer, nullable=False),
+    PrimaryKeyConstraint("person_id", "kind", "value"),
+    Index("ix_person_contacts_lookup", "account_id", "kind", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("name", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_tags_account_name"),
+)
+
+person_tags = Table(
+    "person_tags",
+    metadata,
+    _account(),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("tag_id", Id, ForeignKey("tags.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("person_id", "tag_id"),
+    Index("ix_person_tags_tag", "account_id", "tag_id"),
+)
+
+companies = Table(
+    "companies",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("name", String(255), nullable=False),
+    Column("domain", String(255)),
+    Column("attributes", Json, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_companies_account_name"),
+)
+
+person_companies = Table(
+    "person_companies",
+    metadata,
+    _account(),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("company_id", Id, ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("person_id", "company_id"),
+    Index("ix_person_companies_company", "account_id", "company_id"),
+)
+
+attribute_definitions = Table(
+    "attribute_definitions",
+    metadata,
+    _account(),
+    Column("name", String(64), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("description", Text),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "name"),
+)
+
+event_definitions = Table(
+    "event_definitions",
+    metadata,
+    _account(),
+    Column("name", String(128), nullable=False),
+    Column("properties", Json, nullable=False),
+    Column("description", Text),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "name"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("properties", Json, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Index("ix_events_person_time", "account_id", "person_id", "time"),
+    Index("ix_events_name_time", "account_id", "name", "time"),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("name", String(255), nullable=False),
+    Column("description", Text),
+    Column("rule", Json, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_segments_account_name"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _account(),
+    Column("scope", String(64), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("response", Json, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "scope", "key"),
+)

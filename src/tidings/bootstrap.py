@@ -46,4 +46,6 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         max_body_bytes=settings.max_body_bytes,
         allow_private_urls=settings.allow_private_urls,
     )
-    return Tidings(settings=settings, db=db, clock=clock, app=create_app(ctx), generated_key=generated)
+    return Tidings(
+        settings=settings, db=db, clock=clock, app=create_app(ctx), generated_key=generated
+    )

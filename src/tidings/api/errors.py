@@ -34,7 +34,9 @@ STATUS: list[tuple[type[TidingsError], int]] = [
 ]
 
 
-def envelope(status: int, code: str, message: str, details: list[Any] | None = None) -> JSONResponse:
+def envelope(
+    status: int, code: str, message: str, details: list[Any] | None = None
+) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(
         {"error": {"code": code, "message": message, "details": details or []}},

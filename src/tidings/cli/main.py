@@ -28,19 +28,28 @@ def serve(
     from tidings.bootstrap import build
 
     settings = Settings() if clock is None else Settings(clock=clock)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     system = build(settings)
     url = f"http://{host}:{port}"
-    console.print(f"Tidings on [bold]{url}[/bold]  (database: {system.db.dialect}, clock: "
-                  f"{'virtual' if system.clock.virtual else 'real'})")
+    console.print(
+        f"Tidings on [bold]{url}[/bold]  (database: {system.db.dialect}, clock: "
+        f"{'virtual' if system.clock.virtual else 'real'})"
+    )
     if system.generated_key:
         console.print(f"API key (shown once; keep it): [bold]{system.generated_key}[/bold]")
     elif settings.api_key is not None:
         console.print("API key: the value of TIDINGS_API_KEY")
     try:
         uvicorn.run(
-            system.app, host=host, port=port, log_level="warning", access_log=False,
-            loop="uvloop", http="httptools",
+            system.app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
         )
     finally:
         system.close()

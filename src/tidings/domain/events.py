@@ -41,9 +41,7 @@ MAX_PROPERTIES = 100
 
 def check_event_name(name: str) -> None:
     if not _NAME.match(name):
-        raise ValueError(
-            "must start with a letter and hold at most 128 letters, digits, _, . or -"
-        )
+        raise ValueError("must start with a letter and hold at most 128 letters, digits, _, . or -")
 
 
 def check_property_name(name: str) -> None:

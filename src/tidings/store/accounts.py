@@ -105,8 +105,12 @@ def ensure_default_account(conn: Connection, *, api_key: str | None, now: int) -
         known = resolve_key(conn, api_key)
         if known is None:
             create_key(
-                conn, account_id=DEFAULT_ACCOUNT_ID, name="TIDINGS_API_KEY", admin=True,
-                now=now, key=api_key,
+                conn,
+                account_id=DEFAULT_ACCOUNT_ID,
+                name="TIDINGS_API_KEY",
+                admin=True,
+                now=now,
+                key=api_key,
             )
         elif known.account_id != DEFAULT_ACCOUNT_ID or not known.admin:
             raise ValueError("TIDINGS_API_KEY is already a key of another account")

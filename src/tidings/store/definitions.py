@@ -108,7 +108,10 @@ def update_event_definition(
                 f"the type of {', '.join(changed)} cannot change once defined: stored events "
                 "carry the old type; add a new property instead"
             )
-        values["properties"] = {**current["properties"], **{k: v.value for k, v in properties.items()}}
+        values["properties"] = {
+            **current["properties"],
+            **{k: v.value for k, v in properties.items()},
+        }
     if description is not None:
         values["description"] = description
     if values:
@@ -157,7 +160,12 @@ def _attribute_row(row: Any) -> dict[str, Any]:
 
 
 def create_attribute(
-    conn: Connection, account_id: int, *, name: str, kind: ValueType, description: str | None,
+    conn: Connection,
+    account_id: int,
+    *,
+    name: str,
+    kind: ValueType,
+    description: str | None,
     now: int,
 ) -> dict[str, Any]:
     exists = conn.execute(
@@ -170,7 +178,10 @@ def create_attribute(
         raise Conflict(f"attribute {name!r} is already defined")
     conn.execute(
         insert(attribute_definitions).values(
-            account_id=account_id, name=name, type=kind.value, description=description,
+            account_id=account_id,
+            name=name,
+            type=kind.value,
+            description=description,
             created_at=now,
         )
     )

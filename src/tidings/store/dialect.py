@@ -30,7 +30,7 @@ def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
@@ -47,10 +47,10 @@ def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
 def json_text(dialect: Dialect, column: ColumnElement[Any], key: str) -> ColumnElement[Any]:
     """`column ->> key` as text on both databases."""
     if dialect == "postgresql":
-        return column.op("->>")(key)  # type: ignore[no-any-return]
+        return column.op("->>")(key)
     from sqlalchemy import func
 
-    return func.json_extract(column, f'$."{key}"')  # type: ignore[no-any-return]
+    return func.json_extract(column, f'$."{key}"')
 
 
 def json_param(dialect: Dialect) -> str:

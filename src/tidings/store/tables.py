@@ -38,9 +38,7 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 
 
 def _account() -> Column[int]:
-    return Column(
-        "account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
-    )
+    return Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
 
 
 accounts = Table(

@@ -69,7 +69,9 @@ def create_account(
 
 
 @router.get("/account")
-def read_account(who: Caller = Depends(caller), ctx: AppContext = Depends(context)) -> dict[str, Any]:
+def read_account(
+    who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         return _out(store.read_account(conn, who.account_id))
 

@@ -53,8 +53,12 @@ def create_event_definition(
     now = ctx.now_micros()
     return ctx.db.write(
         lambda conn: store.create_event_definition(
-            conn, who.account_id, name=body.name, properties=properties,
-            description=body.description, now=now,
+            conn,
+            who.account_id,
+            name=body.name,
+            properties=properties,
+            description=body.description,
+            now=now,
         )
     )
 

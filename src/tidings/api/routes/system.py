@@ -22,7 +22,11 @@ router = APIRouter(tags=["system"], responses=ERRORS)
 def health(ctx: AppContext = Depends(context)) -> dict[str, Any]:
     with ctx.db.read() as conn:
         conn.exec_driver_sql("SELECT 1")
-    return {"status": "ok", "database": ctx.db.dialect, "clock": "virtual" if ctx.clock.virtual else "real"}
+    return {
+        "status": "ok",
+        "database": ctx.db.dialect,
+        "clock": "virtual" if ctx.clock.virtual else "real",
+    }
 
 
 class ClockAdvance(Strict):
@@ -37,7 +41,9 @@ def _virtual(ctx: AppContext) -> VirtualClock:
 
 
 @router.get("/clock")
-def read_clock(_who: Caller = Depends(caller), ctx: AppContext = Depends(context)) -> dict[str, Any]:
+def read_clock(
+    _who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
     return {"now": format_instant(ctx.clock.now()), "virtual": ctx.clock.virtual}
 
 

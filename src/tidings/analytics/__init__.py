@@ -1,0 +1,1 @@
+"""Analytics: flow and channel reports over the metric counters."""

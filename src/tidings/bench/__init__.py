@@ -1,0 +1,1 @@
+"""`tidings bench`: benchmark workloads that print one JSON line each."""

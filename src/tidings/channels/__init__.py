@@ -1,0 +1,1 @@
+"""Channels: outbox rows to provider calls, provider callbacks to events."""

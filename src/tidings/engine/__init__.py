@@ -1,0 +1,1 @@
+"""The journey engine (the step function over batches; see DESIGN.md)."""

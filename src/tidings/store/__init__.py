@@ -1,0 +1,1 @@
+"""Storage: one SQLAlchemy Core schema over SQLite and PostgreSQL, Alembic migrations."""

@@ -61,3 +61,14 @@ def json_param(dialect: Dialect) -> str:
 def param(dialect: Dialect) -> str:
     """The driver's positional placeholder."""
     return "%s" if dialect == "postgresql" else "?"
+
+
+def insert_ignore(dialect: Dialect, table: Any) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING` for either database."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()

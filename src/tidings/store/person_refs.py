@@ -1,0 +1,55 @@
+"""Resolving people by `externalId` in bulk, creating the unknown ones (as Braze does)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, insert, select
+
+from tidings.store.tables import people
+
+CHUNK = 500
+
+
+def find_people(conn: Connection, account_id: int, external_ids: Iterable[str]) -> dict[str, int]:
+    """externalId -> person id, for those that exist."""
+    wanted = list(dict.fromkeys(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        for row in conn.execute(
+            select(people.c.external_id, people.c.id).where(
+                people.c.account_id == account_id, people.c.external_id.in_(chunk)
+            )
+        ):
+            found[row.external_id] = row.id
+    return found
+
+
+def ensure_people(
+    conn: Connection, account_id: int, external_ids: Iterable[str], now: int
+) -> tuple[dict[str, int], set[str]]:
+    """externalId -> person id for all of `external_ids`, creating the missing people.
+
+    Returns the map and the set of externalIds that were created just now. Must run in
+    the writer (`Database.write`) so two requests never create the same person twice.
+    """
+    wanted = list(dict.fromkeys(external_ids))
+    found = find_people(conn, account_id, wanted)
+    missing = [e for e in wanted if e not in found]
+    if missing:
+        conn.execute(
+            insert(people),
+            [
+                {
+                    "account_id": account_id,
+                    "external_id": e,
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for e in missing
+            ],
+        )
+        found.update(find_people(conn, account_id, missing))
+    return found, set(missing)

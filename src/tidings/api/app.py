@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from tidings import __version__
-from tidings.api import errors
+from tidings.api import errors, openapi
 from tidings.api.context import AppContext
 from tidings.api.limits import BodyLimit
 from tidings.api.responses import JSONResponse
-from tidings.api.routes import accounts, event_definitions, system
+from tidings.api.routes import accounts, event_definitions, events, system
 
 PREFIX = "/api/v1"
 
@@ -27,8 +27,9 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
-    for module in (system, accounts, event_definitions):
+    for module in (system, accounts, event_definitions, events):
         api.include_router(module.router)
     app.include_router(api)
+    openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.max_body_bytes)
     return app

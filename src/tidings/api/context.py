@@ -11,10 +11,15 @@ from fastapi import Request
 
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import to_micros
+from tidings.domain.values import ValueType
 from tidings.store.accounts import KeyOwner, hash_key, resolve_key
 from tidings.store.database import Database
+from tidings.store.definitions import event_types
 
 KEY_CACHE_SECONDS = 30.0
+# Event definitions are read on every ingest request; a short cache keeps that off the hot
+# path. Changes made through this process are seen at once (`forget_event_types`).
+DEFINITIONS_CACHE_SECONDS = 1.0
 
 
 @dataclass
@@ -25,6 +30,21 @@ class AppContext:
     allow_private_urls: bool = False
     drain: Callable[[datetime], Awaitable[None]] | None = None
     _keys: dict[str, tuple[KeyOwner, float]] = field(default_factory=dict)
+    _event_types: dict[int, tuple[dict[str, dict[str, ValueType]], float]] = field(
+        default_factory=dict
+    )
+
+    def event_types(self, account_id: int) -> dict[str, dict[str, ValueType]]:
+        hit = self._event_types.get(account_id)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        with self.db.read() as conn:
+            types = event_types(conn, account_id)
+        self._event_types[account_id] = (types, time.monotonic() + DEFINITIONS_CACHE_SECONDS)
+        return types
+
+    def forget_event_types(self, account_id: int) -> None:
+        self._event_types.pop(account_id, None)
 
     async def advance_clock(self, target: datetime) -> None:
         """Move the virtual clock to `target`, then wait for all work due by then."""

@@ -18,8 +18,10 @@ from tidings.domain.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    MalformedRequest,
     NotFound,
     TidingsError,
+    TooLarge,
     Unauthorized,
 )
 
@@ -31,6 +33,8 @@ STATUS: list[tuple[type[TidingsError], int]] = [
     (Conflict, 409),
     (Unauthorized, 401),
     (Forbidden, 403),
+    (MalformedRequest, 400),
+    (TooLarge, 413),
 ]
 
 

@@ -43,6 +43,16 @@ class InvalidInput(TidingsError):
         super().__init__(text, [p.as_dict() for p in problems])
 
 
+class MalformedRequest(TidingsError):
+    """The body is not a request at all (not JSON, not the right kind of document)."""
+
+    code = "malformed_json"
+
+
+class TooLarge(TidingsError):
+    code = "too_large"
+
+
 class NotFound(TidingsError):
     code = "not_found"
 

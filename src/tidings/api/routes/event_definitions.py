@@ -51,7 +51,7 @@ def create_event_definition(
     properties = check_definition(body.properties, problems)
     problems.raise_if_any()
     now = ctx.now_micros()
-    return ctx.db.write(
+    created = ctx.db.write(
         lambda conn: store.create_event_definition(
             conn,
             who.account_id,
@@ -61,6 +61,8 @@ def create_event_definition(
             now=now,
         )
     )
+    ctx.forget_event_types(who.account_id)
+    return created
 
 
 @router.get("")
@@ -94,11 +96,13 @@ def update_event_definition(
     problems = ProblemList()
     properties = None if body.properties is None else check_definition(body.properties, problems)
     problems.raise_if_any()
-    return ctx.db.write(
+    updated = ctx.db.write(
         lambda conn: store.update_event_definition(
             conn, who.account_id, name, properties=properties, description=body.description
         )
     )
+    ctx.forget_event_types(who.account_id)
+    return updated
 
 
 @router.delete("/{name}", status_code=204)
@@ -106,4 +110,5 @@ def delete_event_definition(
     name: str = Name, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
 ) -> Response:
     ctx.db.write(lambda conn: store.delete_event_definition(conn, who.account_id, name))
+    ctx.forget_event_types(who.account_id)
     return Response(status_code=204)

@@ -1,0 +1,71 @@
+"""Events: the hot ingest path (driver `executemany`) and the per-person history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from tidings.domain.durations import format_micros
+from tidings.domain.errors import NotFound
+from tidings.store.dialect import dialect_of, json_param, param
+from tidings.store.tables import events, people
+
+# (account_id, person_id, name, properties JSON text, time, received_at)
+EventRow = tuple[int, int, str, str, int, int]
+
+
+def insert_events(conn: Connection, rows: Sequence[EventRow]) -> None:
+    """Append events with one driver-level `executemany` (DESIGN.md: hot paths skip Core's
+    per-row compilation, which costs twice as much)."""
+    if not rows:
+        return
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    sql = (
+        "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
+        f"VALUES ({p}, {p}, {p}, {j}, {p}, {p})"
+    )
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def encode_properties(properties: dict[str, Any]) -> str:
+    return orjson.dumps(properties).decode()
+
+
+def list_person_events(
+    conn: Connection,
+    account_id: int,
+    person_id: int,
+    *,
+    name: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """A person's events, newest first; 404 when the person is not the account's."""
+    exists = conn.execute(
+        select(people.c.id).where(people.c.account_id == account_id, people.c.id == person_id)
+    ).first()
+    if exists is None:
+        raise NotFound(f"person {person_id} does not exist")
+    query = (
+        select(events.c.id, events.c.name, events.c.properties, events.c.time, events.c.received_at)
+        .where(events.c.account_id == account_id, events.c.person_id == person_id)
+        .order_by(events.c.time.desc(), events.c.id.desc())
+        .limit(limit + 1)
+        .offset(offset)
+    )
+    if name is not None:
+        query = query.where(events.c.name == name)
+    return [
+        {
+            "id": row.id,
+            "name": row.name,
+            "properties": row.properties,
+            "time": format_micros(row.time),
+            "receivedAt": format_micros(row.received_at),
+        }
+        for row in conn.execute(query)
+    ]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from tidings import __version__
 from tidings.api import errors, openapi
 from tidings.api.context import AppContext
+from tidings.api.fastpath import EventsFastPath
 from tidings.api.limits import BodyLimit
 from tidings.api.responses import JSONResponse
 from tidings.api.routes import accounts, event_definitions, events, system
@@ -32,4 +33,5 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(api)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.max_body_bytes)
+    app.add_middleware(EventsFastPath, ctx=ctx)
     return app

@@ -19,7 +19,7 @@ class Caller:
     admin: bool
 
 
-def caller(
+async def caller(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ctx: AppContext = Depends(context),
@@ -32,7 +32,7 @@ def caller(
     return Caller(owner.account_id, owner.admin)
 
 
-def admin(who: Caller = Depends(caller)) -> Caller:
+async def admin(who: Caller = Depends(caller)) -> Caller:
     if not who.admin:
         raise Forbidden("this call needs an admin key")
     return who

@@ -6,13 +6,18 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
+
+if TYPE_CHECKING:
+    from tidings.api.ingest import IngestJob
 
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import to_micros
 from tidings.domain.values import ValueType
 from tidings.store.accounts import KeyOwner, hash_key, resolve_key
+from tidings.store.batcher import Batcher
 from tidings.store.database import Database
 from tidings.store.definitions import event_types
 
@@ -29,6 +34,7 @@ class AppContext:
     max_body_bytes: int = 1_048_576
     allow_private_urls: bool = False
     drain: Callable[[datetime], Awaitable[None]] | None = None
+    event_batcher: Batcher[IngestJob, tuple[int, Any]] = field(init=False)
     _keys: dict[str, tuple[KeyOwner, float]] = field(default_factory=dict)
     _event_types: dict[int, tuple[dict[str, dict[str, ValueType]], float]] = field(
         default_factory=dict
@@ -45,6 +51,11 @@ class AppContext:
 
     def forget_event_types(self, account_id: int) -> None:
         self._event_types.pop(account_id, None)
+
+    def __post_init__(self) -> None:
+        from tidings.api.ingest import store_events
+
+        self.event_batcher = Batcher(db=self.db, process=store_events)
 
     async def advance_clock(self, target: datetime) -> None:
         """Move the virtual clock to `target`, then wait for all work due by then."""
@@ -69,6 +80,6 @@ class AppContext:
         return owner
 
 
-def context(request: Request) -> AppContext:
+async def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx

@@ -17,7 +17,7 @@ class PageParams:
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: int = Query(100, ge=1, le=1000, description="How many items, 1 to 1,000."),
     offset: int = Query(0, ge=0, le=10_000_000, description="How many items to skip."),
 ) -> PageParams:

@@ -90,3 +90,19 @@ def create_key(
 def _main() -> None:  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
+
+
+bench = typer.Typer(help="Benchmark workloads; each prints one JSON line.", no_args_is_help=True)
+app.add_typer(bench, name="bench")
+
+
+@bench.command("ingest")
+def bench_ingest(
+    events: int = typer.Option(100_000, help="How many events to post."),
+    batch: int = typer.Option(1000, help="Events per request (1 sends single objects)."),
+    concurrency: int = typer.Option(0, help="Concurrent clients (default: 4, or 32 for batch 1)."),
+) -> None:
+    """Post events to a fresh server on SQLite; print events/s, latency and peak RSS."""
+    from tidings.bench import ingest
+
+    ingest.main(events, batch, concurrency or (32 if batch == 1 else 4))

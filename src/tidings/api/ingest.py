@@ -1,0 +1,199 @@
+"""Event ingest: check each item on its own, then store many requests' events at once.
+
+`check_events` runs in the request (CPU only); `store_events` runs in the writer for a
+whole batch of requests (see `store.batcher.Batcher`): one person look-up per account,
+one `executemany` for every event, idempotency answers remembered in the same commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from sqlalchemy import Connection, select
+
+from tidings.api.errors import validation_details
+from tidings.api.schemas import Strict
+from tidings.domain.durations import parse_instant, to_micros
+from tidings.domain.errors import Conflict, InvalidInput, MalformedRequest, Problem, ProblemList
+from tidings.domain.events import check_properties
+from tidings.domain.values import ValueType
+from tidings.store import idempotency
+from tidings.store.events import EventRow, encode_properties, insert_events
+from tidings.store.person_refs import ensure_people
+from tidings.store.tables import people
+
+MAX_ITEMS = 1000
+SCOPE = "events"
+
+
+class PersonRef(Strict):
+    externalId: str | None = Field(None, min_length=1, max_length=255)
+    id: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> PersonRef:
+        if (self.externalId is None) == (self.id is None):
+            raise ValueError("give exactly one of externalId and id")
+        return self
+
+
+class EventIn(Strict):
+    person: PersonRef
+    name: str = Field(min_length=1, max_length=128, description="A defined event name")
+    properties: dict[str, Any] = Field(default_factory=dict)
+    time: str | None = Field(None, description="When it happened (ISO 8601); default: now")
+
+
+event_adapter = TypeAdapter(EventIn)
+
+
+@dataclass
+class IngestJob:
+    """One request's checked events, waiting to be stored."""
+
+    account_id: int
+    idempotency_key: str | None
+    now: int
+    answers: list[dict[str, Any] | None]
+    accepted: list[tuple[int, PersonRef, str, str, int]]
+
+
+def refused(problems: list[Problem]) -> dict[str, Any]:
+    error = InvalidInput(problems)
+    return {
+        "status": "refused",
+        "error": {"code": error.code, "message": error.message, "details": error.details},
+    }
+
+
+def parse_items(body: bytes, what: str) -> tuple[list[Any], bool]:
+    """The items of a one-or-many body, and whether it was a single object."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise MalformedRequest("the request body is not valid JSON") from None
+    if isinstance(data, dict):
+        return [data], True
+    if not isinstance(data, list):
+        raise InvalidInput([Problem("body", f"must be {what} or a list of them")])
+    if not data:
+        raise InvalidInput([Problem("body", "the list is empty")])
+    if len(data) > MAX_ITEMS:
+        raise InvalidInput([Problem("body", f"at most {MAX_ITEMS} items per request")])
+    return data, False
+
+
+def check_events(
+    items: list[Any],
+    types: dict[str, dict[str, ValueType]],
+    *,
+    account_id: int,
+    idempotency_key: str | None,
+    now: int,
+) -> IngestJob:
+    job = IngestJob(account_id, idempotency_key, now, [None] * len(items), [])
+    for index, item in enumerate(items):
+        try:
+            event = event_adapter.validate_python(item)
+        except ValidationError as exc:
+            job.answers[index] = refused(
+                [Problem(d["field"], d["message"]) for d in validation_details(exc.errors())]
+            )
+            continue
+        problems = ProblemList()
+        definition = types.get(event.name)
+        properties: dict[str, Any] = {}
+        if definition is None:
+            problems.add("name", f"unknown event {event.name!r}: define it first")
+        else:
+            properties = check_properties(event.properties, definition, problems, "")
+        when = now
+        if event.time is not None:
+            try:
+                when = to_micros(parse_instant(event.time))
+            except ValueError as exc:
+                problems.add("time", str(exc))
+        if problems:
+            job.answers[index] = refused(problems.items)
+            continue
+        job.accepted.append((index, event.person, event.name, encode_properties(properties), when))
+    return job
+
+
+def store_events(conn: Connection, jobs: Sequence[IngestJob]) -> list[tuple[int, Any]]:
+    """Store every job's accepted events; return each job's (status, body) in order."""
+    results: list[tuple[int, Any] | None] = [None] * len(jobs)
+    live: list[int] = []
+    for n, job in enumerate(jobs):
+        if job.idempotency_key is not None:
+            remembered = idempotency.recall(
+                conn, job.account_id, SCOPE, job.idempotency_key, job.now
+            )
+            if remembered is not None:
+                results[n] = remembered
+                continue
+        live.append(n)
+
+    external: dict[int, set[str]] = defaultdict(set)
+    ids: dict[int, set[int]] = defaultdict(set)
+    for n in live:
+        for _, ref, *_ in jobs[n].accepted:
+            if ref.externalId is not None:
+                external[jobs[n].account_id].add(ref.externalId)
+            elif ref.id is not None:
+                ids[jobs[n].account_id].add(ref.id)
+    now = max((jobs[n].now for n in live), default=0)
+    by_external = {
+        account: ensure_people(conn, account, sorted(names), now)[0]
+        for account, names in external.items()
+    }
+    known_ids = {account: _existing(conn, account, wanted) for account, wanted in ids.items()}
+
+    rows: list[EventRow] = []
+    for n in live:
+        job = jobs[n]
+        mine: list[EventRow] = []
+        answers = list(job.answers)
+        for index, ref, name, properties, when in job.accepted:
+            if ref.externalId is not None:
+                person_id = by_external[job.account_id][ref.externalId]
+            else:
+                assert ref.id is not None
+                if ref.id not in known_ids[job.account_id]:
+                    answers[index] = refused(
+                        [Problem("person.id", f"person {ref.id} does not exist")]
+                    )
+                    continue
+                person_id = ref.id
+            mine.append((job.account_id, person_id, name, properties, when, job.now))
+            answers[index] = {"status": "accepted"}
+        body = {"items": answers}
+        if job.idempotency_key is not None:
+            try:
+                idempotency.remember(
+                    conn, job.account_id, SCOPE, job.idempotency_key, 202, body, job.now
+                )
+            except Conflict as exc:
+                results[n] = (
+                    409,
+                    {"error": {"code": exc.code, "message": exc.message, "details": []}},
+                )
+                continue
+        rows.extend(mine)
+        results[n] = (202, body)
+    insert_events(conn, rows)
+    return [r for r in results if r is not None]
+
+
+def _existing(conn: Connection, account_id: int, wanted: set[int]) -> set[int]:
+    return {
+        row.id
+        for row in conn.execute(
+            select(people.c.id).where(people.c.account_id == account_id, people.c.id.in_(wanted))
+        )
+    }

@@ -1,0 +1,77 @@
+"""Start a real `tidings serve` in a child process for a benchmark, and read its peak RSS."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_KEY = "tdk_bench_key_for_a_throwaway_server"
+
+
+@dataclass
+class Server:
+    host: str
+    port: int
+    key: str
+    database_url: str
+    process: subprocess.Popen[bytes]
+
+    def peak_rss_mb(self) -> float:
+        """The kernel's high-water mark of the server's resident memory (VmHWM)."""
+        try:
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            pass
+        return -1.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(database_url: str | None = None, clock: str = "real") -> Iterator[Server]:
+    folder = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
+    url = database_url or f"sqlite:///{folder / 'bench.db'}"
+    port = free_port()
+    env = {**os.environ, "TIDINGS_DATABASE_URL": url, "TIDINGS_API_KEY": BENCH_KEY}
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "tidings", "serve", "--port", str(port), "--clock", clock],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "the server did not start: " + (folder / "server.log").read_text()
+                    ) from None
+                time.sleep(0.1)
+        yield Server("127.0.0.1", port, BENCH_KEY, url, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

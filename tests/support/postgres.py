@@ -109,3 +109,15 @@ def cluster() -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+def create_database(url: str, name: str) -> str:
+    """Another empty database in the same cluster; returns its URL."""
+    import psycopg
+
+    server, _, _old = url.rpartition("/")
+    dsn = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"

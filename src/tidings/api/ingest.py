@@ -17,7 +17,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from sqlalchemy import Connection, select
 
 from tidings.api.errors import validation_details
-from tidings.api.schemas import Strict
+from tidings.api.schemas import MAX_ID, Strict
 from tidings.domain.durations import parse_instant, to_micros
 from tidings.domain.errors import Conflict, InvalidInput, MalformedRequest, Problem, ProblemList
 from tidings.domain.events import check_properties
@@ -33,7 +33,7 @@ SCOPE = "events"
 
 class PersonRef(Strict):
     externalId: str | None = Field(None, min_length=1, max_length=255)
-    id: int | None = Field(None, ge=1)
+    id: int | None = Field(None, ge=1, le=MAX_ID)
 
     @model_validator(mode="after")
     def _one(self) -> PersonRef:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict
 
 
@@ -32,3 +35,11 @@ ERRORS: dict[int | str, dict[str, object]] = {
         (422, "Invalid input; details name each field"),
     ]
 }
+
+
+MAX_ID = 2**63 - 1  # ids are BIGINT; a larger number can name nothing
+
+
+def id_path(what: str) -> Any:
+    """A server id in the path: a positive BIGINT (anything else is a 422, not a 500)."""
+    return Path(ge=1, le=MAX_ID, description=f"The {what}'s id")

@@ -11,6 +11,9 @@ _DURATION = re.compile(
 )
 
 MICROS = 1_000_000
+MAX_DURATION = timedelta(days=36_525)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -23,13 +26,19 @@ def parse_duration(text: str) -> timedelta:
     if match is None:
         raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT2H or P1D")
     parts = match.groupdict()
-    return timedelta(
-        weeks=int(parts["weeks"] or 0),
-        days=int(parts["days"] or 0),
-        hours=int(parts["hours"] or 0),
-        minutes=int(parts["minutes"] or 0),
-        seconds=float(parts["seconds"] or 0),
-    )
+    try:
+        value = timedelta(
+            weeks=int(parts["weeks"] or 0),
+            days=int(parts["days"] or 0),
+            hours=int(parts["hours"] or 0),
+            minutes=int(parts["minutes"] or 0),
+            seconds=float(parts["seconds"] or 0),
+        )
+    except OverflowError:
+        value = MAX_DURATION * 2
+    if value > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than 100 years")
+    return value
 
 
 def parse_instant(text: str) -> datetime:
@@ -40,7 +49,13 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO 8601 instant") from exc
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no UTC offset; write it as 2026-01-05T09:00:00Z")
-    return value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"{text!r} is out of range (1900 to 9000)")
+    return value
 
 
 def to_micros(value: datetime) -> int:

@@ -17,7 +17,7 @@ from tidings.api.auth import Caller, caller
 from tidings.api.context import AppContext, context
 from tidings.api.paging import PageParams, page_of, page_params
 from tidings.api.responses import JSONResponse
-from tidings.api.schemas import ERRORS
+from tidings.api.schemas import ERRORS, id_path
 from tidings.domain.errors import InvalidInput, Problem
 from tidings.store.events import list_person_events
 
@@ -80,7 +80,7 @@ async def post_events(
 
 @router.get("/people/{person_id}/events", summary="A person's events, newest first")
 def person_events(
-    person_id: int,
+    person_id: int = id_path("person"),
     name: str | None = Query(None, max_length=128, description="Only events of this name"),
     page: PageParams = Depends(page_params),
     who: Caller = Depends(caller),

@@ -79,11 +79,19 @@ def create_key(
 
     db = Database(url=Settings().database_url)
     db.migrate()
-    with db.write_engine.begin() as conn:
-        read_account(conn, account)
-        key = store_create_key(
-            conn, account_id=account, name=name, admin=admin, now=to_micros(RealClock().now())
-        )
+    from tidings.domain.errors import NotFound
+
+    try:
+        with db.write_engine.begin() as conn:
+            read_account(conn, account)
+            key = store_create_key(
+                conn, account_id=account, name=name, admin=admin, now=to_micros(RealClock().now())
+            )
+    except NotFound as exc:
+        console.print(f"[red]{exc.message}[/red] (start `tidings serve` once to create it)")
+        raise typer.Exit(1) from None
+    finally:
+        db.close()
     typer.echo(key)
 
 

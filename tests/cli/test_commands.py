@@ -1,0 +1,81 @@
+"""The `tidings` command: migrate, keys create, and serve's first start."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tidings.bench.server import free_port
+
+
+def tidings(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tidings", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_migrate_then_keys_create_gives_a_working_key(tmp_path: Path) -> None:
+    env = {"TIDINGS_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"}
+    migrated = tidings("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    # No account exists before the first serve: the command says so instead of crashing.
+    orphan = tidings("keys", "create", env=env)
+    assert orphan.returncode != 0
+    assert "account 1 does not exist" in orphan.stderr + orphan.stdout
+
+
+def test_first_serve_prints_a_generated_key_that_works(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "TIDINGS_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"}
+    env.pop("TIDINGS_API_KEY", None)
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tidings", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        key = ""
+        for _ in range(200):
+            text = log.read_text()
+            if "tdk_" in text and f"127.0.0.1:{port}" in text:
+                key = "tdk_" + text.split("tdk_", 1)[1].split()[0]
+                break
+            time.sleep(0.1)
+        assert key, log.read_text()
+        for _ in range(100):
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/v1/account",
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                with urllib.request.urlopen(request, timeout=2) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server never answered")
+        made = tidings(
+            "keys",
+            "create",
+            "--name",
+            "ops",
+            env={"TIDINGS_DATABASE_URL": env["TIDINGS_DATABASE_URL"]},
+        )
+        assert made.returncode == 0, made.stderr
+        assert made.stdout.strip().startswith("tdk_")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from tidings.bootstrap import Tidings
+from tidings.store.database import MIGRATIONS
 from tidings.store.tables import metadata
 
 
@@ -20,4 +22,5 @@ def test_migrating_again_changes_nothing(system: Tidings) -> None:
     system.db.migrate()
     with system.db.engine.connect() as conn:
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
-    assert version == "0001"
+    script = ScriptDirectory(str(MIGRATIONS))
+    assert version == script.get_current_head()

@@ -198,3 +198,49 @@ idempotency_keys = Table(
     Column("created_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("account_id", "scope", "key"),
 )
+
+flows = Table(
+    "flows",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    # The schedule is the flow's, shared by all versions (the guide: a schedule changed in
+    # a new version applies to every version).
+    Column("starts_at", BigInteger),
+    Column("ends_at", BigInteger),
+    Column("last_activity_at", BigInteger),
+    Column("duplicate_of", Id),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_flows_account_updated", "account_id", "updated_at"),
+)
+
+flow_versions = Table(
+    "flow_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("document", Json, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("launched_at", BigInteger),
+    Column("finished_at", BigInteger),
+    UniqueConstraint("flow_id", "version", name="uq_flow_versions_flow_version"),
+    Index("ix_flow_versions_status", "status"),
+)
+
+flow_templates = Table(
+    "flow_templates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("name", String(255), nullable=False),
+    Column("description", Text),
+    Column("document", Json, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_flow_templates_account_name"),
+)

@@ -10,7 +10,7 @@ from tidings.api.context import AppContext
 from tidings.api.fastpath import EventsFastPath
 from tidings.api.limits import BodyLimit
 from tidings.api.responses import JSONResponse
-from tidings.api.routes import accounts, event_definitions, events, system
+from tidings.api.routes import accounts, event_definitions, events, segments, system
 
 PREFIX = "/api/v1"
 
@@ -28,7 +28,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
-    for module in (system, accounts, event_definitions, events):
+    for module in (system, accounts, event_definitions, events, segments):
         api.include_router(module.router)
     app.include_router(api)
     openapi.install(app)

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from sqlalchemy import Engine, event
+from sqlalchemy import (
+    Engine,
+    Numeric,
+    Text,
+    case,
+    cast,
+    event,
+    exists,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.elements import ColumnElement
@@ -72,3 +86,80 @@ def insert_ignore(dialect: Dialect, table: Any) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table).on_conflict_do_nothing()
+
+
+# --- typed reads of JSON documents (segments) -------------------------------------------
+# Each returns SQL NULL unless the value under `key` has the JSON type asked for, so a
+# value of the wrong type is "absent" on both databases instead of a cast error on one.
+
+
+def _path(key: str) -> str:
+    return f'$."{key}"'  # keys are checked names: letters, digits and _
+
+
+def _pg_typed(column: ColumnElement[Any], key: str, json_type: str) -> ColumnElement[bool]:
+    return func.jsonb_typeof(column.op("->")(literal(key, Text()))) == json_type
+
+
+def json_string(dialect: Dialect, column: ColumnElement[Any], key: str) -> ColumnElement[str]:
+    """The JSON string under `key` as text."""
+    if dialect == "postgresql":
+        text = column.op("->>", return_type=Text())(literal(key, Text()))
+        return case((_pg_typed(column, key, "string"), text))
+    path = _path(key)
+    return type_coerce(
+        case((func.json_type(column, path) == "text", func.json_extract(column, path))), Text()
+    )
+
+
+def json_number(dialect: Dialect, column: ColumnElement[Any], key: str) -> ColumnElement[Any]:
+    """The JSON number under `key`, as NUMERIC on PostgreSQL (exact) and SQLite's own."""
+    if dialect == "postgresql":
+        text = column.op("->>", return_type=Text())(literal(key, Text()))
+        return case((_pg_typed(column, key, "number"), cast(text, Numeric())))
+    path = _path(key)
+    return case(
+        (func.json_type(column, path).in_(["integer", "real"]), func.json_extract(column, path))
+    )
+
+
+def json_boolean(dialect: Dialect, column: ColumnElement[Any], key: str) -> ColumnElement[str]:
+    """The JSON boolean under `key` as the text `true` or `false`."""
+    if dialect == "postgresql":
+        text = column.op("->>", return_type=Text())(literal(key, Text()))
+        return case((_pg_typed(column, key, "boolean"), text))
+    kind = func.json_type(column, _path(key))
+    return type_coerce(case((kind.in_(["true", "false"]), kind)), Text())
+
+
+def json_array_present(
+    dialect: Dialect, column: ColumnElement[Any], key: str
+) -> ColumnElement[bool]:
+    """Whether `key` holds a JSON array: true or false, never NULL."""
+    if dialect == "postgresql":
+        kind = func.jsonb_typeof(column.op("->")(literal(key, Text())))
+    else:
+        kind = func.json_type(column, _path(key))
+    return func.coalesce(kind, "") == "array"
+
+
+def json_array_contains(
+    dialect: Dialect, column: ColumnElement[Any], key: str, item: str | float
+) -> ColumnElement[bool]:
+    """Whether the JSON array under `key` holds `item` (a text or a number)."""
+    if dialect == "postgresql":
+        array = column.op("->")(literal(key, Text()))
+        return array.op("@>", is_comparison=True)(cast(literal(json.dumps([item])), JSONB))
+    each = func.json_each(column, _path(key)).table_valued("value", "type")
+    wanted = (
+        each.c.type == "text" if isinstance(item, str) else each.c.type.in_(["integer", "real"])
+    )
+    return exists(select(1).select_from(each).where(wanted, each.c.value == item))
+
+
+def text_contains(
+    dialect: Dialect, haystack: ColumnElement[Any], needle: str
+) -> ColumnElement[bool]:
+    """Case-sensitive substring test (SQLite's LIKE ignores ASCII case, PostgreSQL's does not)."""
+    find = func.strpos if dialect == "postgresql" else func.instr
+    return find(haystack, literal(needle, Text())) > 0

@@ -50,3 +50,9 @@ def test_instants_need_an_offset_and_come_out_in_utc() -> None:
 def test_micros_round_trip(value: datetime) -> None:
     aware = value.replace(tzinfo=UTC)
     assert from_micros(to_micros(aware)) == aware
+
+
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1)))
+def test_formatted_instants_parse_back_to_the_same_instant(value: datetime) -> None:
+    aware = value.replace(tzinfo=UTC)
+    assert parse_instant(format_instant(aware)) == aware

@@ -69,11 +69,14 @@ def from_micros(value: int) -> datetime:
 
 
 def format_instant(value: datetime) -> str:
-    """The one way instants leave the system: UTC, `Z`, milliseconds when present."""
+    """The one way instants leave the system: UTC, `Z`, milli- or microseconds when present."""
     value = value.astimezone(UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if not value.microsecond:
+        return base + "Z"
+    if value.microsecond % 1000 == 0:
+        return f"{base}.{value.microsecond // 1000:03d}Z"
+    return f"{base}.{value.microsecond:06d}Z"  # never round an instant away
 
 
 def format_micros(value: int) -> str:

@@ -10,7 +10,17 @@ from tidings.api.context import AppContext
 from tidings.api.fastpath import EventsFastPath
 from tidings.api.limits import BodyLimit
 from tidings.api.responses import JSONResponse
-from tidings.api.routes import accounts, event_definitions, events, segments, system
+from tidings.api.routes import (
+    accounts,
+    attributes,
+    companies,
+    event_definitions,
+    events,
+    people,
+    segments,
+    system,
+    tags,
+)
 
 PREFIX = "/api/v1"
 
@@ -28,7 +38,17 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
-    for module in (system, accounts, event_definitions, events, segments):
+    for module in (
+        system,
+        accounts,
+        event_definitions,
+        events,
+        people,
+        tags,
+        companies,
+        attributes,
+        segments,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     openapi.install(app)

@@ -1,10 +1,16 @@
-"""Person profiles: the standard attributes, contacts and custom attributes, checked."""
+"""Person profiles: the standard attributes, contacts and custom attributes, checked.
+
+Also the small rules around them: tag and company names, company details, and how a
+change is folded into a stored profile (`merge_attributes`, `combine`). Everything here
+is pure; the store applies what these functions decide.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,8 +38,67 @@ STANDARD_TYPES: dict[str, ValueType] = {
 GENDERS = ("female", "male", "other")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 MAX_CONTACTS = 20
 MAX_TAGS = 100
+MAX_NAME = 255
+MAX_LANGUAGE = 35
+MAX_COMPANY_ATTRIBUTES = 100
+MAX_DEPTH = 8
+_INT64 = 2**63
+
+
+def check_text(value: str) -> str:
+    """`value` unchanged, or ValueError when no database could store it: PostgreSQL refuses
+    NUL characters, and unpaired surrogates are not UTF-8 at all."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def printable(key: str) -> str:
+    """`key` as it can appear in an answer: unpaired surrogates escaped."""
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def check_json(value: Any, depth: int = 0) -> None:
+    """Raise ValueError unless `value` is JSON both databases and every client can hold:
+    texts as `check_text`, numbers within 64 bits, bounded nesting."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"must not nest deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        check_text(value)
+    elif isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise ValueError("whole numbers must fit in 64 bits")
+    elif isinstance(value, float):
+        # PostgreSQL keeps JSON numbers as exact decimals, so 1e300 comes back as a whole
+        # number of 301 digits: numbers stay within what 64-bit clients can read.
+        if not math.isfinite(value) or abs(value) >= _INT64:
+            raise ValueError("numbers must be finite and within ±9.2e18")
+    elif isinstance(value, list):
+        for item in value:
+            check_json(item, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(str(key))
+            check_json(item, depth + 1)
+    else:
+        raise ValueError("must be a JSON value")
+
+
+def check_name(raw: str) -> str:
+    """A tag or company name: trimmed, 1 to 255 characters."""
+    name = raw.strip()
+    if not name or len(name) > MAX_NAME:
+        raise ValueError(f"must be a name of 1 to {MAX_NAME} characters")
+    return check_text(name)
 
 
 def normalize_phone(raw: str) -> str:
@@ -62,6 +127,7 @@ def check_standard(name: str, value: Any) -> Any:
         return None
     if not isinstance(value, str):
         raise ValueError("must be a text" if name != "birthDate" else "must be a date")
+    check_text(value)
     if name == "birthDate":
         try:
             return date.fromisoformat(value).isoformat()
@@ -83,7 +149,7 @@ def check_standard(name: str, value: Any) -> Any:
         if lower not in GENDERS:
             raise ValueError(f"must be one of {', '.join(GENDERS)}")
         return lower
-    if name == "preferredLanguage" and not _LANGUAGE.match(value):
+    if name == "preferredLanguage" and (len(value) > MAX_LANGUAGE or not _LANGUAGE.match(value)):
         raise ValueError(f"{value!r} is not a language tag such as en or pt-BR")
     if len(value) > 255:
         raise ValueError("must be at most 255 characters")
@@ -121,13 +187,14 @@ def check_person(
 
     attributes: dict[str, Any] = {}
     for name, value in (data.get("attributes") or {}).items():
-        path = f"{prefix}attributes.{name}"
+        path = f"{prefix}attributes.{printable(name)}"
         kind = attribute_types.get(name)
         if kind is None:
             problems.add(path, f"unknown attribute {name!r}: declare it first at /attributes")
             continue
         try:
             attributes[name] = coerce(value, kind)
+            check_json(attributes[name])
         except ValueError as exc:
             problems.add(path, str(exc))
 
@@ -141,16 +208,16 @@ def check_person(
 def _contacts(
     data: Mapping[str, Any], key: str, normalize: Any, problems: ProblemList, prefix: str
 ) -> list[str] | None:
-    raw = data.get(key)
-    if raw is None:
+    if key not in data:
         return None
+    raw = data[key] or []  # an explicit null clears the list
     if len(raw) > MAX_CONTACTS:
         problems.add(prefix + key, f"at most {MAX_CONTACTS} {key} per person")
         return None
     out: list[str] = []
     for i, item in enumerate(raw):
         try:
-            value = normalize(item)
+            value = normalize(check_text(item))
         except ValueError as exc:
             problems.add(f"{prefix}{key}.{i}", str(exc))
             continue
@@ -162,17 +229,18 @@ def _contacts(
 def _names(
     data: Mapping[str, Any], key: str, problems: ProblemList, prefix: str
 ) -> list[str] | None:
-    raw = data.get(key)
-    if raw is None:
+    if key not in data:
         return None
+    raw = data[key] or []  # an explicit null clears the list
     if len(raw) > MAX_TAGS:
         problems.add(prefix + key, f"at most {MAX_TAGS} {key} per person")
         return None
     out: list[str] = []
     for i, item in enumerate(raw):
-        name = item.strip()
-        if not name or len(name) > 255:
-            problems.add(f"{prefix}{key}.{i}", "must be a name of 1 to 255 characters")
+        try:
+            name = check_name(item)
+        except ValueError as exc:
+            problems.add(f"{prefix}{key}.{i}", str(exc))
             continue
         if name not in out:
             out.append(name)
@@ -184,3 +252,82 @@ def check_attribute_name(name: str) -> None:
         raise ValueError("must start with a letter or _ and hold only letters, digits and _")
     if name in STANDARD_ATTRIBUTES:
         raise ValueError(f"{name!r} is a standard attribute")
+
+
+def merge_attributes(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Custom attributes after a change: key by key, and a `None` value removes the key."""
+    merged = dict(current)
+    for name, value in changes.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
+
+
+def combine(earlier: PersonChanges, later: PersonChanges) -> PersonChanges:
+    """Two changes to one person as one, as if `earlier` were applied and then `later`:
+    the later wins field by field, attributes merge key by key, given lists replace."""
+    attributes = dict(earlier.attributes)
+    attributes.update(later.attributes)  # a later None still removes the key when applied
+    return replace(
+        earlier,
+        standard={**earlier.standard, **later.standard},
+        attributes=attributes,
+        phones=earlier.phones if later.phones is None else later.phones,
+        emails=earlier.emails if later.emails is None else later.emails,
+        tags=earlier.tags if later.tags is None else later.tags,
+        companies=earlier.companies if later.companies is None else later.companies,
+    )
+
+
+@dataclass(frozen=True)
+class CompanyChanges:
+    """A checked change to a company; `domain` is only changed when `domain_given`."""
+
+    name: str | None
+    domain: str | None
+    domain_given: bool
+    attributes: dict[str, Any]
+
+
+def check_company(data: Mapping[str, Any], problems: ProblemList) -> CompanyChanges:
+    """Check a company's fields (already shaped by the API schema). Company attributes are
+    free-form JSON values, keyed like custom attributes; a `None` value removes the key."""
+    name = None
+    if data.get("name") is not None:
+        try:
+            name = check_name(data["name"])
+        except ValueError as exc:
+            problems.add("name", str(exc))
+    domain = None
+    if data.get("domain") is not None:
+        try:
+            domain = check_domain(data["domain"])
+        except ValueError as exc:
+            problems.add("domain", str(exc))
+    attributes: dict[str, Any] = {}
+    raw = data.get("attributes") or {}
+    if len(raw) > MAX_COMPANY_ATTRIBUTES:
+        problems.add("attributes", f"at most {MAX_COMPANY_ATTRIBUTES} attributes")
+        raw = {}
+    for key, value in raw.items():
+        try:
+            if not _ATTRIBUTE_NAME.match(key):
+                raise ValueError(
+                    "names start with a letter or _ and hold only letters, digits and _"
+                )
+            check_json(value)
+        except ValueError as exc:
+            problems.add(f"attributes.{printable(key)}", str(exc))
+            continue
+        attributes[key] = value
+    return CompanyChanges(name, domain, "domain" in data, attributes)
+
+
+def check_domain(raw: str) -> str:
+    """A company's web domain, lower-cased (`example.com`); no scheme, path or port."""
+    value = check_text(raw).strip().lower()
+    if not _DOMAIN.match(value):
+        raise ValueError(f"{raw!r} is not a domain name such as example.com")
+    return value

@@ -80,6 +80,20 @@ def test_a_batch_answers_per_item_and_keeps_the_good_ones(system: Tidings, cart:
     assert stored[0]["properties"] == {"cartValue": 12.5}
 
 
+@pytest.mark.parametrize("value", [1e300, 2**70, "1e300"])
+def test_numbers_beyond_64_bits_are_refused(system: Tidings, cart: Api, value: object) -> None:
+    answer = cart.post("/events", json=event(properties={"cartValue": value}))
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"][0]["field"] == "properties.cartValue"
+
+
+def test_list_properties_hold_only_storable_json(cart: Api) -> None:
+    bad = cart.post("/events", json=event(properties={"items": ["ok", "nul\x00"]}))
+    assert bad.status_code == 422
+    good = cart.post("/events", json=event(properties={"items": [{"sku": "A1", "qty": 2}]}))
+    assert good.status_code == 202
+
+
 def test_a_refused_single_event_is_a_422_naming_the_field(cart: Api) -> None:
     answer = cart.post("/events", json=event(properties={"cartValue": True}))
     assert answer.status_code == 422

@@ -147,7 +147,7 @@ VALUES: list[tuple[str, Any, str]] = [
     ("points", 2.5, "must be a whole number"),
     ("points", -(2**63), "must fit in 64 bits"),
     ("spend", True, "must be a number"),
-    ("spend", float("inf"), "must be a finite number"),
+    ("spend", float("inf"), "must be a finite number within ±9.2e18"),
     ("vip", 1, "must be true or false"),
     ("signup", "2026-02-30", "must be a date such as 2026-01-31"),
     ("seen", "2026-01-05T10:00:00", "must be an instant with offset such as 2026-01-31T09:00:00Z"),

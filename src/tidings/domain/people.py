@@ -7,7 +7,6 @@ is pure; the store applies what these functions decide.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -19,7 +18,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from tidings.domain.errors import ProblemList
-from tidings.domain.values import ValueType, coerce
+from tidings.domain.values import ValueType, check_json, check_text, coerce
 
 # Standard attributes: API name -> store column. Custom attributes live in `attributes`.
 STANDARD_ATTRIBUTES: dict[str, str] = {
@@ -44,53 +43,11 @@ MAX_TAGS = 100
 MAX_NAME = 255
 MAX_LANGUAGE = 35
 MAX_COMPANY_ATTRIBUTES = 100
-MAX_DEPTH = 8
-_INT64 = 2**63
-
-
-def check_text(value: str) -> str:
-    """`value` unchanged, or ValueError when no database could store it: PostgreSQL refuses
-    NUL characters, and unpaired surrogates are not UTF-8 at all."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
 
 
 def printable(key: str) -> str:
     """`key` as it can appear in an answer: unpaired surrogates escaped."""
     return key.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def check_json(value: Any, depth: int = 0) -> None:
-    """Raise ValueError unless `value` is JSON both databases and every client can hold:
-    texts as `check_text`, numbers within 64 bits, bounded nesting."""
-    if depth > MAX_DEPTH:
-        raise ValueError(f"must not nest deeper than {MAX_DEPTH} levels")
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, str):
-        check_text(value)
-    elif isinstance(value, int):
-        if not -_INT64 <= value < _INT64:
-            raise ValueError("whole numbers must fit in 64 bits")
-    elif isinstance(value, float):
-        # PostgreSQL keeps JSON numbers as exact decimals, so 1e300 comes back as a whole
-        # number of 301 digits: numbers stay within what 64-bit clients can read.
-        if not math.isfinite(value) or abs(value) >= _INT64:
-            raise ValueError("numbers must be finite and within ±9.2e18")
-    elif isinstance(value, list):
-        for item in value:
-            check_json(item, depth + 1)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_text(str(key))
-            check_json(item, depth + 1)
-    else:
-        raise ValueError("must be a JSON value")
 
 
 def check_name(raw: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
-from tidings.store.dialect import dialect_of, param
+from tidings.store.dialect import dialect_of, insert_ignore, param
 from tidings.store.tables import people
 
 CHUNK = 500
@@ -44,8 +44,10 @@ def ensure_people(
     found = find_people(conn, account_id, wanted)
     missing = [e for e in wanted if e not in found]
     if missing:
+        # ON CONFLICT DO NOTHING: another server process may create the same person at
+        # the same moment; the look-up below finds theirs.
         conn.execute(
-            insert(people),
+            insert_ignore(dialect_of(conn.engine.url.drivername), people),
             [
                 {
                     "account_id": account_id,

@@ -49,6 +49,7 @@ accounts = Table(
     Column("timezone", String(64), nullable=False, server_default="UTC"),
     Column("allow_private_urls", Boolean, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 api_keys = Table(
@@ -61,6 +62,7 @@ api_keys = Table(
     Column("prefix", String(16), nullable=False),
     Column("admin", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 people = Table(
@@ -81,6 +83,7 @@ people = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "external_id", name="uq_people_account_external"),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 person_contacts = Table(
@@ -103,6 +106,7 @@ tags = Table(
     Column("name", String(255), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "name", name="uq_tags_account_name"),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 person_tags = Table(
@@ -126,6 +130,7 @@ companies = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "name", name="uq_companies_account_name"),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 person_companies = Table(
@@ -172,6 +177,7 @@ events = Table(
     Column("received_at", BigInteger, nullable=False),
     Index("ix_events_person_time", "account_id", "person_id", "time"),
     Index("ix_events_name_time", "account_id", "name", "time"),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 segments = Table(
@@ -185,6 +191,7 @@ segments = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "name", name="uq_segments_account_name"),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 idempotency_keys = Table(
@@ -215,6 +222,7 @@ flows = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Index("ix_flows_account_updated", "account_id", "updated_at"),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 flow_versions = Table(
@@ -231,6 +239,7 @@ flow_versions = Table(
     Column("finished_at", BigInteger),
     UniqueConstraint("flow_id", "version", name="uq_flow_versions_flow_version"),
     Index("ix_flow_versions_status", "status"),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 flow_templates = Table(
@@ -243,4 +252,5 @@ flow_templates = Table(
     Column("document", Json, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "name", name="uq_flow_templates_account_name"),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )

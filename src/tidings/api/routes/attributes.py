@@ -18,8 +18,8 @@ from tidings.api.context import AppContext, context
 from tidings.api.paging import PageParams, page_of, page_params
 from tidings.api.schemas import ERRORS, Strict
 from tidings.domain.errors import NotFound, ProblemList
-from tidings.domain.people import check_attribute_name, check_text
-from tidings.domain.values import ValueType
+from tidings.domain.people import check_attribute_name
+from tidings.domain.values import ValueType, check_text
 from tidings.store import definitions as store
 from tidings.store.people import drop_attribute
 

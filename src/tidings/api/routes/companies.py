@@ -13,7 +13,8 @@ from tidings.api.context import AppContext, context
 from tidings.api.paging import PageParams, page_of, page_params
 from tidings.api.schemas import ERRORS, Strict, id_path
 from tidings.domain.errors import ProblemList
-from tidings.domain.people import MAX_NAME, CompanyChanges, check_company, check_text
+from tidings.domain.people import MAX_NAME, CompanyChanges, check_company
+from tidings.domain.values import check_text
 from tidings.store import companies as store
 from tidings.store import people
 

@@ -34,11 +34,10 @@ from tidings.domain.errors import InvalidInput, MalformedRequest, Problem, Probl
 from tidings.domain.people import (
     PersonChanges,
     check_person,
-    check_text,
     normalize_email,
     normalize_phone,
 )
-from tidings.domain.values import ValueType
+from tidings.domain.values import ValueType, check_text
 from tidings.store import idempotency
 from tidings.store import people as store
 from tidings.store.definitions import attribute_types

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("allow_private_urls", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "api_keys",
@@ -57,6 +58,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "attribute_definitions",
@@ -103,6 +105,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_companies")),
         sa.UniqueConstraint("account_id", "name", name="uq_companies_account_name"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "event_definitions",
@@ -182,6 +185,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
         sa.UniqueConstraint("account_id", "external_id", name="uq_people_account_external"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "segments",
@@ -211,6 +215,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_segments")),
         sa.UniqueConstraint("account_id", "name", name="uq_segments_account_name"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "tags",
@@ -233,6 +238,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("account_id", "name", name="uq_tags_account_name"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "events",
@@ -269,6 +275,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_name_time", ["account_id", "name", "time"], unique=False)

@@ -46,6 +46,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_templates")),
         sa.UniqueConstraint("account_id", "name", name="uq_flow_templates_account_name"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "flows",
@@ -75,6 +76,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flows")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("flows", schema=None) as batch_op:
         batch_op.create_index(
@@ -117,6 +119,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_versions")),
         sa.UniqueConstraint("flow_id", "version", name="uq_flow_versions_flow_version"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("flow_versions", schema=None) as batch_op:
         batch_op.create_index("ix_flow_versions_status", ["status"], unique=False)

@@ -50,6 +50,40 @@ class EventIn(Strict):
 
 
 event_adapter = TypeAdapter(EventIn)
+_FIELDS = frozenset(EventIn.model_fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """Who an accepted event is about: an externalId, or a server id."""
+
+    externalId: str | None
+    id: int | None
+
+
+def _plain(item: Any) -> tuple[Ref, str, dict[str, Any], str | None] | None:
+    """The common well-formed item, checked without pydantic (5x cheaper per item).
+
+    Accepts only a subset of what `EventIn` accepts, with the same meaning; anything else
+    (including every malformed item) goes through `EventIn` for its precise errors.
+    """
+    if type(item) is not dict or not item.keys() <= _FIELDS:
+        return None
+    person, name = item.get("person"), item.get("name")
+    properties, when = item.get("properties", {}), item.get("time")
+    if type(person) is not dict or len(person) != 1 or type(properties) is not dict:
+        return None
+    if type(name) is not str or not 0 < len(name) <= 128:
+        return None
+    if when is not None and type(when) is not str:
+        return None
+    external = person.get("externalId")
+    if type(external) is str and 0 < len(external) <= 255:
+        return Ref(external, None), name, properties, when
+    number = person.get("id")
+    if type(number) is int and 1 <= number <= MAX_ID:
+        return Ref(None, number), name, properties, when
+    return None
 
 
 @dataclass
@@ -60,7 +94,7 @@ class IngestJob:
     idempotency_key: str | None
     now: int
     answers: list[dict[str, Any] | None]
-    accepted: list[tuple[int, PersonRef, str, str, int]]
+    accepted: list[tuple[int, Ref, str, str, int]]
 
 
 def refused(problems: list[Problem]) -> dict[str, Any]:
@@ -98,30 +132,39 @@ def check_events(
 ) -> IngestJob:
     job = IngestJob(account_id, idempotency_key, now, [None] * len(items), [])
     for index, item in enumerate(items):
-        try:
-            event = event_adapter.validate_python(item)
-        except ValidationError as exc:
-            job.answers[index] = refused(
-                [Problem(d["field"], d["message"]) for d in validation_details(exc.errors())]
+        plain = _plain(item)
+        if plain is None:
+            try:
+                event = event_adapter.validate_python(item)
+            except ValidationError as exc:
+                job.answers[index] = refused(
+                    [Problem(d["field"], d["message"]) for d in validation_details(exc.errors())]
+                )
+                continue
+            plain = (
+                Ref(event.person.externalId, event.person.id),
+                event.name,
+                event.properties,
+                event.time,
             )
-            continue
+        ref, name, raw_properties, time = plain
         problems = ProblemList()
-        definition = types.get(event.name)
+        definition = types.get(name)
         properties: dict[str, Any] = {}
         if definition is None:
-            problems.add("name", f"unknown event {event.name!r}: define it first")
+            problems.add("name", f"unknown event {name!r}: define it first")
         else:
-            properties = check_properties(event.properties, definition, problems, "")
+            properties = check_properties(raw_properties, definition, problems, "")
         when = now
-        if event.time is not None:
+        if time is not None:
             try:
-                when = to_micros(parse_instant(event.time))
+                when = to_micros(parse_instant(time))
             except ValueError as exc:
                 problems.add("time", str(exc))
         if problems:
             job.answers[index] = refused(problems.items)
             continue
-        job.accepted.append((index, event.person, event.name, encode_properties(properties), when))
+        job.accepted.append((index, ref, name, encode_properties(properties), when))
     return job
 
 

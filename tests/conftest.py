@@ -116,3 +116,16 @@ def other_api(system: Tidings, http: TestClient) -> Api:
 @pytest.fixture
 def backend(system: Tidings) -> str:
     return system.db.dialect
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name both backends in the output, with how many tests passed on each."""
+    passed = terminalreporter.stats.get("passed", [])
+    counts = {backend: 0 for backend in BACKENDS}
+    for report in passed:
+        for backend in BACKENDS:
+            if f"[{backend}" in report.nodeid or f"-{backend}]" in report.nodeid:
+                counts[backend] += 1
+    terminalreporter.write_sep("-", "database backends")
+    for backend, count in counts.items():
+        terminalreporter.write_line(f"{backend}: {count} tests passed")

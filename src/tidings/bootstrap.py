@@ -4,6 +4,7 @@ clock and the providers. Everything else receives what it needs as arguments."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import FastAPI
 
@@ -12,6 +13,7 @@ from tidings.api.context import AppContext
 from tidings.clock import Clock, parse_clock
 from tidings.config import Settings
 from tidings.domain.durations import to_micros
+from tidings.engine.housekeeping import housekeep
 from tidings.store.accounts import ensure_default_account
 from tidings.store.database import Database
 
@@ -46,6 +48,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         max_body_bytes=settings.max_body_bytes,
         allow_private_urls=settings.allow_private_urls,
     )
+
+    async def drain(target: datetime) -> None:
+        now = to_micros(target)
+        await db.write_async(lambda conn: housekeep(conn, now))
+
+    ctx.drain = drain
     return Tidings(
         settings=settings, db=db, clock=clock, app=create_app(ctx), generated_key=generated
     )

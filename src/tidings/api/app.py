@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 
 from tidings import __version__
@@ -16,17 +21,48 @@ from tidings.api.routes import (
     companies,
     event_definitions,
     events,
+    flow_versions,
+    flows,
     people,
     segments,
     system,
     tags,
+    templates,
 )
 
 PREFIX = "/api/v1"
 
 
+log = logging.getLogger("tidings.api")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    ctx: AppContext = app.state.ctx
+    task = None
+    if not ctx.clock.virtual and ctx.drain is not None:
+        task = asyncio.get_running_loop().create_task(_tick(ctx))
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+
+
+async def _tick(ctx: AppContext) -> None:
+    """On the real clock, time-driven work runs by itself, once per tick."""
+    assert ctx.drain is not None
+    while True:
+        try:
+            await ctx.drain(ctx.clock.now())
+        except Exception:
+            log.exception("background work failed; retrying next tick")
+        await asyncio.sleep(ctx.tick_seconds)
+
+
 def create_app(ctx: AppContext) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Tidings",
         version=__version__,
         description="Customer-journey orchestration: people, events, flows and channels.",
@@ -48,6 +84,9 @@ def create_app(ctx: AppContext) -> FastAPI:
         companies,
         attributes,
         segments,
+        flows,
+        flow_versions,
+        templates,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -34,6 +34,9 @@ class AppContext:
     max_body_bytes: int = 1_048_576
     allow_private_urls: bool = False
     drain: Callable[[datetime], Awaitable[None]] | None = None
+    """Does all work due by an instant: `/clock/advance` awaits it; on the real clock the
+    app's background loop calls it every `tick_seconds` with the current time."""
+    tick_seconds: float = 1.0
     event_batcher: Batcher[IngestJob, tuple[int, Any]] = field(init=False)
     _keys: dict[str, tuple[KeyOwner, float]] = field(default_factory=dict)
     _event_types: dict[int, tuple[dict[str, dict[str, ValueType]], float]] = field(

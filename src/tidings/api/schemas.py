@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Path
+import orjson
+from fastapi import Path, Request
 from pydantic import BaseModel, ConfigDict
+
+from tidings.domain.errors import MalformedRequest
 
 
 class Strict(BaseModel):
@@ -43,3 +46,11 @@ MAX_ID = 2**63 - 1  # ids are BIGINT; a larger number can name nothing
 def id_path(what: str) -> Any:
     """A server id in the path: a positive BIGINT (anything else is a 422, not a 500)."""
     return Path(ge=1, le=MAX_ID, description=f"The {what}'s id")
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON, for routes that check their document themselves."""
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise MalformedRequest("the request body is not valid JSON") from None

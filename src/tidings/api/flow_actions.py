@@ -1,0 +1,285 @@
+"""What the flow endpoints do, as functions of one connection (run inside `db.write` or
+`db.read`): views, launch with its lift-off summary, versions, in-place edits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings.domain.durations import format_micros, parse_instant, to_micros
+from tidings.domain.errors import Conflict, InvalidInput, Problem
+from tidings.domain.flows import (
+    FlowDocument,
+    canonical_data,
+    channels_used,
+    describe_entry,
+    describe_reentry,
+    parse_document,
+    validate,
+    with_exits,
+)
+from tidings.domain.flows.entry import AudienceEntry
+from tidings.domain.lifecycle import RUNNING, Action, Status, move
+from tidings.store import flows as store
+from tidings.store.audience import Sources, count_audience
+from tidings.store.flow_context import validation_context
+
+YEAR = timedelta(days=365)
+
+
+def flow_view(conn: Connection, account_id: int, flow_id: int) -> dict[str, Any]:
+    flow = store.read_flow(conn, account_id, flow_id)
+    versions = store.list_versions(conn, account_id, flow_id)
+    latest = versions[-1]
+    running = [v.version for v in versions if v.status in (Status.active, Status.paused)]
+    return {
+        **list_view(flow, latest),
+        "document": latest.document,
+        "activeVersion": running[-1] if running else None,
+        "versions": [v.summary() for v in versions],
+    }
+
+
+def list_view(flow: store.Flow, latest: store.Version | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": flow.id,
+        "name": flow.name,
+        "status": flow.status.value,
+        "schedule": {
+            "start": None if flow.starts_at is None else format_micros(flow.starts_at),
+            "end": None if flow.ends_at is None else format_micros(flow.ends_at),
+        },
+        "duplicateOf": flow.duplicate_of,
+        "createdAt": format_micros(flow.created_at),
+        "updatedAt": format_micros(flow.updated_at),
+    }
+    if latest is not None:
+        out["version"] = latest.version
+        out["versionStatus"] = latest.status.value
+    return out
+
+
+def check_entry_kept(
+    conn: Connection, account_id: int, flow_id: int, doc: FlowDocument, version: int
+) -> None:
+    """The guide: the entry point a launched flow started with cannot be removed, nor
+    changed for another kind, in later versions."""
+    if version == 1:
+        return
+    first = parse_document(store.read_version(conn, account_id, flow_id, 1).document).entry
+    if first is None:
+        return
+    if doc.entry is None:
+        raise InvalidInput(
+            [Problem("entry", "the entry point of this flow cannot be deleted in a new version")]
+        )
+    if doc.entry.type != first.type:
+        raise InvalidInput(
+            [
+                Problem(
+                    "entry.type",
+                    f"the entry point stays {first.type!r} in every version; "
+                    "duplicate the flow to start it another way",
+                )
+            ]
+        )
+
+
+def problems_of(
+    conn: Connection, account_id: int, flow_id: int, doc: FlowDocument
+) -> list[Problem]:
+    return validate(doc, validation_context(conn, account_id, flow_id=flow_id))
+
+
+def schedule_of(doc: FlowDocument) -> tuple[int | None, int | None]:
+    schedule = doc.settings.schedule
+    start = None if not schedule.start else to_micros(parse_instant(schedule.start))
+    end = None if not schedule.end else to_micros(parse_instant(schedule.end))
+    return start, end
+
+
+def lift_off(
+    conn: Connection, account_id: int, flow_id: int, doc: FlowDocument, now: int
+) -> dict[str, Any]:
+    """The launch page: who enters, re-entry, schedule, goal, channels, and what is wrong."""
+    ctx = validation_context(conn, account_id, flow_id=flow_id)
+    problems = validate(doc, ctx)
+    size: int | None = None
+    if isinstance(doc.entry, AudienceEntry) and not problems:
+        size = count_audience(conn, account_id, Sources.of(doc.entry), now=now)
+    start, _end = (None, None) if problems else schedule_of(doc)
+    goal = doc.settings.goal
+    return {
+        "flow": {"id": flow_id, "name": doc.name},
+        "entry": describe_entry(doc, ctx),
+        "audienceSize": size,
+        "reentry": describe_reentry(doc),
+        "schedule": {
+            "start": doc.settings.schedule.start,
+            "end": doc.settings.schedule.end,
+            "startsNow": start is None or start <= now,
+            "runsIndefinitely": doc.settings.schedule.end is None,
+            "note": None
+            if doc.settings.schedule.end
+            else "runs for 1 year: it stops by itself after a year in which no element fires",
+        },
+        "goal": None if goal is None else goal.model_dump(exclude_none=True),
+        "channels": channels_used(doc),
+        "problems": [p.as_dict() for p in problems],
+        "canLaunch": not problems,
+    }
+
+
+def launch(conn: Connection, account_id: int, flow_id: int, now: int) -> dict[str, Any]:
+    store.read_flow(conn, account_id, flow_id, lock=True)
+    versions = store.list_versions(conn, account_id, flow_id)
+    latest = versions[-1]
+    move(Action.launch, latest.status, what=f"version {latest.version}")
+    doc = parse_document(latest.document)
+    check_entry_kept(conn, account_id, flow_id, doc, latest.version)
+    problems = problems_of(conn, account_id, flow_id, doc)
+    if problems:
+        raise Conflict(
+            f"the flow cannot launch until {len(problems)} problem"
+            f"{'s are' if len(problems) > 1 else ' is'} fixed",
+            [p.as_dict() for p in problems],
+        )
+    doc = with_exits(doc)
+    starts_at, ends_at = schedule_of(doc)
+    status = Status.scheduled if starts_at is not None and starts_at > now else Status.active
+    store.update_document(
+        conn, account_id, flow_id, latest.version, document=canonical_data(doc), now=now
+    )
+    for older in versions[:-1]:
+        if older.status in (Status.active, Status.paused):
+            store.set_version_status(
+                conn, account_id, flow_id, older.version, Status.finishing, now=now
+            )
+        elif older.status is Status.scheduled:
+            store.set_version_status(
+                conn, account_id, flow_id, older.version, Status.canceled, now=now
+            )
+    store.set_version_status(conn, account_id, flow_id, latest.version, status, now=now)
+    store.set_schedule(conn, account_id, flow_id, starts_at=starts_at, ends_at=ends_at)
+    return flow_view(conn, account_id, flow_id)
+
+
+def act(
+    conn: Connection, account_id: int, flow_id: int, action: Action, now: int
+) -> dict[str, Any]:
+    """Pause, resume or cancel the flow: the versions the action applies to move."""
+    store.read_flow(conn, account_id, flow_id, lock=True)
+    versions = store.list_versions(conn, account_id, flow_id)
+    if action is Action.cancel:
+        targets = [v for v in versions if v.status in RUNNING]
+    elif action is Action.pause:
+        targets = [v for v in versions if v.status is Status.active]
+    else:
+        targets = [v for v in versions if v.status is Status.paused]
+    if not targets:
+        flow_status = store.read_flow(conn, account_id, flow_id).status
+        move(action, flow_status)  # raises, saying why
+        raise Conflict(f"cannot {action.value} the flow: no version is in a state to")
+    for version in targets:
+        to = move(action, version.status, what=f"version {version.version}")
+        store.set_version_status(conn, account_id, flow_id, version.version, to, now=now)
+    return flow_view(conn, account_id, flow_id)
+
+
+def new_version(conn: Connection, account_id: int, flow_id: int, now: int) -> dict[str, Any]:
+    store.read_flow(conn, account_id, flow_id, lock=True)
+    versions = store.list_versions(conn, account_id, flow_id)
+    drafts = [v for v in versions if v.status is Status.draft]
+    if drafts:
+        raise Conflict(
+            f"version {drafts[-1].version} is already a draft: edit it "
+            f"(PUT /flows/{flow_id}/document) and launch it"
+        )
+    base = versions[-1]
+    entry = parse_document(base.document).entry
+    if isinstance(entry, AudienceEntry) and entry.update == "never":
+        raise Conflict(
+            "a flow whose predefined audience is never updated cannot get a new version: "
+            f"duplicate it instead (POST /flows/{flow_id}/duplicate)"
+        )
+    store.add_version(conn, account_id, flow_id, document=base.document, now=now)
+    return flow_view(conn, account_id, flow_id)
+
+
+EDITABLE = {"settings": {"goal", "schedule"}, "entry": {"segments", "tags", "people", "companies"}}
+
+
+def edit_in_place(
+    conn: Connection, account_id: int, flow_id: int, number: int, changes: dict[str, Any], now: int
+) -> dict[str, Any]:
+    """Goal, schedule and audience of an existing version, changed in place."""
+    for key, value in changes.items():
+        allowed = EDITABLE.get(key)
+        if allowed is None or not isinstance(value, dict):
+            extra = [key]
+        else:
+            extra = [f"{key}.{name}" for name in sorted(set(value) - allowed)]
+        if extra:
+            raise Conflict(
+                f"{', '.join(extra)} cannot change in place: only the goal, schedule and "
+                f"audience can; create a new version (POST /flows/{flow_id}/versions) to "
+                "change anything else"
+            )
+    store.read_flow(conn, account_id, flow_id, lock=True)
+    version = store.read_version(conn, account_id, flow_id, number)
+    if version.status in (Status.finished, Status.canceled, Status.failed):
+        raise Conflict(f"version {number} is {version.status.value}; it can no longer change")
+    data = dict(version.document)
+    if "settings" in changes:
+        data["settings"] = {**(data.get("settings") or {}), **changes["settings"]}
+    if "entry" in changes:
+        entry = dict(data.get("entry") or {})
+        if entry.get("type") != "audience":
+            raise Conflict("only a predefined audience entry has an audience to change")
+        if version.status is not Status.draft and entry.get("update", "never") != "realtime":
+            raise Conflict(
+                "the audience of a launched flow can change only when it is updated in real "
+                "time (entry.update = realtime)"
+            )
+        entry.update(changes["entry"])
+        data["entry"] = entry
+    doc = parse_document(data)
+    touched = ("settings.goal", "settings.schedule", "entry")
+    problems = [
+        p for p in problems_of(conn, account_id, flow_id, doc) if p.field.startswith(touched)
+    ]
+    if problems and version.status is not Status.draft:
+        raise InvalidInput(problems)
+    store.update_document(conn, account_id, flow_id, number, document=canonical_data(doc), now=now)
+    if "schedule" in changes.get("settings", {}) and version.status is not Status.draft:
+        starts_at, ends_at = schedule_of(doc)
+        store.set_schedule(conn, account_id, flow_id, starts_at=starts_at, ends_at=ends_at)
+    return flow_view(conn, account_id, flow_id)
+
+
+def stop_version(
+    conn: Connection, account_id: int, flow_id: int, number: int, now: int
+) -> dict[str, Any]:
+    store.read_flow(conn, account_id, flow_id, lock=True)
+    version = store.read_version(conn, account_id, flow_id, number)
+    to = move(Action.stop, version.status, what=f"version {number}")
+    store.set_version_status(conn, account_id, flow_id, number, to, now=now)
+    return flow_view(conn, account_id, flow_id)
+
+
+def duplicate(
+    conn: Connection, account_id: int, flow_id: int, number: int | None, now: int
+) -> dict[str, Any]:
+    """A new draft flow from a version's document (the latest by default)."""
+    store.read_flow(conn, account_id, flow_id)
+    source = (
+        store.latest_version(conn, account_id, flow_id)
+        if number is None
+        else store.read_version(conn, account_id, flow_id, number)
+    )
+    document = dict(source.document)
+    document["name"] = f"{document.get('name') or 'Flow'} (copy)"[:255]
+    new_id = store.create_flow(conn, account_id, document=document, now=now, duplicate_of=flow_id)
+    return flow_view(conn, account_id, new_id)

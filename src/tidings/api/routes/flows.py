@@ -1,0 +1,205 @@
+"""`/flows`: the All Communications list, documents, validation, launch and lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import TypeAdapter
+
+from tidings.api import flow_actions as actions
+from tidings.api import openapi
+from tidings.api.auth import Caller, caller
+from tidings.api.context import AppContext, context
+from tidings.api.paging import PageParams, page_of, page_params
+from tidings.api.schemas import ERRORS, id_path, read_json
+from tidings.api.templates import start_from_template
+from tidings.domain.errors import InvalidInput, Problem
+from tidings.domain.flows import FlowDocument, canonical_data, parse_document
+from tidings.domain.lifecycle import Action, Status, move
+from tidings.store import flows as store
+
+router = APIRouter(prefix="/flows", tags=["flows"], responses=ERRORS)
+FlowId = id_path("flow")
+_document_ref = openapi.register("FlowDocument", TypeAdapter(FlowDocument))
+_template_ref = {
+    "type": "object",
+    "properties": {"template": {"type": "string", "description": "A template name"}},
+    "required": ["template"],
+    "additionalProperties": False,
+}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=_body({"oneOf": [_document_ref, _template_ref]}),
+    summary="Create a draft flow from a document or a template",
+)
+async def create_flow(
+    request: Request, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    data = await read_json(request)
+    now = ctx.now_micros()
+    if isinstance(data, dict) and "template" in data:
+        if set(data) != {"template"} or not isinstance(data["template"], str):
+            raise InvalidInput([Problem("template", "give only the template's name")])
+        name = data["template"]
+        return await ctx.db.write_async(
+            lambda conn: start_from_template(conn, who.account_id, name, now)
+        )
+    document = canonical_data(parse_document(data))
+
+    def write(conn: Any) -> dict[str, Any]:
+        flow_id = store.create_flow(conn, who.account_id, document=document, now=now)
+        return actions.flow_view(conn, who.account_id, flow_id)
+
+    return await ctx.db.write_async(write)
+
+
+@router.get("", summary="All Communications: flows by last change")
+def list_flows(
+    status: Status | None = Query(None, description="Only flows in this status"),
+    q: str | None = Query(None, max_length=255, description="Search by name"),
+    page: PageParams = Depends(page_params),
+    who: Caller = Depends(caller),
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        rows = store.list_flows(
+            conn, who.account_id, status=status, q=q, limit=page.limit, offset=page.offset
+        )
+        items = [actions.list_view(flow) for flow in rows]
+        for item, flow in zip(items, rows, strict=True):
+            latest = store.latest_version(conn, who.account_id, flow.id)
+            item["version"] = latest.version
+            item["versionStatus"] = latest.status.value
+    return page_of(items, page)
+
+
+@router.get("/{flow_id}")
+def read_flow(
+    flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        return actions.flow_view(conn, who.account_id, flow_id)
+
+
+@router.delete("/{flow_id}", status_code=204, summary="Delete a flow that was never launched")
+def delete_flow(
+    flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> Response:
+    def write(conn: Any) -> None:
+        flow = store.read_flow(conn, who.account_id, flow_id, lock=True)
+        move(Action.delete, flow.status)
+        store.delete_flow(conn, who.account_id, flow_id)
+
+    ctx.db.write(write)
+    return Response(status_code=204)
+
+
+@router.get("/{flow_id}/document", summary="The newest version's document")
+def read_document(
+    flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        store.read_flow(conn, who.account_id, flow_id)
+        return store.latest_version(conn, who.account_id, flow_id).document
+
+
+@router.put(
+    "/{flow_id}/document",
+    openapi_extra=_body(_document_ref),
+    summary="Replace the document of the draft version",
+)
+async def replace_document(
+    request: Request,
+    flow_id: int = FlowId,
+    who: Caller = Depends(caller),
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    doc = parse_document(await read_json(request))
+    now = ctx.now_micros()
+
+    def write(conn: Any) -> dict[str, Any]:
+        store.read_flow(conn, who.account_id, flow_id, lock=True)
+        latest = store.latest_version(conn, who.account_id, flow_id)
+        move(Action.edit, latest.status, what=f"version {latest.version}")
+        actions.check_entry_kept(conn, who.account_id, flow_id, doc, latest.version)
+        store.update_document(
+            conn, who.account_id, flow_id, latest.version, document=canonical_data(doc), now=now
+        )
+        return actions.flow_view(conn, who.account_id, flow_id)
+
+    return await ctx.db.write_async(write)
+
+
+@router.post("/{flow_id}/validate", summary="Every problem that stops a launch")
+def validate_flow(
+    flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        store.read_flow(conn, who.account_id, flow_id)
+        doc = parse_document(store.latest_version(conn, who.account_id, flow_id).document)
+        problems = actions.problems_of(conn, who.account_id, flow_id, doc)
+    return {"problems": [p.as_dict() for p in problems]}
+
+
+@router.post("/{flow_id}/launch", summary="Launch the draft version (or see the lift-off page)")
+def launch_flow(
+    flow_id: int = FlowId,
+    dryRun: bool = Query(False, description="Only return the lift-off summary"),
+    who: Caller = Depends(caller),
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    now = ctx.now_micros()
+    if dryRun:
+        with ctx.db.read() as conn:
+            store.read_flow(conn, who.account_id, flow_id)
+            latest = store.latest_version(conn, who.account_id, flow_id)
+            doc = parse_document(latest.document)
+            summary = actions.lift_off(conn, who.account_id, flow_id, doc, now)
+            summary["flow"]["version"] = latest.version
+            if latest.status is not Status.draft:
+                summary["canLaunch"] = False
+                summary["problems"].append(
+                    {
+                        "field": "status",
+                        "message": f"version {latest.version} is "
+                        f"{latest.status.value}; only a draft can be launched",
+                    }
+                )
+            return summary
+    return ctx.db.write(lambda conn: actions.launch(conn, who.account_id, flow_id, now))
+
+
+def _action(action: Action) -> Any:
+    def endpoint(
+        flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+    ) -> dict[str, Any]:
+        now = ctx.now_micros()
+        return ctx.db.write(lambda conn: actions.act(conn, who.account_id, flow_id, action, now))
+
+    endpoint.__name__ = f"{action.value}_flow"
+    return endpoint
+
+
+router.post("/{flow_id}/pause", summary="Hold every participation where it is")(
+    _action(Action.pause)
+)
+router.post("/{flow_id}/resume", summary="Continue a paused flow")(_action(Action.resume))
+router.post("/{flow_id}/cancel", summary="End the flow and every participation")(
+    _action(Action.cancel)
+)
+
+
+@router.post("/{flow_id}/duplicate", status_code=201, summary="A new draft flow, a copy")
+def duplicate_flow(
+    flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    now = ctx.now_micros()
+    return ctx.db.write(lambda conn: actions.duplicate(conn, who.account_id, flow_id, None, now))

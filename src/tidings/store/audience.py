@@ -1,0 +1,101 @@
+"""A predefined audience (segments, tags, people, companies) as one SQL condition on
+`people`: the launch summary counts it, and the engine streams it in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
+
+from tidings.domain.errors import Conflict
+from tidings.store.dialect import dialect_of
+from tidings.store.segment_sql import condition
+from tidings.store.segments import segment_rule
+from tidings.store.tables import companies, people, person_companies, person_tags, segments, tags
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Who a predefined audience names; ids or names, as the flow document holds them."""
+
+    segments: Sequence[int | str] = ()
+    tags: Sequence[str] = ()
+    people: Sequence[int | str] = ()
+    companies: Sequence[int | str] = ()
+
+    @classmethod
+    def of(cls, entry: Any) -> Sources:
+        return cls(
+            segments=list(getattr(entry, "segments", []) or []),
+            tags=list(getattr(entry, "tags", []) or []),
+            people=list(getattr(entry, "people", []) or []),
+            companies=list(getattr(entry, "companies", []) or []),
+        )
+
+
+def _ids_and_names(refs: Sequence[int | str]) -> tuple[list[int], list[str]]:
+    ids = [r for r in refs if isinstance(r, int)]
+    names = [r for r in refs if isinstance(r, str)]
+    return ids, names
+
+
+def audience_condition(
+    conn: Connection, account_id: int, sources: Sources, *, now: int
+) -> ColumnElement[bool]:
+    """People of `account_id` named by any source. A segment that no longer exists is a
+    409 naming it (the flow was valid when launched; its audience must still be)."""
+    dialect = dialect_of(conn.engine.url.drivername)
+    parts: list[ColumnElement[bool]] = []
+    seg_ids, seg_names = _ids_and_names(sources.segments)
+    if seg_names:
+        found = dict(
+            conn.execute(
+                select(segments.c.name, segments.c.id).where(
+                    segments.c.account_id == account_id, segments.c.name.in_(seg_names)
+                )
+            ).tuples()
+        )
+        missing = [n for n in seg_names if n not in found]
+        if missing:
+            raise Conflict(f"segment {missing[0]!r} does not exist")
+        seg_ids += [found[n] for n in seg_names]
+    for segment_id in dict.fromkeys(seg_ids):
+        parts.append(
+            condition(dialect, account_id, segment_rule(conn, account_id, segment_id), now)
+        )
+    if sources.tags:
+        parts.append(
+            exists().where(
+                person_tags.c.person_id == people.c.id,
+                person_tags.c.tag_id == tags.c.id,
+                tags.c.account_id == account_id,
+                tags.c.name.in_(list(sources.tags)),
+            )
+        )
+    person_ids, external_ids = _ids_and_names(sources.people)
+    if person_ids:
+        parts.append(people.c.id.in_(person_ids))
+    if external_ids:
+        parts.append(people.c.external_id.in_(external_ids))
+    company_ids, company_names = _ids_and_names(sources.companies)
+    if company_ids or company_names:
+        parts.append(
+            exists().where(
+                person_companies.c.person_id == people.c.id,
+                person_companies.c.company_id == companies.c.id,
+                companies.c.account_id == account_id,
+                or_(companies.c.id.in_(company_ids), companies.c.name.in_(company_names)),
+            )
+        )
+    return and_(people.c.account_id == account_id, or_(false(), *parts))
+
+
+def count_audience(conn: Connection, account_id: int, sources: Sources, *, now: int) -> int:
+    query = (
+        select(func.count())
+        .select_from(people)
+        .where(audience_condition(conn, account_id, sources, now=now))
+    )
+    return int(conn.execute(query).scalar_one())

@@ -17,6 +17,7 @@ PATCHES: dict[str, dict[str, Any]] = {
     "segments": {"name": "stolen"},
     "event-definitions": {"description": "stolen"},
     "attributes": {"description": "stolen"},
+    "flows": {"settings": {"goal": {"event": "Bought"}}},
 }
 
 
@@ -38,7 +39,13 @@ def owned_resources(api: Api) -> dict[str, str]:
     tag = api.get("/tags").json()["items"][0]
     segment = api.post("/segments", json={"name": "VIPs", "rule": {"tag": "vip"}}).json()
     api.post("/events", json={"person": {"externalId": "victim"}, "name": "Bought"})
+    flow = api.post("/flows", json={"template": "win-back"}).json()
+    assert api.post(f"/flows/{flow['id']}/launch").status_code == 200
+    api.post("/templates", json={"name": "ours", "flow": flow["id"]})
     return {
+        "flow_id": str(flow["id"]),
+        "number": "1",
+        "templates:name": "ours",
         "person_id": str(person["id"]),
         "tag_id": str(tag["id"]),
         "company_id": str(company["id"]),
@@ -78,11 +85,15 @@ def test_no_endpoint_lets_another_account_reach_these_ids(api: Api, other_api: A
     assert api.get("/attributes/points").json()["description"] is None
     assert api.get("/event-definitions/Bought").json()["description"] is None
     assert len(api.get(f"/people/{ids['person_id']}/events").json()["items"]) == 1
+    flow = api.get(f"/flows/{ids['flow_id']}").json()
+    assert flow["status"] == "active"
+    assert flow["versions"] == [{**flow["versions"][0], "version": 1, "status": "active"}]
+    assert "ours" in {t["name"] for t in api.get("/templates").json()["items"]}
 
 
 def test_lists_of_another_account_are_empty_of_these(api: Api, other_api: Api) -> None:
     owned_resources(api)
-    for path in ("/people", "/tags", "/companies", "/segments", "/attributes"):
+    for path in ("/people", "/tags", "/companies", "/segments", "/attributes", "/flows"):
         assert other_api.get(path).json()["items"] == [], path
     custom = [d for d in other_api.get("/event-definitions").json()["items"] if not d["standard"]]
     assert custom == []

@@ -1,0 +1,43 @@
+"""Journeys: the pure step function over compiled flow programs (see types.py)."""
+
+from tidings.domain.journey.types import (
+    AddToFlow,
+    CallApi,
+    Canceled,
+    Count,
+    Effect,
+    Entered,
+    EventArrived,
+    Notify,
+    Person,
+    Phase,
+    ResultArrived,
+    SendMessage,
+    State,
+    Step,
+    Stimulus,
+    TimerDue,
+    Trace,
+    UpdateProfile,
+)
+
+__all__ = [
+    "AddToFlow",
+    "CallApi",
+    "Canceled",
+    "Count",
+    "Effect",
+    "Entered",
+    "EventArrived",
+    "Notify",
+    "Person",
+    "Phase",
+    "ResultArrived",
+    "SendMessage",
+    "State",
+    "Step",
+    "Stimulus",
+    "TimerDue",
+    "Trace",
+    "UpdateProfile",
+]

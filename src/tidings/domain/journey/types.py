@@ -1,0 +1,168 @@
+"""The vocabulary of the step function: a participation's state, the stimuli that move
+it (past tense) and the effects it asks the shell to carry out (imperative).
+
+    advance(program, state, stimulus, now) -> Step(state', effects)
+
+Everything here is a frozen value; `now` is an aware UTC datetime passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Phase(StrEnum):
+    """Where a participation stands between steps."""
+
+    running = "running"  # has work to do now (just entered, or a stimulus arrived)
+    waiting = "waiting"  # until `wake_at`, and/or for an event or a result
+    exited = "exited"  # done; kept for history, frequency caps and reports
+
+
+@dataclass(frozen=True)
+class Person:
+    """The profile snapshot a step reads (and `UpdateProfile` changes for later steps)."""
+
+    id: int
+    external_id: str | None
+    attributes: Mapping[str, Any]  # standard (firstName ...) and custom, by API name
+    tags: frozenset[str] = frozenset()
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class State:
+    participation_id: int
+    flow_id: int
+    version: int
+    person: Person
+    phase: Phase
+    element: str | None  # the element the person is at (None before the first one)
+    variables: Mapping[str, Any]
+    entry_event: Mapping[str, Any] | None  # the entry event's properties, kept throughout
+    entered_at: datetime
+    wake_at: datetime | None = None
+    waiting_for: str | None = None  # event name awaited by wait_for_event
+    waiting_element: str | None = None  # send element whose message events are awaited
+    message_events: frozenset[tuple[str, str]] = frozenset()  # (element id, kind) seen
+    local: Mapping[str, Any] = field(default_factory=dict)  # element-local progress
+    exit_reason: str | None = None
+
+
+# --- stimuli (what happened) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entered:
+    variables: Mapping[str, Any]  # from the Flow API or an entry's `assign`, unchecked
+    event: Mapping[str, Any] | None = None  # the entry event's properties
+
+
+@dataclass(frozen=True)
+class TimerDue:
+    pass
+
+
+@dataclass(frozen=True)
+class EventArrived:
+    name: str
+    properties: Mapping[str, Any]
+    time: datetime
+
+
+@dataclass(frozen=True)
+class ResultArrived:
+    """The outcome of something the flow asked for: an API call, a send, a voice call."""
+
+    element: str
+    outcome: str  # e.g. success/failure, delivered/failed, answered/notAnswered/collected
+    data: Mapping[str, Any] = field(default_factory=dict)  # response.x, collected digits
+
+
+@dataclass(frozen=True)
+class Canceled:
+    reason: str = "canceled"
+
+
+Stimulus = Entered | TimerDue | EventArrived | ResultArrived | Canceled
+
+
+# --- effects (what to do) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendMessage:
+    element: str
+    channel: str  # sms, email, whatsapp, viber, voice
+    to: str
+    sender: str
+    content: Mapping[str, Any]  # text | subject+html(+text) | template | say ...
+    parts: int = 1  # SMS parts (GSM-7 / UCS-2), 1 for other channels
+    wants_result: bool = False  # failover and voice_call wait for the outcome
+
+
+@dataclass(frozen=True)
+class CallApi:
+    element: str
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: str | None
+    timeout_seconds: float
+    retries: int
+
+
+@dataclass(frozen=True)
+class UpdateProfile:
+    set: Mapping[str, Any]
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AddToFlow:
+    element: str
+    flow_id: int
+    variables: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Notify:
+    element: str
+    channel: str
+    to: str
+    sender: str
+    content: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Count:
+    """A metric increment, committed with the step: `element` None is the flow level."""
+
+    name: str
+    element: str | None = None
+    by: int = 1
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One line of the person's journey: which element, what happened, and why."""
+
+    element: str | None
+    what: str
+    why: str | None = None
+
+
+Effect = SendMessage | CallApi | UpdateProfile | AddToFlow | Notify | Count | Trace
+
+
+@dataclass(frozen=True)
+class Step:
+    state: State
+    effects: tuple[Effect, ...]

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -253,4 +255,154 @@ flow_templates = Table(
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "name", name="uq_flow_templates_account_name"),
     sqlite_autoincrement=True,  # ids are never reused after a delete
+)
+
+# --- the journey engine ---------------------------------------------------------------------
+# A participation is one person in one flow version: a row, not a coroutine. Waiting people
+# cost disk, and finding due work never scans the merely waiting (partial indexes below).
+
+participations = Table(
+    "participations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("element", String(64)),
+    Column("variables", Json, nullable=False),
+    Column("entry_event", Json),
+    Column("local", Json, nullable=False),
+    Column("message_events", Json, nullable=False),
+    Column("wake_at", BigInteger),
+    Column("waiting_for", String(128)),
+    Column("waiting_element", String(64)),
+    Column("entered_at", BigInteger, nullable=False),
+    Column("exited_at", BigInteger),
+    Column("exit_reason", String(64)),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(
+        "ix_participations_due",
+        "partition",
+        "wake_at",
+        sqlite_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
+        postgresql_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
+    ),
+    Index(
+        "ix_participations_awaiting",
+        "account_id",
+        "person_id",
+        "waiting_for",
+        sqlite_where=text("phase = 'waiting'"),
+        postgresql_where=text("phase = 'waiting'"),
+    ),
+    Index("ix_participations_history", "flow_id", "person_id", "entered_at"),
+    # A person is in a flow at most once at a time (DESIGN.md), whatever the version.
+    Index(
+        "uq_participations_live",
+        "flow_id",
+        "person_id",
+        unique=True,
+        sqlite_where=text("phase != 'exited'"),
+        postgresql_where=text("phase != 'exited'"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("partition", Integer, nullable=False),
+    Column("person_id", Id, nullable=False),
+    Column("kind", String(16), nullable=False),  # event, enter, result, cancel
+    Column("flow_id", Id),
+    Column("version", Integer),
+    Column("participation_id", Id),
+    Column("payload", Json, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Index("ix_inbox_due", "partition", "due_at", "id"),
+    sqlite_autoincrement=True,
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("participation_id", Id),
+    Column("flow_id", Id),
+    Column("version", Integer),
+    Column("element", String(64)),
+    Column("person_id", Id),
+    Column("kind", String(16), nullable=False),  # message, call_api, notify
+    Column("channel", String(16)),
+    Column("payload", Json, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, done, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("done_at", BigInteger),
+    Index(
+        "ix_outbox_pending",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+flow_counters = Table(
+    "flow_counters",
+    metadata,
+    _account(),
+    Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("element", String(64), nullable=False),  # "" for the flow itself
+    Column("name", String(64), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    PrimaryKeyConstraint("flow_id", "version", "element", "name"),
+)
+
+element_visits = Table(
+    "element_visits",
+    metadata,
+    _account(),
+    Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("element", String(64), nullable=False),
+    Column("person_id", Id, nullable=False),
+    PrimaryKeyConstraint("flow_id", "version", "element", "person_id"),
+)
+
+sandbox_messages = Table(
+    "sandbox_messages",
+    metadata,
+    Column("id", Id, primary_key=True),  # the outbox id: a retried send is the same message
+    _account(),
+    Column("channel", String(16), nullable=False),
+    Column("to", String(320), nullable=False),
+    Column("sender", String(320)),
+    Column("content", Json, nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("sent_at", BigInteger, nullable=False),
+    Column("flow_id", Id),
+    Column("version", Integer),
+    Column("element", String(64)),
+    Column("person_id", Id),
+    Index("ix_sandbox_messages_account", "account_id", "id"),
+)
+
+sandbox_settings = Table(
+    "sandbox_settings",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("delivered", Float, nullable=False),
+    Column("seen", Float, nullable=False),
+    Column("clicked", Float, nullable=False),
+    Column("delay", String(32), nullable=False),
 )

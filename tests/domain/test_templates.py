@@ -186,3 +186,13 @@ def test_filter_failures_are_render_errors() -> None:
 
 def test_template_size_is_bounded() -> None:
     assert check_template("x" * 300_000) is not None
+
+
+def test_line_ends_in_data_are_kept_on_both_paths() -> None:
+    data = {"a": "one\r\ntwo\rthree"}
+    assert compile_template("{{ a }}").render(data) == data["a"]
+    assert compile_template("{% if a %}{{ a }}{% endif %}").render(data) == data["a"]
+    assert (
+        compile_template("{% capture c %}{{ a }}{% endcapture %}{{ c }}").render(data)
+        == (data["a"])
+    )

@@ -206,3 +206,27 @@ def test_json_schema_describes_every_field() -> None:
     mapping = schema["properties"]["elements"]["items"]["discriminator"]["mapping"]
     assert set(mapping) == set(ELEMENT_TYPES)
     assert defs["CallApi"]["properties"]["timeout"]["default"] == "PT10S"
+
+
+def test_types_are_strict() -> None:
+    data = design_example()
+    data["settings"]["reentry"]["enabled"] = "yes"
+    data["settings"]["reentry"]["limits"][0]["max"] = "2"
+    data["elements"].append({"id": "add", "type": "add_to_flow", "flow": "7"})
+    found = {(p.element, p.field) for p in shape_problems(data)}
+    assert found == {
+        (None, "settings.reentry.enabled"),
+        (None, "settings.reentry.limits.0.max"),
+        ("add", "flow"),
+    }
+
+
+def test_json_schema_accepts_the_examples_and_refuses_unknown_fields() -> None:
+    import jsonschema_rs  # comes with schemathesis, a dev dependency
+
+    validator = jsonschema_rs.Draft202012Validator(flow_json_schema())
+    assert validator.is_valid(design_example())
+    assert validator.is_valid(every_element())
+    data = design_example()
+    element(data, "sms1")["colour"] = "red"
+    assert not validator.is_valid(data)

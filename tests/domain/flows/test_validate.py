@@ -474,6 +474,27 @@ CASES: list[tuple[str, Change, str | None, str, str]] = [
         "column",
     ),
     ("liquid syntax error", _set("sms1.text", "Hi {{ person.firstName"), "sms1", "text", "line 1"),
+    (
+        "placeholder of an unknown attribute",
+        _set("sms1.text", "Hi\n{{ person.firstNme }}"),
+        "sms1",
+        "text",
+        "'firstNme' (line 2, column 4)",
+    ),
+    (
+        "placeholder of an unknown variable",
+        _set("email1.subject", "{{ cartValeu }}"),
+        "email1",
+        "subject",
+        "cartValeu",
+    ),
+    (
+        "placeholder of an unknown event property",
+        _set("email1.html", "{{ event.total }}"),
+        "email1",
+        "html",
+        "total",
+    ),
     ("liquid unknown filter", _set("email1.html", "{{ x | shout }}"), "email1", "html", "shout"),
     ("liquid include", _set("email1.html", "{% include 'a' %}"), "email1", "html", "include"),
     (
@@ -607,3 +628,12 @@ def test_a_self_loop_without_wait_is_a_loop() -> None:
 def test_context_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         CONTEXT.flow_id = 4  # type: ignore[misc]
+
+
+def test_an_inbound_flow_without_keyword_takes_the_whole_number() -> None:
+    data = design_example()
+    data["entry"] = {"type": "inbound", "channel": "sms", "number": "+385991234567"}
+    found = [p for p in problems(data) if p.field.startswith("entry")]
+    assert [(p.field, "STOP" in p.message) for p in found] == [("entry.number", True)]
+    data["entry"]["keyword"] = "JOIN"  # another keyword on the same number is fine
+    assert [p for p in problems(data) if p.field.startswith("entry")] == []

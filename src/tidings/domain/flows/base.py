@@ -77,6 +77,7 @@ class Model(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         alias_generator=to_camel,
         validate_by_alias=True,
         validate_by_name=False,

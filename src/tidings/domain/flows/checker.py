@@ -17,13 +17,16 @@ from tidings.domain.flows.document import FlowDocument
 from tidings.domain.flows.entry import EventEntry, InboundEntry
 from tidings.domain.flows.messages import SEND_TYPES
 from tidings.domain.flows.summary import duration_words
-from tidings.domain.templates import check_template
+from tidings.domain.templates import check_template, placeholders, where
 from tidings.domain.values import ValueType
 
 Types = Mapping[str, ValueType]
 # The event properties a message event carries (wait_for_event on a send element).
 MESSAGE_EVENT = STANDARD_EVENTS["message.delivered"]
 INBOUND_EVENT = STANDARD_EVENTS["message.received"]
+# What a template may read besides flow variables: the profile, the entry event and the
+# instant of sending (the date filter cannot read the clock itself).
+TEMPLATE_ROOTS = frozenset({"person", "event", "now"})
 MESSAGE_EVENTS = ("message.delivered", "message.failed", "message.seen", "message.clicked")
 
 
@@ -117,11 +120,33 @@ class Checker:
             self.add(field, str(exc), element)
 
     def template(self, source: str | None, field: str, element: str | None) -> None:
+        """Liquid syntax, then each placeholder: a person attribute, a property of the
+        entry event, a flow variable or `now`."""
         if source is None:
             return
         error = check_template(source)
         if error is not None:
             self.add(field, error, element)
+            return
+        for path, index in placeholders(source):
+            message = self._placeholder(path)
+            if message is not None:
+                self.add(field, message + where(source, index), element)
+
+    def _placeholder(self, path: tuple[str, ...]) -> str | None:
+        root, key = path[0], path[1] if len(path) > 1 else None
+        if root == "person":
+            if key is not None and key not in self.ctx.attributes:
+                return f"{{{{ person.{key} }}}}: there is no person attribute {key!r}"
+        elif root == "event":
+            event = self.entry_event
+            if event is None:
+                return "{{ event.… }}: no event brings people into this flow"
+            if key is not None and isinstance(event, Mapping) and key not in event:
+                return f"{{{{ event.{key} }}}}: the entry event has no property {key!r}"
+        elif root not in self.variables and root not in TEMPLATE_ROOTS:
+            return f"{{{{ {root} }}}}: there is no flow variable {root!r}"
+        return None
 
     def duration(
         self,

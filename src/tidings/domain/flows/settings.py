@@ -107,7 +107,10 @@ class Variable(Model):
         pattern=VARIABLE_PATTERN,
         description="The name used bare in expressions and {{ name }} in templates.",
     )
-    type: ValueType = Field(description="boolean, text, decimal, integer, date, datetime, list.")
+    type: ValueType = Field(
+        strict=False,  # the enum from its JSON text
+        description="boolean, text, decimal, integer, date, datetime, list.",
+    )
     default: Expression | None = Field(
         default=None,
         description="An expression for the starting value; list variables take none.",

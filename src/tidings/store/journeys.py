@@ -1,0 +1,362 @@
+"""Participations, inbox and counters: what the engine reads before a batch and writes
+after it. Hot paths use driver-level `executemany`; the engine is the only writer of
+participations, so ids are allocated by it (a counter from MAX(id), or the sequence on
+PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, select
+
+from tidings.domain.durations import from_micros
+from tidings.domain.entry_rules import Past
+from tidings.domain.journey import Person
+from tidings.domain.people import STANDARD_ATTRIBUTES
+from tidings.store.dialect import Dialect, dialect_of, json_param, param
+from tidings.store.tables import (
+    inbox,
+    outbox,
+    participations,
+    people,
+    person_contacts,
+    person_tags,
+    tags,
+)
+
+CHUNK = 500
+COLUMNS = (
+    "id",
+    "account_id",
+    "flow_id",
+    "version",
+    "person_id",
+    "partition",
+    "phase",
+    "element",
+    "variables",
+    "entry_event",
+    "local",
+    "message_events",
+    "wake_at",
+    "waiting_for",
+    "waiting_element",
+    "entered_at",
+    "exited_at",
+    "exit_reason",
+    "updated_at",
+)
+JSON_COLUMNS = {"variables", "entry_event", "local", "message_events"}
+
+
+@dataclass
+class Row:
+    """A participation as stored (instants in micros, JSON decoded)."""
+
+    id: int
+    account_id: int
+    flow_id: int
+    version: int
+    person_id: int
+    partition: int
+    phase: str
+    element: str | None
+    variables: dict[str, Any]
+    entry_event: dict[str, Any] | None
+    local: dict[str, Any]
+    message_events: list[list[str]]
+    wake_at: int | None
+    waiting_for: str | None
+    waiting_element: str | None
+    entered_at: int
+    exited_at: int | None
+    exit_reason: str | None
+    updated_at: int
+
+    def values(self) -> tuple[Any, ...]:
+        out = []
+        for name in COLUMNS:
+            value = getattr(self, name)
+            out.append(
+                orjson.dumps(value).decode()
+                if name in JSON_COLUMNS and value is not None
+                else value
+            )
+        return tuple(out)
+
+
+@dataclass
+class InboxItem:
+    id: int
+    account_id: int
+    partition: int
+    person_id: int
+    kind: str
+    flow_id: int | None
+    version: int | None
+    participation_id: int | None
+    payload: dict[str, Any]
+    due_at: int
+
+
+@dataclass
+class Changes:
+    """Everything one batch writes, in one transaction."""
+
+    inserted: list[Row] = field(default_factory=list)
+    updated: list[Row] = field(default_factory=list)
+    consumed_inbox: list[int] = field(default_factory=list)
+    new_inbox: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    counters: dict[tuple[int, int, int, str, str], int] = field(
+        default_factory=lambda: defaultdict(int)
+    )
+    visits: set[tuple[int, int, int, str, int]] = field(default_factory=set)
+    events: list[tuple[int, int, str, str, int, int]] = field(default_factory=list)
+
+
+def _row(raw: Any) -> Row:
+    data = dict(raw._mapping)
+    for name in JSON_COLUMNS:
+        value = data.get(name)
+        if isinstance(value, str):
+            data[name] = orjson.loads(value)
+    return Row(**data)
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def next_ids(conn: Connection, count: int) -> list[int]:
+    """`count` fresh participation ids (the engine is the only inserter)."""
+    if count == 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('participations', 'id')) "
+            f"FROM generate_series(1, {int(count)})"
+        )
+        return [int(r[0]) for r in rows]
+    top = conn.execute(select(func.coalesce(func.max(participations.c.id), 0))).scalar_one()
+    seq = conn.exec_driver_sql(
+        "SELECT seq FROM sqlite_sequence WHERE name = 'participations'"
+    ).scalar()
+    start = max(int(top), int(seq or 0)) + 1
+    return list(range(start, start + count))
+
+
+def due_inbox(conn: Connection, now: int, limit: int) -> list[InboxItem]:
+    rows = conn.execute(
+        select(inbox).where(inbox.c.due_at <= now).order_by(inbox.c.due_at, inbox.c.id).limit(limit)
+    ).all()
+    return [InboxItem(**dict(r._mapping)) for r in rows]
+
+
+def due_timers(conn: Connection, now: int, limit: int) -> list[Row]:
+    rows = conn.execute(
+        select(participations)
+        .where(
+            participations.c.phase == "waiting",
+            participations.c.wake_at.is_not(None),
+            participations.c.wake_at <= now,
+        )
+        .order_by(participations.c.wake_at)
+        .limit(limit)
+    ).all()
+    return [_row(r) for r in rows]
+
+
+def live_of(conn: Connection, account_person: Iterable[tuple[int, int]]) -> list[Row]:
+    """Live (not exited) participations of these people."""
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for account_id, person_id in set(account_person):
+        by_account[account_id].append(person_id)
+    out: list[Row] = []
+    for account_id, ids in by_account.items():
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                select(participations).where(
+                    participations.c.account_id == account_id,
+                    participations.c.person_id.in_(chunk),
+                    participations.c.phase != "exited",
+                )
+            ).all()
+            out.extend(_row(r) for r in rows)
+    return out
+
+
+def by_ids(conn: Connection, ids: Iterable[int]) -> list[Row]:
+    wanted = list(set(ids))
+    out: list[Row] = []
+    for chunk in _chunks(wanted):
+        out.extend(
+            _row(r)
+            for r in conn.execute(select(participations).where(participations.c.id.in_(chunk)))
+        )
+    return out
+
+
+def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[int, list[Past]]:
+    out: dict[int, list[Past]] = defaultdict(list)
+    for chunk in _chunks(list(set(person_ids))):
+        rows = conn.execute(
+            select(
+                participations.c.person_id, participations.c.entered_at, participations.c.exited_at
+            ).where(participations.c.flow_id == flow_id, participations.c.person_id.in_(chunk))
+        )
+        for person_id, entered, exited in rows:
+            out[person_id].append(
+                Past(from_micros(entered), None if exited is None else from_micros(exited))
+            )
+    return out
+
+
+def load_people(conn: Connection, ids: Iterable[int]) -> dict[int, Person]:
+    wanted = list(set(ids))
+    found: dict[int, dict[str, Any]] = {}
+    tag_names: dict[int, set[str]] = defaultdict(set)
+    contacts: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"phone": [], "email": []})
+    for chunk in _chunks(wanted):
+        for row in conn.execute(select(people).where(people.c.id.in_(chunk))):
+            data = row._mapping
+            attributes = dict(data["attributes"] or {})
+            for api_name, column in STANDARD_ATTRIBUTES.items():
+                if data[column] is not None:
+                    attributes[api_name] = data[column]
+            found[row.id] = {"external_id": row.external_id, "attributes": attributes}
+        for person_id, name in conn.execute(
+            select(person_tags.c.person_id, tags.c.name)
+            .join(tags, tags.c.id == person_tags.c.tag_id)
+            .where(person_tags.c.person_id.in_(chunk))
+        ):
+            tag_names[person_id].add(name)
+        for person_id, kind, value in conn.execute(
+            select(person_contacts.c.person_id, person_contacts.c.kind, person_contacts.c.value)
+            .where(person_contacts.c.person_id.in_(chunk))
+            .order_by(person_contacts.c.person_id, person_contacts.c.position)
+        ):
+            contacts[person_id][kind].append(value)
+    return {
+        pid: Person(
+            id=pid,
+            external_id=data["external_id"],
+            attributes=data["attributes"],
+            tags=frozenset(tag_names[pid]),
+            phones=tuple(contacts[pid]["phone"]),
+            emails=tuple(contacts[pid]["email"]),
+            timezone=data["attributes"].get("timezone"),
+        )
+        for pid, data in found.items()
+    }
+
+
+def write_changes(conn: Connection, changes: Changes) -> None:
+    """One batch's writes: participations, inbox, outbox, counters, visits, events."""
+    dialect: Dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    marks = ", ".join(j if c in JSON_COLUMNS else p for c in COLUMNS)
+    if changes.inserted:
+        conn.exec_driver_sql(
+            f"INSERT INTO participations ({', '.join(COLUMNS)}) VALUES ({marks})",
+            [r.values() for r in changes.inserted],
+        )
+    if changes.updated:
+        sets = ", ".join(f"{c} = {j if c in JSON_COLUMNS else p}" for c in COLUMNS[1:])
+        conn.exec_driver_sql(
+            f"UPDATE participations SET {sets} WHERE id = {p}",
+            [(*r.values()[1:], r.id) for r in changes.updated],
+        )
+    for chunk in _chunks(changes.consumed_inbox):
+        conn.exec_driver_sql(
+            f"DELETE FROM inbox WHERE id IN ({', '.join([p] * len(chunk))})", tuple(chunk)
+        )
+    if changes.new_inbox:
+        conn.exec_driver_sql(
+            "INSERT INTO inbox (account_id, partition, person_id, kind, flow_id, version, "
+            "participation_id, payload, due_at) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, {p})",
+            [
+                (
+                    i["account_id"],
+                    i["partition"],
+                    i["person_id"],
+                    i["kind"],
+                    i.get("flow_id"),
+                    i.get("version"),
+                    i.get("participation_id"),
+                    orjson.dumps(i["payload"]).decode(),
+                    i["due_at"],
+                )
+                for i in changes.new_inbox
+            ],
+        )
+    if changes.outbox:
+        conn.exec_driver_sql(
+            "INSERT INTO outbox (account_id, participation_id, flow_id, version, element, "
+            "person_id, kind, channel, payload, status, attempts, next_attempt_at, created_at) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, 'pending', 0, {p}, {p})",
+            [
+                (
+                    o["account_id"],
+                    o["participation_id"],
+                    o["flow_id"],
+                    o["version"],
+                    o["element"],
+                    o["person_id"],
+                    o["kind"],
+                    o["channel"],
+                    orjson.dumps(o["payload"]).decode(),
+                    o["next_attempt_at"],
+                    o["created_at"],
+                )
+                for o in changes.outbox
+            ],
+        )
+    if changes.counters:
+        conn.exec_driver_sql(
+            "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (flow_id, version, element, name) "
+            "DO UPDATE SET value = flow_counters.value + excluded.value",
+            [(*key, value) for key, value in changes.counters.items() if value],
+        )
+    if changes.visits:
+        conn.exec_driver_sql(
+            "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
+            sorted(changes.visits),
+        )
+    if changes.events:
+        conn.exec_driver_sql(
+            "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
+            f"VALUES ({p}, {p}, {p}, {j}, {p}, {p})",
+            changes.events,
+        )
+
+
+def enqueue(conn: Connection, items: Sequence[dict[str, Any]]) -> None:
+    """Add stimuli to the inbox (API entries, cancels, results)."""
+    changes = Changes(new_inbox=list(items))
+    write_changes(conn, changes)
+
+
+def next_due(conn: Connection) -> int | None:
+    """The earliest instant at which any work is due (timer, inbox or outbox)."""
+    candidates = [
+        conn.execute(
+            select(func.min(participations.c.wake_at)).where(
+                participations.c.phase == "waiting", participations.c.wake_at.is_not(None)
+            )
+        ).scalar(),
+        conn.execute(select(func.min(inbox.c.due_at))).scalar(),
+        conn.execute(
+            select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status == "pending")
+        ).scalar(),
+    ]
+    found = [int(c) for c in candidates if c is not None]
+    return min(found) if found else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tidings.domain.errors import InvalidInput, Problem
 from tidings.domain.flows import ELEMENT_TYPES, FlowDocument, flow_json_schema, parse_document
@@ -230,3 +232,42 @@ def test_json_schema_accepts_the_examples_and_refuses_unknown_fields() -> None:
     data = design_example()
     element(data, "sms1")["colour"] = "red"
     assert not validator.is_valid(data)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["type", "id", "next", "elements", "entry", "from", "text", "x"]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+element_like = st.fixed_dictionaries(
+    {"id": st.sampled_from(["a", "b", "1", ""]), "type": st.sampled_from([*ELEMENT_TYPES, "x"])},
+    optional={"next": json_values, "text": json_values, "branches": json_values},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "elements": st.lists(element_like, max_size=4),
+            "entry": json_values,
+            "settings": json_values,
+            "name": json_values,
+        },
+    )
+)
+def test_any_json_parses_or_gives_problems(data: dict[str, Any]) -> None:
+    found: list[Problem] = []
+    try:
+        parse_document(data)
+    except InvalidInput as exc:
+        found = exc.problems or [Problem("?", "")]
+    assert all(p.message for p in found)

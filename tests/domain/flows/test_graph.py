@@ -75,7 +75,7 @@ def test_exit_ids_are_unique_and_short() -> None:
     assert all(len(i) <= MAX_ID and ID_RE.match(i) for i in ids)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(documents())
 def test_with_exits_is_idempotent_and_closes_every_branch(data: dict[str, Any]) -> None:
     once = with_exits(parse_document(data))

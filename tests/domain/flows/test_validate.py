@@ -11,13 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 from tidings.domain.errors import Problem
 from tidings.domain.expressions import ExpressionError, Scope, compile_expression
-from tidings.domain.flows import ValidationContext, parse_document, validate
+from tidings.domain.flows import ValidationContext, parse_document, validate, with_exits
 from tidings.domain.values import ValueType
 
 from .examples import CONTEXT, ENTRIES, design_example, element, every_element
+from .test_canonical import documents
 
 Data = dict[str, Any]
 
@@ -637,3 +639,15 @@ def test_an_inbound_flow_without_keyword_takes_the_whole_number() -> None:
     assert [(p.field, "STOP" in p.message) for p in found] == [("entry.number", True)]
     data["entry"]["keyword"] = "JOIN"  # another keyword on the same number is fine
     assert [p for p in problems(data) if p.field.startswith("entry")] == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(documents())
+def test_validate_never_fails_and_names_real_elements(data: Data) -> None:
+    doc = parse_document(data)
+    ids = {e.id for e in doc.elements}
+    for problem in validate(doc, CONTEXT) + validate(with_exits(doc), CONTEXT):
+        assert problem.element is None or problem.element in ids | {
+            e.id for e in with_exits(doc).elements
+        }
+        assert problem.message

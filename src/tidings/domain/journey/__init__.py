@@ -1,5 +1,16 @@
-"""Journeys: the pure step function over compiled flow programs (see types.py)."""
+"""Journeys: the pure step function over compiled flow programs.
 
+    program = compile_program(document, flow_id=7, version=1, account_timezone="UTC")
+    step = advance(program, state, stimulus, now)     # -> Step(state', effects)
+
+`types.py` is the vocabulary (state, stimuli, effects); `program.py` compiles a version;
+`step.py` is `advance`; `elements/` holds one module per element family; `entry.py` the
+starting variables, the entry condition and the goal check.
+"""
+
+from tidings.domain.journey.entry import GoalHit, admits, goal_reached
+from tidings.domain.journey.program import GoalSpec, Program, VariableSpec, compile_program
+from tidings.domain.journey.step import MAX_VISITS, advance
 from tidings.domain.journey.types import (
     AddToFlow,
     CallApi,
@@ -22,6 +33,7 @@ from tidings.domain.journey.types import (
 )
 
 __all__ = [
+    "MAX_VISITS",
     "AddToFlow",
     "CallApi",
     "Canceled",
@@ -29,9 +41,12 @@ __all__ = [
     "Effect",
     "Entered",
     "EventArrived",
+    "GoalHit",
+    "GoalSpec",
     "Notify",
     "Person",
     "Phase",
+    "Program",
     "ResultArrived",
     "SendMessage",
     "State",
@@ -40,4 +55,9 @@ __all__ = [
     "TimerDue",
     "Trace",
     "UpdateProfile",
+    "VariableSpec",
+    "admits",
+    "advance",
+    "compile_program",
+    "goal_reached",
 ]

@@ -105,6 +105,9 @@ class SendMessage:
     content: Mapping[str, Any]  # text | subject+html(+text) | template | say ...
     parts: int = 1  # SMS parts (GSM-7 / UCS-2), 1 for other channels
     wants_result: bool = False  # failover and voice_call wait for the outcome
+    # Failover: which attempt (0-based) this is. Its ResultArrived may carry it back as
+    # data["attempt"], so a late report of an earlier attempt is recognised and ignored.
+    attempt: int | None = None
 
 
 @dataclass(frozen=True)

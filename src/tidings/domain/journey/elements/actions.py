@@ -1,0 +1,220 @@
+"""Elements that act on data: the profile, flow variables, outside APIs, other flows,
+internal notifications, and catalog lookups (not available yet).
+
+`update_profile` emits the change and applies it to the person the rest of this step
+sees, so a later condition reads the new value at once. `call_api` emits the request
+and holds the person until the shell reports `ResultArrived` (`success` or `failure`,
+the response as `data`: `response.x` in `assign`, which applies on success only). The
+shell adds the `Idempotency-Key` header and does the retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, Final
+
+from tidings.domain.flows import actions as flows
+from tidings.domain.journey.compiler import Compiler
+from tidings.domain.journey.elements.base import Handler, builds, duration
+from tidings.domain.journey.elements.branches import NOT_YET
+from tidings.domain.journey.elements.calls import RESULT_GRACE
+from tidings.domain.journey.elements.content import Content, EmailContent, SmsContent
+from tidings.domain.journey.run import Go, Hold, Move, Run
+from tidings.domain.journey.types import AddToFlow, CallApi, Notify, ResultArrived, UpdateProfile
+from tidings.domain.people import merge_attributes
+from tidings.domain.templates import RenderError
+from tidings.domain.values import ValueType
+
+DEFAULT_API_TIMEOUT: Final = timedelta(seconds=10)
+MAX_RETRIES: Final = 5
+
+
+@builds(flows.UpdateProfile)
+class ProfileHandler(Handler):
+    """Set attributes, add and remove tags."""
+
+    def __init__(self, element: flows.UpdateProfile, compiler: Compiler) -> None:
+        super().__init__(element)
+        scope = compiler.scope()
+        attributes = compiler.context.attributes
+        self.set = tuple(
+            (name, expression)
+            for name, source in element.set.items()
+            if (
+                expression := compiler.expression(
+                    source, f"{element.id}.set.{name}", scope=scope, expect=attributes.get(name)
+                )
+            )
+            is not None
+        )
+        self.add_tags = tuple(element.add_tags)
+        self.remove_tags = tuple(element.remove_tags)
+
+    def enter(self, run: Run) -> Move:
+        ctx = run.context()
+        values = {name: expression.evaluate(ctx) for name, expression in self.set}
+        run.emit(UpdateProfile(values, self.add_tags, self.remove_tags))
+        person = run.person
+        zone = values.get("timezone", person.timezone)
+        run.change_person(
+            replace(
+                person,
+                attributes=merge_attributes(person.attributes, values),
+                tags=(person.tags | frozenset(self.add_tags)) - frozenset(self.remove_tags),
+                timezone=zone if isinstance(zone, str) else None,
+            )
+        )
+        return Go()
+
+
+@builds(flows.UpdateVariable)
+class VariableHandler(Handler):
+    """Set flow variables; every value is computed before any is set."""
+
+    def __init__(self, element: flows.UpdateVariable, compiler: Compiler) -> None:
+        super().__init__(element)
+        self.set = compiler.assignments(element.set, f"{element.id}.set")
+
+    def enter(self, run: Run) -> Move:
+        run.assign(self.set, self.id)
+        return Go()
+
+
+@builds(flows.CallApi)
+class ApiHandler(Handler):
+    """Call an HTTP API and wait for the answer."""
+
+    def __init__(self, element: flows.CallApi, compiler: Compiler) -> None:
+        super().__init__(element)
+        e = element.id
+        self.method = element.method
+        self.url = compiler.template(element.url, f"{e}.url")
+        self.headers = tuple(
+            (name, compiler.template(value, f"{e}.headers.{name}"))
+            for name, value in element.headers.items()
+        )
+        self.body = compiler.template(element.body, f"{e}.body")
+        self.timeout = duration(compiler, element.timeout, f"{e}.timeout") or DEFAULT_API_TIMEOUT
+        self.retries = min(max(element.retries, 0), MAX_RETRIES)
+        self.assign = compiler.assignments(
+            element.assign, f"{e}.assign", scope=compiler.scope(response=True)
+        )
+
+    def enter(self, run: Run) -> Move:
+        if self.url is None:
+            run.trace(self.id, "skipped", "no url")
+            return Go("failure")
+        data = run.template_data()
+        try:
+            url = self.url.render(data).strip()
+            headers = {name: _rendered(value, data) for name, value in self.headers}
+            body = self.body.render(data) if self.body is not None else None
+        except RenderError as exc:
+            run.trace(self.id, "skipped", exc.message)
+            return Go("failure")
+        run.emit(
+            CallApi(
+                self.id, self.method, url, headers, body, self.timeout.total_seconds(), self.retries
+            )
+        )
+        # The shell always answers; the timer only guards against a lost answer.
+        return Hold(wake_at=run.now + self.timeout * (self.retries + 1) + RESULT_GRACE)
+
+    def on_timer(self, run: Run) -> Move:
+        run.trace(self.id, "outcome", "failure: no answer came back")
+        return Go("failure")
+
+    def on_result(self, run: Run, result: ResultArrived) -> Move | None:
+        if result.outcome == "success":
+            run.assign(self.assign, self.id, response=result.data)
+            run.trace(self.id, "outcome", "success")
+            return Go("success")
+        if result.outcome == "failure":
+            status = result.data.get("status")
+            run.trace(self.id, "outcome", "failure" + (f": {status}" if status else ""))
+            return Go("failure")
+        return None
+
+
+def _rendered(template: Any, data: dict[str, Any]) -> str:
+    return template.render(data) if template is not None else ""
+
+
+@builds(flows.AddToFlow)
+class AddToFlowHandler(Handler):
+    """Add the person to another flow with variables."""
+
+    def __init__(self, element: flows.AddToFlow, compiler: Compiler) -> None:
+        super().__init__(element)
+        self.flow = element.flow
+        scope = compiler.scope()
+        self.variables = tuple(
+            (name, expression)
+            for name, source in element.variables.items()
+            if (
+                expression := compiler.expression(
+                    source, f"{element.id}.variables.{name}", scope=scope
+                )
+            )
+            is not None
+        )
+
+    def enter(self, run: Run) -> Move:
+        if self.flow is None:
+            run.trace(self.id, "skipped", "no flow to add to")
+            return Go()
+        ctx = run.context()
+        values = {name: expression.evaluate(ctx) for name, expression in self.variables}
+        run.emit(AddToFlow(self.id, self.flow, values))
+        return Go()
+
+
+@builds(flows.Notify)
+class NotifyHandler(Handler):
+    """Tell someone in the business, by SMS or email, at an address from an expression."""
+
+    def __init__(self, element: flows.Notify, compiler: Compiler) -> None:
+        super().__init__(element)
+        e = element.id
+        self.to = compiler.expression(element.to, f"{e}.to", expect=ValueType.text)
+        self.content: Content | None = None
+        if element.channel == "sms":
+            self.content = SmsContent(element.from_, compiler.template(element.text, f"{e}.text"))
+        elif element.channel == "email":
+            self.content = EmailContent(
+                element.from_,
+                compiler.template(element.subject, f"{e}.subject"),
+                compiler.template(element.html, f"{e}.html"),
+            )
+
+    def enter(self, run: Run) -> Move:
+        content = self.content
+        to = run.evaluate(self.to) if self.to is not None else None
+        if content is None:
+            run.trace(self.id, "skipped", "no channel")
+            return Go()
+        if not isinstance(to, str) or not to.strip():
+            run.trace(self.id, "skipped", "no recipient")
+            return Go()
+        try:
+            body, parts = content.render(run.template_data())
+        except RenderError as exc:
+            run.trace(self.id, "skipped", exc.message)
+            return Go()
+        run.emit(Notify(self.id, content.channel, to.strip(), content.sender, body))
+        run.count("messagesSent", None, parts)
+        run.count("messagesSent", self.id, parts)
+        return Go()
+
+
+@builds(flows.CatalogLookup)
+class CatalogHandler(Handler):
+    """Catalog lookups come in a later issue: everyone takes `notFound`."""
+
+    def __init__(self, element: flows.CatalogLookup, compiler: Compiler) -> None:
+        super().__init__(element)
+
+    def enter(self, run: Run) -> Move:
+        run.trace(self.id, NOT_YET, "catalog_lookup: notFound")
+        return Go("notFound")

@@ -1,0 +1,69 @@
+"""Send elements: SMS, email, WhatsApp and Viber. Each sends one message and moves on.
+
+The recipient is the person's first phone number (email: first address). A person
+without one, or a message that does not render, is skipped with a trace and goes on
+along `next` all the same: a send has no outcomes to branch on (use `wait_for_event`
+on the element, or `failover`, to act on what happened to the message).
+"""
+
+from __future__ import annotations
+
+from tidings.domain.flows.messages import SendEmail, SendSms, SendViber, SendWhatsapp
+from tidings.domain.journey.compiler import Compiler
+from tidings.domain.journey.elements.base import Handler, builds
+from tidings.domain.journey.elements.content import Content, content_of
+from tidings.domain.journey.run import Go, Move, Run
+from tidings.domain.journey.types import SendMessage
+from tidings.domain.templates import RenderError
+
+NO_CONTACT = {"phone": "no phone number", "email": "no email address"}
+
+
+def deliver(
+    run: Run,
+    element: str,
+    content: Content,
+    *,
+    wants_result: bool = False,
+    attempt: int | None = None,
+) -> bool:
+    """Emit the message and count it; False (with a trace saying why) when it cannot go."""
+    to = run.recipient(content.contact)
+    if to is None:
+        run.trace(element, "skipped", NO_CONTACT[content.contact])
+        return False
+    try:
+        body, parts = content.render(run.template_data())
+    except RenderError as exc:
+        run.trace(element, "skipped", exc.message)
+        return False
+    run.emit(
+        SendMessage(
+            element=element,
+            channel=content.channel,
+            to=to,
+            sender=content.sender,
+            content=body,
+            parts=parts,
+            wants_result=wants_result,
+            attempt=attempt,
+        )
+    )
+    run.count("messagesSent", None, parts)
+    run.count("messagesSent", element, parts)
+    return True
+
+
+@builds(SendSms, SendEmail, SendWhatsapp, SendViber)
+class Send(Handler):
+    """Send one message, then go on."""
+
+    def __init__(
+        self, element: SendSms | SendEmail | SendWhatsapp | SendViber, compiler: Compiler
+    ) -> None:
+        super().__init__(element)
+        self.content = content_of(element, compiler, element.id)
+
+    def enter(self, run: Run) -> Move:
+        deliver(run, self.id, self.content)
+        return Go()

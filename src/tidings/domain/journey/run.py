@@ -1,0 +1,252 @@
+"""One advance in progress: a working copy of the participation, and the effects so far.
+
+Element handlers read and change the person's journey only through a `Run`: evaluate an
+expression, render a template, assign variables, change the profile, emit effects. When
+the person must wait or leaves, the run becomes the new `State` and the `Step`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from tidings.domain.expressions import EvalContext, Expression
+from tidings.domain.expressions.runtime import instant_text
+from tidings.domain.journey.types import Count, Effect, Person, Phase, State, Step, Trace
+from tidings.domain.values import coerce
+
+if TYPE_CHECKING:
+    from tidings.domain.journey.program import Program
+
+# --- what a handler decides ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    """Move on: by `outcome` (a key of a `next` map), or the single `next` when None."""
+
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Stay at this element until `wake_at`, an awaited event or an outside result."""
+
+    wake_at: datetime | None = None
+    waiting_for: str | None = None
+    waiting_element: str | None = None
+    local: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """Leave the flow here."""
+
+    reason: str = "completed"
+
+
+Move = Go | Hold | Leave
+
+_ENTRY: Final[Any] = object()  # `event=` default: the entry event
+
+
+def person_data(person: Person) -> dict[str, Any]:
+    """The person as expressions and templates see them: attributes by API name, plus
+    externalId, tags, phones, emails and timezone."""
+    data = dict(person.attributes)
+    data["externalId"] = person.external_id
+    data["tags"] = sorted(person.tags)
+    data["phones"] = list(person.phones)
+    data["emails"] = list(person.emails)
+    if person.timezone is not None or "timezone" not in data:
+        data["timezone"] = person.timezone
+    return data
+
+
+class Run:
+    """The participation while one stimulus is applied to it."""
+
+    __slots__ = (
+        "_data",
+        "_now_text",
+        "effects",
+        "entry_event",
+        "message_events",
+        "now",
+        "person",
+        "program",
+        "state",
+        "variables",
+    )
+
+    def __init__(self, program: Program, state: State, now: datetime) -> None:
+        self.program = program
+        self.state = state
+        self.now = now
+        self.variables: dict[str, Any] = dict(state.variables)
+        self.person = state.person
+        self.entry_event = state.entry_event
+        self.message_events = state.message_events
+        self.effects: list[Effect] = []
+        self._data: dict[str, Any] | None = None
+        self._now_text: str | None = None
+
+    # -- effects ---------------------------------------------------------------------------
+
+    def emit(self, effect: Effect) -> None:
+        self.effects.append(effect)
+
+    def count(self, name: str, element: str | None = None, by: int = 1) -> None:
+        self.effects.append(Count(name, element, by))
+
+    def trace(self, element: str | None, what: str, why: str | None = None) -> None:
+        self.effects.append(Trace(element, what, why))
+
+    # -- reading data ----------------------------------------------------------------------
+
+    def person_data(self) -> dict[str, Any]:
+        """The person as expressions and templates see it (see `person_data`)."""
+        if self._data is None:
+            self._data = person_data(self.person)
+        return self._data
+
+    def now_text(self) -> str:
+        if self._now_text is None:
+            self._now_text = instant_text(self.now)
+        return self._now_text
+
+    def context(
+        self, *, event: Mapping[str, Any] | None = _ENTRY, response: Mapping[str, Any] | None = None
+    ) -> EvalContext:
+        return EvalContext(
+            variables=self.variables,
+            person=self.person_data(),
+            event=self.entry_event if event is _ENTRY else event,
+            now=self.now,
+            timezone=self.program.timezone,
+            response=response,
+            message_events=self._happened,
+        )
+
+    def _happened(self, element: str, kind: str) -> bool:
+        return (element, kind) in self.message_events
+
+    def evaluate(self, expression: Expression, **where: Any) -> Any:
+        """The value of `expression` here (event=/response= as in `context`)."""
+        return expression.evaluate(self.context(**where))
+
+    def template_data(self) -> dict[str, Any]:
+        """What a template reads: flow variables bare, `person`, `event` (the entry
+        event's properties) and `now` (the instant, as an ISO 8601 text)."""
+        data = dict(self.variables)
+        data["person"] = self.person_data()
+        data["event"] = self.entry_event if self.entry_event is not None else {}
+        data["now"] = self.now_text()
+        return data
+
+    # -- changing data ---------------------------------------------------------------------
+
+    def assign(
+        self, pairs: Sequence[tuple[str, Expression]], element: str | None, **where: Any
+    ) -> None:
+        """Set flow variables from expressions, all evaluated before any is set."""
+        if not pairs:
+            return
+        ctx = self.context(**where)
+        values = [(name, expression.evaluate(ctx)) for name, expression in pairs]
+        for name, value in values:
+            self.set_variable(name, value, element)
+
+    def set_variable(self, name: str, value: Any, element: str | None) -> bool:
+        """Set one variable, coerced to its declared type; False (and a trace) when the
+        value does not fit, which leaves the variable unchanged."""
+        kind = self.program.types.get(name)
+        if kind is None:
+            self.trace(element, "variable ignored", f"{name}: not a variable of this flow")
+            return False
+        try:
+            self.variables[name] = coerce(value, kind)
+        except ValueError as exc:
+            self.trace(element, "variable ignored", f"{name}: {exc}")
+            return False
+        return True
+
+    def change_person(self, person: Person) -> None:
+        self.person = person
+        self._data = None
+
+    def recipient(self, contact: str) -> str | None:
+        """The person's first phone number or email address."""
+        found = self.person.phones if contact == "phone" else self.person.emails
+        return found[0] if found else None
+
+    # -- finishing -------------------------------------------------------------------------
+
+    def _state(
+        self,
+        phase: Phase,
+        element: str | None,
+        hold: Hold | None = None,
+        exit_reason: str | None = None,
+    ) -> State:
+        old = self.state
+        return State(
+            participation_id=old.participation_id,
+            flow_id=old.flow_id,
+            version=old.version,
+            person=self.person,
+            phase=phase,
+            element=element,
+            variables=self.variables,
+            entry_event=self.entry_event,
+            entered_at=old.entered_at,
+            wake_at=hold.wake_at if hold else None,
+            waiting_for=hold.waiting_for if hold else None,
+            waiting_element=hold.waiting_element if hold else None,
+            message_events=self.message_events,
+            local=hold.local if hold else {},
+            exit_reason=exit_reason,
+        )
+
+    def hold(self, element: str, hold: Hold) -> Step:
+        return Step(self._state(Phase.waiting, element, hold), tuple(self.effects))
+
+    def leave(self, element: str | None, reason: str) -> Step:
+        if reason == "completed":
+            self.count("profilesExited")
+        self.trace(element, "exited", reason)
+        return Step(self._state(Phase.exited, element, exit_reason=reason), tuple(self.effects))
+
+    def unmoved(self) -> Step:
+        """Nothing moved the person: the state as it was, with what this run recorded."""
+        old = self.state
+        changed = (
+            self.person is not old.person
+            or self.message_events is not old.message_events
+            or self.variables != old.variables
+        )
+        if not changed:
+            return Step(old, tuple(self.effects))
+        hold = Hold(old.wake_at, old.waiting_for, old.waiting_element, old.local)
+        state = self._state(old.phase, old.element, hold, old.exit_reason)
+        return Step(state, tuple(self.effects))
+
+
+def is_ours(program: Program, props: Mapping[str, Any], element: str) -> bool:
+    """Whether a message event's properties name `element` of this flow version."""
+    return (
+        props.get("element") == element
+        and _same(props.get("flow"), program.flow_id)
+        and _same(props.get("version"), program.version)
+    )
+
+
+def _same(value: Any, wanted: int) -> bool:
+    """Ids compare as numbers; a text of digits (from a provider callback) counts too."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value == wanted
+    return isinstance(value, str) and value.strip() == str(wanted)

@@ -1,0 +1,144 @@
+"""`segment` (first match), `split` (stable per person, by the percentages) and the
+elements that are not available yet."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.domain.journey.helpers import ANA, Journey, compiled, flow, traces, visited
+from tidings.domain.journey.elements.branches import bucket
+
+ENDS = [{"id": name, "type": "exit"} for name in ("big", "small", "rest", "a", "b", "c")]
+
+
+def segment(*branches: dict[str, Any]) -> dict[str, Any]:
+    names = {b["name"]: b["name"] for b in branches}
+    return flow(
+        {
+            "id": "s",
+            "type": "segment",
+            "branches": list(branches),
+            "next": {**names, "otherwise": "rest"},
+        },
+        *ENDS,
+    )
+
+
+def test_the_first_matching_branch_wins() -> None:
+    doc = segment(
+        {"name": "big", "when": "event.cartValue > 50"},
+        {"name": "small", "when": "event.cartValue > 0"},
+    )
+    step = Journey(doc).enter(cartValue=80)
+    assert visited(step) == ["s", "big"]
+    assert traces(step, "branch") == [
+        ("s", "branch", "segment 'big' matched: event.cartValue > 50")
+    ]
+    assert visited(Journey(doc).enter(cartValue=10)) == ["s", "small"]
+
+
+def test_no_match_takes_otherwise() -> None:
+    doc = segment({"name": "big", "when": "event.cartValue > 50"})
+    step = Journey(doc).enter()
+    assert visited(step) == ["s", "rest"]
+    assert traces(step, "branch") == [("s", "branch", "no branch matched: otherwise")]
+
+
+def test_a_segment_reads_variables_and_the_profile() -> None:
+    doc = segment(
+        {"name": "big", "when": 'person.country == "HR" and "vip" in person.tags'},
+    )
+    assert visited(Journey(doc).enter()) == ["s", "big"]
+    assert visited(Journey(doc, replace(ANA, tags=frozenset())).enter()) == ["s", "rest"]
+
+
+def split(*shares: int) -> dict[str, Any]:
+    names = ["a", "b", "c"][: len(shares)]
+    return flow(
+        {
+            "id": "ab",
+            "type": "split",
+            "branches": [{"name": n, "percent": p} for n, p in zip(names, shares, strict=True)],
+            "next": {n: n for n in names},
+        },
+        *ENDS,
+    )
+
+
+def taken(doc: dict[str, Any], person_id: int) -> str:
+    step = Journey(compiled(doc), replace(ANA, id=person_id)).enter()
+    return visited(step)[-1]
+
+
+@settings(max_examples=200)
+@given(st.integers(min_value=1, max_value=2**62))
+def test_a_split_is_stable_per_person(person_id: int) -> None:
+    doc = split(50, 30, 20)
+    first = taken(doc, person_id)
+    assert taken(doc, person_id) == first
+    # The same person, another participation (re-entry): the same branch.
+    assert first in ("a", "b", "c")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=0, max_value=100), st.integers(min_value=0, max_value=2**40))
+def test_a_split_follows_its_percentages(share: int, offset: int) -> None:
+    counted = Counter(
+        "a" if bucket(7, offset + person, "ab", 100) < share else "b" for person in range(4000)
+    )
+    # 4,000 people: a binomial standard deviation is at most 0.8 points; allow 4.
+    assert abs(counted["a"] / 4000 * 100 - share) <= 4
+    if share == 0:
+        assert counted["a"] == 0
+    if share == 100:
+        assert counted["b"] == 0
+
+
+def test_the_split_of_many_people_through_the_step_function() -> None:
+    program = compiled(split(70, 30))
+    counted = Counter(
+        visited(Journey(program, replace(ANA, id=person)).enter())[-1] for person in range(2000)
+    )
+    assert 0.66 <= counted["a"] / 2000 <= 0.74
+    step = Journey(program, replace(ANA, id=3)).enter()
+    [(_, _, why)] = traces(step, "branch")
+    assert why is not None
+    assert why.startswith(f"split {visited(step)[-1]!r}: bucket ")
+
+
+def test_splits_of_the_same_id_in_two_flows_are_independent() -> None:
+    same = sum(
+        (bucket(1, person, "ab", 100) < 50) == (bucket(2, person, "ab", 100) < 50)
+        for person in range(2000)
+    )
+    assert 900 <= same <= 1100
+
+
+def test_catalog_lookup_and_evaluate_inbound_are_not_available_yet() -> None:
+    doc = flow(
+        {
+            "id": "cat",
+            "type": "catalog_lookup",
+            "catalog": "shoes",
+            "key": "'x'",
+            "next": {"found": "a", "notFound": "inb"},
+        },
+        {
+            "id": "inb",
+            "type": "evaluate_inbound",
+            "branches": [{"name": "yes", "keyword": "YES"}],
+            "next": {"yes": "a", "otherwise": "b"},
+        },
+        *ENDS,
+    )
+    step = Journey(doc).enter()
+    assert visited(step) == ["cat", "inb", "b"]
+    assert traces(step, "not available yet") == [
+        ("cat", "not available yet", "catalog_lookup: notFound"),
+        ("inb", "not available yet", "evaluate_inbound: otherwise"),
+    ]

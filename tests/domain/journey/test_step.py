@@ -122,10 +122,7 @@ def test_canceled_leaves_with_the_reason_and_no_exit_count() -> None:
     assert step.state.exit_reason == "flow canceled"
     assert step.state.wake_at is None
     assert counts(step) == {}
-    assert traces(step) == [
-        ("w", "canceled", "flow canceled"),
-        ("w", "exited", "flow canceled"),
-    ]
+    assert traces(step) == [("w", "exited", "flow canceled")]
 
 
 @pytest.mark.parametrize(

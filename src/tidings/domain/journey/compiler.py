@@ -81,7 +81,7 @@ class Compiler:
         self.sends = frozenset(e.id for e in doc.elements if e.type in SEND_TYPES)
         self.entry_event = self._entry_event()
 
-    def _entry_event(self) -> OpenFields | None:
+    def _entry_event(self) -> OpenFields:
         entry = self.doc.entry
         if isinstance(entry, EventEntry):
             return self.event_fields(entry.event)

@@ -75,7 +75,6 @@ def advance(program: Program, state: State, stimulus: Stimulus, now: datetime) -
             if waiting and handler is not None and stimulus.element == handler.id:
                 move = handler.on_result(run, stimulus)
         case Canceled():
-            run.trace(state.element, "canceled", stimulus.reason)
             return run.leave(state.element, stimulus.reason)
         case _:
             assert_never(stimulus)

@@ -4,7 +4,6 @@ clock and the providers. Everything else receives what it needs as arguments."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from fastapi import FastAPI
 
@@ -13,7 +12,8 @@ from tidings.api.context import AppContext
 from tidings.clock import Clock, parse_clock
 from tidings.config import Settings
 from tidings.domain.durations import to_micros
-from tidings.engine.housekeeping import housekeep
+from tidings.engine.engine import Engine
+from tidings.engine.runner import Runner
 from tidings.store.accounts import ensure_default_account
 from tidings.store.database import Database
 
@@ -27,8 +27,10 @@ class Tidings:
     clock: Clock
     app: FastAPI
     generated_key: str | None
+    runner: Runner
 
     def close(self) -> None:
+        self.runner.stop()
         self.db.close()
 
 
@@ -47,13 +49,21 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         clock=clock,
         max_body_bytes=settings.max_body_bytes,
         allow_private_urls=settings.allow_private_urls,
+        partitions=settings.partitions,
     )
 
-    async def drain(target: datetime) -> None:
-        now = to_micros(target)
-        await db.write_async(lambda conn: housekeep(conn, now))
-
-    ctx.drain = drain
+    engine = Engine(db=db, partitions=settings.partitions)
+    runner = Runner(db=db, clock=clock, engine=engine)
+    if clock.virtual:
+        ctx.drain = runner.drain
+    else:
+        runner.start()
+    ctx.wake = runner.wake
     return Tidings(
-        settings=settings, db=db, clock=clock, app=create_app(ctx), generated_key=generated
+        settings=settings,
+        db=db,
+        clock=clock,
+        app=create_app(ctx),
+        generated_key=generated,
+        runner=runner,
     )

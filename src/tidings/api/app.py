@@ -23,6 +23,7 @@ from tidings.api.routes import (
     events,
     flow_versions,
     flows,
+    participants,
     people,
     segments,
     system,
@@ -41,6 +42,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx: AppContext = app.state.ctx
     task = None
     if not ctx.clock.virtual and ctx.drain is not None:
+        # Only when no engine thread drives time-driven work by itself.
         task = asyncio.get_running_loop().create_task(_tick(ctx))
     try:
         yield
@@ -87,6 +89,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         flows,
         flow_versions,
         templates,
+        participants,
     ):
         api.include_router(module.router)
     app.include_router(api)

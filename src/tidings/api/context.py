@@ -37,6 +37,9 @@ class AppContext:
     """Does all work due by an instant: `/clock/advance` awaits it; on the real clock the
     app's background loop calls it every `tick_seconds` with the current time."""
     tick_seconds: float = 1.0
+    wake: Callable[[], None] | None = None
+    """Tells the engine that new input is waiting (real clock), so it starts at once."""
+    partitions: int = 256
     event_batcher: Batcher[IngestJob, tuple[int, Any]] = field(init=False)
     _keys: dict[str, tuple[KeyOwner, float]] = field(default_factory=dict)
     _event_types: dict[int, tuple[dict[str, dict[str, ValueType]], float]] = field(
@@ -58,14 +61,19 @@ class AppContext:
     def __post_init__(self) -> None:
         from tidings.api.ingest import store_events
 
-        self.event_batcher = Batcher(db=self.db, process=store_events)
+        partitions = self.partitions
+        self.event_batcher = Batcher(
+            db=self.db,
+            process=lambda conn, jobs: store_events(conn, jobs, partitions=partitions),
+        )
 
     async def advance_clock(self, target: datetime) -> None:
         """Move the virtual clock to `target`, then wait for all work due by then."""
         assert isinstance(self.clock, VirtualClock)
-        self.clock.advance_to(target)
-        if self.drain is not None:
-            await self.drain(target)
+        if self.drain is None:
+            self.clock.advance_to(target)
+        else:
+            await self.drain(target)  # moves the clock from one due instant to the next
 
     def now_micros(self) -> int:
         return to_micros(self.clock.now())

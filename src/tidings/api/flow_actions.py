@@ -22,6 +22,7 @@ from tidings.domain.flows import (
 )
 from tidings.domain.flows.entry import AudienceEntry
 from tidings.domain.lifecycle import RUNNING, Action, Status, move
+from tidings.engine.housekeeping import start_audience
 from tidings.store import flows as store
 from tidings.store.audience import Sources, count_audience
 from tidings.store.flow_context import validation_context
@@ -132,7 +133,9 @@ def lift_off(
     }
 
 
-def launch(conn: Connection, account_id: int, flow_id: int, now: int) -> dict[str, Any]:
+def launch(
+    conn: Connection, account_id: int, flow_id: int, now: int, *, partitions: int = 256
+) -> dict[str, Any]:
     store.read_flow(conn, account_id, flow_id, lock=True)
     versions = store.list_versions(conn, account_id, flow_id)
     latest = versions[-1]
@@ -163,6 +166,8 @@ def launch(conn: Connection, account_id: int, flow_id: int, now: int) -> dict[st
             )
     store.set_version_status(conn, account_id, flow_id, latest.version, status, now=now)
     store.set_schedule(conn, account_id, flow_id, starts_at=starts_at, ends_at=ends_at)
+    if status is Status.active:
+        start_audience(conn, account_id, flow_id, canonical_data(doc), now, partitions=partitions)
     return flow_view(conn, account_id, flow_id)
 
 

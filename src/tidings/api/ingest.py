@@ -23,7 +23,12 @@ from tidings.domain.errors import Conflict, InvalidInput, MalformedRequest, Prob
 from tidings.domain.events import check_properties
 from tidings.domain.values import ValueType
 from tidings.store import idempotency
-from tidings.store.events import EventRow, encode_properties, insert_events
+from tidings.store.events import (
+    EventRow,
+    encode_properties,
+    insert_events,
+    insert_inbox_events,
+)
 from tidings.store.person_refs import ensure_people
 from tidings.store.tables import people
 
@@ -168,7 +173,9 @@ def check_events(
     return job
 
 
-def store_events(conn: Connection, jobs: Sequence[IngestJob]) -> list[tuple[int, Any]]:
+def store_events(
+    conn: Connection, jobs: Sequence[IngestJob], *, partitions: int = 256
+) -> list[tuple[int, Any]]:
     """Store every job's accepted events; return each job's (status, body) in order."""
     results: list[tuple[int, Any] | None] = [None] * len(jobs)
     live: list[int] = []
@@ -230,6 +237,9 @@ def store_events(conn: Connection, jobs: Sequence[IngestJob]) -> list[tuple[int,
         rows.extend(mine)
         results[n] = (202, body)
     insert_events(conn, rows)
+    # Every event is also a stimulus for the engine, in the same commit: flows it starts,
+    # waits it ends and goals it meets are found there, never by re-reading the log.
+    insert_inbox_events(conn, rows, partitions=partitions)
     return [r for r in results if r is not None]
 
 

@@ -33,6 +33,8 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs whole request URLs at INFO; a key in a query string must never reach logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     system = build(settings)
     url = f"http://{host}:{port}"
     console.print(

@@ -8,19 +8,23 @@ Runs in the writer like every write, from the engine's clock loop (real clock) a
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 
+from tidings.domain.flows import parse_document
+from tidings.domain.flows.entry import AudienceEntry
 from tidings.domain.lifecycle import Status
 from tidings.store import flows as store
-from tidings.store.tables import flow_versions, flows
+from tidings.store.audience import Sources, enqueue_audience
+from tidings.store.tables import flow_versions, flows, participations
 
 YEAR_MICROS = int(timedelta(days=365).total_seconds() * 1_000_000)
 
 
-def housekeep(conn: Connection, now: int) -> int:
+def housekeep(conn: Connection, now: int, *, partitions: int = 256) -> int:
     """Apply every move due at `now`; return how many versions moved."""
-    moved = 0
+    moved = settle_finishing(conn, now)
     rows = conn.execute(
         select(
             flow_versions.c.account_id,
@@ -28,6 +32,7 @@ def housekeep(conn: Connection, now: int) -> int:
             flow_versions.c.version,
             flow_versions.c.status,
             flow_versions.c.launched_at,
+            flow_versions.c.document,
             flows.c.starts_at,
             flows.c.ends_at,
             flows.c.last_activity_at,
@@ -54,5 +59,102 @@ def housekeep(conn: Connection, now: int) -> int:
             store.set_version_status(
                 conn, row.account_id, row.flow_id, row.version, target, now=now
             )
+            if target is Status.active:
+                start_audience(
+                    conn, row.account_id, row.flow_id, row.document, now, partitions=partitions
+                )
             moved += 1
     return moved
+
+
+def settle_finishing(conn: Connection, now: int) -> int:
+    """A finishing version becomes finished once nobody is inside it any more."""
+    rows = conn.execute(
+        select(flow_versions.c.account_id, flow_versions.c.flow_id, flow_versions.c.version).where(
+            flow_versions.c.status == Status.finishing.value,
+            ~exists().where(
+                participations.c.flow_id == flow_versions.c.flow_id,
+                participations.c.version == flow_versions.c.version,
+                participations.c.phase != "exited",
+            ),
+        )
+    ).all()
+    for account_id, flow_id, version in rows:
+        store.set_version_status(conn, account_id, flow_id, version, Status.finished, now=now)
+    return len(rows)
+
+
+def next_due(conn: Connection) -> int | None:
+    """The next instant at which a schedule starts or ends a version (or a quiet year ends)."""
+    rows = conn.execute(
+        select(
+            flow_versions.c.status,
+            flow_versions.c.launched_at,
+            flows.c.starts_at,
+            flows.c.ends_at,
+            flows.c.last_activity_at,
+        )
+        .join(flows, flows.c.id == flow_versions.c.flow_id)
+        .where(
+            flow_versions.c.status.in_(
+                [Status.scheduled.value, Status.active.value, Status.paused.value]
+            )
+        )
+    ).all()
+    due: list[int] = []
+    for status, launched_at, starts_at, ends_at, last_activity in rows:
+        if ends_at is not None:
+            due.append(ends_at)
+        if status == Status.scheduled.value and starts_at is not None:
+            due.append(starts_at)
+        if status == Status.active.value and ends_at is None:
+            due.append(max(last_activity or 0, launched_at or 0) + YEAR_MICROS)
+    return min(due) if due else None
+
+
+def refresh_realtime(conn: Connection, now: int, *, partitions: int) -> int:
+    """Real-time audiences: people who joined a segment or tag since enter now."""
+    rows = conn.execute(
+        select(flow_versions.c.account_id, flow_versions.c.flow_id, flow_versions.c.document).where(
+            flow_versions.c.status == Status.active.value
+        )
+    ).all()
+    queued = 0
+    for account_id, flow_id, document in rows:
+        entry = (document or {}).get("entry") or {}
+        if entry.get("type") != "audience" or entry.get("update") != "realtime":
+            continue
+        queued += enqueue_audience(
+            conn,
+            account_id,
+            flow_id,
+            Sources.of(parse_document(document).entry),
+            now=now,
+            partitions=partitions,
+            only_new=True,
+        )
+    return queued
+
+
+def start_audience(
+    conn: Connection,
+    account_id: int,
+    flow_id: int,
+    document: dict[str, Any],
+    now: int,
+    *,
+    partitions: int,
+) -> int:
+    """A predefined audience enters when its version becomes active."""
+    doc = parse_document(document)
+    if not isinstance(doc.entry, AudienceEntry):
+        return 0
+    return enqueue_audience(
+        conn,
+        account_id,
+        flow_id,
+        Sources.of(doc.entry),
+        now=now,
+        partitions=partitions,
+        only_new=False,
+    )

@@ -10,10 +10,18 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 
 from tidings.domain.errors import Conflict
-from tidings.store.dialect import dialect_of
+from tidings.store.dialect import dialect_of, insert_counted
 from tidings.store.segment_sql import condition
 from tidings.store.segments import segment_rule
-from tidings.store.tables import companies, people, person_companies, person_tags, segments, tags
+from tidings.store.tables import (
+    Json,
+    companies,
+    people,
+    person_companies,
+    person_tags,
+    segments,
+    tags,
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ def audience_condition(
                 select(segments.c.name, segments.c.id).where(
                     segments.c.account_id == account_id, segments.c.name.in_(seg_names)
                 )
-            ).tuples()
+            )
         )
         missing = [n for n in seg_names if n not in found]
         if missing:
@@ -99,3 +107,57 @@ def count_audience(conn: Connection, account_id: int, sources: Sources, *, now: 
         .where(audience_condition(conn, account_id, sources, now=now))
     )
     return int(conn.execute(query).scalar_one())
+
+
+def enqueue_audience(
+    conn: Connection,
+    account_id: int,
+    flow_id: int,
+    sources: Sources,
+    *,
+    now: int,
+    partitions: int,
+    only_new: bool,
+) -> int:
+    """Queue an entry for every member, set-based (one INSERT ... SELECT, no Python per
+    person). `only_new` skips people who were ever in the flow or are queued for it: the
+    real-time audience lets in those who joined since."""
+    from sqlalchemy import literal, not_
+
+    from tidings.store.tables import inbox, participations
+
+    condition = audience_condition(conn, account_id, sources, now=now)
+    if only_new:
+        condition = and_(
+            condition,
+            not_(
+                exists().where(
+                    participations.c.flow_id == flow_id,
+                    participations.c.person_id == people.c.id,
+                )
+            ),
+            not_(
+                exists().where(
+                    inbox.c.kind == "enter",
+                    inbox.c.flow_id == flow_id,
+                    inbox.c.person_id == people.c.id,
+                )
+            ),
+        )
+    payload = literal({}, Json) if conn.dialect.name == "postgresql" else literal("{}")
+    query = select(
+        people.c.account_id,
+        people.c.id % partitions,
+        people.c.id,
+        literal("enter"),
+        literal(flow_id),
+        payload,
+        literal(now),
+    ).where(condition)
+    return insert_counted(
+        conn,
+        inbox.insert().from_select(
+            ["account_id", "partition", "person_id", "kind", "flow_id", "payload", "due_at"],
+            query,
+        ),
+    )

@@ -163,3 +163,14 @@ def text_contains(
     """Case-sensitive substring test (SQLite's LIKE ignores ASCII case, PostgreSQL's does not)."""
     find = func.strpos if dialect == "postgresql" else func.instr
     return find(haystack, literal(needle, Text())) > 0
+
+
+def insert_counted(conn: Any, statement: Any) -> int:
+    """Run an INSERT ... SELECT and return how many rows it inserted. psycopg reports no
+    row count for it here, so on PostgreSQL the insert runs in a CTE that is counted."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import func, literal, select
+
+        inserted = statement.returning(literal(1)).cte("inserted")
+        return int(conn.execute(select(func.count()).select_from(inserted)).scalar_one())
+    return int(conn.execute(statement).rowcount or 0)

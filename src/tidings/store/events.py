@@ -31,6 +31,31 @@ def insert_events(conn: Connection, rows: Sequence[EventRow]) -> None:
     conn.exec_driver_sql(sql, list(rows))
 
 
+def insert_inbox_events(conn: Connection, rows: Sequence[EventRow], *, partitions: int) -> None:
+    """The same events as engine stimuli (kind `event`), due when received."""
+    if not rows:
+        return
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    sql = (
+        "INSERT INTO inbox (account_id, partition, person_id, kind, payload, due_at) "
+        f"VALUES ({p}, {p}, {p}, 'event', {j}, {p})"
+    )
+    conn.exec_driver_sql(
+        sql,
+        [
+            (
+                account,
+                person % partitions,
+                person,
+                f'{{"name":{orjson.dumps(name).decode()},"properties":{properties},"time":{when}}}',
+                received,
+            )
+            for account, person, name, properties, when, received in rows
+        ],
+    )
+
+
 def encode_properties(properties: dict[str, Any]) -> str:
     return orjson.dumps(properties).decode()
 

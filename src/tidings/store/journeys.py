@@ -355,7 +355,9 @@ def next_due(conn: Connection) -> int | None:
         ).scalar(),
         conn.execute(select(func.min(inbox.c.due_at))).scalar(),
         conn.execute(
-            select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status == "pending")
+            select(func.min(outbox.c.next_attempt_at)).where(
+                outbox.c.status == "pending", outbox.c.kind != "call_api"
+            )
         ).scalar(),
     ]
     found = [int(c) for c in candidates if c is not None]

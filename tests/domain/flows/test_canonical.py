@@ -25,7 +25,7 @@ ZONES = ["Europe/Zagreb", "UTC", "America/New_York"]
 
 # PyYAML folds the YAML line breaks NEL, LS and PS inside keys; JSON keeps everything else.
 texts = st.text(
-    st.characters(exclude_categories=("Cs",), exclude_characters="\x85\u2028\u2029"),
+    st.characters(exclude_categories=("Cs",), exclude_characters="\x00\x85\u2028\u2029"),
     max_size=20,
 )
 ui = st.dictionaries(

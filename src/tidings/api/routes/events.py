@@ -53,6 +53,8 @@ async def accept_events(
     if single and job.answers[0] is not None:
         raise _as_error(job.answers[0])
     status, answer = await ctx.event_batcher.submit(job)
+    if ctx.wake is not None:
+        ctx.wake()
     if single and status == 202 and answer["items"][0]["status"] == "refused":
         raise _as_error(answer["items"][0])
     return JSONResponse(answer, status_code=status)

@@ -174,7 +174,9 @@ def launch_flow(
                     }
                 )
             return summary
-    return ctx.db.write(lambda conn: actions.launch(conn, who.account_id, flow_id, now))
+    return ctx.db.write(
+        lambda conn: actions.launch(conn, who.account_id, flow_id, now, partitions=ctx.partitions)
+    )
 
 
 def _action(action: Action) -> Any:

@@ -36,6 +36,7 @@ from tidings.domain.flows.messages import (
     VoiceCall,
 )
 from tidings.domain.flows.settings import MAX_VARIABLES, Settings, Variable
+from tidings.domain.values import check_text
 
 ElementType = (
     SendSms
@@ -144,10 +145,35 @@ def parse_document(data: Any) -> FlowDocument:
     """The document in `data` (decoded JSON), or InvalidInput naming every shape error."""
     if not isinstance(data, dict):
         raise InvalidInput([Problem("", "a flow document must be a JSON object")])
+    bad = _unstorable_text(data, "")
+    if bad is not None:
+        raise InvalidInput([Problem(bad[0], bad[1])])
     try:
         return FlowDocument.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(problems_from(exc, data)) from None
+
+
+def _unstorable_text(value: Any, path: str) -> tuple[str, str] | None:
+    """The first text (key or value) no database can store: NUL characters, which
+    PostgreSQL refuses, or unpaired surrogates, which are not UTF-8 at all."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        texts: list[str] = []
+        if isinstance(item, str):
+            texts = [item]
+        elif isinstance(item, dict):
+            texts = [k for k in item if isinstance(k, str)]
+            stack.extend((v, f"{where}.{k}".lstrip(".")) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}.{i}".lstrip(".")) for i, v in enumerate(item))
+        for text in texts:
+            try:
+                check_text(text)
+            except ValueError as exc:
+                return where or "document", str(exc)
+    return None
 
 
 def flow_json_schema() -> dict[str, Any]:

@@ -1,0 +1,467 @@
+"""The batch loop: claim due stimuli, advance them in memory, write every outcome in one
+transaction (state, outbox rows, inbox rows, counters, visits).
+
+Reads happen outside the write; that is safe because the engine is the only writer of
+participations (the API asks it for changes through the inbox and version statuses).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, update
+
+from tidings.domain.durations import from_micros, to_micros
+from tidings.domain.entry_rules import Past
+from tidings.domain.journey import (
+    AddToFlow,
+    CallApi,
+    Canceled,
+    Count,
+    Effect,
+    Entered,
+    EventArrived,
+    Notify,
+    Person,
+    Phase,
+    ResultArrived,
+    SendMessage,
+    State,
+    Stimulus,
+    TimerDue,
+    Trace,
+    UpdateProfile,
+    advance,
+)
+from tidings.domain.lifecycle import Status
+from tidings.engine.profile import apply_profile_updates
+from tidings.engine.programs import Compiled, Programs
+from tidings.store import journeys as store
+from tidings.store.database import Database
+from tidings.store.tables import flows, participations
+
+log = logging.getLogger("tidings.engine")
+
+
+@dataclass
+class Batch:
+    """One batch in memory: participations by id, and what to write."""
+
+    rows: dict[int, store.Row] = field(default_factory=dict)
+    live: dict[tuple[int, int], int] = field(default_factory=dict)  # (flow, person) -> id
+    of_person: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    new_ids: set[int] = field(default_factory=set)
+    touched: set[int] = field(default_factory=set)
+    active_flows: set[int] = field(default_factory=set)
+    changes: store.Changes = field(default_factory=store.Changes)
+    profile: dict[int, list[UpdateProfile]] = field(default_factory=lambda: defaultdict(list))
+    history: dict[int, dict[int, list[Past]]] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, *, db: Database, partitions: int = 256, batch_size: int = 5000) -> None:
+        self.db = db
+        self.partitions = partitions
+        self.batch_size = batch_size
+        self.programs = Programs()
+        self._next_id = 0
+
+    def partition_of(self, person_id: int) -> int:
+        return person_id % self.partitions
+
+    # --- one batch ---------------------------------------------------------------------------
+
+    def run_once(self, now: datetime) -> int:
+        """Advance everything due at `now` (up to a batch); return how much was done."""
+        at = to_micros(now)
+        batch = Batch()
+        with self.db.read() as conn:
+            self.programs.refresh(conn)
+            items = store.due_inbox(conn, at, self.batch_size)
+            timers = store.due_timers(conn, at, self.batch_size)
+            timers = [t for t in timers if self._runs(t)]
+            if not items and not timers:
+                return self._end_canceled(at)
+            people_ids = {(i.account_id, i.person_id) for i in items}
+            people_ids |= {(t.account_id, t.person_id) for t in timers}
+            for row in store.live_of(conn, people_ids):
+                batch.rows[row.id] = row
+                batch.live[(row.flow_id, row.person_id)] = row.id
+                batch.of_person[row.person_id].add(row.id)
+            for row in timers:
+                batch.rows.setdefault(row.id, row)
+            entering = self._entry_candidates(items)
+            for flow_id, person_ids in entering.items():
+                batch.history[flow_id] = store.history(conn, flow_id, person_ids)
+            persons = store.load_people(conn, {pid for _, pid in people_ids})
+            if not self._next_id:
+                self._next_id = store.next_ids(conn, 1)[0]
+
+        work: list[tuple[int, int, Any]] = [(t.wake_at or at, 0, t) for t in timers]
+        work += [(i.due_at, 1, i) for i in items]
+        work.sort(key=lambda w: (w[0], w[1], getattr(w[2], "id", 0)))
+        for _due, _kind, thing in work:
+            if isinstance(thing, store.Row):
+                self._step(batch, persons, thing.id, TimerDue(), now)
+            else:
+                self._item(batch, persons, thing, now)
+                batch.changes.consumed_inbox.append(thing.id)
+
+        for pid in sorted(batch.touched | batch.new_ids):
+            row = batch.rows[pid]
+            if pid in batch.new_ids:
+                batch.changes.inserted.append(row)
+            else:
+                batch.changes.updated.append(row)
+        self.db.write(lambda conn: self._write(conn, batch))
+        return len(work)
+
+    def _runs(self, row: store.Row) -> bool:
+        compiled = self.programs.by_version.get((row.flow_id, row.version))
+        return compiled is not None and compiled.runs
+
+    def _entry_candidates(self, items: list[store.InboxItem]) -> dict[int, set[int]]:
+        out: dict[int, set[int]] = defaultdict(set)
+        for item in items:
+            if item.kind == "event":
+                for compiled in self.programs.event_entries.get(
+                    (item.account_id, item.payload["name"]), []
+                ):
+                    out[compiled.flow_id].add(item.person_id)
+            elif item.kind == "enter" and item.flow_id is not None:
+                out[item.flow_id].add(item.person_id)
+        return out
+
+    # --- stimuli -----------------------------------------------------------------------------
+
+    def _item(
+        self, batch: Batch, persons: dict[int, Person], item: store.InboxItem, now: datetime
+    ) -> None:
+        person = persons.get(item.person_id)
+        if person is None:
+            return  # the person was deleted; their stimuli go with them
+        payload = item.payload
+        if item.kind == "event":
+            name = payload["name"]
+            properties = payload.get("properties") or {}
+            when = from_micros(payload.get("time", item.due_at))
+            if payload.get("store"):
+                batch.changes.events.append(
+                    (
+                        item.account_id,
+                        item.person_id,
+                        name,
+                        orjson.dumps(properties).decode(),
+                        to_micros(when),
+                        to_micros(now),
+                    )
+                )
+            for pid in sorted(batch.of_person.get(item.person_id, ())):
+                row = batch.rows[pid]
+                if row.phase == Phase.waiting and (
+                    row.waiting_for == name or name.startswith("message.")
+                ):
+                    self._step(batch, persons, pid, EventArrived(name, properties, when), now)
+            for compiled in self.programs.event_entries.get((item.account_id, name), []):
+                if compiled.rules.admits(properties, person.attributes, now, compiled.timezone):
+                    variables = compiled.rules.assigned(
+                        properties, person.attributes, now, compiled.timezone
+                    )
+                    self._enter(batch, persons, compiled, person, variables, properties, now)
+        elif item.kind == "enter":
+            target = self.programs.active.get(item.flow_id or 0)
+            if target is None:
+                return
+            self._enter(
+                batch,
+                persons,
+                target,
+                person,
+                payload.get("variables") or {},
+                payload.get("event"),
+                now,
+            )
+        elif item.kind == "result":
+            found = item.participation_id
+            if found is not None and found in batch.rows:
+                stimulus = ResultArrived(
+                    payload["element"], payload["outcome"], payload.get("data") or {}
+                )
+                self._step(batch, persons, found, stimulus, now)
+
+    def _enter(
+        self,
+        batch: Batch,
+        persons: dict[int, Person],
+        compiled: Compiled,
+        person: Person,
+        variables: dict[str, Any],
+        event: dict[str, Any] | None,
+        now: datetime,
+    ) -> None:
+        key = (compiled.account_id, compiled.flow_id, compiled.version, "", "refusedEntries")
+        past = batch.history.get(compiled.flow_id, {}).get(person.id, [])
+        reason = compiled.rules.refusal(past, now)
+        if reason is None and (compiled.flow_id, person.id) in batch.live:
+            reason = "alreadyInFlow"
+        if reason is not None:
+            batch.changes.counters[key] += 1
+            batch.changes.counters[
+                (compiled.account_id, compiled.flow_id, compiled.version, "", f"refused.{reason}")
+            ] += 1
+            return
+        pid = self._next_id
+        self._next_id += 1
+        at = to_micros(now)
+        row = store.Row(
+            id=pid,
+            account_id=compiled.account_id,
+            flow_id=compiled.flow_id,
+            version=compiled.version,
+            person_id=person.id,
+            partition=self.partition_of(person.id),
+            phase=Phase.running.value,
+            element=None,
+            variables={},
+            entry_event=event,
+            local={},
+            message_events=[],
+            wake_at=None,
+            waiting_for=None,
+            waiting_element=None,
+            entered_at=at,
+            exited_at=None,
+            exit_reason=None,
+            updated_at=at,
+        )
+        batch.rows[pid] = row
+        batch.new_ids.add(pid)
+        batch.live[(compiled.flow_id, person.id)] = pid
+        batch.of_person[person.id].add(pid)
+        batch.history.setdefault(compiled.flow_id, {}).setdefault(person.id, []).append(
+            Past(now, None)
+        )
+        self._step(batch, persons, pid, Entered(variables, event), now)
+
+    def _step(
+        self,
+        batch: Batch,
+        persons: dict[int, Person],
+        pid: int,
+        stimulus: Stimulus,
+        now: datetime,
+    ) -> None:
+        row = batch.rows[pid]
+        compiled = self.programs.by_version.get((row.flow_id, row.version))
+        person = persons.get(row.person_id)
+        if compiled is None or person is None or row.phase == Phase.exited:
+            return
+        if not compiled.runs and not isinstance(stimulus, Canceled):
+            return
+        try:
+            step = advance(compiled.program, _state(row, person), stimulus, now)
+        except Exception:
+            # A bug, not bad data (the step function never raises on data): keep the
+            # person where they are, log it, and let the rest of the batch go on.
+            log.exception("step failed for participation %s", pid)
+            return
+        engaged_before = _engaged(row.message_events)
+        _apply(row, step.state, now)
+        if not engaged_before and _engaged(row.message_events):
+            key = (row.account_id, row.flow_id, row.version, "", "activeProfiles")
+            batch.changes.counters[key] += 1
+        batch.active_flows.add(row.flow_id)
+        if row.phase == Phase.exited:
+            batch.live.pop((row.flow_id, row.person_id), None)
+            batch.of_person[row.person_id].discard(row.id)
+            for past in batch.history.get(row.flow_id, {}).get(row.person_id, []):
+                if past.exited_at is None:
+                    batch.history[row.flow_id][row.person_id] = [
+                        p if p is not past else Past(p.entered_at, now)
+                        for p in batch.history[row.flow_id][row.person_id]
+                    ]
+                    break
+        if step.state.person is not person:
+            persons[row.person_id] = step.state.person
+        for effect in step.effects:
+            self._effect(batch, row, effect, now)
+        batch.touched.add(row.id)
+
+    def _effect(self, batch: Batch, row: store.Row, effect: Effect, now: datetime) -> None:
+        at = to_micros(now)
+        base = {
+            "account_id": row.account_id,
+            "participation_id": row.id,
+            "flow_id": row.flow_id,
+            "version": row.version,
+            "person_id": row.person_id,
+            "created_at": at,
+            "next_attempt_at": at,
+        }
+        match effect:
+            case Count(name=name, element=element, by=by):
+                key = (row.account_id, row.flow_id, row.version, element or "", name)
+                batch.changes.counters[key] += by
+                if name == "totalEngagements" and element:
+                    batch.changes.visits.add(
+                        (row.account_id, row.flow_id, row.version, element, row.person_id)
+                    )
+            case SendMessage():
+                batch.changes.outbox.append(
+                    {
+                        **base,
+                        "element": effect.element,
+                        "kind": "message",
+                        "channel": effect.channel,
+                        "payload": {
+                            "to": effect.to,
+                            "from": effect.sender,
+                            "content": dict(effect.content),
+                            "parts": effect.parts,
+                            "wantsResult": effect.wants_result,
+                        },
+                    }
+                )
+            case Notify():
+                batch.changes.outbox.append(
+                    {
+                        **base,
+                        "element": effect.element,
+                        "kind": "notify",
+                        "channel": effect.channel,
+                        "payload": {
+                            "to": effect.to,
+                            "from": effect.sender,
+                            "content": dict(effect.content),
+                            "parts": 1,
+                            "wantsResult": False,
+                        },
+                    }
+                )
+            case CallApi():
+                batch.changes.outbox.append(
+                    {
+                        **base,
+                        "element": effect.element,
+                        "kind": "call_api",
+                        "channel": None,
+                        "payload": {
+                            "method": effect.method,
+                            "url": effect.url,
+                            "headers": dict(effect.headers),
+                            "body": effect.body,
+                            "timeout": effect.timeout_seconds,
+                            "retries": effect.retries,
+                        },
+                    }
+                )
+            case UpdateProfile():
+                batch.profile[row.person_id].append(effect)
+            case AddToFlow():
+                batch.changes.new_inbox.append(
+                    {
+                        "account_id": row.account_id,
+                        "partition": row.partition,
+                        "person_id": row.person_id,
+                        "kind": "enter",
+                        "flow_id": effect.flow_id,
+                        "payload": {"variables": dict(effect.variables)},
+                        "due_at": at,
+                    }
+                )
+            case Trace():
+                pass  # the per-person trace is kept from the next issue on
+            case _:
+                raise AssertionError(effect)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _write(self, conn: Connection, batch: Batch) -> None:
+        store.write_changes(conn, batch.changes)
+        if batch.active_flows:
+            # The "run for 1 year" rule counts from the last time an element fired.
+            at = max(r.updated_at for r in batch.rows.values())
+            conn.execute(
+                update(flows)
+                .where(flows.c.id.in_(sorted(batch.active_flows)))
+                .values(last_activity_at=at)
+            )
+        if batch.profile:
+            apply_profile_updates(
+                conn, batch.profile, now=max(r.updated_at for r in batch.rows.values())
+            )
+
+    def _end_canceled(self, at: int) -> int:
+        """People of canceled versions leave at once, set-based."""
+        canceled = [c for c in self.programs.by_version.values() if c.status is Status.canceled]
+        if not canceled:
+            return 0
+
+        def write(conn: Connection) -> int:
+            done = 0
+            for compiled in canceled:
+                result = conn.execute(
+                    update(participations)
+                    .where(
+                        participations.c.flow_id == compiled.flow_id,
+                        participations.c.version == compiled.version,
+                        participations.c.phase != Phase.exited.value,
+                    )
+                    .values(
+                        phase=Phase.exited.value,
+                        exit_reason="canceled",
+                        exited_at=at,
+                        wake_at=None,
+                        updated_at=at,
+                    )
+                )
+                done += result.rowcount
+            return done
+
+        return int(self.db.write(write))
+
+
+def _state(row: store.Row, person: Person) -> State:
+    return State(
+        participation_id=row.id,
+        flow_id=row.flow_id,
+        version=row.version,
+        person=person,
+        phase=Phase(row.phase),
+        element=row.element,
+        variables=row.variables,
+        entry_event=row.entry_event,
+        entered_at=from_micros(row.entered_at),
+        wake_at=None if row.wake_at is None else from_micros(row.wake_at),
+        waiting_for=row.waiting_for,
+        waiting_element=row.waiting_element,
+        message_events=frozenset((e[0], e[1]) for e in row.message_events),
+        local=row.local,
+        exit_reason=row.exit_reason,
+    )
+
+
+def _apply(row: store.Row, state: State, now: datetime) -> None:
+    at = to_micros(now)
+    row.phase = state.phase.value
+    row.element = state.element
+    row.variables = dict(state.variables)
+    row.local = dict(state.local)
+    row.message_events = sorted([list(e) for e in state.message_events])
+    row.wake_at = None if state.wake_at is None else to_micros(state.wake_at)
+    row.waiting_for = state.waiting_for
+    row.waiting_element = state.waiting_element
+    row.updated_at = at
+    if state.phase is Phase.exited and row.exited_at is None:
+        row.exited_at = at
+        row.exit_reason = state.exit_reason or "completed"
+
+
+def _engaged(message_events: list[list[str]]) -> bool:
+    """Active profiles: people who saw or clicked one of the flow's messages."""
+    return any(kind in ("seen", "clicked") for _, kind in message_events)

@@ -1,0 +1,118 @@
+"""Compiled programs of every launched version, kept in memory and refreshed each batch.
+
+A version is compiled once (and again only when its document changes, as in-place edits
+of goal, schedule and audience do); event-entry flows are indexed by (account, event).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from tidings.domain.entry_rules import EntryRules
+from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
+from tidings.domain.flows.entry import EventEntry
+from tidings.domain.journey import compile_program
+from tidings.domain.lifecycle import Status
+from tidings.domain.people import STANDARD_TYPES
+from tidings.store.definitions import attribute_types, event_types
+from tidings.store.tables import accounts, flow_versions
+
+LIVE = (Status.active, Status.paused, Status.finishing, Status.canceled)
+
+
+@dataclass
+class Compiled:
+    account_id: int
+    flow_id: int
+    version: int
+    status: Status
+    document: FlowDocument
+    program: Any
+    rules: EntryRules
+    timezone: str
+    digest: str
+
+    @property
+    def takes_entries(self) -> bool:
+        return self.status is Status.active
+
+    @property
+    def runs(self) -> bool:
+        """Its people move (a paused version holds them; a canceled one ends them)."""
+        return self.status in (Status.active, Status.finishing)
+
+
+class Programs:
+    def __init__(self) -> None:
+        self.by_version: dict[tuple[int, int], Compiled] = {}
+        self.event_entries: dict[tuple[int, str], list[Compiled]] = {}
+        self.active: dict[int, Compiled] = {}  # flow id -> its active version
+
+    def refresh(self, conn: Connection) -> None:
+        rows = conn.execute(
+            select(
+                flow_versions.c.account_id,
+                flow_versions.c.flow_id,
+                flow_versions.c.version,
+                flow_versions.c.status,
+                flow_versions.c.document,
+            ).where(flow_versions.c.status.in_([s.value for s in LIVE]))
+        ).all()
+        zones = dict(conn.execute(select(accounts.c.id, accounts.c.timezone)).all())
+        known: dict[tuple[int, int], Compiled] = {}
+        schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        for account_id, flow_id, version, status, document in rows:
+            digest = hashlib.blake2b(
+                orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16
+            ).hexdigest()
+            key = (flow_id, version)
+            cached = self.by_version.get(key)
+            if cached is not None and cached.digest == digest:
+                cached.status = Status(status)
+                known[key] = cached
+                continue
+            if account_id not in schemas:
+                schemas[account_id] = (
+                    event_types(conn, account_id),
+                    {**STANDARD_TYPES, **attribute_types(conn, account_id)},
+                )
+            events, attributes = schemas[account_id]
+            doc = parse_document(document)
+            zone = doc.timezone or zones.get(account_id, "UTC")
+            entry_event = doc.entry.event if isinstance(doc.entry, EventEntry) else None
+            known[key] = Compiled(
+                account_id=account_id,
+                flow_id=flow_id,
+                version=version,
+                status=Status(status),
+                document=doc,
+                program=compile_program(
+                    doc,
+                    flow_id=flow_id,
+                    version=version,
+                    account_timezone=zone,
+                    context=ValidationContext(events=events, attributes=attributes),
+                ),
+                rules=EntryRules.of(
+                    doc,
+                    event_types=events.get(entry_event or "", {}),
+                    attributes=attributes,
+                ),
+                timezone=zone,
+                digest=digest,
+            )
+        self.by_version = known
+        entries: dict[tuple[int, str], list[Compiled]] = defaultdict(list)
+        self.active = {}
+        for compiled in known.values():
+            if compiled.status is Status.active:
+                self.active[compiled.flow_id] = compiled
+                if compiled.rules.event:
+                    entries[(compiled.account_id, compiled.rules.event)].append(compiled)
+        self.event_entries = dict(entries)

@@ -1,0 +1,110 @@
+"""Drives the engine: on the real clock a background thread works whenever something is
+due (woken at once by new input); on the virtual clock `drain` moves time forward in
+steps, from one due instant to the next, and returns when all work up to the target is
+done, sends to the sandbox included."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from datetime import datetime
+
+from tidings.clock import Clock, VirtualClock
+from tidings.domain.durations import from_micros, to_micros
+from tidings.engine import housekeeping
+from tidings.engine.dispatch import dispatch_once
+from tidings.engine.engine import Engine
+from tidings.store import journeys
+from tidings.store.database import Database
+
+log = logging.getLogger("tidings.engine")
+# Real-time audiences are re-read this often on the real clock (micros); new members of
+# their segments and tags enter then. The virtual clock re-reads them at every step.
+AUDIENCE_REFRESH = 10 * 1_000_000
+
+
+class Runner:
+    def __init__(self, *, db: Database, clock: Clock, engine: Engine, idle_seconds: float = 0.05):
+        self.db = db
+        self.clock = clock
+        self.engine = engine
+        self.idle_seconds = idle_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one batch at a time, whoever drives
+        self._audiences_at = 0
+
+    # --- the work ------------------------------------------------------------------------
+
+    def work_until_idle(self, now: datetime) -> int:
+        at = to_micros(now)
+        total = 0
+        partitions = self.engine.partitions
+        with self._lock:
+            while True:
+                done = self.db.write(
+                    lambda conn: housekeeping.housekeep(conn, at, partitions=partitions)
+                )
+                if self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH:
+                    self._audiences_at = at
+                    done += self.db.write(
+                        lambda conn: housekeeping.refresh_realtime(conn, at, partitions=partitions)
+                    )
+                done += self.engine.run_once(now)
+                done += self.db.write(
+                    lambda conn: dispatch_once(conn, at, partitions=self.engine.partitions)
+                )
+                total += done
+                if done <= 0:
+                    return total
+
+    def next_due(self) -> datetime | None:
+        with self.db.read() as conn:
+            found = [journeys.next_due(conn), housekeeping.next_due(conn)]
+        values = [f for f in found if f is not None]
+        return from_micros(min(values)) if values else None
+
+    # --- the virtual clock ----------------------------------------------------------------
+
+    async def drain(self, target: datetime) -> None:
+        clock = self.clock
+        assert isinstance(clock, VirtualClock)
+        while True:
+            await asyncio.to_thread(self.work_until_idle, clock.now())
+            due = await asyncio.to_thread(self.next_due)
+            if due is None or due > target:
+                break
+            if due <= clock.now():
+                log.warning("work due at %s makes no progress; moving on", due)
+                break
+            clock.advance_to(max(due, clock.now()))
+        clock.advance_to(target)
+        await asyncio.to_thread(self.work_until_idle, target)
+
+    # --- the real clock -------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None and not self.clock.virtual:
+            self._thread = threading.Thread(target=self._loop, name="tidings-engine", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.work_until_idle(self.clock.now())
+            except Exception:
+                log.exception("engine batch failed; retrying")
+            self._wake.wait(self.idle_seconds)
+            self._wake.clear()

@@ -1,0 +1,76 @@
+"""Flow performance, from the counters the engine commits with every step (exact after
+any crash) and from participations and visits for the unique counts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, distinct, func, select
+
+from tidings.store.tables import element_visits, flow_counters, participations
+
+FLOW_NAMES = (
+    "profilesInFlow",
+    "profilesExited",
+    "activeProfiles",
+    "goalPerformers",
+    "goalValue",
+    "messagesSent",
+    "trafficCost",
+)
+ELEMENT_NAMES = ("totalEngagements", "uniqueEngagements", "messagesSent")
+
+
+def performance(
+    conn: Connection, account_id: int, flow_id: int, version: int | None
+) -> dict[str, Any]:
+    def scoped(table: Any, query: Any) -> Any:
+        query = query.where(table.c.account_id == account_id, table.c.flow_id == flow_id)
+        return query if version is None else query.where(table.c.version == version)
+
+    counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for element, name, value in conn.execute(
+        scoped(
+            flow_counters,
+            select(
+                flow_counters.c.element, flow_counters.c.name, func.sum(flow_counters.c.value)
+            ).group_by(flow_counters.c.element, flow_counters.c.name),
+        )
+    ):
+        counters[element][name] = value
+    flow_level = counters.get("", {})
+    people_in = conn.execute(
+        scoped(participations, select(func.count(distinct(participations.c.person_id))))
+    ).scalar_one()
+    refused = {
+        name.removeprefix("refused."): int(value)
+        for name, value in flow_level.items()
+        if name.startswith("refused.")
+    }
+    flow: dict[str, Any] = {name: int(flow_level.get(name, 0)) for name in FLOW_NAMES}
+    flow["profilesInFlow"] = int(people_in)
+    flow["refusedEntries"] = refused
+    flow["conversionRate"] = (
+        round(flow["goalPerformers"] / flow["profilesInFlow"], 4) if flow["profilesInFlow"] else 0.0
+    )
+    unique: dict[str, int] = {
+        element: int(count)
+        for element, count in conn.execute(
+            scoped(
+                element_visits,
+                select(
+                    element_visits.c.element, func.count(distinct(element_visits.c.person_id))
+                ).group_by(element_visits.c.element),
+            )
+        )
+    }
+    elements: dict[str, dict[str, int]] = {}
+    for element in sorted(set(counters) - {""} | set(unique)):
+        values = counters.get(element, {})
+        elements[element] = {
+            "totalEngagements": int(values.get("totalEngagements", 0)),
+            "uniqueEngagements": unique.get(element, 0),
+            "messagesSent": int(values.get("messagesSent", 0)),
+        }
+    return {"flow": flow, "elements": elements, "version": "all" if version is None else version}

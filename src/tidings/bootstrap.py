@@ -13,6 +13,7 @@ from tidings.clock import Clock, parse_clock
 from tidings.config import Settings
 from tidings.domain.durations import to_micros
 from tidings.engine.engine import Engine
+from tidings.engine.interest import Interest
 from tidings.engine.runner import Runner
 from tidings.store.accounts import ensure_default_account
 from tidings.store.database import Database
@@ -52,7 +53,15 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         partitions=settings.partitions,
     )
 
-    engine = Engine(db=db, partitions=settings.partitions)
+    # One process holds the API and the only engine on SQLite: ingest may then skip the
+    # events no live flow reacts to. On PostgreSQL other processes may launch flows.
+    interest = Interest(everything=db.dialect != "sqlite")
+    engine = Engine(db=db, partitions=settings.partitions, interest=interest)
+
+    with db.read() as conn:
+        interest.refresh(conn)
+    ctx.wants_event = interest.wants
+    ctx.refresh_interest = interest.refresh
     runner = Runner(db=db, clock=clock, engine=engine)
     if clock.virtual:
         ctx.drain = runner.drain

@@ -40,6 +40,23 @@ class AppContext:
     wake: Callable[[], None] | None = None
     """Tells the engine that new input is waiting (real clock), so it starts at once."""
     partitions: int = 256
+    wants_event: Callable[[int, str], bool] | None = None
+    """Whether the engine needs an event as a stimulus (None: always)."""
+    refresh_interest: Callable[[Any], None] | None = None
+    """Called inside the write of a launch or edit (with its connection), so every later
+    write of the single writer, ingest included, sees the new interest."""
+
+    def write_and_refresh(self, fn: Callable[[Any], Any]) -> Any:
+        refresh = self.refresh_interest
+
+        def write(conn: Any) -> Any:
+            result = fn(conn)
+            if refresh is not None:
+                refresh(conn)
+            return result
+
+        return self.db.write(write)
+
     event_batcher: Batcher[IngestJob, tuple[int, Any]] = field(init=False)
     _keys: dict[str, tuple[KeyOwner, float]] = field(default_factory=dict)
     _event_types: dict[int, tuple[dict[str, dict[str, ValueType]], float]] = field(
@@ -64,7 +81,9 @@ class AppContext:
         partitions = self.partitions
         self.event_batcher = Batcher(
             db=self.db,
-            process=lambda conn, jobs: store_events(conn, jobs, partitions=partitions),
+            process=lambda conn, jobs: store_events(
+                conn, jobs, partitions=partitions, wants=self.wants_event
+            ),
         )
 
     async def advance_clock(self, target: datetime) -> None:

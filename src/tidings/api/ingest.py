@@ -8,7 +8,7 @@ one `executemany` for every event, idempotency answers remembered in the same co
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,7 +174,11 @@ def check_events(
 
 
 def store_events(
-    conn: Connection, jobs: Sequence[IngestJob], *, partitions: int = 256
+    conn: Connection,
+    jobs: Sequence[IngestJob],
+    *,
+    partitions: int = 256,
+    wants: Callable[[int, str], bool] | None = None,
 ) -> list[tuple[int, Any]]:
     """Store every job's accepted events; return each job's (status, body) in order."""
     results: list[tuple[int, Any] | None] = [None] * len(jobs)
@@ -239,6 +243,8 @@ def store_events(
     insert_events(conn, rows)
     # Every event is also a stimulus for the engine, in the same commit: flows it starts,
     # waits it ends and goals it meets are found there, never by re-reading the log.
+    if wants is not None:
+        rows = [r for r in rows if wants(r[0], r[2])]
     insert_inbox_events(conn, rows, partitions=partitions)
     return [r for r in results if r is not None]
 

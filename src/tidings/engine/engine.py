@@ -39,6 +39,7 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
+from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs
 from tidings.store import journeys as store
@@ -64,8 +65,16 @@ class Batch:
 
 
 class Engine:
-    def __init__(self, *, db: Database, partitions: int = 256, batch_size: int = 5000) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        partitions: int = 256,
+        batch_size: int = 5000,
+        interest: Interest | None = None,
+    ) -> None:
         self.db = db
+        self.interest = interest
         self.partitions = partitions
         self.batch_size = batch_size
         self.programs = Programs()
@@ -82,6 +91,8 @@ class Engine:
         batch = Batch()
         with self.db.read() as conn:
             self.programs.refresh(conn)
+            if self.interest is not None:
+                self.interest.update(self.programs.interest())
             items = store.due_inbox(conn, at, self.batch_size)
             timers = store.due_timers(conn, at, self.batch_size)
             timers = [t for t in timers if self._runs(t)]
@@ -98,7 +109,13 @@ class Engine:
             entering = self._entry_candidates(items)
             for flow_id, person_ids in entering.items():
                 batch.history[flow_id] = store.history(conn, flow_id, person_ids)
-            persons = store.load_people(conn, {pid for _, pid in people_ids})
+            # Only people with something to do are loaded: an event no flow starts on,
+            # for a person who waits for nothing, is consumed without a look at them.
+            involved = {row.person_id for row in batch.rows.values()}
+            for person_ids in entering.values():
+                involved |= person_ids
+            involved |= {i.person_id for i in items if i.kind != "event"}
+            persons = store.load_people(conn, involved)
             if not self._next_id:
                 self._next_id = store.next_ids(conn, 1)[0]
 

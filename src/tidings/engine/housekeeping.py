@@ -158,3 +158,18 @@ def start_audience(
         partitions=partitions,
         only_new=False,
     )
+
+
+def has_work(conn: Connection, now: int) -> bool:
+    """Whether `housekeep` would change anything at `now` (a read, no lock)."""
+    due = next_due(conn)
+    if due is not None and due <= now:
+        return True
+    return (
+        conn.execute(
+            select(flow_versions.c.id)
+            .where(flow_versions.c.status == Status.finishing.value)
+            .limit(1)
+        ).first()
+        is not None
+    )

@@ -20,6 +20,7 @@ from tidings.domain.flows.entry import EventEntry
 from tidings.domain.journey import compile_program
 from tidings.domain.lifecycle import Status
 from tidings.domain.people import STANDARD_TYPES
+from tidings.engine.interest import names_of
 from tidings.store.definitions import attribute_types, event_types
 from tidings.store.tables import accounts, flow_versions
 
@@ -116,3 +117,13 @@ class Programs:
                 if compiled.rules.event:
                     entries[(compiled.account_id, compiled.rules.event)].append(compiled)
         self.event_entries = dict(entries)
+
+    def interest(self) -> set[tuple[int, str]]:
+        """(account, event name) pairs the live versions react to (see interest.py)."""
+        out: set[tuple[int, str]] = set()
+        for compiled in self.by_version.values():
+            if compiled.status is Status.canceled:
+                continue  # scheduled versions are added by Interest.refresh
+            document = compiled.document.model_dump(mode="json", by_alias=True)
+            out |= {(compiled.account_id, name) for name in names_of(document)}
+        return out

@@ -39,23 +39,33 @@ class Runner:
     # --- the work ------------------------------------------------------------------------
 
     def work_until_idle(self, now: datetime) -> int:
+        """Everything due at `now`, batch after batch. Each kind of work is first looked
+        for with a read, so an idle engine takes no write lock and costs no commit."""
         at = to_micros(now)
         total = 0
         partitions = self.engine.partitions
         with self._lock:
             while True:
-                done = self.db.write(
-                    lambda conn: housekeeping.housekeep(conn, at, partitions=partitions)
-                )
-                if self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH:
+                with self.db.read() as conn:
+                    lifecycle = housekeeping.has_work(conn, at)
+                    realtime = self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH
+                done = 0
+                if lifecycle:
+                    done += self.db.write(
+                        lambda conn: housekeeping.housekeep(conn, at, partitions=partitions)
+                    )
+                if realtime:
                     self._audiences_at = at
                     done += self.db.write(
                         lambda conn: housekeeping.refresh_realtime(conn, at, partitions=partitions)
                     )
                 done += self.engine.run_once(now)
-                done += self.db.write(
-                    lambda conn: dispatch_once(conn, at, partitions=self.engine.partitions)
-                )
+                with self.db.read() as conn:
+                    sends = journeys.has_pending_sends(conn, at)
+                if sends:
+                    done += self.db.write(
+                        lambda conn: dispatch_once(conn, at, partitions=partitions)
+                    )
                 total += done
                 if done <= 0:
                     return total

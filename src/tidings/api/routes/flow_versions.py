@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -77,8 +78,11 @@ async def edit_version(
     if not isinstance(changes, dict) or not changes:
         raise InvalidInput([Problem("body", "give settings.goal, settings.schedule or entry")])
     now = ctx.now_micros()
-    return await ctx.db.write_async(
-        lambda conn: actions.edit_in_place(conn, who.account_id, flow_id, number, changes, now)
+    return dict(
+        await asyncio.to_thread(
+            ctx.write_and_refresh,
+            lambda conn: actions.edit_in_place(conn, who.account_id, flow_id, number, changes, now),
+        )
     )
 
 

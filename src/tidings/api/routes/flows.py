@@ -174,8 +174,12 @@ def launch_flow(
                     }
                 )
             return summary
-    return ctx.db.write(
-        lambda conn: actions.launch(conn, who.account_id, flow_id, now, partitions=ctx.partitions)
+    return dict(
+        ctx.write_and_refresh(
+            lambda conn: actions.launch(
+                conn, who.account_id, flow_id, now, partitions=ctx.partitions
+            )
+        )
     )
 
 
@@ -184,7 +188,11 @@ def _action(action: Action) -> Any:
         flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
     ) -> dict[str, Any]:
         now = ctx.now_micros()
-        return ctx.db.write(lambda conn: actions.act(conn, who.account_id, flow_id, action, now))
+        return dict(
+            ctx.write_and_refresh(
+                lambda conn: actions.act(conn, who.account_id, flow_id, action, now)
+            )
+        )
 
     endpoint.__name__ = f"{action.value}_flow"
     return endpoint

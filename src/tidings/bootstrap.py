@@ -62,7 +62,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         interest.refresh(conn)
     ctx.wants_event = interest.wants
     ctx.refresh_interest = interest.refresh
-    runner = Runner(db=db, clock=clock, engine=engine)
+    runner = Runner(
+        db=db, clock=clock, engine=engine, allow_private_urls=settings.allow_private_urls
+    )
     if clock.virtual:
         ctx.drain = runner.drain
     else:

@@ -9,10 +9,12 @@ import asyncio
 import logging
 import threading
 from datetime import datetime
+from typing import Any
 
+from tidings.channels import CallApi
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import from_micros, to_micros
-from tidings.engine import housekeeping
+from tidings.engine import api_calls, housekeeping
 from tidings.engine.dispatch import dispatch_once
 from tidings.engine.engine import Engine
 from tidings.store import journeys
@@ -25,7 +27,16 @@ AUDIENCE_REFRESH = 10 * 1_000_000
 
 
 class Runner:
-    def __init__(self, *, db: Database, clock: Clock, engine: Engine, idle_seconds: float = 0.05):
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        engine: Engine,
+        idle_seconds: float = 0.05,
+        allow_private_urls: bool = False,
+    ):
+        self.allow_private_urls = allow_private_urls
         self.db = db
         self.clock = clock
         self.engine = engine
@@ -66,9 +77,33 @@ class Runner:
                     done += self.db.write(
                         lambda conn: dispatch_once(conn, at, partitions=partitions)
                     )
+                with self.db.read() as conn:
+                    calls = journeys.has_due_calls(conn, at)
+                if calls:
+                    done += self._call_apis(at)
                 total += done
                 if done <= 0:
                     return total
+
+    def _call_apis(self, at: int) -> int:
+        """Due API calls, concurrently; their results become stimuli. On the virtual
+        clock retries do not wait (the clock stands still while the call runs)."""
+        claimed = self.db.write(lambda conn: api_calls.claim(conn, at))
+        if not claimed:
+            return 0
+
+        async def run() -> list[Any]:
+            sleep = _no_wait if self.clock.virtual else asyncio.sleep
+            async with CallApi(allow_private=self.allow_private_urls, sleep=sleep) as client:
+                return await api_calls.call_all(
+                    client, claimed, allow_private=self.allow_private_urls
+                )
+
+        done = asyncio.run(run())
+        partitions = self.engine.partitions
+        return int(
+            self.db.write(lambda conn: api_calls.settle(conn, at, done, partitions=partitions))
+        )
 
     def next_due(self) -> datetime | None:
         with self.db.read() as conn:
@@ -118,3 +153,7 @@ class Runner:
                 log.exception("engine batch failed; retrying")
             self._wake.wait(self.idle_seconds)
             self._wake.clear()
+
+
+async def _no_wait(_seconds: float) -> None:
+    return None

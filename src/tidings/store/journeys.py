@@ -381,6 +381,21 @@ def has_pending_sends(conn: Connection, now: int) -> bool:
     )
 
 
+def has_due_calls(conn: Connection, now: int) -> bool:
+    return (
+        conn.execute(
+            select(outbox.c.id)
+            .where(
+                outbox.c.kind == "call_api",
+                outbox.c.status.in_(["pending", "sending"]),
+                outbox.c.next_attempt_at <= now,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def next_due(conn: Connection) -> int | None:
     """The earliest instant at which any work is due (timer, inbox or outbox)."""
     candidates = [
@@ -392,7 +407,7 @@ def next_due(conn: Connection) -> int | None:
         conn.execute(select(func.min(inbox.c.due_at))).scalar(),
         conn.execute(
             select(func.min(outbox.c.next_attempt_at)).where(
-                outbox.c.status == "pending", outbox.c.kind != "call_api"
+                outbox.c.status.in_(["pending", "sending"])
             )
         ).scalar(),
     ]

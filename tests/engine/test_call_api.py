@@ -1,0 +1,108 @@
+"""call_api end to end: a real loopback HTTP server, the outbox id as Idempotency-Key,
+response fields into variables, and the private-address guard."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.api.flows.helpers import launched
+from tests.conftest import Api
+from tests.engine.test_journeys import drain, messages
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body.decode()}
+                )
+                answer = json.dumps({"orderId": "A-17"}).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    server = Sink()
+    yield server
+    server.close()
+
+
+def flow(port: int) -> dict[str, Any]:
+    return {
+        "name": "Order",
+        "entry": {"type": "api"},
+        "variables": [{"name": "sku", "type": "text"}, {"name": "orderId", "type": "text"}],
+        "elements": [
+            {
+                "id": "order",
+                "type": "call_api",
+                "method": "POST",
+                "url": f"http://127.0.0.1:{port}/orders",
+                "headers": {"Content-Type": "application/json"},
+                "body": '{"sku": "{{ sku }}"}',
+                "assign": {"orderId": "response.orderId"},
+                "next": {"success": "ok", "failure": "sorry"},
+            },
+            {"id": "ok", "type": "send_sms", "from": "Shop", "text": "Order {{ orderId }}"},
+            {"id": "sorry", "type": "send_sms", "from": "Shop", "text": "Sorry"},
+        ],
+    }
+
+
+def enter(api: Api, flow_id: int) -> None:
+    answer = api.post(
+        f"/flows/{flow_id}/participants",
+        json={
+            "person": {"externalId": "p", "phones": ["+385911234567"]},
+            "variables": {"sku": "X1"},
+        },
+    )
+    assert answer.status_code == 202, answer.text
+
+
+def test_the_call_reaches_the_server_and_its_answer_the_flow(api: Api, sink: Sink) -> None:
+    api.patch("/account", json={"allowPrivateUrls": True})
+    flow_id = launched(api, flow(sink.port))["id"]
+    enter(api, flow_id)
+    drain(api)
+    assert len(sink.requests) == 1
+    request = sink.requests[0]
+    assert request["path"] == "/orders"
+    assert json.loads(request["body"]) == {"sku": "X1"}
+    assert request["headers"]["Idempotency-Key"].isdigit()
+    assert [m["text"] for m in messages(api, flow_id)] == ["Order A-17"]
+
+
+def test_private_addresses_are_refused_unless_allowed(api: Api, sink: Sink) -> None:
+    flow_id = launched(api, flow(sink.port))["id"]
+    enter(api, flow_id)
+    drain(api)
+    assert sink.requests == []
+    assert [m["text"] for m in messages(api, flow_id)] == ["Sorry"]

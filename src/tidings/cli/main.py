@@ -118,3 +118,11 @@ def bench_ingest(
     from tidings.bench import ingest
 
     ingest.main(events, batch, concurrency or (32 if batch == 1 else 4))
+
+
+@bench.command("launch")
+def bench_launch(people: int = typer.Option(1_000_000, help="Audience size.")) -> None:
+    """Launch a predefined audience; time until every first SMS reaches the sandbox."""
+    from tidings.bench import launch
+
+    launch.main(people)

@@ -27,6 +27,7 @@ def dispatch_once(conn: Connection, now: int, *, partitions: int, limit: int = 5
     settings: dict[int, SandboxSettings] = {}
     new_inbox: list[dict[str, Any]] = []
     done: list[int] = []
+    sent: list[dict[str, Any]] = []
     for row in rows:
         if row.kind == "call_api":
             continue  # the HTTP dispatcher (call_api) handles these
@@ -35,21 +36,22 @@ def dispatch_once(conn: Connection, now: int, *, partitions: int, limit: int = 5
             settings[account] = sandbox.read_settings(conn, account)
         payload = row.payload
         outcome = decide(row.id, settings[account])
-        sandbox.record(
-            conn,
-            id=row.id,
-            account_id=account,
-            channel=row.channel or "sms",
-            to=payload["to"],
-            sender=payload.get("from"),
-            content=payload.get("content") or {},
-            parts=int(payload.get("parts") or 1),
-            status=outcome.reports[0],
-            sent_at=now,
-            flow_id=row.flow_id,
-            version=row.version,
-            element=row.element,
-            person_id=row.person_id,
+        sent.append(
+            dict(
+                id=row.id,
+                account_id=account,
+                channel=row.channel or "sms",
+                to=payload["to"],
+                sender=payload.get("from"),
+                content=payload.get("content") or {},
+                parts=int(payload.get("parts") or 1),
+                status=outcome.reports[0],
+                sent_at=now,
+                flow_id=row.flow_id,
+                version=row.version,
+                element=row.element,
+                person_id=row.person_id,
+            )
         )
         done.append(row.id)
         if row.kind != "message" or row.person_id is None:
@@ -93,6 +95,7 @@ def dispatch_once(conn: Connection, now: int, *, partitions: int, limit: int = 5
                     "due_at": due,
                 }
             )
+    sandbox.record(conn, sent)
     if done:
         conn.execute(update(outbox).where(outbox.c.id.in_(done)).values(status="done", done_at=now))
     journeys.enqueue(conn, new_inbox)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, insert, select
 
 from tidings.domain.durations import format_micros
 from tidings.domain.sandbox import SandboxSettings
-from tidings.store.dialect import dialect_of, insert_ignore
+from tidings.store.dialect import dialect_of, json_param, param
 from tidings.store.tables import sandbox_messages, sandbox_settings
 
 
@@ -26,10 +27,38 @@ def write_settings(conn: Connection, account_id: int, settings: SandboxSettings)
     conn.execute(insert(sandbox_settings).values(account_id=account_id, **settings.as_dict()))
 
 
-def record(conn: Connection, **values: Any) -> None:
-    """Store a sent message once, whatever the number of tries (id = outbox id)."""
-    conn.execute(
-        insert_ignore(dialect_of(conn.engine.url.drivername), sandbox_messages).values(**values)
+COLUMNS = (
+    "id",
+    "account_id",
+    "channel",
+    "to",
+    "sender",
+    "content",
+    "parts",
+    "status",
+    "sent_at",
+    "flow_id",
+    "version",
+    "element",
+    "person_id",
+)
+
+
+def record(conn: Connection, messages: list[dict[str, Any]]) -> None:
+    """Store sent messages once each, whatever the number of tries (id = outbox id), with
+    one driver-level `executemany` (a launch sends hundreds of thousands)."""
+    if not messages:
+        return
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    marks = ", ".join(j if c == "content" else p for c in COLUMNS)
+    names = ", ".join(f'"{c}"' for c in COLUMNS)
+    conn.exec_driver_sql(
+        f"INSERT INTO sandbox_messages ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+        [
+            tuple(orjson.dumps(m[c]).decode() if c == "content" else m[c] for c in COLUMNS)
+            for m in messages
+        ],
     )
 
 

@@ -43,11 +43,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str | None = None, clock: str = "real") -> Iterator[Server]:
+def running_server(
+    database_url: str | None = None, clock: str = "real", env: dict[str, str] | None = None
+) -> Iterator[Server]:
     folder = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
     url = database_url or f"sqlite:///{folder / 'bench.db'}"
     port = free_port()
-    env = {**os.environ, "TIDINGS_DATABASE_URL": url, "TIDINGS_API_KEY": BENCH_KEY}
+    env = {**os.environ, **(env or {}), "TIDINGS_DATABASE_URL": url, "TIDINGS_API_KEY": BENCH_KEY}
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "tidings", "serve", "--port", str(port), "--clock", clock],

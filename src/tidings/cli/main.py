@@ -126,3 +126,17 @@ def bench_launch(people: int = typer.Option(1_000_000, help="Audience size.")) -
     from tidings.bench import launch
 
     launch.main(people)
+
+
+@bench.command("journeys-http")
+def bench_journeys_http(
+    seconds: float = typer.Option(20.0, help="How long the clients post."),
+    clients: int = typer.Option(32, help="Concurrent clients, one event per request."),
+    rate: float = typer.Option(
+        None, help="Offered events/s in total (default: as fast as possible)."
+    ),
+) -> None:
+    """Event -> segment -> call_api to a loopback sink; print journeys/s and latency."""
+    from tidings.bench import journeys_http
+
+    journeys_http.main(seconds, clients, rate)

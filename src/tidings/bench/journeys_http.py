@@ -1,0 +1,165 @@
+"""`tidings bench journeys-http`: the journey other tools are compared on.
+
+A running `tidings serve` (SQLite); a flow on `CartAbandoned` whose `segment` sends the
+half with `cartValue > 50` to a `call_api` POST to a loopback sink that records arrival
+times; 32 clients post one event per request (each about a new person) for `--seconds`.
+Prints journeys/s completed (people who exited the flow: sink arrivals plus the half that
+sends nothing) and event-to-sink latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import statistics
+import time
+from typing import Any
+
+import orjson
+
+from tidings.bench.client import Connection, post
+from tidings.bench.launch import call
+from tidings.bench.server import running_server
+
+
+class Sink:
+    """A tiny HTTP server that answers 200 and records when each journey arrived."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.arrivals = 0
+        self.port = 0
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                body = await reader.readexactly(length) if length else b""
+                self.arrivals += 1
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    self.latencies.append(time.time() - float(orjson.loads(body)["t"]))
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+
+def flow(port: int) -> dict[str, Any]:
+    return {
+        "name": "journeys-http",
+        "entry": {"type": "event", "event": "CartAbandoned"},
+        "settings": {"reentry": {"enabled": True}},
+        "elements": [
+            {
+                "id": "seg",
+                "type": "segment",
+                "branches": [{"name": "big", "when": "event.cartValue > 50"}],
+                "next": {"big": "api"},
+            },
+            {
+                "id": "api",
+                "type": "call_api",
+                "method": "POST",
+                "url": f"http://127.0.0.1:{port}/journeys",
+                "headers": {"Content-Type": "application/json"},
+                "body": '{"t": {{ event.sentAt }}}',
+                "retries": 0,
+            },
+        ],
+    }
+
+
+async def _load(port: int, key: str, seconds: float, clients: int, rate: float | None) -> int:
+    sent = 0
+    stop = time.perf_counter() + seconds
+    interval = None if rate is None else clients / rate
+
+    async def client(n: int) -> None:
+        nonlocal sent
+        conn = Connection("127.0.0.1", port)
+        await conn.open()
+        i = 0
+        next_at = time.perf_counter()
+        while time.perf_counter() < stop:
+            body = orjson.dumps(
+                {
+                    "person": {"externalId": f"c{n}-{i}"},
+                    "name": "CartAbandoned",
+                    "properties": {"cartValue": 80 if i % 2 == 0 else 20, "sentAt": time.time()},
+                }
+            )
+            status, answer = await conn.request(post("/api/v1/events", body, key, "127.0.0.1"))
+            if status != 202:
+                raise RuntimeError(f"{status} {answer[:200]!r}")
+            sent += 1
+            i += 1
+            if interval is not None:
+                next_at += interval
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+        await conn.close()
+
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return sent
+
+
+async def _run(seconds: float, clients: int, rate: float | None) -> dict[str, Any]:
+    sink = Sink()
+    await sink.start()
+    env = {"TIDINGS_ALLOW_PRIVATE_URLS": "1"}
+    with running_server(env=env) as server:
+        await asyncio.to_thread(
+            call,
+            server.port,
+            "POST",
+            "/event-definitions",
+            {"name": "CartAbandoned", "properties": {"cartValue": "decimal", "sentAt": "decimal"}},
+        )
+        created = await asyncio.to_thread(call, server.port, "POST", "/flows", flow(sink.port))
+        await asyncio.to_thread(call, server.port, "POST", f"/flows/{created['id']}/launch")
+        started = time.perf_counter()
+        sent = await _load(server.port, server.key, seconds, clients, rate)
+        exited = 0
+        for _ in range(600):
+            stats = await asyncio.to_thread(
+                call, server.port, "GET", f"/flows/{created['id']}/performance"
+            )
+            exited = stats["flow"]["profilesExited"]
+            if exited >= sent:
+                break
+            await asyncio.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        rss = server.peak_rss_mb()
+    await sink.stop()
+    latencies = sorted(sink.latencies)
+    return {
+        "workload": "journeys-http",
+        "clients": clients,
+        "offeredRate": rate,
+        "eventsSent": sent,
+        "journeysCompleted": exited,
+        "sinkArrivals": sink.arrivals,
+        "seconds": round(elapsed, 2),
+        "journeysPerSecond": round(exited / elapsed),
+        "p50Ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "p99Ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
+        "serverPeakRssMb": rss,
+        "target": ">= 3,000 journeys/s; p99 <= 100 ms at an offered 1,000 events/s",
+    }
+
+
+def main(seconds: float, clients: int, rate: float | None) -> None:
+    print(json.dumps(asyncio.run(_run(seconds, clients, rate))), flush=True)

@@ -4,6 +4,7 @@ clock and the providers. Everything else receives what it needs as arguments."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -61,7 +62,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
     with db.read() as conn:
         interest.refresh(conn)
     ctx.wants_event = interest.wants
-    ctx.refresh_interest = interest.refresh
+
+    def after_flow_change(conn: Any) -> None:
+        interest.refresh(conn)
+        engine.programs.invalidate()
+
+    ctx.refresh_interest = after_flow_change
     runner = Runner(
         db=db, clock=clock, engine=engine, allow_private_urls=settings.allow_private_urls
     )

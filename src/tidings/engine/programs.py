@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from tidings.domain.entry_rules import EntryRules
 from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
@@ -22,7 +22,7 @@ from tidings.domain.lifecycle import Status
 from tidings.domain.people import STANDARD_TYPES
 from tidings.engine.interest import names_of
 from tidings.store.definitions import attribute_types, event_types
-from tidings.store.tables import accounts, flow_versions
+from tidings.store.tables import accounts, flow_versions, flows
 
 LIVE = (Status.active, Status.paused, Status.finishing, Status.canceled)
 
@@ -54,8 +54,21 @@ class Programs:
         self.by_version: dict[tuple[int, int], Compiled] = {}
         self.event_entries: dict[tuple[int, str], list[Compiled]] = {}
         self.active: dict[int, Compiled] = {}  # flow id -> its active version
+        self._stamp: tuple[object, ...] = ()
 
     def refresh(self, conn: Connection) -> None:
+        """Re-read the live versions when any flow changed since the last look (its last
+        change, or any version's status), or when told to (`invalidate`)."""
+        changed = conn.execute(select(func.max(flows.c.updated_at))).scalar()
+        statuses = conn.execute(
+            select(flow_versions.c.flow_id, flow_versions.c.version, flow_versions.c.status)
+            .where(flow_versions.c.status.in_([s.value for s in LIVE]))
+            .order_by(flow_versions.c.flow_id, flow_versions.c.version)
+        ).all()
+        stamp = (changed, tuple(tuple(r) for r in statuses))
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
         rows = conn.execute(
             select(
                 flow_versions.c.account_id,
@@ -117,6 +130,9 @@ class Programs:
                 if compiled.rules.event:
                     entries[(compiled.account_id, compiled.rules.event)].append(compiled)
         self.event_entries = dict(entries)
+
+    def invalidate(self) -> None:
+        self._stamp = ()
 
     def interest(self) -> set[tuple[int, str]]:
         """(account, event name) pairs the live versions react to (see interest.py)."""

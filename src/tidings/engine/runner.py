@@ -8,10 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from datetime import datetime
-from typing import Any
 
-from tidings.channels import CallApi
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import from_micros, to_micros
 from tidings.engine import api_calls, housekeeping
@@ -24,6 +23,8 @@ log = logging.getLogger("tidings.engine")
 # Real-time audiences are re-read this often on the real clock (micros); new members of
 # their segments and tags enter then. The virtual clock re-reads them at every step.
 AUDIENCE_REFRESH = 10 * 1_000_000
+GATHER_BELOW = 200
+GATHER_SECONDS = 0.01
 
 
 class Runner:
@@ -37,6 +38,7 @@ class Runner:
         allow_private_urls: bool = False,
     ):
         self.allow_private_urls = allow_private_urls
+        self._caller = api_calls.Caller(allow_private=allow_private_urls, virtual=clock.virtual)
         self.db = db
         self.clock = clock
         self.engine = engine
@@ -86,24 +88,16 @@ class Runner:
                     return total
 
     def _call_apis(self, at: int) -> int:
-        """Due API calls, concurrently; their results become stimuli. On the virtual
-        clock retries do not wait (the clock stands still while the call runs)."""
+        """Claim due API calls, run them concurrently on the caller thread's client (its
+        keep-alive connections live across batches) and settle their results as stimuli."""
         claimed = self.db.write(lambda conn: api_calls.claim(conn, at))
         if not claimed:
             return 0
-
-        async def run() -> list[Any]:
-            sleep = _no_wait if self.clock.virtual else asyncio.sleep
-            async with CallApi(allow_private=self.allow_private_urls, sleep=sleep) as client:
-                return await api_calls.call_all(
-                    client, claimed, allow_private=self.allow_private_urls
-                )
-
-        done = asyncio.run(run())
+        done = self._caller.submit(claimed).result()
+        settled_at = to_micros(self.clock.now())
         partitions = self.engine.partitions
-        return int(
-            self.db.write(lambda conn: api_calls.settle(conn, at, done, partitions=partitions))
-        )
+        self.db.write(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))
+        return len(claimed)
 
     def next_due(self) -> datetime | None:
         with self.db.read() as conn:
@@ -144,16 +138,19 @@ class Runner:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        self._caller.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.work_until_idle(self.clock.now())
+                done = self.work_until_idle(self.clock.now())
             except Exception:
                 log.exception("engine batch failed; retrying")
+                done = 0
+            if 0 < done < GATHER_BELOW:
+                # A trickle of work: let a few milliseconds of it gather into one batch
+                # instead of paying a batch's fixed cost for every event.
+                time.sleep(GATHER_SECONDS)
+                continue
             self._wake.wait(self.idle_seconds)
             self._wake.clear()
-
-
-async def _no_wait(_seconds: float) -> None:
-    return None

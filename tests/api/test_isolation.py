@@ -19,6 +19,7 @@ PATCHES: dict[str, dict[str, Any]] = {
     "attributes": {"description": "stolen"},
     "flows": {"settings": {"goal": {"event": "Bought"}}},
     "participants": {"person": {"externalId": "intruder"}},
+    "audience": {"add": {"tags": ["vip"]}},
 }
 
 
@@ -65,8 +66,8 @@ def test_no_endpoint_lets_another_account_reach_these_ids(api: Api, other_api: A
         if not params:
             continue
         resource = path.removeprefix("/api/v1/").split("/")[0]
-        if path.endswith("/participants"):
-            resource = "participants"
+        if path.endswith(("/participants", "/audience")):
+            resource = path.rsplit("/", 1)[1]
         concrete = path
         for param in params:
             value = ids.get(param) or ids.get(f"{resource}:{param}")

@@ -233,3 +233,34 @@ def test_a_new_version_takes_new_entries_while_the_old_finishes(api: Api) -> Non
     assert perf(api, flow)["flow"]["profilesInFlow"] == 2
     history = {v["version"]: v["status"] for v in api.get(f"/flows/{flow}/versions").json()}
     assert history[2] == "active"
+
+
+def test_audience_sources_added_enter_at_once_and_removed_ones_keep_their_people(
+    api: Api,
+) -> None:
+    define_events(api)
+    person(api, "a", tags=["vip"])
+    person(api, "b", tags=["gold"], phones=["+385911234568"])
+    doc = {
+        "name": "VIP",
+        "entry": {"type": "audience", "tags": ["vip"], "update": "realtime"},
+        "elements": [
+            {"id": "w", "type": "wait", "duration": "P1D", "next": "s"},
+            {"id": "s", "type": "send_sms", "from": "Shop", "text": "Hello"},
+        ],
+    }
+    flow = launched(api, doc)["id"]
+    changed = api.post(
+        f"/flows/{flow}/audience", json={"add": {"tags": ["gold"]}, "remove": {"tags": ["vip"]}}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["document"]["entry"]["tags"] == ["gold"]
+    drain(api, "P2D")
+    assert len(messages(api, flow)) == 2  # a stayed inside after vip was removed
+
+
+def test_audience_changes_need_a_realtime_audience(api: Api) -> None:
+    flow = launched(api, no_window())["id"]
+    answer = api.post(f"/flows/{flow}/audience", json={"add": {"tags": ["x"]}})
+    assert answer.status_code == 409
+    assert api.post(f"/flows/{flow}/audience", json={"add": {"colour": ["x"]}}).status_code == 422

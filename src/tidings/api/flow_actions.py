@@ -24,7 +24,7 @@ from tidings.domain.flows.entry import AudienceEntry
 from tidings.domain.lifecycle import RUNNING, Action, Status, move
 from tidings.engine.housekeeping import start_audience
 from tidings.store import flows as store
-from tidings.store.audience import Sources, count_audience
+from tidings.store.audience import Sources, count_audience, enqueue_audience
 from tidings.store.flow_context import validation_context
 
 YEAR = timedelta(days=365)
@@ -288,3 +288,47 @@ def duplicate(
     document["name"] = f"{document.get('name') or 'Flow'} (copy)"[:255]
     new_id = store.create_flow(conn, account_id, document=document, now=now, duplicate_of=flow_id)
     return flow_view(conn, account_id, new_id)
+
+
+AUDIENCE_KEYS = ("segments", "tags", "people", "companies")
+
+
+def change_audience(
+    conn: Connection,
+    account_id: int,
+    flow_id: int,
+    add: dict[str, list[Any]],
+    remove: dict[str, list[Any]],
+    now: int,
+    *,
+    partitions: int,
+) -> dict[str, Any]:
+    """Add or remove sources of the active version's real-time predefined audience.
+    Added people enter at once (frequency caps apply); removing a source never touches
+    people already inside."""
+    store.read_flow(conn, account_id, flow_id, lock=True)
+    active = [
+        v for v in store.list_versions(conn, account_id, flow_id) if v.status is Status.active
+    ]
+    if not active:
+        raise Conflict("only an active flow's audience can change")
+    version = active[-1]
+    entry = dict(version.document.get("entry") or {})
+    if entry.get("type") != "audience" or entry.get("update") != "realtime":
+        raise Conflict(
+            "people can be added or removed only for a predefined audience updated in real "
+            "time (entry.update = realtime)"
+        )
+    changes: dict[str, list[Any]] = {}
+    for key in AUDIENCE_KEYS:
+        current = list(entry.get(key) or [])
+        current += [x for x in add.get(key, []) if x not in current]
+        current = [x for x in current if x not in remove.get(key, [])]
+        changes[key] = current
+    view = edit_in_place(conn, account_id, flow_id, version.version, {"entry": changes}, now)
+    added = Sources(**{k: add.get(k, []) for k in AUDIENCE_KEYS})
+    if any(added.__dict__.values()):
+        enqueue_audience(
+            conn, account_id, flow_id, added, now=now, partitions=partitions, only_new=False
+        )
+    return view

@@ -46,8 +46,9 @@ MAX_COMPANY_ATTRIBUTES = 100
 
 
 def printable(key: str) -> str:
-    """`key` as it can appear in an answer: unpaired surrogates escaped."""
-    return key.encode("utf-8", "backslashreplace").decode("utf-8")
+    """`key` as it can appear in an answer (and be stored with it): unpaired surrogates
+    and NUL characters escaped."""
+    return key.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def check_name(raw: str) -> str:

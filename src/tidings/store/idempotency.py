@@ -60,3 +60,17 @@ def remember(
     if done.rowcount == 0:
         # Another server process stored an answer for this key in the meantime.
         raise Conflict("a request with this Idempotency-Key is already being answered; retry it")
+
+
+def _storable(value: Any) -> Any:
+    """The answer as PostgreSQL can keep it: a refused item may quote the caller's NUL
+    characters (or lone surrogates) back, which JSONB cannot hold, so they are escaped."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            return value.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+        return value
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value

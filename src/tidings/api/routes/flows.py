@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from tidings.api import flow_actions as actions
 from tidings.api import openapi
 from tidings.api.auth import Caller, caller
 from tidings.api.context import AppContext, context
 from tidings.api.paging import PageParams, page_of, page_params
-from tidings.api.schemas import ERRORS, id_path, read_json
+from tidings.api.schemas import ERRORS, Strict, id_path, read_json
 from tidings.api.templates import start_from_template
 from tidings.domain.errors import InvalidInput, Problem
 from tidings.domain.flows import FlowDocument, canonical_data, parse_document
@@ -213,3 +213,39 @@ def duplicate_flow(
 ) -> dict[str, Any]:
     now = ctx.now_micros()
     return ctx.db.write(lambda conn: actions.duplicate(conn, who.account_id, flow_id, None, now))
+
+
+class AudienceSources(Strict):
+    segments: list[int | str] = Field(default_factory=list, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    people: list[int | str] = Field(default_factory=list, max_length=1000)
+    companies: list[int | str] = Field(default_factory=list, max_length=100)
+
+
+class AudienceChange(Strict):
+    add: AudienceSources = Field(default_factory=AudienceSources)
+    remove: AudienceSources = Field(default_factory=AudienceSources)
+
+
+@router.post("/{flow_id}/audience", summary="Add or remove sources of a real-time audience")
+def change_audience(
+    body: AudienceChange,
+    flow_id: int = FlowId,
+    who: Caller = Depends(caller),
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    now = ctx.now_micros()
+    result = ctx.write_and_refresh(
+        lambda conn: actions.change_audience(
+            conn,
+            who.account_id,
+            flow_id,
+            body.add.model_dump(),
+            body.remove.model_dump(),
+            now,
+            partitions=ctx.partitions,
+        )
+    )
+    if ctx.wake is not None:
+        ctx.wake()
+    return dict(result)

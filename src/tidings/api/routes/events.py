@@ -53,8 +53,11 @@ async def accept_events(
     if single and job.answers[0] is not None:
         raise _as_error(job.answers[0])
     status, answer = await ctx.event_batcher.submit(job)
-    if ctx.wake is not None:
-        ctx.wake()
+    wants = ctx.wants_event
+    if ctx.wake is not None and (
+        wants is None or any(wants(account_id, name) for _, _, name, _, _ in job.accepted)
+    ):
+        ctx.wake()  # only when the engine has something to do with these events
     if single and status == 202 and answer["items"][0]["status"] == "refused":
         raise _as_error(answer["items"][0])
     return JSONResponse(answer, status_code=status)

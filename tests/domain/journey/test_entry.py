@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.domain.journey.helpers import ANA, NOW, Journey, compiled, flow, traces
 from tidings.domain.flows import ValidationContext
 from tidings.domain.journey import EventArrived, Phase, admits, compile_program, goal_reached
@@ -152,11 +150,6 @@ def test_admits_without_a_where_and_goal_values() -> None:
     assert goal_reached(program, journey.state, none, NOW) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="expressions: a value typed at run time compared with an integer literal is cast "
-    "to integer (operators._harmonize), so 19.9 > 0 is false; pass a ValidationContext",
-)
 def test_without_a_context_a_decimal_compares_with_an_integer() -> None:
     program = compiled(
         flow(HOLD, settings={"goal": {"event": "Bought", "where": "event.amount > 0"}})

@@ -22,6 +22,7 @@ from tidings.domain.expressions.kinds import (
     DATE,
     DATETIME,
     DECIMAL,
+    INTEGER,
     LIST,
     NULL,
     NUMERIC,
@@ -126,7 +127,9 @@ def _harmonize(op: str, left: Typed, right: Typed, pos: int, allowed: frozenset[
         known = rt if lt in (ANY, NULL) else lt
         if known not in allowed and known not in (ANY, NULL):
             raise ExpressionError(f"cannot use {op} with {describe(known)}", pos)
-        return known
+        # A value typed only at run time may be a decimal: against a whole number, compare
+        # as decimals, so that 80.5 > 50 holds (an integer cast would lose it).
+        return DECIMAL if known == INTEGER else known
     if lt in NUMERIC and rt in NUMERIC:
         return DECIMAL
     if lt == rt and lt in allowed:

@@ -110,17 +110,54 @@ def test_the_timeout_sends_the_email(api: Api) -> None:
     assert sent[1]["subject"] == "Still thinking?"
 
 
-def test_the_frequency_cap_refuses_and_counts(api: Api) -> None:
+def capped(api: Api, reentry: dict[str, Any]) -> int:
+    define_events(api)
+    doc = {
+        "name": "Capped",
+        "entry": {"type": "event", "event": "CartAbandoned"},
+        "settings": {"reentry": reentry},
+        "elements": [{"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi"}],
+    }
+    return int(launched(api, doc)["id"])
+
+
+def test_the_frequency_cap_refuses_and_counts_each_reason(api: Api) -> None:
+    flow = capped(api, {"enabled": True, "delay": "PT24H", "limits": [{"max": 2, "per": "P7D"}]})
+    person(api)
+    event(api, "CartAbandoned", cartValue=1)  # enters and exits at once
+    drain(api, "PT1H")
+    event(api, "CartAbandoned", cartValue=2)  # 1 h after the exit: the delay refuses
+    drain(api, "PT24H")
+    event(api, "CartAbandoned", cartValue=3)  # 25 h after: enters, second in 7 days
+    drain(api, "PT25H")
+    event(api, "CartAbandoned", cartValue=4)  # delay passed, but 2 entries in 7 days
+    drain(api, "P6D")
+    event(api, "CartAbandoned", cartValue=5)  # the first entry left the window
+    drain(api)
+    assert len(messages(api, flow)) == 3
+    stats = perf(api, flow)["flow"]
+    assert stats["refusedEntries"] == {"reentryDelay": 1, "entryLimit": 1}
+    assert stats["profilesInFlow"] == 1
+
+
+def test_reentry_disabled_lets_a_person_in_once(api: Api) -> None:
+    flow = capped(api, {"enabled": False})
+    person(api)
+    for value in (1, 2, 3):
+        event(api, "CartAbandoned", cartValue=value)
+        drain(api, "P1D")
+    assert len(messages(api, flow)) == 1
+    assert perf(api, flow)["flow"]["refusedEntries"] == {"reentryDisabled": 2}
+
+
+def test_one_person_is_in_a_flow_once_at_a_time(api: Api) -> None:
     flow = launched(api, no_window())["id"]
     person(api)
     event(api, "CartAbandoned", cartValue=80)
+    event(api, "CartAbandoned", cartValue=90)
     drain(api)
-    event(api, "CartAbandoned", cartValue=90)  # still inside
-    drain(api, "P2D")  # timed out, emailed, exited
-    event(api, "CartAbandoned", cartValue=95)  # within 24 h of the exit? exit was ~1 day ago
-    drain(api)
-    refused = perf(api, flow)["flow"]["refusedEntries"]
-    assert refused.get("alreadyInFlow") == 1
+    assert len(messages(api, flow)) == 1
+    assert perf(api, flow)["flow"]["refusedEntries"] == {"alreadyInFlow": 1}
 
 
 def test_the_flow_api_entry(api: Api) -> None:

@@ -12,6 +12,8 @@ _DURATION = re.compile(
 
 MICROS = 1_000_000
 MAX_DURATION = timedelta(days=36_525)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICRO = timedelta(microseconds=1)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
@@ -60,12 +62,11 @@ def parse_instant(text: str) -> datetime:
 
 def to_micros(value: datetime) -> int:
     """An aware instant as integer microseconds since the epoch (how the store keeps time)."""
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * MICROS + delta.microseconds
+    return (value - _EPOCH) // _ONE_MICRO
 
 
 def from_micros(value: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+    return _EPOCH + timedelta(microseconds=value)
 
 
 def format_instant(value: datetime) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, update
 
 from tidings.domain.sandbox import SandboxSettings, decide
 from tidings.store import journeys, sandbox
@@ -16,12 +16,7 @@ MICROS = 1_000_000
 
 
 def dispatch_once(conn: Connection, now: int, *, partitions: int, limit: int = 5000) -> int:
-    rows = conn.execute(
-        select(outbox)
-        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
-        .order_by(outbox.c.id)
-        .limit(limit)
-    ).all()
+    rows = journeys.pending_sends(conn, now, limit)
     if not rows:
         return 0
     settings: dict[int, SandboxSettings] = {}
@@ -29,8 +24,6 @@ def dispatch_once(conn: Connection, now: int, *, partitions: int, limit: int = 5
     done: list[int] = []
     sent: list[dict[str, Any]] = []
     for row in rows:
-        if row.kind == "call_api":
-            continue  # the HTTP dispatcher (call_api) handles these
         account = row.account_id
         if account not in settings:
             settings[account] = sandbox.read_settings(conn, account)

@@ -366,6 +366,47 @@ def enqueue(conn: Connection, items: Sequence[dict[str, Any]]) -> None:
     write_changes(conn, changes)
 
 
+@dataclass
+class Send:
+    id: int
+    account_id: int
+    participation_id: int | None
+    flow_id: int | None
+    version: int | None
+    element: str | None
+    person_id: int | None
+    kind: str
+    channel: str | None
+    payload: dict[str, Any]
+
+
+def pending_sends(conn: Connection, now: int, limit: int) -> list[Send]:
+    """Pending message and notify rows, oldest first (raw SQL and orjson: a launch sends
+    hundreds of thousands)."""
+    p = param(dialect_of(conn.engine.url.drivername))
+    rows = conn.exec_driver_sql(
+        "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
+        f"channel, payload FROM outbox WHERE status = 'pending' AND next_attempt_at <= {p} "
+        f"AND kind != 'call_api' ORDER BY id LIMIT {int(limit)}",
+        (now,),
+    ).all()
+    return [
+        Send(
+            id=r[0],
+            account_id=r[1],
+            participation_id=r[2],
+            flow_id=r[3],
+            version=r[4],
+            element=r[5],
+            person_id=r[6],
+            kind=r[7],
+            channel=r[8],
+            payload=orjson.loads(r[9]) if isinstance(r[9], str | bytes) else r[9],
+        )
+        for r in rows
+    ]
+
+
 def has_pending_sends(conn: Connection, now: int) -> bool:
     return (
         conn.execute(

@@ -140,3 +140,33 @@ def bench_journeys_http(
     from tidings.bench import journeys_http
 
     journeys_http.main(seconds, clients, rate)
+
+
+def _workload(kind: str, n: int) -> None:
+    from tidings.bench import workloads
+
+    workloads.main(kind, n)
+
+
+@bench.command("timers")
+def bench_timers(people: int = typer.Option(1_000_000, help="People waiting.")) -> None:
+    """People in a one-day wait, all due at once: wakes per second."""
+    _workload("timers", people)
+
+
+@bench.command("waits")
+def bench_waits(people: int = typer.Option(1_000_000, help="People waiting for an event.")) -> None:
+    """People in wait_for_event, one matching event each: matches per second."""
+    _workload("waits", people)
+
+
+@bench.command("events")
+def bench_events(events: int = typer.Option(1_000_000, help="Events to post.")) -> None:
+    """Event-triggered entries end to end (condition, branch, send): events per second."""
+    _workload("events", events)
+
+
+@bench.command("parked")
+def bench_parked(people: int = typer.Option(10_000_000, help="People parked in waits.")) -> None:
+    """People parked in waits: the store's size and the server's RSS."""
+    _workload("parked", people)

@@ -1,0 +1,224 @@
+"""Engine workloads: `timers`, `waits`, `events` and `parked` (each prints one JSON line).
+
+They run a real `tidings serve` on a fresh SQLite file. `timers` and `waits` use the
+virtual clock, so "a day later" is one `POST /clock/advance` and its duration is what is
+measured; people are written straight into the store first (the API is not measured).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tidings.bench.client import Connection, post
+from tidings.bench.launch import call
+from tidings.bench.population import populate
+from tidings.bench.server import BENCH_KEY, running_server
+
+
+def _db(path: Path, sql: str) -> int:
+    with sqlite3.connect(path, timeout=60) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def _wait_until(check: Any, limit: float = 3600) -> None:
+    started = time.perf_counter()
+    while not check():
+        if time.perf_counter() - started > limit:
+            raise RuntimeError("gave up waiting")
+        time.sleep(0.1)
+
+
+def _parked_flow(first: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": "bench",
+        "entry": {"type": "audience", "tags": ["vip"], "update": "never"},
+        "settings": {"schedule": {"end": "2099-01-01T00:00:00Z"}},
+        "elements": [first],
+    }
+
+
+def _launch_parked(port: int, path: Path, first: dict[str, Any], people: int) -> int:
+    flow = call(port, "POST", "/flows", _parked_flow(first))
+    call(port, "POST", f"/flows/{flow['id']}/launch")
+    call(port, "POST", "/clock/advance", {"by": "PT0S"})
+    parked = _db(path, "SELECT count(*) FROM participations WHERE phase = 'waiting'")
+    if parked != people:
+        raise RuntimeError(f"only {parked} of {people} people are waiting")
+    return int(flow["id"])
+
+
+def timers(people: int) -> dict[str, Any]:
+    path = Path(tempfile.mkdtemp(prefix="tidings-bench-timers-")) / "t.db"
+    populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY)
+    with running_server(f"sqlite:///{path}", clock="virtual") as server:
+        _launch_parked(server.port, path, {"id": "w", "type": "wait", "duration": "P1D"}, people)
+        started = time.perf_counter()
+        call(server.port, "POST", "/clock/advance", {"by": "P1D"})
+        elapsed = time.perf_counter() - started
+        rss = server.peak_rss_mb()
+    woken = _db(path, "SELECT count(*) FROM participations WHERE phase = 'exited'")
+    return {
+        "workload": "timers",
+        "people": people,
+        "woken": woken,
+        "seconds": round(elapsed, 2),
+        "wakesPerSecond": round(woken / elapsed),
+        "serverPeakRssMb": rss,
+        "target": 50_000,
+        "meetsTarget": woken / elapsed >= 50_000,
+    }
+
+
+def waits(people: int) -> dict[str, Any]:
+    path = Path(tempfile.mkdtemp(prefix="tidings-bench-waits-")) / "w.db"
+    populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY)
+    with running_server(f"sqlite:///{path}", clock="virtual") as server:
+        call(server.port, "POST", "/event-definitions", {"name": "Ping"})
+        _launch_parked(
+            server.port,
+            path,
+            {"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P30D"},
+            people,
+        )
+        bodies = [
+            orjson.dumps(
+                [
+                    {"person": {"externalId": f"p{i}"}, "name": "Ping"}
+                    for i in range(start, min(start + 1000, people))
+                ]
+            )
+            for start in range(0, people, 1000)
+        ]
+        started = time.perf_counter()
+        asyncio.run(_post_all(server.port, bodies, 4))
+        call(server.port, "POST", "/clock/advance", {"by": "PT0S"})
+        elapsed = time.perf_counter() - started
+        rss = server.peak_rss_mb()
+    matched = _db(path, "SELECT count(*) FROM participations WHERE phase = 'exited'")
+    return {
+        "workload": "waits",
+        "people": people,
+        "matched": matched,
+        "seconds": round(elapsed, 2),
+        "matchesPerSecond": round(matched / elapsed),
+        "serverPeakRssMb": rss,
+        "target": 30_000,
+        "meetsTarget": matched / elapsed >= 30_000,
+    }
+
+
+async def _post_all(port: int, bodies: list[bytes], concurrency: int) -> None:
+    queue = list(reversed(bodies))
+
+    async def worker() -> None:
+        conn = Connection("127.0.0.1", port)
+        await conn.open()
+        while queue:
+            status, answer = await conn.request(
+                post("/api/v1/events", queue.pop(), BENCH_KEY, "127.0.0.1")
+            )
+            if status != 202:
+                raise RuntimeError(f"{status} {answer[:200]!r}")
+        await conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def events(count: int) -> dict[str, Any]:
+    """Event-triggered entries end to end: condition, branch, send."""
+    path = Path(tempfile.mkdtemp(prefix="tidings-bench-events-")) / "e.db"
+    populate(f"sqlite:///{path}", people_count=count, api_key=BENCH_KEY)  # phones to send to
+    with running_server(f"sqlite:///{path}") as server:
+        call(
+            server.port,
+            "POST",
+            "/event-definitions",
+            {"name": "CartAbandoned", "properties": {"cartValue": "decimal"}},
+        )
+        flow = call(
+            server.port,
+            "POST",
+            "/flows",
+            {
+                "name": "events bench",
+                "entry": {
+                    "type": "event",
+                    "event": "CartAbandoned",
+                    "where": "event.cartValue > 0",
+                },
+                "elements": [
+                    {
+                        "id": "seg",
+                        "type": "segment",
+                        "branches": [{"name": "big", "when": "event.cartValue > 50"}],
+                        "next": {"big": "sms", "otherwise": "sms"},
+                    },
+                    {"id": "sms", "type": "send_sms", "from": "Bench", "text": "Your cart"},
+                ],
+            },
+        )
+        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        bodies = [
+            orjson.dumps(
+                [
+                    {
+                        "person": {"externalId": f"p{i}"},
+                        "name": "CartAbandoned",
+                        "properties": {"cartValue": i % 100 + 1},
+                    }
+                    for i in range(start, min(start + 1000, count))
+                ]
+            )
+            for start in range(0, count, 1000)
+        ]
+        started = time.perf_counter()
+        asyncio.run(_post_all(server.port, bodies, 4))
+        _wait_until(lambda: _db(path, "SELECT count(*) FROM sandbox_messages") >= count, 600)
+        elapsed = time.perf_counter() - started
+        rss = server.peak_rss_mb()
+    return {
+        "workload": "events",
+        "events": count,
+        "seconds": round(elapsed, 2),
+        "eventsPerSecond": round(count / elapsed),
+        "serverPeakRssMb": rss,
+        "target": 20_000,
+        "meetsTarget": count / elapsed >= 20_000,
+    }
+
+
+def parked(people: int) -> dict[str, Any]:
+    path = Path(tempfile.mkdtemp(prefix="tidings-bench-parked-")) / "p.db"
+    populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY)
+    with running_server(f"sqlite:///{path}", clock="virtual") as server:
+        call(server.port, "POST", "/event-definitions", {"name": "Ping"})
+        _launch_parked(
+            server.port,
+            path,
+            {"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P365D"},
+            people,
+        )
+        rss = server.peak_rss_mb()
+    size = sum(os.path.getsize(p) for p in path.parent.iterdir())
+    return {
+        "workload": "parked",
+        "people": people,
+        "storeBytes": size,
+        "storeMbPerMillion": round(size / people * 1_000_000 / 2**20, 1),
+        "serverPeakRssMb": rss,
+        "target": "RSS flat in N; <= 2 GB on disk for 10M",
+    }
+
+
+def main(kind: str, n: int) -> None:
+    run = {"timers": timers, "waits": waits, "events": events, "parked": parked}[kind]
+    print(json.dumps(run(n)), flush=True)

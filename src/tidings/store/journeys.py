@@ -22,10 +22,6 @@ from tidings.store.tables import (
     inbox,
     outbox,
     participations,
-    people,
-    person_contacts,
-    person_tags,
-    tags,
 )
 
 CHUNK = 500
@@ -238,42 +234,53 @@ def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[i
     return out
 
 
+_PERSON_COLUMNS = ("id", "external_id", "attributes", *STANDARD_ATTRIBUTES.values())
+_API_NAMES = tuple(STANDARD_ATTRIBUTES)
+
+
 def load_people(conn: Connection, ids: Iterable[int]) -> dict[int, Person]:
-    wanted = list(set(ids))
-    found: dict[int, dict[str, Any]] = {}
-    tag_names: dict[int, set[str]] = defaultdict(set)
-    contacts: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"phone": [], "email": []})
+    """Profile snapshots for a batch: raw SQL and orjson, three queries per 500 people
+    (a batch loads thousands; Core's row mapping and json decoding cost more than SQL)."""
+    wanted = sorted(set(ids))
+    p = param(dialect_of(conn.engine.url.drivername))
+    found: dict[int, tuple[str | None, dict[str, Any]]] = {}
+    tag_names: dict[int, list[str]] = defaultdict(list)
+    phones: dict[int, list[str]] = defaultdict(list)
+    emails: dict[int, list[str]] = defaultdict(list)
     for chunk in _chunks(wanted):
-        for row in conn.execute(select(people).where(people.c.id.in_(chunk))):
-            data = row._mapping
-            attributes = dict(data["attributes"] or {})
-            for api_name, column in STANDARD_ATTRIBUTES.items():
-                if data[column] is not None:
-                    attributes[api_name] = data[column]
-            found[row.id] = {"external_id": row.external_id, "attributes": attributes}
-        for person_id, name in conn.execute(
-            select(person_tags.c.person_id, tags.c.name)
-            .join(tags, tags.c.id == person_tags.c.tag_id)
-            .where(person_tags.c.person_id.in_(chunk))
+        marks = ", ".join([p] * len(chunk))
+        for row in conn.exec_driver_sql(
+            f"SELECT {', '.join(_PERSON_COLUMNS)} FROM people WHERE id IN ({marks})", tuple(chunk)
         ):
-            tag_names[person_id].add(name)
-        for person_id, kind, value in conn.execute(
-            select(person_contacts.c.person_id, person_contacts.c.kind, person_contacts.c.value)
-            .where(person_contacts.c.person_id.in_(chunk))
-            .order_by(person_contacts.c.person_id, person_contacts.c.position)
+            raw = row[2]
+            attributes = dict(orjson.loads(raw) if isinstance(raw, str | bytes) else raw or {})
+            for name, value in zip(_API_NAMES, row[3:], strict=True):
+                if value is not None:
+                    attributes[name] = value
+            found[row[0]] = (row[1], attributes)
+        for person_id, name in conn.exec_driver_sql(
+            "SELECT person_tags.person_id, tags.name FROM person_tags JOIN tags "
+            f"ON tags.id = person_tags.tag_id WHERE person_tags.person_id IN ({marks})",
+            tuple(chunk),
         ):
-            contacts[person_id][kind].append(value)
+            tag_names[person_id].append(name)
+        for person_id, kind, value in conn.exec_driver_sql(
+            "SELECT person_id, kind, value FROM person_contacts "
+            f"WHERE person_id IN ({marks}) ORDER BY person_id, position",
+            tuple(chunk),
+        ):
+            (phones if kind == "phone" else emails)[person_id].append(value)
     return {
         pid: Person(
             id=pid,
-            external_id=data["external_id"],
-            attributes=data["attributes"],
-            tags=frozenset(tag_names[pid]),
-            phones=tuple(contacts[pid]["phone"]),
-            emails=tuple(contacts[pid]["email"]),
-            timezone=data["attributes"].get("timezone"),
+            external_id=external_id,
+            attributes=attributes,
+            tags=frozenset(tag_names.get(pid, ())),
+            phones=tuple(phones.get(pid, ())),
+            emails=tuple(emails.get(pid, ())),
+            timezone=attributes.get("timezone"),
         )
-        for pid, data in found.items()
+        for pid, (external_id, attributes) in found.items()
     }
 
 

@@ -13,6 +13,8 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import orjson
 from tidings.bench.client import Connection, post
 from tidings.bench.launch import call
 from tidings.bench.population import populate
-from tidings.bench.server import BENCH_KEY, running_server
+from tidings.bench.server import BENCH_KEY, Server, running_server
 
 
 def _db(path: Path, sql: str) -> int:
@@ -56,11 +58,20 @@ def _launch_parked(port: int, path: Path, first: dict[str, Any], people: int) ->
     return int(flow["id"])
 
 
-def timers(people: int) -> dict[str, Any]:
-    path = Path(tempfile.mkdtemp(prefix="tidings-bench-timers-")) / "t.db"
+@contextmanager
+def _parked_server(kind: str, people: int, first: dict[str, Any]) -> Iterator[tuple[Server, Path]]:
+    """A populated store, a virtual-clock server, and everybody parked at `first`."""
+    path = Path(tempfile.mkdtemp(prefix=f"tidings-bench-{kind}-")) / f"{kind}.db"
     populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY)
     with running_server(f"sqlite:///{path}", clock="virtual") as server:
-        _launch_parked(server.port, path, {"id": "w", "type": "wait", "duration": "P1D"}, people)
+        call(server.port, "POST", "/event-definitions", {"name": "Ping"})
+        _launch_parked(server.port, path, first, people)
+        yield server, path
+
+
+def timers(people: int) -> dict[str, Any]:
+    first = {"id": "w", "type": "wait", "duration": "P1D"}
+    with _parked_server("timers", people, first) as (server, path):
         started = time.perf_counter()
         call(server.port, "POST", "/clock/advance", {"by": "P1D"})
         elapsed = time.perf_counter() - started
@@ -79,16 +90,8 @@ def timers(people: int) -> dict[str, Any]:
 
 
 def waits(people: int) -> dict[str, Any]:
-    path = Path(tempfile.mkdtemp(prefix="tidings-bench-waits-")) / "w.db"
-    populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY)
-    with running_server(f"sqlite:///{path}", clock="virtual") as server:
-        call(server.port, "POST", "/event-definitions", {"name": "Ping"})
-        _launch_parked(
-            server.port,
-            path,
-            {"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P30D"},
-            people,
-        )
+    first = {"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P30D"}
+    with _parked_server("waits", people, first) as (server, path):
         bodies = [
             orjson.dumps(
                 [
@@ -197,16 +200,8 @@ def events(count: int) -> dict[str, Any]:
 
 
 def parked(people: int) -> dict[str, Any]:
-    path = Path(tempfile.mkdtemp(prefix="tidings-bench-parked-")) / "p.db"
-    populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY)
-    with running_server(f"sqlite:///{path}", clock="virtual") as server:
-        call(server.port, "POST", "/event-definitions", {"name": "Ping"})
-        _launch_parked(
-            server.port,
-            path,
-            {"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P365D"},
-            people,
-        )
+    first = {"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P365D"}
+    with _parked_server("parked", people, first) as (server, path):
         rss = server.peak_rss_mb()
     size = sum(os.path.getsize(p) for p in path.parent.iterdir())
     return {

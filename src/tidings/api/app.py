@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import APIRouter, FastAPI
 
 from tidings import __version__
@@ -34,37 +29,8 @@ from tidings.api.routes import (
 PREFIX = "/api/v1"
 
 
-log = logging.getLogger("tidings.api")
-
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    ctx: AppContext = app.state.ctx
-    task = None
-    if not ctx.clock.virtual and ctx.drain is not None:
-        # Only when no engine thread drives time-driven work by itself.
-        task = asyncio.get_running_loop().create_task(_tick(ctx))
-    try:
-        yield
-    finally:
-        if task is not None:
-            task.cancel()
-
-
-async def _tick(ctx: AppContext) -> None:
-    """On the real clock, time-driven work runs by itself, once per tick."""
-    assert ctx.drain is not None
-    while True:
-        try:
-            await ctx.drain(ctx.clock.now())
-        except Exception:
-            log.exception("background work failed; retrying next tick")
-        await asyncio.sleep(ctx.tick_seconds)
-
-
 def create_app(ctx: AppContext) -> FastAPI:
     app = FastAPI(
-        lifespan=_lifespan,
         title="Tidings",
         version=__version__,
         description="Customer-journey orchestration: people, events, flows and channels.",

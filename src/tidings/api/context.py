@@ -34,9 +34,8 @@ class AppContext:
     max_body_bytes: int = 1_048_576
     allow_private_urls: bool = False
     drain: Callable[[datetime], Awaitable[None]] | None = None
-    """Does all work due by an instant: `/clock/advance` awaits it; on the real clock the
-    app's background loop calls it every `tick_seconds` with the current time."""
-    tick_seconds: float = 1.0
+    """Does all work due by an instant (virtual clock): `/clock/advance` awaits it. On the
+    real clock the engine's own thread does the work as it comes due."""
     wake: Callable[[], None] | None = None
     """Tells the engine that new input is waiting (real clock), so it starts at once."""
     partitions: int = 256

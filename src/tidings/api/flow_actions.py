@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -26,8 +25,6 @@ from tidings.engine.housekeeping import start_audience
 from tidings.store import flows as store
 from tidings.store.audience import Sources, count_audience, enqueue_audience
 from tidings.store.flow_context import validation_context
-
-YEAR = timedelta(days=365)
 
 
 def flow_view(conn: Connection, account_id: int, flow_id: int) -> dict[str, Any]:

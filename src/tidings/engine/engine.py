@@ -36,6 +36,7 @@ from tidings.domain.journey import (
     TimerDue,
     Trace,
     UpdateProfile,
+    admits,
     advance,
 )
 from tidings.domain.lifecycle import Status
@@ -185,11 +186,9 @@ class Engine:
                 ):
                     self._step(batch, persons, pid, EventArrived(name, properties, when), now)
             for compiled in self.programs.event_entries.get((item.account_id, name), []):
-                if compiled.rules.admits(properties, person.attributes, now, compiled.timezone):
-                    variables = compiled.rules.assigned(
-                        properties, person.attributes, now, compiled.timezone
-                    )
-                    self._enter(batch, persons, compiled, person, variables, properties, now)
+                # `where` decides here; `assign` is applied by the step on Entered.
+                if admits(compiled.program, person, properties, now):
+                    self._enter(batch, persons, compiled, person, {}, properties, now)
         elif item.kind == "enter":
             target = self.programs.active.get(item.flow_id or 0)
             if target is None:

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, func, select
 
 from tidings.domain.entry_rules import EntryRules
 from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
-from tidings.domain.flows.entry import EventEntry
 from tidings.domain.journey import compile_program
 from tidings.domain.lifecycle import Status
 from tidings.domain.people import STANDARD_TYPES
@@ -99,7 +98,6 @@ class Programs:
             events, attributes = schemas[account_id]
             doc = parse_document(document)
             zone = doc.timezone or zones.get(account_id, "UTC")
-            entry_event = doc.entry.event if isinstance(doc.entry, EventEntry) else None
             known[key] = Compiled(
                 account_id=account_id,
                 flow_id=flow_id,
@@ -113,11 +111,7 @@ class Programs:
                     account_timezone=zone,
                     context=ValidationContext(events=events, attributes=attributes),
                 ),
-                rules=EntryRules.of(
-                    doc,
-                    event_types=events.get(entry_event or "", {}),
-                    attributes=attributes,
-                ),
+                rules=EntryRules.of(doc),
                 timezone=zone,
                 digest=digest,
             )

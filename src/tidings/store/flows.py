@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
@@ -267,11 +267,3 @@ def delete_version(conn: Connection, account_id: int, flow_id: int, version: int
         )
     )
     touch_flow(conn, account_id, flow_id, now)
-
-
-def versions_in(conn: Connection, statuses: set[Status]) -> list[tuple[int, Version]]:
-    """Every account's versions in these statuses (for the scheduler), with account ids."""
-    rows = conn.execute(
-        select(flow_versions).where(or_(*(flow_versions.c.status == s.value for s in statuses)))
-    ).all()
-    return [(r.account_id, _version(r)) for r in rows]

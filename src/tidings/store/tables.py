@@ -406,3 +406,70 @@ sandbox_settings = Table(
     Column("clicked", Float, nullable=False),
     Column("delay", String(32), nullable=False),
 )
+
+# --- catalogs (account tables of items by key, read by `catalog_lookup`) -------------------
+
+catalogs = Table(
+    "catalogs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("name", String(128), nullable=False),
+    Column("columns", Json, nullable=False),  # [{"name", "type"}], the key column excluded
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name"),
+    sqlite_autoincrement=True,
+)
+
+catalog_items = Table(
+    "catalog_items",
+    metadata,
+    Column("catalog_id", Id, ForeignKey("catalogs.id", ondelete="CASCADE"), nullable=False),
+    _account(),
+    Column("key", String(256), nullable=False),
+    Column("item_values", Json, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("catalog_id", "key"),
+)
+
+# --- scale-out: partition leases of `tidings worker` processes (PostgreSQL) -----------------
+# A worker owns a partition while its lease is unexpired; every batch it writes checks the
+# epoch it was granted, so a worker that lost the lease cannot write any more.
+
+partition_leases = Table(
+    "partition_leases",
+    metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("owner", String(128)),
+    Column("epoch", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("started_at", BigInteger, nullable=False),
+    Column("heartbeat_at", BigInteger, nullable=False),
+)
+
+# --- the per-person trace: what happened to a person in a flow and why (bounded) ------------
+
+journey_steps = Table(
+    "journey_steps",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("participation_id", Id),
+    Column("element", String(64)),
+    Column("kind", String(32), nullable=False),
+    Column("detail", Json, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Index("ix_journey_steps_person", "account_id", "person_id", "id"),
+    Index("ix_journey_steps_at", "at"),
+    sqlite_autoincrement=True,
+)

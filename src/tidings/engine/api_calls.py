@@ -11,54 +11,92 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+import orjson
+from sqlalchemy import Connection, select
 
 from tidings.channels import ApiRequest, ApiResult, CallApi
 from tidings.store import journeys
-from tidings.store.tables import accounts, outbox
+from tidings.store.dialect import dialect_of, param
+from tidings.store.tables import accounts
 
 MICROS = 1_000_000
 CONCURRENCY = 64
 
 
-def claim(conn: Connection, now: int, limit: int = 500) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(outbox)
-        .where(
-            outbox.c.kind == "call_api",
-            or_(outbox.c.status == "pending", outbox.c.status == "sending"),
-            outbox.c.next_attempt_at <= now,
-        )
-        .order_by(outbox.c.id)
-        .limit(limit)
+def claim(
+    conn: Connection,
+    now: int,
+    limit: int = 500,
+    *,
+    owned: frozenset[int] | None = None,
+    partitions: int = 1,
+) -> list[dict[str, Any]]:
+    """Due calls, leased for their whole time budget. On PostgreSQL the rows are locked
+    and rows other workers hold are skipped, so two workers never claim one call."""
+    dialect = dialect_of(conn.engine.url.drivername)
+    p = param(dialect)
+    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    rows = conn.exec_driver_sql(
+        "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
+        "payload, attempts FROM outbox WHERE kind = 'call_api' "
+        f"AND status IN ('pending', 'sending') AND next_attempt_at <= {p}"
+        f"{journeys.outbox_sql(owned, partitions)} ORDER BY id LIMIT {int(limit)}{lock}",
+        (now,),
     ).all()
+    if not rows:
+        return []
+    account_ids = sorted({r[1] for r in rows})
+    private = dict(
+        conn.execute(
+            select(accounts.c.id, accounts.c.allow_private_urls).where(
+                accounts.c.id.in_(account_ids)
+            )
+        ).all()
+    )
     claimed = []
-    for row in rows:
-        payload = row.payload
+    leases = []
+    for r in rows:
+        payload = orjson.loads(r[7]) if isinstance(r[7], str | bytes) else r[7]
         budget = float(payload.get("timeout") or 10) * (int(payload.get("retries") or 0) + 1)
         lease = now + int((budget + 60) * MICROS)
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row.id)
-            .values(status="sending", attempts=row.attempts + 1, next_attempt_at=lease)
+        leases.append((r[8] + 1, lease, r[0]))
+        claimed.append(
+            {
+                "id": r[0],
+                "account_id": r[1],
+                "participation_id": r[2],
+                "flow_id": r[3],
+                "version": r[4],
+                "element": r[5],
+                "person_id": r[6],
+                "payload": payload,
+                "attempts": r[8] + 1,
+                "allow_private": bool(private.get(r[1])),
+            }
         )
-        private = conn.execute(
-            select(accounts.c.allow_private_urls).where(accounts.c.id == row.account_id)
-        ).scalar()
-        claimed.append({**dict(row._mapping), "allow_private": bool(private)})
+    conn.exec_driver_sql(
+        f"UPDATE outbox SET status = 'sending', attempts = {p}, next_attempt_at = {p} "
+        f"WHERE id = {p}",
+        leases,
+    )
     return claimed
 
 
 def settle(
     conn: Connection, now: int, done: list[tuple[dict[str, Any], ApiResult]], *, partitions: int
 ) -> int:
+    if not done:
+        return 0
+    p = param(dialect_of(conn.engine.url.drivername))
+    conn.exec_driver_sql(
+        f"UPDATE outbox SET status = {p}, done_at = {p} WHERE id = {p}",
+        [
+            ("done" if result.outcome == "success" else "failed", now, row["id"])
+            for row, result in done
+        ],
+    )
     items = []
     for row, result in done:
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row["id"])
-            .values(status="done" if result.outcome == "success" else "failed", done_at=now)
-        )
         if row["participation_id"] is None or row["person_id"] is None:
             continue
         items.append(

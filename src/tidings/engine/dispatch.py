@@ -15,8 +15,15 @@ from tidings.store.tables import outbox
 MICROS = 1_000_000
 
 
-def dispatch_once(conn: Connection, now: int, *, partitions: int, limit: int = 5000) -> int:
-    rows = journeys.pending_sends(conn, now, limit)
+def dispatch_once(
+    conn: Connection,
+    now: int,
+    *,
+    partitions: int,
+    limit: int = 5000,
+    owned: frozenset[int] | None = None,
+) -> int:
+    rows = journeys.pending_sends(conn, now, limit, owned, partitions)
     if not rows:
         return 0
     settings: dict[int, SandboxSettings] = {}

@@ -43,6 +43,7 @@ from tidings.domain.lifecycle import Status
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs
+from tidings.engine.scope import Everything, Scope
 from tidings.store import journeys as store
 from tidings.store.database import Database
 from tidings.store.tables import flows, participations
@@ -73,8 +74,10 @@ class Engine:
         partitions: int = 256,
         batch_size: int = 5000,
         interest: Interest | None = None,
+        scope: Scope | None = None,
     ) -> None:
         self.db = db
+        self.scope: Scope = scope or Everything()
         self.interest = interest
         self.partitions = partitions
         self.batch_size = batch_size
@@ -94,11 +97,12 @@ class Engine:
             self.programs.refresh(conn)
             if self.interest is not None:
                 self.interest.update(self.programs.interest())
-            items = store.due_inbox(conn, at, self.batch_size)
-            timers = store.due_timers(conn, at, self.batch_size)
+            owned = self.scope.owned()
+            items = store.due_inbox(conn, at, self.batch_size, owned)
+            timers = store.due_timers(conn, at, self.batch_size, owned)
             timers = [t for t in timers if self._runs(t)]
             if not items and not timers:
-                return self._end_canceled(at)
+                return self._end_canceled(at) if self.scope.leads() else 0
             people_ids = {(i.account_id, i.person_id) for i in items}
             people_ids |= {(t.account_id, t.person_id) for t in timers}
             for row in store.live_of(conn, people_ids):
@@ -398,6 +402,7 @@ class Engine:
     # --- writing -------------------------------------------------------------------------------
 
     def _write(self, conn: Connection, batch: Batch) -> None:
+        self.scope.fence(conn)
         store.write_changes(conn, batch.changes)
         if batch.active_flows:
             # The "run for 1 year" rule counts from the last time an element fired.
@@ -419,6 +424,7 @@ class Engine:
             return 0
 
         def write(conn: Connection) -> int:
+            self.scope.fence(conn)
             done = 0
             for compiled in canceled:
                 result = conn.execute(

@@ -6,10 +6,15 @@ done, sends to the sandbox included."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Connection
 
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import from_micros, to_micros
@@ -19,6 +24,7 @@ from tidings.engine.engine import Engine
 from tidings.store import journeys
 from tidings.store.database import Database
 
+T = TypeVar("T")
 log = logging.getLogger("tidings.engine")
 # Real-time audiences are re-read this often on the real clock (micros); new members of
 # their segments and tags enter then. The virtual clock re-reads them at every step.
@@ -57,47 +63,64 @@ class Runner:
         at = to_micros(now)
         total = 0
         partitions = self.engine.partitions
+        scope = self.engine.scope
         with self._lock:
             while True:
+                leads = scope.leads()
+                owned = scope.owned()
                 with self.db.read() as conn:
-                    lifecycle = housekeeping.has_work(conn, at)
-                    realtime = self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH
+                    lifecycle = leads and housekeeping.has_work(conn, at)
+                realtime = leads and (
+                    self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH
+                )
                 done = 0
                 if lifecycle:
-                    done += self.db.write(
+                    done += self._fenced(
                         lambda conn: housekeeping.housekeep(conn, at, partitions=partitions)
                     )
                 if realtime:
                     self._audiences_at = at
-                    done += self.db.write(
+                    done += self._fenced(
                         lambda conn: housekeeping.refresh_realtime(conn, at, partitions=partitions)
                     )
                 done += self.engine.run_once(now)
                 with self.db.read() as conn:
-                    sends = journeys.has_pending_sends(conn, at)
+                    sends = journeys.has_pending_sends(conn, at, owned, partitions)
                 if sends:
-                    done += self.db.write(
-                        lambda conn: dispatch_once(conn, at, partitions=partitions)
+                    done += self._fenced(
+                        functools.partial(dispatch_once, now=at, partitions=partitions, owned=owned)
                     )
                 with self.db.read() as conn:
-                    calls = journeys.has_due_calls(conn, at)
+                    calls = journeys.has_due_calls(conn, at, owned, partitions)
                 if calls:
-                    done += self._call_apis(at)
+                    done += self._call_apis(at, owned)
                 total += done
                 if done <= 0:
                     return total
 
-    def _call_apis(self, at: int) -> int:
+    def _call_apis(self, at: int, owned: frozenset[int] | None) -> int:
         """Claim due API calls, run them concurrently on the caller thread's client (its
         keep-alive connections live across batches) and settle their results as stimuli."""
-        claimed = self.db.write(lambda conn: api_calls.claim(conn, at))
+        partitions = self.engine.partitions
+        claimed = self._fenced(
+            lambda conn: api_calls.claim(conn, at, owned=owned, partitions=partitions)
+        )
         if not claimed:
             return 0
         done = self._caller.submit(claimed).result()
         settled_at = to_micros(self.clock.now())
-        partitions = self.engine.partitions
-        self.db.write(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))
+        self._fenced(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))
         return len(claimed)
+
+    def _fenced(self, fn: Callable[[Connection], T]) -> T:
+        """A write that first passes the scope's fence (a lost lease writes nothing)."""
+        scope = self.engine.scope
+
+        def write(conn: Connection) -> T:
+            scope.fence(conn)
+            return fn(conn)
+
+        return self.db.write(write)
 
     def next_due(self) -> datetime | None:
         with self.db.read() as conn:

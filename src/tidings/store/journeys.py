@@ -124,6 +124,16 @@ def _row(raw: Any) -> Row:
     return Row(**data)
 
 
+def partition_sql(owned: frozenset[int] | None, column: str = "partition") -> str:
+    """An `AND ...` clause restricting raw SQL to owned partitions (ints only, inlined);
+    None means every partition."""
+    if owned is None:
+        return ""
+    if not owned:
+        return " AND 1 = 0"
+    return f" AND {column} IN ({', '.join(str(int(p)) for p in sorted(owned))})"
+
+
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
@@ -147,13 +157,15 @@ def next_ids(conn: Connection, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def due_inbox(conn: Connection, now: int, limit: int) -> list[InboxItem]:
+def due_inbox(
+    conn: Connection, now: int, limit: int, owned: frozenset[int] | None = None
+) -> list[InboxItem]:
     """Due stimuli in order. Raw SQL and orjson: at ingest rates this read is hot."""
     p = param(dialect_of(conn.engine.url.drivername))
     rows = conn.exec_driver_sql(
         "SELECT id, account_id, partition, person_id, kind, flow_id, version, "
-        f"participation_id, payload, due_at FROM inbox WHERE due_at <= {p} "
-        f"ORDER BY due_at, id LIMIT {int(limit)}",
+        f"participation_id, payload, due_at FROM inbox WHERE due_at <= {p}"
+        f"{partition_sql(owned)} ORDER BY due_at, id LIMIT {int(limit)}",
         (now,),
     ).all()
     return [
@@ -173,18 +185,35 @@ def due_inbox(conn: Connection, now: int, limit: int) -> list[InboxItem]:
     ]
 
 
-def due_timers(conn: Connection, now: int, limit: int) -> list[Row]:
-    rows = conn.execute(
-        select(participations)
-        .where(
-            participations.c.phase == "waiting",
-            participations.c.wake_at.is_not(None),
-            participations.c.wake_at <= now,
-        )
-        .order_by(participations.c.wake_at)
-        .limit(limit)
-    ).all()
-    return [_row(r) for r in rows]
+_SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM participations"
+_JSON_AT = tuple(i for i, c in enumerate(COLUMNS) if c in JSON_COLUMNS)
+
+
+def _raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
+    """Participations by raw SQL, JSON columns decoded with orjson (Core's row mapping and
+    stdlib json cost more than the query at engine rates)."""
+    out = []
+    loads = orjson.loads
+    for raw in conn.exec_driver_sql(sql, params):
+        values = list(raw)
+        for i in _JSON_AT:
+            value = values[i]
+            if isinstance(value, str | bytes):
+                values[i] = loads(value)
+        out.append(Row(*values))
+    return out
+
+
+def due_timers(
+    conn: Connection, now: int, limit: int, owned: frozenset[int] | None = None
+) -> list[Row]:
+    p = param(dialect_of(conn.engine.url.drivername))
+    return _raw_rows(
+        conn,
+        f"{_SELECT_ROWS} WHERE phase = 'waiting' AND wake_at IS NOT NULL AND wake_at <= {p}"
+        f"{partition_sql(owned)} ORDER BY wake_at LIMIT {int(limit)}",
+        (now,),
+    )
 
 
 def live_of(conn: Connection, account_person: Iterable[tuple[int, int]]) -> list[Row]:
@@ -194,17 +223,18 @@ def live_of(conn: Connection, account_person: Iterable[tuple[int, int]]) -> list
     by_account: dict[int, list[int]] = defaultdict(list)
     for account_id, person_id in set(account_person):
         by_account[account_id].append(person_id)
+    p = param(dialect_of(conn.engine.url.drivername))
     out: list[Row] = []
     for account_id, ids in by_account.items():
         for chunk in _chunks(ids):
-            rows = conn.execute(
-                select(participations).where(
-                    participations.c.account_id == account_id,
-                    participations.c.person_id.in_(chunk),
-                    participations.c.phase == "waiting",
+            out.extend(
+                _raw_rows(
+                    conn,
+                    f"{_SELECT_ROWS} WHERE account_id = {p} AND phase = 'waiting' "
+                    f"AND person_id IN ({', '.join([p] * len(chunk))})",
+                    (account_id, *chunk),
                 )
-            ).all()
-            out.extend(_row(r) for r in rows)
+            )
     return out
 
 
@@ -387,14 +417,21 @@ class Send:
     payload: dict[str, Any]
 
 
-def pending_sends(conn: Connection, now: int, limit: int) -> list[Send]:
+def outbox_sql(owned: frozenset[int] | None, partitions: int) -> str:
+    """Outbox rows of owned partitions (the outbox has the person, not the partition)."""
+    return partition_sql(owned, f"(person_id % {int(partitions)})")
+
+
+def pending_sends(
+    conn: Connection, now: int, limit: int, owned: frozenset[int] | None = None, partitions: int = 1
+) -> list[Send]:
     """Pending message and notify rows, oldest first (raw SQL and orjson: a launch sends
     hundreds of thousands)."""
     p = param(dialect_of(conn.engine.url.drivername))
     rows = conn.exec_driver_sql(
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
         f"channel, payload FROM outbox WHERE status = 'pending' AND next_attempt_at <= {p} "
-        f"AND kind != 'call_api' ORDER BY id LIMIT {int(limit)}",
+        f"AND kind != 'call_api'{outbox_sql(owned, partitions)} ORDER BY id LIMIT {int(limit)}",
         (now,),
     ).all()
     return [
@@ -414,31 +451,29 @@ def pending_sends(conn: Connection, now: int, limit: int) -> list[Send]:
     ]
 
 
-def has_pending_sends(conn: Connection, now: int) -> bool:
+def has_pending_sends(
+    conn: Connection, now: int, owned: frozenset[int] | None = None, partitions: int = 1
+) -> bool:
+    p = param(dialect_of(conn.engine.url.drivername))
     return (
-        conn.execute(
-            select(outbox.c.id)
-            .where(
-                outbox.c.status == "pending",
-                outbox.c.next_attempt_at <= now,
-                outbox.c.kind != "call_api",
-            )
-            .limit(1)
+        conn.exec_driver_sql(
+            "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= "
+            f"{p} AND kind != 'call_api'{outbox_sql(owned, partitions)} LIMIT 1",
+            (now,),
         ).first()
         is not None
     )
 
 
-def has_due_calls(conn: Connection, now: int) -> bool:
+def has_due_calls(
+    conn: Connection, now: int, owned: frozenset[int] | None = None, partitions: int = 1
+) -> bool:
+    p = param(dialect_of(conn.engine.url.drivername))
     return (
-        conn.execute(
-            select(outbox.c.id)
-            .where(
-                outbox.c.kind == "call_api",
-                outbox.c.status.in_(["pending", "sending"]),
-                outbox.c.next_attempt_at <= now,
-            )
-            .limit(1)
+        conn.exec_driver_sql(
+            "SELECT id FROM outbox WHERE kind = 'call_api' AND status IN ('pending', 'sending') "
+            f"AND next_attempt_at <= {p}{outbox_sql(owned, partitions)} LIMIT 1",
+            (now,),
         ).first()
         is not None
     )

@@ -285,7 +285,6 @@ participations = Table(
     Column("updated_at", BigInteger, nullable=False),
     Index(
         "ix_participations_due",
-        "partition",
         "wake_at",
         sqlite_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
         postgresql_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
@@ -324,7 +323,7 @@ inbox = Table(
     Column("participation_id", Id),
     Column("payload", Json, nullable=False),
     Column("due_at", BigInteger, nullable=False),
-    Index("ix_inbox_due", "partition", "due_at", "id"),
+    Index("ix_inbox_due", "due_at", "id"),
     sqlite_autoincrement=True,
 )
 

@@ -22,6 +22,7 @@ from tidings.store.tables import (
     segments,
     tags,
 )
+from tidings.store.wakeups import notify_work
 
 
 @dataclass(frozen=True)
@@ -154,10 +155,13 @@ def enqueue_audience(
         payload,
         literal(now),
     ).where(condition)
-    return insert_counted(
+    added = insert_counted(
         conn,
         inbox.insert().from_select(
             ["account_id", "partition", "person_id", "kind", "flow_id", "payload", "due_at"],
             query,
         ),
     )
+    if added:
+        notify_work(conn)
+    return added

@@ -12,6 +12,7 @@ from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
 from tidings.store.dialect import dialect_of, json_param, param
 from tidings.store.tables import events, people
+from tidings.store.wakeups import notify_work
 
 # (account_id, person_id, name, properties JSON text, time, received_at)
 EventRow = tuple[int, int, str, str, int, int]
@@ -54,6 +55,7 @@ def insert_inbox_events(conn: Connection, rows: Sequence[EventRow], *, partition
             for account, person, name, properties, when, received in rows
         ],
     )
+    notify_work(conn)
 
 
 def encode_properties(properties: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from tidings.store.tables import (
     outbox,
     participations,
 )
+from tidings.store.wakeups import notify_work
 
 CHUNK = 500
 COLUMNS = (
@@ -354,6 +355,7 @@ def write_changes(conn: Connection, changes: Changes) -> None:
                 for i in changes.new_inbox
             ],
         )
+        notify_work(conn)
     if changes.outbox:
         conn.exec_driver_sql(
             "INSERT INTO outbox (account_id, participation_id, flow_id, version, element, "

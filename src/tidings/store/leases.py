@@ -1,0 +1,189 @@
+"""Partition leases: which worker processes which people (DESIGN.md, "Per-person order").
+
+People are hashed into P partitions. A `partition_leases` row says who holds a partition
+(`owner`), until when (`expires_at`) and in which term (`epoch`, bumped on every change of
+owner, so a write checked against an old epoch is refused). Workers heartbeat in
+`workers`; each takes its fair share, ceil(P / live workers), of the free or expired
+partitions and gives back what it holds above it, so partitions rebalance as workers join
+and leave.
+
+Every function takes the connection and the instant (micros); the caller owns the
+transaction. On PostgreSQL rows are locked in partition order (so fences and renewals
+never deadlock), and acquisition takes candidates with `FOR UPDATE SKIP LOCKED` under a
+conditional UPDATE, so concurrent workers neither wait for nor steal from each other.
+These tables are the system's, not an account's: they have no `account_id`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from tidings.store.dialect import dialect_of, insert_ignore
+from tidings.store.tables import partition_leases as leases
+from tidings.store.tables import workers
+
+
+@dataclass(frozen=True)
+class Lease:
+    partition: int
+    owner: str | None
+    epoch: int
+    expires_at: int
+
+
+def ensure_partitions(conn: Connection, partitions: int) -> None:
+    """Make sure lease rows 0..P-1 exist (free, epoch 0); existing rows are kept."""
+    have = conn.execute(select(func.count()).select_from(leases)).scalar_one()
+    if have >= partitions:
+        return
+    conn.execute(
+        insert_ignore(dialect_of(conn.engine.url.drivername), leases),
+        [{"partition": p, "owner": None, "epoch": 0, "expires_at": 0} for p in range(partitions)],
+    )
+
+
+# --- workers ------------------------------------------------------------------------------
+
+
+def heartbeat(conn: Connection, worker: str, now: int) -> None:
+    """Register the worker, or record that it is alive."""
+    seen = conn.execute(
+        update(workers).where(workers.c.id == worker).values(heartbeat_at=now)
+    ).rowcount
+    if not seen:
+        conn.execute(
+            insert_ignore(dialect_of(conn.engine.url.drivername), workers),
+            [{"id": worker, "started_at": now, "heartbeat_at": now}],
+        )
+
+
+def remove_dead(conn: Connection, now: int, *, lease: int) -> list[str]:
+    """Forget workers without a heartbeat for a lease's length; their leases expire on
+    their own and are taken over by `acquire`."""
+    dead = conn.execute(
+        delete(workers).where(workers.c.heartbeat_at < now - lease).returning(workers.c.id)
+    ).scalars()
+    return sorted(dead)
+
+
+def unregister(conn: Connection, worker: str) -> None:
+    conn.execute(delete(workers).where(workers.c.id == worker))
+
+
+def live_workers(conn: Connection, now: int, *, lease: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(workers).where(workers.c.heartbeat_at >= now - lease)
+        ).scalar_one()
+    )
+
+
+def fair_share(partitions: int, live: int) -> int:
+    """How many partitions one of `live` workers should hold: ceil(P / live)."""
+    return math.ceil(partitions / max(live, 1))
+
+
+# --- leases -------------------------------------------------------------------------------
+
+
+def _takeable(owner: str, now: int) -> ColumnElement[bool]:
+    return or_(leases.c.owner.is_(None), and_(leases.c.expires_at <= now, leases.c.owner != owner))
+
+
+def acquire(conn: Connection, owner: str, now: int, *, want: int, lease: int) -> dict[int, int]:
+    """Take up to `want` free or expired partitions (another worker's; our own expired
+    ones are renewed, not retaken), lowest first; answer {partition: new epoch}."""
+    if want <= 0:
+        return {}
+    takeable = _takeable(owner, now)
+    candidates = list(
+        conn.execute(
+            select(leases.c.partition)
+            .where(takeable)
+            .order_by(leases.c.partition)
+            .limit(want)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    if not candidates:
+        return {}
+    taken = conn.execute(
+        update(leases)
+        .where(leases.c.partition.in_(candidates), takeable)
+        .values(owner=owner, epoch=leases.c.epoch + 1, expires_at=now + lease)
+        .returning(leases.c.partition, leases.c.epoch)
+    ).all()
+    return {int(p): int(e) for p, e in taken}
+
+
+def renew(conn: Connection, owner: str, now: int, *, lease: int) -> dict[int, int]:
+    """Extend every lease this owner holds (even one that expired unnoticed: its epoch is
+    unchanged, so nobody else wrote there); answer what it holds, {partition: epoch}."""
+    held = conn.execute(
+        select(leases.c.partition, leases.c.epoch)
+        .where(leases.c.owner == owner)
+        .order_by(leases.c.partition)
+        .with_for_update()
+    ).all()
+    if held:
+        conn.execute(
+            update(leases)
+            .where(leases.c.partition.in_([p for p, _ in held]), leases.c.owner == owner)
+            .values(expires_at=now + lease)
+        )
+    return {int(p): int(e) for p, e in held}
+
+
+def release(conn: Connection, owner: str, partitions: Iterable[int] | None = None) -> list[int]:
+    """Give partitions back (all of the owner's when None): free at once for others, with
+    a new epoch. Answer the partitions released."""
+    mine = select(leases.c.partition).where(leases.c.owner == owner)
+    if partitions is not None:
+        wanted = sorted(set(partitions))
+        if not wanted:
+            return []
+        mine = mine.where(leases.c.partition.in_(wanted))
+    locked = list(conn.execute(mine.order_by(leases.c.partition).with_for_update()).scalars())
+    if locked:
+        conn.execute(
+            update(leases)
+            .where(leases.c.partition.in_(locked), leases.c.owner == owner)
+            .values(owner=None, epoch=leases.c.epoch + 1, expires_at=0)
+        )
+    return [int(p) for p in locked]
+
+
+def check_epochs(conn: Connection, owner: str, held: Mapping[int, int], now: int) -> set[int]:
+    """The fence: which of `held` ({partition: epoch}) this owner no longer holds (another
+    owner, another epoch, or expired). On PostgreSQL the rows stay share-locked until the
+    caller's transaction ends, so no takeover can slip in between this check and the
+    commit of the writes it guards."""
+    if not held:
+        return set()
+    rows = conn.execute(
+        select(leases.c.partition, leases.c.owner, leases.c.epoch, leases.c.expires_at)
+        .where(leases.c.partition.in_(sorted(held)))
+        .order_by(leases.c.partition)
+        .with_for_update(read=True)
+    ).all()
+    valid = {
+        int(p)
+        for p, who, epoch, expires_at in rows
+        if who == owner and epoch == held[int(p)] and expires_at > now
+    }
+    return set(held) - valid
+
+
+def read_leases(conn: Connection) -> list[Lease]:
+    """Every partition's lease, in partition order."""
+    rows = conn.execute(
+        select(leases.c.partition, leases.c.owner, leases.c.epoch, leases.c.expires_at).order_by(
+            leases.c.partition
+        )
+    ).all()
+    return [Lease(int(p), o, int(e), int(x)) for p, o, e, x in rows]

@@ -74,8 +74,14 @@ def test_the_purchase_tags_the_buyer_and_exits() -> None:
     assert step.state.exit_reason == "completed"
     assert step.state.element == "thanks"
     assert "buyer" in step.state.person.tags
-    assert counts(step) == {("totalEngagements", "thanks"): 1, ("profilesExited", None): 1}
+    assert counts(step) == {
+        ("goalPerformers", None): 1,  # PurchaseFinished is the flow's goal too
+        ("totalEngagements", "thanks"): 1,
+        ("profilesExited", None): 1,
+    }
     assert traces(step, "outcome") == [("wait1", "outcome", "event PurchaseFinished")]
+    assert traces(step, "goal reached") == [("wait1", "goal reached", "PurchaseFinished")]
+    assert step.state.local == {"goal": "2026-01-05T12:00:00Z"}
     assert of(SendMessage, step) == []
 
 

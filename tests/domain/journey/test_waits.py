@@ -116,6 +116,34 @@ def test_a_wait_at_a_missing_time_through_the_step_function() -> None:
     assert journey.state.wake_at == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 
 
+TOMORROW_9 = "datetime(concat(date(dateAdd(now(), 1, 'days')), 'T09:00'))"
+
+
+@pytest.mark.parametrize(
+    ("zone", "until", "expected"),
+    [
+        # Saturday 2026-03-28 12:00 UTC; Zagreb springs forward that night, Auckland
+        # (already Sunday 01:00 NZDT) is a week from falling back; the flow is New York's.
+        ("Europe/Zagreb", TOMORROW_9, "2026-03-29T07:00:00Z"),  # 09:00 CEST
+        ("Pacific/Auckland", TOMORROW_9, "2026-03-29T20:00:00Z"),  # Monday 09:00 NZDT
+        (None, TOMORROW_9, "2026-03-29T13:00:00Z"),  # the flow's zone: 09:00 EDT
+        # A wall time the person's clocks skip moves on by the gap: 02:30 -> 03:30 CEST.
+        ("Europe/Zagreb", "datetime(person.appointment)", "2026-03-29T01:30:00Z"),
+        ("Pacific/Auckland", "datetime(person.appointment)", "2026-03-28T13:30:00Z"),
+        # An instant with its offset is that instant in every zone.
+        ("Pacific/Auckland", "datetime('2026-03-29T09:00:00+02:00')", "2026-03-29T07:00:00Z"),
+    ],
+)
+def test_until_reads_the_persons_wall_clock(zone: str | None, until: str, expected: str) -> None:
+    attributes = {**ANA.attributes, "appointment": "2026-03-29T02:30"}
+    person = replace(ANA, timezone=zone, attributes=attributes)
+    doc = flow({"id": "w", "type": "wait", "until": until}, timezone="America/New_York")
+    journey = Journey(doc, person)
+    journey.now = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+    journey.enter()
+    assert journey.state.wake_at == datetime.fromisoformat(expected)
+
+
 @settings(max_examples=300)
 @given(
     st.datetimes(

@@ -1,4 +1,5 @@
-"""Wall-clock arithmetic for waits: time zones by name and "the next 09:00" in a zone.
+"""Wall-clock arithmetic for waits: time zones by name, the person's zone, and "the next
+09:00" in a zone.
 
 Daylight saving time follows the rule calendars use (RFC 5545, and Temporal's
 "compatible" disambiguation): a time of day that does not exist on a spring-forward day
@@ -14,6 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tidings.domain.flows.base import HHMM_RE
+from tidings.domain.journey.types import Person
 
 
 @lru_cache(maxsize=512)
@@ -34,6 +36,18 @@ def first_zone(*names: str | None) -> tzinfo:
         if found is not None:
             return found
     return UTC
+
+
+def person_zone_name(person: Person, fallback: str) -> str:
+    """The person's zone: the profile's `timezone`, else a `timezone` attribute, when it
+    names a known zone; else `fallback` (the flow's zone, which falls back to the
+    account's). Waits (`at`, `until`) and send windows read the person's wall clock."""
+    if zone(person.timezone) is not None:
+        return person.timezone  # type: ignore[return-value]
+    attribute = person.attributes.get("timezone")
+    if isinstance(attribute, str) and zone(attribute) is not None:
+        return attribute
+    return fallback
 
 
 def time_of_day(text: str | None) -> time | None:

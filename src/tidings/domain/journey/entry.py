@@ -10,22 +10,35 @@ On `Entered`, variables start in three layers, each over the one before:
    A value that does not fit, or a name the flow does not declare, is left out with a
    trace; a null keeps the default.
 
-`admits` (the entry's `where`) and `goal_reached` are for the shell: whether an event lets
-a person in, and whether an event of a person in the flow meets the goal (and its value).
+`admits` (the entry's `where`) is for the shell: whether an event lets a person in.
+
+The goal: an event of a person inside the flow (between entry and exit; the entry event
+itself is not one) that is the goal's event and meets its `where` makes them a goal
+performer, once per participation (`reach_goal`, run by the step on `EventArrived`; the
+instant is kept in the participation's local state under `GOAL`). It counts
+`goalPerformers` and, when the goal has a `value`, adds that number to `goalValueMicros`
+in millionths (counters are whole numbers; 19.99 adds 19,990,000). Only the event that
+made the person a performer adds its value: a second purchase in the same participation
+counts neither again. `goal_reached` is the same check without the bookkeeping.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Final
 
 from tidings.domain.expressions import EvalContext
 from tidings.domain.journey.program import Program
-from tidings.domain.journey.run import Run, person_data
+from tidings.domain.journey.run import GOAL, Run, person_data
 from tidings.domain.journey.types import Entered, EventArrived, Person, State
-from tidings.domain.values import coerce
+from tidings.domain.values import ValueType, coerce
+
+MICROS: Final = 1_000_000
+MAX_VALUE_MICROS: Final = 2**62  # one goal value; the sum has room for many in BIGINT
 
 
 def start(run: Run, entered: Entered) -> None:
@@ -83,19 +96,49 @@ def goal_reached(
     program: Program, state: State, event: EventArrived, now: datetime
 ) -> GoalHit | None:
     """A GoalHit when `event` is the flow's goal event and meets its `where`."""
-    goal = program.goal
+    return goal_hit(Run(program, state, now), event)
+
+
+def goal_hit(run: Run, event: EventArrived) -> GoalHit | None:
+    """`goal_reached` inside a step (the run's variables and message events)."""
+    goal = run.program.goal
     if goal is None or event.name != goal.event:
         return None
-    ctx = EvalContext(
-        variables=state.variables,
-        person=person_data(state.person),
-        event=event.properties,
-        now=now,
-        timezone=program.timezone,
-        message_events=lambda element, kind: (element, kind) in state.message_events,
-    )
-    if goal.where is not None and not goal.where.evaluate(ctx):
+    props = event.properties
+    if goal.where is not None and not run.evaluate(goal.where, event=props):
         return None
-    value = goal.value.evaluate(ctx) if goal.value is not None else None
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    value = run.evaluate(goal.value, event=props) if goal.value is not None else None
+    try:
+        number = coerce(value, ValueType.decimal) if not isinstance(value, bool) else None
+    except ValueError:
+        number = None
     return GoalHit(number)
+
+
+def reach_goal(run: Run, event: EventArrived) -> None:
+    """Count the person as a goal performer if `event` meets the goal and they have not
+    met it yet in this participation (see the module docstring)."""
+    if run.goal_at is not None or GOAL in run.state.local:
+        return
+    hit = goal_hit(run, event)
+    if hit is None:
+        return
+    run.goal_at = run.now_text()
+    run.count("goalPerformers")
+    why = event.name
+    micros = value_micros(hit.value)
+    if micros:
+        run.count("goalValueMicros", None, micros)
+        why = f"{event.name}, value {hit.value}"
+    elif hit.value is None and run.program.goal is not None and run.program.goal.value:
+        why = f"{event.name}, no value ({run.program.goal.value.source} is not a number)"
+    run.trace(run.state.element, "goal reached", why)
+
+
+def value_micros(value: int | float | None) -> int:
+    """A goal value in millionths, rounded half to even; 0 for none or one out of range."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return 0
+    exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    micros = int((exact * MICROS).to_integral_value(rounding=ROUND_HALF_EVEN))
+    return micros if abs(micros) < MAX_VALUE_MICROS else 0

@@ -20,6 +20,7 @@ from tidings.domain.flows.entry import EventEntry, InboundEntry
 from tidings.domain.journey.clock import zone
 from tidings.domain.journey.compiler import Compiler
 from tidings.domain.journey.elements import Handler, build
+from tidings.domain.journey.windows import WindowRule, compile_window
 from tidings.domain.values import ValueType
 
 
@@ -59,6 +60,7 @@ class Program:
     goal: GoalSpec | None
     sends: frozenset[str]  # send elements: their message events are recorded
     problems: tuple[str, ...]  # what did not compile (validation would have refused it)
+    send_window: WindowRule | None = None  # None: messages go out at any time
 
 
 def compile_program(
@@ -106,6 +108,8 @@ def compile_program(
         entry_event = "message.received"
     if isinstance(entry, EventEntry | InboundEntry):
         entry_assign = compiler.assignments(entry.assign, "entry.assign", scope=entry_scope)
+    goal = _goal(doc, compiler)
+    send_window = compile_window(doc, flow_zone or account_zone, compiler.problems)
     return Program(
         flow_id=flow_id,
         version=version,
@@ -118,9 +122,10 @@ def compile_program(
         entry_event=entry_event,
         entry_where=entry_where,
         entry_assign=entry_assign,
-        goal=_goal(doc, compiler),
+        goal=goal,
         sends=compiler.sends,
         problems=tuple(compiler.problems),
+        send_window=send_window,
     )
 
 

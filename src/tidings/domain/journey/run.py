@@ -50,6 +50,9 @@ class Leave:
 Move = Go | Hold | Leave
 
 _ENTRY: Final[Any] = object()  # `event=` default: the entry event
+# The one local-state key kept from element to element: when the person reached the
+# flow's goal in this participation (an instant text), so it counts once.
+GOAL: Final = "goal"
 
 
 def person_data(person: Person) -> dict[str, Any]:
@@ -73,6 +76,7 @@ class Run:
         "_now_text",
         "effects",
         "entry_event",
+        "goal_at",
         "message_events",
         "now",
         "person",
@@ -90,6 +94,7 @@ class Run:
         self.entry_event = state.entry_event
         self.message_events = state.message_events
         self.effects: list[Effect] = []
+        self.goal_at: str | None = None  # the goal was reached in this run, at this instant
         self._data: dict[str, Any] | None = None
         self._now_text: str | None = None
 
@@ -118,14 +123,20 @@ class Run:
         return self._now_text
 
     def context(
-        self, *, event: Mapping[str, Any] | None = _ENTRY, response: Mapping[str, Any] | None = None
+        self,
+        *,
+        event: Mapping[str, Any] | None = _ENTRY,
+        response: Mapping[str, Any] | None = None,
+        timezone: str | None = None,
     ) -> EvalContext:
+        """What expressions read here; date functions use the flow's zone unless
+        `timezone` names another (a wait's `until` reads the person's)."""
         return EvalContext(
             variables=self.variables,
             person=self.person_data(),
             event=self.entry_event if event is _ENTRY else event,
             now=self.now,
-            timezone=self.program.timezone,
+            timezone=timezone or self.program.timezone,
             response=response,
             message_events=self._happened,
         )
@@ -192,6 +203,11 @@ class Run:
         exit_reason: str | None = None,
     ) -> State:
         old = self.state
+        local = hold.local if hold else {}
+        if self.program.goal is not None:
+            reached = self.goal_at or old.local.get(GOAL)
+            if reached is not None:
+                local = {**local, GOAL: reached}
         return State(
             participation_id=old.participation_id,
             flow_id=old.flow_id,
@@ -206,7 +222,7 @@ class Run:
             waiting_for=hold.waiting_for if hold else None,
             waiting_element=hold.waiting_element if hold else None,
             message_events=self.message_events,
-            local=hold.local if hold else {},
+            local=local,
             exit_reason=exit_reason,
         )
 
@@ -226,6 +242,7 @@ class Run:
             self.person is not old.person
             or self.message_events is not old.message_events
             or self.variables != old.variables
+            or self.goal_at is not None
         )
         if not changed:
             return Step(old, tuple(self.effects))

@@ -7,7 +7,8 @@ must wait (a timer, an event, an outside result) or leave the flow:
 - `Entered`: count the entry, set the variables (`entry.py`), walk from the first element;
 - `TimerDue`: resume the element the person waits at, if `wake_at` has come (else no-op);
 - `EventArrived`: record message events of this flow's send elements (for `clicked()`
-  and friends), then offer the event to the element the person waits at;
+  and friends), count the goal if the event meets it (once per participation,
+  `entry.reach_goal`), then offer the event to the element the person waits at;
 - `ResultArrived`: the outcome of a send or an API call, for the element that asked;
 - `Canceled`: leave with the stimulus's reason.
 
@@ -30,7 +31,7 @@ from datetime import datetime
 from typing import Final, assert_never
 
 from tidings.domain.journey.elements import Handler
-from tidings.domain.journey.entry import start
+from tidings.domain.journey.entry import reach_goal, start
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.run import Go, Hold, Leave, Move, Run, is_ours
 from tidings.domain.journey.types import (
@@ -69,6 +70,8 @@ def advance(program: Program, state: State, stimulus: Stimulus, now: datetime) -
                 move = handler.on_timer(run)
         case EventArrived():
             _record(run, stimulus)
+            if program.goal is not None:
+                reach_goal(run, stimulus)
             if waiting and handler is not None:
                 move = handler.on_event(run, stimulus)
         case ResultArrived():

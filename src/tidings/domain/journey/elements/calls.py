@@ -7,6 +7,10 @@ report, or no report within `waitForDelivery`, moves to the next attempt; `deliv
 takes `failed`. A voice call takes the reported outcome; collected digits go to the
 `collect` variable. If no result comes within `RESULT_GRACE` (a lost report), the call
 counts as not answered, so nobody waits for ever.
+
+Both keep the flow's send window (`journey/windows.py`): a call or an attempt due outside
+it waits for the next opening (or, when the window drops, the call is not answered and
+the failover fails).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tidings.domain.journey.elements.content import VoiceContent, content_of
 from tidings.domain.journey.elements.messages import deliver
 from tidings.domain.journey.run import Go, Hold, Move, Run
 from tidings.domain.journey.types import ResultArrived
+from tidings.domain.journey.windows import DROP, deferred, gate
 
 RESULT_GRACE: Final = timedelta(hours=1)
 DEFAULT_DELIVERY_WAIT: Final = timedelta(hours=1)
@@ -38,11 +43,19 @@ class Voice(Handler):
         self.outcomes = element.OUTCOMES
 
     def enter(self, run: Run) -> Move:
+        if run.program.send_window is not None:
+            held = gate(run, self.id)
+            if held is DROP:
+                return Go("notAnswered")
+            if held is not None:
+                return held
         if not deliver(run, self.id, self.content, wants_result=True):
             return Go("notAnswered")
         return Hold(wake_at=run.now + RESULT_GRACE)
 
     def on_timer(self, run: Run) -> Move:
+        if deferred(run):
+            return self.enter(run)
         run.trace(self.id, "outcome", "notAnswered: no result came back")
         return Go("notAnswered")
 
@@ -78,6 +91,13 @@ class FailoverHandler(Handler):
 
     def _attempt(self, run: Run, first: int) -> Move:
         for i in range(first, len(self.attempts)):
+            if run.program.send_window is not None:
+                held = gate(run, self.id, {"attempt": i})
+                if held is DROP:
+                    run.trace(self.id, "outcome", "failed: outside the send window")
+                    return Go("failed")
+                if held is not None:
+                    return held
             if deliver(run, self.id, self.attempts[i], wants_result=True, attempt=i):
                 return Hold(wake_at=run.now + self.wait, local={"attempt": i})
         run.trace(self.id, "outcome", "failed: no channel left to try")
@@ -89,6 +109,8 @@ class FailoverHandler(Handler):
 
     def on_timer(self, run: Run) -> Move:
         current = self._current(run)
+        if deferred(run):
+            return self._attempt(run, current)
         channel = self.attempts[current].channel if current < len(self.attempts) else "?"
         run.trace(self.id, "attempt failed", f"{channel}: no delivery report in time")
         return self._attempt(run, current + 1)

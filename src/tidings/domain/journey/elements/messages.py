@@ -4,6 +4,9 @@ The recipient is the person's first phone number (email: first address). A perso
 without one, or a message that does not render, is skipped with a trace and goes on
 along `next` all the same: a send has no outcomes to branch on (use `wait_for_event`
 on the element, or `failover`, to act on what happened to the message).
+
+Outside the flow's send window the person waits at the element for the next opening (its
+timer then sends), or the send is dropped and they go on (`journey/windows.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from tidings.domain.journey.elements.base import Handler, builds
 from tidings.domain.journey.elements.content import Content, content_of
 from tidings.domain.journey.run import Go, Move, Run
 from tidings.domain.journey.types import SendMessage
+from tidings.domain.journey.windows import gate
 from tidings.domain.templates import RenderError
 
 NO_CONTACT = {"phone": "no phone number", "email": "no email address"}
@@ -65,5 +69,13 @@ class Send(Handler):
         self.content = content_of(element, compiler, element.id)
 
     def enter(self, run: Run) -> Move:
+        if run.program.send_window is not None:
+            held = gate(run, self.id)
+            if held is not None:
+                return held
         deliver(run, self.id, self.content)
         return Go()
+
+    def on_timer(self, run: Run) -> Move:
+        """The send window opened (nothing else holds a person at a send)."""
+        return self.enter(run)

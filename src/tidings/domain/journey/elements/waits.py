@@ -2,7 +2,9 @@
 
 A wait holds the person with a `wake_at`; the shell delivers `TimerDue` once it has come.
 `wait` `at` "09:00" picks the next such wall-clock time in the person's zone, else the
-flow's, else the account's (see `clock.py` for the days clocks change). A wait whose
+flow's, else the account's (see `clock.py` for the days clocks change). `until` is read
+on that same wall clock: its date functions (`today()`, `dateAdd` by days, `datetime` of
+a text without offset) use the person's zone, so "tomorrow 09:00" is the person's. A wait whose
 instant is already past (an `until` in the past, or one that gives no instant) does not
 hold the person at all: they go straight on, and the trace says why.
 
@@ -20,7 +22,7 @@ from tidings.domain.durations import parse_instant
 from tidings.domain.events import STANDARD_EVENTS
 from tidings.domain.expressions.runtime import instant_text
 from tidings.domain.flows.control import Wait, WaitForEvent
-from tidings.domain.journey.clock import first_zone, next_time_of_day, time_of_day
+from tidings.domain.journey.clock import first_zone, next_time_of_day, person_zone_name, time_of_day
 from tidings.domain.journey.compiler import Compiler, OpenFields
 from tidings.domain.journey.elements.base import Handler, builds, duration
 from tidings.domain.journey.run import Go, Hold, Move, Run, is_ours
@@ -56,7 +58,7 @@ class WaitHandler(Handler):
         if self.duration is not None:
             return run.now + self.duration, "the duration is not positive"
         if self.until is not None:
-            value = run.evaluate(self.until)
+            value = run.evaluate(self.until, timezone=_zone_name(run))
             if value is None:
                 return None, f"until gives no instant: {self.until.source}"
             return _instant(value), f"until is past: {value}"
@@ -65,13 +67,7 @@ class WaitHandler(Handler):
         return None, "the wait has no duration, until or at"
 
     def _zone(self, run: Run) -> tzinfo:
-        person = run.person
-        attribute = person.attributes.get("timezone")
-        return first_zone(
-            person.timezone,
-            attribute if isinstance(attribute, str) else None,
-            run.program.timezone,
-        )
+        return first_zone(_zone_name(run))
 
     def on_timer(self, run: Run) -> Move:
         return Go()
@@ -126,6 +122,10 @@ class WaitForEventHandler(Handler):
         if self.event is not None and event.name != self.event:
             return False
         return is_ours(run.program, event.properties, self.element)
+
+
+def _zone_name(run: Run) -> str:
+    return person_zone_name(run.person, run.program.timezone)
 
 
 def _instant(value: Any) -> datetime | None:

@@ -10,12 +10,14 @@ from fastapi import FastAPI
 
 from tidings.api.app import create_app
 from tidings.api.context import AppContext
-from tidings.clock import Clock, parse_clock
+from tidings.clock import Clock, RealClock, parse_clock
 from tidings.config import Settings
 from tidings.domain.durations import to_micros
 from tidings.engine.engine import Engine
 from tidings.engine.interest import Interest
+from tidings.engine.leases import LeaseScope
 from tidings.engine.runner import Runner
+from tidings.engine.worker import Worker
 from tidings.store.accounts import ensure_default_account
 from tidings.store.database import Database
 
@@ -30,8 +32,11 @@ class Tidings:
     app: FastAPI
     generated_key: str | None
     runner: Runner
+    worker: Worker | None = None
 
     def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()  # its runner first, then its partitions go back
         self.runner.stop()
         self.db.close()
 
@@ -57,7 +62,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
     # One process holds the API and the only engine on SQLite: ingest may then skip the
     # events no live flow reacts to. On PostgreSQL other processes may launch flows.
     interest = Interest(everything=db.dialect != "sqlite")
-    engine = Engine(db=db, partitions=settings.partitions, interest=interest)
+    scope = _lease_scope(db, clock, settings)
+    engine = Engine(db=db, partitions=settings.partitions, interest=interest, scope=scope)
 
     with db.read() as conn:
         interest.refresh(conn)
@@ -71,8 +77,13 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
     runner = Runner(
         db=db, clock=clock, engine=engine, allow_private_urls=settings.allow_private_urls
     )
+    worker = None
     if clock.virtual:
         ctx.drain = runner.drain
+    elif scope is not None:
+        # PostgreSQL: this engine is one worker among many (`tidings worker`).
+        worker = Worker(db=db, runner=runner, scope=scope)
+        worker.start()
     else:
         runner.start()
     ctx.wake = runner.wake
@@ -83,4 +94,38 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         app=create_app(ctx),
         generated_key=generated,
         runner=runner,
+        worker=worker,
     )
+
+
+def _lease_scope(db: Database, clock: Clock, settings: Settings) -> LeaseScope | None:
+    """On PostgreSQL with the real clock an engine leases its share of the partitions;
+    otherwise it holds them all (embedded, or the virtual clock's single drain)."""
+    if db.dialect != "postgresql" or clock.virtual:
+        return None
+    return LeaseScope(
+        db=db,
+        clock=clock,
+        partitions=settings.partitions,
+        lease_seconds=settings.lease_seconds,
+        renew_seconds=settings.lease_renew_seconds,
+    )
+
+
+def build_worker(settings: Settings | None = None) -> Worker:
+    """`tidings worker`: the engine alone, one of many, on PostgreSQL and the real clock.
+    Migrates, starts the writer; the caller starts and stops the worker."""
+    settings = settings or Settings()
+    clock = RealClock()
+    db = Database(url=settings.database_url)
+    scope = _lease_scope(db, clock, settings)
+    if scope is None:
+        db.close()
+        raise ValueError("tidings worker needs PostgreSQL")
+    db.migrate()
+    db.start()
+    engine = Engine(db=db, partitions=settings.partitions, scope=scope)
+    runner = Runner(
+        db=db, clock=clock, engine=engine, allow_private_urls=settings.allow_private_urls
+    )
+    return Worker(db=db, runner=runner, scope=scope)

@@ -22,4 +22,13 @@ class Settings(BaseSettings):
     clock: str = Field("real", description="real, virtual or virtual:INSTANT")
     partitions: int = Field(256, ge=1, le=65536, description="Person partitions, fixed at install.")
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted.")
+    lease_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="PostgreSQL: how long a worker's partition lease lasts without renewal "
+        "(a stopped worker's partitions are taken over after this long).",
+    )
+    lease_renew_seconds: float = Field(
+        3.0, gt=0, description="PostgreSQL: how often a worker renews its leases and rebalances."
+    )
     log_level: str = Field("info", description="debug, info, warning or error")

@@ -60,6 +60,44 @@ def serve(
 
 
 @app.command()
+def worker() -> None:
+    """Run the engine alone, one worker among many, for scale-out on PostgreSQL."""
+    import signal
+    import threading
+
+    from tidings.bootstrap import build_worker
+    from tidings.store.dialect import dialect_of
+
+    settings = Settings()
+    if dialect_of(settings.database_url) != "postgresql":
+        console.print(
+            "[red]tidings worker needs PostgreSQL[/red] (TIDINGS_DATABASE_URL="
+            "postgresql+psycopg://user@host:port/db). On SQLite the engine inside "
+            "`tidings serve` is the only worker."
+        )
+        raise typer.Exit(2)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    running = build_worker(settings)
+    try:
+        running.start()
+        console.print(
+            f"Tidings worker [bold]{running.name}[/bold] holds "
+            f"{len(running.scope.held())} of {settings.partitions} partitions"
+        )
+        while not stop.wait(1.0):
+            pass
+    finally:
+        running.stop()
+        running.db.close()
+
+
+@app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
     from tidings.store.database import Database

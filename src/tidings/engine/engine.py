@@ -83,6 +83,7 @@ class Engine:
         self.batch_size = batch_size
         self.programs = Programs()
         self._next_id = 0
+        self._ids: list[int] = []  # PostgreSQL: this batch's ids, reserved in the read
 
     def partition_of(self, person_id: int) -> int:
         return person_id % self.partitions
@@ -121,7 +122,11 @@ class Engine:
                 involved |= person_ids
             involved |= {i.person_id for i in items if i.kind != "event"}
             persons = store.load_people(conn, involved)
-            if not self._next_id:
+            if self.db.dialect == "postgresql":
+                # Other workers insert participations too: a batch takes its ids from the
+                # sequence, as many as it may need (a local counter would collide).
+                self._ids = store.next_ids(conn, self._entries_at_most(items))[::-1]
+            elif not self._next_id:
                 self._next_id = store.next_ids(conn, 1)[0]
 
         work: list[tuple[int, int, Any]] = [(t.wake_at or at, 0, t) for t in timers]
@@ -146,6 +151,27 @@ class Engine:
     def _runs(self, row: store.Row) -> bool:
         compiled = self.programs.by_version.get((row.flow_id, row.version))
         return compiled is not None and compiled.runs
+
+    def _entries_at_most(self, items: list[store.InboxItem]) -> int:
+        """An upper bound of the participations these stimuli can start."""
+        count = 0
+        for item in items:
+            if item.kind == "event":
+                count += len(
+                    self.programs.event_entries.get((item.account_id, item.payload["name"]), [])
+                )
+            elif item.kind == "enter":
+                count += 1
+        return count
+
+    def _new_id(self) -> int:
+        if self._ids:
+            return self._ids.pop()
+        if self.db.dialect == "postgresql":
+            raise AssertionError("more entries than participation ids reserved")
+        pid = self._next_id
+        self._next_id += 1
+        return pid
 
     def _entry_candidates(self, items: list[store.InboxItem]) -> dict[int, set[int]]:
         out: dict[int, set[int]] = defaultdict(set)
@@ -235,8 +261,7 @@ class Engine:
                 (compiled.account_id, compiled.flow_id, compiled.version, "", f"refused.{reason}")
             ] += 1
             return
-        pid = self._next_id
-        self._next_id += 1
+        pid = self._new_id()
         at = to_micros(now)
         row = store.Row(
             id=pid,

@@ -21,6 +21,7 @@ from tidings.domain.durations import from_micros, to_micros
 from tidings.engine import api_calls, housekeeping
 from tidings.engine.dispatch import dispatch_once
 from tidings.engine.engine import Engine
+from tidings.engine.scope import LeaseLost
 from tidings.store import journeys
 from tidings.store.database import Database
 
@@ -66,6 +67,7 @@ class Runner:
         scope = self.engine.scope
         with self._lock:
             while True:
+                scope.checkpoint()
                 leads = scope.leads()
                 owned = scope.owned()
                 with self.db.read() as conn:
@@ -167,6 +169,9 @@ class Runner:
         while not self._stop.is_set():
             try:
                 done = self.work_until_idle(self.clock.now())
+            except LeaseLost as lost:
+                log.info("%s; the batch was dropped", lost)
+                done = 0
             except Exception:
                 log.exception("engine batch failed; retrying")
                 done = 0

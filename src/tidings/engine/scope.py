@@ -31,6 +31,11 @@ class Scope(Protocol):
         """Whether this engine does the housekeeping shared by all partitions."""
         ...
 
+    def checkpoint(self) -> None:
+        """Called by the runner between batches, when no batch read is waiting for its
+        write: partitions the scope stopped offering need no fencing any more."""
+        ...
+
 
 class Everything:
     """The embedded engine: every partition, no fence, always the leader."""
@@ -43,3 +48,6 @@ class Everything:
 
     def leads(self) -> bool:
         return True
+
+    def checkpoint(self) -> None:
+        return None

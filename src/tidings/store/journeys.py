@@ -420,8 +420,10 @@ class Send:
 
 
 def outbox_sql(owned: frozenset[int] | None, partitions: int) -> str:
-    """Outbox rows of owned partitions (the outbox has the person, not the partition)."""
-    return partition_sql(owned, f"(person_id % {int(partitions)})")
+    """Outbox rows of owned partitions (the outbox has the person, not the partition).
+    The remainder is spelled without `%`, which psycopg would read as a placeholder."""
+    n = int(partitions)
+    return partition_sql(owned, f"(person_id - person_id / {n} * {n})")
 
 
 def pending_sends(

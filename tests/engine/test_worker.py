@@ -1,0 +1,197 @@
+"""`tidings worker` end to end on PostgreSQL: real processes, one database.
+
+A `tidings serve` and two `tidings worker` processes split the partitions; a flow
+launched through the API sends every person exactly one SMS whichever process holds
+their partition. A worker killed with SIGKILL loses its partitions when its leases
+expire, and the others finish its people's work; a worker stopped with SIGTERM gives its
+partitions back at once. On SQLite the command refuses to start.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+
+from tests.support.postgres import create_database
+from tidings.bench.launch import call
+from tidings.bench.server import Server, running_server
+
+P = 16
+ENV = {
+    "TIDINGS_PARTITIONS": str(P),
+    "TIDINGS_LEASE_SECONDS": "2",
+    "TIDINGS_LEASE_RENEW_SECONDS": "0.25",
+    "TIDINGS_LOG_LEVEL": "info",
+}
+FLOW = {
+    "name": "Scale-out",
+    "entry": {"type": "event", "event": "Ping"},
+    "elements": [
+        {"id": "sms1", "type": "send_sms", "from": "Shop", "text": "Hi {{ person.firstName }}"}
+    ],
+}
+_names = itertools.count()
+T = TypeVar("T")
+
+
+def dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(dsn(url)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def leases(url: str) -> dict[int, tuple[str | None, int]]:
+    """partition -> (owner, epoch)."""
+    rows = query(url, "SELECT partition, owner, epoch FROM partition_leases ORDER BY partition")
+    return {int(p): (owner, int(epoch)) for p, owner, epoch in rows}
+
+
+def pid_of(owner: str | None) -> int | None:
+    return None if owner is None else int(owner.rsplit("-", 2)[1])
+
+
+def by_process(url: str) -> dict[int | None, set[int]]:
+    held: dict[int | None, set[int]] = {}
+    for p, (owner, _epoch) in leases(url).items():
+        held.setdefault(pid_of(owner), set()).add(p)
+    return held
+
+
+def sent_per_person(url: str) -> dict[int, int]:
+    rows = query(url, "SELECT person_id, count(*) FROM sandbox_messages GROUP BY person_id")
+    return {int(person): int(n) for person, n in rows}
+
+
+def wait_for(what: str, check: Callable[[], T | None], seconds: float, logs: Path) -> T:
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            tails = "\n".join(f"--- {f.name}\n{f.read_text()[-3000:]}" for f in logs.glob("*.log"))
+            raise AssertionError(f"timed out waiting for {what}\n{tails}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def worker(url: str, logs: Path) -> Iterator[subprocess.Popen[bytes]]:
+    log = (logs / f"worker{next(_names)}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tidings", "worker"],
+        env={**os.environ, **ENV, "TIDINGS_DATABASE_URL": url},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=20)
+        log.close()
+
+
+def add_people(server: Server, first: int, count: int) -> list[str]:
+    ids = [f"p{i}" for i in range(first, first + count)]
+    people = [
+        {"externalId": x, "firstName": x, "phones": [f"+38591{i:07d}"]}
+        for i, x in zip(range(first, first + count), ids, strict=True)
+    ]
+    answer = call(server.port, "POST", "/people/batch", people)
+    assert {item["status"] for item in answer["items"]} == {"accepted"}, answer
+    return ids
+
+
+def ping(server: Server, ids: list[str]) -> None:
+    answer = call(
+        server.port, "POST", "/events", [{"person": {"externalId": x}, "name": "Ping"} for x in ids]
+    )
+    assert {item["status"] for item in answer["items"]} == {"accepted"}, answer
+
+
+def test_workers_split_the_partitions_and_take_over_a_killed_one(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    url = create_database(postgres_url, f"workers{next(_names)}")
+    with (
+        running_server(url, env=ENV) as server,
+        worker(url, tmp_path) as first,
+        worker(url, tmp_path) as second,
+    ):
+        logs = tmp_path
+        processes = {server.process.pid, first.pid, second.pid}
+
+        def split() -> dict[int | None, set[int]] | None:
+            held = by_process(url)
+            fair = set(held) == processes and all(len(h) <= -(-P // 3) for h in held.values())
+            return held if fair else None
+
+        wait_for("three processes to share the partitions", split, 20, logs)
+
+        call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
+        flow = call(server.port, "POST", "/flows", FLOW)
+        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        ping(server, add_people(server, 0, 48))
+        wait_for("48 messages", lambda: sum(sent_per_person(url).values()) >= 48, 20, logs)
+
+        before = leases(url)
+        orphaned = {p: epoch for p, (owner, epoch) in before.items() if pid_of(owner) == first.pid}
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        ping(server, add_people(server, 48, 48))  # 48 consecutive ids: every partition
+
+        def taken_over() -> bool:
+            now = leases(url)
+            return all(
+                pid_of(now[p][0]) in {server.process.pid, second.pid} and now[p][1] > epoch
+                for p, epoch in orphaned.items()
+            )
+
+        wait_for("the killed worker's partitions to move", taken_over, 15, logs)
+        wait_for("96 messages", lambda: sum(sent_per_person(url).values()) >= 96, 20, logs)
+        time.sleep(0.5)  # anything sent twice would show by now
+        sent = sent_per_person(url)
+        assert len(sent) == 96, "every person got a message"
+        assert set(sent.values()) == {1}, "exactly one SMS per person"
+        performance = call(server.port, "GET", f"/flows/{flow['id']}/performance")
+        assert performance["flow"]["messagesSent"] == 96
+
+        second.send_signal(signal.SIGTERM)  # a graceful stop gives its partitions back
+        assert second.wait(timeout=15) == 0
+        stopped = time.monotonic()
+        wait_for(
+            "serve to hold everything",
+            lambda: set(by_process(url)) == {server.process.pid},
+            5,
+            logs,
+        )
+        assert time.monotonic() - stopped < 2, "taken at once, not after the lease expired"
+
+
+def test_worker_on_sqlite_refuses_to_start(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tidings", "worker"],
+        env={**os.environ, "TIDINGS_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "tidings worker needs PostgreSQL" in done.stderr
+    assert "tidings serve" in done.stderr
+    assert not (tmp_path / "t.db").exists(), "nothing was created"

@@ -209,10 +209,13 @@ class Engine:
                         to_micros(now),
                     )
                 )
+            goals = self.programs.goals.get((item.account_id, name))
             for pid in sorted(batch.of_person.get(item.person_id, ())):
                 row = batch.rows[pid]
                 if row.phase == Phase.waiting and (
-                    row.waiting_for == name or name.startswith("message.")
+                    row.waiting_for == name
+                    or name.startswith("message.")
+                    or (goals is not None and (row.flow_id, row.version) in goals)
                 ):
                     self._step(batch, persons, pid, EventArrived(name, properties, when), now)
             for compiled in self.programs.event_entries.get((item.account_id, name), []):

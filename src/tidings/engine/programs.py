@@ -1,7 +1,9 @@
 """Compiled programs of every launched version, kept in memory and refreshed each batch.
 
 A version is compiled once (and again only when its document changes, as in-place edits
-of goal, schedule and audience do); event-entry flows are indexed by (account, event).
+of goal, schedule and audience do); event-entry flows are indexed by (account, event),
+and the versions with a goal by (account, goal event): a goal event goes to every live
+participation of the person in such a version, whatever they wait for.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Programs:
         self.by_version: dict[tuple[int, int], Compiled] = {}
         self.event_entries: dict[tuple[int, str], list[Compiled]] = {}
         self.active: dict[int, Compiled] = {}  # flow id -> its active version
+        self.goals: dict[tuple[int, str], set[tuple[int, int]]] = {}  # -> (flow, version)
         self._stamp: tuple[object, ...] = ()
 
     def refresh(self, conn: Connection) -> None:
@@ -117,13 +120,18 @@ class Programs:
             )
         self.by_version = known
         entries: dict[tuple[int, str], list[Compiled]] = defaultdict(list)
+        goals: dict[tuple[int, str], set[tuple[int, int]]] = defaultdict(set)
         self.active = {}
         for compiled in known.values():
+            goal = compiled.program.goal
+            if goal is not None:
+                goals[(compiled.account_id, goal.event)].add((compiled.flow_id, compiled.version))
             if compiled.status is Status.active:
                 self.active[compiled.flow_id] = compiled
                 if compiled.rules.event:
                     entries[(compiled.account_id, compiled.rules.event)].append(compiled)
         self.event_entries = dict(entries)
+        self.goals = dict(goals)
 
     def invalidate(self) -> None:
         self._stamp = ()

@@ -1,9 +1,17 @@
 """Flow performance, from the counters the engine commits with every step (exact after
-any crash) and from participations and visits for the unique counts."""
+any crash) and from participations and visits for the unique counts.
+
+Goals: `goalPerformers` counts participations in which the person met the goal (once
+each); `goalValue` is the sum of their goal values, kept as whole millionths in the
+`goalValueMicros` counter and answered as a number; `conversionRate` is goal performers
+per entry (a person who enters twice and converts once is 0.5), four decimals. The send
+window's `sendsDeferred` and `sendsDropped` are given for the flow and each element.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, distinct, func, select
@@ -15,11 +23,19 @@ FLOW_NAMES = (
     "profilesExited",
     "activeProfiles",
     "goalPerformers",
-    "goalValue",
     "messagesSent",
     "trafficCost",
+    "sendsDeferred",
+    "sendsDropped",
 )
-ELEMENT_NAMES = ("totalEngagements", "uniqueEngagements", "messagesSent")
+ELEMENT_NAMES = (
+    "totalEngagements",
+    "uniqueEngagements",
+    "messagesSent",
+    "sendsDeferred",
+    "sendsDropped",
+)
+MICROS = Decimal(1_000_000)
 
 
 def performance(
@@ -51,9 +67,9 @@ def performance(
     flow: dict[str, Any] = {name: int(flow_level.get(name, 0)) for name in FLOW_NAMES}
     flow["profilesInFlow"] = int(people_in)
     flow["refusedEntries"] = refused
-    flow["conversionRate"] = (
-        round(flow["goalPerformers"] / flow["profilesInFlow"], 4) if flow["profilesInFlow"] else 0.0
-    )
+    flow["goalValue"] = float(Decimal(int(flow_level.get("goalValueMicros", 0))) / MICROS)
+    entries = int(flow_level.get("profilesInFlow", 0))  # counted once per entry
+    flow["conversionRate"] = round(flow["goalPerformers"] / entries, 4) if entries else 0.0
     unique: dict[str, int] = {
         element: int(count)
         for element, count in conn.execute(
@@ -72,5 +88,7 @@ def performance(
             "totalEngagements": int(values.get("totalEngagements", 0)),
             "uniqueEngagements": unique.get(element, 0),
             "messagesSent": int(values.get("messagesSent", 0)),
+            "sendsDeferred": int(values.get("sendsDeferred", 0)),
+            "sendsDropped": int(values.get("sendsDropped", 0)),
         }
     return {"flow": flow, "elements": elements, "version": "all" if version is None else version}

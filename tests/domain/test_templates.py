@@ -196,3 +196,92 @@ def test_line_ends_in_data_are_kept_on_both_paths() -> None:
         compile_template("{% capture c %}{{ a }}{% endcapture %}{{ c }}").render(data)
         == (data["a"])
     )
+
+
+# -- hostile templates: every way out is closed, and each failure says why -----------------
+
+BIG = {"big": "x" * 60_000}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% include 'secret.txt' %}",
+        "{% render 'secret.txt' %}",
+        "{% if true %}{% include '/etc/passwd' %}{% endif %}",
+        "{% liquid\ninclude '/etc/passwd' %}",
+        "{% render '../../etc/passwd' with person as p %}",
+    ],
+)
+def test_no_tag_reads_a_file(source: str) -> None:
+    problem = check_template(source)
+    assert problem is not None
+    assert "not allowed" in problem or "unexpected tag" in problem or "unknown tag" in problem
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("{% tablerow i in (1..100000000) %}{{ i }}{% endtablerow %}", "loop iteration limit"),
+        ("{% liquid\nfor i in (1..100000000)\necho i\nendfor %}", "loop iteration limit"),
+        ("{% assign n = 999999999 %}{% for i in (1..n) %}{% endfor %}", "loop iteration limit"),
+        (
+            "{% for a in (1..100) %}{% for b in (1..100) %}{% for c in (1..100) %}"
+            "{% endfor %}{% endfor %}{% endfor %}",
+            "loop iteration limit",
+        ),
+    ],
+)
+def test_no_loop_runs_forever(source: str, words: str) -> None:
+    assert words in _fails_fast(source).message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # a filter chain over a large value, repeated: minutes of CPU without the budget
+        "{% for i in (1..10000) %}{% assign n = big | split: '' | sort | join: '' | size %}"
+        "{% endfor %}{{ n }}",
+        "{% for i in (1..10000) %}{% assign n = big | split: '' | uniq | size %}{% endfor %}",
+        "{% for i in (1..10000) %}{% assign n = big | upcase | size %}{% endfor %}{{ n }}",
+    ],
+)
+def test_filters_have_a_work_budget(source: str) -> None:
+    assert "too much work" in _fails_fast(source, BIG).message
+
+
+def test_the_work_budget_is_per_render() -> None:
+    template = compile_template("{% for i in (1..10) %}{{ big | upcase | size }}{% endfor %}")
+    for _ in range(50):  # 50 renders of 1.2 M each: far more than one budget in total
+        assert template.render(BIG) == "60000" * 10
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        # doubling a text, a list or a number until memory runs out
+        (
+            "{% assign s = 'xxxxxxxxxxxxxxxx' %}{% for i in (1..40) %}"
+            "{% assign s = s | append: s %}{% endfor %}{{ s }}",
+            "limit",
+        ),
+        (
+            "{% assign a = 'a,b' | split: ',' %}{% for i in (1..40) %}"
+            "{% assign a = a | concat: a %}{% endfor %}{{ a | size }}",
+            "limit",
+        ),
+        (
+            "{% assign n = 2 %}{% for i in (1..10000) %}{% assign n = n | times: n %}{% endfor %}"
+            "{{ n }}",
+            "limit",
+        ),
+        ("{{ big | replace: 'x', 'yy' }}", "at most 65536 characters"),
+        ("{% for i in (1..10000) %}{{ big }}{% endfor %}", "output stream limit"),
+        ("{% capture c %}{% for i in (1..100) %}{{ big }}{% endfor %}{% endcapture %}", "limit"),
+        ("{{ (1..1000000000) | join: ',' }}", "range may hold at most"),
+        ("{{ '9' | append: big | plus: 1 }}", "conversion limit"),
+        ("{% assign r = (1..10) %}{{ r | concat: r }}", "concat filter cannot use"),
+    ],
+)
+def test_no_template_exhausts_memory(source: str, words: str) -> None:
+    assert words in _fails_fast(source, BIG).message

@@ -247,3 +247,44 @@ def test_a_naive_now_is_taken_as_utc_not_server_time() -> None:
     naive = datetime(2026, 1, 5, 23, 30)
     assert ev("now()", now=naive) == "2026-01-05T23:30:00Z"
     assert ev("today()", now=naive, timezone=ZAGREB) == "2026-01-06"
+
+
+@pytest.mark.parametrize(
+    ("source", "zone", "value"),
+    [
+        ('formatDate(now(), "dd.MM.yyyy HH:mm")', ZAGREB, "05.01.2026 11:30"),
+        ('formatDate(now(), "dd.MM.yyyy HH:mm")', AUCKLAND, "05.01.2026 23:30"),
+        ("formatDate(now(), \"yyyy-MM-dd'T'HH:mm:ss\")", "UTC", "2026-01-05T10:30:00"),
+        (
+            "formatDate(now(), \"EEEE, d MMMM yyyy 'at' h:mm a\")",
+            ZAGREB,
+            "Monday, 5 January 2026 at 11:30 AM",
+        ),
+        ('formatDate(now(), "EEE d MMM yy")', AUCKLAND, "Mon 5 Jan 26"),
+        ('formatDate(now(), "hh a")', "UTC", "10 AM"),
+        ('formatDate(dateAdd(now(), 2, "hours"), "h a")', "UTC", "12 PM"),
+        ('formatDate(dateAdd(now(), 14, "hours"), "h a")', "UTC", "12 AM"),
+        ('formatDate(due, "d.M.yyyy")', ZAGREB, "31.1.2026"),
+        ("formatDate(due, \"'Order of' d MMMM 'it''s'\")", ZAGREB, "Order of 31 January it's"),
+        ('formatDate(person.birthDate, "dd/MM")', ZAGREB, "01/05"),
+        ("formatDate(sentAt, label)", ZAGREB, None),  # "gold": unknown letters at run time
+        ('formatDate(null, "yyyy")', ZAGREB, None),
+    ],
+)
+def test_format_date_reads_the_account_clock(source: str, zone: str, value: Any) -> None:
+    assert ev(source, timezone=zone) == value
+
+
+def test_format_date_checks_a_written_pattern() -> None:
+    assert "unknown date pattern 'Q'" in error('formatDate(now(), "Q yyyy")').message
+    assert "quote" in error('formatDate(now(), "yyyy \'x")').message
+    problem = error('formatDate(today(), "dd.MM. HH:mm")')
+    assert "a date has no time of day" in problem.message
+    assert problem.position == len("formatDate(today(), ")
+    assert "must be a date or a datetime" in error('formatDate("2026-01-01", "yyyy")').message
+    assert compile_expression('formatDate(now(), "yyyy")', SCOPE).type == V.text
+
+
+def test_second_of_a_datetime() -> None:
+    assert ev('second(datetime("2026-01-05T10:30:07Z"))') == 7
+    assert "a datetime" in error("second(today())").message

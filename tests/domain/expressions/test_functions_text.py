@@ -104,3 +104,48 @@ def test_result_types() -> None:
     assert compile_expression('split("a", ",")', SCOPE).type == V.list
     assert compile_expression('startsWith("a", "a")', SCOPE).type == V.boolean
     assert compile_expression("concat(1)", SCOPE).type == V.text
+
+
+@pytest.mark.parametrize(
+    ("source", "value"),
+    [
+        ("size(items)", 3),
+        ('size("hello")', 5),
+        ("size([])", 0),
+        ('includes(person.tags, "vip")', True),
+        ('includes("hello", "ell")', True),
+        ("includes(items, 4)", False),
+        ("first(items)", "a"),
+        ("last(items)", 3),
+        ("first([])", None),
+        ("last([])", None),
+        ('first(person.tags) == "vip"', True),
+        ("last(items) + 1", 4),
+        ('indexOf("hello", "l")', 2),
+        ('indexOf("hello", "z")', -1),
+        ("indexOf(items, 3)", 2),
+        ('indexOf(items, "3")', -1),
+        ("indexOf([true, 1], 1)", 1),
+        ('indexOf(items, "zz")', -1),
+    ],
+)
+def test_list_functions(source: str, value: Any) -> None:
+    assert ev(source) == value
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["size(person.tags)", "first(person.tags)", "last(person.tags)", 'indexOf(person.tags, "a")'],
+)
+def test_list_functions_of_null_give_null(source: str) -> None:
+    assert ev(source, person={}) is None
+
+
+def test_list_function_types_and_errors() -> None:
+    assert compile_expression("size(items)", SCOPE).type == V.integer
+    assert compile_expression("indexOf(items, 1)", SCOPE).type == V.integer
+    assert compile_expression("first(items)", SCOPE).type is None  # items may be anything
+    assert compile_expression("first(items)", SCOPE, expect=V.text).evaluate is not None
+    assert "must be a list" in error('first("abc")').message
+    assert "a text or a list" in error("size(count)").message
+    assert "a text (to look for in a text)" in error('indexOf("abc", 1)').message

@@ -1,5 +1,5 @@
 """Dates and times: now, today, dateAdd, dateDiff, date, datetime, year, month, day,
-hour, minute and weekday.
+hour, minute, second, weekday and formatDate.
 
 now() is the instant in UTC; every other function reads dates on the wall clock of the
 account's time zone (`EvalContext.timezone`), so today() at 23:30 UTC is already
@@ -9,9 +9,11 @@ and "years" (singular also works); the rules are in `calendars.py`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
 
 from tidings.domain.expressions.calendars import (
     SUB_DAY,
@@ -170,6 +172,115 @@ def _part(name: str, accepted: frozenset[Ty], pick: Callable[[datetime], int]) -
     return Function(name, "date" if len(accepted) > 1 else "datetime", 1, 1, build)
 
 
+# -- formatDate ----------------------------------------------------------------------------
+# Pattern letters as in spreadsheets and Java's DateTimeFormatter (a useful subset), English
+# names; text in single quotes is copied ('' is a quote); other non-letters are copied.
+
+_MONTHS: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_DAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_FIELDS: dict[str, Callable[[datetime], str]] = {
+    "yyyy": lambda t: f"{t.year:04d}",
+    "yy": lambda t: f"{t.year % 100:02d}",
+    "MMMM": lambda t: _MONTHS[t.month - 1],
+    "MMM": lambda t: _MONTHS[t.month - 1][:3],
+    "MM": lambda t: f"{t.month:02d}",
+    "M": lambda t: str(t.month),
+    "dd": lambda t: f"{t.day:02d}",
+    "d": lambda t: str(t.day),
+    "EEEE": lambda t: _DAYS[t.weekday()],
+    "EEE": lambda t: _DAYS[t.weekday()][:3],
+    "HH": lambda t: f"{t.hour:02d}",
+    "H": lambda t: str(t.hour),
+    "hh": lambda t: f"{(t.hour - 1) % 12 + 1:02d}",
+    "h": lambda t: str((t.hour - 1) % 12 + 1),
+    "mm": lambda t: f"{t.minute:02d}",
+    "ss": lambda t: f"{t.second:02d}",
+    "a": lambda t: "AM" if t.hour < 12 else "PM",
+}
+_TIME_LETTERS: Final = frozenset("Hhmsa")
+_TOKEN = re.compile(r"'(?:[^']|'')*'|([A-Za-z])\1*|[^A-Za-z']+|'")
+_QUOTE: Final = "'"
+MAX_PATTERN: Final = 200
+Piece = str | Callable[[datetime], str]
+
+
+class PatternError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=256)
+def date_pattern(pattern: str) -> tuple[tuple[Piece, ...], bool]:
+    """The pieces of a formatDate pattern and whether it shows a time of day;
+    PatternError saying what is wrong."""
+    if len(pattern) > MAX_PATTERN:
+        raise PatternError(f"a date pattern may be at most {MAX_PATTERN} characters")
+    pieces: list[Piece] = []
+    timed = False
+    for match in _TOKEN.finditer(pattern):
+        piece = match.group(0)
+        if piece == _QUOTE:
+            raise PatternError("a quote in a date pattern is not closed: write '' for a quote")
+        if piece.startswith(_QUOTE):
+            pieces.append(piece[1:-1].replace("''", _QUOTE) or _QUOTE)
+        elif match.group(1) is not None:
+            field = _FIELDS.get(piece)
+            if field is None:
+                raise PatternError(
+                    f"unknown date pattern {piece!r}: use yyyy, yy, MMMM, MMM, MM, M, dd, d, "
+                    "EEEE, EEE, HH, H, hh, h, mm, ss, a; quote text as 'at'"
+                )
+            timed = timed or piece[0] in _TIME_LETTERS
+            pieces.append(field)
+        else:
+            pieces.append(piece)
+    return tuple(pieces), timed
+
+
+def _format_date(call: Call, args: list[Typed]) -> Typed:
+    value = argument(call, 0, args[0], TEMPORAL, "a date or a datetime")
+    pattern = argument(call, 1, args[1], frozenset({TEXT}), 'a pattern such as "dd.MM.yyyy"')
+    if pattern.is_constant and isinstance(pattern.constant, str):
+        try:
+            _, timed = date_pattern(pattern.constant)
+        except PatternError as exc:
+            raise ExpressionError(str(exc), pattern.pos) from None
+        if timed and value.ty == DATE:
+            raise ExpressionError(
+                "a date has no time of day: drop HH, mm, ss and a from the pattern, "
+                "or make it a datetime with datetime(x)",
+                pattern.pos,
+            )
+
+    def formatted(ctx: EvalContext, moment: Any, text: Any) -> str | None:
+        moment = _temporal(moment)
+        if not isinstance(text, str) or moment is None:
+            return None
+        try:
+            pieces, _ = date_pattern(text)
+        except PatternError:
+            return None
+        if isinstance(moment, datetime):
+            wall = local_time(moment, zone_of(ctx))
+        else:
+            wall = wall_midnight(moment)
+        return "".join(piece if isinstance(piece, str) else piece(wall) for piece in pieces)
+
+    return plain(call, [value, pattern], TEXT, formatted, with_ctx=True)
+
+
 FUNCTIONS = [
     Function("now", "", 0, 0, _now),
     Function("today", "", 0, 0, _today),
@@ -183,4 +294,6 @@ FUNCTIONS = [
     _part("weekday", TEMPORAL, lambda wall: wall.isoweekday()),
     _part("hour", frozenset({DATETIME}), lambda wall: wall.hour),
     _part("minute", frozenset({DATETIME}), lambda wall: wall.minute),
+    _part("second", frozenset({DATETIME}), lambda wall: wall.second),
+    Function("formatDate", "date, pattern", 2, 2, _format_date),
 ]

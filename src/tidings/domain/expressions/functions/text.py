@@ -1,12 +1,12 @@
-"""Texts and lists: concat, lower, upper, trim, length, substring, replace, startsWith,
-endsWith, contains, split and join."""
+"""Texts and lists: concat, lower, upper, trim, length (size), substring, replace,
+startsWith, endsWith, indexOf, contains (includes), split, join, first and last."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tidings.domain.expressions.functions.base import Function, argument, plain
-from tidings.domain.expressions.kinds import BOOLEAN, INTEGER, LIST, TEXT, Typed
+from tidings.domain.expressions.kinds import ANY, BOOLEAN, INTEGER, LIST, TEXT, Typed
 from tidings.domain.expressions.nodes import Call
 from tidings.domain.expressions.runtime import EvalContext, member, to_text
 
@@ -35,6 +35,43 @@ def _text_to_text(name: str, impl: Any) -> Function:
 def _length(call: Call, args: list[Typed]) -> Typed:
     value = argument(call, 0, args[0], _TEXT_OR_LIST, "a text or a list")
     return plain(call, [value], INTEGER, _sized_length)
+
+
+def _index_of(call: Call, args: list[Typed]) -> Typed:
+    haystack = argument(call, 0, args[0], _TEXT_OR_LIST, "a text or a list")
+    needle = args[1]
+    if haystack.ty == TEXT:
+        needle = argument(call, 1, needle, _TEXT, "a text (to look for in a text)")
+        return plain(call, [haystack, needle], INTEGER, _text_index)
+    return plain(call, [haystack, needle], INTEGER, _position)
+
+
+def _text_index(text: Any, part: Any) -> int | None:
+    return text.find(part) if isinstance(text, str) and isinstance(part, str) else None
+
+
+def _position(haystack: Any, needle: Any) -> int | None:
+    """0-based place of `needle` in a list (by value, true is not 1) or a text; -1 if absent."""
+    if isinstance(haystack, str):
+        return _text_index(haystack, needle)
+    if not isinstance(haystack, list):
+        return None
+    for index, item in enumerate(haystack):
+        if member(needle, [item]):
+            return index
+    return -1
+
+
+def _end(name: str, index: int) -> Function:
+    def build(call: Call, args: list[Typed]) -> Typed:
+        items = argument(call, 0, args[0], frozenset({LIST}), "a list")
+
+        def pick(values: Any) -> Any:
+            return values[index] if isinstance(values, list) and values else None
+
+        return plain(call, [items], ANY, pick)
+
+    return Function(name, "list", 1, 1, build)
 
 
 def _sized_length(value: Any) -> int | None:
@@ -124,11 +161,16 @@ FUNCTIONS = [
     _text_to_text("upper", str.upper),
     _text_to_text("trim", str.strip),
     Function("length", "text or list", 1, 1, _length),
+    Function("size", "text or list", 1, 1, _length),
     Function("substring", "text, start, length", 2, 3, _substring),
     Function("replace", "text, old, new", 3, 3, _replace),
     _text_test("startsWith", str.startswith),
     _text_test("endsWith", str.endswith),
     Function("contains", "text or list, value", 2, 2, _contains),
+    Function("includes", "text or list, value", 2, 2, _contains),
+    Function("indexOf", "text or list, value", 2, 2, _index_of),
     Function("split", "text, separator", 2, 2, _split),
     Function("join", "list, separator", 1, 2, _join),
+    _end("first", 0),
+    _end("last", -1),
 ]

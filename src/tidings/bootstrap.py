@@ -16,6 +16,7 @@ from tidings.domain.durations import to_micros
 from tidings.engine.engine import Engine
 from tidings.engine.interest import Interest
 from tidings.engine.leases import LeaseScope
+from tidings.engine.process import ChildSettings, EngineProcess
 from tidings.engine.runner import Runner
 from tidings.engine.worker import Worker
 from tidings.store.accounts import ensure_default_account
@@ -32,9 +33,12 @@ class Tidings:
     app: FastAPI
     generated_key: str | None
     runner: Runner
+    engine_process: EngineProcess | None = None
     worker: Worker | None = None
 
     def close(self) -> None:
+        if self.engine_process is not None:
+            self.engine_process.stop()
         if self.worker is not None:
             self.worker.stop()  # its runner first, then its partitions go back
         self.runner.stop()
@@ -77,16 +81,31 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
     runner = Runner(
         db=db, clock=clock, engine=engine, allow_private_urls=settings.allow_private_urls
     )
+    engine_process = None
     worker = None
     if clock.virtual:
         ctx.drain = runner.drain
+        ctx.wake = runner.wake
+    elif db.dialect == "sqlite" and settings.engine_process:
+        # The engine gets its own process and core (see engine/process.py).
+        engine_process = EngineProcess(
+            ChildSettings(
+                database_url=settings.database_url,
+                partitions=settings.partitions,
+                allow_private_urls=settings.allow_private_urls,
+                log_level=settings.log_level,
+            )
+        )
+        engine_process.start()
+        ctx.wake = engine_process.wake
     elif scope is not None:
         # PostgreSQL: this engine is one worker among many (`tidings worker`).
         worker = Worker(db=db, runner=runner, scope=scope)
         worker.start()
+        ctx.wake = runner.wake
     else:
         runner.start()
-    ctx.wake = runner.wake
+        ctx.wake = runner.wake
     return Tidings(
         settings=settings,
         db=db,
@@ -94,6 +113,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         app=create_app(ctx),
         generated_key=generated,
         runner=runner,
+        engine_process=engine_process,
         worker=worker,
     )
 

@@ -31,4 +31,9 @@ class Settings(BaseSettings):
     lease_renew_seconds: float = Field(
         3.0, gt=0, description="PostgreSQL: how often a worker renews its leases and rebalances."
     )
+    engine_process: bool = Field(
+        True,
+        description="On SQLite with the real clock, run the engine in a child process "
+        "(its own core); off runs it as a thread of the API process.",
+    )
     log_level: str = Field("info", description="debug, info, warning or error")

@@ -1,43 +1,47 @@
-"""`PinnedTransport` connects to pinned addresses only, whatever the name would resolve to."""
+"""`PinnedResolver` answers with pinned addresses only, whatever the name would resolve to."""
 
 from __future__ import annotations
 
-import httpx
+import socket
+
+import aiohttp
 import pytest
 
 from tests.channels.loopback import Loopback
-from tidings.channels.pinned import PinnedTransport, pinned
+from tidings.channels.pinned import PinnedResolver, pinned
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_host_without_a_pin_is_not_connected(server: Loopback) -> None:
-    async with httpx.AsyncClient(transport=PinnedTransport()) as client:
-        with pytest.raises(httpx.ConnectError, match=r"no checked address for 127\.0\.0\.1"):
-            await client.get(server.url("/json"))
-        with (
-            pinned("other.test", ["127.0.0.1"]),
-            pytest.raises(httpx.ConnectError, match="no checked address"),
-        ):
-            await client.get(server.url("/json"))
+async def test_a_host_without_a_pin_is_not_resolved() -> None:
+    resolver = PinnedResolver()
+    with pytest.raises(OSError, match=r"no checked address for api\.test"):
+        await resolver.resolve("api.test", 443)
+    with pinned("other.test", ["127.0.0.1"]), pytest.raises(OSError, match="no checked"):
+        await resolver.resolve("api.test", 443)
 
-    assert server.requests == []
+
+async def test_pinned_addresses_come_back_in_order_with_their_family() -> None:
+    with pinned("API.Test.", ["::1", "127.0.0.1"]):
+        found = await PinnedResolver().resolve("api.test", 8080)
+
+    assert [(r["host"], r["port"], r["family"], r["hostname"]) for r in found] == [
+        ("::1", 8080, socket.AF_INET6, "api.test"),
+        ("127.0.0.1", 8080, socket.AF_INET, "api.test"),
+    ]
 
 
 async def test_a_pinned_host_is_connected_at_its_address_and_keeps_its_name(
     server: Loopback,
 ) -> None:
-    async with httpx.AsyncClient(transport=PinnedTransport()) as client:
+    connector = aiohttp.TCPConnector(resolver=PinnedResolver(), use_dns_cache=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
         with pinned("Unresolvable.Test", ["127.0.0.1"]):
-            response = await client.get(server.url("/echo", "unresolvable.test"))
-            again = await client.get(server.url("/json", "unresolvable.test"))
+            async with session.get(server.url("/echo", "unresolvable.test")) as response:
+                echoed = await response.json()
+            async with session.get(server.url("/json", "unresolvable.test")) as again:
+                order = await again.json()
 
-    assert response.status_code == 200
-    assert response.json()["headers"]["host"] == f"unresolvable.test:{server.port}"
-    assert again.json()["orderId"] == "o-1"
-
-
-async def test_failures_are_httpx_errors(closed_port: int) -> None:
-    async with httpx.AsyncClient(transport=PinnedTransport()) as client:
-        with pinned("127.0.0.1", ["127.0.0.1"]), pytest.raises(httpx.ConnectError):
-            await client.get(f"http://127.0.0.1:{closed_port}/")
+    assert response.status == 200
+    assert echoed["headers"]["host"] == f"unresolvable.test:{server.port}"
+    assert order["orderId"] == "o-1"

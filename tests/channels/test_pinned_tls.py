@@ -13,13 +13,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.channels.loopback import Loopback
 from tests.channels.test_call_api import Names, get
 from tidings.channels.call_api import CallApi
-from tidings.channels.pinned import PinnedTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -52,19 +50,18 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[Loopback]:
     loopback.stop()
 
 
-def trusting(certificate: tuple[Path, Path]) -> httpx.AsyncClient:
-    context = ssl.create_default_context(cafile=str(certificate[0]))
-    return httpx.AsyncClient(transport=PinnedTransport(ssl_context=context))
+def trusting(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(certificate[0]))
 
 
 async def test_https_uses_the_name_for_sni_and_the_certificate(
     tls_server: Loopback, certificate: tuple[Path, Path]
 ) -> None:
     names = Names({NAME: ["127.0.0.1"]})
-    async with trusting(certificate) as client:
-        api = CallApi(client=client, resolver=names, allow_private=True)
+    async with CallApi(
+        ssl_context=trusting(certificate), resolver=names, allow_private=True
+    ) as api:
         result = await api.call(get(tls_server.url("/json", NAME, "https")))
-        await api.aclose()
 
     assert result.outcome == "success", result.error
     assert result.data["orderId"] == "o-1"
@@ -75,8 +72,9 @@ async def test_a_certificate_for_another_name_fails_without_sending(
     tls_server: Loopback, certificate: tuple[Path, Path]
 ) -> None:
     names = Names({"other.partner.test": ["127.0.0.1"]})
-    async with trusting(certificate) as client:
-        api = CallApi(client=client, resolver=names, allow_private=True)
+    async with CallApi(
+        ssl_context=trusting(certificate), resolver=names, allow_private=True
+    ) as api:
         result = await api.call(get(tls_server.url("/json", "other.partner.test", "https")))
 
     assert (result.outcome, result.attempts) == ("failure", 1)  # a retry would not help

@@ -14,14 +14,16 @@ success for a 2xx answer, failure with plain words for anything else. What it gu
   private URLs are allowed (the account setting `allowPrivateUrls` per call, or the server
   default `TIDINGS_ALLOW_PRIVATE_URLS` given to the constructor).
 - **No DNS rebinding.** The request then connects to exactly the addresses that were
-  checked: the default clients use `pinned.PinnedTransport`, whose network backend dials
-  the pinned addresses while the URL keeps its hostname, so `Host`, SNI and certificate
-  checks use the name (see `pinned.py` for why not rewrite the URL). Calls that allow
-  private addresses use a separate client, so a keep-alive connection to a private
-  address is never reused by a call that forbids them. An injected `client` is used as
-  given for both kinds; it keeps these guarantees only if built on `PinnedTransport`.
-  The default clients ignore proxy settings in the environment: a proxy would resolve
-  the name itself.
+  checked: the aiohttp connectors resolve through `pinned.PinnedResolver`, which answers
+  with the pinned addresses while the URL keeps its hostname, so `Host`, SNI and
+  certificate checks use the name (see `pinned.py` for why not rewrite the URL). Calls
+  that allow private addresses use a separate session, so a keep-alive connection to a
+  private address is never reused by a call that forbids them. The sessions ignore proxy
+  settings in the environment: a proxy would resolve the name itself.
+- **Why aiohttp.** Measured on this machine against a loopback sink, 64 calls in flight:
+  httpx with httpcore cost about 1 ms of CPU per call (its pool looks over every pooled
+  connection on every request), aiohttp about 0.13 ms; `call_api` is on the path of the
+  journey benchmarked against other tools.
 - **Redirects are not followed**: a 3xx is a failure carrying its status, because a
   redirect would need the whole check again and webhook receivers rarely redirect.
 - **Bounds**: a try lasts at most `timeout_seconds` in all (resolve, connect, send and
@@ -43,7 +45,9 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import aiohttp
 import httpx
+import yarl
 
 from tidings.channels.addresses import (
     Resolver,
@@ -52,7 +56,7 @@ from tidings.channels.addresses import (
     refusal,
     system_resolver,
 )
-from tidings.channels.pinned import PinnedTransport, pinned
+from tidings.channels.pinned import PinnedResolver, pinned
 
 MAX_BODY_BYTES = 1024 * 1024
 _BACKOFF_FIRST = 0.5
@@ -63,6 +67,8 @@ _DROPPED_HEADERS = frozenset(
      "trailer", "upgrade", "proxy-connection", "idempotency-key"}
 )  # fmt: skip
 _USER_AGENT = "Tidings call_api"
+# An HTTP token (RFC 9110): what a method or a header name may be.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # What a resolvable name may hold once httpx has IDNA-encoded it (`_` occurs in practice).
 _HOSTNAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?", re.IGNORECASE)
 
@@ -115,21 +121,36 @@ class CallApi:
         self,
         *,
         allow_private: bool = False,
-        client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         resolver: Resolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        connections: int = 64,
     ) -> None:
         self._allow_private = allow_private
         self._sleep = sleep
         self._resolve = resolver or system_resolver
-        self._owned: tuple[httpx.AsyncClient, ...] = ()
-        if client is None:
-            context = httpx.create_ssl_context()
-            public, private = _pinned_client(context), _pinned_client(context)
-            self._owned = (public, private)
-            self._clients = {False: public, True: private}
-        else:
-            self._clients = {False: client, True: client}
+        self._ssl = ssl_context
+        self._connections = connections
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+
+    def _session(self, allow: bool) -> aiohttp.ClientSession:
+        session = self._sessions.get(allow)
+        if session is None:
+            connector = aiohttp.TCPConnector(
+                resolver=PinnedResolver(),
+                use_dns_cache=False,
+                limit=self._connections,
+                ssl=self._ssl if self._ssl is not None else True,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                trust_env=False,
+                timeout=aiohttp.ClientTimeout(total=None),
+                auto_decompress=True,
+                skip_auto_headers=("Content-Type",),
+            )
+            self._sessions[allow] = session
+        return session
 
     async def __aenter__(self) -> CallApi:
         return self
@@ -138,19 +159,18 @@ class CallApi:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the clients this instance made; an injected client stays its owner's."""
-        for client in self._owned:
-            await client.aclose()
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
+            await session.close()
 
     async def call(self, request: ApiRequest, *, allow_private: bool | None = None) -> ApiResult:
         """Send `request`, retrying as the module doc says; never raises for I/O trouble."""
         allow = self._allow_private if allow_private is None else allow_private
-        client = self._clients[allow]
-        prepared = _prepare(client, request)
+        prepared = _prepare(request)
         if isinstance(prepared, str):
             result = _failure(prepared)
         else:
-            result = await self._tries(client, prepared, request, allow)
+            result = await self._tries(self._session(allow), prepared, request, allow)
         _log.debug(
             "call_api %s %s: %s after %d tries",
             request.method.upper(),
@@ -161,22 +181,22 @@ class CallApi:
         return result
 
     async def _tries(
-        self, client: httpx.AsyncClient, prepared: httpx.Request, request: ApiRequest, allow: bool
+        self, session: aiohttp.ClientSession, prepared: _Prepared, request: ApiRequest, allow: bool
     ) -> ApiResult:
         tries = max(0, request.retries) + 1
         attempt = 0
         while True:
             attempt += 1
-            result, again = await self._try(client, prepared, request.timeout_seconds, allow)
+            result, again = await self._try(session, prepared, request.timeout_seconds, allow)
             if not again or attempt >= tries:
                 return replace(result, attempts=attempt)
             await self._sleep(backoff(attempt))
 
     async def _try(
-        self, client: httpx.AsyncClient, prepared: httpx.Request, seconds: float, allow: bool
+        self, session: aiohttp.ClientSession, prepared: _Prepared, seconds: float, allow: bool
     ) -> tuple[ApiResult, bool]:
         """One try: the result and whether another try may help."""
-        host = prepared.url.raw_host.decode("ascii")
+        host = prepared.host
         timed_out = _failure(f"timed out after {seconds:g} s")
         try:
             async with asyncio.timeout(seconds):
@@ -184,16 +204,22 @@ class CallApi:
                 if isinstance(addresses, tuple):
                     return addresses
                 with pinned(host, addresses):
-                    return await _exchange(client, prepared)
-        except (TimeoutError, httpx.TimeoutException):
+                    return await _exchange(session, prepared)
+        except TimeoutError:
             return timed_out, True
-        except httpx.ConnectError as exc:
+        except aiohttp.ClientConnectorCertificateError as exc:
             # A certificate that does not fit will not fit on the next try either.
-            final = _caused_by(exc, ssl.SSLCertVerificationError)
-            return _failure(f"could not connect to {host}: {_reason(exc)}"), not final
-        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            reason = f"certificate not trusted ({_verify_message(exc.certificate_error)})"
+            return _failure(f"could not connect to {host}: {reason}"), False
+        except aiohttp.ClientConnectorError as exc:
+            return _failure(f"could not connect to {host}: {_reason(exc.os_error)}"), True
+        except (
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientOSError,
+            aiohttp.ClientPayloadError,
+        ) as exc:
             return _failure(f"connection lost: {_reason(exc)}"), True
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, ValueError) as exc:
             return _failure(f"request failed: {_reason(exc)}"), False
 
     async def _addresses(self, host: str, allow: bool) -> list[str] | tuple[ApiResult, bool]:
@@ -220,14 +246,19 @@ class CallApi:
         return addresses
 
 
-def _pinned_client(context: ssl.SSLContext) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=PinnedTransport(ssl_context=context), follow_redirects=False, trust_env=False
-    )
+@dataclass(frozen=True)
+class _Prepared:
+    """The request sent on every try."""
+
+    method: str
+    url: yarl.URL
+    host: str
+    headers: dict[str, str]
+    body: bytes | None
 
 
-def _prepare(client: httpx.AsyncClient, request: ApiRequest) -> httpx.Request | str:
-    """The httpx request to send on every try, or why there is none to send."""
+def _prepare(request: ApiRequest) -> _Prepared | str:
+    """The request to send on every try, or why there is none to send."""
     try:
         url = httpx.URL(request.url)
     except (httpx.InvalidURL, TypeError) as exc:
@@ -241,53 +272,70 @@ def _prepare(client: httpx.AsyncClient, request: ApiRequest) -> httpx.Request | 
         return f"invalid URL: {url.host!r} is not a host name"
     if url.port is not None and not 0 < url.port < 65536:
         return f"invalid URL: port {url.port} is out of range"
-    headers = httpx.Headers(
-        {name: value for name, value in request.headers.items()
-         if name.lower() not in _DROPPED_HEADERS}
-    )  # fmt: skip
+    method = request.method.upper()
+    if not _TOKEN.fullmatch(method):
+        return f"invalid request: {request.method!r} is not an HTTP method"
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        if name.lower() in _DROPPED_HEADERS:
+            continue
+        if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\x00"):
+            return f"invalid request: header {name!r} is not a valid header"
+        headers[name] = value
+    lower = {name.lower() for name in headers}
     if request.idempotency_key:
         headers["Idempotency-Key"] = request.idempotency_key
-    headers.setdefault("Accept-Encoding", "identity")
-    headers.setdefault("User-Agent", _USER_AGENT)
+    if "accept-encoding" not in lower:
+        headers["Accept-Encoding"] = "identity"
+    if "user-agent" not in lower:
+        headers["User-Agent"] = _USER_AGENT
     try:
-        return client.build_request(
-            request.method.upper(),
-            url,
-            headers=headers,
-            content=None if request.body is None else request.body.encode(),
-            timeout=httpx.Timeout(request.timeout_seconds),
-        )
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError, TypeError) as exc:
-        return f"invalid request: {exc}"
+        target = yarl.URL(str(url), encoded=True)
+        literal = ip_literal(host)
+        if literal is not None and str(literal) != host.strip("[]"):
+            # Legacy spellings (`2130706433`, `0x7f.1`) are sent in canonical form.
+            target = target.with_host(str(literal))
+            host = str(literal)
+    except (ValueError, TypeError) as exc:
+        return f"invalid URL: {exc}"
+    body = None if request.body is None else request.body.encode()
+    return _Prepared(method, target, host, headers, body)
 
 
-async def _exchange(client: httpx.AsyncClient, prepared: httpx.Request) -> tuple[ApiResult, bool]:
-    response = await client.send(prepared, stream=True, follow_redirects=False)
-    try:
+async def _exchange(session: aiohttp.ClientSession, prepared: _Prepared) -> tuple[ApiResult, bool]:
+    async with session.request(
+        prepared.method,
+        prepared.url,
+        headers=prepared.headers,
+        data=prepared.body,
+        allow_redirects=False,
+    ) as response:
         raw = await _read_bounded(response)
-    finally:
-        await response.aclose()
-    status = response.status_code
-    if raw is None:
-        data = {"status": status, "body": None, "headers": _headers(response)}
-        return ApiResult("failure", status, data, "response too large (over 1 MB)"), False
-    data = _data(response, raw)
+        status = response.status
+        headers = _headers(response)
+        if raw is None:
+            data = {"status": status, "body": None, "headers": headers}
+            return ApiResult("failure", status, data, "response too large (over 1 MB)"), False
+        body = _body(raw, headers.get("content-type", ""), response.charset)
+        reason = response.reason or ""
+    data_out: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
+    data_out.update(status=status, body=body, headers=headers)
     if 200 <= status < 300:
-        return ApiResult("success", status, data), False
-    error = f"HTTP {status} {response.reason_phrase}".rstrip()
+        return ApiResult("success", status, data_out), False
+    error = f"HTTP {status} {reason}".rstrip()
     if 300 <= status < 400:
         error += ": redirects are not followed"
-    return ApiResult("failure", status, data, error), status >= 500
+    return ApiResult("failure", status, data_out, error), status >= 500
 
 
-async def _read_bounded(response: httpx.Response) -> bytes | None:
+async def _read_bounded(response: aiohttp.ClientResponse) -> bytes | None:
     """The body, or None when it is larger than `MAX_BODY_BYTES`."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.content.iter_chunked(65536):
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             return None
@@ -295,16 +343,13 @@ async def _read_bounded(response: httpx.Response) -> bytes | None:
     return b"".join(chunks)
 
 
-def _headers(response: httpx.Response) -> dict[str, str]:
+def _headers(response: aiohttp.ClientResponse) -> dict[str, str]:
     return {name.lower(): value for name, value in response.headers.items()}
 
 
-def _data(response: httpx.Response, raw: bytes) -> dict[str, Any]:
-    headers = _headers(response)
-    body = _body(raw, headers.get("content-type", ""), response.charset_encoding)
-    data: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
-    data.update(status=response.status_code, body=body, headers=headers)
-    return data
+def _verify_message(error: BaseException) -> str:
+    message = getattr(error, "verify_message", None)
+    return str(message or error)
 
 
 def _no_constant(name: str) -> Any:
@@ -335,12 +380,10 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         seen = seen.__cause__ or seen.__context__
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    return any(isinstance(seen, kind) for seen in _chain(exc))
-
-
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException | None) -> str:
     """Plain words for a transport error, from the most telling exception in its chain."""
+    if exc is None:
+        return "unknown error"
     for seen in _chain(exc):
         if isinstance(seen, ConnectionRefusedError):
             return "connection refused"

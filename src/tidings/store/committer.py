@@ -9,11 +9,14 @@ the "one writer" rule: every write of the API goes through here.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -26,8 +29,15 @@ _STOP = object()
 
 
 class Committer:
-    def __init__(self, *, engine: Engine, max_batch: int = 1024) -> None:
+    def __init__(
+        self, *, engine: Engine, max_batch: int = 1024, lock_path: Path | None = None
+    ) -> None:
         self._engine = engine
+        # SQLite with writers in several processes (API and engine): they take turns by
+        # this file lock, so a waiting writer wakes the moment the other commits instead
+        # of sleep-polling in SQLite's busy handler (which sleeps up to 100 ms at a time).
+        self._lock_path = lock_path
+        self._lock_fd: int | None = None
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="tidings-committer", daemon=True)
@@ -54,6 +64,8 @@ class Committer:
         return future
 
     def _run(self) -> None:
+        if self._lock_path is not None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         conn = self._engine.connect()
         try:
             while True:
@@ -76,9 +88,26 @@ class Committer:
                     return
         finally:
             conn.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     def _commit(self, conn: Connection, batch: list[Any]) -> Connection:
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            return self._commit_locked(conn, batch, results)
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _commit_locked(
+        self,
+        conn: Connection,
+        batch: list[Any],
+        results: list[tuple[Future[Any], Any, BaseException | None]],
+    ) -> Connection:
         try:
             with conn.begin():
                 for fn, future in batch:

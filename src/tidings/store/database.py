@@ -31,12 +31,15 @@ class Database:
             configure_sqlite(self.engine, immediate=False)
             self.write_engine = create_engine(url, poolclass=NullPool)
             configure_sqlite(self.write_engine, immediate=True)
+            file = url.split("///", 1)[1] if "///" in url else ""
+            lock_path = Path(file + ".write.lock") if file and file != ":memory:" else None
         else:
             self.engine = create_engine(
                 url, pool_size=pool_size, max_overflow=32, pool_pre_ping=True
             )
             self.write_engine = create_engine(url, pool_size=2, pool_pre_ping=True)
-        self.committer = Committer(engine=self.write_engine)
+            lock_path = None
+        self.committer = Committer(engine=self.write_engine, lock_path=lock_path)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call from several processes)."""

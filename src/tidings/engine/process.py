@@ -1,0 +1,125 @@
+"""The embedded engine in its own process (`tidings serve` on SQLite, real clock).
+
+Python runs one thread at a time per process, so an engine thread next to the API shares
+one core with it. `tidings serve` therefore starts the engine, the dispatcher and the API
+caller as a child process on the same SQLite file (DESIGN.md: "one command ... may use
+threads or child processes inside"). The parent wakes the child through a pipe when new
+input arrives; the child dies with the parent (PR_SET_PDEATHSIG, and end of file on the
+pipe), and an exclusive lock on `<database>.engine.lock` makes sure only one engine ever
+works on a file, even while a killed predecessor is still going down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+log = logging.getLogger("tidings.engine")
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class ChildSettings:
+    database_url: str
+    partitions: int
+    allow_private_urls: bool
+    log_level: str
+
+
+def engine_lock_path(database_url: str) -> Path | None:
+    path = database_url.split("///", 1)[1] if "///" in database_url else ""
+    if not path or path == ":memory:":
+        return None
+    return Path(path + ".engine.lock")
+
+
+class EngineProcess:
+    """The parent's handle: start, wake (cheap, coalesced, never blocks) and stop."""
+
+    def __init__(self, settings: ChildSettings) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._reader, self._writer = context.Pipe(duplex=False)
+        os.set_blocking(self._writer.fileno(), False)
+        self._process = context.Process(
+            target=_child_main, args=(settings, self._reader), name="tidings-engine", daemon=True
+        )
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def start(self) -> None:
+        self._process.start()
+        self._reader.close()  # the child holds the reading end; its EOF is our death
+
+    def wake(self) -> None:
+        with self._lock:
+            try:
+                os.write(self._writer.fileno(), b"w")
+            except BlockingIOError:
+                pass  # the pipe is full: a wake is pending anyway
+            except OSError:
+                log.warning("the engine process is gone")
+
+    def stop(self, timeout: float = 30) -> None:
+        with contextlib.suppress(OSError):
+            self._writer.close()  # end of file: the child finishes its batch and leaves
+        self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5)
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _child_main(settings: ChildSettings, wakes: Connection) -> None:  # pragma: no cover - child
+    _die_with_parent()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s[engine]: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    lock_path = engine_lock_path(settings.database_url)
+    lock = None
+    if lock_path is not None:
+        lock = lock_path.open("a")
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a killed predecessor may still be going down
+    from tidings.clock import RealClock
+    from tidings.engine.engine import Engine
+    from tidings.engine.runner import Runner
+    from tidings.store.database import Database
+
+    db = Database(url=settings.database_url)
+    db.start()
+    engine = Engine(db=db, partitions=settings.partitions)
+    runner = Runner(
+        db=db, clock=RealClock(), engine=engine, allow_private_urls=settings.allow_private_urls
+    )
+    runner.start()
+    try:
+        while True:
+            try:
+                got = os.read(wakes.fileno(), 4096)  # bytes from the parent's os.write
+            except OSError:
+                break
+            if not got:
+                break  # end of file: the parent stopped or died
+            runner.wake()
+    finally:
+        runner.stop()
+        db.close()
+        if lock is not None:
+            lock.close()

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 BENCH_KEY = "tdk_bench_key_for_a_throwaway_server"
 
 
@@ -26,14 +28,22 @@ class Server:
     process: subprocess.Popen[bytes]
 
     def peak_rss_mb(self) -> float:
-        """The kernel's high-water mark of the server's resident memory (VmHWM)."""
+        """The kernel's high-water mark of resident memory (VmHWM), summed over the server
+        and its child processes (the engine runs in one on SQLite)."""
+        pids = [self.process.pid]
         try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-        except OSError:
+            pids += [c.pid for c in psutil.Process(self.process.pid).children(recursive=True)]
+        except psutil.Error:
             pass
-        return -1.0
+        total = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+            except OSError:
+                continue
+        return round(total / 1024, 1) if total else -1.0
 
 
 def free_port() -> int:

@@ -23,7 +23,12 @@ from tests.engine.timing import (
 )
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
-PHONES = {"zagreb": "+385911000001", "ny": "+12125550101", "akl": "+6421000001", "ana": "+385911234567"}
+PHONES = {
+    "zagreb": "+385911000001",
+    "ny": "+12125550101",
+    "akl": "+6421000001",
+    "ana": "+385911234567",
+}
 
 
 def windowed_flow(api: Api, window: dict[str, Any]) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tidings.domain.durations import format_micros, parse_instant, to_micros
+from tidings.domain.durations import format_micros, to_micros
 from tidings.domain.errors import Conflict, InvalidInput, Problem
 from tidings.domain.flows import (
     FlowDocument,
@@ -20,9 +20,11 @@ from tidings.domain.flows import (
     with_exits,
 )
 from tidings.domain.flows.entry import AudienceEntry
+from tidings.domain.flows.schedule import schedule_instants
 from tidings.domain.lifecycle import RUNNING, Action, Status, move
 from tidings.engine.housekeeping import start_audience
 from tidings.store import flows as store
+from tidings.store.accounts import read_account
 from tidings.store.audience import Sources, count_audience, enqueue_audience
 from tidings.store.flow_context import validation_context
 
@@ -91,11 +93,16 @@ def problems_of(
     return validate(doc, validation_context(conn, account_id, flow_id=flow_id))
 
 
-def schedule_of(doc: FlowDocument) -> tuple[int | None, int | None]:
-    schedule = doc.settings.schedule
-    start = None if not schedule.start else to_micros(parse_instant(schedule.start))
-    end = None if not schedule.end else to_micros(parse_instant(schedule.end))
-    return start, end
+def schedule_of(
+    conn: Connection, account_id: int, doc: FlowDocument
+) -> tuple[int | None, int | None]:
+    """Start and end as instants; wall times are read in the flow's zone, else the
+    account's (`domain/flows/schedule.py`)."""
+    start, end = schedule_instants(doc, read_account(conn, account_id).timezone)
+    return (
+        None if start is None else to_micros(start),
+        None if end is None else to_micros(end),
+    )
 
 
 def lift_off(
@@ -107,7 +114,7 @@ def lift_off(
     size: int | None = None
     if isinstance(doc.entry, AudienceEntry) and not problems:
         size = count_audience(conn, account_id, Sources.of(doc.entry), now=now)
-    start, _end = (None, None) if problems else schedule_of(doc)
+    start, _end = (None, None) if problems else schedule_of(conn, account_id, doc)
     goal = doc.settings.goal
     return {
         "flow": {"id": flow_id, "name": doc.name},
@@ -147,7 +154,7 @@ def launch(
             [p.as_dict() for p in problems],
         )
     doc = with_exits(doc)
-    starts_at, ends_at = schedule_of(doc)
+    starts_at, ends_at = schedule_of(conn, account_id, doc)
     status = Status.scheduled if starts_at is not None and starts_at > now else Status.active
     store.update_document(
         conn, account_id, flow_id, latest.version, document=canonical_data(doc), now=now
@@ -256,7 +263,7 @@ def edit_in_place(
         raise InvalidInput(problems)
     store.update_document(conn, account_id, flow_id, number, document=canonical_data(doc), now=now)
     if "schedule" in changes.get("settings", {}) and version.status is not Status.draft:
-        starts_at, ends_at = schedule_of(doc)
+        starts_at, ends_at = schedule_of(conn, account_id, doc)
         store.set_schedule(conn, account_id, flow_id, starts_at=starts_at, ends_at=ends_at)
     return flow_view(conn, account_id, flow_id)
 

@@ -35,17 +35,22 @@ class Reentry(Model):
 
 
 class Schedule(Model):
-    """When the flow starts taking people and when it stops. Both null: now, and no end."""
+    """When the flow starts taking people and when it stops. Both null: now, and no end.
+
+    Shared by all versions of the flow; the end stops new entries while the people inside
+    finish. Without an end the flow runs for a year after the last element fired."""
 
     start: str | None = Field(
         default=None,
         max_length=64,
-        description="ISO 8601 instant with offset; null starts at launch.",
+        description="ISO 8601 instant with offset, or a wall time such as 2026-03-01T09:00 "
+        "in the flow's time zone; null starts at launch.",
     )
     end: str | None = Field(
         default=None,
         max_length=64,
-        description="ISO 8601 instant with offset; null runs indefinitely.",
+        description="ISO 8601 instant with offset, or a wall time in the flow's time zone; "
+        "null runs until a year passes in which no element fires.",
     )
 
 
@@ -67,11 +72,13 @@ class SendWindow(Model):
     timezone: str = Field(
         default="recipient",
         max_length=64,
-        description='"recipient" (the person\'s zone), "flow" (the flow\'s) or an IANA zone.',
+        description='"recipient" (the person\'s zone, else the flow\'s), "flow" (the '
+        "flow's) or an IANA zone.",
     )
     outside: Literal["wait", "drop"] = Field(
         default="wait",
-        description="A message due outside the window waits for the next opening or is dropped.",
+        description="A message due outside the window waits at its element for the next "
+        "opening (wait) or is not sent, the person going on (drop).",
     )
 
 

@@ -7,7 +7,7 @@ holds (`ValidationContext`): references, expressions, templates, the graph.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tidings.domain.errors import Problem
@@ -24,6 +24,7 @@ from tidings.domain.flows.entry import (
     SftpEntry,
 )
 from tidings.domain.flows.graph import busy_loops, reachable
+from tidings.domain.flows.schedule import schedule_instant, schedule_zone
 from tidings.domain.values import ValueType
 
 RESERVED = frozenset({"person", "event", "response", "item", "true", "false", "null"})
@@ -151,8 +152,11 @@ def _settings(c: Checker) -> None:
         if limit.max < 1:
             c.add(f"settings.reentry.limits.{i}.max", "must be at least 1")
         c.duration(limit.per, f"settings.reentry.limits.{i}.per", None)
-    start = c.instant(settings.schedule.start, "settings.schedule.start")
-    end = c.instant(settings.schedule.end, "settings.schedule.end")
+    # A wall time is read in the flow's zone; without one the account's, which only the
+    # launch knows: UTC stands in for it here, to compare start and end.
+    zone = schedule_zone(c.doc, "UTC")
+    start = _schedule(c, settings.schedule.start, "settings.schedule.start", zone)
+    end = _schedule(c, settings.schedule.end, "settings.schedule.end", zone)
     if start is not None and end is not None and end <= start:
         c.add("settings.schedule.end", "the end must come after the start")
     window = settings.send_window
@@ -180,6 +184,16 @@ def _settings(c: Checker) -> None:
         scope = c.scope(event=event_types) if event_types is not None else None
         c.expression(goal.where, "settings.goal.where", None, scope=scope, condition=True)
         c.expression(goal.value, "settings.goal.value", None, scope=scope, expect=ValueType.decimal)
+
+
+def _schedule(c: Checker, text: str | None, field: str, zone: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return schedule_instant(text, zone)
+    except ValueError as exc:
+        c.add(field, str(exc))
+        return None
 
 
 def _variables(c: Checker) -> None:

@@ -16,6 +16,7 @@ judged as the IPv4 address it carries (likewise 6to4, Teredo and the NAT64 prefi
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -30,6 +31,7 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _LEGACY_IPV4 = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a flow calls the same few hosts again and again
 def ip_literal(host: str) -> IpAddress | None:
     """The address `host` spells, or None when it is a name to resolve.
 

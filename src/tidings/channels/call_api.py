@@ -171,13 +171,14 @@ class CallApi:
             result = _failure(prepared)
         else:
             result = await self._tries(self._session(allow), prepared, request, allow)
-        _log.debug(
-            "call_api %s %s: %s after %d tries",
-            request.method.upper(),
-            _origin(request.url),
-            result.status if result.status is not None else result.error,
-            result.attempts,
-        )
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug(
+                "call_api %s %s: %s after %d tries",
+                request.method.upper(),
+                _origin(request.url),
+                result.status if result.status is not None else result.error,
+                result.attempts,
+            )
         return result
 
     async def _tries(

@@ -36,4 +36,7 @@ class Settings(BaseSettings):
         description="On SQLite with the real clock, run the engine in a child process "
         "(its own core); off runs it as a thread of the API process.",
     )
+    trace_retention_days: int = Field(
+        30, ge=1, le=3650, description="Days the per-person journey trace is kept."
+    )
     log_level: str = Field("info", description="debug, info, warning or error")

@@ -33,6 +33,7 @@ class ChildSettings:
     partitions: int
     allow_private_urls: bool
     log_level: str
+    trace_retention_days: int = 30
 
 
 def engine_lock_path(database_url: str) -> Path | None:
@@ -106,7 +107,11 @@ def _child_main(settings: ChildSettings, wakes: Connection) -> None:  # pragma: 
     db.start()
     engine = Engine(db=db, partitions=settings.partitions)
     runner = Runner(
-        db=db, clock=RealClock(), engine=engine, allow_private_urls=settings.allow_private_urls
+        db=db,
+        clock=RealClock(),
+        engine=engine,
+        allow_private_urls=settings.allow_private_urls,
+        trace_retention_days=settings.trace_retention_days,
     )
     runner.start()
     try:

@@ -22,7 +22,7 @@ from tidings.engine import api_calls, housekeeping
 from tidings.engine.dispatch import dispatch_once
 from tidings.engine.engine import Engine
 from tidings.engine.scope import LeaseLost
-from tidings.store import journeys
+from tidings.store import journeys, traces
 from tidings.store.database import Database
 
 T = TypeVar("T")
@@ -30,6 +30,7 @@ log = logging.getLogger("tidings.engine")
 # Real-time audiences are re-read this often on the real clock (micros); new members of
 # their segments and tags enter then. The virtual clock re-reads them at every step.
 AUDIENCE_REFRESH = 10 * 1_000_000
+PRUNE_EVERY = 60 * 1_000_000  # the trace retention is enforced once a minute (micros)
 GATHER_BELOW = 200
 GATHER_SECONDS = 0.01
 
@@ -43,7 +44,10 @@ class Runner:
         engine: Engine,
         idle_seconds: float = 0.05,
         allow_private_urls: bool = False,
+        trace_retention_days: int = 30,
     ):
+        self.trace_retention = trace_retention_days * 86_400 * 1_000_000
+        self._pruned_at = 0
         self.allow_private_urls = allow_private_urls
         self._caller = api_calls.Caller(allow_private=allow_private_urls, virtual=clock.virtual)
         self.db = db
@@ -85,6 +89,9 @@ class Runner:
                     done += self._fenced(
                         lambda conn: housekeeping.refresh_realtime(conn, at, partitions=partitions)
                     )
+                if leads and (self.clock.virtual or at - self._pruned_at >= PRUNE_EVERY):
+                    self._pruned_at = at
+                    done += self._prune(at - self.trace_retention)
                 done += self.engine.run_once(now)
                 with self.db.read() as conn:
                     sends = journeys.has_pending_sends(conn, at, owned, partitions)
@@ -113,6 +120,13 @@ class Runner:
         settled_at = to_micros(self.clock.now())
         self._fenced(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))
         return len(claimed)
+
+    def _prune(self, before: int) -> int:
+        """Trace rows past the retention go (looked for with a read first)."""
+        with self.db.read() as conn:
+            if not traces.has_older(conn, before):
+                return 0
+        return self._fenced(lambda conn: traces.prune(conn, before))
 
     def _fenced(self, fn: Callable[[Connection], T]) -> T:
         """A write that first passes the scope's fence (a lost lease writes nothing)."""

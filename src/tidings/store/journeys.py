@@ -114,6 +114,9 @@ class Changes:
     )
     visits: set[tuple[int, int, int, str, int]] = field(default_factory=set)
     events: list[tuple[int, int, str, str, int, int]] = field(default_factory=list)
+    # journey_steps rows: account, person, flow, version, participation, element, kind,
+    # detail (JSON text), at
+    steps: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _row(raw: Any) -> Row:
@@ -397,6 +400,16 @@ def write_changes(conn: Connection, changes: Changes) -> None:
             f"VALUES ({p}, {p}, {p}, {j}, {p}, {p})",
             changes.events,
         )
+    if changes.steps:
+        _write_steps(conn, changes.steps, p, j)
+
+
+def _write_steps(conn: Connection, steps: list[tuple[Any, ...]], p: str, j: str) -> None:
+    conn.exec_driver_sql(
+        "INSERT INTO journey_steps (account_id, person_id, flow_id, version, participation_id, "
+        f"element, kind, detail, at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, {p})",
+        steps,
+    )
 
 
 def enqueue(conn: Connection, items: Sequence[dict[str, Any]]) -> None:

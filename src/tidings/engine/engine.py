@@ -120,7 +120,8 @@ class Engine:
             involved = {row.person_id for row in batch.rows.values()}
             for person_ids in entering.values():
                 involved |= person_ids
-            involved |= {i.person_id for i in items if i.kind != "event"}
+            # Message events (`store`) are kept in the person's events: they need the person.
+            involved |= {i.person_id for i in items if i.kind != "event" or "store" in i.payload}
             persons = store.load_people(conn, involved)
             if self.db.dialect == "postgresql":
                 # Other workers insert participations too: a batch takes its ids from the
@@ -224,17 +225,22 @@ class Engine:
                     self._enter(batch, persons, compiled, person, {}, properties, now)
         elif item.kind == "enter":
             target = self.programs.active.get(item.flow_id or 0)
-            if target is None:
-                return
-            self._enter(
-                batch,
-                persons,
-                target,
-                person,
-                payload.get("variables") or {},
-                payload.get("event"),
-                now,
-            )
+            reason: str | None = "targetNotActive"
+            if target is not None and target.account_id == item.account_id:
+                reason = self._enter(
+                    batch,
+                    persons,
+                    target,
+                    person,
+                    payload.get("variables") or {},
+                    payload.get("event"),
+                    now,
+                    hops=payload.get("hops", 0),
+                )
+            source = payload.get("from")  # an add_to_flow element: its refusals, by reason
+            if reason is not None and source:
+                where = (item.account_id, source["flow"], source["version"], source["element"])
+                batch.changes.counters[(*where, f"refused.{reason}")] += 1
         elif item.kind == "result":
             found = item.participation_id
             if found is not None and found in batch.rows:
@@ -252,7 +258,9 @@ class Engine:
         variables: dict[str, Any],
         event: dict[str, Any] | None,
         now: datetime,
-    ) -> None:
+        hops: int = 0,
+    ) -> str | None:
+        """Enter the person, or count why not and return that reason."""
         key = (compiled.account_id, compiled.flow_id, compiled.version, "", "refusedEntries")
         past = batch.history.get(compiled.flow_id, {}).get(person.id, [])
         reason = compiled.rules.refusal(past, now)
@@ -263,7 +271,7 @@ class Engine:
             batch.changes.counters[
                 (compiled.account_id, compiled.flow_id, compiled.version, "", f"refused.{reason}")
             ] += 1
-            return
+            return reason
         pid = self._new_id()
         at = to_micros(now)
         row = store.Row(
@@ -294,7 +302,8 @@ class Engine:
         batch.history.setdefault(compiled.flow_id, {}).setdefault(person.id, []).append(
             Past(now, None)
         )
-        self._step(batch, persons, pid, Entered(variables, event), now)
+        self._step(batch, persons, pid, Entered(variables, event, hops), now)
+        return None
 
     def _step(
         self,
@@ -386,7 +395,7 @@ class Engine:
                             "to": effect.to,
                             "from": effect.sender,
                             "content": dict(effect.content),
-                            "parts": 1,
+                            "parts": effect.parts,
                             "wantsResult": False,
                         },
                     }
@@ -418,7 +427,15 @@ class Engine:
                         "person_id": row.person_id,
                         "kind": "enter",
                         "flow_id": effect.flow_id,
-                        "payload": {"variables": dict(effect.variables)},
+                        "payload": {
+                            "variables": dict(effect.variables),
+                            "hops": effect.hops,
+                            "from": {
+                                "flow": row.flow_id,
+                                "version": row.version,
+                                "element": effect.element,
+                            },
+                        },
                         "due_at": at,
                     }
                 )

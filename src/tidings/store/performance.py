@@ -81,7 +81,7 @@ def performance(
             )
         )
     }
-    elements: dict[str, dict[str, int]] = {}
+    elements: dict[str, dict[str, Any]] = {}
     for element in sorted(set(counters) - {""} | set(unique)):
         values = counters.get(element, {})
         elements[element] = {
@@ -91,4 +91,9 @@ def performance(
             "sendsDeferred": int(values.get("sendsDeferred", 0)),
             "sendsDropped": int(values.get("sendsDropped", 0)),
         }
+        # add_to_flow: people it could not add, by reason (the target's frequency cap,
+        # targetNotActive, loop); given only where there were some.
+        refusals = {n[8:]: int(v) for n, v in values.items() if n.startswith("refused.")}
+        if refusals:
+            elements[element]["refused"] = refusals
     return {"flow": flow, "elements": elements, "version": "all" if version is None else version}

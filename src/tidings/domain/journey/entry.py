@@ -45,6 +45,7 @@ def start(run: Run, entered: Entered) -> None:
     """Count the entry and set the starting variables (see the module docstring)."""
     program = run.program
     run.entry_event = dict(entered.event) if entered.event is not None else None
+    run.hops = entered.hops
     run.count("profilesInFlow")
     run.trace(None, "entered")
     run.variables = {}

@@ -53,6 +53,8 @@ _ENTRY: Final[Any] = object()  # `event=` default: the entry event
 # The one local-state key kept from element to element: when the person reached the
 # flow's goal in this participation (an instant text), so it counts once.
 GOAL: Final = "goal"
+# And how many add_to_flow steps in a row brought the person here (elements/actions.py).
+HOPS: Final = "hops"
 
 
 def person_data(person: Person) -> dict[str, Any]:
@@ -77,6 +79,7 @@ class Run:
         "effects",
         "entry_event",
         "goal_at",
+        "hops",
         "message_events",
         "now",
         "person",
@@ -93,6 +96,8 @@ class Run:
         self.person = state.person
         self.entry_event = state.entry_event
         self.message_events = state.message_events
+        hops = state.local.get(HOPS)
+        self.hops: int = hops if type(hops) is int else 0
         self.effects: list[Effect] = []
         self.goal_at: str | None = None  # the goal was reached in this run, at this instant
         self._data: dict[str, Any] | None = None
@@ -208,6 +213,8 @@ class Run:
             reached = self.goal_at or old.local.get(GOAL)
             if reached is not None:
                 local = {**local, GOAL: reached}
+        if self.hops:
+            local = {**local, HOPS: self.hops}
         return State(
             participation_id=old.participation_id,
             flow_id=old.flow_id,

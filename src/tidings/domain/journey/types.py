@@ -62,6 +62,7 @@ class State:
 class Entered:
     variables: Mapping[str, Any]  # from the Flow API or an entry's `assign`, unchecked
     event: Mapping[str, Any] | None = None  # the entry event's properties
+    hops: int = 0  # add_to_flow steps in a row that brought the person here (see AddToFlow)
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,20 @@ class AddToFlow:
     element: str
     flow_id: int
     variables: Mapping[str, Any]
+    hops: int = 1  # the chain's length on arrival: the target enters with Entered(hops=)
 
 
 @dataclass(frozen=True)
 class Notify:
+    """A message to someone inside the business (not to the person): no message events,
+    and it counts as sent only on its element, not in the flow's `messagesSent`."""
+
     element: str
     channel: str
     to: str
     sender: str
     content: Mapping[str, Any]
+    parts: int = 1
 
 
 @dataclass(frozen=True)

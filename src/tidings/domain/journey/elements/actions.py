@@ -22,12 +22,16 @@ from tidings.domain.journey.elements.calls import RESULT_GRACE
 from tidings.domain.journey.elements.content import Content, EmailContent, SmsContent
 from tidings.domain.journey.run import Go, Hold, Move, Run
 from tidings.domain.journey.types import AddToFlow, CallApi, Notify, ResultArrived, UpdateProfile
-from tidings.domain.people import merge_attributes
+from tidings.domain.people import merge_attributes, normalize_email, normalize_phone
 from tidings.domain.templates import RenderError
 from tidings.domain.values import ValueType
 
 DEFAULT_API_TIMEOUT: Final = timedelta(seconds=10)
 MAX_RETRIES: Final = 5
+# add_to_flow: at most this many flows in a row may add a person on to the next, each
+# within CHAIN_WINDOW of entering; a loop of flows adding each other stops there.
+MAX_HOPS: Final = 10
+CHAIN_WINDOW: Final = timedelta(hours=1)
 
 
 @builds(flows.UpdateProfile)
@@ -143,7 +147,13 @@ def _rendered(template: Any, data: dict[str, Any]) -> str:
 
 @builds(flows.AddToFlow)
 class AddToFlowHandler(Handler):
-    """Add the person to another flow with variables."""
+    """Add the person to another flow with variables; the person goes on here at once.
+
+    The shell enters them into the target's active version, where its frequency cap
+    applies. `hops` counts the add_to_flow steps in a row: it grows when this flow adds
+    the person on within CHAIN_WINDOW of their entry and starts again at 1 after a longer
+    stay. Beyond MAX_HOPS (flows adding each other in a loop, with no real wait between)
+    the person is not added: the element counts `refused.loop` and traces why."""
 
     def __init__(self, element: flows.AddToFlow, compiler: Compiler) -> None:
         super().__init__(element)
@@ -166,13 +176,22 @@ class AddToFlowHandler(Handler):
             return Go()
         ctx = run.context()
         values = {name: expression.evaluate(ctx) for name, expression in self.variables}
-        run.emit(AddToFlow(self.id, self.flow, values))
+        hops = run.hops + 1 if run.now - run.state.entered_at < CHAIN_WINDOW else 1
+        if hops > MAX_HOPS:
+            run.count("refused.loop", self.id)
+            run.trace(self.id, "skipped", f"added on {MAX_HOPS} times in a row: a loop of flows?")
+            return Go()
+        run.emit(AddToFlow(self.id, self.flow, values, hops))
         return Go()
 
 
 @builds(flows.Notify)
 class NotifyHandler(Handler):
-    """Tell someone in the business, by SMS or email, at an address from an expression."""
+    """Tell someone in the business, by SMS or email, at an address from an expression
+    (`person.storeManagerPhone`, `"sales@shop.example"`). The address must be a phone
+    number in international form (SMS) or an email address, else the notification is
+    skipped with a trace. It is a message to the business, not to the person: it counts
+    as sent on this element only, and no message events come back to the person."""
 
     def __init__(self, element: flows.Notify, compiler: Compiler) -> None:
         super().__init__(element)
@@ -198,12 +217,16 @@ class NotifyHandler(Handler):
             run.trace(self.id, "skipped", "no recipient")
             return Go()
         try:
+            address = (normalize_phone if content.contact == "phone" else normalize_email)(to)
+        except ValueError as exc:
+            run.trace(self.id, "skipped", f"to: {exc}")
+            return Go()
+        try:
             body, parts = content.render(run.template_data())
         except RenderError as exc:
             run.trace(self.id, "skipped", exc.message)
             return Go()
-        run.emit(Notify(self.id, content.channel, to.strip(), content.sender, body))
-        run.count("messagesSent", None, parts)
+        run.emit(Notify(self.id, content.channel, address, content.sender, body, parts))
         run.count("messagesSent", self.id, parts)
         return Go()
 

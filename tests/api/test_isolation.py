@@ -20,6 +20,8 @@ PATCHES: dict[str, dict[str, Any]] = {
     "flows": {"settings": {"goal": {"event": "Bought"}}},
     "participants": {"person": {"externalId": "intruder"}},
     "audience": {"add": {"tags": ["vip"]}},
+    "catalogs": {"name": "stolen"},
+    "items": {"values": {"title": "stolen"}},
 }
 
 
@@ -44,7 +46,18 @@ def owned_resources(api: Api) -> dict[str, str]:
     flow = api.post("/flows", json={"template": "win-back"}).json()
     assert api.post(f"/flows/{flow['id']}/launch").status_code == 200
     api.post("/templates", json={"name": "ours", "flow": flow["id"]})
+    catalog = api.post(
+        "/catalogs", json={"name": "products", "columns": [{"name": "title", "type": "text"}]}
+    ).json()
+    assert (
+        api.put(
+            f"/catalogs/{catalog['id']}/items/A-1", json={"values": {"title": "Boots"}}
+        ).status_code
+        == 201
+    )
     return {
+        "catalog_id": str(catalog["id"]),
+        "key": "A-1",
         "flow_id": str(flow["id"]),
         "number": "1",
         "templates:name": "ours",
@@ -68,6 +81,8 @@ def test_no_endpoint_lets_another_account_reach_these_ids(api: Api, other_api: A
         resource = path.removeprefix("/api/v1/").split("/")[0]
         if path.endswith(("/participants", "/audience")):
             resource = path.rsplit("/", 1)[1]
+        elif "/items" in path:
+            resource = "items"
         concrete = path
         for param in params:
             value = ids.get(param) or ids.get(f"{resource}:{param}")
@@ -93,11 +108,23 @@ def test_no_endpoint_lets_another_account_reach_these_ids(api: Api, other_api: A
     assert flow["status"] == "active"
     assert flow["versions"] == [{**flow["versions"][0], "version": 1, "status": "active"}]
     assert "ours" in {t["name"] for t in api.get("/templates").json()["items"]}
+    catalog = api.get(f"/catalogs/{ids['catalog_id']}").json()
+    assert (catalog["name"], catalog["itemCount"]) == ("products", 1)
+    item = api.get(f"/catalogs/{ids['catalog_id']}/items/A-1").json()
+    assert item["values"] == {"title": "Boots"}
 
 
 def test_lists_of_another_account_are_empty_of_these(api: Api, other_api: Api) -> None:
     owned_resources(api)
-    for path in ("/people", "/tags", "/companies", "/segments", "/attributes", "/flows"):
+    for path in (
+        "/people",
+        "/tags",
+        "/companies",
+        "/segments",
+        "/attributes",
+        "/flows",
+        "/catalogs",
+    ):
         assert other_api.get(path).json()["items"] == [], path
     custom = [d for d in other_api.get("/event-definitions").json()["items"] if not d["standard"]]
     assert custom == []

@@ -13,6 +13,7 @@ from tidings.api.responses import JSONResponse
 from tidings.api.routes import (
     accounts,
     attributes,
+    catalogs,
     companies,
     event_definitions,
     events,
@@ -56,10 +57,15 @@ def create_app(ctx: AppContext) -> FastAPI:
         flow_versions,
         templates,
         participants,
+        catalogs,
     ):
         api.include_router(module.router)
     app.include_router(api)
     openapi.install(app)
-    app.add_middleware(BodyLimit, max_bytes=ctx.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=ctx.max_body_bytes,
+        larger={"/items/csv": catalogs.MAX_CSV_BYTES},
+    )
     app.add_middleware(EventsFastPath, ctx=ctx)
     return app

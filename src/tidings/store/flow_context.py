@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 from tidings.domain.flows import ValidationContext
 from tidings.domain.lifecycle import ENDED, RUNNING, Status
 from tidings.domain.people import STANDARD_TYPES
+from tidings.store.catalogs import catalog_types
 from tidings.store.definitions import attribute_types, event_types
 from tidings.store.tables import flow_versions, flows, segments, tags
 
@@ -33,6 +34,7 @@ def validation_context(
         tags=frozenset(
             conn.execute(select(tags.c.name).where(tags.c.account_id == account_id)).scalars()
         ),
+        catalogs=catalog_types(conn, account_id),
         flows=flow_states,
         taken_inbound=frozenset(taken_inbound(conn, account_id, but=flow_id)),
         flow_id=flow_id,

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 
+from tidings.domain.catalogs import with_key
 from tidings.domain.flows.actions import (
     AddToFlow,
     CallApi,
@@ -175,7 +176,7 @@ def _catalog_lookup(c: Checker, element: CatalogLookup) -> None:
         if columns is None:
             c.add("catalog", f"there is no catalog {element.catalog!r}", e)
     c.expression(element.key, "key", e, scope=c.scope(), required="enter the key to look up")
-    scope = c.scope(item=columns) if columns is not None else None
+    scope = c.scope(item=with_key(columns)) if columns is not None else None
     c.assign(element.assign, "assign", e, scope=scope)
 
 

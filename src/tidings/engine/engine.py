@@ -26,6 +26,7 @@ from tidings.domain.journey import (
     Effect,
     Entered,
     EventArrived,
+    LookupCatalog,
     Notify,
     Person,
     Phase,
@@ -40,6 +41,7 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
+from tidings.engine import catalogs
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs
@@ -64,6 +66,7 @@ class Batch:
     changes: store.Changes = field(default_factory=store.Changes)
     profile: dict[int, list[UpdateProfile]] = field(default_factory=lambda: defaultdict(list))
     history: dict[int, dict[int, list[Past]]] = field(default_factory=dict)
+    lookups: list[catalogs.Lookup] = field(default_factory=list)
 
 
 class Engine:
@@ -146,6 +149,7 @@ class Engine:
                 batch.changes.inserted.append(row)
             else:
                 batch.changes.updated.append(row)
+        batch.changes.new_inbox += catalogs.resolve(self.db, batch.lookups, to_micros(now))
         self.db.write(lambda conn: self._write(conn, batch))
         return len(work)
 
@@ -419,6 +423,8 @@ class Engine:
                 )
             case UpdateProfile():
                 batch.profile[row.person_id].append(effect)
+            case LookupCatalog():
+                batch.lookups.append(catalogs.asked(row, effect))
             case AddToFlow():
                 batch.changes.new_inbox.append(
                     {

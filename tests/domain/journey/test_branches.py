@@ -1,5 +1,5 @@
 """`segment` (first match), `split` (stable per person, by the percentages) and the
-elements that are not available yet."""
+element that is not available yet."""
 
 from __future__ import annotations
 
@@ -119,15 +119,8 @@ def test_splits_of_the_same_id_in_two_flows_are_independent() -> None:
     assert 900 <= same <= 1100
 
 
-def test_catalog_lookup_and_evaluate_inbound_are_not_available_yet() -> None:
+def test_evaluate_inbound_is_not_available_yet() -> None:
     doc = flow(
-        {
-            "id": "cat",
-            "type": "catalog_lookup",
-            "catalog": "shoes",
-            "key": "'x'",
-            "next": {"found": "a", "notFound": "inb"},
-        },
         {
             "id": "inb",
             "type": "evaluate_inbound",
@@ -137,8 +130,7 @@ def test_catalog_lookup_and_evaluate_inbound_are_not_available_yet() -> None:
         *ENDS,
     )
     step = Journey(doc).enter()
-    assert visited(step) == ["cat", "inb", "b"]
+    assert visited(step) == ["inb", "b"]
     assert traces(step, "not available yet") == [
-        ("cat", "not available yet", "catalog_lookup: notFound"),
         ("inb", "not available yet", "evaluate_inbound: otherwise"),
     ]

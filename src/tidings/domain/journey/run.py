@@ -132,6 +132,7 @@ class Run:
         *,
         event: Mapping[str, Any] | None = _ENTRY,
         response: Mapping[str, Any] | None = None,
+        item: Mapping[str, Any] | None = None,
         timezone: str | None = None,
     ) -> EvalContext:
         """What expressions read here; date functions use the flow's zone unless
@@ -143,6 +144,7 @@ class Run:
             now=self.now,
             timezone=timezone or self.program.timezone,
             response=response,
+            item=item,
             message_events=self._happened,
         )
 

@@ -151,6 +151,16 @@ class Notify:
 
 
 @dataclass(frozen=True)
+class LookupCatalog:
+    """Find the item with `key` in the account's catalog named `catalog`; the shell
+    answers with `ResultArrived(element, "found", item)` or `"notFound"`."""
+
+    element: str
+    catalog: str
+    key: str
+
+
+@dataclass(frozen=True)
 class Count:
     """A metric increment, committed with the step: `element` None is the flow level."""
 
@@ -168,7 +178,7 @@ class Trace:
     why: str | None = None
 
 
-Effect = SendMessage | CallApi | UpdateProfile | AddToFlow | Notify | Count | Trace
+Effect = SendMessage | CallApi | UpdateProfile | AddToFlow | Notify | LookupCatalog | Count | Trace
 
 
 @dataclass(frozen=True)

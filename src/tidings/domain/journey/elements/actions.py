@@ -1,11 +1,12 @@
 """Elements that act on data: the profile, flow variables, outside APIs, other flows,
-internal notifications, and catalog lookups (not available yet).
+internal notifications, and catalog lookups.
 
 `update_profile` emits the change and applies it to the person the rest of this step
 sees, so a later condition reads the new value at once. `call_api` emits the request
 and holds the person until the shell reports `ResultArrived` (`success` or `failure`,
 the response as `data`: `response.x` in `assign`, which applies on success only). The
-shell adds the `Idempotency-Key` header and does the retries.
+shell adds the `Idempotency-Key` header and does the retries. `catalog_lookup` works the
+same way with `LookupCatalog`: `found` (the item as `data`, `item.x`) or `notFound`.
 """
 
 from __future__ import annotations
@@ -14,19 +15,27 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Final
 
+from tidings.domain.catalogs import KEY_COLUMN, item_key, with_key
 from tidings.domain.flows import actions as flows
 from tidings.domain.journey.compiler import Compiler
 from tidings.domain.journey.elements.base import Handler, builds, duration
-from tidings.domain.journey.elements.branches import NOT_YET
 from tidings.domain.journey.elements.calls import RESULT_GRACE
 from tidings.domain.journey.elements.content import Content, EmailContent, SmsContent
 from tidings.domain.journey.run import Go, Hold, Move, Run
-from tidings.domain.journey.types import AddToFlow, CallApi, Notify, ResultArrived, UpdateProfile
+from tidings.domain.journey.types import (
+    AddToFlow,
+    CallApi,
+    LookupCatalog,
+    Notify,
+    ResultArrived,
+    UpdateProfile,
+)
 from tidings.domain.people import merge_attributes, normalize_email, normalize_phone
 from tidings.domain.templates import RenderError
 from tidings.domain.values import ValueType
 
 DEFAULT_API_TIMEOUT: Final = timedelta(seconds=10)
+LOOKUP_GRACE: Final = timedelta(minutes=5)
 MAX_RETRIES: Final = 5
 # add_to_flow: at most this many flows in a row may add a person on to the next, each
 # within CHAIN_WINDOW of entering; a loop of flows adding each other stops there.
@@ -233,11 +242,54 @@ class NotifyHandler(Handler):
 
 @builds(flows.CatalogLookup)
 class CatalogHandler(Handler):
-    """Catalog lookups come in a later issue: everyone takes `notFound`."""
+    """Look an item up by key and copy its columns into variables (`item.x` in assign).
+
+    The key expression's value becomes the key text (a whole number as its digits); a
+    null or empty key takes `notFound` at once. Otherwise the shell reads the item and
+    answers `found` (the item as `data`) or `notFound`; `assign` applies on found only."""
 
     def __init__(self, element: flows.CatalogLookup, compiler: Compiler) -> None:
         super().__init__(element)
+        e = element.id
+        self.catalog = element.catalog
+        self.key = compiler.expression(element.key, f"{e}.key")
+        columns = compiler.context.catalogs.get(element.catalog or "", {})
+        self.assign = compiler.assignments(
+            element.assign, f"{e}.assign", scope=compiler.scope(item=with_key(columns))
+        )
 
     def enter(self, run: Run) -> Move:
-        run.trace(self.id, NOT_YET, "catalog_lookup: notFound")
+        if self.catalog is None or self.key is None:
+            run.trace(self.id, "skipped", "no catalog or key")
+            return Go("notFound")
+        key = item_key(run.evaluate(self.key))
+        if key is None:
+            run.trace(self.id, "outcome", "notFound: the key is empty")
+            return Go("notFound")
+        return self._ask(run, self.catalog, key, asked=1)
+
+    def _ask(self, run: Run, catalog: str, key: str, *, asked: int) -> Move:
+        run.emit(LookupCatalog(self.id, catalog, key))
+        # The shell answers in its next batch; the timer only guards against a lost answer
+        # (a result that came while the flow was paused), when the lookup is asked again.
+        local = {"catalog": catalog, "key": key, "asked": asked}
+        return Hold(wake_at=run.now + LOOKUP_GRACE, local=local)
+
+    def on_timer(self, run: Run) -> Move:
+        local = run.state.local
+        catalog, key, asked = local.get("catalog"), local.get("key"), local.get("asked")
+        if isinstance(catalog, str) and isinstance(key, str) and asked == 1:
+            run.trace(self.id, "asked again", "no answer came back")
+            return self._ask(run, catalog, key, asked=2)
+        run.trace(self.id, "outcome", "notFound: no answer came back")
         return Go("notFound")
+
+    def on_result(self, run: Run, result: ResultArrived) -> Move | None:
+        if result.outcome == "found":
+            run.assign(self.assign, self.id, item=result.data)
+            run.trace(self.id, "outcome", f"found {result.data.get(KEY_COLUMN)!r}")
+            return Go("found")
+        if result.outcome == "notFound":
+            run.trace(self.id, "outcome", "notFound")
+            return Go("notFound")
+        return None

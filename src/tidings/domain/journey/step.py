@@ -23,6 +23,12 @@ Cost (timeit, best of 5 x 20,000, Python 3.11, one core of this machine; measure
 counted -> `wait_for_event`: 22 µs per advance (10 effects); `TimerDue` -> timeout ->
 email -> exit: 14 µs; the awaited event -> `update_profile` -> exit: 13 µs; an event
 nobody awaits: 1.4 µs. `compile_program` of that flow: 107 µs, once per version.
+
+The send window and the goal (that flow has both) add, best of 6 runs against the code
+before them on a busy machine: 1.8 µs to the SMS (one wall-clock reading), 1.1 µs to the
+email, 3.5 µs to the purchase (it is the goal event: evaluated, counted, traced). The
+same flow without window and goal costs what it did (20.8 -> 21.4, 13.2 -> 13.3, 12.5 ->
+12.5, 1.4 -> 1.5 µs): whether to look is decided when the version is compiled.
 """
 
 from __future__ import annotations

@@ -79,7 +79,11 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
 
     ctx.refresh_interest = after_flow_change
     runner = Runner(
-        db=db, clock=clock, engine=engine, allow_private_urls=settings.allow_private_urls
+        db=db,
+        clock=clock,
+        engine=engine,
+        allow_private_urls=settings.allow_private_urls,
+        trace_retention_days=settings.trace_retention_days,
     )
     engine_process = None
     worker = None
@@ -94,6 +98,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
                 partitions=settings.partitions,
                 allow_private_urls=settings.allow_private_urls,
                 log_level=settings.log_level,
+                trace_retention_days=settings.trace_retention_days,
             )
         )
         engine_process.start()
@@ -146,6 +151,10 @@ def build_worker(settings: Settings | None = None) -> Worker:
     db.start()
     engine = Engine(db=db, partitions=settings.partitions, scope=scope)
     runner = Runner(
-        db=db, clock=clock, engine=engine, allow_private_urls=settings.allow_private_urls
+        db=db,
+        clock=clock,
+        engine=engine,
+        allow_private_urls=settings.allow_private_urls,
+        trace_retention_days=settings.trace_retention_days,
     )
     return Worker(db=db, runner=runner, scope=scope)

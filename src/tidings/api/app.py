@@ -19,6 +19,7 @@ from tidings.api.routes import (
     events,
     flow_versions,
     flows,
+    journeys,
     participants,
     people,
     segments,
@@ -58,6 +59,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         templates,
         participants,
         catalogs,
+        journeys,
     ):
         api.include_router(module.router)
     app.include_router(api)

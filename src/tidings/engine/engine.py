@@ -66,6 +66,7 @@ class Batch:
     changes: store.Changes = field(default_factory=store.Changes)
     profile: dict[int, list[UpdateProfile]] = field(default_factory=lambda: defaultdict(list))
     history: dict[int, dict[int, list[Past]]] = field(default_factory=dict)
+    trace: dict[int, list[list[Any]]] = field(default_factory=lambda: defaultdict(list))
     lookups: list[catalogs.Lookup] = field(default_factory=list)
 
 
@@ -150,6 +151,22 @@ class Engine:
             else:
                 batch.changes.updated.append(row)
         batch.changes.new_inbox += catalogs.resolve(self.db, batch.lookups, to_micros(now))
+        at_now = to_micros(now)
+        for pid, lines in batch.trace.items():
+            row = batch.rows[pid]
+            batch.changes.steps.append(
+                (
+                    row.account_id,
+                    row.person_id,
+                    row.flow_id,
+                    row.version,
+                    pid,
+                    row.element,
+                    "steps",
+                    orjson.dumps(lines).decode(),
+                    at_now,
+                )
+            )
         self.db.write(lambda conn: self._write(conn, batch))
         return len(work)
 
@@ -271,6 +288,19 @@ class Engine:
         if reason is None and (compiled.flow_id, person.id) in batch.live:
             reason = "alreadyInFlow"
         if reason is not None:
+            batch.changes.steps.append(
+                (
+                    compiled.account_id,
+                    person.id,
+                    compiled.flow_id,
+                    compiled.version,
+                    None,
+                    None,
+                    "refused",
+                    orjson.dumps({"reason": reason}).decode(),
+                    to_micros(now),
+                )
+            )
             batch.changes.counters[key] += 1
             batch.changes.counters[
                 (compiled.account_id, compiled.flow_id, compiled.version, "", f"refused.{reason}")
@@ -331,9 +361,9 @@ class Engine:
             # person where they are, log it, and let the rest of the batch go on.
             log.exception("step failed for participation %s", pid)
             return
-        engaged_before = _engaged(row.message_events)
+        engaged_before = bool(row.message_events) and _engaged(row.message_events)
         _apply(row, step.state, now)
-        if not engaged_before and _engaged(row.message_events):
+        if not engaged_before and row.message_events and _engaged(row.message_events):
             key = (row.account_id, row.flow_id, row.version, "", "activeProfiles")
             batch.changes.counters[key] += 1
         batch.active_flows.add(row.flow_id)
@@ -446,7 +476,7 @@ class Engine:
                     }
                 )
             case Trace():
-                pass  # the per-person trace is kept from the next issue on
+                batch.trace[row.id].append([at, effect.element, effect.what, effect.why])
             case _:
                 raise AssertionError(effect)
 
@@ -525,7 +555,9 @@ def _apply(row: store.Row, state: State, now: datetime) -> None:
     row.element = state.element
     row.variables = dict(state.variables)
     row.local = dict(state.local)
-    row.message_events = sorted([list(e) for e in state.message_events])
+    row.message_events = (
+        sorted([list(e) for e in state.message_events]) if state.message_events else []
+    )
     row.wake_at = None if state.wake_at is None else to_micros(state.wake_at)
     row.waiting_for = state.waiting_for
     row.waiting_element = state.waiting_element

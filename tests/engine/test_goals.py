@@ -55,6 +55,10 @@ def test_performers_once_per_participation_with_the_value_summed(api: Api) -> No
     stats = flow_stats(api, flow)
     assert stats["goalPerformers"] == 2
     assert stats["goalValue"] == 120.49
+    a = api.get("/people", params={"externalId": "a"}).json()["items"][0]["id"]
+    [journey] = api.get(f"/people/{a}/journeys").json()["journeys"]
+    reached = [(s["element"], s["why"]) for s in journey["steps"] if s["what"] == "goal reached"]
+    assert reached == [("wait", "PurchaseFinished, value 19.99")]
     assert stats["conversionRate"] == 0.6667
     # The goal wakes nobody: everyone still gets the SMS after the day's wait.
     advance_by(api, "P1D")

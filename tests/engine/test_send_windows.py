@@ -58,6 +58,12 @@ def sent_to(api: Api, flow: int) -> dict[str, Any]:
     return {m["to"]: m for m in messages(api, flow)}
 
 
+def steps(api: Api, person: int, what: str) -> list[tuple[str, str]]:
+    """The person's journey lines of one kind: (element, why)."""
+    [journey] = api.get(f"/people/{person}/journeys").json()["journeys"]
+    return [(s["element"], s["why"]) for s in journey["steps"] if s["what"] == what]
+
+
 def tags(api: Api, person: int) -> list[str]:
     found: list[str] = api.get(f"/people/{person}").json()["tags"]
     return found
@@ -105,6 +111,8 @@ def test_a_weekend_entry_waits_for_monday_morning(api: Api) -> None:
     assert messages(api, flow) == []
     assert "reached" not in tags(api, ana)
     monday_nine = at(ZAGREB, saturday + timedelta(days=2), 9)
+    until = monday_nine.isoformat().replace("+00:00", "Z")
+    assert steps(api, ana, "deferred") == [("sms", f"outside the send window: until {until}")]
     advance_to(api, monday_nine + timedelta(minutes=5))
     [sms] = messages(api, flow)
     assert sent_at(sms) == monday_nine
@@ -120,6 +128,9 @@ def test_drop_sends_nothing_outside_and_the_person_goes_on(api: Api) -> None:
     ana = enter(api, flow, "ana", "Europe/Zagreb")
     advance_by(api)
     assert "reached" in tags(api, ana)
+    assert steps(api, ana, "dropped") == [
+        ("sms", "outside the send window (mon,tue,wed,thu,fri 09:00-20:00)")
+    ]
     advance_by(api, "P3D")
     assert messages(api, flow) == []
     stats = perf(api, flow)["flow"]

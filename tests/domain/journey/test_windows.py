@@ -189,6 +189,16 @@ def test_every_failover_attempt_keeps_the_window() -> None:
     assert traces(dropped, "outcome") == [("fo", "outcome", "failed: outside the send window")]
 
 
+def test_a_late_report_while_an_attempt_waits_for_the_window() -> None:
+    friday_evening = datetime(2026, 1, 9, 17, 30, tzinfo=UTC)
+    journey = windowed(FAILOVER, AFTER, NOT_ANSWERED, at=friday_evening)
+    waiting = journey.until_wake().state  # the SMS attempt waits for Monday
+    late_failure = journey.apply(ResultArrived("fo", "failed"))
+    assert late_failure.state is waiting
+    late_delivery = journey.apply(ResultArrived("fo", "delivered"))
+    assert late_delivery.state.element == "after"  # the WhatsApp message did arrive
+
+
 def test_a_flow_without_a_window_compiles_none_and_the_cart_window_is_open_at_ten() -> None:
     journey = Journey(flow(SMS, AFTER))
     assert journey.program.send_window is None

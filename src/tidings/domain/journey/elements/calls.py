@@ -120,6 +120,10 @@ class FailoverHandler(Handler):
         reported = result.data.get("attempt")
         if isinstance(reported, int) and reported != current:
             return None  # a late report of an earlier attempt
+        if deferred(run) and result.outcome not in DELIVERED:
+            # Attempt `current` waits for the send window: nothing of it went out, so this
+            # is a late failure of an earlier attempt (a late delivery still counts).
+            return None
         channel = self.attempts[current].channel if current < len(self.attempts) else "?"
         if result.outcome in DELIVERED:
             run.trace(self.id, "outcome", f"delivered: {channel}")

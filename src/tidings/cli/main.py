@@ -9,12 +9,14 @@ import typer
 from rich.console import Console
 
 from tidings.cli.flows import app as flows_app
+from tidings.cli.simulate import simulate
 from tidings.config import Settings
 
 app = typer.Typer(help="Tidings: customer-journey orchestration.", no_args_is_help=True)
 keys = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys, name="keys")
 app.add_typer(flows_app, name="flows")
+app.command("simulate")(simulate)
 console = Console(stderr=True)
 
 

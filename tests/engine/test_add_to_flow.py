@@ -78,7 +78,7 @@ def test_variables_are_transferred_and_the_person_goes_on(api: Api) -> None:
 def test_the_targets_frequency_cap_applies(api: Api) -> None:
     t = target(api, settings={"reentry": {"enabled": False}})
     s = source(api, t, code='"hi"')
-    person(api)
+    pid = person(api)
     for value in (1, 2, 3):
         event(api, "CartAbandoned", cartValue=value)
         drain(api, "PT1H")
@@ -86,6 +86,8 @@ def test_the_targets_frequency_cap_applies(api: Api) -> None:
     assert texts(api, s) == ["still here"] * 3  # the source carries on every time
     assert perf(api, t)["flow"]["refusedEntries"] == {"reentryDisabled": 2}
     assert perf(api, s)["elements"]["add"]["refused"] == {"reentryDisabled": 2}
+    refused = api.get(f"/people/{pid}/journeys").json()["refusedEntries"]
+    assert [(r["flow"], r["reason"]) for r in refused] == [(t, "reentryDisabled")] * 2
 
 
 def test_a_person_already_in_the_target_is_not_added_twice(api: Api) -> None:
@@ -109,13 +111,17 @@ def test_a_person_already_in_the_target_is_not_added_twice(api: Api) -> None:
 def test_a_target_that_is_not_active_refuses_and_the_person_goes_on(api: Api) -> None:
     t = target(api)
     s = source(api, t, code='"hi"')
-    person(api)
+    pid = person(api)
     assert api.post(f"/flows/{t}/pause").status_code == 200
     event(api, "CartAbandoned", cartValue=1)
     drain(api, "PT1H")
     assert texts(api, t) == []
     assert texts(api, s) == ["still here"]
     assert perf(api, s)["elements"]["add"]["refused"] == {"targetNotActive": 1}
+    [journey] = api.get(f"/people/{pid}/journeys").json()["journeys"]
+    assert {"element": "add", "what": "not added", "why": f"targetNotActive: flow {t}"} in [
+        {k: step[k] for k in ("element", "what", "why")} for step in journey["steps"]
+    ]
     assert api.post(f"/flows/{t}/resume").status_code == 200
     event(api, "CartAbandoned", cartValue=2)
     drain(api, "PT1H")

@@ -262,6 +262,21 @@ class Engine:
             if reason is not None and source:
                 where = (item.account_id, source["flow"], source["version"], source["element"])
                 batch.changes.counters[(*where, f"refused.{reason}")] += 1
+                at = to_micros(now)
+                line = [at, source["element"], "not added", f"{reason}: flow {item.flow_id}"]
+                batch.changes.steps.append(
+                    (
+                        item.account_id,
+                        item.person_id,
+                        source["flow"],
+                        source["version"],
+                        source.get("participation"),
+                        source["element"],
+                        "steps",
+                        orjson.dumps([line]).decode(),
+                        at,
+                    )
+                )
         elif item.kind == "result":
             found = item.participation_id
             if found is not None and found in batch.rows:
@@ -470,6 +485,7 @@ class Engine:
                                 "flow": row.flow_id,
                                 "version": row.version,
                                 "element": effect.element,
+                                "participation": row.id,
                             },
                         },
                         "due_at": at,

@@ -89,8 +89,8 @@ def worker() -> None:
     try:
         running.start()
         console.print(
-            f"Tidings worker [bold]{running.name}[/bold] holds "
-            f"{len(running.scope.held())} of {settings.partitions} partitions"
+            f"Tidings worker [bold]{running.name}[/bold]: {settings.partitions} partitions "
+            f"shared by the live workers, leases of {settings.lease_seconds:g} s"
         )
         while not stop.wait(1.0):
             pass

@@ -35,7 +35,7 @@ MICROS = 1_000_000
 
 def worker_name() -> str:
     """Unique per process: host, pid and a random suffix (a restarted worker is new)."""
-    return f"{socket.gethostname()[:80]}-{os.getpid()}-{secrets.token_hex(3)}"
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class LeaseScope:
@@ -79,6 +79,7 @@ class LeaseScope:
         with self._lock:
             expected = dict(self._held)
             expected.update((p, epoch) for p, (epoch, _) in self._leaving.items())
+        store.mark_transaction(conn, self.name, lease=self.lease)
         lost = store.check_epochs(conn, self.name, expected, to_micros(self.clock.now()))
         if not lost:
             return
@@ -118,9 +119,12 @@ class LeaseScope:
                 releasing = set(self._to_release)
                 leaving = {p for p, (_e, give_back) in self._leaving.items() if give_back}
             with self.db.engine.begin() as conn:
+                store.mark_transaction(conn, self.name, lease=self.lease)
                 store.ensure_partitions(conn, self.partitions)
                 store.heartbeat(conn, self.name, at)
-                store.remove_dead(conn, at, lease=self.lease)
+                dead = store.remove_dead(conn, at, lease=self.lease)
+                if dead:
+                    log.info("workers %s stopped renewing; their leases are free", dead)
                 live = store.live_workers(conn, at, lease=self.lease)
                 share = store.fair_share(self.partitions, live)
                 # Renewing locks every row this worker holds, in partition order, before

@@ -16,16 +16,20 @@ These tables are the system's, not an account's: they have no `account_id`.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
 from tidings.store.dialect import dialect_of, insert_ignore
 from tidings.store.tables import partition_leases as leases
 from tidings.store.tables import workers
+
+log = logging.getLogger("tidings.engine")
 
 
 @dataclass(frozen=True)
@@ -64,11 +68,24 @@ def heartbeat(conn: Connection, worker: str, now: int) -> None:
 
 def remove_dead(conn: Connection, now: int, *, lease: int) -> list[str]:
     """Forget workers without a heartbeat for a lease's length; their leases expire on
-    their own and are taken over by `acquire`."""
-    dead = conn.execute(
-        delete(workers).where(workers.c.heartbeat_at < now - lease).returning(workers.c.id)
-    ).scalars()
-    return sorted(dead)
+    their own and are taken over by `acquire`. Whatever transactions they left open are
+    ended first (`end_sessions`): a frozen worker may hold its own row or its lease rows.
+    Never waits for a lock: a row still locked is forgotten at a later tick."""
+    cutoff = now - lease
+    dead = list(
+        conn.execute(
+            select(workers.c.id).where(workers.c.heartbeat_at < cutoff).order_by(workers.c.id)
+        ).scalars()
+    )
+    if dead:
+        end_sessions(conn, dead)
+        unlocked = (
+            select(workers.c.id)
+            .where(workers.c.id.in_(dead), workers.c.heartbeat_at < cutoff)
+            .with_for_update(skip_locked=True)
+        )
+        conn.execute(delete(workers).where(workers.c.id.in_(unlocked.scalar_subquery())))
+    return dead
 
 
 def unregister(conn: Connection, worker: str) -> None:
@@ -156,6 +173,43 @@ def release(conn: Connection, owner: str, partitions: Iterable[int] | None = Non
             .values(owner=None, epoch=leases.c.epoch + 1, expires_at=0)
         )
     return [int(p) for p in locked]
+
+
+def _session_name(owner: str) -> str:
+    return f"tidings:{owner}"[:63]  # PostgreSQL keeps 63 bytes of application_name
+
+
+def mark_transaction(conn: Connection, owner: str, *, lease: int) -> None:
+    """On PostgreSQL, label the session with the owner for the rest of this transaction
+    (so `end_sessions` can find it once the owner is presumed dead) and let the server
+    end it should it sit idle in the transaction for a lease's length."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "SELECT set_config('application_name', %s, true), "
+            "set_config('idle_in_transaction_session_timeout', %s, true)",
+            (_session_name(owner), str(max(lease // 1000, 1))),
+        )
+
+
+def end_sessions(conn: Connection, owners: Sequence[str]) -> int:
+    """On PostgreSQL, terminate the transactions that dead owners still have open (marked
+    by `mark_transaction`). A frozen process (a long pause, a stopped VM) must neither
+    keep its lease rows locked, so that nobody could take them (acquisition skips locked
+    rows), nor ever commit what it wrote under a lease it lost. Answers how many ended;
+    without the right to signal them (another role) it logs and ends none."""
+    if not owners or conn.dialect.name != "postgresql":
+        return 0
+    try:
+        with conn.begin_nested():
+            ended = conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity "
+                "WHERE application_name = ANY(%s) AND pid <> pg_backend_pid()",
+                ([_session_name(o) for o in owners],),
+            ).all()
+    except DBAPIError:
+        log.warning("could not end the sessions of dead workers %s", owners, exc_info=True)
+        return 0
+    return sum(1 for (ok,) in ended if ok)
 
 
 def check_epochs(conn: Connection, owner: str, held: Mapping[int, int], now: int) -> set[int]:

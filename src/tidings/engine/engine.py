@@ -399,7 +399,19 @@ class Engine:
         batch.touched.add(row.id)
 
     def _effect(self, batch: Batch, row: store.Row, effect: Effect, now: datetime) -> None:
+        if isinstance(effect, Count):  # most effects are counts and trace lines: no row
+            name, element = effect.name, effect.element
+            key = (row.account_id, row.flow_id, row.version, element or "", name)
+            batch.changes.counters[key] += effect.by
+            if name == "totalEngagements" and element:
+                batch.changes.visits.add(
+                    (row.account_id, row.flow_id, row.version, element, row.person_id)
+                )
+            return
         at = to_micros(now)
+        if isinstance(effect, Trace):
+            batch.trace[row.id].append([at, effect.element, effect.what, effect.why])
+            return
         base = {
             "account_id": row.account_id,
             "participation_id": row.id,
@@ -410,13 +422,6 @@ class Engine:
             "next_attempt_at": at,
         }
         match effect:
-            case Count(name=name, element=element, by=by):
-                key = (row.account_id, row.flow_id, row.version, element or "", name)
-                batch.changes.counters[key] += by
-                if name == "totalEngagements" and element:
-                    batch.changes.visits.add(
-                        (row.account_id, row.flow_id, row.version, element, row.person_id)
-                    )
             case SendMessage():
                 batch.changes.outbox.append(
                     {
@@ -491,8 +496,6 @@ class Engine:
                         "due_at": at,
                     }
                 )
-            case Trace():
-                batch.trace[row.id].append([at, effect.element, effect.what, effect.why])
             case _:
                 raise AssertionError(effect)
 

@@ -128,6 +128,17 @@ def _row(raw: Any) -> Row:
     return Row(**data)
 
 
+def fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Rows of a raw query straight from the driver's cursor, inside `conn`'s transaction
+    (SQLAlchemy's per-row result handling cost more than the query on engine reads)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def partition_sql(owned: frozenset[int] | None, column: str = "partition") -> str:
     """An `AND ...` clause restricting raw SQL to owned partitions (ints only, inlined);
     None means every partition."""
@@ -166,12 +177,13 @@ def due_inbox(
 ) -> list[InboxItem]:
     """Due stimuli in order. Raw SQL and orjson: at ingest rates this read is hot."""
     p = param(dialect_of(conn.engine.url.drivername))
-    rows = conn.exec_driver_sql(
+    rows = fetch(
+        conn,
         "SELECT id, account_id, partition, person_id, kind, flow_id, version, "
         f"participation_id, payload, due_at FROM inbox WHERE due_at <= {p}"
         f"{partition_sql(owned)} ORDER BY due_at, id LIMIT {int(limit)}",
         (now,),
-    ).all()
+    )
     return [
         InboxItem(
             r[0],
@@ -198,7 +210,7 @@ def _raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
     stdlib json cost more than the query at engine rates)."""
     out = []
     loads = orjson.loads
-    for raw in conn.exec_driver_sql(sql, params):
+    for raw in fetch(conn, sql, params):
         values = list(raw)
         for i in _JSON_AT:
             value = values[i]
@@ -283,8 +295,8 @@ def load_people(conn: Connection, ids: Iterable[int]) -> dict[int, Person]:
     emails: dict[int, list[str]] = defaultdict(list)
     for chunk in _chunks(wanted):
         marks = ", ".join([p] * len(chunk))
-        for row in conn.exec_driver_sql(
-            f"SELECT {', '.join(_PERSON_COLUMNS)} FROM people WHERE id IN ({marks})", tuple(chunk)
+        for row in fetch(
+            conn, f"SELECT {', '.join(_PERSON_COLUMNS)} FROM people WHERE id IN ({marks})", chunk
         ):
             raw = row[2]
             attributes = dict(orjson.loads(raw) if isinstance(raw, str | bytes) else raw or {})
@@ -292,16 +304,18 @@ def load_people(conn: Connection, ids: Iterable[int]) -> dict[int, Person]:
                 if value is not None:
                     attributes[name] = value
             found[row[0]] = (row[1], attributes)
-        for person_id, name in conn.exec_driver_sql(
+        for person_id, name in fetch(
+            conn,
             "SELECT person_tags.person_id, tags.name FROM person_tags JOIN tags "
             f"ON tags.id = person_tags.tag_id WHERE person_tags.person_id IN ({marks})",
-            tuple(chunk),
+            chunk,
         ):
             tag_names[person_id].append(name)
-        for person_id, kind, value in conn.exec_driver_sql(
+        for person_id, kind, value in fetch(
+            conn,
             "SELECT person_id, kind, value FROM person_contacts "
             f"WHERE person_id IN ({marks}) ORDER BY person_id, position",
-            tuple(chunk),
+            chunk,
         ):
             (phones if kind == "phone" else emails)[person_id].append(value)
     return {

@@ -108,14 +108,15 @@ class Engine:
             timers = [t for t in timers if self._runs(t)]
             if not items and not timers:
                 return self._end_canceled(at) if self.scope.leads() else 0
+            # Everything live of the people with stimuli (an event may reach any of their
+            # waits); a person who is only due on a timer needs no more than that row.
             people_ids = {(i.account_id, i.person_id) for i in items}
-            people_ids |= {(t.account_id, t.person_id) for t in timers}
-            for row in store.live_of(conn, people_ids):
+            for row in [*store.live_of(conn, people_ids), *timers]:
+                if row.id in batch.rows:
+                    continue
                 batch.rows[row.id] = row
                 batch.live[(row.flow_id, row.person_id)] = row.id
                 batch.of_person[row.person_id].add(row.id)
-            for row in timers:
-                batch.rows.setdefault(row.id, row)
             entering = self._entry_candidates(items)
             for flow_id, person_ids in entering.items():
                 batch.history[flow_id] = store.history(conn, flow_id, person_ids)

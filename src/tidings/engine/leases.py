@@ -190,9 +190,15 @@ class LeaseScope:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
-        with self.db.engine.begin() as conn:
-            store.release(conn, self.name)
-            store.unregister(conn, self.name)
+        try:
+            with self.db.engine.begin() as conn:
+                store.release(conn, self.name)
+                store.unregister(conn, self.name)
+        except Exception:
+            log.warning(
+                "could not give the partitions back; they move when the leases expire",
+                exc_info=True,
+            )
         with self._lock:
             self._held.clear()
             self._leaving.clear()

@@ -174,8 +174,13 @@ def test_a_loop_of_flows_adding_each_other_is_bounded(api: Api) -> None:
 
 
 def test_a_loop_that_waits_is_a_schedule_not_a_runaway(api: Api) -> None:
-    a, _b = loop(api, wait="PT2H")  # B waits two hours each time: the chain starts again
-    drain(api, "PT23H")
-    sent = [m["text"] for m in messages(api)]
-    assert sent == ["A"] + ["B", "A"] * 11  # every two hours, as drawn
-    assert "refused" not in perf(api, a)["elements"]["toB"]
+    a, b = loop(api, wait="PT2H")  # B waits two hours each time: the chain starts again
+    try:
+        drain(api, "PT23H")
+        sent = [m["text"] for m in messages(api)]
+        assert sent == ["A"] + ["B", "A"] * 11  # every two hours, as drawn
+        assert "refused" not in perf(api, a)["elements"]["toB"]
+    finally:  # the clock is shared by the session: stop the schedule, as its owner would
+        for flow in (a, b):
+            assert api.post(f"/flows/{flow}/cancel").status_code == 200
+        drain(api)

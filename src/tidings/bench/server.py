@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -31,10 +32,8 @@ class Server:
         """The kernel's high-water mark of resident memory (VmHWM), summed over the server
         and its child processes (the engine runs in one on SQLite)."""
         pids = [self.process.pid]
-        try:
+        with contextlib.suppress(psutil.Error):
             pids += [c.pid for c in psutil.Process(self.process.pid).children(recursive=True)]
-        except psutil.Error:
-            pass
         total = 0
         for pid in pids:
             try:

@@ -173,6 +173,14 @@ def test_ui_must_be_bounded() -> None:
     assert problem.field == "ui"
 
 
+@pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 1e300])
+def test_ui_numbers_must_fit_what_clients_read(number: float) -> None:
+    # PostgreSQL keeps such numbers exactly, and the answer could not be written back.
+    (problem,) = shape_problems({"ui": {"x": number}})
+    assert problem.field == "ui"
+    assert "64 bits" in problem.message or "9.2e18" in problem.message
+
+
 def test_not_an_object() -> None:
     (problem,) = shape_problems(["not", "a", "flow"])
     assert problem.field == ""

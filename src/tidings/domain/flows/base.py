@@ -98,8 +98,10 @@ class Model(BaseModel):
 def _check_ui(value: Any, depth: int) -> None:
     if depth > MAX_UI_DEPTH:
         raise ValueError(f"must not nest deeper than {MAX_UI_DEPTH} levels")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("numbers must be finite")
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) < 2**63):
+        raise ValueError("numbers must be finite and within ±9.2e18")
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise ValueError("whole numbers must fit in 64 bits")
     if isinstance(value, dict):
         for item in value.values():
             _check_ui(item, depth + 1)

@@ -131,9 +131,8 @@ def test_a_stopped_worker_releases_at_once(db: Database) -> None:
     assert set(tick(db, "b", T0 + 2)) == set(range(P))
 
 
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)  # concurrent writers
 def test_concurrent_acquisition_never_gives_one_partition_to_two(db: Database) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
     workers = [f"w{i}" for i in range(4)]
     barrier = threading.Barrier(len(workers))
     taken: dict[str, dict[int, int]] = {}

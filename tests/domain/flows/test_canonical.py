@@ -30,7 +30,7 @@ texts = st.text(
 )
 ui = st.dictionaries(
     st.sampled_from(["x", "y", "w", "collapsed"]),
-    st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**6), 10**6) | st.booleans(),
+    st.floats(-1e15, 1e15, allow_nan=False) | st.integers(-(10**6), 10**6) | st.booleans(),
     max_size=3,
 )
 

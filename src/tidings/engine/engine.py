@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -94,8 +95,12 @@ class Engine:
 
     # --- one batch ---------------------------------------------------------------------------
 
-    def run_once(self, now: datetime) -> int:
-        """Advance everything due at `now` (up to a batch); return how much was done."""
+    def run_once(
+        self, now: datetime, *, also: Callable[[Connection], Any] | None = None
+    ) -> tuple[int, Any]:
+        """Advance everything due at `now` (up to a batch); return how much was done, and
+        what `also` answered when it ran inside the batch's transaction (the runner claims
+        the API calls the batch wrote there, saving a commit on the way to the call)."""
         at = to_micros(now)
         batch = Batch()
         with self.db.read() as conn:
@@ -107,7 +112,7 @@ class Engine:
             timers = store.due_timers(conn, at, self.batch_size, owned)
             timers = [t for t in timers if self._runs(t)]
             if not items and not timers:
-                return self._end_canceled(at) if self.scope.leads() else 0
+                return (self._end_canceled(at) if self.scope.leads() else 0), None
             # Everything live of the people with stimuli (an event may reach any of their
             # waits); a person who is only due on a timer needs no more than that row.
             people_ids = {(i.account_id, i.person_id) for i in items}
@@ -168,8 +173,8 @@ class Engine:
                     at_now,
                 )
             )
-        self.db.write(lambda conn: self._write(conn, batch))
-        return len(work)
+        extra = self.db.write(lambda conn: self._write(conn, batch, also))
+        return len(work), extra
 
     def _runs(self, row: store.Row) -> bool:
         compiled = self.programs.by_version.get((row.flow_id, row.version))
@@ -502,7 +507,9 @@ class Engine:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def _write(self, conn: Connection, batch: Batch) -> None:
+    def _write(
+        self, conn: Connection, batch: Batch, also: Callable[[Connection], Any] | None = None
+    ) -> Any:
         self.scope.fence(conn)
         store.write_changes(conn, batch.changes)
         if batch.active_flows:
@@ -517,6 +524,9 @@ class Engine:
             apply_profile_updates(
                 conn, batch.profile, now=max(r.updated_at for r in batch.rows.values())
             )
+        if also is not None and any(o["kind"] == "call_api" for o in batch.changes.outbox):
+            return also(conn)
+        return None
 
     def _end_canceled(self, at: int) -> int:
         """People of canceled versions leave at once, set-based."""

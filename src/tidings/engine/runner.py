@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -92,17 +92,26 @@ class Runner:
                 if leads and (self.clock.virtual or at - self._pruned_at >= PRUNE_EVERY):
                     self._pruned_at = at
                     done += self._prune(at - self.trace_retention)
-                done += self.engine.run_once(now)
+                stepped, claimed = self.engine.run_once(
+                    now,
+                    also=functools.partial(
+                        api_calls.claim, now=at, owned=owned, partitions=partitions
+                    ),
+                )
+                done += stepped
                 with self.db.read() as conn:
                     sends = journeys.has_pending_sends(conn, at, owned, partitions)
                 if sends:
                     done += self._fenced(
                         functools.partial(dispatch_once, now=at, partitions=partitions, owned=owned)
                     )
-                with self.db.read() as conn:
-                    calls = journeys.has_due_calls(conn, at, owned, partitions)
-                if calls:
-                    done += self._call_apis(at, owned)
+                if claimed:
+                    done += self._run_calls(claimed)
+                else:
+                    with self.db.read() as conn:
+                        calls = journeys.has_due_calls(conn, at, owned, partitions)
+                    if calls:
+                        done += self._call_apis(at, owned)
                 total += done
                 if done <= 0:
                     return total
@@ -116,6 +125,11 @@ class Runner:
         )
         if not claimed:
             return 0
+        return self._run_calls(claimed)
+
+    def _run_calls(self, claimed: list[dict[str, Any]]) -> int:
+        """Run claimed calls and settle their results as stimuli."""
+        partitions = self.engine.partitions
         done = self._caller.submit(claimed).result()
         settled_at = to_micros(self.clock.now())
         self._fenced(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))

@@ -269,7 +269,7 @@ class Engine:
                 where = (item.account_id, source["flow"], source["version"], source["element"])
                 batch.changes.counters[(*where, f"refused.{reason}")] += 1
                 at = to_micros(now)
-                line = [at, source["element"], "not added", f"{reason}: flow {item.flow_id}"]
+                line = [source["element"], "not added", f"{reason}: flow {item.flow_id}"]
                 batch.changes.steps.append(
                     (
                         item.account_id,
@@ -416,7 +416,11 @@ class Engine:
             return
         at = to_micros(now)
         if isinstance(effect, Trace):
-            batch.trace[row.id].append([at, effect.element, effect.what, effect.why])
+            # Every line of a batch happened at its instant: the row keeps it once.
+            line = [effect.element, effect.what]
+            if effect.why is not None:
+                line.append(effect.why)
+            batch.trace[row.id].append(line)
             return
         base = {
             "account_id": row.account_id,

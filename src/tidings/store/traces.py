@@ -1,7 +1,8 @@
 """The per-person trace: what happened to a person in each flow, and why.
 
 The engine writes one `journey_steps` row per participation and batch (`kind` "steps",
-`detail` the batch's lines `[at, element, what, why]`), plus one row per refused entry
+`detail` the batch's lines `[element, what]` or `[element, what, why]`, all at the row's
+`at`), plus one row per refused entry
 (`kind` "refused", `detail` {"reason"}); a row per batch rather than per line keeps the
 trace at one insert per person and batch on the hot path. Rows older than the retention
 (`TIDINGS_TRACE_RETENTION_DAYS`) are deleted by the engine's housekeeping.
@@ -72,9 +73,11 @@ def person_journeys(conn: Connection, account_id: int, person_id: int) -> dict[s
                 }
             )
         elif pid is not None:
-            for line_at, element, what, why in data or []:
+            when = format_micros(at)
+            for line in data or []:
+                element, what, *why = line
                 steps[pid].append(
-                    {"at": format_micros(line_at), "element": element, "what": what, "why": why}
+                    {"at": when, "element": element, "what": what, "why": why[0] if why else None}
                 )
     return {
         "journeys": [

@@ -184,10 +184,14 @@ def mark_transaction(conn: Connection, owner: str, *, lease: int) -> None:
     (so `end_sessions` can find it once the owner is presumed dead) and let the server
     end it should it sit idle in the transaction for a lease's length."""
     if conn.dialect.name == "postgresql":
+        # lock_timeout: a transaction stuck behind a frozen worker's locks gives up after
+        # half a lease, so the next lease tick can find that worker dead and end its
+        # sessions (a tick blocked in `renew` would otherwise never tick again).
         conn.exec_driver_sql(
             "SELECT set_config('application_name', %s, true), "
-            "set_config('idle_in_transaction_session_timeout', %s, true)",
-            (_session_name(owner), str(max(lease // 1000, 1))),
+            "set_config('idle_in_transaction_session_timeout', %s, true), "
+            "set_config('lock_timeout', %s, true)",
+            (_session_name(owner), str(max(lease // 1000, 1)), str(max(lease // 2000, 1))),
         )
 
 

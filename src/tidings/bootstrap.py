@@ -78,13 +78,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         engine.programs.invalidate()
 
     ctx.refresh_interest = after_flow_change
-    runner = Runner(
-        db=db,
-        clock=clock,
-        engine=engine,
-        allow_private_urls=settings.allow_private_urls,
-        trace_retention_days=settings.trace_retention_days,
-    )
+    runner = _runner(settings, db, clock, engine)
     engine_process = None
     worker = None
     if clock.virtual:
@@ -150,11 +144,15 @@ def build_worker(settings: Settings | None = None) -> Worker:
     db.migrate()
     db.start()
     engine = Engine(db=db, partitions=settings.partitions, scope=scope)
-    runner = Runner(
+    runner = _runner(settings, db, clock, engine)
+    return Worker(db=db, runner=runner, scope=scope)
+
+
+def _runner(settings: Settings, db: Database, clock: Clock, engine: Engine) -> Runner:
+    return Runner(
         db=db,
         clock=clock,
         engine=engine,
         allow_private_urls=settings.allow_private_urls,
         trace_retention_days=settings.trace_retention_days,
     )
-    return Worker(db=db, runner=runner, scope=scope)

@@ -106,3 +106,48 @@ def test_private_addresses_are_refused_unless_allowed(api: Api, sink: Sink) -> N
     drain(api)
     assert sink.requests == []
     assert [m["text"] for m in messages(api, flow_id)] == ["Sorry"]
+
+
+def test_an_answer_that_comes_while_the_flow_is_paused_is_held_until_resume(api: Api) -> None:
+    """Pause holds the person where they are, and the answer of a call already made with
+    them: after resume the flow goes on with that answer, not with a lost one."""
+    gate = threading.Event()
+    arrived = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            arrived.set()
+            gate.wait(30)
+            answer = json.dumps({"orderId": "B-9"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api.patch("/account", json={"allowPrivateUrls": True})
+        flow_id = launched(api, flow(server.server_address[1]))["id"]
+        enter(api, flow_id)
+        advancing = threading.Thread(target=drain, args=(api,))
+        advancing.start()
+        assert arrived.wait(30), "the call was made"
+        assert api.post(f"/flows/{flow_id}/pause").status_code == 200
+        gate.set()  # the answer comes back while the flow is paused
+        advancing.join(60)
+        drain(api, "PT2H")  # longer than the call's grace: nothing may time out meanwhile
+        assert messages(api, flow_id) == []
+
+        assert api.post(f"/flows/{flow_id}/resume").status_code == 200
+        drain(api)
+        assert [m["text"] for m in messages(api, flow_id)] == ["Order B-9"]
+    finally:
+        gate.set()
+        server.shutdown()
+        server.server_close()

@@ -52,6 +52,7 @@ from tidings.store.database import Database
 from tidings.store.tables import flows, participations
 
 log = logging.getLogger("tidings.engine")
+HELD_RESULT = "_heldResult"  # in a participation's `local`: a result that came while paused
 
 
 @dataclass
@@ -145,7 +146,7 @@ class Engine:
         work.sort(key=lambda w: (w[0], w[1], getattr(w[2], "id", 0)))
         for _due, _kind, thing in work:
             if isinstance(thing, store.Row):
-                self._step(batch, persons, thing.id, TimerDue(), now)
+                self._step(batch, persons, thing.id, self._wake_stimulus(batch, thing.id), now)
             else:
                 self._item(batch, persons, thing, now)
                 batch.changes.consumed_inbox.append(thing.id)
@@ -285,11 +286,35 @@ class Engine:
                 )
         elif item.kind == "result":
             found = item.participation_id
-            if found is not None and found in batch.rows:
-                stimulus = ResultArrived(
-                    payload["element"], payload["outcome"], payload.get("data") or {}
-                )
-                self._step(batch, persons, found, stimulus, now)
+            if found is None or found not in batch.rows:
+                return
+            row = batch.rows[found]
+            version = self.programs.by_version.get((row.flow_id, row.version))
+            if version is not None and version.status is Status.paused:
+                # Pause holds the person where they are, and the answer with them: it is
+                # kept on the participation, due at once, and delivered after resume.
+                held = {k: payload.get(k) for k in ("element", "outcome", "data")}
+                row.local = {**row.local, HELD_RESULT: held}
+                row.wake_at = to_micros(now)
+                row.updated_at = to_micros(now)
+                batch.touched.add(row.id)
+                return
+            stimulus = ResultArrived(
+                payload["element"], payload["outcome"], payload.get("data") or {}
+            )
+            self._step(batch, persons, found, stimulus, now)
+
+    @staticmethod
+    def _wake_stimulus(batch: Batch, pid: int) -> Stimulus:
+        """A due participation wakes with its timer, or with a result held while paused."""
+        row = batch.rows[pid]
+        held = row.local.get(HELD_RESULT)
+        if not isinstance(held, dict):
+            return TimerDue()
+        row.local = {k: v for k, v in row.local.items() if k != HELD_RESULT}
+        return ResultArrived(
+            str(held.get("element") or ""), str(held.get("outcome") or ""), held.get("data") or {}
+        )
 
     def _enter(
         self,

@@ -161,19 +161,8 @@ class Engine:
         at_now = to_micros(now)
         for pid, lines in batch.trace.items():
             row = batch.rows[pid]
-            batch.changes.steps.append(
-                (
-                    row.account_id,
-                    row.person_id,
-                    row.flow_id,
-                    row.version,
-                    pid,
-                    row.element,
-                    "steps",
-                    orjson.dumps(lines).decode(),
-                    at_now,
-                )
-            )
+            where = (row.account_id, row.person_id, row.flow_id, row.version, pid, row.element)
+            batch.changes.trace(where, "steps", lines, at_now)
         extra = self.db.write(lambda conn: self._write(conn, batch, also))
         return len(work), extra
 
@@ -269,9 +258,8 @@ class Engine:
             if reason is not None and source:
                 where = (item.account_id, source["flow"], source["version"], source["element"])
                 batch.changes.counters[(*where, f"refused.{reason}")] += 1
-                at = to_micros(now)
                 line = [source["element"], "not added", f"{reason}: flow {item.flow_id}"]
-                batch.changes.steps.append(
+                batch.changes.trace(
                     (
                         item.account_id,
                         item.person_id,
@@ -279,10 +267,10 @@ class Engine:
                         source["version"],
                         source.get("participation"),
                         source["element"],
-                        "steps",
-                        orjson.dumps([line]).decode(),
-                        at,
-                    )
+                    ),
+                    "steps",
+                    [line],
+                    to_micros(now),
                 )
         elif item.kind == "result":
             found = item.participation_id
@@ -334,19 +322,8 @@ class Engine:
         if reason is None and (compiled.flow_id, person.id) in batch.live:
             reason = "alreadyInFlow"
         if reason is not None:
-            batch.changes.steps.append(
-                (
-                    compiled.account_id,
-                    person.id,
-                    compiled.flow_id,
-                    compiled.version,
-                    None,
-                    None,
-                    "refused",
-                    orjson.dumps({"reason": reason}).decode(),
-                    to_micros(now),
-                )
-            )
+            where = (compiled.account_id, person.id, compiled.flow_id, compiled.version, None, None)
+            batch.changes.trace(where, "refused", {"reason": reason}, to_micros(now))
             batch.changes.counters[key] += 1
             batch.changes.counters[
                 (compiled.account_id, compiled.flow_id, compiled.version, "", f"refused.{reason}")

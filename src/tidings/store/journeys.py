@@ -118,6 +118,17 @@ class Changes:
     # detail (JSON text), at
     steps: list[tuple[Any, ...]] = field(default_factory=list)
 
+    def trace(
+        self,
+        where: tuple[int, int, int, int, int | None, str | None],
+        kind: str,
+        detail: Any,
+        at: int,
+    ) -> None:
+        """A journey_steps row: `where` is (account, person, flow, version, participation,
+        element); `detail` the lines of a "steps" row or the reason of a "refused" one."""
+        self.steps.append((*where, kind, orjson.dumps(detail).decode(), at))
+
 
 def _row(raw: Any) -> Row:
     data = dict(raw._mapping)

@@ -36,13 +36,6 @@ class ChildSettings:
     trace_retention_days: int = 30
 
 
-def engine_lock_path(database_url: str) -> Path | None:
-    path = database_url.split("///", 1)[1] if "///" in database_url else ""
-    if not path or path == ":memory:":
-        return None
-    return Path(path + ".engine.lock")
-
-
 class EngineProcess:
     """The parent's handle: start, wake (cheap, coalesced, never blocks) and stop."""
 
@@ -93,9 +86,12 @@ def _child_main(settings: ChildSettings, wakes: Connection) -> None:  # pragma: 
         level=settings.log_level.upper(), format="%(levelname)s %(name)s[engine]: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    lock_path = engine_lock_path(settings.database_url)
+    from tidings.store.database import sqlite_file
+
+    file = sqlite_file(settings.database_url)
     lock = None
-    if lock_path is not None:
+    if file is not None:
+        lock_path = Path(f"{file}.engine.lock")
         lock = lock_path.open("a")
         fcntl.flock(lock, fcntl.LOCK_EX)  # a killed predecessor may still be going down
     from tidings.clock import RealClock

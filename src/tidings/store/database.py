@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from tidings.store.committer import Committer
@@ -18,6 +18,14 @@ from tidings.store.dialect import Dialect, configure_sqlite, dialect_of
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for in-memory databases and other dialects)."""
+    if dialect_of(url) != "sqlite":
+        return None
+    name = make_url(url).database
+    return Path(name) if name and name != ":memory:" else None
 
 
 class Database:
@@ -31,8 +39,8 @@ class Database:
             configure_sqlite(self.engine, immediate=False)
             self.write_engine = create_engine(url, poolclass=NullPool)
             configure_sqlite(self.write_engine, immediate=True)
-            file = url.split("///", 1)[1] if "///" in url else ""
-            lock_path = Path(file + ".write.lock") if file and file != ":memory:" else None
+            file = sqlite_file(url)
+            lock_path = None if file is None else Path(f"{file}.write.lock")
         else:
             self.engine = create_engine(
                 url, pool_size=pool_size, max_overflow=32, pool_pre_ping=True

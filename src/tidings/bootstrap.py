@@ -67,7 +67,13 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
     # events no live flow reacts to. On PostgreSQL other processes may launch flows.
     interest = Interest(everything=db.dialect != "sqlite")
     scope = _lease_scope(db, clock, settings)
-    engine = Engine(db=db, partitions=settings.partitions, interest=interest, scope=scope)
+    engine = Engine(
+        db=db,
+        partitions=settings.partitions,
+        interest=interest,
+        scope=scope,
+        uniform_paths=settings.uniform_paths,
+    )
 
     with db.read() as conn:
         interest.refresh(conn)
@@ -93,6 +99,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
                 allow_private_urls=settings.allow_private_urls,
                 log_level=settings.log_level,
                 trace_retention_days=settings.trace_retention_days,
+                uniform_paths=settings.uniform_paths,
             )
         )
         engine_process.start()
@@ -143,7 +150,9 @@ def build_worker(settings: Settings | None = None) -> Worker:
         raise ValueError("tidings worker needs PostgreSQL")
     db.migrate()
     db.start()
-    engine = Engine(db=db, partitions=settings.partitions, scope=scope)
+    engine = Engine(
+        db=db, partitions=settings.partitions, scope=scope, uniform_paths=settings.uniform_paths
+    )
     runner = _runner(settings, db, clock, engine)
     return Worker(db=db, runner=runner, scope=scope)
 

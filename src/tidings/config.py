@@ -39,4 +39,9 @@ class Settings(BaseSettings):
     trace_retention_days: int = Field(
         30, ge=1, le=3650, description="Days the per-person journey trace is kept."
     )
+    uniform_paths: bool = Field(
+        True,
+        description="Move people whom a timer or a plain event moves alike with set-based "
+        "statements (off: every person is stepped alone; the outcome is the same).",
+    )
     log_level: str = Field("info", description="debug, info, warning or error")

@@ -42,7 +42,7 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
-from tidings.engine import catalogs
+from tidings.engine import catalogs, uniform
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs
@@ -53,6 +53,7 @@ from tidings.store.tables import flows, participations
 
 log = logging.getLogger("tidings.engine")
 HELD_RESULT = "_heldResult"  # in a participation's `local`: a result that came while paused
+UNIFORM_BATCHES = 4  # a set-based move takes up to this many batches' worth of people
 
 
 @dataclass
@@ -81,8 +82,13 @@ class Engine:
         batch_size: int = 5000,
         interest: Interest | None = None,
         scope: Scope | None = None,
+        uniform_paths: bool = True,
     ) -> None:
         self.db = db
+        # Set-based moves for people a stimulus moves alike (engine/uniform.py); off, every
+        # person is stepped alone (the tests compare the two).
+        self.uniform_paths = uniform_paths
+        self.moved_in_bulk = 0  # people moved by those set-based paths, since start
         self.scope: Scope = scope or Everything()
         self.interest = interest
         self.partitions = partitions
@@ -103,6 +109,12 @@ class Engine:
         what `also` answered when it ran inside the batch's transaction (the runner claims
         the API calls the batch wrote there, saving a commit on the way to the call)."""
         at = to_micros(now)
+        if self.uniform_paths:
+            limit = self.batch_size * UNIFORM_BATCHES
+            moved = uniform.wake_timers(self, now, limit) or uniform.match_events(self, now, limit)
+            if moved:
+                self.moved_in_bulk += moved
+                return moved, None
         batch = Batch()
         with self.db.read() as conn:
             self.programs.refresh(conn)

@@ -34,6 +34,7 @@ class ChildSettings:
     allow_private_urls: bool
     log_level: str
     trace_retention_days: int = 30
+    uniform_paths: bool = True
 
 
 class EngineProcess:
@@ -101,7 +102,7 @@ def _child_main(settings: ChildSettings, wakes: Connection) -> None:  # pragma: 
 
     db = Database(url=settings.database_url)
     db.start()
-    engine = Engine(db=db, partitions=settings.partitions)
+    engine = Engine(db=db, partitions=settings.partitions, uniform_paths=settings.uniform_paths)
     runner = Runner(
         db=db,
         clock=RealClock(),

@@ -55,6 +55,15 @@ class Handler(ABC):
         """The outcome of what this element asked for (a send, a call) arrived."""
         return None
 
+    def uniform(self, moment: str) -> bool:
+        """Whether `enter`, `on_timer` or `on_event` (moment "enter", "timer", "event")
+        reads nothing of the person, their variables, local state, message events or the
+        event's properties, and emits nothing but counts and trace lines: then it moves
+        everyone at this element the same way at the same instant (`uniform.py`, which
+        lets the engine apply it to many people at once). False unless a handler says so.
+        """
+        return False
+
 
 F = TypeVar("F", bound=Callable[..., "Handler"])
 Builder = Callable[[Any, Compiler], Handler]

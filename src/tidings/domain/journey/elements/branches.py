@@ -96,3 +96,6 @@ class ExitHandler(Handler):
 
     def enter(self, run: Run) -> Move:
         return Leave("completed")
+
+    def uniform(self, moment: str) -> bool:
+        return moment == "enter"

@@ -72,6 +72,10 @@ class WaitHandler(Handler):
     def on_timer(self, run: Run) -> Move:
         return Go()
 
+    def uniform(self, moment: str) -> bool:
+        # `until` and `at` read the person's variables or zone; a duration does not.
+        return moment == "timer" or (moment == "enter" and self.duration is not None)
+
 
 @builds(WaitForEvent)
 class WaitForEventHandler(Handler):
@@ -113,6 +117,11 @@ class WaitForEventHandler(Handler):
         run.assign(self.assign, self.id, event=props)
         run.trace(self.id, "outcome", f"event {event.name}")
         return Go("event")
+
+    def uniform(self, moment: str) -> bool:
+        if moment == "event":  # a plain named event, with no condition and no assign
+            return self.element is None and self.where is None and not self.assign
+        return moment in ("enter", "timer")
 
     def _awaits(self, run: Run, event: EventArrived) -> bool:
         if self.element is None:

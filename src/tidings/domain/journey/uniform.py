@@ -1,0 +1,125 @@
+"""Uniform steps: a stimulus that moves everyone at an element the same way.
+
+    move = uniform_move(program, "w", "timer", now)   # None: each person is stepped alone
+
+A `wait` of a fixed duration whose timer comes, then an `exit`; a `wait_for_event` with
+no condition whose event arrives, then another wait: nothing on such a path reads the
+person, their variables or the event, so every participation standing at that element
+with no element-local state (`local` empty) ends in the same place, with the same counts
+and trace lines. The engine can then move thousands of them with a few set-based
+statements instead of a step each (`engine/uniform.py`).
+
+Whether a path is uniform is proved, not guessed: the step function runs once, for a
+person who has nothing, and the answer counts only when every element it visited says
+(`Handler.uniform`) that what it did there reads nothing of the person, and the step
+emitted nothing but counts and trace lines. A non-uniform element anywhere on the path
+(a send, a segment, a wait `until` an expression) makes the answer None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from tidings.domain.journey.program import Program
+from tidings.domain.journey.step import advance
+from tidings.domain.journey.types import (
+    Count,
+    EventArrived,
+    Person,
+    Phase,
+    State,
+    Stimulus,
+    TimerDue,
+    Trace,
+)
+
+Moment = Literal["timer", "event"]
+NOBODY: Final = Person(id=0, external_id=None, attributes={})
+
+
+@dataclass(frozen=True)
+class UniformMove:
+    """Where everyone at `start` goes, and what each of them counts and traces."""
+
+    start: str
+    phase: Phase
+    element: str | None
+    wake_at: datetime | None
+    waiting_for: str | None
+    waiting_element: str | None
+    local: Mapping[str, Any]
+    exit_reason: str | None
+    counts: tuple[Count, ...]
+    lines: tuple[tuple[str | None, str, str | None], ...]  # trace lines, in order
+    visited: tuple[str, ...]  # elements entered (their unique people are counted)
+
+
+def uniform_move(
+    program: Program, start: str, moment: Moment, now: datetime, event: str | None = None
+) -> UniformMove | None:
+    """The move of everyone waiting at `start` when their timer comes (`moment`
+    "timer") or the awaited `event` arrives ("event"), at `now`; None when the path
+    depends on who they are."""
+    handler = program.handlers.get(start)
+    if handler is None or not handler.uniform(moment):
+        return None
+    stimulus: Stimulus
+    if moment == "event":
+        if event is None or event.startswith("message."):
+            return None  # message events are also recorded per participation
+        if program.goal is not None and program.goal.event == event:
+            return None  # the goal reads the event and counts once per participation
+        stimulus = EventArrived(event, {}, now)
+    else:
+        stimulus = TimerDue()
+    state = State(
+        participation_id=0,
+        flow_id=program.flow_id,
+        version=program.version,
+        person=NOBODY,
+        phase=Phase.waiting,
+        element=start,
+        variables={},
+        entry_event=None,
+        entered_at=now,
+        wake_at=now if moment == "timer" else None,
+        waiting_for=event,
+    )
+    step = advance(program, state, stimulus, now)
+    after = step.state
+    if after is state:
+        return None  # not moved: the stimulus was not for them
+    counts: list[Count] = []
+    lines: list[tuple[str | None, str, str | None]] = []
+    visited: list[str] = []
+    for effect in step.effects:
+        if isinstance(effect, Count):
+            counts.append(effect)
+            if effect.name == "totalEngagements" and effect.element is not None:
+                visited.append(effect.element)
+        elif isinstance(effect, Trace):
+            lines.append((effect.element, effect.what, effect.why))
+        else:
+            return None  # a send, a call, a profile change: per person
+    for element in visited:
+        found = program.handlers.get(element)
+        if found is None or not found.uniform("enter"):
+            return None
+    if after.person is not NOBODY or dict(after.variables) or after.message_events:
+        return None
+    return UniformMove(
+        start=start,
+        phase=after.phase,
+        element=after.element,
+        wake_at=after.wake_at,
+        waiting_for=after.waiting_for,
+        waiting_element=after.waiting_element,
+        local=dict(after.local),
+        exit_reason=after.exit_reason,
+        counts=tuple(counts),
+        lines=tuple(lines),
+        visited=tuple(visited),
+    )

@@ -1,0 +1,307 @@
+"""Set-based moves for uniform steps (`domain/journey/uniform.py`).
+
+When a timer comes for thousands of people at a `wait` of a fixed duration, or the plain
+event they wait for arrives, every one of them moves the same way: the step function
+runs once, for nobody, and its outcome is written for all of them with a few statements
+per 500 people (participations updated, trace rows and unique visits inserted from the
+rows themselves, counters added once). What each person would have got from a step of
+their own is what they get here; tests/engine/test_uniform.py runs the same journeys
+with and without these paths and compares the stores.
+
+Order is kept: timers are moved only when they come before every due stimulus of the
+inbox (a person's event that came first is seen first), events only while no timer is
+due before them, and a person's second event in a batch waits for the general path.
+A participation with element-local state (a goal reached, a held answer, a chain of
+add_to_flow hops) or of a version that does not run is left to the general path too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import Connection
+
+from tidings.domain.durations import to_micros
+from tidings.domain.journey import Phase
+from tidings.domain.journey.elements.waits import WaitForEventHandler
+from tidings.domain.journey.uniform import UniformMove, uniform_move
+from tidings.engine.programs import Compiled
+from tidings.store import journeys as store
+from tidings.store.dialect import dialect_of, json_param, param
+
+if TYPE_CHECKING:
+    from tidings.engine.engine import Engine
+
+CHUNK = 500
+EMPTY_LOCAL = "{}"
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Everyone of one version at one element, and the move they all make."""
+
+    compiled: Compiled
+    move: UniformMove
+
+
+# --- timers ----------------------------------------------------------------------------------
+
+
+def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
+    """Move up to `limit` people whose timer has come at elements where it moves everyone
+    alike; answer how many moved (0 leaves everything to the general path). The elements
+    are those of the next `engine.batch_size` due timers."""
+    at = to_micros(now)
+    owned = engine.scope.owned()
+    where = store.partition_sql(owned)
+    with engine.db.read() as conn:
+        engine.programs.refresh(conn)
+        p = param(dialect_of(conn.engine.url.drivername))
+        head = store.fetch(
+            conn,
+            f"SELECT due_at FROM inbox WHERE due_at <= {p}{where} ORDER BY due_at, id LIMIT 1",
+            (at,),
+        )
+        cut = at if not head else min(at, int(head[0][0]) - 1)
+        starts = store.fetch(
+            conn,
+            "SELECT DISTINCT flow_id, version, element FROM (SELECT flow_id, version, element "
+            "FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
+            f"AND wake_at <= {p}{where} ORDER BY wake_at LIMIT {int(engine.batch_size)}) AS head",
+            (cut,),
+        )
+    cohorts = []
+    for flow_id, version, element in starts:
+        compiled = engine.programs.by_version.get((flow_id, version))
+        if compiled is None or not compiled.runs or element is None:
+            continue
+        move = uniform_move(compiled.program, element, "timer", now)
+        if move is not None:
+            cohorts.append(Cohort(compiled, move))
+    if not cohorts:
+        return 0
+
+    def write(conn: Connection) -> int:
+        engine.scope.fence(conn)
+        left = limit
+        for cohort in cohorts:
+            c = cohort.compiled
+            rows = store.fetch(
+                conn,
+                f"SELECT id FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
+                f"AND wake_at <= {p} AND flow_id = {p} AND version = {p} AND element = {p} "
+                f"AND local = '{EMPTY_LOCAL}'{where} ORDER BY wake_at LIMIT {int(left)}",
+                (cut, c.flow_id, c.version, cohort.move.start),
+            )
+            apply(conn, cohort, [r[0] for r in rows], at)
+            left -= len(rows)
+            if left <= 0:
+                break
+        return limit - left
+
+    return int(engine.db.write(write))
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def match_events(engine: Engine, now: datetime, limit: int) -> int:
+    """Consume the longest head of the due inbox (up to `limit` stimuli) made of plain
+    events that move everyone who waits for them alike; answer how many were consumed."""
+    at = to_micros(now)
+    owned = engine.scope.owned()
+    where = store.partition_sql(owned)
+    programs = engine.programs
+    by_name: dict[tuple[int, str], list[Cohort] | None] = {}
+    head: list[store.InboxItem] = []
+    seen: set[int] = set()
+    with engine.db.read() as conn:
+        p = param(dialect_of(conn.engine.url.drivername))
+        first = store.due_inbox(conn, at, 1, owned)  # most batches end here
+        if not first or first[0].kind != "event":
+            return 0
+        key = (first[0].account_id, str(first[0].payload.get("name")))
+        by_name[key] = _event_cohorts(engine, key[0], key[1], now)
+        if by_name[key] is None:
+            return 0
+        items = store.due_inbox(conn, at, limit, owned)
+        timer = store.fetch(
+            conn,
+            "SELECT wake_at FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
+            f"AND wake_at <= {p}{where} ORDER BY wake_at LIMIT 1",
+            (at,),
+        )
+        before = int(timer[0][0]) if timer else None
+        for item in items:
+            if item.kind != "event" or item.person_id in seen:
+                break
+            if before is not None and item.due_at >= before:
+                break  # a timer comes first
+            key = (item.account_id, str(item.payload.get("name")))
+            if key not in by_name:
+                by_name[key] = _event_cohorts(engine, key[0], key[1], now)
+            if by_name[key] is None or item.payload.get("store"):
+                break
+            head.append(item)
+            seen.add(item.person_id)
+        if not head:
+            return 0
+        waiting = _waiting(conn, head, p)
+    # Everyone waiting for the event must be in a cohort of it (a running version, nothing
+    # element-local); the head ends before the first person for whom that is not so.
+    moved: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+    taken = 0
+    for item in head:
+        name = str(item.payload.get("name"))
+        cohorts = {
+            (c.compiled.flow_id, c.compiled.version, c.move.start): c
+            for c in by_name[(item.account_id, name)] or ()
+        }
+        mine: list[tuple[tuple[int, int, str], int]] = []
+        fits = True
+        for pid, flow_id, version, element, waiting_for, local in waiting.get(item.person_id, ()):
+            if waiting_for != name:
+                continue
+            compiled = programs.by_version.get((flow_id, version))
+            if compiled is None or not compiled.runs:
+                continue  # held (paused) or ended elsewhere: the event is not for them
+            if (flow_id, version, element) not in cohorts or not _empty(local):
+                fits = False
+                break
+            mine.append(((flow_id, version, element), pid))
+        if not fits:
+            break
+        for start, pid in mine:
+            moved[start].append(pid)
+        taken += 1
+    if not taken:
+        return 0
+    consumed = [item.id for item in head[:taken]]
+    all_cohorts = {
+        (c.compiled.flow_id, c.compiled.version, c.move.start): c
+        for found in by_name.values()
+        for c in found or ()
+    }
+
+    def write(conn: Connection) -> int:
+        engine.scope.fence(conn)
+        store.write_changes(conn, store.Changes(consumed_inbox=consumed))
+        for key, ids in moved.items():
+            apply(conn, all_cohorts[key], ids, at)
+        return len(consumed)
+
+    return int(engine.db.write(write))
+
+
+def _event_cohorts(
+    engine: Engine, account_id: int, name: str, now: datetime
+) -> list[Cohort] | None:
+    """The cohorts an event of `name` moves, when it moves each of them alike; None when
+    anything else happens to it (an entry, a goal, a wait with a condition...)."""
+    programs = engine.programs
+    if name.startswith("message.") or programs.event_entries.get((account_id, name)):
+        return None
+    if programs.goals.get((account_id, name)):
+        return None
+    out = []
+    for compiled in programs.by_version.values():
+        if compiled.account_id != account_id or not compiled.runs:
+            continue
+        for handler in compiled.program.handlers.values():
+            if not isinstance(handler, WaitForEventHandler):
+                continue
+            if handler.element is not None or handler.event != name:
+                continue
+            move = uniform_move(compiled.program, handler.id, "event", now, name)
+            if move is None:
+                return None
+            out.append(Cohort(compiled, move))
+    return out
+
+
+def _waiting(
+    conn: Connection, items: Sequence[store.InboxItem], p: str
+) -> dict[int, list[tuple[int, int, int, str, str | None, Any]]]:
+    """The waiting participations of the people of `items`, a few columns each."""
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for item in items:
+        by_account[item.account_id].append(item.person_id)
+    out: dict[int, list[tuple[int, int, int, str, str | None, Any]]] = defaultdict(list)
+    for account_id, people in by_account.items():
+        for start in range(0, len(people), CHUNK):
+            chunk = people[start : start + CHUNK]
+            for pid, person_id, flow_id, version, element, waiting_for, local in store.fetch(
+                conn,
+                "SELECT id, person_id, flow_id, version, element, waiting_for, local "
+                f"FROM participations WHERE account_id = {p} AND phase = 'waiting' "
+                f"AND person_id IN ({', '.join([p] * len(chunk))})",
+                (account_id, *chunk),
+            ):
+                out[person_id].append((pid, flow_id, version, element, waiting_for, local))
+    return out
+
+
+def _empty(local: Any) -> bool:
+    if isinstance(local, str | bytes):
+        return local in (EMPTY_LOCAL, b"{}")
+    return not local
+
+
+# --- writing a move --------------------------------------------------------------------------
+
+
+def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None:
+    """Write `cohort`'s move for the participations `ids`, as a step each would have."""
+    if not ids:
+        return
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    move, c = cohort.move, cohort.compiled
+    exited = move.phase is Phase.exited
+    lines = [[e, what] if why is None else [e, what, why] for e, what, why in move.lines]
+    detail = orjson.dumps(lines).decode()
+    sets = (
+        f"phase = {p}, element = {p}, wake_at = {p}, waiting_for = {p}, waiting_element = {p}, "
+        f"local = {j}, updated_at = {p}, exited_at = {p}, exit_reason = {p}"
+    )
+    values = (
+        move.phase.value,
+        move.element,
+        None if move.wake_at is None else to_micros(move.wake_at),
+        move.waiting_for,
+        move.waiting_element,
+        orjson.dumps(dict(move.local)).decode(),
+        at,
+        at if exited else None,
+        (move.exit_reason or "completed") if exited else None,
+    )
+    visited = sorted(set(move.visited))
+    for start in range(0, len(ids), CHUNK):
+        listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+        if lines:
+            conn.exec_driver_sql(
+                "INSERT INTO journey_steps (account_id, person_id, flow_id, version, "
+                "participation_id, element, kind, detail, at) SELECT account_id, person_id, "
+                f"flow_id, version, id, {p}, 'steps', {j}, {p} FROM participations "
+                f"WHERE id IN ({listed})",
+                (move.element, detail, at),
+            )
+        for element in visited:
+            conn.exec_driver_sql(
+                "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
+                f"SELECT account_id, flow_id, version, {p}, person_id FROM participations "
+                f"WHERE id IN ({listed}) ON CONFLICT DO NOTHING",
+                (element,),
+            )
+        conn.exec_driver_sql(f"UPDATE participations SET {sets} WHERE id IN ({listed})", values)
+    changes = store.Changes()
+    for count in move.counts:
+        key = (c.account_id, c.flow_id, c.version, count.element or "", count.name)
+        changes.counters[key] += count.by * len(ids)
+    store.write_changes(conn, changes)
+    conn.exec_driver_sql(f"UPDATE flows SET last_activity_at = {p} WHERE id = {p}", (at, c.flow_id))

@@ -1,0 +1,210 @@
+"""Set-based moves (engine/uniform.py) give every person what a step of their own gives.
+
+The same journeys run twice on fresh stores, once with the set-based paths and once with
+every person stepped alone (`uniform_paths=False`), and everything a user can see or
+count is compared: participations, the per-person trace, counters, unique visits, the
+performance answers and `GET /people/{id}/journeys`. The journeys mix what can move in
+bulk (fixed waits, plain events) with what cannot (a goal reached, a paused version, a
+wait with a condition, a second event in one batch, an event that starts a flow).
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.conftest import BACKENDS, Api
+from tests.support.postgres import create_database
+from tidings.bootstrap import build
+from tidings.clock import VirtualClock
+from tidings.config import Settings
+
+KEY = "tdk_uniform_test_key_0123456789abcdef"
+PEOPLE = 24
+_names = itertools.count()
+
+
+def audience(name: str, elements: list[dict[str, Any]], **settings: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "entry": {"type": "audience", "tags": ["vip"], "update": "never"},
+        "settings": {"schedule": {"end": "2099-01-01T00:00:00Z"}, **settings},
+        "elements": elements,
+    }
+
+
+FLOWS: list[dict[str, Any]] = [
+    audience(
+        "Waits",
+        [
+            {"id": "w1", "type": "wait", "duration": "P1D", "next": "ping"},
+            {
+                "id": "ping",
+                "type": "wait_for_event",
+                "event": "Ping",
+                "timeout": "P2D",
+                "next": {"event": "w2", "timeout": "bye"},
+            },
+            {"id": "w2", "type": "wait", "duration": "PT12H"},
+            {"id": "bye", "type": "exit"},
+        ],
+    ),
+    audience(
+        "Goal",
+        [
+            {"id": "g1", "type": "wait", "duration": "P1D", "next": "g2"},
+            {"id": "g2", "type": "wait_for_event", "event": "Ping", "timeout": "P1D"},
+        ],
+        goal={"event": "Purchase", "value": "event.amount"},
+    ),
+    audience(
+        "Paused",
+        [{"id": "p1", "type": "wait_for_event", "event": "Ping", "timeout": "P1D"}],
+    ),
+    audience(
+        "Conditional",
+        [
+            {
+                "id": "c1",
+                "type": "wait_for_event",
+                "event": "Pong",
+                "where": "event.n > 5",
+                "timeout": "P1D",
+                "next": "c2",
+            },
+            {"id": "c2", "type": "wait", "duration": "PT1H"},
+        ],
+    ),
+    {
+        "name": "Signup",
+        "entry": {"type": "event", "event": "Signup"},
+        "elements": [
+            {"id": "s1", "type": "wait", "duration": "PT6H", "next": "s2"},
+            {"id": "s2", "type": "wait", "at": "09:00"},
+        ],
+    },
+]
+
+
+def run(url: str, uniform: bool) -> dict[str, Any]:
+    system = build(
+        Settings(database_url=url, api_key=KEY, clock="virtual", uniform_paths=uniform),
+        clock=VirtualClock(),
+    )
+    try:
+        with TestClient(system.app, raise_server_exceptions=False) as client:
+            api = Api(client, KEY, 1)
+            found = _journeys(api) | {"tables": _tables(system)}
+            return found | {"inBulk": system.runner.engine.moved_in_bulk}
+    finally:
+        system.close()
+
+
+def _ok(answer: Any) -> Any:
+    assert answer.status_code < 300, answer.text
+    return answer.json()
+
+
+def _journeys(api: Api) -> dict[str, Any]:
+    for name, props in [
+        ("Ping", {}),
+        ("Pong", {"n": "integer"}),
+        ("Purchase", {"amount": "decimal"}),
+        ("Signup", {}),
+    ]:
+        _ok(api.post("/event-definitions", json={"name": name, "properties": props}))
+    people = [
+        _ok(
+            api.post(
+                "/people",
+                json={
+                    "externalId": f"u{i}",
+                    "tags": ["vip"],
+                    **({"timezone": "Pacific/Auckland"} if i % 3 == 0 else {}),
+                },
+            )
+        )["id"]
+        for i in range(PEOPLE)
+    ]
+    flows = [_ok(api.post("/flows", json=doc))["id"] for doc in FLOWS]
+    for flow in flows[:4]:
+        _ok(api.post(f"/flows/{flow}/launch"))
+    _ok(api.post(f"/flows/{flows[4]}/launch"))
+    _ok(api.post(f"/flows/{flows[2]}/pause"))
+
+    def events(name: str, who: range, **props: Any) -> None:
+        body = [{"person": {"externalId": f"u{i}"}, "name": name, "properties": props} for i in who]
+        assert api.post("/events", json=body).status_code == 202
+
+    def advance(by: str) -> None:
+        _ok(api.post("/clock/advance", json={"by": by}))
+
+    events("Signup", range(0, PEOPLE, 2))
+    advance("PT1H")
+    events("Pong", range(0, 6), n=9)  # the condition holds: the general path
+    events("Pong", range(6, 12), n=1)  # it does not: ignored, traced
+    advance("P1D")  # fixed waits end for everyone at once
+    events("Purchase", range(0, 4), amount=10)  # these reach the Goal flow's goal
+    events("Ping", range(0, 16))
+    events("Ping", range(0, 3))  # a second event in the same batch
+    advance("PT2H")
+    _ok(api.post(f"/flows/{flows[2]}/resume"))  # overdue timeouts fire
+    advance("PT1H")
+    events("Ping", range(16, 20))
+    advance("P3D")
+    return {
+        "performance": [
+            _ok(api.get(f"/flows/{flow}/performance", params={"version": "all"})) for flow in flows
+        ],
+        "people": [_ok(api.get(f"/people/{pid}/journeys")) for pid in people],
+    }
+
+
+def _tables(system: Any) -> dict[str, Any]:
+    queries = {
+        "participations": "SELECT flow_id, version, person_id, phase, element, variables, "
+        "local, message_events, wake_at, waiting_for, waiting_element, entered_at, exited_at, "
+        "exit_reason, updated_at FROM participations",
+        "steps": "SELECT person_id, flow_id, version, participation_id, element, kind, detail, "
+        "at FROM journey_steps",
+        "counters": "SELECT flow_id, version, element, name, value FROM flow_counters",
+        "visits": "SELECT flow_id, version, element, person_id FROM element_visits",
+        "flows": "SELECT id, last_activity_at FROM flows",
+        "inbox": "SELECT count(*) FROM inbox",
+    }
+    with system.db.read() as conn:
+        return {
+            name: sorted(tuple(str(v) for v in row) for row in conn.execute(text(sql)))
+            for name, sql in queries.items()
+        }
+
+
+def _url(backend: str, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{Path(tempfile.mkdtemp(prefix='tidings-uniform-')) / 't.db'}"
+    return create_database(request.getfixturevalue("postgres_url"), f"uniform{next(_names)}")
+
+
+@pytest.mark.parametrize("store", BACKENDS)
+def test_set_based_moves_give_everyone_what_their_own_step_gives(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    bulk = run(_url(store, request), uniform=True)
+    alone = run(_url(store, request), uniform=False)
+    for name, rows in alone["tables"].items():
+        assert bulk["tables"][name] == rows, name
+    assert bulk["performance"] == alone["performance"]
+    assert bulk["people"] == alone["people"]
+    # The journeys did move: people timed out, matched, reached the goal, were held.
+    steps = "\n".join(str(row) for row in alone["tables"]["steps"])
+    for seen in ("event Ping", "timeout", "goal", "event ignored", "Pong: not event.n > 5"):
+        assert seen in steps, seen
+    assert alone["tables"]["inbox"] == [("0",)]
+    assert alone["inBulk"] == 0
+    assert bulk["inBulk"] > PEOPLE * 2  # fixed waits, timeouts and Pings went in bulk

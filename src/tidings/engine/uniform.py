@@ -32,6 +32,7 @@ from tidings.domain.journey.elements.waits import WaitForEventHandler
 from tidings.domain.journey.uniform import UniformMove, uniform_move
 from tidings.engine.programs import Compiled
 from tidings.store import journeys as store
+from tidings.store import traces
 from tidings.store.dialect import dialect_of, json_param, param
 
 if TYPE_CHECKING:
@@ -264,7 +265,6 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
     move, c = cohort.move, cohort.compiled
     exited = move.phase is Phase.exited
     lines = [[e, what] if why is None else [e, what, why] for e, what, why in move.lines]
-    detail = orjson.dumps(lines).decode()
     sets = (
         f"phase = {p}, element = {p}, wake_at = {p}, waiting_for = {p}, waiting_element = {p}, "
         f"local = {j}, updated_at = {p}, exited_at = {p}, exit_reason = {p}"
@@ -284,13 +284,7 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
     for start in range(0, len(ids), CHUNK):
         listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
         if lines:
-            conn.exec_driver_sql(
-                "INSERT INTO journey_steps (account_id, person_id, flow_id, version, "
-                "participation_id, element, kind, detail, at) SELECT account_id, person_id, "
-                f"flow_id, version, id, {p}, 'steps', {j}, {p} FROM participations "
-                f"WHERE id IN ({listed})",
-                (move.element, detail, at),
-            )
+            traces.copy_steps(conn, listed, move.element, lines, at)
         for element in visited:
             conn.exec_driver_sql(
                 "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "

@@ -18,9 +18,25 @@ from sqlalchemy import Connection, delete, select
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
+from tidings.store.dialect import dialect_of, json_param, param
 from tidings.store.tables import flows, journey_steps, participations, people
 
 MAX_JOURNEYS = 100
+
+
+def copy_steps(conn: Connection, ids: str, element: str | None, lines: Any, at: int) -> None:
+    """The same trace lines for many participations at once (`ids`: a comma-separated
+    list of participation ids, ints only), each row taking its participation's person,
+    flow and version: the engine's set-based moves (engine/uniform.py) write these."""
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    conn.exec_driver_sql(
+        "INSERT INTO journey_steps (account_id, person_id, flow_id, version, "
+        "participation_id, element, kind, detail, at) SELECT account_id, person_id, "
+        f"flow_id, version, id, {p}, 'steps', {j}, {p} FROM participations "
+        f"WHERE id IN ({ids})",
+        (element, orjson.dumps(lines).decode(), at),
+    )
 
 
 def person_journeys(conn: Connection, account_id: int, person_id: int) -> dict[str, Any]:

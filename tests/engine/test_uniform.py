@@ -81,6 +81,25 @@ FLOWS: list[dict[str, Any]] = [
             {"id": "c2", "type": "wait", "duration": "PT1H"},
         ],
     ),
+    audience(
+        "Welcome",
+        [
+            {"id": "hi", "type": "send_sms", "from": "Shop", "text": "Hi", "next": "ww"},
+            {"id": "ww", "type": "wait", "duration": "PT3H"},
+        ],
+        reentry={"enabled": True},
+    ),
+    {
+        "name": "Late",
+        "entry": {"type": "audience", "tags": ["late"], "update": "realtime"},
+        "settings": {"schedule": {"end": "2099-01-01T00:00:00Z"}},
+        "elements": [{"id": "l1", "type": "wait", "duration": "PT2H"}],
+    },
+    {
+        "name": "Api",
+        "entry": {"type": "api"},
+        "elements": [{"id": "a1", "type": "wait", "duration": "PT2H"}],
+    },
     {
         "name": "Signup",
         "entry": {"type": "event", "event": "Signup"},
@@ -132,10 +151,10 @@ def _journeys(api: Api) -> dict[str, Any]:
         )["id"]
         for i in range(PEOPLE)
     ]
+    people.append(_ok(api.post("/people", json={"externalId": "first", "tags": ["late"]}))["id"])
     flows = [_ok(api.post("/flows", json=doc))["id"] for doc in FLOWS]
-    for flow in flows[:4]:
+    for flow in flows:
         _ok(api.post(f"/flows/{flow}/launch"))
-    _ok(api.post(f"/flows/{flows[4]}/launch"))
     _ok(api.post(f"/flows/{flows[2]}/pause"))
 
     def events(name: str, who: range, **props: Any) -> None:
@@ -147,6 +166,12 @@ def _journeys(api: Api) -> dict[str, Any]:
 
     events("Signup", range(0, PEOPLE, 2))
     advance("PT1H")
+    for i in (1, 2, 1):  # the Flow API: the second time, the person is inside already
+        body = {"person": {"externalId": f"u{i}"}, "variables": {}}
+        assert api.post(f"/flows/{flows[6]}/participants", json=body).status_code < 300
+    for i in range(0, PEOPLE, 4):  # a real-time audience lets them in as they join
+        _ok(api.patch(f"/people/{people[i]}", json={"tags": ["vip", "late"]}))
+    advance("PT4H")
     events("Pong", range(0, 6), n=9)  # the condition holds: the general path
     events("Pong", range(6, 12), n=1)  # it does not: ignored, traced
     advance("P1D")  # fixed waits end for everyone at once

@@ -111,7 +111,11 @@ class Engine:
         at = to_micros(now)
         if self.uniform_paths:
             limit = self.batch_size * UNIFORM_BATCHES
-            moved = uniform.wake_timers(self, now, limit) or uniform.match_events(self, now, limit)
+            moved = (
+                uniform.wake_timers(self, now, limit)
+                or uniform.match_events(self, now, limit)
+                or uniform.take_entries(self, now, limit)
+            )
             if moved:
                 self.moved_in_bulk += moved
                 return moved, None
@@ -193,6 +197,11 @@ class Engine:
             elif item.kind == "enter":
                 count += 1
         return count
+
+    def forget_ids(self) -> None:
+        """Participations were inserted with ids the store chose: read the next free
+        one again before the next batch."""
+        self._next_id = 0
 
     def _new_id(self) -> int:
         if self._ids:

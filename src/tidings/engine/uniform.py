@@ -199,6 +199,97 @@ def match_events(engine: Engine, now: datetime, limit: int) -> int:
     return int(engine.db.write(write))
 
 
+def take_entries(engine: Engine, now: datetime, limit: int) -> int:
+    """Enter the longest head of the due inbox (up to `limit` stimuli) made of audience
+    entries into one flow whose first steps are the same for everyone, for people who
+    were never in it (the frequency cap has nothing to say about them); answer how
+    many entries were consumed."""
+    at = to_micros(now)
+    owned = engine.scope.owned()
+    with engine.db.read() as conn:
+        p = param(dialect_of(conn.engine.url.drivername))
+        first = store.due_inbox(conn, at, 1, owned)
+        if not first or not _plain_entry(first[0]):
+            return 0
+        flow_id = first[0].flow_id
+        compiled = engine.programs.active.get(flow_id or 0)
+        if compiled is None or compiled.account_id != first[0].account_id:
+            return 0
+        if compiled.rules.refusal([], now) is not None:
+            return 0
+        move = uniform_move(compiled.program, None, "enter", now)
+        if move is None:
+            return 0
+        head: list[store.InboxItem] = []
+        seen: set[int] = set()
+        for item in store.due_inbox(conn, at, limit, owned):
+            if not _plain_entry(item) or item.flow_id != flow_id or item.person_id in seen:
+                break
+            if item.account_id != compiled.account_id:
+                break
+            head.append(item)
+            seen.add(item.person_id)
+        been: set[int] = set()
+        people = sorted(seen)
+        for start in range(0, len(people), CHUNK):
+            chunk = people[start : start + CHUNK]
+            been.update(
+                r[0]
+                for r in store.fetch(
+                    conn,
+                    f"SELECT DISTINCT person_id FROM participations WHERE flow_id = {p} "
+                    f"AND person_id IN ({', '.join([p] * len(chunk))})",
+                    (compiled.flow_id, *chunk),
+                )
+            )
+    taken = next((n for n, item in enumerate(head) if item.person_id in been), len(head))
+    if not taken:
+        return 0
+    head = head[:taken]
+    cohort = Cohort(compiled, move)
+
+    def write(conn: Connection) -> int:
+        engine.scope.fence(conn)
+        dialect = dialect_of(conn.engine.url.drivername)
+        p, j = param(dialect), json_param(dialect)
+        state = _state(move, at)
+        variables = orjson.dumps(dict(move.variables)).decode()
+        ids: list[int] = []
+        for start in range(0, len(head), CHUNK):
+            items = ", ".join(str(int(i.id)) for i in head[start : start + CHUNK])
+            conn.exec_driver_sql(
+                "INSERT INTO participations (account_id, flow_id, version, person_id, "
+                "partition, phase, element, wake_at, waiting_for, waiting_element, local, "
+                "updated_at, exited_at, exit_reason, variables, entry_event, message_events, "
+                f"entered_at) SELECT i.account_id, {p}, {p}, i.person_id, i.partition, {p}, "
+                f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {p}, {j}, NULL, {j}, {p} FROM inbox i "
+                f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}) ORDER BY i.id",
+                (compiled.flow_id, compiled.version, *state, variables, "[]", at),
+            )
+            persons = [i.person_id for i in head[start : start + CHUNK]]
+            ids.extend(
+                r[0]
+                for r in store.fetch(
+                    conn,
+                    f"SELECT id FROM participations WHERE flow_id = {p} AND entered_at = {p} "
+                    f"AND person_id IN ({', '.join([p] * len(persons))})",
+                    (compiled.flow_id, at, *persons),
+                )
+            )
+        store.write_changes(conn, store.Changes(consumed_inbox=[i.id for i in head]))
+        _record(conn, cohort, ids, at)
+        return len(head)
+
+    done = int(engine.db.write(write))
+    engine.forget_ids()  # SQLite numbered those rows itself
+    return done
+
+
+def _plain_entry(item: store.InboxItem) -> bool:
+    """An audience entry: no variables, no event, not from another flow."""
+    return item.kind == "enter" and not item.payload
+
+
 def _event_cohorts(
     engine: Engine, account_id: int, name: str, now: datetime
 ) -> list[Cohort] | None:
@@ -262,14 +353,22 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
         return
     dialect = dialect_of(conn.engine.url.drivername)
     p, j = param(dialect), json_param(dialect)
-    move, c = cohort.move, cohort.compiled
-    exited = move.phase is Phase.exited
-    lines = [[e, what] if why is None else [e, what, why] for e, what, why in move.lines]
     sets = (
         f"phase = {p}, element = {p}, wake_at = {p}, waiting_for = {p}, waiting_element = {p}, "
         f"local = {j}, updated_at = {p}, exited_at = {p}, exit_reason = {p}"
     )
-    values = (
+    values = _state(cohort.move, at)
+    for start in range(0, len(ids), CHUNK):
+        listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+        conn.exec_driver_sql(f"UPDATE participations SET {sets} WHERE id IN ({listed})", values)
+    _record(conn, cohort, ids, at)
+
+
+def _state(move: UniformMove, at: int) -> tuple[Any, ...]:
+    """phase, element, wake_at, waiting_for, waiting_element, local, updated_at,
+    exited_at and exit_reason after `move` at `at`."""
+    exited = move.phase is Phase.exited
+    return (
         move.phase.value,
         move.element,
         None if move.wake_at is None else to_micros(move.wake_at),
@@ -280,6 +379,15 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
         at if exited else None,
         (move.exit_reason or "completed") if exited else None,
     )
+
+
+def _record(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None:
+    """What the move counts and traces: trace rows, unique visits, counters, activity."""
+    if not ids:
+        return
+    p = param(dialect_of(conn.engine.url.drivername))
+    move, c = cohort.move, cohort.compiled
+    lines = [[e, what] if why is None else [e, what, why] for e, what, why in move.lines]
     visited = sorted(set(move.visited))
     for start in range(0, len(ids), CHUNK):
         listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
@@ -292,7 +400,6 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
                 f"WHERE id IN ({listed}) ON CONFLICT DO NOTHING",
                 (element,),
             )
-        conn.exec_driver_sql(f"UPDATE participations SET {sets} WHERE id IN ({listed})", values)
     changes = store.Changes()
     for count in move.counts:
         key = (c.account_id, c.flow_id, c.version, count.element or "", count.name)

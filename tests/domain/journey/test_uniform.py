@@ -78,3 +78,27 @@ def test_events_with_a_condition_a_goal_or_a_message_are_not_uniform() -> None:
     plain = program({"id": "e", "type": "wait_for_event", "event": "Ping"})
     assert uniform_move(plain, "e", "event", NOW, "message.delivered") is None
     assert uniform_move(plain, "e", "event", NOW, "Pong") is None  # not awaited: no move
+
+
+def test_an_entry_is_uniform_when_no_default_reads_the_person() -> None:
+    plain = program({"id": "w", "type": "wait", "duration": "PT2H"})
+    move = uniform_move(plain, None, "enter", NOW)
+    assert move is not None
+    assert (move.phase, move.element, move.wake_at) == (
+        Phase.waiting,
+        "w",
+        NOW + timedelta(hours=2),
+    )
+    assert [c.name for c in move.counts] == ["profilesInFlow", "totalEngagements"]
+    assert move.lines[0] == (None, "entered", None)
+
+    doc_with_default = {
+        "name": "d",
+        "entry": {"type": "audience", "tags": ["vip"], "update": "never"},
+        "variables": [{"name": "who", "type": "text", "default": "person.firstName"}],
+        "elements": [{"id": "w", "type": "wait", "duration": "PT2H"}],
+    }
+    defaulted = compile_program(doc_with_default, flow_id=3, version=2)
+    assert uniform_move(defaulted, None, "enter", NOW) is None
+    sends = program({"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi"})
+    assert uniform_move(sends, None, "enter", NOW) is None

@@ -27,6 +27,7 @@ from tidings.domain.journey.program import Program
 from tidings.domain.journey.step import advance
 from tidings.domain.journey.types import (
     Count,
+    Entered,
     EventArrived,
     Person,
     Phase,
@@ -36,7 +37,7 @@ from tidings.domain.journey.types import (
     Trace,
 )
 
-Moment = Literal["timer", "event"]
+Moment = Literal["enter", "timer", "event"]
 NOBODY: Final = Person(id=0, external_id=None, attributes={})
 
 
@@ -44,7 +45,7 @@ NOBODY: Final = Person(id=0, external_id=None, attributes={})
 class UniformMove:
     """Where everyone at `start` goes, and what each of them counts and traces."""
 
-    start: str
+    start: str | None  # None: the entry
     phase: Phase
     element: str | None
     wake_at: datetime | None
@@ -52,22 +53,30 @@ class UniformMove:
     waiting_element: str | None
     local: Mapping[str, Any]
     exit_reason: str | None
+    variables: Mapping[str, Any]  # an entry's starting variables (all null); else untouched
     counts: tuple[Count, ...]
     lines: tuple[tuple[str | None, str, str | None], ...]  # trace lines, in order
     visited: tuple[str, ...]  # elements entered (their unique people are counted)
 
 
 def uniform_move(
-    program: Program, start: str, moment: Moment, now: datetime, event: str | None = None
+    program: Program, start: str | None, moment: Moment, now: datetime, event: str | None = None
 ) -> UniformMove | None:
     """The move of everyone waiting at `start` when their timer comes (`moment`
-    "timer") or the awaited `event` arrives ("event"), at `now`; None when the path
+    "timer") or the awaited `event` arrives ("event"), or of everyone entering with no
+    variables and no entry event ("enter", `start` None), at `now`; None when the path
     depends on who they are."""
-    handler = program.handlers.get(start)
-    if handler is None or not handler.uniform(moment):
-        return None
     stimulus: Stimulus
-    if moment == "event":
+    if moment == "enter":
+        if start is not None or any(v.default is not None for v in program.variables):
+            return None  # a default may read the person
+    else:
+        handler = program.handlers.get(start) if start is not None else None
+        if handler is None or not handler.uniform(moment):
+            return None
+    if moment == "enter":
+        stimulus = Entered({}, None, 0)
+    elif moment == "event":
         if event is None or event.startswith("message."):
             return None  # message events are also recorded per participation
         if program.goal is not None and program.goal.event == event:
@@ -80,7 +89,7 @@ def uniform_move(
         flow_id=program.flow_id,
         version=program.version,
         person=NOBODY,
-        phase=Phase.waiting,
+        phase=Phase.running if moment == "enter" else Phase.waiting,
         element=start,
         variables={},
         entry_event=None,
@@ -108,7 +117,11 @@ def uniform_move(
         found = program.handlers.get(element)
         if found is None or not found.uniform("enter"):
             return None
-    if after.person is not NOBODY or dict(after.variables) or after.message_events:
+    if after.person is not NOBODY or after.message_events or after.entry_event is not None:
+        return None
+    if any(v is not None for v in after.variables.values()):
+        return None
+    if moment != "enter" and after.variables:
         return None
     return UniformMove(
         start=start,
@@ -119,6 +132,7 @@ def uniform_move(
         waiting_element=after.waiting_element,
         local=dict(after.local),
         exit_reason=after.exit_reason,
+        variables=dict(after.variables),
         counts=tuple(counts),
         lines=tuple(lines),
         visited=tuple(visited),

@@ -146,6 +146,7 @@ def _journeys(api: Api) -> dict[str, Any]:
                     "externalId": f"u{i}",
                     "tags": ["vip"],
                     **({"timezone": "Pacific/Auckland"} if i % 3 == 0 else {}),
+                    **({"phones": [f"+3859100000{i:02d}"]} if i % 5 else {}),
                 },
             )
         )["id"]
@@ -183,6 +184,13 @@ def _journeys(api: Api) -> dict[str, Any]:
     advance("PT1H")
     events("Ping", range(16, 20))
     advance("P3D")
+    # Now nobody waits anywhere: the reports of a last message are only kept as events.
+    body = {"delivered": 0.8, "seen": 0.5, "clicked": 0.5}
+    _ok(api.patch("/sandbox/settings", json=body))
+    bye = audience("Bye", [{"id": "b", "type": "send_sms", "from": "Shop", "text": "Bye"}])
+    flows.append(_ok(api.post("/flows", json=bye))["id"])
+    _ok(api.post(f"/flows/{flows[-1]}/launch"))
+    advance("PT1H")
     return {
         "performance": [
             _ok(api.get(f"/flows/{flow}/performance", params={"version": "all"})) for flow in flows
@@ -201,6 +209,8 @@ def _tables(system: Any) -> dict[str, Any]:
         "counters": "SELECT flow_id, version, element, name, value FROM flow_counters",
         "visits": "SELECT flow_id, version, element, person_id FROM element_visits",
         "flows": "SELECT id, last_activity_at FROM flows",
+        "events": "SELECT person_id, name, properties, time, received_at FROM events",
+        "sandbox": "SELECT id, person_id, status, content FROM sandbox_messages",
         "inbox": "SELECT count(*) FROM inbox",
     }
     with system.db.read() as conn:
@@ -232,4 +242,5 @@ def test_set_based_moves_give_everyone_what_their_own_step_gives(
         assert seen in steps, seen
     assert alone["tables"]["inbox"] == [("0",)]
     assert alone["inBulk"] == 0
+    assert len(alone["tables"]["events"]) > PEOPLE  # delivery reports, kept
     assert bulk["inBulk"] > PEOPLE * 2  # fixed waits, timeouts and Pings went in bulk

@@ -111,11 +111,7 @@ class Engine:
         at = to_micros(now)
         if self.uniform_paths:
             limit = self.batch_size * UNIFORM_BATCHES
-            moved = (
-                uniform.wake_timers(self, now, limit)
-                or uniform.match_events(self, now, limit)
-                or uniform.take_entries(self, now, limit)
-            )
+            moved = uniform.wake_timers(self, now, limit) or uniform.take_head(self, now, limit)
             if moved:
                 self.moved_in_bulk += moved
                 return moved, None

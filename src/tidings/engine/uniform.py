@@ -111,9 +111,28 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
 # --- events ----------------------------------------------------------------------------------
 
 
-def match_events(engine: Engine, now: datetime, limit: int) -> int:
-    """Consume the longest head of the due inbox (up to `limit` stimuli) made of plain
-    events that move everyone who waits for them alike; answer how many were consumed."""
+def take_head(engine: Engine, now: datetime, limit: int) -> int:
+    """Consume the longest head of the due inbox (up to `limit` stimuli) that can go
+    set-based: audience entries, plain events, or delivery reports nobody waits for;
+    answer how many were consumed (0: the general path takes the inbox)."""
+    with engine.db.read() as conn:
+        first = store.due_inbox(conn, to_micros(now), 1, engine.scope.owned())
+    if not first:
+        return 0
+    item = first[0]
+    if _plain_entry(item):
+        return take_entries(engine, now, limit, item)
+    if item.kind == "event" and item.payload.get("store"):
+        return store_reports(engine, now, limit)
+    if item.kind == "event":
+        return match_events(engine, now, limit, item)
+    return 0
+
+
+def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> int:
+    """Consume the longest head of the due inbox (up to `limit` stimuli, `first` the
+    first of them) made of plain events that move everyone who waits for them alike;
+    answer how many were consumed."""
     at = to_micros(now)
     owned = engine.scope.owned()
     where = store.partition_sql(owned)
@@ -123,10 +142,7 @@ def match_events(engine: Engine, now: datetime, limit: int) -> int:
     seen: set[int] = set()
     with engine.db.read() as conn:
         p = param(dialect_of(conn.engine.url.drivername))
-        first = store.due_inbox(conn, at, 1, owned)  # most batches end here
-        if not first or first[0].kind != "event":
-            return 0
-        key = (first[0].account_id, str(first[0].payload.get("name")))
+        key = (first.account_id, str(first.payload.get("name")))
         by_name[key] = _event_cohorts(engine, key[0], key[1], now)
         if by_name[key] is None:
             return 0
@@ -199,22 +215,19 @@ def match_events(engine: Engine, now: datetime, limit: int) -> int:
     return int(engine.db.write(write))
 
 
-def take_entries(engine: Engine, now: datetime, limit: int) -> int:
-    """Enter the longest head of the due inbox (up to `limit` stimuli) made of audience
-    entries into one flow whose first steps are the same for everyone, for people who
-    were never in it (the frequency cap has nothing to say about them); answer how
-    many entries were consumed."""
+def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> int:
+    """Enter the longest head of the due inbox (up to `limit` stimuli, `first` the first
+    of them) made of audience entries into one flow whose first steps are the same for
+    everyone, for people who were never in it (the frequency cap has nothing to say
+    about them); answer how many entries were consumed."""
     at = to_micros(now)
     owned = engine.scope.owned()
+    flow_id = first.flow_id
+    compiled = engine.programs.active.get(flow_id or 0)
+    if compiled is None or compiled.account_id != first.account_id:
+        return 0
     with engine.db.read() as conn:
         p = param(dialect_of(conn.engine.url.drivername))
-        first = store.due_inbox(conn, at, 1, owned)
-        if not first or not _plain_entry(first[0]):
-            return 0
-        flow_id = first[0].flow_id
-        compiled = engine.programs.active.get(flow_id or 0)
-        if compiled is None or compiled.account_id != first[0].account_id:
-            return 0
         if compiled.rules.refusal([], now) is not None:
             return 0
         move = uniform_move(compiled.program, None, "enter", now)
@@ -283,6 +296,77 @@ def take_entries(engine: Engine, now: datetime, limit: int) -> int:
     done = int(engine.db.write(write))
     engine.forget_ids()  # SQLite numbered those rows itself
     return done
+
+
+def store_reports(engine: Engine, now: datetime, limit: int) -> int:
+    """Keep the head of the due inbox made of delivery reports (`message.delivered` ...)
+    for people who wait in no flow, in their events, set-based: no flow enters or
+    reaches a goal on them, and nobody waits, so that is all a step would do."""
+    at = to_micros(now)
+    owned = engine.scope.owned()
+    programs = engine.programs
+    head: list[store.InboxItem] = []
+    seen: set[int] = set()
+    with engine.db.read() as conn:
+        p = param(dialect_of(conn.engine.url.drivername))
+        for item in store.due_inbox(conn, at, limit, owned):
+            name = str(item.payload.get("name"))
+            if item.kind != "event" or not item.payload.get("store") or item.person_id in seen:
+                break
+            key = (item.account_id, name)
+            if programs.event_entries.get(key) or programs.goals.get(key):
+                break
+            head.append(item)
+            seen.add(item.person_id)
+        busy: set[int] = set()
+        found: set[int] = set()
+        by_account: dict[int, list[int]] = defaultdict(list)
+        for item in head:
+            by_account[item.account_id].append(item.person_id)
+        for account_id, people in by_account.items():
+            for start in range(0, len(people), CHUNK):
+                chunk = people[start : start + CHUNK]
+                marks = ", ".join([p] * len(chunk))
+                busy.update(
+                    r[0]
+                    for r in store.fetch(
+                        conn,
+                        f"SELECT DISTINCT person_id FROM participations WHERE account_id = {p} "
+                        f"AND phase = 'waiting' AND person_id IN ({marks})",
+                        (account_id, *chunk),
+                    )
+                )
+                found.update(
+                    r[0]
+                    for r in store.fetch(
+                        conn, f"SELECT id FROM people WHERE id IN ({marks})", chunk
+                    )
+                )
+    taken = next((n for n, item in enumerate(head) if item.person_id in busy), len(head))
+    if not taken:
+        return 0
+    changes = store.Changes(consumed_inbox=[item.id for item in head[:taken]])
+    for item in head[:taken]:
+        if item.person_id not in found:
+            continue  # deleted since: their reports go with them
+        payload = item.payload
+        changes.events.append(
+            (
+                item.account_id,
+                item.person_id,
+                str(payload.get("name")),
+                orjson.dumps(payload.get("properties") or {}).decode(),
+                int(payload.get("time", item.due_at)),
+                at,
+            )
+        )
+
+    def write(conn: Connection) -> int:
+        engine.scope.fence(conn)
+        store.write_changes(conn, changes)
+        return taken
+
+    return int(engine.db.write(write))
 
 
 def _plain_entry(item: store.InboxItem) -> bool:

@@ -1,8 +1,9 @@
-"""The `tidings` command: migrate, keys create, and serve's first start."""
+"""The `tidings` command: migrate, keys create, and serve's first start and stop."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -79,3 +80,6 @@ def test_first_serve_prints_a_generated_key_that_works(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+    # SIGTERM stops it cleanly: the store is closed, and SQLite removed its WAL file
+    assert server.returncode == 128 + signal.SIGTERM, log.read_text()
+    assert not (tmp_path / "t.db-wal").exists()

@@ -14,7 +14,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,9 @@ from tidings.bench.server import BENCH_KEY, Server, running_server
 
 
 def _db(path: Path, sql: str) -> int:
-    with sqlite3.connect(path, timeout=60) as conn:
+    # closed, not only committed (what `with sqlite3.connect()` does): an open connection
+    # of ours would keep the server from removing its WAL when it stops
+    with closing(sqlite3.connect(path, timeout=60)) as conn:
         return int(conn.execute(sql).fetchone()[0])
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+from types import FrameType
 
 import typer
 from rich.console import Console
@@ -18,6 +20,10 @@ app.add_typer(keys, name="keys")
 app.add_typer(flows_app, name="flows")
 app.command("simulate")(simulate)
 console = Console(stderr=True)
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 @app.command()
@@ -47,6 +53,11 @@ def serve(
         console.print(f"API key (shown once; keep it): [bold]{system.generated_key}[/bold]")
     elif settings.api_key is not None:
         console.print("API key: the value of TIDINGS_API_KEY")
+    # uvicorn stops gracefully on SIGTERM and then raises the signal again under the
+    # handler it found; with the default one the process dies right there and the
+    # `finally` below never runs (the engine, the writer and the database are not closed,
+    # and SQLite keeps its WAL file). Ours turns the re-raised signal into an exit.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(
             system.app,
@@ -64,7 +75,6 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the engine alone, one worker among many, for scale-out on PostgreSQL."""
-    import signal
     import threading
 
     from tidings.bootstrap import build_worker

@@ -24,6 +24,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.elements import ColumnElement
 
 Dialect = Literal["sqlite", "postgresql"]
+WAL_SIZE_LIMIT = 64 * 2**20
 
 
 def dialect_of(url: str) -> Dialect:
@@ -38,9 +39,10 @@ def dialect_of(url: str) -> Dialect:
 
 
 def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
-    """WAL, foreign keys, a busy timeout, and full fsync at commit: an answered write is on
-    disk. `immediate` makes every transaction take the write lock at BEGIN, which is how the
-    single writer avoids SQLITE_BUSY on lock upgrade."""
+    """WAL (kept to 64 MiB between checkpoints), foreign keys, a busy timeout, and full
+    fsync at commit: an answered write is on disk. `immediate` makes every transaction take
+    the write lock at BEGIN, which is how the single writer avoids SQLITE_BUSY on lock
+    upgrade."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -51,6 +53,9 @@ def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")
+        # A WAL grows to its largest transaction (a launch queues every member in one) and
+        # keeps that size; this gives the space back at the next checkpoint beyond 64 MiB.
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -8,6 +8,7 @@ message id; `store/sandbox.py` stores it once).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,11 +46,17 @@ def _chance(message_id: int, what: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+@functools.lru_cache(maxsize=64)
+def _delay(text: str) -> timedelta:
+    return parse_duration(text)
+
+
 def decide(message_id: int, settings: SandboxSettings) -> Outcome:
-    delivered = _chance(message_id, "delivered") < settings.delivered
+    # A share of 1 (or 0) needs no hash: every chance is below 1 and none below 0.
+    delivered = settings.delivered >= 1 or _chance(message_id, "delivered") < settings.delivered
     reports: list[str] = ["delivered" if delivered else "failed"]
-    if delivered and _chance(message_id, "seen") < settings.seen:
+    if delivered and settings.seen > 0 and _chance(message_id, "seen") < settings.seen:
         reports.append("seen")
-        if _chance(message_id, "clicked") < settings.clicked:
+        if settings.clicked > 0 and _chance(message_id, "clicked") < settings.clicked:
             reports.append("clicked")
-    return Outcome(tuple(reports), parse_duration(settings.delay))
+    return Outcome(tuple(reports), _delay(settings.delay))

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from tidings.domain.sandbox import SandboxSettings, decide
 from tidings.store import journeys, sandbox
-from tidings.store.tables import outbox
 
 MICROS = 1_000_000
 
@@ -96,8 +95,11 @@ def dispatch_once(
                 }
             )
     sandbox.record(conn, sent)
-    if done:
-        conn.execute(update(outbox).where(outbox.c.id.in_(done)).values(status="done", done_at=now))
+    for start in range(0, len(done), 500):
+        listed = ", ".join(str(int(i)) for i in done[start : start + 500])
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE id IN ({listed})"
+        )
     journeys.enqueue(conn, new_inbox)
     return len(done)
 

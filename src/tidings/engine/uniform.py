@@ -92,10 +92,12 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
         left = limit
         for cohort in cohorts:
             c = cohort.compiled
+            # `+flow_id` keeps SQLite on the due index: by the flow it picked the history
+            # index and sorted every waiting row of the flow (a scan of 1M per batch).
             rows = store.fetch(
                 conn,
                 f"SELECT id FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
-                f"AND wake_at <= {p} AND flow_id = {p} AND version = {p} AND element = {p} "
+                f"AND wake_at <= {p} AND +flow_id = {p} AND version = {p} AND element = {p} "
                 f"AND local = '{EMPTY_LOCAL}'{where} ORDER BY wake_at LIMIT {int(left)}",
                 (cut, c.flow_id, c.version, cohort.move.start),
             )

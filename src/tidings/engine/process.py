@@ -7,6 +7,11 @@ threads or child processes inside"). The parent wakes the child through a pipe w
 input arrives; the child dies with the parent (PR_SET_PDEATHSIG, and end of file on the
 pipe), and an exclusive lock on `<database>.engine.lock` makes sure only one engine ever
 works on a file, even while a killed predecessor is still going down.
+
+`start` returns once the child's engine runs (it says so through a second pipe), so the
+API does not answer before anything moves what it accepts: the child takes about a
+second to start, and events posted in that second waited for it (the first second of
+`tidings bench journeys-http` had a p99 of 700 ms, the later ones 20-170 ms).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 
 log = logging.getLogger("tidings.engine")
 PR_SET_PDEATHSIG = 1
+READY_SECONDS = 60.0  # a killed predecessor may hold the engine lock for a while
 
 
 @dataclass(frozen=True)
@@ -44,18 +50,37 @@ class EngineProcess:
         context = multiprocessing.get_context("spawn")
         self._reader, self._writer = context.Pipe(duplex=False)
         os.set_blocking(self._writer.fileno(), False)
+        self._ready, ready = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_child_main, args=(settings, self._reader), name="tidings-engine", daemon=True
+            target=_child_main,
+            args=(settings, self._reader, ready),
+            name="tidings-engine",
+            daemon=True,
         )
+        self._ready_end = ready
         self._lock = threading.Lock()
 
     @property
     def pid(self) -> int | None:
         return self._process.pid
 
-    def start(self) -> None:
+    def start(self, wait: float = READY_SECONDS) -> bool:
+        """Start the child and wait up to `wait` seconds until its engine runs; False
+        when it did not say so in time (the API serves anyway: the inbox keeps what
+        arrives, and the engine takes it when it comes)."""
         self._process.start()
         self._reader.close()  # the child holds the reading end; its EOF is our death
+        self._ready_end.close()
+        try:
+            if self._ready.poll(wait):
+                self._ready.recv_bytes()
+                return True
+        except (EOFError, OSError):
+            pass  # the child died before it was ready: its log says why
+        finally:
+            self._ready.close()
+        log.warning("the engine process is not running after %.0f s", wait)
+        return False
 
     def wake(self) -> None:
         with self._lock:
@@ -81,7 +106,9 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _child_main(settings: ChildSettings, wakes: Connection) -> None:  # pragma: no cover - child
+def _child_main(  # pragma: no cover - child
+    settings: ChildSettings, wakes: Connection, ready: Connection
+) -> None:
     _die_with_parent()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s[engine]: %(message)s"
@@ -111,6 +138,9 @@ def _child_main(settings: ChildSettings, wakes: Connection) -> None:  # pragma: 
         trace_retention_days=settings.trace_retention_days,
     )
     runner.start()
+    with contextlib.suppress(OSError):
+        ready.send_bytes(b"ready")
+        ready.close()
     try:
         while True:
             try:

@@ -1,5 +1,6 @@
 """The per-person trace, `GET /people/{id}/journeys`: flows, elements passed with times,
-the reason for each decision, refused entries with their rule, and the retention."""
+the reason for each decision, refused entries with their rule, and the retention; and how
+it is stored (lines that several rows have, once)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from tests.api.flows.helpers import launched
 from tests.conftest import Api
 from tests.engine.test_journeys import drain, event, person
+from tidings.bootstrap import Tidings
 
 
 def flow_doc(**settings: Any) -> dict[str, Any]:
@@ -110,3 +112,88 @@ def test_journeys_of_an_unknown_or_foreign_person_are_404(api: Api, other_api: A
     bad = api.get("/people/abc/journeys")
     assert bad.status_code == 422
     assert "person" in bad.text.lower() or "person_id" in bad.text
+
+
+# --- storage: a detail many rows have is kept once (store/traces.py) ---------------------
+
+
+def waiting_doc() -> dict[str, Any]:
+    return {
+        "name": "Go then wait",
+        "entry": {"type": "event", "event": "Go"},
+        "elements": [{"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P1D"}],
+    }
+
+
+def stored(system: Tidings, people: list[int]) -> list[tuple[Any, ...]]:
+    """(person, detail_id, inline detail) of the people's trace rows, in order."""
+    marks = ", ".join(str(int(p)) for p in people)
+    with system.db.read() as conn:
+        return [
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                "SELECT person_id, detail_id, detail FROM journey_steps "
+                f"WHERE person_id IN ({marks}) ORDER BY id"
+            )
+        ]
+
+
+def details_of(system: Tidings, account_id: int) -> int:
+    with system.db.read() as conn:
+        found = conn.exec_driver_sql(
+            f"SELECT count(*) FROM journey_step_details WHERE account_id = {int(account_id)}"
+        ).scalar()
+    return int(found or 0)
+
+
+def test_lines_that_several_rows_have_are_stored_once_and_read_back_alike(
+    api: Api, system: Tidings
+) -> None:
+    for name in ("Go", "Ping"):
+        api.post("/event-definitions", json={"name": name, "properties": {}})
+    flow = api.post("/flows", json=waiting_doc()).json()["id"]
+    assert api.post(f"/flows/{flow}/launch").status_code == 200
+    ids = [person(api, name) for name in ("a", "b", "c", "d")]
+    body = [{"person": {"externalId": name}, "name": "Go"} for name in ("a", "b")]
+    assert api.post("/events", json=body).status_code == 202
+    drain(api)
+    event(api, "Go", "c")  # alone in its batch, with lines already stored: it uses them
+    drain(api)
+    rows = stored(system, ids[:3])
+    assert len(rows) == 3
+    assert {r[1] for r in rows} != {None}
+    assert len({r[1] for r in rows}) == 1  # one shared detail
+    assert all(r[2] is None for r in rows)
+    assert details_of(system, api.account_id) == 1
+
+    drain(api, "PT1M")
+    event(api, "Go", "d")  # the same lines a minute later: until another instant, alone
+    drain(api)
+    (alone,) = stored(system, [ids[3]])
+    assert alone[1] is None  # kept on its row
+    assert alone[2] is not None
+    assert details_of(system, api.account_id) == 1
+
+    answers = [journeys(api, pid)["journeys"][0]["steps"] for pid in ids]
+    assert answers[0] == answers[1] == answers[2]
+    assert [s["what"] for s in answers[0]] == ["entered", "entered", "waiting for"]
+    assert [s["what"] for s in answers[3]] == ["entered", "entered", "waiting for"]
+    assert answers[3][-1]["why"] != answers[0][-1]["why"]
+
+
+def test_the_retention_prunes_shared_details_with_their_rows(api: Api, system: Tidings) -> None:
+    for name in ("Go", "Ping"):
+        api.post("/event-definitions", json={"name": name, "properties": {}})
+    flow = api.post("/flows", json=waiting_doc()).json()["id"]
+    assert api.post(f"/flows/{flow}/launch").status_code == 200
+    ids = [person(api, name) for name in ("a", "b")]
+    body = [{"person": {"externalId": name}, "name": "Go"} for name in ("a", "b")]
+    assert api.post("/events", json=body).status_code == 202
+    drain(api)
+    assert details_of(system, api.account_id) == 1
+
+    drain(api, "P32D")  # the default retention is 30 days; they timed out after one
+
+    assert details_of(system, api.account_id) == 0
+    assert stored(system, ids) == []
+    assert all(journeys(api, pid)["journeys"][0]["steps"] == [] for pid in ids)

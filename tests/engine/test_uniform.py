@@ -204,8 +204,11 @@ def _tables(system: Any) -> dict[str, Any]:
         "participations": "SELECT flow_id, version, person_id, phase, element, variables, "
         "local, message_events, wake_at, waiting_for, waiting_element, entered_at, exited_at, "
         "exit_reason, updated_at FROM participations",
-        "steps": "SELECT person_id, flow_id, version, participation_id, element, kind, detail, "
-        "at FROM journey_steps",
+        # a row's own detail, or the shared one (store/traces.py)
+        "steps": "SELECT s.person_id, s.flow_id, s.version, s.participation_id, "
+        "coalesce(s.element, d.element), coalesce(s.kind, d.kind), "
+        "coalesce(s.detail, d.detail), s.at FROM journey_steps s "
+        "LEFT JOIN journey_step_details d ON d.id = s.detail_id",
         "counters": "SELECT flow_id, version, element, name, value FROM flow_counters",
         "visits": "SELECT flow_id, version, element, person_id FROM element_visits",
         "flows": "SELECT id, last_activity_at FROM flows",

@@ -1,14 +1,29 @@
-"""Migrations build exactly the schema of `tables.py`, on both databases."""
+"""Migrations build exactly the schema of `tables.py`, on both databases, and convert the
+rows that are there."""
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
+from tests.conftest import BACKENDS
+from tests.support.postgres import create_database
 from tidings.bootstrap import Tidings
-from tidings.store.database import MIGRATIONS
+from tidings.domain.durations import format_micros
+from tidings.store import traces
+from tidings.store.database import MIGRATIONS, Database
 from tidings.store.tables import metadata
+
+_names = itertools.count()
 
 
 def test_migrated_schema_matches_the_tables(system: Tidings) -> None:
@@ -24,3 +39,136 @@ def test_migrating_again_changes_nothing(system: Tidings) -> None:
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
     script = ScriptDirectory(str(MIGRATIONS))
     assert version == script.get_current_head()
+
+
+def _at_revision(url: str, revision: str, *, down: bool = False) -> Database:
+    db = Database(url=url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.write_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(config, revision)
+    return db
+
+
+def _store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return create_database(request.getfixturevalue("postgres_url"), f"migrate{next(_names)}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0005_moves_details_that_rows_share_and_the_journeys_read_the_same(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = _store_url(backend, request, tmp_path)
+    db = _at_revision(url, "0004")
+    json = "CAST({} AS JSONB)" if backend == "postgresql" else "{}"
+    day = 86_400 * 1_000_000
+    at = 20_000 * day + 5_000_000
+    lines = '[[null,"entered"],["w","waiting for","Ping until 2026-01-06T00:00:00Z"]]'
+    with db.write_engine.begin() as conn:
+        for sql in [
+            "INSERT INTO accounts (id, name, timezone, allow_private_urls, created_at) "
+            "VALUES (1, 'a', 'UTC', false, 0)",
+            "INSERT INTO people (id, account_id, external_id, attributes, created_at, "
+            f"updated_at) VALUES (1, 1, 'p1', {json.format(repr('{}'))}, 0, 0), "
+            f"(2, 1, 'p2', {json.format(repr('{}'))}, 0, 0)",
+            "INSERT INTO flows (id, account_id, name, status, created_at, updated_at) "
+            "VALUES (1, 1, 'f', 'active', 0, 0)",
+        ]:
+            conn.exec_driver_sql(sql)
+        for pid in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO participations (id, account_id, flow_id, version, person_id, "
+                    "partition, phase, element, variables, local, message_events, entered_at, "
+                    f"updated_at) VALUES (:id, 1, 1, 1, :id, 0, 'waiting', 'w', "
+                    f"{json.format(repr('{}'))}, {json.format(repr('{}'))}, "
+                    f"{json.format(repr('[]'))}, :at, :at)"
+                ),
+                {"id": pid, "at": at},
+            )
+        steps = [  # person, participation, element, kind, detail, at
+            (1, 1, "w", "steps", lines, at),
+            (2, 2, "w", "steps", lines, at + 1),  # the same lines the same day: shared
+            (1, None, None, "refused", '{"reason": "alreadyInFlow"}', at + 2),
+            (2, 2, "w", "steps", lines, at + day),  # another day: kept on its row
+        ]
+        for person, participation, element, kind, detail, when in steps:
+            conn.execute(
+                text(
+                    "INSERT INTO journey_steps (account_id, person_id, flow_id, version, "
+                    "participation_id, element, kind, detail, at) VALUES (1, :person, 1, 1, "
+                    f":participation, :element, :kind, {json.format(':detail')}, :at)"
+                ),
+                {
+                    "person": person,
+                    "participation": participation,
+                    "element": element,
+                    "kind": kind,
+                    "detail": detail,
+                    "at": when,
+                },
+            )
+    db.close()
+    first = format_micros(at)
+
+    def waiting(when: int) -> list[dict[str, Any]]:
+        return [
+            {"at": format_micros(when), "element": None, "what": "entered", "why": None},
+            {
+                "at": format_micros(when),
+                "element": "w",
+                "what": "waiting for",
+                "why": "Ping until 2026-01-06T00:00:00Z",
+            },
+        ]
+
+    journey = {
+        "participation": 1,
+        "flow": 1,
+        "flowName": "f",
+        "version": 1,
+        "status": "waiting",
+        "element": "w",
+        "enteredAt": first,
+        "exitedAt": None,
+        "exitReason": None,
+    }
+    refused = {"flow": 1, "version": 1, "at": format_micros(at + 2), "reason": "alreadyInFlow"}
+    expected = [
+        {"journeys": [{**journey, "steps": waiting(at)}], "refusedEntries": [refused]},
+        {
+            "journeys": [
+                {**journey, "participation": 2, "steps": waiting(at + 1) + waiting(at + day)}
+            ],
+            "refusedEntries": [],
+        },
+    ]
+
+    db = _at_revision(url, "head")
+    with db.read() as conn:
+        after = [traces.person_journeys(conn, 1, pid) for pid in (1, 2)]
+        rows = conn.exec_driver_sql(
+            "SELECT person_id, detail_id, kind FROM journey_steps ORDER BY id"
+        ).all()
+        details = conn.exec_driver_sql("SELECT id, kind, element FROM journey_step_details").all()
+    db.close()
+    assert after == expected
+    assert [(d[1], d[2]) for d in details] == [("steps", "w")]
+    shared = details[0][0]
+    assert [tuple(r) for r in rows] == [
+        (1, shared, None),
+        (2, shared, None),
+        (1, None, "refused"),
+        (2, None, "steps"),
+    ]
+
+    db = _at_revision(url, "0004", down=True)
+    with db.read() as conn:
+        old = conn.exec_driver_sql(
+            "SELECT person_id, participation_id, element, kind, at FROM journey_steps ORDER BY id"
+        ).all()
+    db.close()
+    assert [tuple(r) for r in old] == [s[:4] + s[5:] for s in steps]

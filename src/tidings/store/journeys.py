@@ -17,6 +17,7 @@ from tidings.domain.durations import from_micros
 from tidings.domain.entry_rules import Past
 from tidings.domain.journey import Person
 from tidings.domain.people import STANDARD_ATTRIBUTES
+from tidings.store import traces
 from tidings.store.dialect import Dialect, dialect_of, json_param, param
 from tidings.store.tables import (
     inbox,
@@ -344,7 +345,8 @@ def load_people(conn: Connection, ids: Iterable[int]) -> dict[int, Person]:
 
 
 def write_changes(conn: Connection, changes: Changes) -> None:
-    """One batch's writes: participations, inbox, outbox, counters, visits, events."""
+    """One batch's writes: participations, inbox, outbox, counters, visits, events, and
+    the trace (store/traces.py)."""
     dialect: Dialect = dialect_of(conn.engine.url.drivername)
     p, j = param(dialect), json_param(dialect)
     marks = ", ".join(j if c in JSON_COLUMNS else p for c in COLUMNS)
@@ -426,15 +428,7 @@ def write_changes(conn: Connection, changes: Changes) -> None:
             changes.events,
         )
     if changes.steps:
-        _write_steps(conn, changes.steps, p, j)
-
-
-def _write_steps(conn: Connection, steps: list[tuple[Any, ...]], p: str, j: str) -> None:
-    conn.exec_driver_sql(
-        "INSERT INTO journey_steps (account_id, person_id, flow_id, version, participation_id, "
-        f"element, kind, detail, at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, {p})",
-        steps,
-    )
+        traces.write_steps(conn, changes.steps)
 
 
 def enqueue(conn: Connection, items: Sequence[dict[str, Any]]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -454,6 +455,23 @@ workers = Table(
 )
 
 # --- the per-person trace: what happened to a person in a flow and why (bounded) ------------
+# A set-based move writes the same lines for thousands of people: such a detail is stored
+# once (`journey_step_details`, per day and content digest) and rows refer to it; a detail
+# that one row alone has stays on its row (`kind`, `element`, `detail`). See store/traces.py.
+
+journey_step_details = Table(
+    "journey_step_details",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("day", Integer, nullable=False),  # of the rows' `at`: days since the epoch
+    Column("digest", LargeBinary, nullable=False),  # of account, kind, element and detail
+    Column("kind", String(32), nullable=False),
+    Column("element", String(64)),
+    Column("detail", Json, nullable=False),
+    UniqueConstraint("day", "digest", name="uq_journey_step_details_day"),
+    sqlite_autoincrement=True,  # ids are never reused: a pruned detail stays gone
+)
 
 journey_steps = Table(
     "journey_steps",
@@ -465,10 +483,12 @@ journey_steps = Table(
     Column("version", Integer, nullable=False),
     Column("participation_id", Id),
     Column("element", String(64)),
-    Column("kind", String(32), nullable=False),
-    Column("detail", Json, nullable=False),
+    Column("kind", String(32)),  # these three, or detail_id
+    Column("detail", Json),
+    Column("detail_id", Id),  # journey_step_details (no foreign key: details go by age)
     Column("at", BigInteger, nullable=False),
-    Index("ix_journey_steps_person", "account_id", "person_id", "id"),
-    Index("ix_journey_steps_at", "at"),
+    # by person (the journeys answer, and the cascade of a person's delete); retention
+    # goes in id order, see traces.prune
+    Index("ix_journey_steps_person", "person_id", "id"),
     sqlite_autoincrement=True,
 )

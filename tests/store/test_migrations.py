@@ -21,7 +21,7 @@ from tidings.bootstrap import Tidings
 from tidings.domain.durations import format_micros
 from tidings.store import traces
 from tidings.store.database import MIGRATIONS, Database
-from tidings.store.tables import metadata
+from tidings.store.tables import WITHOUT_ROWID, metadata
 
 _names = itertools.count()
 
@@ -172,3 +172,42 @@ def test_0005_moves_details_that_rows_share_and_the_journeys_read_the_same(
         ).all()
     db.close()
     assert [tuple(r) for r in old] == [s[:4] + s[5:] for s in steps]
+
+
+def test_0006_keeps_the_link_rows_and_stores_them_by_their_key_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = _at_revision(url, "0005")
+    with db.write_engine.begin() as conn:
+        for sql in [
+            "INSERT INTO accounts (id, name, timezone, allow_private_urls, created_at) "
+            "VALUES (1, 'a', 'UTC', false, 0)",
+            "INSERT INTO people (id, account_id, attributes, created_at, updated_at) "
+            "VALUES (1, 1, '{}', 0, 0)",
+            "INSERT INTO tags (id, account_id, name, created_at) VALUES (1, 1, 'vip', 0)",
+            "INSERT INTO person_tags VALUES (1, 1, 1)",
+            "INSERT INTO person_contacts VALUES (1, 1, 'phone', '+385911234567', 0)",
+            "INSERT INTO flows (id, account_id, name, status, created_at, updated_at) "
+            "VALUES (1, 1, 'f', 'active', 0, 0)",
+            "INSERT INTO element_visits VALUES (1, 1, 1, 'w', 1)",
+        ]:
+            conn.exec_driver_sql(sql)
+    db.close()
+    db = _at_revision(url, "head")
+    with db.read() as conn:
+        kept = [
+            conn.exec_driver_sql(f"SELECT * FROM {table}").all()
+            for table in ("person_tags", "person_contacts", "element_visits")
+        ]
+        schema = dict(conn.exec_driver_sql("SELECT name, sql FROM sqlite_master").all())
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.exec_driver_sql("DELETE FROM people WHERE id = 1")  # the cascade still holds
+        left = conn.exec_driver_sql("SELECT count(*) FROM person_tags").scalar()
+    db.close()
+    assert [[tuple(r) for r in rows] for rows in kept] == [
+        [(1, 1, 1)],
+        [(1, 1, "phone", "+385911234567", 0)],
+        [(1, 1, 1, "w", 1)],
+    ]
+    for table in WITHOUT_ROWID:
+        assert "WITHOUT ROWID" in schema[table], table
+    assert left == 0

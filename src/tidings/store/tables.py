@@ -37,6 +37,10 @@ metadata = MetaData(
 )
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+# Per-person link tables, whose rows are their primary key, are stored by it on SQLite:
+# a rowid table would keep each row twice (the table and its key's index, ~13-33 B a row).
+WITHOUT_ROWID = ("person_contacts", "person_tags", "person_companies", "element_visits")
 Json = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -99,6 +103,7 @@ person_contacts = Table(
     Column("position", Integer, nullable=False),
     PrimaryKeyConstraint("person_id", "kind", "value"),
     Index("ix_person_contacts_lookup", "account_id", "kind", "value"),
+    sqlite_with_rowid=False,  # see WITHOUT_ROWID
 )
 
 tags = Table(
@@ -120,6 +125,7 @@ person_tags = Table(
     Column("tag_id", Id, ForeignKey("tags.id", ondelete="CASCADE"), nullable=False),
     PrimaryKeyConstraint("person_id", "tag_id"),
     Index("ix_person_tags_tag", "account_id", "tag_id"),
+    sqlite_with_rowid=False,  # see WITHOUT_ROWID
 )
 
 companies = Table(
@@ -144,6 +150,7 @@ person_companies = Table(
     Column("company_id", Id, ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
     PrimaryKeyConstraint("person_id", "company_id"),
     Index("ix_person_companies_company", "account_id", "company_id"),
+    sqlite_with_rowid=False,  # see WITHOUT_ROWID
 )
 
 attribute_definitions = Table(
@@ -376,6 +383,7 @@ element_visits = Table(
     Column("element", String(64), nullable=False),
     Column("person_id", Id, nullable=False),
     PrimaryKeyConstraint("flow_id", "version", "element", "person_id"),
+    sqlite_with_rowid=False,  # see WITHOUT_ROWID
 )
 
 sandbox_messages = Table(

@@ -6,6 +6,7 @@ done, sends to the sandbox included."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -58,6 +59,8 @@ class Runner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one batch at a time, whoever drives
+        self._calls_lock = threading.Lock()
+        self._in_flight: set[Any] = set()  # real clock: calls whose answers are awaited
         self._audiences_at = 0
 
     # --- the work ------------------------------------------------------------------------
@@ -128,12 +131,50 @@ class Runner:
         return self._run_calls(claimed)
 
     def _run_calls(self, claimed: list[dict[str, Any]]) -> int:
-        """Run claimed calls and settle their results as stimuli."""
-        partitions = self.engine.partitions
-        done = self._caller.submit(claimed).result()
-        settled_at = to_micros(self.clock.now())
-        self._fenced(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))
+        """Run claimed calls and settle their results as stimuli. On the real clock the
+        loop does not wait for the answers: they are settled when they come (a write of
+        their own, then a wake), so the next batch's events do not queue behind this
+        batch's calls. The virtual clock waits: `drain` returns when everything is done."""
+        future = self._caller.submit(claimed)
+        if self.clock.virtual:
+            self._settle(future.result())
+            return len(claimed)
+        with self._calls_lock:
+            self._in_flight.add(future)
+        future.add_done_callback(self._answered)
         return len(claimed)
+
+    def _answered(self, future: Any) -> None:
+        """A batch of calls answered (on the caller's thread): hand the settling write to
+        the committer without waiting for it, and wake the loop when it is committed."""
+        with self._calls_lock:
+            self._in_flight.discard(future)
+        try:
+            done = future.result()
+        except Exception:
+            # The rows stay claimed ("sending") and are claimed again when their time
+            # comes, as after a crash.
+            log.exception("API calls failed; they will be tried again")
+            return
+        settled_at = to_micros(self.clock.now())
+        partitions = self.engine.partitions
+        scope = self.engine.scope
+
+        def write(conn: Connection) -> int:
+            scope.fence(conn)
+            return api_calls.settle(conn, settled_at, done, partitions=partitions)
+
+        self.db.committer.submit(write).add_done_callback(self._settled)
+
+    def _settled(self, commit: Any) -> None:
+        if commit.exception() is not None:
+            log.warning("settling API call results failed: %s", commit.exception())
+        self.wake()
+
+    def _settle(self, done: list[Any]) -> None:
+        settled_at = to_micros(self.clock.now())
+        partitions = self.engine.partitions
+        self._fenced(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))
 
     def _prune(self, before: int) -> int:
         """Trace rows past the retention go (looked for with a read first)."""
@@ -191,6 +232,11 @@ class Runner:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        with self._calls_lock:
+            waiting = list(self._in_flight)
+        for future in waiting:  # let answered calls settle before the store closes
+            with contextlib.suppress(Exception):
+                future.result(timeout=30)
         self._caller.close()
 
     def _loop(self) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from sqlalchemy import event as sa_event
+
 from tests.api.flows.helpers import launched
 from tests.conftest import Api
 from tests.engine.test_journeys import drain, event, person
@@ -197,3 +200,34 @@ def test_the_retention_prunes_shared_details_with_their_rows(api: Api, system: T
     assert details_of(system, api.account_id) == 0
     assert stored(system, ids) == []
     assert all(journeys(api, pid)["journeys"][0]["steps"] == [] for pid in ids)
+
+
+def test_the_journeys_answer_reads_no_whole_table_on_sqlite(api: Api, system: Tidings) -> None:
+    """A person's journeys are found through indexes (participations had no index that
+    leads with the person: the answer read every participation of every account)."""
+    if system.db.dialect != "sqlite":
+        pytest.skip("SQLite's query plans")
+    launched(api, flow_doc())
+    pid = person(api)
+    event(api, "CartAbandoned", cartValue=80)
+    drain(api)
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    sa_event.listen(system.db.engine, "before_cursor_execute", record)
+    try:
+        assert journeys(api, pid)["journeys"][0]["steps"]
+    finally:
+        sa_event.remove(system.db.engine, "before_cursor_execute", record)
+    assert len(seen) >= 3
+    with system.db.read() as conn:
+        plans = [
+            str(row[-1])
+            for statement, parameters in seen
+            for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        ]
+    scans = [p for p in plans if p.startswith("SCAN") and "CONSTANT ROW" not in p]
+    assert scans == [], plans

@@ -297,15 +297,16 @@ participations = Table(
         sqlite_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
         postgresql_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
     ),
+    # A person's waiting participations (the engine compares what they wait for itself).
     Index(
         "ix_participations_awaiting",
-        "account_id",
         "person_id",
-        "waiting_for",
         sqlite_where=text("phase = 'waiting'"),
         postgresql_where=text("phase = 'waiting'"),
     ),
-    Index("ix_participations_history", "flow_id", "person_id", "entered_at"),
+    # By flow and person: entry rules' history, audience refreshes, performance, and a
+    # person's journeys (probed for each flow of the account: store/traces.py).
+    Index("ix_participations_history", "flow_id", "person_id"),
     # A person is in a flow at most once at a time (DESIGN.md), whatever the version.
     Index(
         "uq_participations_live",

@@ -161,7 +161,16 @@ def person_journeys(conn: Connection, account_id: int, person_id: int) -> dict[s
             participations.c.exit_reason,
         )
         .join(flows, flows.c.id == participations.c.flow_id)
-        .where(participations.c.account_id == account_id, participations.c.person_id == person_id)
+        .where(
+            participations.c.account_id == account_id,
+            participations.c.person_id == person_id,
+            # the index by flow and person, probed once for each flow of the account: no
+            # index leads with the person over all participations (it would cost one more
+            # entry a participation), and without this the whole table was read
+            participations.c.flow_id.in_(
+                select(flows.c.id).where(flows.c.account_id == account_id)
+            ),
+        )
         .order_by(participations.c.entered_at.desc(), participations.c.id.desc())
         .limit(MAX_JOURNEYS)
     ).all()

@@ -1,17 +1,52 @@
 """The outbox dispatcher: pending rows become provider calls; outcomes come back as
 stimuli (results) and person events (`message.delivered` ...), due when the provider
-reports them. A row and its consequences commit together, so nothing is sent twice."""
+reports them. A row and its consequences commit together, so nothing is sent twice.
+
+The sandbox provider is a table in the same store, so a batch of sends is handed to it
+set-based: the messages are copied from the outbox rows by SQL (the payload is never
+decoded in Python), and Python decides only each message's fate (a hash of its id, and
+no hash at all when the account's shares are 1 and 0). A report due at once for a person
+who waits in no flow, of an event no flow enters or counts as a goal on, is written
+straight into the person's events: that is all the engine would do with it. Every other
+report goes through the inbox to the engine, as a stimulus.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from tidings.domain.sandbox import SandboxSettings, decide
 from tidings.store import journeys, sandbox
+from tidings.store.dialect import Dialect, dialect_of, json_param, param
 
 MICROS = 1_000_000
+CHUNK = 500
+# (account, event name) -> True when no flow enters on the event or has it as its goal.
+Quiet = Callable[[int, str], bool]
+
+
+def _extract(dialect: Dialect) -> tuple[str, str, str, str, str]:
+    """to, from, content, parts and wantsResult of an outbox payload, in SQL."""
+    if dialect == "postgresql":
+        return (
+            "payload->>'to'",
+            "payload->>'from'",
+            "COALESCE(payload->'content', '{}'::jsonb)",
+            "COALESCE((payload->>'parts')::int, 1)",
+            "COALESCE((payload->>'wantsResult')::boolean, false)",
+        )
+    return (
+        "json_extract(payload, '$.to')",
+        "json_extract(payload, '$.from')",
+        "COALESCE(json_extract(payload, '$.content'), '{}')",
+        "COALESCE(json_extract(payload, '$.parts'), 1)",
+        "COALESCE(json_extract(payload, '$.wantsResult'), 0)",
+    )
 
 
 def dispatch_once(
@@ -21,87 +56,136 @@ def dispatch_once(
     partitions: int,
     limit: int = 5000,
     owned: frozenset[int] | None = None,
+    quiet: Quiet | None = None,
 ) -> int:
-    rows = journeys.pending_sends(conn, now, limit, owned, partitions)
+    dialect = dialect_of(conn.engine.url.drivername)
+    p = param(dialect)
+    to, sender, content, parts, wants = _extract(dialect)
+    rows = journeys.fetch(
+        conn,
+        "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
+        f"channel, {wants} FROM outbox WHERE status = 'pending' AND next_attempt_at <= {p} "
+        f"AND kind != 'call_api'{journeys.outbox_sql(owned, partitions)} "
+        f"ORDER BY id LIMIT {int(limit)}",
+        (now,),
+    )
     if not rows:
         return 0
     settings: dict[int, SandboxSettings] = {}
+    by_status: dict[str, list[int]] = defaultdict(list)
     new_inbox: list[dict[str, Any]] = []
-    done: list[int] = []
-    sent: list[dict[str, Any]] = []
-    for row in rows:
-        account = row.account_id
+    reports: list[tuple[Any, ...]] = []  # straight into events, when nobody waits
+    for oid, account, participation, flow, version, element, person, kind, channel, want in rows:
         if account not in settings:
             settings[account] = sandbox.read_settings(conn, account)
-        payload = row.payload
-        outcome = decide(row.id, settings[account])
-        sent.append(
-            dict(
-                id=row.id,
-                account_id=account,
-                channel=row.channel or "sms",
-                to=payload["to"],
-                sender=payload.get("from"),
-                content=payload.get("content") or {},
-                parts=int(payload.get("parts") or 1),
-                status=outcome.reports[0],
-                sent_at=now,
-                flow_id=row.flow_id,
-                version=row.version,
-                element=row.element,
-                person_id=row.person_id,
-            )
-        )
-        done.append(row.id)
-        if row.kind != "message" or row.person_id is None:
+        outcome = decide(oid, settings[account])
+        by_status[outcome.reports[0]].append(oid)
+        if kind != "message" or person is None:
             continue
         due = now + int(outcome.delay.total_seconds() * MICROS)
-        partition = row.person_id % partitions
-        for kind in outcome.reports:
+        partition = person % partitions
+        properties = {
+            "flow": flow,
+            "version": version,
+            "element": element,
+            "channel": channel,
+            "messageId": str(oid),
+        }
+        for report in outcome.reports:
+            name = f"message.{report}"
+            if due <= now and quiet is not None and quiet(account, name):
+                reports.append((account, person, name, properties, due))
+                continue
+            new_inbox.append(_report(account, partition, person, name, properties, due))
+        if want and participation is not None:
             new_inbox.append(
                 {
                     "account_id": account,
                     "partition": partition,
-                    "person_id": row.person_id,
-                    "kind": "event",
-                    "payload": {
-                        "name": f"message.{kind}",
-                        "properties": {
-                            "flow": row.flow_id,
-                            "version": row.version,
-                            "element": row.element,
-                            "channel": row.channel,
-                            "messageId": str(row.id),
-                        },
-                        "time": due,
-                        "store": True,
-                    },
-                    "due_at": due,
-                }
-            )
-        if payload.get("wantsResult") and row.participation_id is not None:
-            new_inbox.append(
-                {
-                    "account_id": account,
-                    "partition": partition,
-                    "person_id": row.person_id,
+                    "person_id": person,
                     "kind": "result",
-                    "participation_id": row.participation_id,
+                    "participation_id": participation,
                     "payload": {
-                        "element": row.element,
-                        "outcome": _result(row.channel, outcome.reports[0]),
+                        "element": element,
+                        "outcome": _result(channel, outcome.reports[0]),
                     },
                     "due_at": due,
                 }
             )
-    sandbox.record(conn, sent)
-    for start in range(0, len(done), 500):
-        listed = ", ".join(str(int(i)) for i in done[start : start + 500])
-        conn.exec_driver_sql(
-            f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE id IN ({listed})"
-        )
+    columns = ", ".join(f'"{c}"' for c in sandbox.COLUMNS)
+    for status, ids in by_status.items():
+        for start in range(0, len(ids), CHUNK):
+            listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+            conn.exec_driver_sql(
+                f"INSERT INTO sandbox_messages ({columns}) SELECT id, account_id, "
+                f"COALESCE(channel, 'sms'), {to}, {sender}, {content}, {parts}, {p}, {p}, "
+                f"flow_id, version, element, person_id FROM outbox WHERE id IN ({listed}) "
+                "ON CONFLICT DO NOTHING",
+                (status, now),
+            )
+            conn.exec_driver_sql(
+                f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE id IN ({listed})"
+            )
+    new_inbox += _kept(conn, dialect, reports, now, partitions)
     journeys.enqueue(conn, new_inbox)
-    return len(done)
+    return len(rows)
+
+
+def _report(
+    account: int, partition: int, person: int, name: str, properties: dict[str, Any], due: int
+) -> dict[str, Any]:
+    return {
+        "account_id": account,
+        "partition": partition,
+        "person_id": person,
+        "kind": "event",
+        "payload": {"name": name, "properties": properties, "time": due, "store": True},
+        "due_at": due,
+    }
+
+
+def _kept(
+    conn: Connection, dialect: Dialect, reports: list[tuple[Any, ...]], now: int, partitions: int
+) -> list[dict[str, Any]]:
+    """Write the reports of people who wait in no flow into their events; answer the
+    others as inbox stimuli (someone may wait for them)."""
+    if not reports:
+        return []
+    p, j = param(dialect), json_param(dialect)
+    by_account: dict[int, set[int]] = defaultdict(set)
+    for account, person, *_ in reports:
+        by_account[account].add(person)
+    waiting: set[int] = set()
+    for account, people in by_account.items():
+        ids = sorted(people)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            waiting.update(
+                r[0]
+                for r in journeys.fetch(
+                    conn,
+                    f"SELECT DISTINCT person_id FROM participations WHERE account_id = {p} "
+                    f"AND phase = 'waiting' AND person_id IN ({', '.join([p] * len(chunk))})",
+                    (account, *chunk),
+                )
+            )
+    stored: list[tuple[Any, ...]] = []
+    inbox: list[dict[str, Any]] = []
+    for account, person, name, properties, due in reports:
+        if person in waiting:
+            inbox.append(_report(account, person % partitions, person, name, properties, due))
+        else:
+            text = orjson.dumps(properties).decode()
+            stored.append((account, person, name, text, due, now, person))
+    if stored:
+        # A person deleted since the send has no events any more: the row is not written.
+        conn.exec_driver_sql(
+            "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
+            f"SELECT {p}, {p}, {p}, {j}, {p}, {p} WHERE EXISTS "
+            f"(SELECT 1 FROM people WHERE id = {p})",
+            stored,
+        )
+    return inbox
 
 
 def _result(channel: str | None, report: str) -> str:

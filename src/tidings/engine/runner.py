@@ -106,7 +106,13 @@ class Runner:
                     sends = journeys.has_pending_sends(conn, at, owned, partitions)
                 if sends:
                     done += self._fenced(
-                        functools.partial(dispatch_once, now=at, partitions=partitions, owned=owned)
+                        functools.partial(
+                            dispatch_once,
+                            now=at,
+                            partitions=partitions,
+                            owned=owned,
+                            quiet=self._quiet,
+                        )
                     )
                 if claimed:
                     done += self._run_calls(claimed)
@@ -118,6 +124,13 @@ class Runner:
                 total += done
                 if done <= 0:
                     return total
+
+    def _quiet(self, account_id: int, name: str) -> bool:
+        """Whether no flow enters on the event `name` or counts it as its goal (then a
+        report for a person who waits nowhere needs no step: see dispatch.py)."""
+        programs = self.engine.programs
+        key = (account_id, name)
+        return not programs.event_entries.get(key) and not programs.goals.get(key)
 
     def _call_apis(self, at: int, owned: frozenset[int] | None) -> int:
         """Claim due API calls, run them concurrently on the caller thread's client (its

@@ -118,11 +118,11 @@ def copy_steps(conn: Connection, ids: str, element: str | None, lines: Any, at: 
     account = conn.exec_driver_sql(
         f"SELECT account_id FROM participations WHERE id = {first}"
     ).scalar()
-    if account is None:
-        return
     detail = orjson.dumps(lines).decode()
-    key: Key = (int(account), "steps", element, detail, at // DAY)
-    detail_id = _shared(conn, Counter({key: ids.count(",") + 1})).get(key)
+    detail_id = None
+    if account is not None:
+        key: Key = (int(account), "steps", element, detail, at // DAY)
+        detail_id = _shared(conn, Counter({key: ids.count(",") + 1})).get(key)
     columns = "account_id, person_id, flow_id, version, participation_id"
     if detail_id is None:
         conn.exec_driver_sql(
@@ -246,10 +246,11 @@ def prune(conn: Connection, before: int, limit: int = 50_000) -> int:
     the shared details of days wholly before it; answer how many rows went.
 
     There is no index on `at` (it would cost as much as the row's index by person): rows
-    go in id order. `at` grows with the id on SQLite's single writer; on PostgreSQL
-    workers' batches commit out of order by at most a batch's length, so a row can wait
-    behind a younger one with a smaller id, and leave that much later. A row whose shared
-    detail has gone is read as gone already (person_journeys)."""
+    go in id order. `at` grows with the id on SQLite's single writer. On PostgreSQL a
+    batch reads its `at` before its rows get their ids, so several workers' rows can be
+    out of order by about a batch's length (and their clocks' difference): a row then
+    waits behind a younger one with a smaller id and leaves that much later. A row whose
+    shared detail has gone is read as gone already (person_journeys)."""
     window = select(journey_steps.c.id).order_by(journey_steps.c.id).limit(limit).subquery("oldest")
     last = conn.execute(select(func.max(window.c.id))).scalar()
     done = 0

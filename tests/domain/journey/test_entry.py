@@ -97,7 +97,7 @@ def test_with_a_context_names_are_typed_as_validation_typed_them() -> None:
     context = ValidationContext(attributes={**STANDARD_TYPES, "born": ValueType.date})
     program = compiled(doc, context=context)
     assert program.problems == ()
-    person = ANA.__class__(**{**ANA.__dict__, "attributes": {"born": "2000-02-28"}})
+    person = ANA._replace(attributes={"born": "2000-02-28"})
     journey = Journey(program, person)
     journey.enter()
     assert journey.state.variables["d"] == "2000-02-29"

@@ -202,6 +202,9 @@ def plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         data = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"type": type(value).__name__, **data}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # the named-tuple values
+        data = {name: plain(getattr(value, name)) for name in value._fields}
+        return {"type": type(value).__name__, **data}
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, frozenset | set):

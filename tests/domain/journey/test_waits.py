@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -61,19 +60,19 @@ def test_at_uses_the_persons_zone_then_the_flows_then_the_accounts() -> None:
     # 09:00 UTC on Monday is 10:00 in Zagreb, 18:00 in Tokyo, 04:00 in New York.
     zagreb = waiting({"at": "09:00"})
     assert zagreb.state.wake_at == datetime(2026, 1, 6, 8, 0, tzinfo=UTC)
-    nobody = replace(ANA, timezone=None)
+    nobody = ANA._replace(timezone=None)
     tokyo = waiting({"at": "20:00"}, nobody, timezone="Asia/Tokyo")
     assert tokyo.state.wake_at == datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
-    by_attribute = replace(ANA, timezone=None, attributes={"timezone": "America/New_York"})
+    by_attribute = ANA._replace(timezone=None, attributes={"timezone": "America/New_York"})
     new_york = waiting({"at": "05:00"}, by_attribute, timezone="Asia/Tokyo")
     assert new_york.state.wake_at == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-    unknown = replace(ANA, timezone="Mars/Base")
+    unknown = ANA._replace(timezone="Mars/Base")
     account = waiting({"at": "10:00"}, unknown)  # no flow zone: the account's, UTC
     assert account.state.wake_at == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 
 def test_at_the_very_minute_waits_a_day() -> None:
-    journey = waiting({"at": "09:00"}, replace(ANA, timezone="UTC"))
+    journey = waiting({"at": "09:00"}, ANA._replace(timezone="UTC"))
     assert journey.state.wake_at == NOW + timedelta(days=1)
 
 
@@ -108,7 +107,7 @@ def test_at_across_daylight_saving_time(zone: ZoneInfo, now: str, at: str, expec
 
 
 def test_a_wait_at_a_missing_time_through_the_step_function() -> None:
-    person = replace(ANA, timezone="Europe/Zagreb")
+    person = ANA._replace(timezone="Europe/Zagreb")
     doc = flow({"id": "w", "type": "wait", "at": "02:30"})
     journey = Journey(doc, person)
     journey.now = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
@@ -136,7 +135,7 @@ TOMORROW_9 = "datetime(concat(date(dateAdd(now(), 1, 'days')), 'T09:00'))"
 )
 def test_until_reads_the_persons_wall_clock(zone: str | None, until: str, expected: str) -> None:
     attributes = {**ANA.attributes, "appointment": "2026-03-29T02:30"}
-    person = replace(ANA, timezone=zone, attributes=attributes)
+    person = ANA._replace(timezone=zone, attributes=attributes)
     doc = flow({"id": "w", "type": "wait", "until": until}, timezone="America/New_York")
     journey = Journey(doc, person)
     journey.now = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)

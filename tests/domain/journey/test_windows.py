@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,20 +71,20 @@ def test_drop_sends_nothing_and_goes_on() -> None:
 def test_the_recipients_zone_first_then_the_flows() -> None:
     # Monday 08:30 UTC: 09:30 in Zagreb (open), 03:30 in New York (closed until 09:00 EST).
     monday = datetime(2026, 1, 12, 8, 30, tzinfo=UTC)
-    new_yorker = replace(ANA, timezone="America/New_York")
+    new_yorker = ANA._replace(timezone="America/New_York")
     journey = windowed(SMS, person=new_yorker, at=monday)
     assert journey.state.wake_at == datetime(2026, 1, 12, 14, 0, tzinfo=UTC)
-    by_attribute = replace(ANA, timezone=None, attributes={"timezone": "America/New_York"})
+    by_attribute = ANA._replace(timezone=None, attributes={"timezone": "America/New_York"})
     assert windowed(SMS, person=by_attribute, at=monday).state.wake_at == journey.state.wake_at
-    no_zone = replace(ANA, timezone=None)  # the flow's zone, Zagreb: open
+    no_zone = ANA._replace(timezone=None)  # the flow's zone, Zagreb: open
     assert [m.channel for m in of(SendMessage, windowed(SMS, person=no_zone, at=monday))] == ["sms"]
-    unknown = replace(ANA, timezone="Mars/Base")
+    unknown = ANA._replace(timezone="Mars/Base")
     assert of(SendMessage, windowed(SMS, person=unknown, at=monday))
 
 
 def test_the_flows_zone_or_a_named_one_when_the_window_says_so() -> None:
     monday = datetime(2026, 1, 12, 8, 30, tzinfo=UTC)
-    new_yorker = replace(ANA, timezone="America/New_York")
+    new_yorker = ANA._replace(timezone="America/New_York")
     assert of(SendMessage, windowed(SMS, person=new_yorker, at=monday, timezone="flow"))
     tokyo = windowed(SMS, at=monday, timezone="Asia/Tokyo")  # 17:30 in Tokyo: open
     assert of(SendMessage, tokyo)

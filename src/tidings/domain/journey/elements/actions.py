@@ -11,7 +11,6 @@ same way with `LookupCatalog`: `found` (the item as `data`, `item.x`) or `notFou
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Final
 
@@ -71,8 +70,7 @@ class ProfileHandler(Handler):
         person = run.person
         zone = values.get("timezone", person.timezone)
         run.change_person(
-            replace(
-                person,
+            person._replace(
                 attributes=merge_attributes(person.attributes, values),
                 tags=(person.tags | frozenset(self.add_tags)) - frozenset(self.remove_tags),
                 timezone=zone if isinstance(zone, str) else None,

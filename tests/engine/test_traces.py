@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import event as sa_event
 
 from tests.api.flows.helpers import launched

@@ -195,8 +195,15 @@ def _journeys(api: Api) -> dict[str, Any]:
         "performance": [
             _ok(api.get(f"/flows/{flow}/performance", params={"version": "all"})) for flow in flows
         ],
-        "people": [_ok(api.get(f"/people/{pid}/journeys")) for pid in people],
+        "people": [_without_ids(_ok(api.get(f"/people/{pid}/journeys"))) for pid in people],
     }
+
+
+def _without_ids(answer: dict[str, Any]) -> dict[str, Any]:
+    """A journeys answer without participation ids (see the trace query in `_tables`)."""
+    for journey in answer["journeys"]:
+        journey.pop("participation", None)
+    return answer
 
 
 def _tables(system: Any) -> dict[str, Any]:
@@ -204,16 +211,20 @@ def _tables(system: Any) -> dict[str, Any]:
         "participations": "SELECT flow_id, version, person_id, phase, element, variables, "
         "local, message_events, wake_at, waiting_for, waiting_element, entered_at, exited_at, "
         "exit_reason, updated_at FROM participations",
-        # a row's own detail, or the shared one (store/traces.py)
-        "steps": "SELECT s.person_id, s.flow_id, s.version, s.participation_id, "
+        # a row's own detail, or the shared one (store/traces.py); a participation by when
+        # it began, not by its id: the set-based path numbers the people it enters before
+        # those it leaves to the general path, who may come first in the inbox
+        "steps": "SELECT s.person_id, s.flow_id, s.version, p.entered_at, "
         "coalesce(s.element, d.element), coalesce(s.kind, d.kind), "
         "coalesce(s.detail, d.detail), s.at FROM journey_steps s "
-        "LEFT JOIN journey_step_details d ON d.id = s.detail_id",
+        "LEFT JOIN journey_step_details d ON d.id = s.detail_id "
+        "LEFT JOIN participations p ON p.id = s.participation_id",
         "counters": "SELECT flow_id, version, element, name, value FROM flow_counters",
         "visits": "SELECT flow_id, version, element, person_id FROM element_visits",
         "flows": "SELECT id, last_activity_at FROM flows",
         "events": "SELECT person_id, name, properties, time, received_at FROM events",
-        "sandbox": "SELECT id, person_id, status, content FROM sandbox_messages",
+        "sandbox": 'SELECT id, person_id, "to", sender, parts, status, content '
+        "FROM sandbox_messages",
         "inbox": "SELECT count(*) FROM inbox",
     }
     with system.db.read() as conn:

@@ -27,9 +27,9 @@ import orjson
 from sqlalchemy import Connection
 
 from tidings.domain.durations import to_micros
-from tidings.domain.journey import Phase
+from tidings.domain.journey import Phase, SendMessage
 from tidings.domain.journey.elements.waits import WaitForEventHandler
-from tidings.domain.journey.uniform import UniformMove, uniform_move
+from tidings.domain.journey.uniform import UniformMove, personal_sends, uniform_move
 from tidings.engine.programs import Compiled
 from tidings.store import journeys as store
 from tidings.store import traces
@@ -218,24 +218,30 @@ def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxIt
 
 
 def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> int:
-    """Enter the longest head of the due inbox (up to `limit` stimuli, `first` the first
-    of them) made of audience entries into one flow whose first steps are the same for
-    everyone, for people who were never in it (the frequency cap has nothing to say
-    about them); answer how many entries were consumed."""
+    """Enter the head of the due inbox (up to `limit` stimuli, `first` the first of them)
+    made of audience entries into one flow whose first steps are everyone's, for people
+    who were never in it (the frequency cap has nothing to say about them); answer how
+    many entries were consumed. The path may send: each person's messages are composed
+    for them (`personal_sends`). People for whom the path is not everyone's (they were
+    in the flow, a message would not go) stay in the inbox for the general path, which
+    takes them next: entries of different people into one flow do not depend on their
+    order."""
     at = to_micros(now)
     owned = engine.scope.owned()
     flow_id = first.flow_id
     compiled = engine.programs.active.get(flow_id or 0)
     if compiled is None or compiled.account_id != first.account_id:
         return 0
+    if compiled.rules.refusal([], now) is not None:
+        return 0
+    program = compiled.program
+    move = uniform_move(program, None, "enter", now, sends=True)
+    if move is None:
+        return 0
+    head: list[store.InboxItem] = []
+    messages: dict[int, tuple[SendMessage, ...]] = {}  # person -> their messages
     with engine.db.read() as conn:
         p = param(dialect_of(conn.engine.url.drivername))
-        if compiled.rules.refusal([], now) is not None:
-            return 0
-        move = uniform_move(compiled.program, None, "enter", now)
-        if move is None:
-            return 0
-        head: list[store.InboxItem] = []
         seen: set[int] = set()
         for item in store.due_inbox(conn, at, limit, owned):
             if not _plain_entry(item) or item.flow_id != flow_id or item.person_id in seen:
@@ -257,10 +263,21 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
                     (compiled.flow_id, *chunk),
                 )
             )
-    taken = next((n for n, item in enumerate(head) if item.person_id in been), len(head))
+        persons = store.load_people(conn, seen - been) if move.sends else {}
+    taken: list[store.InboxItem] = []
+    for item in head:
+        if item.person_id in been:
+            continue
+        if move.sends:
+            person = persons.get(item.person_id)
+            if person is not None:  # a deleted person's entry is only consumed
+                composed = personal_sends(program, move, person, now)
+                if composed is None:
+                    continue
+                messages[item.person_id] = composed
+        taken.append(item)
     if not taken:
         return 0
-    head = head[:taken]
     cohort = Cohort(compiled, move)
 
     def write(conn: Connection) -> int:
@@ -269,9 +286,9 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
         p, j = param(dialect), json_param(dialect)
         state = _state(move, at)
         variables = orjson.dumps(dict(move.variables)).decode()
-        ids: list[int] = []
-        for start in range(0, len(head), CHUNK):
-            items = ", ".join(str(int(i.id)) for i in head[start : start + CHUNK])
+        ids: dict[int, int] = {}  # person -> participation
+        for start in range(0, len(taken), CHUNK):
+            items = ", ".join(str(int(i.id)) for i in taken[start : start + CHUNK])
             conn.exec_driver_sql(
                 "INSERT INTO participations (account_id, flow_id, version, person_id, "
                 "partition, phase, element, wake_at, waiting_for, waiting_element, local, "
@@ -281,23 +298,56 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
                 f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}) ORDER BY i.id",
                 (compiled.flow_id, compiled.version, *state, variables, "[]", at),
             )
-            persons = [i.person_id for i in head[start : start + CHUNK]]
-            ids.extend(
-                r[0]
-                for r in store.fetch(
-                    conn,
-                    f"SELECT id FROM participations WHERE flow_id = {p} AND entered_at = {p} "
-                    f"AND person_id IN ({', '.join([p] * len(persons))})",
-                    (compiled.flow_id, at, *persons),
-                )
-            )
-        store.write_changes(conn, store.Changes(consumed_inbox=[i.id for i in head]))
-        _record(conn, cohort, ids, at)
-        return len(head)
+            persons = [i.person_id for i in taken[start : start + CHUNK]]
+            for pid, person_id in store.fetch(
+                conn,
+                f"SELECT id, person_id FROM participations WHERE flow_id = {p} "
+                f"AND entered_at = {p} AND person_id IN ({', '.join([p] * len(persons))})",
+                (compiled.flow_id, at, *persons),
+            ):
+                ids[int(person_id)] = int(pid)
+        changes = store.Changes(consumed_inbox=[i.id for i in taken])
+        where = (compiled.account_id, compiled.flow_id, compiled.version)
+        for item in taken:
+            pid = ids.get(item.person_id)
+            if pid is None:
+                continue  # deleted since it was queued: no participation, nothing sent
+            for message in messages.get(item.person_id, ()):
+                changes.outbox.append(_outbox(compiled, pid, item.person_id, message, at))
+                changes.counters[(*where, "", "messagesSent")] += message.parts
+                changes.counters[(*where, message.element, "messagesSent")] += message.parts
+        store.write_changes(conn, changes)
+        _record(conn, cohort, sorted(ids.values()), at)
+        return len(taken)
 
     done = int(engine.db.write(write))
     engine.forget_ids()  # SQLite numbered those rows itself
     return done
+
+
+def _outbox(
+    compiled: Compiled, pid: int, person_id: int, message: SendMessage, at: int
+) -> dict[str, Any]:
+    """The outbox row of a message, as the general path writes it (engine._effect)."""
+    return {
+        "account_id": compiled.account_id,
+        "participation_id": pid,
+        "flow_id": compiled.flow_id,
+        "version": compiled.version,
+        "person_id": person_id,
+        "created_at": at,
+        "next_attempt_at": at,
+        "element": message.element,
+        "kind": "message",
+        "channel": message.channel,
+        "payload": {
+            "to": message.to,
+            "from": message.sender,
+            "content": dict(message.content),
+            "parts": message.parts,
+            "wantsResult": message.wants_result,
+        },
+    }
 
 
 def store_reports(engine: Engine, now: datetime, limit: int) -> int:

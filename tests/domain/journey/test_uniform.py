@@ -102,3 +102,30 @@ def test_an_entry_is_uniform_when_no_default_reads_the_person() -> None:
     assert uniform_move(defaulted, None, "enter", NOW) is None
     sends = program({"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi"})
     assert uniform_move(sends, None, "enter", NOW) is None
+
+
+def test_an_entry_that_sends_composes_each_persons_message() -> None:
+    from tidings.domain.journey import Person
+    from tidings.domain.journey.uniform import personal_sends
+
+    sends = program(
+        {"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi {{ person.firstName }}"},
+    )
+    assert uniform_move(sends, None, "enter", NOW) is None  # not without `sends`
+    move = uniform_move(sends, None, "enter", NOW, sends=True)
+    assert move is not None
+    assert move.sends == ("s",)
+    assert "messagesSent" not in [c.name for c in move.counts]  # each person's parts
+    ana = Person(id=7, external_id="ana", attributes={"firstName": "Ana"}, phones=("+3859",))
+    (message,) = personal_sends(sends, move, ana, NOW) or ()
+    assert (message.to, dict(message.content), message.parts) == ("+3859", {"text": "Hi Ana"}, 1)
+    nobody = Person(id=8, external_id="x", attributes={})
+    assert personal_sends(sends, move, nobody, NOW) is None  # no phone: their own step
+
+    empty = program({"id": "s", "type": "send_sms", "from": "Shop", "text": "{{ person.x }}"})
+    assert uniform_move(empty, None, "enter", NOW, sends=True) is None  # goes for nobody
+    windowed = program(
+        {"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi"},
+        sendWindow={"days": ["mon"], "from": "09:00", "to": "17:00"},
+    )
+    assert uniform_move(windowed, None, "enter", NOW, sends=True) is None

@@ -13,7 +13,13 @@ Whether a path is uniform is proved, not guessed: the step function runs once, f
 person who has nothing, and the answer counts only when every element it visited says
 (`Handler.uniform`) that what it did there reads nothing of the person, and the step
 emitted nothing but counts and trace lines. A non-uniform element anywhere on the path
-(a send, a segment, a wait `until` an expression) makes the answer None.
+(a segment, a wait `until` an expression) makes the answer None.
+
+An entry may also pass send elements (`sends=True`; not under a send window): the path
+is still everyone's, only each message differs. `personal_sends` then composes one
+person's messages exactly as the send would (`messages.compose`), or answers None when
+one of them would not go (no contact, a template that fails): that person's step is
+different, and the engine leaves them to the general path.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from tidings.domain.journey.elements.messages import Send, compose
 from tidings.domain.journey.program import Program
+from tidings.domain.journey.run import Run
 from tidings.domain.journey.step import advance
 from tidings.domain.journey.types import (
     Count,
@@ -31,6 +39,7 @@ from tidings.domain.journey.types import (
     EventArrived,
     Person,
     Phase,
+    SendMessage,
     State,
     Stimulus,
     TimerDue,
@@ -39,6 +48,11 @@ from tidings.domain.journey.types import (
 
 Moment = Literal["enter", "timer", "event"]
 NOBODY: Final = Person(id=0, external_id=None, attributes={})
+# Nobody, reachable: a send on the path goes (an empty template aside), so its lines are
+# those of a message that went.
+REACHABLE: Final = Person(
+    id=0, external_id=None, attributes={}, phones=("+10000000000",), emails=("a@a.invalid",)
+)
 
 
 @dataclass(frozen=True)
@@ -54,19 +68,28 @@ class UniformMove:
     local: Mapping[str, Any]
     exit_reason: str | None
     variables: Mapping[str, Any]  # an entry's starting variables (all null); else untouched
-    counts: tuple[Count, ...]
+    counts: tuple[Count, ...]  # but messagesSent, which each person's parts make
     lines: tuple[tuple[str | None, str, str | None], ...]  # trace lines, in order
     visited: tuple[str, ...]  # elements entered (their unique people are counted)
+    sends: tuple[str, ...] = ()  # send elements on the path, in order (entries only)
 
 
 def uniform_move(
-    program: Program, start: str | None, moment: Moment, now: datetime, event: str | None = None
+    program: Program,
+    start: str | None,
+    moment: Moment,
+    now: datetime,
+    event: str | None = None,
+    *,
+    sends: bool = False,
 ) -> UniformMove | None:
     """The move of everyone waiting at `start` when their timer comes (`moment`
     "timer") or the awaited `event` arrives ("event"), or of everyone entering with no
     variables and no entry event ("enter", `start` None), at `now`; None when the path
     depends on who they are."""
     stimulus: Stimulus
+    sends = sends and moment == "enter" and program.send_window is None
+    person = REACHABLE if sends else NOBODY
     if moment == "enter":
         if start is not None or any(v.default is not None for v in program.variables):
             return None  # a default may read the person
@@ -88,7 +111,7 @@ def uniform_move(
         participation_id=0,
         flow_id=program.flow_id,
         version=program.version,
-        person=NOBODY,
+        person=person,
         phase=Phase.running if moment == "enter" else Phase.waiting,
         element=start,
         variables={},
@@ -104,20 +127,29 @@ def uniform_move(
     counts: list[Count] = []
     lines: list[tuple[str | None, str, str | None]] = []
     visited: list[str] = []
+    sent: list[str] = []
     for effect in step.effects:
         if isinstance(effect, Count):
+            if effect.name == "messagesSent" and sends:
+                continue
             counts.append(effect)
             if effect.name == "totalEngagements" and effect.element is not None:
                 visited.append(effect.element)
         elif isinstance(effect, Trace):
             lines.append((effect.element, effect.what, effect.why))
+        elif sends and isinstance(effect, SendMessage) and not effect.wants_result:
+            sent.append(effect.element)
         else:
-            return None  # a send, a call, a profile change: per person
+            return None  # a call, a profile change, a send elsewhere: per person
     for element in visited:
         found = program.handlers.get(element)
-        if found is None or not found.uniform("enter"):
+        if found is None:
             return None
-    if after.person is not NOBODY or after.message_events or after.entry_event is not None:
+        if not found.uniform("enter") and not (sends and isinstance(found, Send)):
+            return None
+    if [e for e in visited if isinstance(program.handlers[e], Send)] != sent:
+        return None  # a send did not go for nobody: its lines would not be everyone's
+    if after.person is not person or after.message_events or after.entry_event is not None:
         return None
     if any(v is not None for v in after.variables.values()):
         return None
@@ -136,4 +168,33 @@ def uniform_move(
         counts=tuple(counts),
         lines=tuple(lines),
         visited=tuple(visited),
+        sends=tuple(sent),
     )
+
+
+def personal_sends(
+    program: Program, move: UniformMove, person: Person, now: datetime
+) -> tuple[SendMessage, ...] | None:
+    """`person`'s messages on an entry `move` with sends, composed as the send elements
+    would compose them; None when one of them would not go for this person."""
+    state = State(
+        participation_id=0,
+        flow_id=program.flow_id,
+        version=program.version,
+        person=person,
+        phase=Phase.running,
+        element=None,
+        variables=move.variables,
+        entry_event=None,
+        entered_at=now,
+    )
+    run = Run(program, state, now)
+    out = []
+    for element in move.sends:
+        handler = program.handlers[element]
+        assert isinstance(handler, Send)
+        message = compose(run, element, handler.content)
+        if isinstance(message, str):
+            return None
+        out.append(message)
+    return tuple(out)

@@ -23,6 +23,34 @@ from tidings.domain.templates import RenderError
 NO_CONTACT = {"phone": "no phone number", "email": "no email address"}
 
 
+def compose(
+    run: Run,
+    element: str,
+    content: Content,
+    *,
+    wants_result: bool = False,
+    attempt: int | None = None,
+) -> SendMessage | str:
+    """The message for this person, or why it cannot go (no contact, does not render)."""
+    to = run.recipient(content.contact)
+    if to is None:
+        return NO_CONTACT[content.contact]
+    try:
+        body, parts = content.render(run.template_data())
+    except RenderError as exc:
+        return exc.message
+    return SendMessage(
+        element=element,
+        channel=content.channel,
+        to=to,
+        sender=content.sender,
+        content=body,
+        parts=parts,
+        wants_result=wants_result,
+        attempt=attempt,
+    )
+
+
 def deliver(
     run: Run,
     element: str,
@@ -32,29 +60,13 @@ def deliver(
     attempt: int | None = None,
 ) -> bool:
     """Emit the message and count it; False (with a trace saying why) when it cannot go."""
-    to = run.recipient(content.contact)
-    if to is None:
-        run.trace(element, "skipped", NO_CONTACT[content.contact])
+    message = compose(run, element, content, wants_result=wants_result, attempt=attempt)
+    if isinstance(message, str):
+        run.trace(element, "skipped", message)
         return False
-    try:
-        body, parts = content.render(run.template_data())
-    except RenderError as exc:
-        run.trace(element, "skipped", exc.message)
-        return False
-    run.emit(
-        SendMessage(
-            element=element,
-            channel=content.channel,
-            to=to,
-            sender=content.sender,
-            content=body,
-            parts=parts,
-            wants_result=wants_result,
-            attempt=attempt,
-        )
-    )
-    run.count("messagesSent", None, parts)
-    run.count("messagesSent", element, parts)
+    run.emit(message)
+    run.count("messagesSent", None, message.parts)
+    run.count("messagesSent", element, message.parts)
     return True
 
 

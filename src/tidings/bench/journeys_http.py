@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from tidings.bench import raw as raw_limit
 from tidings.bench.client import Connection, post
 from tidings.bench.launch import call
 from tidings.bench.server import running_server
@@ -145,6 +146,7 @@ async def _run(seconds: float, clients: int, rate: float | None) -> dict[str, An
         rss = server.peak_rss_mb()
     await sink.stop()
     latencies = sorted(sink.latencies)
+    raw = await asyncio.to_thread(raw_limit.rate, "journey", max(min(exited, 200_000), 1))
     return {
         "workload": "journeys-http",
         "clients": clients,
@@ -154,6 +156,8 @@ async def _run(seconds: float, clients: int, rate: float | None) -> dict[str, An
         "sinkArrivals": sink.arrivals,
         "seconds": round(elapsed, 2),
         "journeysPerSecond": round(exited / elapsed),
+        "rawPerSecond": round(raw),
+        "ratioToRaw": round(exited / elapsed / raw, 3),
         "p50Ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p99Ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
         "serverPeakRssMb": rss,

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tidings.bench import raw as raw_limit
 from tidings.bench.population import populate
 from tidings.bench.server import BENCH_KEY, running_server
 
@@ -61,6 +62,7 @@ def run(*, people: int) -> dict[str, Any]:
                 raise RuntimeError("gave up after an hour")
         elapsed = time.perf_counter() - started
         rss = server.peak_rss_mb()
+    raw = raw_limit.rate("insert", min(people, 200_000))
     return {
         "workload": "launch",
         "people": people,
@@ -68,6 +70,8 @@ def run(*, people: int) -> dict[str, Any]:
         "launchRequestSeconds": round(launched, 2),
         "seconds": round(elapsed, 2),
         "peoplePerSecond": round(people / elapsed),
+        "rawPerSecond": round(raw),
+        "ratioToRaw": round(people / elapsed / raw, 3),
         "serverPeakRssMb": rss,
         "target": "1,000,000 people in <= 20 s, RSS < 1.5 GB",
         "meetsTarget": people / elapsed >= 50_000 and rss < 1536,

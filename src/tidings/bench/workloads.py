@@ -20,10 +20,13 @@ from typing import Any
 
 import orjson
 
+from tidings.bench import raw as raw_limit
 from tidings.bench.client import Connection, post
 from tidings.bench.launch import call
 from tidings.bench.population import populate
 from tidings.bench.server import BENCH_KEY, Server, running_server
+
+RAW_PEOPLE = 200_000
 
 
 def _db(path: Path, sql: str) -> int:
@@ -93,6 +96,7 @@ def timers(people: int) -> dict[str, Any]:
         "woken": woken,
         "seconds": round(elapsed, 2),
         "wakesPerSecond": round(woken / elapsed),
+        **_raw("update", people, woken / elapsed),
         "serverPeakRssMb": rss,
         "target": 50_000,
         "meetsTarget": woken / elapsed >= 50_000,
@@ -126,6 +130,7 @@ def waits(people: int) -> dict[str, Any]:
         "matched": matched,
         "seconds": round(elapsed, 2),
         "matchesPerSecond": round(matched / elapsed),
+        **_raw("update", people, matched / elapsed),
         "serverPeakRssMb": rss,
         "target": 30_000,
         "meetsTarget": matched / elapsed >= 30_000,
@@ -206,6 +211,7 @@ def events(count: int) -> dict[str, Any]:
         "events": count,
         "seconds": round(elapsed, 2),
         "eventsPerSecond": round(count / elapsed),
+        **_raw("insert", count, count / elapsed),
         "serverPeakRssMb": rss,
         "target": 20_000,
         "meetsTarget": count / elapsed >= 20_000,
@@ -221,14 +227,25 @@ def parked(people: int) -> dict[str, Any]:
     with _parked_server("parked", people, first, phones=False) as (server, path):
         rss = server.peak_rss_mb()
     size = sum(os.path.getsize(p) for p in path.parent.iterdir())
+    raw = raw_limit.parked_bytes(min(people, RAW_PEOPLE))
     return {
         "workload": "parked",
         "people": people,
         "storeBytes": size,
         "storeMbPerMillion": round(size / people * 1_000_000 / 2**20, 1),
+        "bytesPerPerson": round(size / people),
+        "rawParticipationBytesPerPerson": round(raw),
+        "ratioToRaw": round(size / people / raw, 2),
         "serverPeakRssMb": rss,
         "target": "RSS flat in N; <= 2 GB on disk for 10M",
     }
+
+
+def _raw(kind: raw_limit.Kind, people: int, figure: float) -> dict[str, Any]:
+    """The raw limit of the same rows (bench/raw.py), at up to RAW_PEOPLE people: the
+    rates are per person, and a raw store of a million would double the run."""
+    raw = raw_limit.rate(kind, min(people, RAW_PEOPLE))
+    return {"rawPerSecond": round(raw), "ratioToRaw": round(figure / raw, 3)}
 
 
 def main(kind: str, n: int) -> None:

@@ -1,0 +1,127 @@
+"""The store's raw limit for the engine workloads: the rows a workload's people cost at
+the least, written by the driver's `executemany` straight into a fresh store (same
+schema and indexes, SQLite, `synchronous=FULL`), in batches of the engine's size with one
+commit each. A workload prints its figure next to this one and their ratio, so it is
+also read against what the database alone can do.
+
+- `insert`: per person a participation, an outbox row and the sandbox's message (what a
+  launched person or an event-started journey that sends writes, before any trace,
+  counter or delivery report);
+- `update`: per person one participation moved on by id (a timer that comes, an event
+  that is matched), the rows being there already;
+- `journey`: per journey an inbox row and a participation (journeys-http);
+- `parked`: bytes per person of waiting participations alone, with the table's indexes
+  (the parked store against the participation rows it holds).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from tidings.bench.population import populate
+from tidings.bench.server import BENCH_KEY
+from tidings.store.database import Database
+
+BATCH = 5000  # the engine's batch
+Kind = Literal["insert", "update", "journey"]
+_PARTICIPATION = (
+    "INSERT INTO participations (account_id, flow_id, version, person_id, partition, phase, "
+    "element, variables, entry_event, local, message_events, wake_at, waiting_for, "
+    "waiting_element, entered_at, exited_at, exit_reason, updated_at) "
+    "VALUES (1, 1, 1, ?, ?, ?, ?, '{}', NULL, '{}', '[]', ?, ?, NULL, 1, ?, ?, 1)"
+)
+
+
+@contextmanager
+def _store(people: int) -> Iterator[tuple[Database, Path]]:
+    folder = Path(tempfile.mkdtemp(prefix="tidings-bench-raw-"))
+    path = folder / "raw.db"
+    populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY, phones=False)
+    db = Database(url=f"sqlite:///{path}")
+    with db.write_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO flows (account_id, name, status, created_at, updated_at) "
+            "VALUES (1, 'raw', 'active', 0, 0)"
+        )
+    try:
+        yield db, path
+    finally:
+        db.close()
+
+
+def _batches(n: int) -> Iterator[range]:
+    for start in range(0, n, BATCH):
+        yield range(start + 1, min(start + BATCH, n) + 1)
+
+
+def rate(kind: Kind, people: int) -> float:
+    """People (or journeys) per second that `kind`'s rows alone go in at."""
+    with _store(people) as (db, _path):
+        if kind == "update":
+            with db.write_engine.begin() as conn:
+                conn.exec_driver_sql(
+                    _PARTICIPATION,
+                    [
+                        (i, i % 256, "waiting", "w", 5, None, None, None)
+                        for i in range(1, people + 1)
+                    ],
+                )
+        started = time.perf_counter()
+        for ids in _batches(people):
+            with db.write_engine.begin() as conn:
+                if kind == "update":
+                    conn.exec_driver_sql(
+                        "UPDATE participations SET phase = 'exited', wake_at = NULL, "
+                        "waiting_for = NULL, exited_at = 2, exit_reason = 'completed', "
+                        "updated_at = 2 WHERE id = ?",
+                        [(i,) for i in ids],
+                    )
+                    continue
+                conn.exec_driver_sql(
+                    _PARTICIPATION,
+                    [(i, i % 256, "exited", "sms", None, None, 1, "completed") for i in ids],
+                )
+                if kind == "journey":
+                    conn.exec_driver_sql(
+                        "INSERT INTO inbox (account_id, partition, person_id, kind, payload, "
+                        "due_at) VALUES (1, ?, ?, 'event', ?, 1)",
+                        [(i % 256, i, '{"name": "CartAbandoned"}') for i in ids],
+                    )
+                    continue
+                conn.exec_driver_sql(
+                    "INSERT INTO outbox (account_id, participation_id, flow_id, version, "
+                    "element, person_id, kind, channel, payload, status, attempts, "
+                    "next_attempt_at, created_at) VALUES (1, ?, 1, 1, 'sms', ?, 'message', "
+                    "'sms', ?, 'done', 0, 1, 1)",
+                    [(i, i, '{"to": "+385910000000", "text": "Hi Person"}') for i in ids],
+                )
+                conn.exec_driver_sql(
+                    'INSERT INTO sandbox_messages (id, account_id, channel, "to", sender, '
+                    "content, parts, status, sent_at, flow_id, version, element, person_id) "
+                    "VALUES (?, 1, 'sms', '+385910000000', 'Bench', ?, 1, 'delivered', 1, 1, "
+                    "1, 'sms', ?)",
+                    [(i, '{"text": "Hi Person"}', i) for i in ids],
+                )
+        elapsed = time.perf_counter() - started
+    return people / elapsed
+
+
+def parked_bytes(people: int) -> float:
+    """Bytes per person of `people` waiting participations and their indexes alone."""
+    with _store(people) as (db, path):
+        before = os.path.getsize(path)
+        for ids in _batches(people):
+            with db.write_engine.begin() as conn:
+                conn.exec_driver_sql(
+                    _PARTICIPATION,
+                    [(i, i % 256, "waiting", "w", 10**15, "Ping", None, None) for i in ids],
+                )
+        db.close()
+        after = sum(os.path.getsize(f) for f in path.parent.iterdir())
+    return (after - before) / people

@@ -1,0 +1,53 @@
+"""Every `tidings bench` workload runs from a fresh clone with one command and prints one
+JSON line with its figure, peak RSS and the store's raw limit (tiny sizes here: this
+checks that they run and report, not how fast; the figures are in the README)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+WORKLOADS = [
+    (["launch", "--people", "300"], "peoplePerSecond"),
+    (["events", "--events", "300"], "eventsPerSecond"),
+    (["timers", "--people", "300"], "wakesPerSecond"),
+    (["waits", "--people", "300"], "matchesPerSecond"),
+    (["journeys-http", "--seconds", "2", "--clients", "4", "--rate", "200"], "journeysPerSecond"),
+]
+
+
+def bench(*args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "tidings", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, done.stdout
+    result: dict[str, Any] = json.loads(lines[0])
+    return result
+
+
+@pytest.mark.parametrize(("args", "figure"), WORKLOADS, ids=[w[0][0] for w in WORKLOADS])
+def test_a_workload_prints_its_figure_rss_and_raw_limit(args: list[str], figure: str) -> None:
+    found = bench(*args)
+    assert found["workload"] == args[0]
+    assert found[figure] > 0
+    assert found["rawPerSecond"] > 0
+    ratio = found[figure] / found["rawPerSecond"]
+    assert found["ratioToRaw"] == pytest.approx(ratio, rel=0.01, abs=0.001)  # 3 decimals
+    assert found["serverPeakRssMb"] > 10
+
+
+def test_parked_prints_the_store_size_against_its_participations_alone() -> None:
+    found = bench("parked", "--people", "300")
+    assert found["storeBytes"] > found["rawParticipationBytesPerPerson"] * 300 > 0
+    assert found["ratioToRaw"] > 1  # a profile, a trace and a visit besides
+    assert found["serverPeakRssMb"] > 10

@@ -61,6 +61,7 @@ class Runner:
         self._lock = threading.Lock()  # one batch at a time, whoever drives
         self._calls_lock = threading.Lock()
         self._in_flight: set[Any] = set()  # real clock: calls whose answers are awaited
+        self._answers: list[Any] = []  # real clock: answers not settled yet
         self._audiences_at = 0
 
     # --- the work ------------------------------------------------------------------------
@@ -77,6 +78,7 @@ class Runner:
                 scope.checkpoint()
                 leads = scope.leads()
                 owned = scope.owned()
+                answered = self._settle_answers()
                 with self.db.read() as conn:
                     lifecycle = leads and housekeeping.has_work(conn, at)
                 realtime = leads and (
@@ -121,6 +123,7 @@ class Runner:
                         calls = journeys.has_due_calls(conn, at, owned, partitions)
                     if calls:
                         done += self._call_apis(at, owned)
+                done += answered
                 total += done
                 if done <= 0:
                     return total
@@ -145,9 +148,10 @@ class Runner:
 
     def _run_calls(self, claimed: list[dict[str, Any]]) -> int:
         """Run claimed calls and settle their results as stimuli. On the real clock the
-        loop does not wait for the answers: they are settled when they come (a write of
-        their own, then a wake), so the next batch's events do not queue behind this
-        batch's calls. The virtual clock waits: `drain` returns when everything is done."""
+        loop does not wait for the answers: they are kept as they come and settled at the
+        top of the loop's next round (one write for all that came), so the next batch's
+        events do not queue behind this batch's calls. The virtual clock waits: `drain`
+        returns when everything is done."""
         future = self._caller.submit(claimed)
         if self.clock.virtual:
             self._settle(future.result())
@@ -158,8 +162,7 @@ class Runner:
         return len(claimed)
 
     def _answered(self, future: Any) -> None:
-        """A batch of calls answered (on the caller's thread): hand the settling write to
-        the committer without waiting for it, and wake the loop when it is committed."""
+        """A batch of calls answered (on the caller's thread): keep it, wake the loop."""
         with self._calls_lock:
             self._in_flight.discard(future)
         try:
@@ -169,20 +172,17 @@ class Runner:
             # comes, as after a crash.
             log.exception("API calls failed; they will be tried again")
             return
-        settled_at = to_micros(self.clock.now())
-        partitions = self.engine.partitions
-        scope = self.engine.scope
-
-        def write(conn: Connection) -> int:
-            scope.fence(conn)
-            return api_calls.settle(conn, settled_at, done, partitions=partitions)
-
-        self.db.committer.submit(write).add_done_callback(self._settled)
-
-    def _settled(self, commit: Any) -> None:
-        if commit.exception() is not None:
-            log.warning("settling API call results failed: %s", commit.exception())
+        with self._calls_lock:
+            self._answers.extend(done)
         self.wake()
+
+    def _settle_answers(self) -> int:
+        """Settle every answer that came since the last round, in one write."""
+        with self._calls_lock:
+            done, self._answers = self._answers, []
+        if done:
+            self._settle(done)
+        return len(done)
 
     def _settle(self, done: list[Any]) -> None:
         settled_at = to_micros(self.clock.now())
@@ -250,6 +250,10 @@ class Runner:
         for future in waiting:  # let answered calls settle before the store closes
             with contextlib.suppress(Exception):
                 future.result(timeout=30)
+        try:
+            self._settle_answers()
+        except Exception:
+            log.exception("settling the last API answers failed; they will be tried again")
         self._caller.close()
 
     def _loop(self) -> None:

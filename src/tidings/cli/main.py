@@ -13,6 +13,7 @@ from rich.console import Console
 from tidings.cli.flows import app as flows_app
 from tidings.cli.simulate import simulate
 from tidings.config import Settings
+from tidings.runtime import tune_gc
 
 app = typer.Typer(help="Tidings: customer-journey orchestration.", no_args_is_help=True)
 keys = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -58,6 +59,7 @@ def serve(
     # `finally` below never runs (the engine, the writer and the database are not closed,
     # and SQLite keeps its WAL file). Ours turns the re-raised signal into an exit.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    tune_gc()
     try:
         uvicorn.run(
             system.app,
@@ -96,6 +98,7 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     running = build_worker(settings)
+    tune_gc()
     try:
         running.start()
         console.print(

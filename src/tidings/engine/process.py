@@ -137,6 +137,9 @@ def _child_main(  # pragma: no cover - child
         allow_private_urls=settings.allow_private_urls,
         trace_retention_days=settings.trace_retention_days,
     )
+    from tidings.runtime import tune_gc
+
+    tune_gc()
     runner.start()
     with contextlib.suppress(OSError):
         ready.send_bytes(b"ready")

@@ -40,7 +40,8 @@ def claim(
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
         "payload, attempts FROM outbox WHERE kind = 'call_api' "
         f"AND status IN ('pending', 'sending') AND next_attempt_at <= {p}"
-        f"{journeys.outbox_sql(owned, partitions)} ORDER BY id LIMIT {int(limit)}{lock}",
+        f"{journeys.outbox_sql(owned, partitions)} ORDER BY next_attempt_at, id "
+        f"LIMIT {int(limit)}{lock}",
         (now,),
     ).all()
     if not rows:

@@ -66,7 +66,8 @@ def dispatch_once(
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
         f"channel, {wants} FROM outbox WHERE status = 'pending' AND next_attempt_at <= {p} "
         f"AND kind != 'call_api'{journeys.outbox_sql(owned, partitions)} "
-        f"ORDER BY id LIMIT {int(limit)}",
+        # By time, then id: in id order SQLite read the whole outbox past the done rows.
+        f"ORDER BY next_attempt_at, id LIMIT {int(limit)}",
         (now,),
     )
     if not rows:

@@ -363,6 +363,13 @@ outbox = Table(
         sqlite_where=text("status = 'pending'"),
         postgresql_where=text("status = 'pending'"),
     ),
+    # Due API calls, pending or in flight (migration 0009): claims read them by time.
+    Index(
+        "ix_outbox_due_calls",
+        "next_attempt_at",
+        sqlite_where=text("kind = 'call_api' AND status IN ('pending', 'sending')"),
+        postgresql_where=text("kind = 'call_api' AND status IN ('pending', 'sending')"),
+    ),
     sqlite_autoincrement=True,
 )
 

@@ -298,10 +298,12 @@ participations = Table(
         sqlite_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
         postgresql_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
     ),
-    # A person's waiting participations (the engine compares what they wait for itself).
+    # A person's waiting participations by what they wait for (DESIGN.md: waits are
+    # indexed by person and event name; the engine reads all of a person's at once).
     Index(
         "ix_participations_awaiting",
         "person_id",
+        "waiting_for",
         sqlite_where=text("phase = 'waiting'"),
         postgresql_where=text("phase = 'waiting'"),
     ),

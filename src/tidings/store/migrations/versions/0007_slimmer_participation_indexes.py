@@ -1,12 +1,12 @@
-"""participations: the history index without entered_at, the awaiting index by person
+"""participations: the history index without entered_at, the awaiting index by person first
 
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-25 19:20:00.000000
 
-No query reads `entered_at` from ix_participations_history, nor the account or the awaited
-event's name from ix_participations_awaiting (a person's waiting rows are compared in the
-engine): both lose those columns (~16 B a waiting person on SQLite).
+No query reads `entered_at` from ix_participations_history, nor the account from
+ix_participations_awaiting: both lose those columns (~11 B a waiting person on SQLite).
+The awaiting index keeps the event name after the person, as DESIGN.md has it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def upgrade() -> None:
         batch_op.drop_index("ix_participations_awaiting")
         batch_op.create_index(
             "ix_participations_awaiting",
-            ["person_id"],
+            ["person_id", "waiting_for"],
             sqlite_where=WAITING,
             postgresql_where=WAITING,
         )

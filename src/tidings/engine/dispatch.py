@@ -22,7 +22,8 @@ from sqlalchemy import Connection
 
 from tidings.domain.sandbox import SandboxSettings, decide
 from tidings.store import journeys, sandbox
-from tidings.store.dialect import Dialect, dialect_of, json_param, param
+from tidings.store.dialect import Dialect, dialect_of, param
+from tidings.store.events import EventRow, insert_events
 
 MICROS = 1_000_000
 CHUNK = 500
@@ -127,7 +128,7 @@ def dispatch_once(
             conn.exec_driver_sql(
                 f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE id IN ({listed})"
             )
-    new_inbox += _kept(conn, dialect, reports, now, partitions)
+    new_inbox += _kept(conn, reports, now, partitions)
     journeys.enqueue(conn, new_inbox)
     return len(rows)
 
@@ -146,46 +147,22 @@ def _report(
 
 
 def _kept(
-    conn: Connection, dialect: Dialect, reports: list[tuple[Any, ...]], now: int, partitions: int
+    conn: Connection, reports: list[tuple[Any, ...]], now: int, partitions: int
 ) -> list[dict[str, Any]]:
     """Write the reports of people who wait in no flow into their events; answer the
     others as inbox stimuli (someone may wait for them)."""
     if not reports:
         return []
-    p, j = param(dialect), json_param(dialect)
-    by_account: dict[int, set[int]] = defaultdict(set)
-    for account, person, *_ in reports:
-        by_account[account].add(person)
-    waiting: set[int] = set()
-    for account, people in by_account.items():
-        ids = sorted(people)
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            waiting.update(
-                r[0]
-                for r in journeys.fetch(
-                    conn,
-                    f"SELECT DISTINCT person_id FROM participations WHERE account_id = {p} "
-                    f"AND phase = 'waiting' AND person_id IN ({', '.join([p] * len(chunk))})",
-                    (account, *chunk),
-                )
-            )
-    stored: list[tuple[Any, ...]] = []
+    waiting = journeys.waiting_people(conn, ((r[0], r[1]) for r in reports))
+    stored: list[EventRow] = []
     inbox: list[dict[str, Any]] = []
     for account, person, name, properties, due in reports:
         if person in waiting:
             inbox.append(_report(account, person % partitions, person, name, properties, due))
         else:
             text = orjson.dumps(properties).decode()
-            stored.append((account, person, name, text, due, now, person))
-    if stored:
-        # A person deleted since the send has no events any more: the row is not written.
-        conn.exec_driver_sql(
-            "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
-            f"SELECT {p}, {p}, {p}, {j}, {p}, {p} WHERE EXISTS "
-            f"(SELECT 1 FROM people WHERE id = {p})",
-            stored,
-        )
+            stored.append((account, person, name, text, due, now))
+    insert_events(conn, stored, skip_deleted=True)
     return inbox
 
 

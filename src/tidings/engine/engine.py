@@ -451,38 +451,9 @@ class Engine:
             "next_attempt_at": at,
         }
         match effect:
-            case SendMessage():
-                batch.changes.outbox.append(
-                    {
-                        **base,
-                        "element": effect.element,
-                        "kind": "message",
-                        "channel": effect.channel,
-                        "payload": {
-                            "to": effect.to,
-                            "from": effect.sender,
-                            "content": dict(effect.content),
-                            "parts": effect.parts,
-                            "wantsResult": effect.wants_result,
-                        },
-                    }
-                )
-            case Notify():
-                batch.changes.outbox.append(
-                    {
-                        **base,
-                        "element": effect.element,
-                        "kind": "notify",
-                        "channel": effect.channel,
-                        "payload": {
-                            "to": effect.to,
-                            "from": effect.sender,
-                            "content": dict(effect.content),
-                            "parts": effect.parts,
-                            "wantsResult": False,
-                        },
-                    }
-                )
+            case SendMessage() | Notify():
+                where = (row.account_id, row.id, row.flow_id, row.version, row.person_id)
+                batch.changes.outbox.append(store.message_row(where, at, effect))
             case CallApi():
                 batch.changes.outbox.append(
                     {

@@ -34,6 +34,7 @@ from tidings.engine.programs import Compiled
 from tidings.store import journeys as store
 from tidings.store import traces
 from tidings.store.dialect import dialect_of, json_param, param
+from tidings.store.events import EventRow, insert_events
 
 if TYPE_CHECKING:
     from tidings.engine.engine import Engine
@@ -241,7 +242,6 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
     head: list[store.InboxItem] = []
     messages: dict[int, tuple[SendMessage, ...]] = {}  # person -> their messages
     with engine.db.read() as conn:
-        p = param(dialect_of(conn.engine.url.drivername))
         seen: set[int] = set()
         for item in store.due_inbox(conn, at, limit, owned):
             if not _plain_entry(item) or item.flow_id != flow_id or item.person_id in seen:
@@ -250,19 +250,7 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
                 break
             head.append(item)
             seen.add(item.person_id)
-        been: set[int] = set()
-        people = sorted(seen)
-        for start in range(0, len(people), CHUNK):
-            chunk = people[start : start + CHUNK]
-            been.update(
-                r[0]
-                for r in store.fetch(
-                    conn,
-                    f"SELECT DISTINCT person_id FROM participations WHERE flow_id = {p} "
-                    f"AND person_id IN ({', '.join([p] * len(chunk))})",
-                    (compiled.flow_id, *chunk),
-                )
-            )
+        been = set(store.history(conn, compiled.flow_id, seen))
         persons = store.load_people(conn, seen - been) if move.sends else {}
     taken: list[store.InboxItem] = []
     for item in head:
@@ -313,7 +301,8 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             if pid is None:
                 continue  # deleted since it was queued: no participation, nothing sent
             for message in messages.get(item.person_id, ()):
-                changes.outbox.append(_outbox(compiled, pid, item.person_id, message, at))
+                row = (compiled.account_id, pid, compiled.flow_id, compiled.version, item.person_id)
+                changes.outbox.append(store.message_row(row, at, message))
                 changes.counters[(*where, "", "messagesSent")] += message.parts
                 changes.counters[(*where, message.element, "messagesSent")] += message.parts
         store.write_changes(conn, changes)
@@ -323,31 +312,6 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
     done = int(engine.db.write(write))
     engine.forget_ids()  # SQLite numbered those rows itself
     return done
-
-
-def _outbox(
-    compiled: Compiled, pid: int, person_id: int, message: SendMessage, at: int
-) -> dict[str, Any]:
-    """The outbox row of a message, as the general path writes it (engine._effect)."""
-    return {
-        "account_id": compiled.account_id,
-        "participation_id": pid,
-        "flow_id": compiled.flow_id,
-        "version": compiled.version,
-        "person_id": person_id,
-        "created_at": at,
-        "next_attempt_at": at,
-        "element": message.element,
-        "kind": "message",
-        "channel": message.channel,
-        "payload": {
-            "to": message.to,
-            "from": message.sender,
-            "content": dict(message.content),
-            "parts": message.parts,
-            "wantsResult": message.wants_result,
-        },
-    }
 
 
 def store_reports(engine: Engine, now: datetime, limit: int) -> int:
@@ -360,7 +324,6 @@ def store_reports(engine: Engine, now: datetime, limit: int) -> int:
     head: list[store.InboxItem] = []
     seen: set[int] = set()
     with engine.db.read() as conn:
-        p = param(dialect_of(conn.engine.url.drivername))
         for item in store.due_inbox(conn, at, limit, owned):
             name = str(item.payload.get("name"))
             if item.kind != "event" or not item.payload.get("store") or item.person_id in seen:
@@ -370,52 +333,27 @@ def store_reports(engine: Engine, now: datetime, limit: int) -> int:
                 break
             head.append(item)
             seen.add(item.person_id)
-        busy: set[int] = set()
-        found: set[int] = set()
-        by_account: dict[int, list[int]] = defaultdict(list)
-        for item in head:
-            by_account[item.account_id].append(item.person_id)
-        for account_id, people in by_account.items():
-            for start in range(0, len(people), CHUNK):
-                chunk = people[start : start + CHUNK]
-                marks = ", ".join([p] * len(chunk))
-                busy.update(
-                    r[0]
-                    for r in store.fetch(
-                        conn,
-                        f"SELECT DISTINCT person_id FROM participations WHERE account_id = {p} "
-                        f"AND phase = 'waiting' AND person_id IN ({marks})",
-                        (account_id, *chunk),
-                    )
-                )
-                found.update(
-                    r[0]
-                    for r in store.fetch(
-                        conn, f"SELECT id FROM people WHERE id IN ({marks})", chunk
-                    )
-                )
+        busy = store.waiting_people(conn, ((i.account_id, i.person_id) for i in head))
     taken = next((n for n, item in enumerate(head) if item.person_id in busy), len(head))
     if not taken:
         return 0
-    changes = store.Changes(consumed_inbox=[item.id for item in head[:taken]])
-    for item in head[:taken]:
-        if item.person_id not in found:
-            continue  # deleted since: their reports go with them
-        payload = item.payload
-        changes.events.append(
-            (
-                item.account_id,
-                item.person_id,
-                str(payload.get("name")),
-                orjson.dumps(payload.get("properties") or {}).decode(),
-                int(payload.get("time", item.due_at)),
-                at,
-            )
+    consumed = [item.id for item in head[:taken]]
+    kept: list[EventRow] = [
+        (
+            item.account_id,
+            item.person_id,
+            str(item.payload.get("name")),
+            orjson.dumps(item.payload.get("properties") or {}).decode(),
+            int(item.payload.get("time", item.due_at)),
+            at,
         )
+        for item in head[:taken]
+    ]
 
     def write(conn: Connection) -> int:
         engine.scope.fence(conn)
-        store.write_changes(conn, changes)
+        store.write_changes(conn, store.Changes(consumed_inbox=consumed))
+        insert_events(conn, kept, skip_deleted=True)  # a deleted person's reports go too
         return taken
 
     return int(engine.db.write(write))

@@ -18,18 +18,25 @@ from tidings.store.wakeups import notify_work
 EventRow = tuple[int, int, str, str, int, int]
 
 
-def insert_events(conn: Connection, rows: Sequence[EventRow]) -> None:
+def insert_events(
+    conn: Connection, rows: Sequence[EventRow], *, skip_deleted: bool = False
+) -> None:
     """Append events with one driver-level `executemany` (DESIGN.md: hot paths skip Core's
-    per-row compilation, which costs twice as much)."""
+    per-row compilation, which costs twice as much). `skip_deleted`: rows of people
+    deleted since (delivery reports kept by the engine) are not written."""
     if not rows:
         return
     dialect = dialect_of(conn.engine.url.drivername)
     p, j = param(dialect), json_param(dialect)
-    sql = (
-        "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
-        f"VALUES ({p}, {p}, {p}, {j}, {p}, {p})"
+    columns = "INSERT INTO events (account_id, person_id, name, properties, time, received_at)"
+    if not skip_deleted:
+        conn.exec_driver_sql(f"{columns} VALUES ({p}, {p}, {p}, {j}, {p}, {p})", list(rows))
+        return
+    conn.exec_driver_sql(
+        f"{columns} SELECT {p}, {p}, {p}, {j}, {p}, {p} "
+        f"WHERE EXISTS (SELECT 1 FROM people WHERE id = {p})",
+        [(*row, row[1]) for row in rows],
     )
-    conn.exec_driver_sql(sql, list(rows))
 
 
 def insert_inbox_events(conn: Connection, rows: Sequence[EventRow], *, partitions: int) -> None:

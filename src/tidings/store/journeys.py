@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from tidings.domain.durations import from_micros
 from tidings.domain.entry_rules import Past
-from tidings.domain.journey import Person
+from tidings.domain.journey import Notify, Person, SendMessage
 from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.store import traces
 from tidings.store.dialect import Dialect, dialect_of, json_param, param
@@ -244,6 +244,55 @@ def due_timers(
     )
 
 
+def waiting_people(conn: Connection, account_person: Iterable[tuple[int, int]]) -> set[int]:
+    """Those of these people who wait in some flow (one probe of the awaiting index each)."""
+    by_account: dict[int, set[int]] = defaultdict(set)
+    for account_id, person_id in account_person:
+        by_account[account_id].add(person_id)
+    p = param(dialect_of(conn.engine.url.drivername))
+    out: set[int] = set()
+    for account_id, ids in by_account.items():
+        for chunk in _chunks(sorted(ids)):
+            out.update(
+                r[0]
+                for r in fetch(
+                    conn,
+                    f"SELECT DISTINCT person_id FROM participations WHERE account_id = {p} "
+                    f"AND phase = 'waiting' AND person_id IN ({', '.join([p] * len(chunk))})",
+                    (account_id, *chunk),
+                )
+            )
+    return out
+
+
+def message_row(
+    where: tuple[int, int, int, int, int], at: int, message: SendMessage | Notify
+) -> dict[str, Any]:
+    """The outbox row of a message or a notification; `where` is (account, participation,
+    flow, version, person)."""
+    account_id, participation_id, flow_id, version, person_id = where
+    notify = isinstance(message, Notify)
+    return {
+        "account_id": account_id,
+        "participation_id": participation_id,
+        "flow_id": flow_id,
+        "version": version,
+        "person_id": person_id,
+        "created_at": at,
+        "next_attempt_at": at,
+        "element": message.element,
+        "kind": "notify" if notify else "message",
+        "channel": message.channel,
+        "payload": {
+            "to": message.to,
+            "from": message.sender,
+            "content": dict(message.content),
+            "parts": message.parts,
+            "wantsResult": False if isinstance(message, Notify) else message.wants_result,
+        },
+    }
+
+
 def live_of(conn: Connection, account_person: Iterable[tuple[int, int]]) -> list[Row]:
     """Live participations of these people. Between batches a live participation is
     always waiting (running is a state inside a batch), so the partial index on waiting
@@ -278,14 +327,17 @@ def by_ids(conn: Connection, ids: Iterable[int]) -> list[Row]:
 
 
 def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[int, list[Past]]:
+    """Every participation of these people in the flow (raw SQL: a batch asks for
+    thousands, and most have none)."""
+    p = param(dialect_of(conn.engine.url.drivername))
     out: dict[int, list[Past]] = defaultdict(list)
-    for chunk in _chunks(list(set(person_ids))):
-        rows = conn.execute(
-            select(
-                participations.c.person_id, participations.c.entered_at, participations.c.exited_at
-            ).where(participations.c.flow_id == flow_id, participations.c.person_id.in_(chunk))
-        )
-        for person_id, entered, exited in rows:
+    for chunk in _chunks(sorted(set(person_ids))):
+        for person_id, entered, exited in fetch(
+            conn,
+            "SELECT person_id, entered_at, exited_at FROM participations WHERE flow_id = "
+            f"{p} AND person_id IN ({', '.join([p] * len(chunk))})",
+            (flow_id, *chunk),
+        ):
             out[person_id].append(
                 Past(from_micros(entered), None if exited is None else from_micros(exited))
             )

@@ -16,6 +16,16 @@ from tests.conftest import Api
 from tests.engine.test_journeys import drain, messages
 
 
+def answer_json(handler: BaseHTTPRequestHandler, status: int, data: Any) -> None:
+    """Answer a loopback request with a JSON body."""
+    answer = json.dumps(data).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(answer)))
+    handler.end_headers()
+    handler.wfile.write(answer)
+
+
 class Sink:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -27,12 +37,7 @@ class Sink:
                 sink.requests.append(
                     {"path": self.path, "headers": dict(self.headers), "body": body.decode()}
                 )
-                answer = json.dumps({"orderId": "A-17"}).encode()
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                answer_json(self, 201, {"orderId": "A-17"})
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -119,12 +124,7 @@ def test_an_answer_that_comes_while_the_flow_is_paused_is_held_until_resume(api:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             arrived.set()
             gate.wait(30)
-            answer = json.dumps({"orderId": "B-9"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            answer_json(self, 200, {"orderId": "B-9"})
 
         def log_message(self, *args: Any) -> None:
             pass

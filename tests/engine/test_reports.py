@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
+
 from tests.conftest import Api
 from tests.engine.test_journeys import drain, person
+from tidings.bootstrap import Tidings
+from tidings.domain.journey import SendMessage
+from tidings.engine.dispatch import dispatch_once
+from tidings.store import journeys
 
 
 def launch(api: Api, doc: dict[str, Any]) -> int:
@@ -39,9 +45,51 @@ def names(api: Api, pid: int) -> list[str]:
 def test_reports_of_people_who_wait_nowhere_are_kept_in_their_events(api: Api) -> None:
     api.patch("/sandbox/settings", json={"delivered": 1, "seen": 1, "clicked": 0})
     pid = person(api, "quiet-one", tags=["quiet"])
-    launch(api, sms_to("quiet"))
+    flow = launch(api, sms_to("quiet"))
     drain(api)
     assert names(api, pid) == ["message.delivered", "message.seen"]
+    events = api.get(f"/people/{pid}/events").json()["items"]
+    message = api.get("/sandbox/messages").json()["items"][0]
+    for event in events:  # what a flow waiting for the report would have read
+        assert event["properties"] == {
+            "flow": flow,
+            "version": 1,
+            "element": "hi",
+            "channel": "sms",
+            "messageId": str(message["id"]),
+        }
+    # newest first: the message was seen after it was delivered
+    assert [e["name"] for e in events] == ["message.seen", "message.delivered"]
+
+
+def test_reports_of_a_person_deleted_after_the_send_was_queued_are_not_kept(
+    api: Api, system: Tidings
+) -> None:
+    """The outbox row outlives its person (no foreign key); its reports must not bring
+    back events of someone deleted."""
+    api.patch("/sandbox/settings", json={"delivered": 1, "seen": 0, "clicked": 0})
+    kept, gone = person(api, "kept"), person(api, "gone")
+    flow = int(api.post("/flows", json=sms_to("nobody")).json()["id"])
+    account = api.get("/account").json()["id"]
+    message = SendMessage(element="hi", channel="sms", to="+385911234567", sender="S", content={})
+
+    def queue(conn: Connection) -> None:
+        rows = [
+            journeys.message_row((account, None, flow, 1, pid), 0, message)  # type: ignore[arg-type]
+            for pid in (kept, gone)
+        ]
+        journeys.write_changes(conn, journeys.Changes(outbox=rows))
+
+    system.db.write(queue)
+    assert api.delete(f"/people/{gone}").status_code == 204
+    sent = system.db.write(
+        lambda conn: dispatch_once(conn, 1, partitions=256, quiet=lambda account, name: True)
+    )
+    assert sent == 2
+    assert names(api, kept) == ["message.delivered"]
+    with system.db.read() as conn:
+        left = conn.exec_driver_sql(f"SELECT count(*) FROM events WHERE person_id = {gone}")
+        assert left.scalar() == 0
 
 
 def test_a_flow_that_starts_on_a_message_event_still_gets_its_entries(api: Api) -> None:

@@ -17,13 +17,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
 from tidings.domain.sandbox import SandboxSettings, decide
 from tidings.store import journeys, sandbox
 from tidings.store.dialect import Dialect, dialect_of, param
-from tidings.store.events import EventRow, insert_events
 
 MICROS = 1_000_000
 CHUNK = 500
@@ -76,7 +74,9 @@ def dispatch_once(
     settings: dict[int, SandboxSettings] = {}
     by_status: dict[str, list[int]] = defaultdict(list)
     new_inbox: list[dict[str, Any]] = []
-    reports: list[tuple[Any, ...]] = []  # straight into events, when nobody waits
+    # (account, person, outbox id, event name) of reports due now that no flow enters or
+    # reaches a goal on: straight into events, when the person waits nowhere
+    reports: list[tuple[int, int, int, str]] = []
     for oid, account, participation, flow, version, element, person, kind, channel, want in rows:
         if account not in settings:
             settings[account] = sandbox.read_settings(conn, account)
@@ -86,18 +86,12 @@ def dispatch_once(
             continue
         due = now + int(outcome.delay.total_seconds() * MICROS)
         partition = person % partitions
-        properties = {
-            "flow": flow,
-            "version": version,
-            "element": element,
-            "channel": channel,
-            "messageId": str(oid),
-        }
         for report in outcome.reports:
             name = f"message.{report}"
             if due <= now and quiet is not None and quiet(account, name):
-                reports.append((account, person, name, properties, due))
+                reports.append((account, person, oid, name))
                 continue
+            properties = _properties(oid, flow, version, element, channel)
             new_inbox.append(_report(account, partition, person, name, properties, due))
         if want and participation is not None:
             new_inbox.append(
@@ -128,7 +122,7 @@ def dispatch_once(
             conn.exec_driver_sql(
                 f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE id IN ({listed})"
             )
-    new_inbox += _kept(conn, reports, now, partitions)
+    new_inbox += _kept(conn, reports, now, partitions, dialect)
     journeys.enqueue(conn, new_inbox)
     return len(rows)
 
@@ -147,23 +141,65 @@ def _report(
 
 
 def _kept(
-    conn: Connection, reports: list[tuple[Any, ...]], now: int, partitions: int
+    conn: Connection,
+    reports: list[tuple[int, int, int, str]],
+    now: int,
+    partitions: int,
+    dialect: Dialect,
 ) -> list[dict[str, Any]]:
-    """Write the reports of people who wait in no flow into their events; answer the
-    others as inbox stimuli (someone may wait for them)."""
+    """Write the reports of people who wait in no flow into their events, set-based
+    (the properties are built from the outbox row by SQL, as `_properties` would);
+    answer the others as inbox stimuli (someone may wait for them)."""
     if not reports:
         return []
     waiting = journeys.waiting_people(conn, ((r[0], r[1]) for r in reports))
-    stored: list[EventRow] = []
+    stored: dict[str, list[int]] = defaultdict(list)  # event name -> outbox ids
     inbox: list[dict[str, Any]] = []
-    for account, person, name, properties, due in reports:
-        if person in waiting:
-            inbox.append(_report(account, person % partitions, person, name, properties, due))
-        else:
-            text = orjson.dumps(properties).decode()
-            stored.append((account, person, name, text, due, now))
-    insert_events(conn, stored, skip_deleted=True)
+    rows: dict[int, tuple[Any, ...]] = {}
+    for account, person, oid, name in reports:
+        if person not in waiting:
+            stored[name].append(oid)
+            continue
+        if not rows:
+            rows = {
+                int(r[0]): r
+                for r in journeys.fetch(
+                    conn,
+                    "SELECT id, flow_id, version, element, channel FROM outbox WHERE id IN "
+                    f"({', '.join(str(int(r[2])) for r in reports if r[1] in waiting)})",
+                )
+            }
+        _, flow, version, element, channel = rows[oid]
+        properties = _properties(oid, flow, version, element, channel)
+        inbox.append(_report(account, person % partitions, person, name, properties, now))
+    p = param(dialect)
+    build = "jsonb_build_object" if dialect == "postgresql" else "json_object"
+    properties = (
+        f"{build}('flow', o.flow_id, 'version', o.version, 'element', o.element, "
+        "'channel', o.channel, 'messageId', CAST(o.id AS TEXT))"
+    )
+    for name, ids in stored.items():
+        for start in range(0, len(ids), CHUNK):
+            listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+            # a person deleted since the send has no events any more: the join skips them
+            conn.exec_driver_sql(
+                "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
+                f"SELECT o.account_id, o.person_id, {p}, {built}, {p}, {p} FROM outbox o "
+                f"JOIN people ON people.id = o.person_id WHERE o.id IN ({listed}) ORDER BY o.id",
+                (name, now, now),
+            )
     return inbox
+
+
+def _properties(oid: int, flow: Any, version: Any, element: Any, channel: Any) -> dict[str, Any]:
+    """The properties of a message's report events."""
+    return {
+        "flow": flow,
+        "version": version,
+        "element": element,
+        "channel": channel,
+        "messageId": str(oid),
+    }
 
 
 def _result(channel: str | None, report: str) -> str:

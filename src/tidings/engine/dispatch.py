@@ -174,7 +174,7 @@ def _kept(
         inbox.append(_report(account, person % partitions, person, name, properties, now))
     p = param(dialect)
     build = "jsonb_build_object" if dialect == "postgresql" else "json_object"
-    properties = (
+    built = (
         f"{build}('flow', o.flow_id, 'version', o.version, 'element', o.element, "
         "'channel', o.channel, 'messageId', CAST(o.id AS TEXT))"
     )

@@ -20,27 +20,40 @@ is still everyone's, only each message differs. `personal_sends` then composes o
 person's messages exactly as the send would (`messages.compose`), or answers None when
 one of them would not go (no contact, a template that fails): that person's step is
 different, and the engine leaves them to the general path.
+
+An entry with an event (`EntryPlan`) may also pass deciders (`segment`, `split`): each
+person chooses with the decider's own code (`Decider.choose`), and the path after each
+choice is proved as above, by the real step function run for nobody with the choices
+made so far forced. The paths are explored lazily, one per sequence of choices people
+actually make. Each person's starting variables (defaults, the entry's `assign`) are
+theirs, computed by the step's own `start`; a person whose start says more than
+nobody's (a value that did not fit) is left to the general path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
+from tidings.domain.journey.elements.base import Handler
+from tidings.domain.journey.elements.branches import Choice, Decider
 from tidings.domain.journey.elements.messages import Send, compose
+from tidings.domain.journey.entry import start as start_entry
 from tidings.domain.journey.program import Program
-from tidings.domain.journey.run import Run
+from tidings.domain.journey.run import Move, Run
 from tidings.domain.journey.step import advance
 from tidings.domain.journey.types import (
     Count,
+    Effect,
     Entered,
     EventArrived,
     Person,
     Phase,
     SendMessage,
     State,
+    Step,
     Stimulus,
     TimerDue,
     Trace,
@@ -53,6 +66,7 @@ NOBODY: Final = Person(id=0, external_id=None, attributes={})
 REACHABLE: Final = Person(
     id=0, external_id=None, attributes={}, phones=("+10000000000",), emails=("a@a.invalid",)
 )
+MAX_PATHS: Final = 256  # sequences of choices explored in one plan; past that, per person
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,21 @@ def uniform_move(
         waiting_for=event,
     )
     step = advance(program, state, stimulus, now)
+    move = _judge(program, start, state, step, sends=sends)
+    if move is None or any(v is not None for v in move.variables.values()):
+        return None
+    if moment != "enter" and move.variables:
+        return None
+    return move
+
+
+def _judge(
+    program: Program, start: str | None, state: State, step: Step, *, sends: bool
+) -> UniformMove | None:
+    """The move `step` made from `state` when it is everyone's: every element it visited
+    is uniform (a send when `sends`, a decider whose choice was forced), and it emitted
+    nothing but counts, trace lines and those sends' messages. Its variables are not
+    judged here: they are the caller's to compare."""
     after = step.state
     if after is state:
         return None  # not moved: the stimulus was not for them
@@ -145,15 +174,13 @@ def uniform_move(
         found = program.handlers.get(element)
         if found is None:
             return None
+        if isinstance(found, _Forced):
+            continue
         if not found.uniform("enter") and not (sends and isinstance(found, Send)):
             return None
     if [e for e in visited if isinstance(program.handlers[e], Send)] != sent:
         return None  # a send did not go for nobody: its lines would not be everyone's
-    if after.person is not person or after.message_events or after.entry_event is not None:
-        return None
-    if any(v is not None for v in after.variables.values()):
-        return None
-    if moment != "enter" and after.variables:
+    if after.person is not state.person or after.message_events or after.entry_event is not None:
         return None
     return UniformMove(
         start=start,
@@ -188,13 +215,148 @@ def personal_sends(
         entry_event=None,
         entered_at=now,
     )
-    run = Run(program, state, now)
+    return _compose(Run(program, state, now), move.sends)
+
+
+def _compose(run: Run, sends: tuple[str, ...]) -> tuple[SendMessage, ...] | None:
+    """The messages of the send elements `sends` for the run's person; None when one of
+    them would not go."""
     out = []
-    for element in move.sends:
-        handler = program.handlers[element]
+    for element in sends:
+        handler = run.program.handlers[element]
         assert isinstance(handler, Send)
         message = compose(run, element, handler.content)
         if isinstance(message, str):
             return None
         out.append(message)
     return tuple(out)
+
+
+# --- entries with an event, through deciders --------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Leaf:
+    """One proved path of an entry: everyone whose choices lead here moves by `move`."""
+
+    move: UniformMove
+    choices: tuple[tuple[str, Choice], ...]
+
+
+class PersonalEntry(NamedTuple):
+    """One person's entry on a plan: the path, and what is theirs on it."""
+
+    leaf: Leaf
+    variables: dict[str, Any]
+    entry_event: Mapping[str, Any] | None
+    messages: tuple[SendMessage, ...]
+
+
+class _Undecided(Exception):  # a signal inside the proof, never an error
+    """The walk reached a decider whose choice is not made yet."""
+
+    def __init__(self, element: str) -> None:
+        super().__init__(element)
+        self.element = element
+
+
+class _Forced(Handler):
+    """A decider with its choice made (the walk for nobody follows it), or not yet made
+    (the walk stops there, `_Undecided`)."""
+
+    def __init__(self, decider: Decider, choice: Choice | None) -> None:
+        self.id = decider.id
+        self.decider = decider
+        self.choice = choice
+
+    def target(self, outcome: str | None) -> str | None:
+        return self.decider.target(outcome)
+
+    def enter(self, run: Run) -> Move:
+        if self.choice is None:
+            raise _Undecided(self.id)
+        return self.decider.follow(run, self.choice)
+
+
+class EntryPlan:
+    """How people enter `program` at `now`, each with their own entry event:
+
+        plan = EntryPlan(program, now)
+        entry = plan.enter(person, event)  # None: the general path steps them
+
+    The paths are proved the first time someone's choices lead down them (at most
+    `MAX_PATHS`), so a plan is made per batch and costs a step per path taken."""
+
+    def __init__(self, program: Program, now: datetime) -> None:
+        self.program = program
+        self.now = now
+        self.sends = program.send_window is None
+        self._paths: dict[tuple[tuple[str, Choice], ...], Leaf | str | None] = {}
+        nobody = self._state(REACHABLE if self.sends else NOBODY)
+        run = Run(program, nobody, now)
+        start_entry(run, Entered({}, None, 0))
+        self._start: tuple[Effect, ...] = tuple(run.effects)
+        self._variables = run.variables
+
+    def _state(self, person: Person) -> State:
+        return State(
+            participation_id=0,
+            flow_id=self.program.flow_id,
+            version=self.program.version,
+            person=person,
+            phase=Phase.running,
+            element=None,
+            variables={},
+            entry_event=None,
+            entered_at=self.now,
+        )
+
+    def enter(self, person: Person, event: Mapping[str, Any] | None) -> PersonalEntry | None:
+        """`person`'s entry with the entry event `event`, when it is on a proved path and
+        their messages go; None when the general path must step them."""
+        program = self.program
+        run = Run(program, self._state(person), self.now)
+        start_entry(run, Entered({}, event, 0))
+        if tuple(run.effects) != self._start:
+            return None  # their start traced something (a value that did not fit)
+        choices: tuple[tuple[str, Choice], ...] = ()
+        while True:
+            node = self._path(choices)
+            if node is None:
+                return None
+            if isinstance(node, Leaf):
+                break
+            decider = program.handlers[node]
+            assert isinstance(decider, Decider)
+            choices = (*choices, (node, decider.choose(run)))
+        messages = _compose(run, node.move.sends) if node.move.sends else ()
+        if messages is None:
+            return None
+        return PersonalEntry(node, run.variables, run.entry_event, messages)
+
+    def _path(self, choices: tuple[tuple[str, Choice], ...]) -> Leaf | str | None:
+        """Where nobody goes with `choices` forced: a proved leaf, the decider that must
+        choose next, or None (not everyone's)."""
+        if choices in self._paths:
+            return self._paths[choices]
+        if len(self._paths) >= MAX_PATHS:
+            return None
+        program = self.program
+        chosen = dict(choices)
+        handlers = {
+            key: _Forced(handler, chosen.get(key)) if isinstance(handler, Decider) else handler
+            for key, handler in program.handlers.items()
+        }
+        forced = replace(program, handlers=handlers)
+        state = self._state(REACHABLE if self.sends else NOBODY)
+        node: Leaf | str | None
+        try:
+            step = advance(forced, state, Entered({}, None, 0), self.now)
+        except _Undecided as undecided:
+            node = undecided.element
+        else:
+            move = _judge(forced, None, state, step, sends=self.sends)
+            kept = move is not None and move.variables == self._variables
+            node = Leaf(move, choices) if move is not None and kept else None
+        self._paths[choices] = node
+        return node

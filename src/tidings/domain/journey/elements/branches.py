@@ -1,6 +1,12 @@
 """Elements that choose the way on: `segment` (by condition), `split` (by chance, stable
 per person), `evaluate_inbound` (not available yet) and `exit`.
 
+`segment` and `split` are deciders: what they do is a pure choice for the person
+(`Decider.choose`, reading nothing but the run's context) followed by the same move for
+everyone who made that choice (`Decider.follow`: a trace line and the outcome). The
+set-based entries (`journey/uniform.py`) choose for each person with the same code and
+prove each choice's path once.
+
 A split is random across people but stable for each one: the branch comes from a hash of
 (flow, person, element), never from a random source, so a person who enters again, or a
 replay of the same history, takes the same branch; two flows with a split of the same id
@@ -10,6 +16,8 @@ do not put the same people on the same side.
 from __future__ import annotations
 
 import hashlib
+from abc import abstractmethod
+from typing import NamedTuple
 
 from tidings.domain.flows.actions import EvaluateInbound
 from tidings.domain.flows.control import Exit, Segment, Split
@@ -20,8 +28,32 @@ from tidings.domain.journey.run import Go, Leave, Move, Run
 NOT_YET = "not available yet"
 
 
+class Choice(NamedTuple):
+    """What a decider chose: the outcome (None: the open end) and the trace line's why."""
+
+    outcome: str | None
+    why: str
+
+
+class Decider(Handler):
+    """An element that only chooses the way on: the choice reads the person (`choose`),
+    the move that follows it does not (`follow`)."""
+
+    @abstractmethod
+    def choose(self, run: Run) -> Choice:
+        """This person's choice here; pure, and it emits nothing."""
+
+    def follow(self, run: Run, choice: Choice) -> Move:
+        """What the element does once `choice` is made: the same for everyone."""
+        run.trace(self.id, "branch", choice.why)
+        return Go(choice.outcome)
+
+    def enter(self, run: Run) -> Move:
+        return self.follow(run, self.choose(run))
+
+
 @builds(Segment)
-class SegmentHandler(Handler):
+class SegmentHandler(Decider):
     """The first branch whose `when` holds, else `otherwise`."""
 
     def __init__(self, element: Segment, compiler: Compiler) -> None:
@@ -35,14 +67,12 @@ class SegmentHandler(Handler):
             for i, branch in enumerate(element.branches)
         )
 
-    def enter(self, run: Run) -> Move:
+    def choose(self, run: Run) -> Choice:
         ctx = run.context()
         for name, when in self.branches:
             if when is not None and when.evaluate(ctx):
-                run.trace(self.id, "branch", f"segment {name!r} matched: {when.source}")
-                return Go(name)
-        run.trace(self.id, "branch", "no branch matched: otherwise")
-        return Go("otherwise")
+                return Choice(name, f"segment {name!r} matched: {when.source}")
+        return Choice("otherwise", "no branch matched: otherwise")
 
 
 def bucket(flow_id: int, person_id: int, element_id: str, size: int) -> int:
@@ -53,7 +83,7 @@ def bucket(flow_id: int, person_id: int, element_id: str, size: int) -> int:
 
 
 @builds(Split)
-class SplitHandler(Handler):
+class SplitHandler(Decider):
     """A branch by chance, with the branches' percentages as weights."""
 
     def __init__(self, element: Split, compiler: Compiler) -> None:
@@ -61,17 +91,15 @@ class SplitHandler(Handler):
         self.branches = tuple((b.name, max(0, b.percent)) for b in element.branches)
         self.total = sum(share for _, share in self.branches)
 
-    def enter(self, run: Run) -> Move:
+    def choose(self, run: Run) -> Choice:
         if self.total <= 0:
-            run.trace(self.id, "branch", "no branch has a share")
-            return Go(None)
+            return Choice(None, "no branch has a share")
         drawn = bucket(run.program.flow_id, run.person.id, self.id, self.total)
         below = 0
         for name, share in self.branches:
             below += share
             if drawn < below:
-                run.trace(self.id, "branch", f"split {name!r}: bucket {drawn} of {self.total}")
-                return Go(name)
+                return Choice(name, f"split {name!r}: bucket {drawn} of {self.total}")
         raise AssertionError("unreachable: the buckets cover the total")  # pragma: no cover
 
 

@@ -89,6 +89,12 @@ class Template(ABC):
     def render(self, data: Mapping[str, Any]) -> str:
         """The text for `data` (flow variables bare, `person`, `event`...), or RenderError."""
 
+    @property
+    @abstractmethod
+    def reads(self) -> tuple[tuple[str, ...], ...] | None:
+        """The paths of `data` the template reads (`("person", "firstName")`), or None
+        when it may read anything (Liquid: tags, filters and loops see whole values)."""
+
 
 class _Refuse(DictLoader):
     """No templates to include: every lookup is "not found", nothing is read from disk."""
@@ -335,6 +341,10 @@ class _FastTemplate(Template):
     def fast(self) -> bool:
         return True
 
+    @property
+    def reads(self) -> tuple[tuple[str, ...], ...] | None:
+        return tuple(part[0] for part in self._parts if not isinstance(part, str))
+
     def render(self, data: Mapping[str, Any]) -> str:
         out: list[str] = []
         for part in self._parts:
@@ -366,6 +376,10 @@ class _LiquidTemplate(Template):
     @property
     def fast(self) -> bool:
         return False
+
+    @property
+    def reads(self) -> tuple[tuple[str, ...], ...] | None:
+        return None
 
     def render(self, data: Mapping[str, Any]) -> str:
         token = _WORK.set(_Work())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -75,6 +76,11 @@ class Database:
     def write(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` in the writer's next transaction and wait until it is committed."""
         return self.committer.submit(fn).result()
+
+    def submit(self, fn: Callable[[Connection], T]) -> Future[T]:
+        """Queue `fn` for the writer's next transaction; the future settles once it is
+        committed (or failed). Callers that prepare the next write meanwhile pipeline."""
+        return self.committer.submit(fn)
 
     async def write_async(self, fn: Callable[[Connection], T]) -> T:
         return await asyncio.wrap_future(self.committer.submit(fn))

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select
 from tidings.domain.durations import from_micros
 from tidings.domain.entry_rules import Past
 from tidings.domain.journey import Notify, Person, SendMessage
+from tidings.domain.journey.needs import EVERYTHING, Needs
 from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.store import traces
 from tidings.store.dialect import Dialect, dialect_of, json_param, param
@@ -344,15 +345,29 @@ def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[i
     return out
 
 
-_PERSON_COLUMNS = ("id", "external_id", "attributes", *STANDARD_ATTRIBUTES.values())
 _API_NAMES = tuple(STANDARD_ATTRIBUTES)
 
 
-def load_people(conn: Connection, ids: Iterable[int]) -> dict[int, Person]:
-    """Profile snapshots for a batch: raw SQL and orjson, three queries per 500 people
-    (a batch loads thousands; Core's row mapping and json decoding cost more than SQL)."""
+def load_people(
+    conn: Connection, ids: Iterable[int], needs: Needs = EVERYTHING
+) -> dict[int, Person]:
+    """Profile snapshots for a batch: raw SQL and orjson, up to three queries per 500
+    people (a batch loads thousands; Core's row mapping and json decoding cost more than
+    SQL). `needs` (domain/journey/needs.py) leaves out what nobody will read: the
+    custom attributes, standard columns, tags, a kind of contact."""
     wanted = sorted(set(ids))
     p = param(dialect_of(conn.engine.url.drivername))
+    names = (
+        _API_NAMES
+        if needs.attributes is None
+        else tuple(n for n in _API_NAMES if n in needs.attributes)
+    )
+    custom = needs.attributes is None or any(n not in STANDARD_ATTRIBUTES for n in needs.attributes)
+    columns = ["id", "external_id", "attributes" if custom else "NULL"]
+    columns += [STANDARD_ATTRIBUTES[n] for n in names]
+    kinds = [
+        k for k, wanted_kind in (("phone", needs.phones), ("email", needs.emails)) if wanted_kind
+    ]
     found: dict[int, tuple[str | None, dict[str, Any]]] = {}
     tag_names: dict[int, list[str]] = defaultdict(list)
     phones: dict[int, list[str]] = defaultdict(list)
@@ -360,28 +375,31 @@ def load_people(conn: Connection, ids: Iterable[int]) -> dict[int, Person]:
     for chunk in _chunks(wanted):
         marks = ", ".join([p] * len(chunk))
         for row in fetch(
-            conn, f"SELECT {', '.join(_PERSON_COLUMNS)} FROM people WHERE id IN ({marks})", chunk
+            conn, f"SELECT {', '.join(columns)} FROM people WHERE id IN ({marks})", chunk
         ):
             raw = row[2]
             attributes = dict(orjson.loads(raw) if isinstance(raw, str | bytes) else raw or {})
-            for name, value in zip(_API_NAMES, row[3:], strict=True):
+            for name, value in zip(names, row[3:], strict=True):
                 if value is not None:
                     attributes[name] = value
             found[row[0]] = (row[1], attributes)
-        for person_id, name in fetch(
-            conn,
-            "SELECT person_tags.person_id, tags.name FROM person_tags JOIN tags "
-            f"ON tags.id = person_tags.tag_id WHERE person_tags.person_id IN ({marks})",
-            chunk,
-        ):
-            tag_names[person_id].append(name)
-        for person_id, kind, value in fetch(
-            conn,
-            "SELECT person_id, kind, value FROM person_contacts "
-            f"WHERE person_id IN ({marks}) ORDER BY person_id, position",
-            chunk,
-        ):
-            (phones if kind == "phone" else emails)[person_id].append(value)
+        if needs.tags:
+            for person_id, name in fetch(
+                conn,
+                "SELECT person_tags.person_id, tags.name FROM person_tags JOIN tags "
+                f"ON tags.id = person_tags.tag_id WHERE person_tags.person_id IN ({marks})",
+                chunk,
+            ):
+                tag_names[person_id].append(name)
+        if kinds:
+            only = "" if len(kinds) == 2 else f"kind = '{kinds[0]}' AND "
+            for person_id, kind, value in fetch(
+                conn,
+                "SELECT person_id, kind, value FROM person_contacts "
+                f"WHERE {only}person_id IN ({marks}) ORDER BY person_id, position",
+                chunk,
+            ):
+                (phones if kind == "phone" else emails)[person_id].append(value)
     return {
         pid: Person(
             id=pid,

@@ -66,6 +66,10 @@ class BrokenTemplate(Template):
     def render(self, data: Mapping[str, Any]) -> str:
         raise RenderError(self.message)
 
+    @property
+    def reads(self) -> tuple[tuple[str, ...], ...] | None:
+        return ()  # nothing: it refuses whoever it is rendered for
+
 
 class Compiler:
     """Compiles the pieces of one document; collects what did not compile."""

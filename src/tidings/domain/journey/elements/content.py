@@ -39,6 +39,10 @@ class Content(ABC):
     def render(self, data: Data) -> tuple[dict[str, Any], int]:
         """The content for one person and its parts; RenderError when it cannot go out."""
 
+    @abstractmethod
+    def templates(self) -> tuple[Template | None, ...]:
+        """Every template `render` may render."""
+
 
 def _render(template: Template | None, field: str, data: Data) -> str | None:
     if template is None:
@@ -66,6 +70,9 @@ class SmsContent(Content):
     def render(self, data: Data) -> tuple[dict[str, Any], int]:
         text = _required(self.text, "text", data)
         return {"text": text}, sms.parts(text)
+
+    def templates(self) -> tuple[Template | None, ...]:
+        return (self.text,)
 
 
 class EmailContent(Content):
@@ -97,6 +104,9 @@ class EmailContent(Content):
             out["replyTo"] = self.reply_to
         return out, 1
 
+    def templates(self) -> tuple[Template | None, ...]:
+        return (self.subject, self.html, self.text)
+
 
 class WhatsappContent(Content):
     channel = "whatsapp"
@@ -117,6 +127,9 @@ class WhatsappContent(Content):
         params = [_render(p, f"template.params.{i}", data) for i, p in enumerate(self.params)]
         chosen = {"name": self.template.name, "language": self.template.language}
         return {"template": {**chosen, "params": params}}, 1
+
+    def templates(self) -> tuple[Template | None, ...]:
+        return (self.text, *self.params)
 
 
 class ViberContent(Content):
@@ -153,6 +166,9 @@ class ViberContent(Content):
             }
         return out, 1
 
+    def templates(self) -> tuple[Template | None, ...]:
+        return (self.text, *(self.button or ()))
+
 
 class VoiceContent(Content):
     channel = "voice"
@@ -173,6 +189,9 @@ class VoiceContent(Content):
         if self.collect is not None:
             out["collect"] = dict(self.collect)
         return out, 1
+
+    def templates(self) -> tuple[Template | None, ...]:
+        return (self.say,)
 
 
 def content_of(fields: SendFields, compiler: Compiler, where: str) -> Content:

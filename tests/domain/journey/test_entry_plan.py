@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from tidings.domain.journey import Entered, Phase, compile_program
+from tidings.domain.journey.needs import EVERYTHING, Needs
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.step import advance
 from tidings.domain.journey.types import Count, Person, SendMessage, State, Trace
-from tidings.domain.journey.uniform import EntryPlan, PersonalEntry
+from tidings.domain.journey.uniform import EntryPlan, PersonalEntry, entry_needs
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -180,3 +181,23 @@ def test_a_value_that_does_not_fit_leaves_the_person_to_their_own_step() -> None
     assert entry is not None
     assert entry.variables == {"cart": 12, "n": 3}
     assert entry.messages[0].content["text"] == "12 for Ana (3)"
+
+
+def test_an_entry_loads_what_its_conditions_and_messages_read() -> None:
+    def needs(name: str) -> Needs:
+        return entry_needs([PROGRAMS[name]])
+
+    assert needs("segment on the event") == Needs(frozenset({"firstName"}), False, True, False)
+    assert needs("a branch that is per person") == Needs(frozenset(), False, False, False)
+    tagged = program(
+        {
+            "id": "seg",
+            "type": "segment",
+            "branches": [{"name": "t", "when": "contains(person.tags, 'x')"}],
+        },
+        variables=[{"name": "c", "type": "text", "default": "person.city"}],
+    )
+    assert entry_needs([tagged]) == Needs(frozenset({"city"}), True, False, False)
+    assert entry_needs([tagged, PROGRAMS["assign and defaults"]]).phones
+    zoned = program(entry={"type": "event", "event": "Cart", "where": "person.timezone == 'UTC'"})
+    assert entry_needs([zoned]) is EVERYTHING

@@ -19,6 +19,7 @@ import hashlib
 from abc import abstractmethod
 from typing import NamedTuple
 
+from tidings.domain.expressions import Expression
 from tidings.domain.flows.actions import EvaluateInbound
 from tidings.domain.flows.control import Exit, Segment, Split
 from tidings.domain.journey.compiler import Compiler
@@ -43,6 +44,10 @@ class Decider(Handler):
     def choose(self, run: Run) -> Choice:
         """This person's choice here; pure, and it emits nothing."""
 
+    def conditions(self) -> tuple[Expression, ...]:
+        """The expressions `choose` evaluates (what it may read of the person)."""
+        return ()
+
     def follow(self, run: Run, choice: Choice) -> Move:
         """What the element does once `choice` is made: the same for everyone."""
         run.trace(self.id, "branch", choice.why)
@@ -66,6 +71,9 @@ class SegmentHandler(Decider):
             )
             for i, branch in enumerate(element.branches)
         )
+
+    def conditions(self) -> tuple[Expression, ...]:
+        return tuple(when for _, when in self.branches if when is not None)
 
     def choose(self, run: Run) -> Choice:
         ctx = run.context()

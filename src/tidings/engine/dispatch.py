@@ -14,7 +14,7 @@ report goes through the inbox to the engine, as a stimulus.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -48,6 +48,13 @@ def _extract(dialect: Dialect) -> tuple[str, str, str, str, str]:
     )
 
 
+# An outbox row as the dispatcher reads it: id, account, participation, flow, version,
+# element, person, kind, channel, wantsResult.
+Sendable = tuple[
+    int, int, int | None, int | None, int | None, str | None, int | None, str, str | None, bool
+]
+
+
 def dispatch_once(
     conn: Connection,
     now: int,
@@ -59,7 +66,7 @@ def dispatch_once(
 ) -> int:
     dialect = dialect_of(conn.engine.url.drivername)
     p = param(dialect)
-    to, sender, content, parts, wants = _extract(dialect)
+    wants = _extract(dialect)[4]
     rows = journeys.fetch(
         conn,
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
@@ -71,6 +78,70 @@ def dispatch_once(
     )
     if not rows:
         return 0
+    ids = _settle(conn, rows, now, partitions=partitions, quiet=quiet)
+    for start in range(0, len(ids), CHUNK):
+        listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE id IN ({listed})"
+        )
+    return len(rows)
+
+
+def hand_over(
+    conn: Connection,
+    rows: list[dict[str, Any]],
+    now: int,
+    *,
+    partitions: int,
+    quiet: Quiet | None = None,
+) -> None:
+    """Write a step's outbox rows (`journeys.message_row`); the messages and
+    notifications due now go to the sandbox provider in the same transaction, as the
+    dispatcher would hand them over (the same `_settle`), so their rows are written done
+    and never read back. API calls, and anything due later, stay pending."""
+    now_rows = [r for r in rows if _due_send(r, now)]
+    if len(now_rows) != len(rows):
+        journeys.insert_outbox(conn, [r for r in rows if not _due_send(r, now)])
+    if not now_rows:
+        return
+    ids = journeys.next_ids(conn, len(now_rows), "outbox")
+    journeys.insert_outbox(conn, now_rows, ids=ids, done_at=now)
+    sendable: list[Sendable] = [
+        (
+            oid,
+            r["account_id"],
+            r["participation_id"],
+            r["flow_id"],
+            r["version"],
+            r["element"],
+            r["person_id"],
+            r["kind"],
+            r["channel"],
+            bool(r["payload"].get("wantsResult")),
+        )
+        for oid, r in zip(ids, now_rows, strict=True)
+    ]
+    _settle(conn, sendable, now, partitions=partitions, quiet=quiet)
+
+
+def _due_send(row: dict[str, Any], now: int) -> bool:
+    return bool(row["kind"] != "call_api" and row["next_attempt_at"] <= now)
+
+
+def _settle(
+    conn: Connection,
+    rows: Sequence[Sendable],
+    now: int,
+    *,
+    partitions: int,
+    quiet: Quiet | None,
+) -> list[int]:
+    """Hand `rows` (outbox rows already written) to the sandbox provider: each message's
+    fate, its sandbox row, its reports (events or stimuli) and the result a failover or a
+    voice call waits for; answer the ids handed over."""
+    dialect = dialect_of(conn.engine.url.drivername)
+    p = param(dialect)
+    to, sender, content, parts, _wants = _extract(dialect)
     settings: dict[int, SandboxSettings] = {}
     by_status: dict[str, list[int]] = defaultdict(list)
     new_inbox: list[dict[str, Any]] = []
@@ -119,12 +190,9 @@ def dispatch_once(
                 "ON CONFLICT DO NOTHING",
                 (status, now),
             )
-            conn.exec_driver_sql(
-                f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE id IN ({listed})"
-            )
     new_inbox += _kept(conn, reports, now, partitions, dialect)
     journeys.enqueue(conn, new_inbox)
-    return len(rows)
+    return [row[0] for row in rows]
 
 
 def _report(

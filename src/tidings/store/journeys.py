@@ -167,21 +167,21 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[start : start + CHUNK]
 
 
-def next_ids(conn: Connection, count: int) -> list[int]:
-    """`count` fresh participation ids (the engine is the only inserter)."""
+def next_ids(conn: Connection, count: int, table: str = "participations") -> list[int]:
+    """`count` fresh ids of `table` (participations or outbox: the engine is their only
+    inserter; on SQLite, inside the writer's transaction, nobody else takes one)."""
     if count == 0:
         return []
+    assert table in ("participations", "outbox")
     if conn.dialect.name == "postgresql":
         rows = conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence('participations', 'id')) "
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
             f"FROM generate_series(1, {int(count)})"
         )
         return [int(r[0]) for r in rows]
-    top = conn.execute(select(func.coalesce(func.max(participations.c.id), 0))).scalar_one()
-    seq = conn.exec_driver_sql(
-        "SELECT seq FROM sqlite_sequence WHERE name = 'participations'"
-    ).scalar()
-    start = max(int(top), int(seq or 0)) + 1
+    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+    seq = conn.exec_driver_sql(f"SELECT seq FROM sqlite_sequence WHERE name = '{table}'").scalar()
+    start = max(int(top or 0), int(seq or 0)) + 1
     return list(range(start, start + count))
 
 
@@ -414,6 +414,53 @@ def load_people(
     }
 
 
+def insert_outbox(
+    conn: Connection,
+    rows: Sequence[dict[str, Any]],
+    *,
+    ids: Sequence[int] | None = None,
+    done_at: int | None = None,
+) -> None:
+    """Outbox rows (`message_row`'s shape), pending; or, with their `ids` and `done_at`,
+    already done (handed to the provider in this transaction: engine/dispatch.py)."""
+    if not rows:
+        return
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    columns = (
+        "account_id, participation_id, flow_id, version, element, person_id, kind, channel, "
+        "payload, attempts, next_attempt_at, created_at"
+    )
+    values = [
+        (
+            o["account_id"],
+            o["participation_id"],
+            o["flow_id"],
+            o["version"],
+            o["element"],
+            o["person_id"],
+            o["kind"],
+            o["channel"],
+            orjson.dumps(o["payload"]).decode(),
+            o["next_attempt_at"],
+            o["created_at"],
+        )
+        for o in rows
+    ]
+    if ids is None:
+        conn.exec_driver_sql(
+            f"INSERT INTO outbox ({columns}, status) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, "
+            f"{p}, {j}, 0, {p}, {p}, 'pending')",
+            values,
+        )
+        return
+    conn.exec_driver_sql(
+        f"INSERT INTO outbox (id, {columns}, status, done_at) VALUES ({p}, {p}, {p}, {p}, {p}, "
+        f"{p}, {p}, {p}, {p}, {j}, 0, {p}, {p}, 'done', {p})",
+        [(oid, *row, done_at) for oid, row in zip(ids, values, strict=True)],
+    )
+
+
 def write_changes(conn: Connection, changes: Changes) -> None:
     """One batch's writes: participations, inbox, outbox, counters, visits, events, and
     the trace (store/traces.py)."""
@@ -456,28 +503,7 @@ def write_changes(conn: Connection, changes: Changes) -> None:
             ],
         )
         notify_work(conn)
-    if changes.outbox:
-        conn.exec_driver_sql(
-            "INSERT INTO outbox (account_id, participation_id, flow_id, version, element, "
-            "person_id, kind, channel, payload, status, attempts, next_attempt_at, created_at) "
-            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, 'pending', 0, {p}, {p})",
-            [
-                (
-                    o["account_id"],
-                    o["participation_id"],
-                    o["flow_id"],
-                    o["version"],
-                    o["element"],
-                    o["person_id"],
-                    o["kind"],
-                    o["channel"],
-                    orjson.dumps(o["payload"]).decode(),
-                    o["next_attempt_at"],
-                    o["created_at"],
-                )
-                for o in changes.outbox
-            ],
-        )
+    insert_outbox(conn, changes.outbox)
     if changes.counters:
         conn.exec_driver_sql(
             "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value) "

@@ -108,6 +108,55 @@ FLOWS: list[dict[str, Any]] = [
             {"id": "s2", "type": "wait", "at": "09:00"},
         ],
     },
+    # Event entries through deciders (engine/entries.py): a `where` that refuses some, an
+    # `assign` and a default, a segment on the event whose branches send, a cap of one.
+    {
+        "name": "Cart",
+        "entry": {
+            "type": "event",
+            "event": "Cart",
+            "where": "event.value > 0",
+            "assign": {"cart": "event.value"},
+        },
+        "settings": {"reentry": {"enabled": True, "limits": [{"max": 1, "per": "P7D"}]}},
+        "variables": [
+            {"name": "cart", "type": "decimal"},
+            {"name": "n", "type": "integer", "default": "2"},
+        ],
+        "elements": [
+            {
+                "id": "seg",
+                "type": "segment",
+                "branches": [
+                    {"name": "big", "when": "event.value > 50"},
+                    {"name": "ana", "when": "person.firstName == 'Ana'"},
+                ],
+                "next": {"big": "big", "ana": "small", "otherwise": "small"},
+            },
+            {"id": "big", "type": "send_sms", "from": "Shop", "text": "{{ cart }} x{{ n }}"},
+            {"id": "small", "type": "send_sms", "from": "Shop", "text": "Small", "next": "cw"},
+            {"id": "cw", "type": "wait", "duration": "PT1H"},
+        ],
+    },
+    {  # the same event enters a second flow, by a split
+        "name": "Browse",
+        "entry": {"type": "event", "event": "Cart"},
+        "elements": [
+            {
+                "id": "sp",
+                "type": "split",
+                "branches": [{"name": "a", "percent": 50}, {"name": "b", "percent": 50}],
+                "next": {"a": "bw"},
+            },
+            {"id": "bw", "type": "wait", "duration": "PT1H"},
+        ],
+    },
+    {  # someone who waits for the entry event: the event reaches them (the general path)
+        "name": "Watch",
+        "entry": {"type": "audience", "tags": ["watch"], "update": "realtime"},
+        "settings": {"schedule": {"end": "2099-01-01T00:00:00Z"}},
+        "elements": [{"id": "wc", "type": "wait_for_event", "event": "Cart", "timeout": "P1D"}],
+    },
 ]
 
 
@@ -136,6 +185,7 @@ def _journeys(api: Api) -> dict[str, Any]:
         ("Pong", {"n": "integer"}),
         ("Purchase", {"amount": "decimal"}),
         ("Signup", {}),
+        ("Cart", {"value": "decimal"}),
     ]:
         _ok(api.post("/event-definitions", json={"name": name, "properties": props}))
     people = [
@@ -147,12 +197,15 @@ def _journeys(api: Api) -> dict[str, Any]:
                     "tags": ["vip"],
                     **({"timezone": "Pacific/Auckland"} if i % 3 == 0 else {}),
                     **({"phones": [f"+3859100000{i:02d}"]} if i % 5 else {}),
+                    **({"firstName": "Ana"} if i % 4 == 1 else {}),
                 },
             )
         )["id"]
         for i in range(PEOPLE)
     ]
-    people.append(_ok(api.post("/people", json={"externalId": "first", "tags": ["late"]}))["id"])
+    people.append(
+        _ok(api.post("/people", json={"externalId": "first", "tags": ["late", "watch"]}))["id"]
+    )
     flows = [_ok(api.post("/flows", json=doc))["id"] for doc in FLOWS]
     for flow in flows:
         _ok(api.post(f"/flows/{flow}/launch"))
@@ -183,6 +236,27 @@ def _journeys(api: Api) -> dict[str, Any]:
     _ok(api.post(f"/flows/{flows[2]}/resume"))  # overdue timeouts fire
     advance("PT1H")
     events("Ping", range(16, 20))
+    advance("PT1H")
+    _ok(api.patch(f"/people/{people[7]}", json={"tags": ["vip", "watch"]}))
+    advance("PT1M")
+
+    def carts(values: list[tuple[int, Any]]) -> None:
+        body = [
+            {"person": {"externalId": f"u{i}"}, "name": "Cart", "properties": {"value": v}}
+            for i, v in values
+        ]
+        assert api.post("/events", json=body).status_code == 202
+
+    # Values from -10 to 79: the `where` refuses some, the segment sends both ways; u7
+    # waits for the event; u0, u5, u10, u15 have no phone; u1's second event comes in the
+    # same batch. Only people whose entry sends no message may take the general path
+    # before others in a batch: the set-based path numbers its own first, and the
+    # sandbox's fates follow the outbox ids.
+    carts([(i, i * 13 % 90 - 10) for i in range(20)] + [(1, 60)])
+    advance("PT30M")
+    # u12-u19 were in: in the flow still (alreadyInFlow) or out (the cap); u20-u23 are new.
+    carts([(i, i * 13 % 90 - 10) for i in range(12, 24)])
+    advance("PT2H")
     advance("P3D")
     # Now nobody waits anywhere: the reports of a last message are only kept as events.
     body = {"delivered": 0.8, "seen": 0.5, "clicked": 0.5}
@@ -253,6 +327,16 @@ def test_set_based_moves_give_everyone_what_their_own_step_gives(
     # The journeys did move: people timed out, matched, reached the goal, were held.
     steps = "\n".join(str(row) for row in alone["tables"]["steps"])
     for seen in ("event Ping", "timeout", "goal", "event ignored", "Pong: not event.n > 5"):
+        assert seen in steps, seen
+    for seen in (
+        "event.value > 50",
+        "person.firstName",
+        "no branch matched",
+        "bucket",
+        "event Cart",
+    ):
+        assert seen in steps, seen
+    for seen in ("entryLimit", "alreadyInFlow", "no phone number"):
         assert seen in steps, seen
     assert alone["tables"]["inbox"] == [("0",)]
     assert alone["inBulk"] == 0

@@ -125,6 +125,10 @@ def take_head(engine: Engine, now: datetime, limit: int) -> int:
     item = first[0]
     if _plain_entry(item):
         return take_entries(engine, now, limit, item)
+    from tidings.engine import entries  # set-based event entries (it imports this module)
+
+    if entries.enters(engine, item):
+        return entries.take(engine, now, limit, item)
     if item.kind == "event" and item.payload.get("store"):
         return store_reports(engine, now, limit)
     if item.kind == "event":

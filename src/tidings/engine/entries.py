@@ -1,0 +1,245 @@
+"""Set-based entries on events (`domain/journey/uniform.EntryPlan`).
+
+When thousands of people send the event a flow enters on, and were never in that flow,
+each of them takes one of a few paths: the entry's `where`, the `segment`s and `split`s
+on the way are decided for each person with the code the step itself runs, and their
+messages are composed for them (`messages.compose`), but everything else is everyone's
+on that path and proved once. The engine writes each person's participation (their
+variables and entry event), their outbox rows, and the trace, unique visits and
+counters of each path for all who took it (`uniform._record`).
+
+What does not qualify stays in the inbox, in order, for the general path: people who
+were in the flow before (the frequency cap decides), who wait for the event or have a
+timer due before it, whose start traced something or whose message would not go, whose
+path is not everyone's; and the head ends at an event that is not an entry (a goal, a
+delivery report, a name no flow enters on) or at a person's second event.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from tidings.domain.durations import to_micros
+from tidings.domain.journey import Person, Phase, admits
+from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
+from tidings.engine import uniform
+from tidings.engine.programs import Compiled
+from tidings.store import journeys as store
+from tidings.store.dialect import dialect_of, json_param, param
+
+if TYPE_CHECKING:
+    from tidings.engine.engine import Engine
+
+Entering = tuple[store.InboxItem, Compiled, PersonalEntry]
+PART = 1000  # entries planned while the writer commits the previous part
+
+
+def enters(engine: Engine, item: store.InboxItem) -> bool:
+    """Whether `item` is an event that only enters flows (no goal or delivery report):
+    the head it starts may go set-based (`take`)."""
+    return _flows(engine, item) is not None
+
+
+def _flows(engine: Engine, item: store.InboxItem) -> list[Compiled] | None:
+    if item.kind != "event" or item.payload.get("store"):
+        return None
+    name = str(item.payload.get("name"))
+    key = (item.account_id, name)
+    programs = engine.programs
+    if name.startswith("message.") or programs.goals.get(key):
+        return None
+    return programs.event_entries.get(key) or None
+
+
+def take(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> int:
+    """Enter the people of the head of the due inbox (up to `limit` events, `first` the
+    first of them) made of events that enter flows, when their entries are on proved
+    paths; answer how many events were consumed (0: the general path takes the inbox)."""
+    at = to_micros(now)
+    owned = engine.scope.owned()
+    head: list[tuple[store.InboxItem, list[Compiled]]] = []
+    with engine.db.read() as conn:
+        seen: set[int] = set()
+        for item in store.due_inbox(conn, at, limit, owned):
+            flows = _flows(engine, item)
+            if flows is None or item.person_id in seen:
+                break
+            if any(c.rules.refusal([], now) is not None for c in flows):
+                break
+            head.append((item, flows))
+            seen.add(item.person_id)
+        if not head:
+            return 0
+        busy = _busy(conn, [item for item, _ in head])
+        candidates: dict[int, set[int]] = defaultdict(set)
+        for item, flows in head:
+            for compiled in flows:
+                candidates[compiled.flow_id].add(item.person_id)
+        been = {
+            (flow_id, person_id)
+            for flow_id, people in candidates.items()
+            for person_id in store.history(conn, flow_id, people)
+        }
+    fresh = [
+        (item, flows)
+        for item, flows in head
+        if not any((c.flow_id, item.person_id) in been for c in flows)  # the cap decides
+        and not any(
+            waiting_for == item.payload.get("name")
+            or (wake_at is not None and wake_at <= item.due_at)
+            for waiting_for, wake_at in busy.get(item.person_id, ())
+        )  # the event reaches them, or a timer of theirs comes first
+    ]
+    # A pipeline: while the writer commits one part, the next part's people are read and
+    # their entries planned (the writer's SQLite work leaves the interpreter free).
+    plans: dict[tuple[int, int], EntryPlan] = {}
+    pending: list[Future[int]] = []
+    versions = {(c.flow_id, c.version): c.program for _, flows in fresh for c in flows}
+    needs = entry_needs(versions.values())  # what of each person is read: no more is loaded
+    for start in range(0, len(fresh), PART):
+        part = fresh[start : start + PART]
+        with engine.db.read() as conn:
+            persons = store.load_people(conn, [item.person_id for item, _ in part], needs)
+        taken, entering = _plan(part, persons, plans, now)
+        if taken:
+            pending.append(engine.db.submit(_writer(engine, taken, entering, at)))
+    wait(pending)
+    done = sum(future.result() for future in pending)  # the first failure is raised
+    engine.forget_ids()  # SQLite: ids were taken past the engine's counter
+    return done
+
+
+def _plan(
+    part: Sequence[tuple[store.InboxItem, list[Compiled]]],
+    persons: dict[int, Person],
+    plans: dict[tuple[int, int], EntryPlan],
+    now: datetime,
+) -> tuple[list[store.InboxItem], list[Entering]]:
+    """The events of `part` that are consumed here, and the entries they make."""
+    taken: list[store.InboxItem] = []
+    entering: list[Entering] = []
+    for item, flows in part:
+        person = persons.get(item.person_id)
+        if person is None:
+            taken.append(item)  # deleted since: the event goes with them
+            continue
+        properties = item.payload.get("properties") or {}
+        mine: list[Entering] = []
+        for compiled in flows:
+            if not admits(compiled.program, person, properties, now):
+                continue
+            key = (compiled.flow_id, compiled.version)
+            plan = plans.get(key)
+            if plan is None:
+                plan = plans[key] = EntryPlan(compiled.program, now)
+            entry = plan.enter(person, properties)
+            if entry is None:
+                break  # not on a proved path, or a message would not go
+            mine.append((item, compiled, entry))
+        else:
+            taken.append(item)
+            entering += mine
+    return taken, entering
+
+
+def _writer(
+    engine: Engine, taken: list[store.InboxItem], entering: list[Entering], at: int
+) -> Callable[[Connection], int]:
+    def write(conn: Connection) -> int:
+        engine.scope.fence(conn)
+        _write(engine, conn, taken, entering, at)
+        return len(taken)
+
+    return write
+
+
+def _write(
+    engine: Engine,
+    conn: Connection,
+    taken: Sequence[store.InboxItem],
+    entering: Sequence[Entering],
+    at: int,
+) -> None:
+    """Participations (with their path's trace lines as their entry detail), outbox rows
+    and messagesSent per person; then each path's unique visits and counters."""
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    changes = store.Changes(consumed_inbox=[item.id for item in taken])
+    paths: dict[Leaf, tuple[uniform.Cohort, int | None, list[int]]] = {}
+    rows: list[tuple[Any, ...]] = []
+    for pid, (item, compiled, entry) in zip(
+        store.next_ids(conn, len(entering)), entering, strict=True
+    ):
+        move = entry.leaf.move
+        path = paths.get(entry.leaf)
+        if path is None:
+            cohort = uniform.Cohort(compiled, move)
+            path = paths[entry.leaf] = (cohort, uniform.entry_detail(conn, cohort, at), [])
+        path[2].append(pid)
+        exited = move.phase is Phase.exited
+        row = store.Row(
+            id=pid,
+            account_id=compiled.account_id,
+            flow_id=compiled.flow_id,
+            version=compiled.version,
+            person_id=item.person_id,
+            partition=engine.partition_of(item.person_id),
+            phase=move.phase.value,
+            element=move.element,
+            variables=dict(entry.variables),
+            entry_event=None if entry.entry_event is None else dict(entry.entry_event),
+            local=dict(move.local),
+            message_events=[],
+            wake_at=None if move.wake_at is None else to_micros(move.wake_at),
+            waiting_for=move.waiting_for,
+            waiting_element=move.waiting_element,
+            entered_at=at,
+            exited_at=at if exited else None,
+            exit_reason=(move.exit_reason or "completed") if exited else None,
+        )
+        rows.append((*row.values(), path[1]))
+        where = (compiled.account_id, compiled.flow_id, compiled.version)
+        for message in entry.messages:
+            owner = (compiled.account_id, pid, compiled.flow_id, compiled.version, item.person_id)
+            changes.outbox.append(store.message_row(owner, at, message))
+            changes.counters[(*where, "", "messagesSent")] += message.parts
+            changes.counters[(*where, message.element, "messagesSent")] += message.parts
+    if rows:
+        marks = ", ".join(j if c in store.JSON_COLUMNS else p for c in store.COLUMNS)
+        conn.exec_driver_sql(
+            f"INSERT INTO participations ({', '.join(store.COLUMNS)}, entry_detail) "
+            f"VALUES ({marks}, {p})",
+            rows,
+        )
+    store.write_changes(conn, changes)
+    for cohort, detail, ids in paths.values():
+        uniform._record(conn, cohort, ids, at, entry_detail=detail)
+
+
+def _busy(
+    conn: Connection, items: Sequence[store.InboxItem]
+) -> dict[int, list[tuple[str | None, int | None]]]:
+    """What the people of `items` wait for, and when their timers come, by person."""
+    p = param(dialect_of(conn.engine.url.drivername))
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for item in items:
+        by_account[item.account_id].append(item.person_id)
+    out: dict[int, list[tuple[str | None, int | None]]] = defaultdict(list)
+    for account_id, people in by_account.items():
+        for start in range(0, len(people), uniform.CHUNK):
+            chunk = people[start : start + uniform.CHUNK]
+            for person_id, waiting_for, wake_at in store.fetch(
+                conn,
+                "SELECT person_id, waiting_for, wake_at FROM participations "
+                f"WHERE account_id = {p} AND phase = 'waiting' "
+                f"AND person_id IN ({', '.join([p] * len(chunk))})",
+                (account_id, *chunk),
+            ):
+                out[person_id].append((waiting_for, wake_at))
+    return out

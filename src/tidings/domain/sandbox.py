@@ -60,3 +60,26 @@ def decide(message_id: int, settings: SandboxSettings) -> Outcome:
         if settings.clicked > 0 and _chance(message_id, "clicked") < settings.clicked:
             reports.append("clicked")
     return Outcome(tuple(reports), _delay(settings.delay))
+
+
+def fixed_outcome(settings: SandboxSettings) -> Outcome | None:
+    """The outcome `decide` gives every message when no share it looks at needs a hash
+    (each is 0 or 1): a batch then decides once. None when messages differ."""
+
+    def sure(share: float) -> bool:
+        return share <= 0 or share >= 1
+
+    if not sure(settings.delivered):
+        return None
+    if settings.delivered <= 0:
+        return Outcome(("failed",), _delay(settings.delay))
+    reports = ["delivered"]
+    if settings.seen > 0:
+        if not sure(settings.seen):
+            return None
+        reports.append("seen")
+        if settings.clicked > 0:
+            if not sure(settings.clicked):
+                return None
+            reports.append("clicked")
+    return Outcome(tuple(reports), _delay(settings.delay))

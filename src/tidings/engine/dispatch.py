@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tidings.domain.sandbox import SandboxSettings, decide
+from tidings.domain.sandbox import Outcome, SandboxSettings, decide, fixed_outcome
 from tidings.store import journeys, sandbox
 from tidings.store.dialect import Dialect, dialect_of, param
 
@@ -148,10 +148,12 @@ def _settle(
     # (account, person, outbox id, event name) of reports due now that no flow enters or
     # reaches a goal on: straight into events, when the person waits nowhere
     reports: list[tuple[int, int, int, str]] = []
+    fixed: dict[int, Outcome | None] = {}  # per account: everyone's outcome, if alike
     for oid, account, participation, flow, version, element, person, kind, channel, want in rows:
         if account not in settings:
             settings[account] = sandbox.read_settings(conn, account)
-        outcome = decide(oid, settings[account])
+            fixed[account] = fixed_outcome(settings[account])
+        outcome = fixed[account] or decide(oid, settings[account])
         by_status[outcome.reports[0]].append(oid)
         if kind != "message" or person is None:
             continue

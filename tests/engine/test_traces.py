@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import event as sa_event
 
 from tests.api.flows.helpers import launched
 from tests.conftest import Api
 from tests.engine.test_journeys import drain, event, person
 from tidings.bootstrap import Tidings
+from tidings.store import traces
 
 
 def flow_doc(**settings: Any) -> dict[str, Any]:
@@ -151,36 +153,104 @@ def details_of(system: Tidings, account_id: int) -> int:
 def test_lines_that_several_rows_have_are_stored_once_and_read_back_alike(
     api: Api, system: Tidings
 ) -> None:
+    """traces.write_steps, as a batch of the general path calls it."""
     for name in ("Go", "Ping"):
         api.post("/event-definitions", json={"name": name, "properties": {}})
     flow = api.post("/flows", json=waiting_doc()).json()["id"]
     assert api.post(f"/flows/{flow}/launch").status_code == 200
-    ids = [person(api, name) for name in ("a", "b", "c", "d")]
-    body = [{"person": {"externalId": name}, "name": "Go"} for name in ("a", "b")]
+    names = ("a", "b", "c", "d")
+    ids = [person(api, name) for name in names]
+    body = [{"person": {"externalId": name}, "name": "Go"} for name in names]
     assert api.post("/events", json=body).status_code == 202
     drain(api)
-    event(api, "Go", "c")  # alone in its batch, with lines already stored: it uses them
-    drain(api)
-    rows = stored(system, ids[:3])
-    assert len(rows) == 3
-    assert {r[1] for r in rows} != {None}
-    assert len({r[1] for r in rows}) == 1  # one shared detail
-    assert all(r[2] is None for r in rows)
-    assert details_of(system, api.account_id) == 1
+    with system.db.read() as conn:
+        participation = {
+            r[0]: r[1]
+            for r in conn.exec_driver_sql(
+                f"SELECT person_id, id FROM participations WHERE flow_id = {flow}"
+            )
+        }
+        at = conn.exec_driver_sql("SELECT max(entered_at) FROM participations").scalar_one()
+    before, known = stored(system, ids), details_of(system, api.account_id)
+    lines = [["w", "event", "Ping"], [None, "exited"]]
 
-    drain(api, "PT1M")
-    event(api, "Go", "d")  # the same lines a minute later: until another instant, alone
-    drain(api)
-    (alone,) = stored(system, [ids[3]])
-    assert alone[1] is None  # kept on its row
-    assert alone[2] is not None
-    assert details_of(system, api.account_id) == 1
+    def steps(people: list[int], detail: Any, when: int) -> None:
+        rows = [
+            (api.account_id, pid, flow, 1, participation[pid], "w", "steps", detail, when)
+            for pid in people
+        ]
+        system.db.write(lambda conn: traces.write_steps(conn, rows))
+
+    steps(ids[:2], orjson.dumps(lines).decode(), at + 1)  # two rows: shared
+    steps(ids[2:3], orjson.dumps(lines).decode(), at + 2)  # alone, already stored: shared
+    steps(ids[3:], orjson.dumps(lines[:1]).decode(), at + 3)  # alone, new: on its row
+    rows = stored(system, ids)[len(before) :]
+    assert len(rows) == 4
+    assert rows[0][1] == rows[1][1] == rows[2][1] is not None  # one shared detail
+    assert all(r[2] is None for r in rows[:3])
+    assert rows[3][1] is None  # kept on its row
+    assert rows[3][2] is not None
+    assert details_of(system, api.account_id) == known + 1
 
     answers = [journeys(api, pid)["journeys"][0]["steps"] for pid in ids]
-    assert answers[0] == answers[1] == answers[2]
-    assert [s["what"] for s in answers[0]] == ["entered", "entered", "waiting for"]
-    assert [s["what"] for s in answers[3]] == ["entered", "entered", "waiting for"]
-    assert answers[3][-1]["why"] != answers[0][-1]["why"]
+    assert answers[0] == answers[1]
+    assert [s["what"] for s in answers[0]] == [
+        "entered",
+        "entered",
+        "waiting for",
+        "event",
+        "exited",
+    ]
+    assert answers[2][-2:] == [{**s, "at": answers[2][-1]["at"]} for s in answers[0][-2:]]
+    assert answers[2][-1]["at"] != answers[0][-1]["at"]
+    assert [s["what"] for s in answers[3]] == ["entered", "entered", "waiting for", "event"]
+
+
+def test_a_set_based_entry_is_traced_on_its_participation_until_the_retention(
+    api: Api, system: Tidings
+) -> None:
+    """An audience launch enters set-based (engine/uniform.py): the lines are one shared
+    detail that each participation names, no trace row; read first, at entered_at."""
+    api.post("/event-definitions", json={"name": "Ping", "properties": {}})
+    ids = [person(api, name, tags=["vip"]) for name in ("a", "b", "c")]
+    doc = {
+        "name": "Launch then wait",
+        "entry": {"type": "audience", "tags": ["vip"], "update": "never"},
+        "settings": {"schedule": {"end": "2099-01-01T00:00:00Z"}},
+        "elements": [{"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P2D"}],
+    }
+    flow = api.post("/flows", json=doc).json()["id"]
+    start = now(api)
+    assert api.post(f"/flows/{flow}/launch").status_code == 200
+    drain(api)
+    with system.db.read() as conn:
+        entries = {
+            r[0]
+            for r in conn.exec_driver_sql(
+                f"SELECT entry_detail FROM participations WHERE flow_id = {flow}"
+            )
+        }
+    assert stored(system, ids) == []
+    assert len(entries) == 1
+    assert None not in entries
+    assert details_of(system, api.account_id) == 1
+    answers = [journeys(api, pid)["journeys"][0] for pid in ids]
+    assert all(a["steps"] == answers[0]["steps"] for a in answers)
+    assert [s["what"] for s in answers[0]["steps"]] == ["entered", "entered", "waiting for"]
+    assert {s["at"] for s in answers[0]["steps"]} == {start, answers[0]["enteredAt"]}
+
+    drain(api, "P3D")  # they time out: a trace row each, after the entry's lines
+    steps = journeys(api, ids[0])["journeys"][0]["steps"]
+    assert steps[:3] == answers[0]["steps"]
+    timeout = steps[3:]
+    assert timeout
+    assert timeout[-1]["what"] == "exited"
+    with system.db.read() as conn:
+        timed_out = conn.exec_driver_sql("SELECT max(at) FROM journey_steps").scalar_one()
+    # the retention takes the launch's day, not the day of the timeout
+    system.db.write(lambda conn: traces.prune(conn, timed_out // traces.DAY * traces.DAY))
+    assert details_of(system, api.account_id) == 1  # the timeout's
+    assert journeys(api, ids[0])["journeys"][0]["steps"] == timeout
 
 
 def test_the_retention_prunes_shared_details_with_their_rows(api: Api, system: Tidings) -> None:

@@ -4,6 +4,7 @@ rows that are there."""
 from __future__ import annotations
 
 import itertools
+import json as json_module
 import re
 import warnings
 from pathlib import Path
@@ -15,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateIndex
 
@@ -25,7 +26,7 @@ from tidings.bootstrap import Tidings
 from tidings.domain.durations import format_micros
 from tidings.store import traces
 from tidings.store.database import MIGRATIONS, Database
-from tidings.store.tables import EXPRESSION_INDEXES, WITHOUT_ROWID, metadata
+from tidings.store.tables import EXPRESSION_INDEXES, WITHOUT_ROWID, metadata, participations
 
 _names = itertools.count()
 
@@ -273,9 +274,8 @@ def test_a_person_is_live_in_a_flow_once_and_exited_any_number_of_times(system: 
         def participation(phase: str) -> None:
             conn.exec_driver_sql(
                 "INSERT INTO participations (account_id, flow_id, version, person_id, "
-                "partition, phase, variables, local, message_events, entered_at, updated_at) "
-                f"VALUES ({account}, {flow}, 1, {person}, 0, '{phase}', {empty}, {empty}, "
-                f"{json.format(repr('[]'))}, 0, 0)"
+                f"partition, phase, entered_at) VALUES ({account}, {flow}, 1, {person}, 0, "
+                f"'{phase}', 0)"
             )
 
         participation("exited")
@@ -296,3 +296,93 @@ def test_a_person_is_live_in_a_flow_once_and_exited_any_number_of_times(system: 
     with pytest.raises(_Undo):
         system.db.write(write)
     assert refused == [True, True]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0010_stores_empties_as_null_and_an_entry_detail_goes_back_to_a_trace_row(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = _store_url(backend, request, tmp_path)
+    db = _at_revision(url, "0009")
+    json = "CAST({} AS JSONB)" if backend == "postgresql" else "{}"
+    empty, none = json.format("'{}'"), json.format("'[]'")
+    full = [json.format(repr(v)) for v in ('{"x": 1}', '{"k": true}', '[["sms1", "seen"]]')]
+    with db.write_engine.begin() as conn:
+        for sql in [
+            "INSERT INTO accounts (id, name, timezone, allow_private_urls, created_at) "
+            "VALUES (1, 'a', 'UTC', false, 0)",
+            "INSERT INTO people (id, account_id, attributes, created_at, updated_at) "
+            f"VALUES (1, 1, {empty}, 0, 0)",
+            "INSERT INTO flows (id, account_id, name, status, created_at, updated_at) "
+            "VALUES (1, 1, 'f', 'active', 0, 0)",
+            "INSERT INTO participations (id, account_id, flow_id, version, person_id, "
+            "partition, phase, element, variables, local, message_events, entered_at, "
+            f"exited_at, updated_at) VALUES (1, 1, 1, 1, 1, 0, 'exited', 'w', {empty}, {empty}, "
+            f"{none}, 10, 20, 20), (2, 1, 1, 1, 1, 0, 'waiting', 'w', "
+            f"{full[0]}, {full[1]}, {full[2]}, 30, NULL, 40)",
+        ]:
+            conn.exec_driver_sql(sql)
+    db.close()
+
+    db = _at_revision(url, "head")
+    with db.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT id, variables, local, message_events, entry_detail FROM participations "
+            "ORDER BY id"
+        ).all()
+        columns = {c["name"] for c in inspect(conn).get_columns("participations")}
+    assert "updated_at" not in columns
+    assert rows[0][1:] == (None, None, None, None)
+    assert [_decoded(v) for v in rows[1][1:4]] == [{"x": 1}, {"k": True}, [["sms1", "seen"]]]
+    with db.write_engine.begin() as conn:  # a set-based entry, as engine/uniform.py writes it
+        detail = traces.entry_detail(conn, 1, "w", [[None, "entered"]], 50)
+        conn.exec_driver_sql(
+            "INSERT INTO participations (id, account_id, flow_id, version, person_id, "
+            f"partition, phase, element, entered_at, entry_detail) VALUES (3, 1, 1, 1, 1, 0, "
+            f"'exited', 'w', 50, {detail})"
+        )
+        answer = traces.person_journeys(conn, 1, 1)
+    indexes = _participation_indexes(db)
+    db.close()
+    assert answer["journeys"][0]["steps"] == [
+        {"at": format_micros(50), "element": None, "what": "entered", "why": None}
+    ]
+    # the SQLite rebuild kept every index as tables.py has it, WHERE and expression alike
+    assert indexes == {
+        str(index.name): _normal(str(CreateIndex(index).compile(dialect=db.engine.dialect)))
+        for index in [*participations.indexes, *EXPRESSION_INDEXES]
+    }
+
+    db = _at_revision(url, "0009", down=True)
+    with db.read() as conn:
+        old = conn.exec_driver_sql(
+            "SELECT id, variables, local, message_events, updated_at FROM participations "
+            "ORDER BY id"
+        ).all()
+        steps = conn.exec_driver_sql(
+            "SELECT participation_id, detail_id, at FROM journey_steps"
+        ).all()
+    db.close()
+    assert [(r[0], *(_decoded(v) for v in r[1:4]), r[4]) for r in old] == [
+        (1, {}, {}, [], 20),
+        (2, {"x": 1}, {"k": True}, [["sms1", "seen"]], 30),
+        (3, {}, {}, [], 50),
+    ]
+    assert [tuple(r) for r in steps] == [(3, detail, 50)]  # read as 0009's code reads rows
+
+
+def _decoded(value: Any) -> Any:
+    return json_module.loads(value) if isinstance(value, str) else value
+
+
+def _participation_indexes(db: Database) -> dict[str, str]:
+    """The participations' indexes (but the primary key), by name, as `_normal` has them."""
+    query = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+        "AND tbl_name = 'participations' AND sql IS NOT NULL"
+        if db.dialect == "sqlite"
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'participations' "
+        "AND indexname != 'pk_participations'"
+    )
+    with db.read() as conn:
+        return {str(r[0]): _normal(str(r[1])) for r in conn.exec_driver_sql(query)}

@@ -33,8 +33,8 @@ Kind = Literal["insert", "update", "journey"]
 _PARTICIPATION = (
     "INSERT INTO participations (account_id, flow_id, version, person_id, partition, phase, "
     "element, variables, entry_event, local, message_events, wake_at, waiting_for, "
-    "waiting_element, entered_at, exited_at, exit_reason, updated_at) "
-    "VALUES (1, 1, 1, ?, ?, ?, ?, '{}', NULL, '{}', '[]', ?, ?, NULL, 1, ?, ?, 1)"
+    "waiting_element, entered_at, exited_at, exit_reason) "
+    "VALUES (1, 1, 1, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?, ?, NULL, 1, ?, ?)"
 )
 
 
@@ -78,8 +78,8 @@ def rate(kind: Kind, people: int) -> float:
                 if kind == "update":
                     conn.exec_driver_sql(
                         "UPDATE participations SET phase = 'exited', wake_at = NULL, "
-                        "waiting_for = NULL, exited_at = 2, exit_reason = 'completed', "
-                        "updated_at = 2 WHERE id = ?",
+                        "waiting_for = NULL, exited_at = 2, exit_reason = 'completed' "
+                        "WHERE id = ?",
                         [(i,) for i in ids],
                     )
                     continue

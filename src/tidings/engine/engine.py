@@ -175,7 +175,7 @@ class Engine:
             row = batch.rows[pid]
             where = (row.account_id, row.person_id, row.flow_id, row.version, pid, row.element)
             batch.changes.trace(where, "steps", lines, at_now)
-        extra = self.db.write(lambda conn: self._write(conn, batch, also))
+        extra = self.db.write(lambda conn: self._write(conn, batch, at_now, also))
         return len(work), extra
 
     def _runs(self, row: store.Row) -> bool:
@@ -301,7 +301,6 @@ class Engine:
                 held = {k: payload.get(k) for k in ("element", "outcome", "data")}
                 row.local = {**row.local, HELD_RESULT: held}
                 row.wake_at = to_micros(now)
-                row.updated_at = to_micros(now)
                 batch.touched.add(row.id)
                 return
             stimulus = ResultArrived(
@@ -367,7 +366,6 @@ class Engine:
             entered_at=at,
             exited_at=None,
             exit_reason=None,
-            updated_at=at,
         )
         batch.rows[pid] = row
         batch.new_ids.add(pid)
@@ -502,22 +500,23 @@ class Engine:
     # --- writing -------------------------------------------------------------------------------
 
     def _write(
-        self, conn: Connection, batch: Batch, also: Callable[[Connection], Any] | None = None
+        self,
+        conn: Connection,
+        batch: Batch,
+        at: int,
+        also: Callable[[Connection], Any] | None = None,
     ) -> Any:
         self.scope.fence(conn)
         store.write_changes(conn, batch.changes)
         if batch.active_flows:
             # The "run for 1 year" rule counts from the last time an element fired.
-            at = max(r.updated_at for r in batch.rows.values())
             conn.execute(
                 update(flows)
                 .where(flows.c.id.in_(sorted(batch.active_flows)))
                 .values(last_activity_at=at)
             )
         if batch.profile:
-            apply_profile_updates(
-                conn, batch.profile, now=max(r.updated_at for r in batch.rows.values())
-            )
+            apply_profile_updates(conn, batch.profile, now=at)
         if also is not None and any(o["kind"] == "call_api" for o in batch.changes.outbox):
             return also(conn)
         return None
@@ -544,7 +543,6 @@ class Engine:
                         exit_reason="canceled",
                         exited_at=at,
                         wake_at=None,
-                        updated_at=at,
                     )
                 )
                 done += result.rowcount
@@ -585,7 +583,6 @@ def _apply(row: store.Row, state: State, now: datetime) -> None:
     row.wake_at = None if state.wake_at is None else to_micros(state.wake_at)
     row.waiting_for = state.waiting_for
     row.waiting_element = state.waiting_element
-    row.updated_at = at
     if state.phase is Phase.exited and row.exited_at is None:
         row.exited_at = at
         row.exit_reason = state.exit_reason or "completed"

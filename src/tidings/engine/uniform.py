@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from tidings.engine.engine import Engine
 
 CHUNK = 500
-EMPTY_LOCAL = "{}"
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
                 conn,
                 f"SELECT id FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
                 f"AND wake_at <= {p} AND +flow_id = {p} AND version = {p} AND element = {p} "
-                f"AND local = '{EMPTY_LOCAL}'{where} ORDER BY wake_at LIMIT {int(left)}",
+                f"AND local IS NULL{where} ORDER BY wake_at LIMIT {int(left)}",
                 (cut, c.flow_id, c.version, cohort.move.start),
             )
             apply(conn, cohort, [r[0] for r in rows], at)
@@ -277,18 +276,19 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
         dialect = dialect_of(conn.engine.url.drivername)
         p, j = param(dialect), json_param(dialect)
         state = _state(move, at)
-        variables = orjson.dumps(dict(move.variables)).decode()
+        variables = orjson.dumps(dict(move.variables)).decode() if move.variables else None
+        detail = entry_detail(conn, cohort, at)
         ids: dict[int, int] = {}  # person -> participation
         for start in range(0, len(taken), CHUNK):
             items = ", ".join(str(int(i.id)) for i in taken[start : start + CHUNK])
             conn.exec_driver_sql(
                 "INSERT INTO participations (account_id, flow_id, version, person_id, "
                 "partition, phase, element, wake_at, waiting_for, waiting_element, local, "
-                "updated_at, exited_at, exit_reason, variables, entry_event, message_events, "
-                f"entered_at) SELECT i.account_id, {p}, {p}, i.person_id, i.partition, {p}, "
-                f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {p}, {j}, NULL, {j}, {p} FROM inbox i "
+                "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
+                f"entry_detail) SELECT i.account_id, {p}, {p}, i.person_id, i.partition, {p}, "
+                f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM inbox i "
                 f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}) ORDER BY i.id",
-                (compiled.flow_id, compiled.version, *state, variables, "[]", at),
+                (compiled.flow_id, compiled.version, *state, variables, at, detail),
             )
             persons = [i.person_id for i in taken[start : start + CHUNK]]
             for pid, person_id in store.fetch(
@@ -310,7 +310,7 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
                 changes.counters[(*where, "", "messagesSent")] += message.parts
                 changes.counters[(*where, message.element, "messagesSent")] += message.parts
         store.write_changes(conn, changes)
-        _record(conn, cohort, sorted(ids.values()), at)
+        _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
         return len(taken)
 
     done = int(engine.db.write(write))
@@ -417,8 +417,9 @@ def _waiting(
 
 
 def _empty(local: Any) -> bool:
+    """No element-local state: NULL (store/tables.py), or `{}` as rows had it once."""
     if isinstance(local, str | bytes):
-        return local in (EMPTY_LOCAL, b"{}")
+        return local in ("{}", b"{}")
     return not local
 
 
@@ -433,7 +434,7 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
     p, j = param(dialect), json_param(dialect)
     sets = (
         f"phase = {p}, element = {p}, wake_at = {p}, waiting_for = {p}, waiting_element = {p}, "
-        f"local = {j}, updated_at = {p}, exited_at = {p}, exit_reason = {p}"
+        f"local = {j}, exited_at = {p}, exit_reason = {p}"
     )
     values = _state(cohort.move, at)
     for start in range(0, len(ids), CHUNK):
@@ -443,7 +444,7 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
 
 
 def _state(move: UniformMove, at: int) -> tuple[Any, ...]:
-    """phase, element, wake_at, waiting_for, waiting_element, local, updated_at,
+    """phase, element, wake_at, waiting_for, waiting_element, local (NULL when empty),
     exited_at and exit_reason after `move` at `at`."""
     exited = move.phase is Phase.exited
     return (
@@ -452,24 +453,57 @@ def _state(move: UniformMove, at: int) -> tuple[Any, ...]:
         None if move.wake_at is None else to_micros(move.wake_at),
         move.waiting_for,
         move.waiting_element,
-        orjson.dumps(dict(move.local)).decode(),
-        at,
+        orjson.dumps(dict(move.local)).decode() if move.local else None,
         at if exited else None,
         (move.exit_reason or "completed") if exited else None,
     )
 
 
-def _record(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None:
-    """What the move counts and traces: trace rows, unique visits, counters, activity."""
+def entry_detail(conn: Connection, cohort: Cohort, at: int) -> int | None:
+    """For an entry cohort (`move.start` None): the shared trace detail of its lines at
+    `at`, for the participations' `entry_detail` column (store/traces.py); insert them
+    with it and pass it to `_record`, and they need no trace row. None: no lines."""
+    lines = _lines(cohort.move)
+    if not lines:
+        return None
+    return traces.entry_detail(conn, cohort.compiled.account_id, cohort.move.element, lines, at)
+
+
+def _lines(move: UniformMove) -> list[list[str | None]]:
+    return [[e, what] if why is None else [e, what, why] for e, what, why in move.lines]
+
+
+def _record(
+    conn: Connection,
+    cohort: Cohort,
+    ids: Sequence[int],
+    at: int,
+    *,
+    entry_detail: int | None = None,
+) -> None:
+    """What the move counts and traces: trace lines, unique visits, counters, activity.
+
+    An entry's lines (`move.start` None; the participations `ids` entered at `at`) are
+    not trace rows but the participations' `entry_detail`: give the id they were inserted
+    with (`entry_detail(conn, cohort, at)`); without it, it is set on them here (an
+    update of each row). Any other move's lines are a trace row each."""
     if not ids:
         return
     p = param(dialect_of(conn.engine.url.drivername))
     move, c = cohort.move, cohort.compiled
-    lines = [[e, what] if why is None else [e, what, why] for e, what, why in move.lines]
+    lines = _lines(move)
+    entry = move.start is None
+    if entry and lines and entry_detail is None:
+        detail = traces.entry_detail(conn, c.account_id, move.element, lines, at)
+        for start in range(0, len(ids), CHUNK):
+            listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+            conn.exec_driver_sql(
+                f"UPDATE participations SET entry_detail = {p} WHERE id IN ({listed})", (detail,)
+            )
     visited = sorted(set(move.visited))
     for start in range(0, len(ids), CHUNK):
         listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
-        if lines:
+        if lines and not entry:
             traces.copy_steps(conn, listed, move.element, lines, at)
         for element in visited:
             conn.exec_driver_sql(

@@ -47,14 +47,17 @@ COLUMNS = (
     "entered_at",
     "exited_at",
     "exit_reason",
-    "updated_at",
 )
 JSON_COLUMNS = {"variables", "entry_event", "local", "message_events"}
+# Stored as NULL when empty, read back as empty (tables.py): what each is when empty.
+EMPTY_AS_NULL: dict[str, Any] = {"variables": {}, "local": {}, "message_events": []}
 
 
 @dataclass
 class Row:
-    """A participation as stored (instants in micros, JSON decoded)."""
+    """A participation as stored (instants in micros, JSON decoded, NULL empties read as
+    empty). `entry_detail` is not here: only the set-based entry writes it, and the
+    general path's updates leave it as it is."""
 
     id: int
     account_id: int
@@ -74,17 +77,15 @@ class Row:
     entered_at: int
     exited_at: int | None
     exit_reason: str | None
-    updated_at: int
 
     def values(self) -> tuple[Any, ...]:
         out = []
         for name in COLUMNS:
             value = getattr(self, name)
-            out.append(
-                orjson.dumps(value).decode()
-                if name in JSON_COLUMNS and value is not None
-                else value
-            )
+            if name in JSON_COLUMNS:
+                empty = name in EMPTY_AS_NULL and not value
+                value = None if value is None or empty else orjson.dumps(value).decode()
+            out.append(value)
         return tuple(out)
 
 
@@ -133,11 +134,14 @@ class Changes:
 
 
 def _row(raw: Any) -> Row:
-    data = dict(raw._mapping)
+    data = {name: raw._mapping[name] for name in COLUMNS}
     for name in JSON_COLUMNS:
         value = data.get(name)
         if isinstance(value, str):
             data[name] = orjson.loads(value)
+    for name, empty in EMPTY_AS_NULL.items():
+        if data[name] is None:
+            data[name] = empty.copy()
     return Row(**data)
 
 
@@ -216,6 +220,7 @@ def due_inbox(
 
 _SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM participations"
 _JSON_AT = tuple(i for i, c in enumerate(COLUMNS) if c in JSON_COLUMNS)
+_EMPTY_AT = tuple((COLUMNS.index(c), empty) for c, empty in EMPTY_AS_NULL.items())
 
 
 def _raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
@@ -229,6 +234,9 @@ def _raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
             value = values[i]
             if isinstance(value, str | bytes):
                 values[i] = loads(value)
+        for i, empty in _EMPTY_AT:
+            if values[i] is None:
+                values[i] = empty.copy()
         out.append(Row(*values))
     return out
 

@@ -281,17 +281,24 @@ participations = Table(
     Column("partition", Integer, nullable=False),
     Column("phase", String(16), nullable=False),
     Column("element", String(64)),
-    Column("variables", Json, nullable=False),
+    # Empty JSON is stored as NULL (no variables, no element-local state, no message
+    # events): a parked person pays no bytes for what they do not have. Readers take NULL
+    # as empty ({} or []), on both databases (store/journeys.py).
+    Column("variables", Json),
     Column("entry_event", Json),
-    Column("local", Json, nullable=False),
-    Column("message_events", Json, nullable=False),
+    Column("local", Json),
+    Column("message_events", Json),
     Column("wake_at", BigInteger),
     Column("waiting_for", String(128)),
     Column("waiting_element", String(64)),
     Column("entered_at", BigInteger, nullable=False),
     Column("exited_at", BigInteger),
     Column("exit_reason", String(64)),
-    Column("updated_at", BigInteger, nullable=False),
+    # The trace lines of a set-based entry (engine/uniform.py): everyone of the cohort
+    # entered with the same lines at `entered_at`, one shared detail (journey_step_details,
+    # no foreign key: details go by age) instead of a journey_steps row each. NULL: the
+    # entry is traced in journey_steps, like every later step (store/traces.py).
+    Column("entry_detail", Id),
     Index(
         "ix_participations_due",
         "wake_at",

@@ -12,6 +12,10 @@ that one write gives to two rows or more, or that is already stored, is kept onc
 the rows carry its id; a detail of one row alone stays on the row (a shared copy and its
 index would cost more). Readers take the row's own detail or the shared one.
 
+A set-based entry (engine/uniform.py) writes no row at all: everyone of the cohort
+entered with the same lines at the same instant, so the participation carries the id of
+that shared detail (`entry_detail`), read as the journey's first lines at `entered_at`.
+
 Rows older than the retention (`TIDINGS_TRACE_RETENTION_DAYS`) are deleted by the
 engine's housekeeping, in id order (no index on `at`: see `prune`), and a shared detail
 when its day is wholly past the retention: every row that used it is older than that.
@@ -107,6 +111,17 @@ def write_steps(conn: Connection, steps: Sequence[tuple[Any, ...]]) -> None:
     )
 
 
+def entry_detail(
+    conn: Connection, account_id: int, element: str | None, lines: Any, at: int
+) -> int:
+    """The id of the shared detail of an entry's trace `lines` at `at`, stored if new: a
+    set-based entry puts it on its participations (`entry_detail`) instead of writing a
+    trace row each. Shared even for one participation: the next entries of the flow's
+    version that day have the same lines."""
+    key: Key = (account_id, "steps", element, orjson.dumps(lines).decode(), at // DAY)
+    return _shared(conn, Counter({key: 2}))[key]
+
+
 def copy_steps(conn: Connection, ids: str, element: str | None, lines: Any, at: int) -> None:
     """The same trace lines for many participations at once (`ids`: a comma-separated
     list of participation ids, ints only, of one account: a cohort of the engine's
@@ -159,8 +174,15 @@ def person_journeys(conn: Connection, account_id: int, person_id: int) -> dict[s
             participations.c.entered_at,
             participations.c.exited_at,
             participations.c.exit_reason,
+            journey_step_details.c.detail,
         )
         .join(flows, flows.c.id == participations.c.flow_id)
+        # a set-based entry's lines; a detail gone with the retention shows none
+        .outerjoin(
+            journey_step_details,
+            (journey_step_details.c.id == participations.c.entry_detail)
+            & (journey_step_details.c.account_id == account_id),
+        )
         .where(
             participations.c.account_id == account_id,
             participations.c.person_id == person_id,
@@ -175,6 +197,9 @@ def person_journeys(conn: Connection, account_id: int, person_id: int) -> dict[s
         .limit(MAX_JOURNEYS)
     ).all()
     steps: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r.detail is not None:  # the entry's lines come first, at entered_at
+            steps[r.id] += _lines(r.detail, r.entered_at)
     refused: list[dict[str, Any]] = []
     shared = journey_step_details
     for pid, flow_id, version, kind, detail, at in conn.execute(
@@ -206,12 +231,7 @@ def person_journeys(conn: Connection, account_id: int, person_id: int) -> dict[s
                 }
             )
         elif pid is not None:
-            when = format_micros(at)
-            for line in data or []:
-                element, what, *why = line
-                steps[pid].append(
-                    {"at": when, "element": element, "what": what, "why": why[0] if why else None}
-                )
+            steps[pid] += _lines(data, at)
     return {
         "journeys": [
             {
@@ -230,6 +250,17 @@ def person_journeys(conn: Connection, account_id: int, person_id: int) -> dict[s
         ],
         "refusedEntries": refused[-MAX_JOURNEYS:][::-1],
     }
+
+
+def _lines(detail: Any, at: int) -> list[dict[str, Any]]:
+    """A "steps" detail's lines (`[element, what]` or `[element, what, why]`) at `at`."""
+    data = orjson.loads(detail) if isinstance(detail, str | bytes) else detail
+    when = format_micros(at)
+    out = []
+    for line in data or []:
+        element, what, *why = line
+        out.append({"at": when, "element": element, "what": what, "why": why[0] if why else None})
+    return out
 
 
 def has_older(conn: Connection, before: int) -> bool:

@@ -133,3 +133,29 @@ def test_a_wait_for_the_report_still_sees_it(api: Api) -> None:
     assert journey["flow"] == flow
     assert journey["status"] == "exited"
     assert any(s["why"] == "event message.delivered" for s in journey["steps"])
+
+
+def test_a_steps_messages_reach_the_sandbox_in_the_steps_own_transaction(
+    api: Api, system: Tidings
+) -> None:
+    """hand_over: the outbox row is written done, with the sandbox message of the same
+    id, by the batch that sent it; nothing is left for the dispatcher to read back."""
+    api.patch("/sandbox/settings", json={"delivered": 0, "seen": 0, "clicked": 0})
+    first, second = person(api, "one", tags=["now"]), person(api, "two", tags=["now"])
+    launch(api, sms_to("now"))
+    batches = system.runner.engine.run_once(system.clock.now())  # one step, no dispatcher
+    assert batches[0] == 2
+    with system.db.read() as conn:
+        outbox = conn.exec_driver_sql(
+            "SELECT id, person_id, status FROM outbox ORDER BY person_id"
+        ).all()
+        handed = conn.exec_driver_sql(
+            "SELECT id, person_id, status FROM sandbox_messages ORDER BY person_id"
+        ).all()
+    mine = [row for row in outbox if row[1] in (first, second)]
+    assert [(r[1], r[2]) for r in mine] == [(first, "done"), (second, "done")]
+    assert [(r[0], r[1], r[2]) for r in handed if r[1] in (first, second)] == [
+        (mine[0][0], first, "failed"),
+        (mine[1][0], second, "failed"),
+    ]
+    assert names(api, first) == ["message.failed"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
-from tidings.engine import catalogs, uniform
+from tidings.engine import catalogs, dispatch, uniform
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs
@@ -193,6 +193,12 @@ class Engine:
             elif item.kind == "enter":
                 count += 1
         return count
+
+    def quiet(self, account_id: int, name: str) -> bool:
+        """Whether no flow enters on the event `name` or counts it as its goal (then a
+        report for a person who waits nowhere needs no step: see dispatch.py)."""
+        key = (account_id, name)
+        return not self.programs.event_entries.get(key) and not self.programs.goals.get(key)
 
     def forget_ids(self) -> None:
         """Participations were inserted with ids the store chose: read the next free
@@ -507,7 +513,11 @@ class Engine:
         also: Callable[[Connection], Any] | None = None,
     ) -> Any:
         self.scope.fence(conn)
-        store.write_changes(conn, batch.changes)
+        store.write_changes(conn, replace(batch.changes, outbox=[]))
+        # after the participations: a report goes to whoever now waits for it
+        dispatch.hand_over(
+            conn, batch.changes.outbox, at, partitions=self.partitions, quiet=self.quiet
+        )
         if batch.active_flows:
             # The "run for 1 year" rule counts from the last time an element fired.
             conn.execute(

@@ -131,9 +131,7 @@ class Runner:
     def _quiet(self, account_id: int, name: str) -> bool:
         """Whether no flow enters on the event `name` or counts it as its goal (then a
         report for a person who waits nowhere needs no step: see dispatch.py)."""
-        programs = self.engine.programs
-        key = (account_id, name)
-        return not programs.event_entries.get(key) and not programs.goals.get(key)
+        return self.engine.quiet(account_id, name)
 
     def _call_apis(self, at: int, owned: frozenset[int] | None) -> int:
         """Claim due API calls, run them concurrently on the caller thread's client (its

@@ -18,7 +18,8 @@ add_to_flow hops) or of a version that does not run is left to the general path 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -27,9 +28,13 @@ import orjson
 from sqlalchemy import Connection
 
 from tidings.domain.durations import to_micros
-from tidings.domain.journey import Phase, SendMessage
+from tidings.domain.journey import Phase
+from tidings.domain.journey.elements.messages import Send
 from tidings.domain.journey.elements.waits import WaitForEventHandler
+from tidings.domain.journey.needs import message_needs
+from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove, personal_sends, uniform_move
+from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled
 from tidings.store import journeys as store
 from tidings.store import traces
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
     from tidings.engine.engine import Engine
 
 CHUNK = 500
+PART = 1000  # entries composed while the writer commits the previous part
 
 
 @dataclass(frozen=True)
@@ -243,7 +249,6 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
     if move is None:
         return 0
     head: list[store.InboxItem] = []
-    messages: dict[int, tuple[SendMessage, ...]] = {}  # person -> their messages
     with engine.db.read() as conn:
         seen: set[int] = set()
         for item in store.due_inbox(conn, at, limit, owned):
@@ -254,68 +259,107 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             head.append(item)
             seen.add(item.person_id)
         been = set(store.history(conn, compiled.flow_id, seen))
-        persons = store.load_people(conn, seen - been) if move.sends else {}
-    taken: list[store.InboxItem] = []
-    for item in head:
-        if item.person_id in been:
-            continue
-        if move.sends:
-            person = persons.get(item.person_id)
-            if person is not None:  # a deleted person's entry is only consumed
-                composed = personal_sends(program, move, person, now)
-                if composed is None:
-                    continue
-                messages[item.person_id] = composed
-        taken.append(item)
-    if not taken:
+    fresh = [item for item in head if item.person_id not in been]
+    if not fresh:
         return 0
     cohort = Cohort(compiled, move)
 
-    def write(conn: Connection) -> int:
-        engine.scope.fence(conn)
-        dialect = dialect_of(conn.engine.url.drivername)
-        p, j = param(dialect), json_param(dialect)
-        state = _state(move, at)
-        variables = orjson.dumps(dict(move.variables)).decode() if move.variables else None
-        detail = entry_detail(conn, cohort, at)
-        ids: dict[int, int] = {}  # person -> participation
-        for start in range(0, len(taken), CHUNK):
-            items = ", ".join(str(int(i.id)) for i in taken[start : start + CHUNK])
-            conn.exec_driver_sql(
-                "INSERT INTO participations (account_id, flow_id, version, person_id, "
-                "partition, phase, element, wake_at, waiting_for, waiting_element, local, "
-                "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
-                f"entry_detail) SELECT i.account_id, {p}, {p}, i.person_id, i.partition, {p}, "
-                f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM inbox i "
-                f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}) ORDER BY i.id",
-                (compiled.flow_id, compiled.version, *state, variables, at, detail),
-            )
-            persons = [i.person_id for i in taken[start : start + CHUNK]]
-            for pid, person_id in store.fetch(
-                conn,
-                f"SELECT id, person_id FROM participations WHERE flow_id = {p} "
-                f"AND entered_at = {p} AND person_id IN ({', '.join([p] * len(persons))})",
-                (compiled.flow_id, at, *persons),
-            ):
-                ids[int(person_id)] = int(pid)
-        changes = store.Changes(consumed_inbox=[i.id for i in taken])
-        where = (compiled.account_id, compiled.flow_id, compiled.version)
-        for item in taken:
-            pid = ids.get(item.person_id)
-            if pid is None:
-                continue  # deleted since it was queued: no participation, nothing sent
-            for message in messages.get(item.person_id, ()):
-                row = (compiled.account_id, pid, compiled.flow_id, compiled.version, item.person_id)
-                changes.outbox.append(store.message_row(row, at, message))
-                changes.counters[(*where, "", "messagesSent")] += message.parts
-                changes.counters[(*where, message.element, "messagesSent")] += message.parts
-        store.write_changes(conn, changes)
-        _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
-        return len(taken)
+    def writer(
+        taken: list[store.InboxItem], messages: dict[int, list[dict[str, Any]]]
+    ) -> Callable[[Connection], int]:
+        def write(conn: Connection) -> int:
+            engine.scope.fence(conn)
+            dialect = dialect_of(conn.engine.url.drivername)
+            p, j = param(dialect), json_param(dialect)
+            state = _state(move, at)
+            variables = orjson.dumps(dict(move.variables)).decode() if move.variables else None
+            detail = entry_detail(conn, cohort, at)
+            ids: dict[int, int] = {}  # person -> participation
+            for start in range(0, len(taken), CHUNK):
+                items = ", ".join(str(int(i.id)) for i in taken[start : start + CHUNK])
+                conn.exec_driver_sql(
+                    "INSERT INTO participations (account_id, flow_id, version, person_id, "
+                    "partition, phase, element, wake_at, waiting_for, waiting_element, local, "
+                    "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
+                    f"entry_detail) SELECT i.account_id, {p}, {p}, i.person_id, i.partition, {p}, "
+                    f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM inbox i "
+                    f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}) ORDER BY i.id",
+                    (compiled.flow_id, compiled.version, *state, variables, at, detail),
+                )
+                persons = [i.person_id for i in taken[start : start + CHUNK]]
+                for pid, person_id in store.fetch(
+                    conn,
+                    f"SELECT id, person_id FROM participations WHERE flow_id = {p} "
+                    f"AND entered_at = {p} AND person_id IN ({', '.join([p] * len(persons))})",
+                    (compiled.flow_id, at, *persons),
+                ):
+                    ids[int(person_id)] = int(pid)
+            changes = store.Changes(consumed_inbox=[i.id for i in taken])
+            outbox: list[dict[str, Any]] = []
+            where = (compiled.account_id, compiled.flow_id, compiled.version)
+            for item in taken:
+                pid = ids.get(item.person_id)
+                if pid is None:
+                    continue  # deleted since it was queued: no participation, nothing sent
+                for row in messages.get(item.person_id, ()):
+                    row["participation_id"] = pid
+                    outbox.append(row)
+                    parts = row["payload"]["parts"]
+                    changes.counters[(*where, "", "messagesSent")] += parts
+                    changes.counters[(*where, row["element"], "messagesSent")] += parts
+            store.write_changes(conn, changes)
+            hand_over(conn, outbox, at, partitions=engine.partitions, quiet=engine.quiet)
+            _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
+            return len(taken)
 
-    done = int(engine.db.write(write))
+        return write
+
+    # A pipeline: while the writer commits one part, the next part's people are read and
+    # their messages composed (the writer's SQLite work leaves the interpreter free).
+    pending: list[Future[int]] = []
+    needs = message_needs(_send(program, e).content for e in move.sends)
+    for start in range(0, len(fresh), PART):
+        part = fresh[start : start + PART]
+        messages: dict[int, list[dict[str, Any]]] = {}  # person -> their outbox rows
+        taken: list[store.InboxItem] = []
+        if move.sends:
+            with engine.db.read() as conn:
+                persons = store.load_people(conn, [i.person_id for i in part], needs)
+        for item in part:
+            if move.sends:
+                person = persons.get(item.person_id)
+                if person is not None:  # a deleted person's entry is only consumed
+                    composed = personal_sends(program, move, person, now)
+                    if composed is None:
+                        continue
+                    # the outbox rows, but for the participation the write numbers
+                    where = (
+                        compiled.account_id,
+                        0,
+                        compiled.flow_id,
+                        compiled.version,
+                        item.person_id,
+                    )
+                    messages[item.person_id] = [store.message_row(where, at, m) for m in composed]
+            taken.append(item)
+        if taken:
+            pending.append(engine.db.submit(writer(taken, messages)))
+    done = sum(_settled(pending))
     engine.forget_ids()  # SQLite numbered those rows itself
     return done
+
+
+def _send(program: Program, element: str) -> Send:
+    handler = program.handlers[element]
+    assert isinstance(handler, Send)
+    return handler
+
+
+def _settled(pending: list[Future[int]]) -> list[int]:
+    """The answers of writes submitted together, once every one of them is settled; the
+    first failure is raised then (a part that failed left its stimuli in the inbox)."""
+    wait(pending)
+    return [future.result() for future in pending]
 
 
 def store_reports(engine: Engine, now: datetime, limit: int) -> int:

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, wait
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -29,6 +29,7 @@ from tidings.domain.durations import to_micros
 from tidings.domain.journey import Person, Phase, admits
 from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
 from tidings.engine import uniform
+from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled
 from tidings.store import journeys as store
 from tidings.store.dialect import dialect_of, json_param, param
@@ -108,7 +109,8 @@ def take(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> i
             persons = store.load_people(conn, [item.person_id for item, _ in part], needs)
         taken, entering = _plan(part, persons, plans, now)
         if taken:
-            pending.append(engine.db.submit(_writer(engine, taken, entering, at)))
+            prepared = _prepare(engine, taken, entering, at)
+            pending.append(engine.db.submit(_writer(engine, prepared, at)))
     wait(pending)
     done = sum(future.result() for future in pending)  # the first failure is raised
     engine.forget_ids()  # SQLite: ids were taken past the engine's counter
@@ -148,43 +150,28 @@ def _plan(
     return taken, entering
 
 
-def _writer(
-    engine: Engine, taken: list[store.InboxItem], entering: list[Entering], at: int
-) -> Callable[[Connection], int]:
-    def write(conn: Connection) -> int:
-        engine.scope.fence(conn)
-        _write(engine, conn, taken, entering, at)
-        return len(taken)
+class _Prepared(NamedTuple):
+    """A part's writes, built on the engine thread; the writer only numbers them."""
 
-    return write
+    consumed: list[int]  # inbox ids
+    rows: list[tuple[Any, ...]]  # participation values, the id 0 (the writer's to give)
+    leaves: list[Leaf]  # each row's path
+    cohorts: dict[Leaf, uniform.Cohort]
+    outbox: list[tuple[int, dict[str, Any]]]  # (row, outbox row for participation 0)
+    counters: dict[tuple[int, int, int, str, str], int]
 
 
-def _write(
-    engine: Engine,
-    conn: Connection,
-    taken: Sequence[store.InboxItem],
-    entering: Sequence[Entering],
-    at: int,
-) -> None:
-    """Participations (with their path's trace lines as their entry detail), outbox rows
-    and messagesSent per person; then each path's unique visits and counters."""
-    dialect = dialect_of(conn.engine.url.drivername)
-    p, j = param(dialect), json_param(dialect)
-    changes = store.Changes(consumed_inbox=[item.id for item in taken])
-    paths: dict[Leaf, tuple[uniform.Cohort, int | None, list[int]]] = {}
-    rows: list[tuple[Any, ...]] = []
-    for pid, (item, compiled, entry) in zip(
-        store.next_ids(conn, len(entering)), entering, strict=True
-    ):
+def _prepare(
+    engine: Engine, taken: Sequence[store.InboxItem], entering: Sequence[Entering], at: int
+) -> _Prepared:
+    prepared = _Prepared([item.id for item in taken], [], [], {}, [], defaultdict(int))
+    for item, compiled, entry in entering:
         move = entry.leaf.move
-        path = paths.get(entry.leaf)
-        if path is None:
-            cohort = uniform.Cohort(compiled, move)
-            path = paths[entry.leaf] = (cohort, uniform.entry_detail(conn, cohort, at), [])
-        path[2].append(pid)
+        if entry.leaf not in prepared.cohorts:
+            prepared.cohorts[entry.leaf] = uniform.Cohort(compiled, move)
         exited = move.phase is Phase.exited
         row = store.Row(
-            id=pid,
+            id=0,
             account_id=compiled.account_id,
             flow_id=compiled.flow_id,
             version=compiled.version,
@@ -203,23 +190,57 @@ def _write(
             exited_at=at if exited else None,
             exit_reason=(move.exit_reason or "completed") if exited else None,
         )
-        rows.append((*row.values(), path[1]))
+        index = len(prepared.rows)
+        prepared.rows.append(row.values())
+        prepared.leaves.append(entry.leaf)
         where = (compiled.account_id, compiled.flow_id, compiled.version)
+        owner = (compiled.account_id, 0, compiled.flow_id, compiled.version, item.person_id)
         for message in entry.messages:
-            owner = (compiled.account_id, pid, compiled.flow_id, compiled.version, item.person_id)
-            changes.outbox.append(store.message_row(owner, at, message))
-            changes.counters[(*where, "", "messagesSent")] += message.parts
-            changes.counters[(*where, message.element, "messagesSent")] += message.parts
-    if rows:
+            prepared.outbox.append((index, store.message_row(owner, at, message)))
+            prepared.counters[(*where, "", "messagesSent")] += message.parts
+            prepared.counters[(*where, message.element, "messagesSent")] += message.parts
+    return prepared
+
+
+def _writer(engine: Engine, prepared: _Prepared, at: int) -> Callable[[Connection], int]:
+    def write(conn: Connection) -> int:
+        engine.scope.fence(conn)
+        _write(engine, conn, prepared, at)
+        return len(prepared.consumed)
+
+    return write
+
+
+def _write(engine: Engine, conn: Connection, prepared: _Prepared, at: int) -> None:
+    """Participations (with their path's trace lines as their entry detail), outbox rows
+    handed to the sandbox and messagesSent; then each path's unique visits and counters."""
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    ids = store.next_ids(conn, len(prepared.rows))
+    details = {leaf: uniform.entry_detail(conn, c, at) for leaf, c in prepared.cohorts.items()}
+    if prepared.rows:
         marks = ", ".join(j if c in store.JSON_COLUMNS else p for c in store.COLUMNS)
         conn.exec_driver_sql(
             f"INSERT INTO participations ({', '.join(store.COLUMNS)}, entry_detail) "
             f"VALUES ({marks}, {p})",
-            rows,
+            [
+                (pid, *values[1:], details[leaf])
+                for pid, values, leaf in zip(ids, prepared.rows, prepared.leaves, strict=True)
+            ],
         )
+    changes = store.Changes(consumed_inbox=prepared.consumed, counters=prepared.counters)
     store.write_changes(conn, changes)
-    for cohort, detail, ids in paths.values():
-        uniform._record(conn, cohort, ids, at, entry_detail=detail)
+    outbox = []
+    for index, row in prepared.outbox:
+        row["participation_id"] = ids[index]
+        outbox.append(row)
+    # after the participations: a report goes to whoever now waits for it
+    hand_over(conn, outbox, at, partitions=engine.partitions, quiet=engine.quiet)
+    members: dict[Leaf, list[int]] = defaultdict(list)
+    for pid, leaf in zip(ids, prepared.leaves, strict=True):
+        members[leaf].append(pid)
+    for leaf, cohort in prepared.cohorts.items():
+        uniform._record(conn, cohort, members[leaf], at, entry_detail=details[leaf])
 
 
 def _busy(

@@ -23,6 +23,7 @@ from concurrent.futures import Future, wait
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import orjson
 from sqlalchemy import Connection
 
 from tidings.domain.durations import to_micros
@@ -165,34 +166,36 @@ def _prepare(
     engine: Engine, taken: Sequence[store.InboxItem], entering: Sequence[Entering], at: int
 ) -> _Prepared:
     prepared = _Prepared([item.id for item in taken], [], [], {}, [], defaultdict(int))
+    # what a path's participations share, in store.COLUMNS order: phase ... local and
+    # wake_at ... exit_reason (a person's own: their variables and entry event)
+    shared: dict[Leaf, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
     for item, compiled, entry in entering:
-        move = entry.leaf.move
-        if entry.leaf not in prepared.cohorts:
-            prepared.cohorts[entry.leaf] = uniform.Cohort(compiled, move)
-        exited = move.phase is Phase.exited
-        row = store.Row(
-            id=0,
-            account_id=compiled.account_id,
-            flow_id=compiled.flow_id,
-            version=compiled.version,
-            person_id=item.person_id,
-            partition=engine.partition_of(item.person_id),
-            phase=move.phase.value,
-            element=move.element,
-            variables=dict(entry.variables),
-            entry_event=None if entry.entry_event is None else dict(entry.entry_event),
-            local=dict(move.local),
-            message_events=[],
-            wake_at=None if move.wake_at is None else to_micros(move.wake_at),
-            waiting_for=move.waiting_for,
-            waiting_element=move.waiting_element,
-            entered_at=at,
-            exited_at=at if exited else None,
-            exit_reason=(move.exit_reason or "completed") if exited else None,
-        )
+        leaf = entry.leaf
+        if leaf not in shared:
+            move = leaf.move
+            prepared.cohorts[leaf] = uniform.Cohort(compiled, move)
+            exited = move.phase is Phase.exited
+            shared[leaf] = (
+                (move.phase.value, move.element),
+                (
+                    _json(move.local),
+                    None,  # message_events: none yet
+                    None if move.wake_at is None else to_micros(move.wake_at),
+                    move.waiting_for,
+                    move.waiting_element,
+                    at,
+                    at if exited else None,
+                    (move.exit_reason or "completed") if exited else None,
+                ),
+            )
+        state, rest = shared[leaf]
+        person = item.person_id
+        event = None if entry.entry_event is None else orjson.dumps(entry.entry_event).decode()
+        row = (compiled.account_id, compiled.flow_id, compiled.version, person)
+        values = (0, *row, engine.partition_of(person), *state, _json(entry.variables), event)
         index = len(prepared.rows)
-        prepared.rows.append(row.values())
-        prepared.leaves.append(entry.leaf)
+        prepared.rows.append((*values, *rest))
+        prepared.leaves.append(leaf)
         where = (compiled.account_id, compiled.flow_id, compiled.version)
         owner = (compiled.account_id, 0, compiled.flow_id, compiled.version, item.person_id)
         for message in entry.messages:
@@ -200,6 +203,11 @@ def _prepare(
             prepared.counters[(*where, "", "messagesSent")] += message.parts
             prepared.counters[(*where, message.element, "messagesSent")] += message.parts
     return prepared
+
+
+def _json(value: Any) -> str | None:
+    """A JSON column's text; NULL when empty (store.EMPTY_AS_NULL)."""
+    return orjson.dumps(value).decode() if value else None
 
 
 def _writer(engine: Engine, prepared: _Prepared, at: int) -> Callable[[Connection], int]:

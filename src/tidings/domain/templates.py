@@ -360,12 +360,16 @@ class _FastTemplate(Template):
             elif type(value) is str:
                 out.append(value)
             elif value is not _MISSING:
-                out.append(to_liquid_string(value, autoescape=False))
+                out.append(to_liquid_string(_plain(value), autoescape=False))
         text = "".join(out)
         # The same measure as Liquid's output limit: UTF-8 bytes (encode only when close).
         if len(text) > MAX_OUTPUT // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_OUTPUT:
             raise RenderError("output stream limit reached: the text is longer than 64 KB")
         return text
+
+
+def _plain(value: Any) -> Any:
+    return value if type(value) is dict or not isinstance(value, Mapping) else dict(value)
 
 
 class _LiquidTemplate(Template):
@@ -384,7 +388,8 @@ class _LiquidTemplate(Template):
     def render(self, data: Mapping[str, Any]) -> str:
         token = _WORK.set(_Work())
         try:
-            return self._template.render(**{str(k): v for k, v in data.items()})
+            # a lazy mapping (journey/run.PersonView) goes to Liquid as the dict it stands for
+            return self._template.render(**{str(k): _plain(v) for k, v in data.items()})
         except RenderError:
             raise
         except LiquidError as exc:

@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from tidings.domain.expressions import EvalContext
 from tidings.domain.journey.program import Program
-from tidings.domain.journey.run import GOAL, Run, person_data
+from tidings.domain.journey.run import GOAL, PersonView, Run
 from tidings.domain.journey.types import Entered, EventArrived, Person, State
 from tidings.domain.values import ValueType, coerce
 
@@ -78,7 +78,7 @@ def admits(
         return True
     ctx = EvalContext(
         variables={},
-        person=person_data(person),
+        person=PersonView(person),
         event=event,
         now=now,
         timezone=program.timezone,

@@ -7,7 +7,7 @@ the person must wait or leaves, the run becomes the new `State` and the `Step`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -70,6 +70,34 @@ def person_data(person: Person) -> dict[str, Any]:
     return data
 
 
+class PersonView(Mapping[str, Any]):
+    """`person_data(person)`, built when first read: most conditions and many messages
+    read only the event, the variables or nothing, and a batch asks for thousands."""
+
+    __slots__ = ("_data", "_person")
+
+    def __init__(self, person: Person) -> None:
+        self._person = person
+        self._data: dict[str, Any] | None = None
+
+    def _full(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = person_data(self._person)
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._full()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._full().get(key, default)
+
+
 class Run:
     """The participation while one stimulus is applied to it."""
 
@@ -100,7 +128,7 @@ class Run:
         self.hops: int = hops if type(hops) is int else 0
         self.effects: list[Effect] = []
         self.goal_at: str | None = None  # the goal was reached in this run, at this instant
-        self._data: dict[str, Any] | None = None
+        self._data: PersonView | None = None
         self._now_text: str | None = None
 
     # -- effects ---------------------------------------------------------------------------
@@ -116,10 +144,10 @@ class Run:
 
     # -- reading data ----------------------------------------------------------------------
 
-    def person_data(self) -> dict[str, Any]:
+    def person_data(self) -> PersonView:
         """The person as expressions and templates see it (see `person_data`)."""
         if self._data is None:
-            self._data = person_data(self.person)
+            self._data = PersonView(self.person)
         return self._data
 
     def now_text(self) -> str:

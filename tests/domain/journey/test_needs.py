@@ -51,3 +51,25 @@ def test_liquid_the_whole_person_and_the_zone_need_everything() -> None:
     ):
         sms = {"id": "s", "type": "send_sms", "from": "S", "text": text}
         assert needs_of(sms) == EVERYTHING, text
+
+
+def test_a_message_that_reads_nothing_is_rendered_once() -> None:
+    from tidings.domain.journey.elements.content import Content
+
+    def content_of(element: dict[str, Any]) -> Content:
+        doc = {
+            "name": "n",
+            "entry": {"type": "audience", "tags": ["vip"], "update": "never"},
+            "elements": [element],
+        }
+        handler = compile_program(doc, flow_id=1, version=1).handlers["s"]
+        assert isinstance(handler, Send)
+        return handler.content
+
+    fixed = content_of({"id": "s", "type": "send_sms", "from": "S", "text": "Your cart ✓"})
+    assert fixed.static is not None
+    assert (dict(fixed.static[0]), fixed.static[1]) == fixed.render({"person": {"x": 1}})
+    personal = content_of({"id": "s", "type": "send_sms", "from": "S", "text": "Hi {{ now }}"})
+    assert personal.static is None
+    empty = content_of({"id": "s", "type": "send_sms", "from": "S", "text": " "})
+    assert empty.static is None  # does not render: each send says why

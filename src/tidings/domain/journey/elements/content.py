@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from tidings.domain import sms
@@ -42,6 +44,18 @@ class Content(ABC):
     @abstractmethod
     def templates(self) -> tuple[Template | None, ...]:
         """Every template `render` may render."""
+
+    @cached_property
+    def static(self) -> tuple[Mapping[str, Any], int] | None:
+        """What `render` gives everyone when no template reads anything (a fixed text),
+        rendered once; None when it depends on who it is for (or does not render)."""
+        if any(t is not None and t.reads != () for t in self.templates()):
+            return None
+        try:
+            body, parts = self.render({})
+        except RenderError:
+            return None
+        return MappingProxyType(body), parts
 
 
 def _render(template: Template | None, field: str, data: Data) -> str | None:

@@ -35,10 +35,14 @@ def compose(
     to = run.recipient(content.contact)
     if to is None:
         return NO_CONTACT[content.contact]
-    try:
-        body, parts = content.render(run.template_data())
-    except RenderError as exc:
-        return exc.message
+    static = content.static
+    if static is not None:  # the same for everyone: rendered once
+        body, parts = dict(static[0]), static[1]
+    else:
+        try:
+            body, parts = content.render(run.template_data())
+        except RenderError as exc:
+            return exc.message
     return SendMessage(
         element=element,
         channel=content.channel,

@@ -66,13 +66,17 @@ def take(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> i
     at = to_micros(now)
     owned = engine.scope.owned()
     head: list[tuple[store.InboxItem, list[Compiled]]] = []
+    refuses: dict[int, bool] = {}  # flow -> whether its rules refuse even a first entry
     with engine.db.read() as conn:
         seen: set[int] = set()
         for item in store.due_inbox(conn, at, limit, owned):
             flows = _flows(engine, item)
             if flows is None or item.person_id in seen:
                 break
-            if any(c.rules.refusal([], now) is not None for c in flows):
+            for c in flows:
+                if c.flow_id not in refuses:
+                    refuses[c.flow_id] = c.rules.refusal([], now) is not None
+            if any(refuses[c.flow_id] for c in flows):
                 break
             head.append((item, flows))
             seen.add(item.person_id)

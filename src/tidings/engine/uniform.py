@@ -549,12 +549,13 @@ def _record(
         listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
         if lines and not entry:
             traces.copy_steps(conn, listed, move.element, lines, at)
-        for element in visited:
+        if visited:  # every element of the path in one statement (VALUES' column1)
             conn.exec_driver_sql(
                 "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
-                f"SELECT account_id, flow_id, version, {p}, person_id FROM participations "
-                f"WHERE id IN ({listed}) ON CONFLICT DO NOTHING",
-                (element,),
+                "SELECT p.account_id, p.flow_id, p.version, e.column1, p.person_id "
+                f"FROM participations p CROSS JOIN (VALUES {', '.join([f'({p})'] * len(visited))}) "
+                f"AS e WHERE p.id IN ({listed}) ON CONFLICT DO NOTHING",
+                tuple(visited),
             )
     changes = store.Changes()
     for count in move.counts:

@@ -274,8 +274,7 @@ def test_a_person_is_live_in_a_flow_once_and_exited_any_number_of_times(system: 
         def participation(phase: str) -> None:
             conn.exec_driver_sql(
                 "INSERT INTO participations (account_id, flow_id, version, person_id, "
-                f"partition, phase, entered_at) VALUES ({account}, {flow}, 1, {person}, 0, "
-                f"'{phase}', 0)"
+                f"phase, entered_at) VALUES ({account}, {flow}, 1, {person}, '{phase}', 0)"
             )
 
         participation("exited")
@@ -338,8 +337,8 @@ def test_0010_stores_empties_as_null_and_an_entry_detail_goes_back_to_a_trace_ro
         detail = traces.entry_detail(conn, 1, "w", [[None, "entered"]], 50)
         conn.exec_driver_sql(
             "INSERT INTO participations (id, account_id, flow_id, version, person_id, "
-            f"partition, phase, element, entered_at, entry_detail) VALUES (3, 1, 1, 1, 1, 0, "
-            f"'exited', 'w', 50, {detail})"
+            f"phase, element, entered_at, entry_detail) VALUES (3, 1, 1, 1, 1, 'exited', 'w', "
+            f"50, {detail})"
         )
         answer = traces.person_journeys(conn, 1, 1)
     indexes = _participation_indexes(db)
@@ -386,3 +385,56 @@ def _participation_indexes(db: Database) -> dict[str, str]:
     )
     with db.read() as conn:
         return {str(r[0]): _normal(str(r[1])) for r in conn.exec_driver_sql(query)}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0011_and_0012_keep_the_rows_and_their_partition_comes_back_on_downgrade(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = _store_url(backend, request, tmp_path)
+    db = _at_revision(url, "0010")
+    json = "CAST({} AS JSONB)" if backend == "postgresql" else "{}"
+    with db.write_engine.begin() as conn:
+        for sql in [
+            "INSERT INTO accounts (id, name, timezone, allow_private_urls, created_at) "
+            "VALUES (1, 'a', 'UTC', false, 0)",
+            "INSERT INTO people (id, account_id, attributes, created_at, updated_at) "
+            f"VALUES (300, 1, {json.format(repr('{}'))}, 0, 0), "
+            f"(7, 1, {json.format(repr('{}'))}, 0, 0)",
+            "INSERT INTO flows (id, account_id, name, status, created_at, updated_at) "
+            "VALUES (1, 1, 'f', 'active', 0, 0)",
+            "INSERT INTO participations (id, account_id, flow_id, version, person_id, "
+            "partition, phase, element, wake_at, waiting_for, entered_at, exited_at) VALUES "
+            "(1, 1, 1, 1, 300, 44, 'exited', 'x', NULL, NULL, 10, 20), "
+            "(2, 1, 1, 1, 300, 44, 'waiting', 'w', 90, 'Ping', 30, NULL), "
+            "(3, 1, 1, 1, 7, 7, 'running', 'r', NULL, NULL, 40, NULL)",
+        ]:
+            conn.exec_driver_sql(sql)
+    db.close()
+    kept = "SELECT id, person_id, phase, element, wake_at, waiting_for, entered_at, exited_at"
+    rows = [
+        (1, 300, "exited", "x", None, None, 10, 20),
+        (2, 300, "waiting", "w", 90, "Ping", 30, None),
+        (3, 7, "running", "r", None, None, 40, None),
+    ]
+
+    db = _at_revision(url, "head")
+    with db.read() as conn:
+        after = conn.exec_driver_sql(f"{kept} FROM participations ORDER BY id").all()
+        columns = {c["name"] for c in inspect(conn).get_columns("participations")}
+    indexes = _participation_indexes(db)
+    db.close()
+    assert [tuple(r) for r in after] == rows
+    assert "partition" not in columns
+    assert indexes == {
+        str(index.name): _normal(str(CreateIndex(index).compile(dialect=db.engine.dialect)))
+        for index in [*participations.indexes, *EXPRESSION_INDEXES]
+    }
+
+    db = _at_revision(url, "0010", down=True)
+    with db.read() as conn:
+        old = conn.exec_driver_sql(f"{kept}, partition FROM participations ORDER BY id").all()
+    indexes = _participation_indexes(db)
+    db.close()
+    assert [tuple(r) for r in old] == [(*r, r[1] % 256) for r in rows]
+    assert _normal("(person_id, waiting_for)") in indexes["ix_participations_awaiting"]

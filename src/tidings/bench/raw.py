@@ -31,10 +31,10 @@ from tidings.store.database import Database
 BATCH = 5000  # the engine's batch
 Kind = Literal["insert", "update", "journey"]
 _PARTICIPATION = (
-    "INSERT INTO participations (account_id, flow_id, version, person_id, partition, phase, "
+    "INSERT INTO participations (account_id, flow_id, version, person_id, phase, "
     "element, variables, entry_event, local, message_events, wake_at, waiting_for, "
     "waiting_element, entered_at, exited_at, exit_reason) "
-    "VALUES (1, 1, 1, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?, ?, NULL, 1, ?, ?)"
+    "VALUES (1, 1, 1, ?, ?, ?, NULL, NULL, NULL, NULL, ?, ?, NULL, 1, ?, ?)"
 )
 
 
@@ -67,10 +67,7 @@ def rate(kind: Kind, people: int) -> float:
             with db.write_engine.begin() as conn:
                 conn.exec_driver_sql(
                     _PARTICIPATION,
-                    [
-                        (i, i % 256, "waiting", "w", 5, None, None, None)
-                        for i in range(1, people + 1)
-                    ],
+                    [(i, "waiting", "w", 5, None, None, None) for i in range(1, people + 1)],
                 )
         started = time.perf_counter()
         for ids in _batches(people):
@@ -85,7 +82,7 @@ def rate(kind: Kind, people: int) -> float:
                     continue
                 conn.exec_driver_sql(
                     _PARTICIPATION,
-                    [(i, i % 256, "exited", "sms", None, None, 1, "completed") for i in ids],
+                    [(i, "exited", "sms", None, None, 1, "completed") for i in ids],
                 )
                 if kind == "journey":
                     conn.exec_driver_sql(
@@ -120,7 +117,7 @@ def parked_bytes(people: int) -> float:
             with db.write_engine.begin() as conn:
                 conn.exec_driver_sql(
                     _PARTICIPATION,
-                    [(i, i % 256, "waiting", "w", 10**15, "Ping", None, None) for i in ids],
+                    [(i, "waiting", "w", 10**15, "Ping", None, None) for i in ids],
                 )
         db.close()
         after = sum(os.path.getsize(f) for f in path.parent.iterdir())

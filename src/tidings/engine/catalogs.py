@@ -32,10 +32,10 @@ class Lookup:
     key: str
 
 
-def asked(row: Row, effect: LookupCatalog) -> Lookup:
+def asked(row: Row, effect: LookupCatalog, partition: int) -> Lookup:
     return Lookup(
         row.account_id,
-        row.partition,
+        partition,
         row.person_id,
         row.id,
         effect.element,

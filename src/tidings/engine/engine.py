@@ -122,7 +122,7 @@ class Engine:
                 self.interest.update(self.programs.interest())
             owned = self.scope.owned()
             items = store.due_inbox(conn, at, self.batch_size, owned)
-            timers = store.due_timers(conn, at, self.batch_size, owned)
+            timers = store.due_timers(conn, at, self.batch_size, owned, partitions=self.partitions)
             timers = [t for t in timers if self._runs(t)]
             if not items and not timers:
                 return (self._end_canceled(at) if self.scope.leads() else 0), None
@@ -359,7 +359,6 @@ class Engine:
             flow_id=compiled.flow_id,
             version=compiled.version,
             person_id=person.id,
-            partition=self.partition_of(person.id),
             phase=Phase.running.value,
             element=None,
             variables={},
@@ -478,12 +477,12 @@ class Engine:
             case UpdateProfile():
                 batch.profile[row.person_id].append(effect)
             case LookupCatalog():
-                batch.lookups.append(catalogs.asked(row, effect))
+                batch.lookups.append(catalogs.asked(row, effect, self.partition_of(row.person_id)))
             case AddToFlow():
                 batch.changes.new_inbox.append(
                     {
                         "account_id": row.account_id,
-                        "partition": row.partition,
+                        "partition": self.partition_of(row.person_id),
                         "person_id": row.person_id,
                         "kind": "enter",
                         "flow_id": effect.flow_id,

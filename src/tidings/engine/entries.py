@@ -196,7 +196,7 @@ def _prepare(
         person = item.person_id
         event = None if entry.entry_event is None else orjson.dumps(entry.entry_event).decode()
         row = (compiled.account_id, compiled.flow_id, compiled.version, person)
-        values = (0, *row, engine.partition_of(person), *state, _json(entry.variables), event)
+        values = (0, *row, *state, _json(entry.variables), event)
         index = len(prepared.rows)
         prepared.rows.append((*values, *rest))
         prepared.leaves.append(leaf)

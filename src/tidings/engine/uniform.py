@@ -66,6 +66,7 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
     at = to_micros(now)
     owned = engine.scope.owned()
     where = store.partition_sql(owned)
+    mine = store.person_partition_sql(owned, engine.partitions)  # participations
     with engine.db.read() as conn:
         engine.programs.refresh(conn)
         p = param(dialect_of(conn.engine.url.drivername))
@@ -79,7 +80,7 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
             conn,
             "SELECT DISTINCT flow_id, version, element FROM (SELECT flow_id, version, element "
             "FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
-            f"AND wake_at <= {p}{where} ORDER BY wake_at LIMIT {int(engine.batch_size)}) AS head",
+            f"AND wake_at <= {p}{mine} ORDER BY wake_at LIMIT {int(engine.batch_size)}) AS head",
             (cut,),
         )
     cohorts = []
@@ -104,7 +105,7 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
                 conn,
                 f"SELECT id FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
                 f"AND wake_at <= {p} AND +flow_id = {p} AND version = {p} AND element = {p} "
-                f"AND local IS NULL{where} ORDER BY wake_at LIMIT {int(left)}",
+                f"AND local IS NULL{mine} ORDER BY wake_at LIMIT {int(left)}",
                 (cut, c.flow_id, c.version, cohort.move.start),
             )
             apply(conn, cohort, [r[0] for r in rows], at)
@@ -147,7 +148,7 @@ def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxIt
     answer how many were consumed."""
     at = to_micros(now)
     owned = engine.scope.owned()
-    where = store.partition_sql(owned)
+    where = store.person_partition_sql(owned, engine.partitions)
     programs = engine.programs
     by_name: dict[tuple[int, str], list[Cohort] | None] = {}
     head: list[store.InboxItem] = []
@@ -279,9 +280,9 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
                 items = ", ".join(str(int(i.id)) for i in taken[start : start + CHUNK])
                 conn.exec_driver_sql(
                     "INSERT INTO participations (account_id, flow_id, version, person_id, "
-                    "partition, phase, element, wake_at, waiting_for, waiting_element, local, "
+                    "phase, element, wake_at, waiting_for, waiting_element, local, "
                     "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
-                    f"entry_detail) SELECT i.account_id, {p}, {p}, i.person_id, i.partition, {p}, "
+                    f"entry_detail) SELECT i.account_id, {p}, {p}, i.person_id, {p}, "
                     f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM inbox i "
                     f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}) ORDER BY i.id",
                     (compiled.flow_id, compiled.version, *state, variables, at, detail),

@@ -34,7 +34,6 @@ COLUMNS = (
     "flow_id",
     "version",
     "person_id",
-    "partition",
     "phase",
     "element",
     "variables",
@@ -64,7 +63,6 @@ class Row:
     flow_id: int
     version: int
     person_id: int
-    partition: int
     phase: str
     element: str | None
     variables: dict[str, Any]
@@ -166,6 +164,14 @@ def partition_sql(owned: frozenset[int] | None, column: str = "partition") -> st
     return f" AND {column} IN ({', '.join(str(int(p)) for p in sorted(owned))})"
 
 
+def person_partition_sql(owned: frozenset[int] | None, partitions: int) -> str:
+    """`partition_sql` for a table that has the person, not the partition (participations,
+    outbox): a person's partition is person_id % P, P fixed at install (DESIGN.md). The
+    remainder is spelled without `%`, which psycopg would read as a placeholder."""
+    n = int(partitions)
+    return partition_sql(owned, f"(person_id - person_id / {n} * {n})")
+
+
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
@@ -242,13 +248,18 @@ def _raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
 
 
 def due_timers(
-    conn: Connection, now: int, limit: int, owned: frozenset[int] | None = None
+    conn: Connection,
+    now: int,
+    limit: int,
+    owned: frozenset[int] | None = None,
+    *,
+    partitions: int,
 ) -> list[Row]:
     p = param(dialect_of(conn.engine.url.drivername))
     return _raw_rows(
         conn,
         f"{_SELECT_ROWS} WHERE phase = 'waiting' AND wake_at IS NOT NULL AND wake_at <= {p}"
-        f"{partition_sql(owned)} ORDER BY wake_at LIMIT {int(limit)}",
+        f"{person_partition_sql(owned, partitions)} ORDER BY wake_at LIMIT {int(limit)}",
         (now,),
     )
 
@@ -556,10 +567,8 @@ class Send:
 
 
 def outbox_sql(owned: frozenset[int] | None, partitions: int) -> str:
-    """Outbox rows of owned partitions (the outbox has the person, not the partition).
-    The remainder is spelled without `%`, which psycopg would read as a placeholder."""
-    n = int(partitions)
-    return partition_sql(owned, f"(person_id - person_id / {n} * {n})")
+    """Outbox rows of owned partitions (the outbox has the person, not the partition)."""
+    return person_partition_sql(owned, partitions)
 
 
 def pending_sends(

@@ -278,7 +278,8 @@ participations = Table(
     Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
     Column("version", Integer, nullable=False),
     Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
-    Column("partition", Integer, nullable=False),
+    # No partition column: a person's is person_id % P, P fixed at install (DESIGN.md),
+    # which the engine's reads of owned partitions compute (journeys.person_partition_sql).
     Column("phase", String(16), nullable=False),
     Column("element", String(64)),
     # Empty JSON is stored as NULL (no variables, no element-local state, no message

@@ -24,7 +24,7 @@ from tidings.store import journeys, sandbox
 from tidings.store.dialect import Dialect, dialect_of, param
 
 MICROS = 1_000_000
-CHUNK = 500
+CHUNK = 2000
 # (account, event name) -> True when no flow enters on the event or has it as its goal.
 Quiet = Callable[[int, str], bool]
 

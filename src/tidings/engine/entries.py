@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from tidings.engine.engine import Engine
 
 Entering = tuple[store.InboxItem, Compiled, PersonalEntry]
-PART = 1000  # entries planned while the writer commits the previous part
+PART = 2000  # entries planned while the writer commits the previous part
 
 
 def enters(engine: Engine, item: store.InboxItem) -> bool:

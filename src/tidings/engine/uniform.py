@@ -44,8 +44,8 @@ from tidings.store.events import EventRow, insert_events
 if TYPE_CHECKING:
     from tidings.engine.engine import Engine
 
-CHUNK = 500
-PART = 1000  # entries composed while the writer commits the previous part
+CHUNK = 2000
+PART = 2000  # entries composed while the writer commits the previous part
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pytest
 
 from tidings.bootstrap import Tidings
 from tidings.store import journeys
+from tidings.store.tables import WAITING
 
 
 class _Undo(Exception):
@@ -40,7 +41,7 @@ def test_due_timers_of_owned_partitions_are_those_of_their_people(system: Tiding
             conn.exec_driver_sql(
                 "INSERT INTO participations (account_id, flow_id, version, person_id, phase, "
                 f"element, wake_at, entered_at) VALUES ({account}, {flow}, 1, {person}, "
-                "'waiting', 'w', -1, 0)"  # due before anything another test left
+                f"{WAITING}, 'w', -1, 0)"  # due before anything another test left
             )
         seen["all"] = sorted(people)
         rows = journeys.due_timers(conn, -1, 1000, owned, partitions=partitions)

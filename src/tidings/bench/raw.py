@@ -27,6 +27,7 @@ from typing import Literal
 from tidings.bench.population import populate
 from tidings.bench.server import BENCH_KEY
 from tidings.store.database import Database
+from tidings.store.tables import EXITED, WAITING
 
 BATCH = 5000  # the engine's batch
 Kind = Literal["insert", "update", "journey"]
@@ -67,14 +68,14 @@ def rate(kind: Kind, people: int) -> float:
             with db.write_engine.begin() as conn:
                 conn.exec_driver_sql(
                     _PARTICIPATION,
-                    [(i, "waiting", "w", 5, None, None, None) for i in range(1, people + 1)],
+                    [(i, WAITING, "w", 5, None, None, None) for i in range(1, people + 1)],
                 )
         started = time.perf_counter()
         for ids in _batches(people):
             with db.write_engine.begin() as conn:
                 if kind == "update":
                     conn.exec_driver_sql(
-                        "UPDATE participations SET phase = 'exited', wake_at = NULL, "
+                        f"UPDATE participations SET phase = {EXITED}, wake_at = NULL, "
                         "waiting_for = NULL, exited_at = 2, exit_reason = 'completed' "
                         "WHERE id = ?",
                         [(i,) for i in ids],
@@ -82,7 +83,7 @@ def rate(kind: Kind, people: int) -> float:
                     continue
                 conn.exec_driver_sql(
                     _PARTICIPATION,
-                    [(i, "exited", "sms", None, None, 1, "completed") for i in ids],
+                    [(i, EXITED, "sms", None, None, 1, "completed") for i in ids],
                 )
                 if kind == "journey":
                     conn.exec_driver_sql(
@@ -117,7 +118,7 @@ def parked_bytes(people: int) -> float:
             with db.write_engine.begin() as conn:
                 conn.exec_driver_sql(
                     _PARTICIPATION,
-                    [(i, "waiting", "w", 10**15, "Ping", None, None) for i in ids],
+                    [(i, WAITING, "w", 10**15, "Ping", None, None) for i in ids],
                 )
         db.close()
         after = sum(os.path.getsize(f) for f in path.parent.iterdir())

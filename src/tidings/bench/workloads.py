@@ -25,6 +25,7 @@ from tidings.bench.client import Connection, post
 from tidings.bench.launch import call
 from tidings.bench.population import populate
 from tidings.bench.server import BENCH_KEY, Server, running_server
+from tidings.store.tables import EXITED, WAITING
 
 RAW_PEOPLE = 200_000
 
@@ -58,7 +59,7 @@ def _launch_parked(
 ) -> int:
     flow = call(port, "POST", "/flows", _parked_flow(first))
     call(port, "POST", f"/flows/{flow['id']}/launch")
-    count = "SELECT count(*) FROM participations WHERE phase = 'waiting'"
+    count = f"SELECT count(*) FROM participations WHERE phase = {WAITING}"
     if clock == "virtual":
         call(port, "POST", "/clock/advance", {"by": "PT0S"})
     else:
@@ -89,7 +90,7 @@ def timers(people: int) -> dict[str, Any]:
         call(server.port, "POST", "/clock/advance", {"by": "P1D"})
         elapsed = time.perf_counter() - started
         rss = server.peak_rss_mb()
-    woken = _db(path, "SELECT count(*) FROM participations WHERE phase = 'exited'")
+    woken = _db(path, f"SELECT count(*) FROM participations WHERE phase = {EXITED}")
     return {
         "workload": "timers",
         "people": people,
@@ -107,7 +108,7 @@ def waits(people: int) -> dict[str, Any]:
     """The real clock, as in production: the engine (its own process) matches events while
     they are still being posted; the figure ends when the last person has moved on."""
     first = {"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P30D"}
-    exited = "SELECT count(*) FROM participations WHERE phase = 'exited'"
+    exited = f"SELECT count(*) FROM participations WHERE phase = {EXITED}"
     with _parked_server("waits", people, first, clock="real") as (server, path):
         bodies = [
             orjson.dumps(
@@ -123,7 +124,7 @@ def waits(people: int) -> dict[str, Any]:
         _wait_until(lambda: _db(path, exited) >= people, 600)
         elapsed = time.perf_counter() - started
         rss = server.peak_rss_mb()
-    matched = _db(path, "SELECT count(*) FROM participations WHERE phase = 'exited'")
+    matched = _db(path, f"SELECT count(*) FROM participations WHERE phase = {EXITED}")
     return {
         "workload": "waits",
         "people": people,

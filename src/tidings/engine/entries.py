@@ -34,6 +34,7 @@ from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled
 from tidings.store import journeys as store
 from tidings.store.dialect import dialect_of, json_param, param
+from tidings.store.tables import PHASE_CODE, WAITING
 
 if TYPE_CHECKING:
     from tidings.engine.engine import Engine
@@ -180,7 +181,7 @@ def _prepare(
             prepared.cohorts[leaf] = uniform.Cohort(compiled, move)
             exited = move.phase is Phase.exited
             shared[leaf] = (
-                (move.phase.value, move.element),
+                (PHASE_CODE[move.phase], move.element),
                 (
                     _json(move.local),
                     None,  # message_events: none yet
@@ -270,7 +271,7 @@ def _busy(
             for person_id, waiting_for, wake_at in store.fetch(
                 conn,
                 "SELECT person_id, waiting_for, wake_at FROM participations "
-                f"WHERE account_id = {p} AND phase = 'waiting' "
+                f"WHERE account_id = {p} AND phase = {WAITING} "
                 f"AND person_id IN ({', '.join([p] * len(chunk))})",
                 (account_id, *chunk),
             ):

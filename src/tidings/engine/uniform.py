@@ -40,6 +40,7 @@ from tidings.store import journeys as store
 from tidings.store import traces
 from tidings.store.dialect import dialect_of, json_param, param
 from tidings.store.events import EventRow, insert_events
+from tidings.store.tables import PHASE_CODE, WAITING
 
 if TYPE_CHECKING:
     from tidings.engine.engine import Engine
@@ -79,7 +80,7 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
         starts = store.fetch(
             conn,
             "SELECT DISTINCT flow_id, version, element FROM (SELECT flow_id, version, element "
-            "FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
+            f"FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
             f"AND wake_at <= {p}{mine} ORDER BY wake_at LIMIT {int(engine.batch_size)}) AS head",
             (cut,),
         )
@@ -103,7 +104,7 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
             # index and sorted every waiting row of the flow (a scan of 1M per batch).
             rows = store.fetch(
                 conn,
-                f"SELECT id FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
+                f"SELECT id FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
                 f"AND wake_at <= {p} AND +flow_id = {p} AND version = {p} AND element = {p} "
                 f"AND local IS NULL{mine} ORDER BY wake_at LIMIT {int(left)}",
                 (cut, c.flow_id, c.version, cohort.move.start),
@@ -162,7 +163,7 @@ def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxIt
         items = store.due_inbox(conn, at, limit, owned)
         timer = store.fetch(
             conn,
-            "SELECT wake_at FROM participations WHERE phase = 'waiting' AND wake_at IS NOT NULL "
+            f"SELECT wake_at FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
             f"AND wake_at <= {p}{where} ORDER BY wake_at LIMIT 1",
             (at,),
         )
@@ -453,7 +454,7 @@ def _waiting(
             for pid, person_id, flow_id, version, element, waiting_for, local in store.fetch(
                 conn,
                 "SELECT id, person_id, flow_id, version, element, waiting_for, local "
-                f"FROM participations WHERE account_id = {p} AND phase = 'waiting' "
+                f"FROM participations WHERE account_id = {p} AND phase = {WAITING} "
                 f"AND person_id IN ({', '.join([p] * len(chunk))})",
                 (account_id, *chunk),
             ):
@@ -489,11 +490,11 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
 
 
 def _state(move: UniformMove, at: int) -> tuple[Any, ...]:
-    """phase, element, wake_at, waiting_for, waiting_element, local (NULL when empty),
-    exited_at and exit_reason after `move` at `at`."""
+    """phase (its code), element, wake_at, waiting_for, waiting_element, local (NULL when
+    empty), exited_at and exit_reason after `move` at `at`."""
     exited = move.phase is Phase.exited
     return (
-        move.phase.value,
+        PHASE_CODE[move.phase],
         move.element,
         None if move.wake_at is None else to_micros(move.wake_at),
         move.waiting_for,

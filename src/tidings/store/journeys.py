@@ -21,6 +21,9 @@ from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.store import traces
 from tidings.store.dialect import Dialect, dialect_of, json_param, param
 from tidings.store.tables import (
+    PHASE_CODE,
+    PHASES,
+    WAITING,
     inbox,
     outbox,
     participations,
@@ -55,8 +58,9 @@ EMPTY_AS_NULL: dict[str, Any] = {"variables": {}, "local": {}, "message_events":
 @dataclass
 class Row:
     """A participation as stored (instants in micros, JSON decoded, NULL empties read as
-    empty). `entry_detail` is not here: only the set-based entry writes it, and the
-    general path's updates leave it as it is."""
+    empty, the phase by name: its code is the store's, tables.PHASES). `entry_detail` is
+    not here: only the set-based entry writes it, and the general path's updates leave it
+    as it is."""
 
     id: int
     account_id: int
@@ -80,7 +84,9 @@ class Row:
         out = []
         for name in COLUMNS:
             value = getattr(self, name)
-            if name in JSON_COLUMNS:
+            if name == "phase":
+                value = PHASE_CODE[value]
+            elif name in JSON_COLUMNS:
                 empty = name in EMPTY_AS_NULL and not value
                 value = None if value is None or empty else orjson.dumps(value).decode()
             out.append(value)
@@ -227,6 +233,7 @@ def due_inbox(
 _SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM participations"
 _JSON_AT = tuple(i for i, c in enumerate(COLUMNS) if c in JSON_COLUMNS)
 _EMPTY_AT = tuple((COLUMNS.index(c), empty) for c, empty in EMPTY_AS_NULL.items())
+_PHASE_AT = COLUMNS.index("phase")
 
 
 def _raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
@@ -236,6 +243,7 @@ def _raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
     loads = orjson.loads
     for raw in fetch(conn, sql, params):
         values = list(raw)
+        values[_PHASE_AT] = PHASES[values[_PHASE_AT]]
         for i in _JSON_AT:
             value = values[i]
             if isinstance(value, str | bytes):
@@ -258,7 +266,7 @@ def due_timers(
     p = param(dialect_of(conn.engine.url.drivername))
     return _raw_rows(
         conn,
-        f"{_SELECT_ROWS} WHERE phase = 'waiting' AND wake_at IS NOT NULL AND wake_at <= {p}"
+        f"{_SELECT_ROWS} WHERE phase = {WAITING} AND wake_at IS NOT NULL AND wake_at <= {p}"
         f"{person_partition_sql(owned, partitions)} ORDER BY wake_at LIMIT {int(limit)}",
         (now,),
     )
@@ -278,7 +286,7 @@ def waiting_people(conn: Connection, account_person: Iterable[tuple[int, int]]) 
                 for r in fetch(
                     conn,
                     f"SELECT DISTINCT person_id FROM participations WHERE account_id = {p} "
-                    f"AND phase = 'waiting' AND person_id IN ({', '.join([p] * len(chunk))})",
+                    f"AND phase = {WAITING} AND person_id IN ({', '.join([p] * len(chunk))})",
                     (account_id, *chunk),
                 )
             )
@@ -327,7 +335,7 @@ def live_of(conn: Connection, account_person: Iterable[tuple[int, int]]) -> list
             out.extend(
                 _raw_rows(
                     conn,
-                    f"{_SELECT_ROWS} WHERE account_id = {p} AND phase = 'waiting' "
+                    f"{_SELECT_ROWS} WHERE account_id = {p} AND phase = {WAITING} "
                     f"AND person_id IN ({', '.join([p] * len(chunk))})",
                     (account_id, *chunk),
                 )

@@ -7,6 +7,8 @@ JSON documents are JSONB on PostgreSQL and TEXT on SQLite.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -27,6 +30,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(
     naming_convention={
@@ -43,6 +48,31 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 # a rowid table would keep each row twice (the table and its key's index, ~13-33 B a row).
 WITHOUT_ROWID = ("person_contacts", "person_tags", "person_companies", "element_visits")
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+# A participation's phase is stored as a small code, its index here: waiting 0 (every
+# parked person) and exited 1 (the history) take no bytes on SQLite, running 2 (inside a
+# batch only) one. Core binds and reads the names (`PhaseCode`); raw SQL says
+# `phase = {WAITING}` and maps rows itself (store/journeys.py). API and domain see names.
+PHASES = ("waiting", "exited", "running")
+PHASE_CODE = {name: code for code, name in enumerate(PHASES)}
+WAITING, EXITED, RUNNING = 0, 1, 2
+
+
+class PhaseCode(TypeDecorator[str]):
+    """The phase's name in Python, its code (`PHASES`) in the database."""
+
+    impl = SmallInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> int | None:
+        return None if value is None else PHASE_CODE[value]
+
+    def process_literal_param(self, value: str | None, dialect: Dialect) -> str:
+        return "NULL" if value is None else str(PHASE_CODE[value])
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else PHASES[value]
 
 
 def _account() -> Column[int]:
@@ -280,7 +310,7 @@ participations = Table(
     Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
     # No partition column: a person's is person_id % P, P fixed at install (DESIGN.md),
     # which the engine's reads of owned partitions compute (journeys.person_partition_sql).
-    Column("phase", String(16), nullable=False),
+    Column("phase", PhaseCode, nullable=False),
     Column("element", String(64)),
     # Empty JSON is stored as NULL (no variables, no element-local state, no message
     # events): a parked person pays no bytes for what they do not have. Readers take NULL
@@ -303,8 +333,8 @@ participations = Table(
     Index(
         "ix_participations_due",
         "wake_at",
-        sqlite_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
-        postgresql_where=text("phase = 'waiting' AND wake_at IS NOT NULL"),
+        sqlite_where=text(f"phase = {WAITING} AND wake_at IS NOT NULL"),
+        postgresql_where=text(f"phase = {WAITING} AND wake_at IS NOT NULL"),
     ),
     # A person's waiting participations (DESIGN.md: waits are indexed by person). Every
     # reader takes all of a person's waiting rows, a few, and checks the event on the row:
@@ -312,8 +342,8 @@ participations = Table(
     Index(
         "ix_participations_awaiting",
         "person_id",
-        sqlite_where=text("phase = 'waiting'"),
-        postgresql_where=text("phase = 'waiting'"),
+        sqlite_where=text(f"phase = {WAITING}"),
+        postgresql_where=text(f"phase = {WAITING}"),
     ),
     sqlite_autoincrement=True,
 )

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 CHUNK = 2000
 PART = 2000  # entries composed while the writer commits the previous part
+FIRST_PART = 250  # the head's first part: small, so the writer has work soon
 
 
 @dataclass(frozen=True)
@@ -250,20 +251,6 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
     move = uniform_move(program, None, "enter", now, sends=True)
     if move is None:
         return 0
-    head: list[store.InboxItem] = []
-    with engine.db.read() as conn:
-        seen: set[int] = set()
-        for item in store.due_inbox(conn, at, limit, owned):
-            if not _plain_entry(item) or item.flow_id != flow_id or item.person_id in seen:
-                break
-            if item.account_id != compiled.account_id:
-                break
-            head.append(item)
-            seen.add(item.person_id)
-        been = set(store.history(conn, compiled.flow_id, seen))
-    fresh = [item for item in head if item.person_id not in been]
-    if not fresh:
-        return 0
     cohort = Cohort(compiled, move)
 
     def writer(
@@ -316,18 +303,37 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
 
         return write
 
-    # A pipeline: while the writer commits one part, the next part's people are read and
-    # their messages composed (the writer's SQLite work leaves the interpreter free).
+    # A pipeline: while the writer commits one part of the head, the next part's history
+    # is read, its people loaded (only what their messages read) and their messages
+    # composed (the writer's SQLite work leaves the interpreter free). The first part is
+    # small, so the writer starts early.
+    head: list[store.InboxItem] = []
+    with engine.db.read() as conn:
+        seen: set[int] = set()
+        for item in store.due_inbox(conn, at, limit, owned):
+            if not _plain_entry(item) or item.flow_id != flow_id or item.person_id in seen:
+                break
+            if item.account_id != compiled.account_id:
+                break
+            head.append(item)
+            seen.add(item.person_id)
     pending: list[Future[int]] = []
     needs = message_needs(_send(program, e).content for e in move.sends)
-    for start in range(0, len(fresh), PART):
-        part = fresh[start : start + PART]
+    start, size = 0, FIRST_PART
+    while start < len(head):
+        part = head[start : start + size]
+        start, size = start + size, PART
+        with engine.db.read() as conn:
+            been = set(store.history(conn, compiled.flow_id, {i.person_id for i in part}))
+            fresh = [item for item in part if item.person_id not in been]
+            persons = (
+                store.load_people(conn, [i.person_id for i in fresh], needs)
+                if move.sends and fresh
+                else {}
+            )
         messages: dict[int, list[dict[str, Any]]] = {}  # person -> their outbox rows
         taken: list[store.InboxItem] = []
-        if move.sends:
-            with engine.db.read() as conn:
-                persons = store.load_people(conn, [i.person_id for i in part], needs)
-        for item in part:
+        for item in fresh:
             if move.sends:
                 person = persons.get(item.person_id)
                 if person is not None:  # a deleted person's entry is only consumed

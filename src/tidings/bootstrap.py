@@ -73,6 +73,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         interest=interest,
         scope=scope,
         uniform_paths=settings.uniform_paths,
+        sql_sends=settings.sql_sends,
     )
 
     with db.read() as conn:
@@ -100,6 +101,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
                 log_level=settings.log_level,
                 trace_retention_days=settings.trace_retention_days,
                 uniform_paths=settings.uniform_paths,
+                sql_sends=settings.sql_sends,
             )
         )
         engine_process.start()
@@ -151,7 +153,11 @@ def build_worker(settings: Settings | None = None) -> Worker:
     db.migrate()
     db.start()
     engine = Engine(
-        db=db, partitions=settings.partitions, scope=scope, uniform_paths=settings.uniform_paths
+        db=db,
+        partitions=settings.partitions,
+        scope=scope,
+        uniform_paths=settings.uniform_paths,
+        sql_sends=settings.sql_sends,
     )
     runner = _runner(settings, db, clock, engine)
     return Worker(db=db, runner=runner, scope=scope)

@@ -44,4 +44,9 @@ class Settings(BaseSettings):
         description="Move people whom a timer or a plain event moves alike with set-based "
         "statements (off: every person is stepped alone; the outcome is the same).",
     )
+    sql_sends: bool = Field(
+        True,
+        description="Let the store compose the SMS of set-based entries whose text is "
+        "literals and the person's text fields (off: composed in Python; the same messages).",
+    )
     log_level: str = Field("info", description="debug, info, warning or error")

@@ -171,7 +171,8 @@ def run(url: str, uniform: bool) -> dict[str, Any]:
             api = Api(client, KEY, 1)
             found = _journeys(api) | {"tables": _tables(system)}
             found["pruned"] = _pruned(api, system)
-            return found | {"inBulk": system.runner.engine.moved_in_bulk}
+            engine = system.runner.engine
+            return found | {"inBulk": engine.moved_in_bulk, "inStore": engine.composed_by_store}
     finally:
         system.close()
 
@@ -200,6 +201,8 @@ def _journeys(api: Api) -> dict[str, Any]:
                     **({"timezone": "Pacific/Auckland"} if i % 3 == 0 else {}),
                     **({"phones": [f"+3859100000{i:02d}"]} if i % 5 else {}),
                     **({"firstName": "Ana"} if i % 4 == 1 else {}),
+                    **({"lastName": "Ćosić" if i % 2 else "Horvat"} if i % 3 else {}),
+                    **({"city": "Zagreb"} if i % 3 == 1 else {}),
                 },
             )
         )["id"]
@@ -265,6 +268,31 @@ def _journeys(api: Api) -> dict[str, Any]:
     _ok(api.patch("/sandbox/settings", json=body))
     bye = audience("Bye", [{"id": "b", "type": "send_sms", "from": "Shop", "text": "Bye"}])
     flows.append(_ok(api.post("/flows", json=bye))["id"])
+    _ok(api.post(f"/flows/{flows[-1]}/launch"))
+    advance("PT1H")
+    # Texts the store composes (engine/sql_sends.py): fields with and without a default,
+    # a missing one, the same-for-everyone `now`; GSM-7 (parts counted by SQL, two for a
+    # long text) or not (a name with Ć: UCS-2, counted by domain/sms); no phone: no entry.
+    hello = audience(
+        "Hello",
+        [
+            {
+                "id": "h1",
+                "type": "send_sms",
+                "from": "Shop",
+                "text": "Hi {{ person.firstName | default: 'friend' }} {{ person.lastName }} "
+                "(of {{ person.city | default: 'town' }}), {{ now }}",
+                "next": "h2",
+            },
+            {
+                "id": "h2",
+                "type": "send_sms",
+                "from": "Shop",
+                "text": "A" * 155 + " {{ person.lastName }}",
+            },
+        ],
+    )
+    flows.append(_ok(api.post("/flows", json=hello))["id"])
     _ok(api.post(f"/flows/{flows[-1]}/launch"))
     advance("PT1H")
     return {
@@ -390,3 +418,13 @@ def test_set_based_moves_give_everyone_what_their_own_step_gives(
     assert alone["inBulk"] == 0
     assert len(alone["tables"]["events"]) > PEOPLE  # delivery reports, kept
     assert bulk["inBulk"] > PEOPLE * 2  # fixed waits, timeouts and Pings went in bulk
+    # The store composed the launches' texts: Bye's and both of Hello's for everyone with
+    # a phone (the alone run composed them all in Python: the sandbox rows above agree).
+    with_phone = sum(1 for i in range(PEOPLE) if i % 5)
+    assert alone["inStore"] == 0
+    assert bulk["inStore"] == 3 * with_phone
+    texts = [row for row in alone["tables"]["sandbox"] if "(of " in row[-1]]
+    assert {row[4] for row in texts} == {"1"}
+    assert len(texts) == with_phone
+    longs = {row[4] for row in alone["tables"]["sandbox"] if "AAAA" in row[-1]}
+    assert longs == {"1", "2", "3"}  # GSM-7 up to 160 and over, UCS-2 (Ćosić) over 70

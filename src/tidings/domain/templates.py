@@ -33,7 +33,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from io import StringIO
-from typing import Any, ClassVar, Final, TextIO
+from typing import Any, ClassVar, Final, NamedTuple, TextIO
 
 from liquid import BoundTemplate, DictLoader, Environment, RenderContext, Undefined
 from liquid.exceptions import LiquidError
@@ -330,6 +330,41 @@ def _defaulted(value: Any) -> bool:
     if isinstance(value, bool | int | float):
         return False
     return isinstance(value, list | dict | str) and not value
+
+
+class Field(NamedTuple):
+    """A text field of the person a template prints (`person.<key>`), and what it prints
+    instead when the field is missing or empty (`| default: "..."`; None: nothing)."""
+
+    key: str
+    default: str | None
+
+
+Piece = str | Field
+
+
+def pieces(
+    template: Template, data: Mapping[str, Any], fields: frozenset[str]
+) -> list[Piece] | None:
+    """`template` as literal texts and the person's text fields (`fields`, API names) it
+    prints, every other output rendered with `data` (what is the same for everyone: flow
+    variables, the event, now). A store can then build each person's text itself (SQL).
+    None when that is not exact: Liquid, a person path that is not one of `fields`."""
+    if not isinstance(template, _FastTemplate):
+        return None
+    out: list[Piece] = []
+    for part in template._parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        path, default = part
+        if path[0] == "person":
+            if len(path) != 2 or path[1] not in fields:
+                return None
+            out.append(Field(path[1], default))
+            continue
+        out.append(_FastTemplate(template.source, [part]).render(data))
+    return out
 
 
 class _FastTemplate(Template):

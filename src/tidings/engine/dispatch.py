@@ -124,6 +124,19 @@ def hand_over(
     _settle(conn, sendable, now, partitions=partitions, quiet=quiet)
 
 
+def settle(
+    conn: Connection,
+    rows: Sequence[Sendable],
+    now: int,
+    *,
+    partitions: int,
+    quiet: Quiet | None = None,
+) -> None:
+    """Hand over outbox rows a step wrote done itself (engine/sql_sends.py) as
+    `hand_over` hands over those it writes."""
+    _settle(conn, rows, now, partitions=partitions, quiet=quiet)
+
+
 def _due_send(row: dict[str, Any], now: int) -> bool:
     return bool(row["kind"] != "call_api" and row["next_attempt_at"] <= now)
 

@@ -83,12 +83,16 @@ class Engine:
         interest: Interest | None = None,
         scope: Scope | None = None,
         uniform_paths: bool = True,
+        sql_sends: bool = True,
     ) -> None:
         self.db = db
         # Set-based moves for people a stimulus moves alike (engine/uniform.py); off, every
         # person is stepped alone (the tests compare the two).
         self.uniform_paths = uniform_paths
+        # ... and the store composes their SMS when it can (engine/sql_sends.py)
+        self.sql_sends = sql_sends
         self.moved_in_bulk = 0  # people moved by those set-based paths, since start
+        self.composed_by_store = 0  # messages the store composed (engine/sql_sends.py)
         self.scope: Scope = scope or Everything()
         self.interest = interest
         self.partitions = partitions

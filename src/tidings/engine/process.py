@@ -41,6 +41,7 @@ class ChildSettings:
     log_level: str
     trace_retention_days: int = 30
     uniform_paths: bool = True
+    sql_sends: bool = True
 
 
 class EngineProcess:
@@ -129,7 +130,12 @@ def _child_main(  # pragma: no cover - child
 
     db = Database(url=settings.database_url)
     db.start()
-    engine = Engine(db=db, partitions=settings.partitions, uniform_paths=settings.uniform_paths)
+    engine = Engine(
+        db=db,
+        partitions=settings.partitions,
+        uniform_paths=settings.uniform_paths,
+        sql_sends=settings.sql_sends,
+    )
     runner = Runner(
         db=db,
         clock=RealClock(),

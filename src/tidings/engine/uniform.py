@@ -34,7 +34,8 @@ from tidings.domain.journey.elements.waits import WaitForEventHandler
 from tidings.domain.journey.needs import message_needs
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove, personal_sends, uniform_move
-from tidings.engine.dispatch import hand_over
+from tidings.engine import sql_sends
+from tidings.engine.dispatch import Sendable, hand_over, settle
 from tidings.engine.programs import Compiled
 from tidings.store import journeys as store
 from tidings.store import traces
@@ -262,6 +263,8 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             p, j = param(dialect), json_param(dialect)
             state = _state(move, at)
             variables = orjson.dumps(dict(move.variables)).decode() if move.variables else None
+            # the store composes the messages: only people it can send to enter here
+            reachable = "" if by_sql is None else f" AND {sql_sends.has_phone('i.person_id')}"
             detail = entry_detail(conn, cohort, at)
             ids: dict[int, int] = {}  # person -> participation
             for start in range(0, len(taken), CHUNK):
@@ -272,7 +275,8 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
                     "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
                     f"entry_detail) SELECT i.account_id, {p}, {p}, i.person_id, {p}, "
                     f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM inbox i "
-                    f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}) ORDER BY i.id",
+                    f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}){reachable} "
+                    "ORDER BY i.id",
                     (compiled.flow_id, compiled.version, *state, variables, at, detail),
                 )
                 persons = [i.person_id for i in taken[start : start + CHUNK]]
@@ -283,9 +287,11 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
                     (compiled.flow_id, at, *persons),
                 ):
                     ids[int(person_id)] = int(pid)
+            where = (compiled.account_id, compiled.flow_id, compiled.version)
+            if by_sql is not None:
+                return _write_sql(engine, conn, cohort, taken, ids, at, by_sql, detail)
             changes = store.Changes(consumed_inbox=[i.id for i in taken])
             outbox: list[dict[str, Any]] = []
-            where = (compiled.account_id, compiled.flow_id, compiled.version)
             for item in taken:
                 pid = ids.get(item.person_id)
                 if pid is None:
@@ -319,6 +325,7 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             seen.add(item.person_id)
     pending: list[Future[int]] = []
     needs = message_needs(_send(program, e).content for e in move.sends)
+    by_sql = sql_sends.plan(program, move, now) if engine.sql_sends else None
     start, size = 0, FIRST_PART
     while start < len(head):
         part = head[start : start + size]
@@ -328,13 +335,13 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             fresh = [item for item in part if item.person_id not in been]
             persons = (
                 store.load_people(conn, [i.person_id for i in fresh], needs)
-                if move.sends and fresh
+                if move.sends and fresh and by_sql is None
                 else {}
             )
         messages: dict[int, list[dict[str, Any]]] = {}  # person -> their outbox rows
         taken: list[store.InboxItem] = []
         for item in fresh:
-            if move.sends:
+            if move.sends and by_sql is None:
                 person = persons.get(item.person_id)
                 if person is not None:  # a deleted person's entry is only consumed
                     composed = personal_sends(program, move, person, now)
@@ -355,6 +362,46 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
     done = sum(_settled(pending))
     engine.forget_ids()  # SQLite numbered those rows itself
     return done
+
+
+def _write_sql(
+    engine: Engine,
+    conn: Connection,
+    cohort: Cohort,
+    taken: list[store.InboxItem],
+    ids: dict[int, int],
+    at: int,
+    sends: list[sql_sends.SqlSend],
+    detail: int | None,
+) -> int:
+    """The rest of an entry part whose messages the store composes (engine/sql_sends.py):
+    the entries consumed (a deleted person's too; a person without a phone stays for the
+    general path), the messages written and handed over, and what the move counts."""
+    consumed = 0
+    for start in range(0, len(taken), CHUNK):
+        items = ", ".join(str(int(i.id)) for i in taken[start : start + CHUNK])
+        result = conn.exec_driver_sql(
+            f"DELETE FROM inbox WHERE id IN ({items}) AND (NOT EXISTS (SELECT 1 FROM people "
+            f"WHERE people.id = inbox.person_id) OR {sql_sends.has_phone('inbox.person_id')})"
+        )
+        consumed += result.rowcount or 0
+    rows = sql_sends.write(conn, sends, {pid: person for person, pid in ids.items()}, at)
+    engine.composed_by_store += len(rows)
+    c = cohort.compiled
+    where = (c.account_id, c.flow_id, c.version)
+    changes = store.Changes()
+    sendable: list[Sendable] = []
+    for oid, pid, person, element, parts in rows:
+        sendable.append(
+            (oid, c.account_id, pid, c.flow_id, c.version, element, person, "message", "sms", False)
+        )
+        changes.counters[(*where, "", "messagesSent")] += parts
+        changes.counters[(*where, element, "messagesSent")] += parts
+    store.write_changes(conn, changes)
+    # after the participations: a report goes to whoever now waits for it
+    settle(conn, sendable, at, partitions=engine.partitions, quiet=engine.quiet)
+    _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
+    return consumed
 
 
 def _send(program: Program, element: str) -> Send:

@@ -269,22 +269,16 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             ids: dict[int, int] = {}  # person -> participation
             for start in range(0, len(taken), CHUNK):
                 items = ", ".join(str(int(i.id)) for i in taken[start : start + CHUNK])
-                conn.exec_driver_sql(
+                for pid, person_id in store.fetch(
+                    conn,
                     "INSERT INTO participations (account_id, flow_id, version, person_id, "
                     "phase, element, wake_at, waiting_for, waiting_element, local, "
                     "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
                     f"entry_detail) SELECT i.account_id, {p}, {p}, i.person_id, {p}, "
                     f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM inbox i "
                     f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}){reachable} "
-                    "ORDER BY i.id",
+                    "ORDER BY i.id RETURNING id, person_id",
                     (compiled.flow_id, compiled.version, *state, variables, at, detail),
-                )
-                persons = [i.person_id for i in taken[start : start + CHUNK]]
-                for pid, person_id in store.fetch(
-                    conn,
-                    f"SELECT id, person_id FROM participations WHERE flow_id = {p} "
-                    f"AND entered_at = {p} AND person_id IN ({', '.join([p] * len(persons))})",
-                    (compiled.flow_id, at, *persons),
                 ):
                     ids[int(person_id)] = int(pid)
             where = (compiled.account_id, compiled.flow_id, compiled.version)
@@ -377,14 +371,11 @@ def _write_sql(
     """The rest of an entry part whose messages the store composes (engine/sql_sends.py):
     the entries consumed (a deleted person's too; a person without a phone stays for the
     general path), the messages written and handed over, and what the move counts."""
-    consumed = 0
-    for start in range(0, len(taken), CHUNK):
-        items = ", ".join(str(int(i.id)) for i in taken[start : start + CHUNK])
-        result = conn.exec_driver_sql(
-            f"DELETE FROM inbox WHERE id IN ({items}) AND (NOT EXISTS (SELECT 1 FROM people "
-            f"WHERE people.id = inbox.person_id) OR {sql_sends.has_phone('inbox.person_id')})"
-        )
-        consumed += result.rowcount or 0
+    # consumed: the entries of those who entered, and of people deleted since
+    left = [i.person_id for i in taken if i.person_id not in ids]
+    gone = set(left) - set(store.existing_people(conn, left))
+    consumed = [i.id for i in taken if i.person_id in ids or i.person_id in gone]
+    store.write_changes(conn, store.Changes(consumed_inbox=consumed))
     rows = sql_sends.write(conn, sends, {pid: person for person, pid in ids.items()}, at)
     engine.composed_by_store += len(rows)
     c = cohort.compiled
@@ -401,7 +392,7 @@ def _write_sql(
     # after the participations: a report goes to whoever now waits for it
     settle(conn, sendable, at, partitions=engine.partitions, quiet=engine.quiet)
     _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
-    return consumed
+    return len(consumed)
 
 
 def _send(program: Program, element: str) -> Send:

@@ -441,6 +441,16 @@ def load_people(
     }
 
 
+def existing_people(conn: Connection, ids: Sequence[int]) -> list[int]:
+    """Those of these people who exist (not deleted)."""
+    p = param(dialect_of(conn.engine.url.drivername))
+    out: list[int] = []
+    for chunk in _chunks(sorted(set(ids))):
+        marks = ", ".join([p] * len(chunk))
+        out += [r[0] for r in fetch(conn, f"SELECT id FROM people WHERE id IN ({marks})", chunk)]
+    return out
+
+
 def insert_outbox(
     conn: Connection,
     rows: Sequence[dict[str, Any]],

@@ -33,7 +33,7 @@ from tidings.engine import uniform
 from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled
 from tidings.store import journeys as store
-from tidings.store.dialect import dialect_of, json_param, param
+from tidings.store.dialect import dialect_of, json_param, param, sql_literal
 from tidings.store.tables import PHASE_CODE, WAITING
 
 if TYPE_CHECKING:
@@ -231,16 +231,26 @@ def _write(engine: Engine, conn: Connection, prepared: _Prepared, at: int) -> No
     p, j = param(dialect), json_param(dialect)
     ids = store.next_ids(conn, len(prepared.rows))
     details = {leaf: uniform.entry_detail(conn, c, at) for leaf, c in prepared.cohorts.items()}
-    if prepared.rows:
-        marks = ", ".join(j if c in store.JSON_COLUMNS else p for c in store.COLUMNS)
-        conn.exec_driver_sql(
-            f"INSERT INTO participations ({', '.join(store.COLUMNS)}, entry_detail) "
-            f"VALUES ({marks}, {p})",
-            [
-                (pid, *values[1:], details[leaf])
-                for pid, values, leaf in zip(ids, prepared.rows, prepared.leaves, strict=True)
-            ],
-        )
+    by_leaf: dict[Leaf, list[tuple[Any, ...]]] = defaultdict(list)
+    for pid, values, leaf in zip(ids, prepared.rows, prepared.leaves, strict=True):
+        by_leaf[leaf].append((pid, *values[1:], details[leaf]))
+    columns = f"INSERT INTO participations ({', '.join(store.COLUMNS)}, entry_detail) VALUES"
+    for rows in by_leaf.values():
+        # What a path's people share goes into the statement once; each row binds only
+        # its own: the id, the person, their variables and entry event.
+        shared = [rows[0][i] for i in range(len(rows[0])) if i not in _OWN]
+        if all(sql_literal(v) is not None for v in shared):
+            marks = ", ".join(
+                (j if name in store.JSON_COLUMNS else p)
+                if i in _OWN
+                else str(sql_literal(rows[0][i]))
+                for i, name in enumerate((*store.COLUMNS, "entry_detail"))
+            )
+            own = [tuple(row[i] for i in sorted(_OWN)) for row in rows]
+            conn.exec_driver_sql(f"{columns} ({marks})", own)
+        else:
+            marks = ", ".join(j if c in store.JSON_COLUMNS else p for c in store.COLUMNS)
+            conn.exec_driver_sql(f"{columns} ({marks}, {p})", rows)
     changes = store.Changes(consumed_inbox=prepared.consumed, counters=prepared.counters)
     store.write_changes(conn, changes)
     outbox = []
@@ -254,6 +264,10 @@ def _write(engine: Engine, conn: Connection, prepared: _Prepared, at: int) -> No
         members[leaf].append(pid)
     for leaf, cohort in prepared.cohorts.items():
         uniform._record(conn, cohort, members[leaf], at, entry_detail=details[leaf])
+
+
+# a participation row's own values (store.COLUMNS): id, person_id, variables, entry_event
+_OWN = frozenset(store.COLUMNS.index(c) for c in ("id", "person_id", "variables", "entry_event"))
 
 
 def _busy(

@@ -179,3 +179,17 @@ def insert_counted(conn: Any, statement: Any) -> int:
         inserted = statement.returning(literal(1)).cte("inserted")
         return int(conn.execute(select(func.count()).select_from(inserted)).scalar_one())
     return int(conn.execute(statement).rowcount or 0)
+
+
+def sql_literal(value: Any) -> str | None:
+    """`value` as an SQL literal: an int, NULL or a quoted text (quotes doubled, as both
+    databases read a standard string); None when it cannot be one (anything else, or a
+    text with a NUL). For values a batch shares, written once into a statement instead
+    of bound for each row."""
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    if type(value) is str and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None

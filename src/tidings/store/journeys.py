@@ -19,7 +19,7 @@ from tidings.domain.journey import Notify, Person, SendMessage
 from tidings.domain.journey.needs import EVERYTHING, Needs
 from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.store import traces
-from tidings.store.dialect import Dialect, dialect_of, json_param, param
+from tidings.store.dialect import Dialect, dialect_of, json_param, param, sql_literal
 from tidings.store.tables import (
     PHASE_CODE,
     PHASES,
@@ -491,11 +491,46 @@ def insert_outbox(
             values,
         )
         return
-    conn.exec_driver_sql(
-        f"INSERT INTO outbox (id, {columns}, status, done_at) VALUES ({p}, {p}, {p}, {p}, {p}, "
-        f"{p}, {p}, {p}, {p}, {j}, 0, {p}, {p}, 'done', {p})",
-        [(oid, *row, done_at) for oid, row in zip(ids, values, strict=True)],
-    )
+    # What a group of rows shares (a send element's: account ... channel, and the
+    # instants) goes into the statement once; each row binds its id, participation,
+    # person and payload.
+    groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    for oid, (
+        account,
+        pid,
+        flow,
+        version,
+        element,
+        person,
+        kind,
+        channel,
+        payload,
+        due,
+        made,
+    ) in zip(ids, values, strict=True):
+        groups[(account, flow, version, element, kind, channel, due, made)].append(
+            (oid, pid, person, payload)
+        )
+    for (account, flow, version, element, kind, channel, due, made), own in groups.items():
+        shared = [sql_literal(v) for v in (account, flow, version, element, kind, channel)]
+        shared += [sql_literal(v) for v in (due, made, done_at)]
+        if any(v is None for v in shared):
+            conn.exec_driver_sql(
+                f"INSERT INTO outbox (id, {columns}, status, done_at) VALUES ({p}, {p}, {p}, "
+                f"{p}, {p}, {p}, {p}, {p}, {p}, {j}, 0, {p}, {p}, 'done', {p})",
+                [
+                    (oid, account, pid, flow, version, element, person, kind, channel, *rest)
+                    for oid, pid, person, payload in own
+                    for rest in [(payload, due, made, done_at)]
+                ],
+            )
+            continue
+        a, f, v, e, k, c, d, m, done = shared
+        conn.exec_driver_sql(
+            f"INSERT INTO outbox (id, {columns}, status, done_at) VALUES ({p}, {a}, {p}, {f}, "
+            f"{v}, {e}, {p}, {k}, {c}, {j}, 0, {d}, {m}, 'done', {done})",
+            own,
+        )
 
 
 def write_changes(conn: Connection, changes: Changes) -> None:

@@ -162,19 +162,29 @@ def _settle(
     # reaches a goal on: straight into events, when the person waits nowhere
     reports: list[tuple[int, int, int, str]] = []
     fixed: dict[int, Outcome | None] = {}  # per account: everyone's outcome, if alike
+    plans: dict[Any, tuple[int, list[tuple[str, bool]]]] = {}  # per account (and outcome)
     for oid, account, participation, flow, version, element, person, kind, channel, want in rows:
         if account not in settings:
             settings[account] = sandbox.read_settings(conn, account)
             fixed[account] = fixed_outcome(settings[account])
-        outcome = fixed[account] or decide(oid, settings[account])
+        same = fixed[account]
+        outcome = same or decide(oid, settings[account])
         by_status[outcome.reports[0]].append(oid)
         if kind != "message" or person is None:
             continue
-        due = now + int(outcome.delay.total_seconds() * MICROS)
+        key: Any = account if same is not None else (account, outcome)
+        plan = plans.get(key)
+        if plan is None:  # when the reports are due, and which of them are kept at once
+            due = now + int(outcome.delay.total_seconds() * MICROS)
+            names = [f"message.{report}" for report in outcome.reports]
+            plan = plans[key] = (
+                due,
+                [(n, due <= now and quiet is not None and quiet(account, n)) for n in names],
+            )
+        due, names_kept = plan
         partition = person % partitions
-        for report in outcome.reports:
-            name = f"message.{report}"
-            if due <= now and quiet is not None and quiet(account, name):
+        for name, kept in names_kept:
+            if kept:
                 reports.append((account, person, oid, name))
                 continue
             properties = _properties(oid, flow, version, element, channel)

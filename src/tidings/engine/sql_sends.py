@@ -142,21 +142,25 @@ def write(
     sends: list[SqlSend],
     participations: dict[int, int],
     at: int,
-) -> list[tuple[Any, ...]]:
+) -> tuple[list[tuple[int, int, int, str]], dict[str, int]]:
     """The outbox rows of `sends` for `participations` (participation -> person; each
-    person has a phone), written done (the caller hands them over); answer them as the
-    dispatcher reads them (`dispatch.Sendable`), with the parts each message counts."""
+    person has a phone), written done (the caller hands them over); answer them (outbox
+    id, participation, person, element) and the parts they count, by element."""
     if not participations:
-        return []
+        return [], {}
     dialect = dialect_of(conn.engine.url.drivername)
     p = param(dialect)
     pids = sorted(participations)
     listed = ", ".join(str(int(i)) for i in pids)
-    out: list[tuple[Any, ...]] = []
+    out: list[tuple[int, int, int, str]] = []
     # a person's messages in the path's order, person after person (as the outbox rows of
     # messages composed in Python are numbered): the k-th send of the n-th is first+n*k'
     count = len(sends)
     base = store.next_ids(conn, len(pids) * count, "outbox")[0]
+    # each participation's rank: its distance from the first when they are numbered
+    # without a gap (one writer's INSERT), else counted
+    gapless = pids[-1] - pids[0] + 1 == len(pids)
+    order = f"(pa.id - {int(pids[0])})" if gapless else "(row_number() OVER (ORDER BY pa.id) - 1)"
     for k, send in enumerate(sends):
         text, text_params = _text(dialect, send.pieces)
         parts, parts_params = _parts(dialect, "m.t")
@@ -179,23 +183,23 @@ def write(
             "SELECT pa.id AS pid, pa.account_id, pa.flow_id, pa.version, pa.person_id, "
             f"{text} AS t, (SELECT c.value FROM person_contacts c WHERE c.person_id = "
             "pa.person_id AND c.kind = 'phone' ORDER BY c.position LIMIT 1) AS phone, "
-            "row_number() OVER (ORDER BY pa.id) - 1 AS rn FROM participations pa "
+            f"{order} AS rn FROM participations pa "
             f"JOIN people ON people.id = pa.person_id WHERE pa.id IN ({listed})) AS m",
             (first, send.element, send.sender, *parts_params, at, at, at, *text_params),
         )
     last = base + len(pids) * count - 1
     _count_the_rest(conn, dialect, base, last)
     counted = {
-        int(oid): int(n)
-        for oid, n in conn.exec_driver_sql(
-            f"SELECT id, {_parts_of(dialect)} FROM outbox WHERE id BETWEEN {base} AND {last}"
+        str(element): int(n)
+        for element, n in conn.exec_driver_sql(
+            f"SELECT element, sum({_parts_of(dialect)}) FROM outbox "
+            f"WHERE id BETWEEN {base} AND {last} GROUP BY element"
         )
     }
     for index, pid in enumerate(pids):
         for k, send in enumerate(sends):
-            oid = base + index * count + k
-            out.append((oid, pid, participations[pid], send.element, counted[oid]))
-    return out
+            out.append((base + index * count + k, pid, participations[pid], send.element))
+    return out, counted
 
 
 def _parts_of(dialect: Dialect) -> str:

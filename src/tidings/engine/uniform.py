@@ -376,18 +376,19 @@ def _write_sql(
     gone = set(left) - set(store.existing_people(conn, left))
     consumed = [i.id for i in taken if i.person_id in ids or i.person_id in gone]
     store.write_changes(conn, store.Changes(consumed_inbox=consumed))
-    rows = sql_sends.write(conn, sends, {pid: person for person, pid in ids.items()}, at)
+    rows, parts = sql_sends.write(conn, sends, {pid: person for person, pid in ids.items()}, at)
     engine.composed_by_store += len(rows)
     c = cohort.compiled
     where = (c.account_id, c.flow_id, c.version)
     changes = store.Changes()
-    sendable: list[Sendable] = []
-    for oid, pid, person, element, parts in rows:
-        sendable.append(
-            (oid, c.account_id, pid, c.flow_id, c.version, element, person, "message", "sms", False)
-        )
-        changes.counters[(*where, "", "messagesSent")] += parts
-        changes.counters[(*where, element, "messagesSent")] += parts
+    for element, n in parts.items():
+        changes.counters[(*where, "", "messagesSent")] += n
+        changes.counters[(*where, element, "messagesSent")] += n
+    account, flow, version = where
+    sendable: list[Sendable] = [
+        (oid, account, pid, flow, version, element, person, "message", "sms", False)
+        for oid, pid, person, element in rows
+    ]
     store.write_changes(conn, changes)
     # after the participations: a report goes to whoever now waits for it
     settle(conn, sendable, at, partitions=engine.partitions, quiet=engine.quiet)

@@ -132,9 +132,9 @@ def settle(
     partitions: int,
     quiet: Quiet | None = None,
 ) -> None:
-    """Hand over outbox rows a step wrote done itself (engine/sql_sends.py) as
-    `hand_over` hands over those it writes."""
-    _settle(conn, rows, now, partitions=partitions, quiet=quiet)
+    """Hand over outbox rows a step wrote done itself (engine/sql_sends.py) for people
+    it entered in this transaction, as `hand_over` hands over those it writes."""
+    _settle(conn, rows, now, partitions=partitions, quiet=quiet, people_exist=True)
 
 
 def _due_send(row: dict[str, Any], now: int) -> bool:
@@ -148,6 +148,7 @@ def _settle(
     *,
     partitions: int,
     quiet: Quiet | None,
+    people_exist: bool = False,
 ) -> list[int]:
     """Hand `rows` (outbox rows already written) to the sandbox provider: each message's
     fate, its sandbox row, its reports (events or stimuli) and the result a failover or a
@@ -215,7 +216,7 @@ def _settle(
                 "ON CONFLICT DO NOTHING",
                 (status, now),
             )
-    new_inbox += _kept(conn, reports, now, partitions, dialect)
+    new_inbox += _kept(conn, reports, now, partitions, dialect, people_exist=people_exist)
     journeys.enqueue(conn, new_inbox)
     return [row[0] for row in rows]
 
@@ -239,10 +240,13 @@ def _kept(
     now: int,
     partitions: int,
     dialect: Dialect,
+    *,
+    people_exist: bool = False,
 ) -> list[dict[str, Any]]:
     """Write the reports of people who wait in no flow into their events, set-based
     (the properties are built from the outbox row by SQL, as `_properties` would);
-    answer the others as inbox stimuli (someone may wait for them)."""
+    answer the others as inbox stimuli (someone may wait for them). `people_exist`:
+    the caller entered them in this transaction, so none can have been deleted."""
     if not reports:
         return []
     waiting = journeys.waiting_people(conn, ((r[0], r[1]) for r in reports))
@@ -275,10 +279,11 @@ def _kept(
         for start in range(0, len(ids), CHUNK):
             listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
             # a person deleted since the send has no events any more: the join skips them
+            join = "" if people_exist else "JOIN people ON people.id = o.person_id "
             conn.exec_driver_sql(
                 "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
                 f"SELECT o.account_id, o.person_id, {p}, {built}, {p}, {p} FROM outbox o "
-                f"JOIN people ON people.id = o.person_id WHERE o.id IN ({listed}) ORDER BY o.id",
+                f"{join}WHERE o.id IN ({listed}) ORDER BY o.id",
                 (name, now, now),
             )
     return inbox

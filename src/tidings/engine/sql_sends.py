@@ -188,14 +188,19 @@ def write(
             (first, send.element, send.sender, *parts_params, at, at, at, *text_params),
         )
     last = base + len(pids) * count - 1
-    _count_the_rest(conn, dialect, base, last)
-    counted = {
-        str(element): int(n)
-        for element, n in conn.exec_driver_sql(
-            f"SELECT element, sum({_parts_of(dialect)}) FROM outbox "
-            f"WHERE id BETWEEN {base} AND {last} GROUP BY element"
-        )
-    }
+
+    def sums() -> tuple[dict[str, int], int]:
+        """Parts by element, and how many texts SQL did not count."""
+        found = conn.exec_driver_sql(
+            f"SELECT element, sum({_parts_of(dialect)}), count(*) - count({_parts_of(dialect)}) "
+            f"FROM outbox WHERE id BETWEEN {base} AND {last} GROUP BY element"
+        ).all()
+        return {str(e): int(n or 0) for e, n, _ in found}, sum(int(m) for _, _, m in found)
+
+    counted, uncounted = sums()
+    if uncounted:  # a text that is not plain GSM-7: counted by domain/sms, then summed again
+        _count_the_rest(conn, dialect, base, last)
+        counted, _ = sums()
     for index, pid in enumerate(pids):
         for k, send in enumerate(sends):
             out.append((base + index * count + k, pid, participations[pid], send.element))

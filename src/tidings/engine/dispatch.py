@@ -94,11 +94,13 @@ def hand_over(
     *,
     partitions: int,
     quiet: Quiet | None = None,
+    people_exist: bool = False,
 ) -> None:
     """Write a step's outbox rows (`journeys.message_row`); the messages and
     notifications due now go to the sandbox provider in the same transaction, as the
     dispatcher would hand them over (the same `_settle`), so their rows are written done
-    and never read back. API calls, and anything due later, stay pending."""
+    and never read back. API calls, and anything due later, stay pending.
+    `people_exist`: the step entered its people in this transaction (none was deleted)."""
     now_rows = [r for r in rows if _due_send(r, now)]
     if len(now_rows) != len(rows):
         journeys.insert_outbox(conn, [r for r in rows if not _due_send(r, now)])
@@ -121,7 +123,7 @@ def hand_over(
         )
         for oid, r in zip(ids, now_rows, strict=True)
     ]
-    _settle(conn, sendable, now, partitions=partitions, quiet=quiet)
+    _settle(conn, sendable, now, partitions=partitions, quiet=quiet, people_exist=people_exist)
 
 
 def settle(

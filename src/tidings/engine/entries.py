@@ -258,7 +258,8 @@ def _write(engine: Engine, conn: Connection, prepared: _Prepared, at: int) -> No
         row["participation_id"] = ids[index]
         outbox.append(row)
     # after the participations: a report goes to whoever now waits for it
-    hand_over(conn, outbox, at, partitions=engine.partitions, quiet=engine.quiet)
+    # their participations were just inserted (a deleted person's would have failed)
+    hand_over(conn, outbox, at, partitions=engine.partitions, quiet=engine.quiet, people_exist=True)
     members: dict[Leaf, list[int]] = defaultdict(list)
     for pid, leaf in zip(ids, prepared.leaves, strict=True):
         members[leaf].append(pid)

@@ -297,7 +297,14 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
                     changes.counters[(*where, "", "messagesSent")] += parts
                     changes.counters[(*where, row["element"], "messagesSent")] += parts
             store.write_changes(conn, changes)
-            hand_over(conn, outbox, at, partitions=engine.partitions, quiet=engine.quiet)
+            hand_over(  # for people entered just now, from their rows in people
+                conn,
+                outbox,
+                at,
+                partitions=engine.partitions,
+                quiet=engine.quiet,
+                people_exist=True,
+            )
             _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
             return len(taken)
 

@@ -332,7 +332,10 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
         part = head[start : start + size]
         start, size = start + size, PART
         with engine.db.read() as conn:
-            been = set(store.history(conn, compiled.flow_id, {i.person_id for i in part}))
+            people = {i.person_id for i in part}
+            been = set(store.history(conn, compiled.flow_id, people))
+            # a timer of theirs that is due comes first: the general path keeps the order
+            been |= store.timed_people(conn, people, at)
             fresh = [item for item in part if item.person_id not in been]
             persons = (
                 store.load_people(conn, [i.person_id for i in fresh], needs)

@@ -272,6 +272,25 @@ def due_timers(
     )
 
 
+def timed_people(conn: Connection, people: Iterable[int], at: int) -> set[int]:
+    """Those of these people with a timer due at `at` or before (the awaiting index by
+    person: their few waiting rows each)."""
+    p = param(dialect_of(conn.engine.url.drivername))
+    out: set[int] = set()
+    for chunk in _chunks(sorted(set(people))):
+        out.update(
+            r[0]
+            for r in fetch(
+                conn,
+                f"SELECT DISTINCT person_id FROM participations WHERE phase = {WAITING} "
+                f"AND person_id IN ({', '.join([p] * len(chunk))}) "
+                f"AND wake_at IS NOT NULL AND wake_at <= {p}",
+                (*chunk, at),
+            )
+        )
+    return out
+
+
 def waiting_people(conn: Connection, account_person: Iterable[tuple[int, int]]) -> set[int]:
     """Those of these people who wait in some flow (one probe of the awaiting index each)."""
     by_account: dict[int, set[int]] = defaultdict(set)

@@ -5,8 +5,10 @@ checks that they run and report, not how fast; the figures are in the README).""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +22,14 @@ WORKLOADS = [
 ]
 
 
-def bench(*args: str) -> dict[str, Any]:
+def bench(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "tidings", "bench", *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env=None if env is None else {**os.environ, **env},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -51,3 +54,14 @@ def test_parked_prints_the_store_size_against_its_participations_alone() -> None
     assert found["storeBytes"] > found["rawParticipationBytesPerPerson"] * 300 > 0
     assert found["ratioToRaw"] > 1  # a profile, a trace and a visit besides
     assert found["serverPeakRssMb"] > 10
+
+
+def test_a_run_leaves_no_store_behind_unless_asked_to(tmp_path: Path) -> None:
+    gone, kept = tmp_path / "gone", tmp_path / "kept"
+    gone.mkdir()
+    kept.mkdir()
+    bench("launch", "--people", "50", env={"TMPDIR": str(gone)})
+    assert list(gone.iterdir()) == []
+    bench("launch", "--people", "50", env={"TMPDIR": str(kept), "TIDINGS_BENCH_KEEP": "1"})
+    stores = list(kept.glob("tidings-bench-launch-*/launch.db"))
+    assert len(stores) == 1

@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import insert
 
 from tidings.bench.client import Connection, post
+from tidings.bench.scratch import scratch
 from tidings.bench.server import running_server
 from tidings.store.database import Database
 from tidings.store.events import insert_events
@@ -86,7 +85,7 @@ async def _define(host: str, port: int, key: str) -> None:
 
 def raw_limit(total: int, batch: int) -> float:
     """Rows of the same shape, `executemany` straight into a fresh store, one commit per batch."""
-    folder = Path(tempfile.mkdtemp(prefix="tidings-bench-raw-"))
+    folder = scratch("tidings-bench-raw-")
     db = Database(url=f"sqlite:///{folder / 'raw.db'}")
     db.migrate()
     with db.write_engine.begin() as conn:

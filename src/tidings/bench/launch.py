@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from tidings.bench import raw as raw_limit
 from tidings.bench.population import populate
+from tidings.bench.scratch import scratch
 from tidings.bench.server import BENCH_KEY, running_server
 
 FLOW = {
@@ -47,7 +47,7 @@ def sent(path: Path) -> int:
 
 
 def run(*, people: int) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix="tidings-bench-launch-"))
+    folder = scratch("tidings-bench-launch-")
     path = folder / "launch.db"
     url = f"sqlite:///{path}"
     setup = populate(url, people_count=people, api_key=BENCH_KEY)

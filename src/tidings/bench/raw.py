@@ -17,7 +17,6 @@ also read against what the database alone can do.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from tidings.bench.population import populate
+from tidings.bench.scratch import scratch
 from tidings.bench.server import BENCH_KEY
 from tidings.store.database import Database
 from tidings.store.tables import EXITED, WAITING
@@ -41,7 +41,7 @@ _PARTICIPATION = (
 
 @contextmanager
 def _store(people: int) -> Iterator[tuple[Database, Path]]:
-    folder = Path(tempfile.mkdtemp(prefix="tidings-bench-raw-"))
+    folder = scratch("tidings-bench-raw-")
     path = folder / "raw.db"
     populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY, phones=False)
     db = Database(url=f"sqlite:///{path}")

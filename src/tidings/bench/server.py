@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from tidings.bench.scratch import scratch
 
 BENCH_KEY = "tdk_bench_key_for_a_throwaway_server"
 
@@ -55,7 +56,7 @@ def free_port() -> int:
 def running_server(
     database_url: str | None = None, clock: str = "real", env: dict[str, str] | None = None
 ) -> Iterator[Server]:
-    folder = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
+    folder = scratch("tidings-bench-")
     url = database_url or f"sqlite:///{folder / 'bench.db'}"
     port = free_port()
     env = {**os.environ, **(env or {}), "TIDINGS_DATABASE_URL": url, "TIDINGS_API_KEY": BENCH_KEY}

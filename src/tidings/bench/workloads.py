@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -24,6 +23,7 @@ from tidings.bench import raw as raw_limit
 from tidings.bench.client import Connection, post
 from tidings.bench.launch import call
 from tidings.bench.population import populate
+from tidings.bench.scratch import scratch
 from tidings.bench.server import BENCH_KEY, Server, running_server
 from tidings.store.tables import EXITED, WAITING
 
@@ -75,7 +75,7 @@ def _parked_server(
     kind: str, people: int, first: dict[str, Any], clock: str = "virtual", phones: bool = True
 ) -> Iterator[tuple[Server, Path]]:
     """A populated store, a server on `clock`, and everybody parked at `first`."""
-    path = Path(tempfile.mkdtemp(prefix=f"tidings-bench-{kind}-")) / f"{kind}.db"
+    path = scratch(f"tidings-bench-{kind}-") / f"{kind}.db"
     populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY, phones=phones)
     with running_server(f"sqlite:///{path}", clock=clock) as server:
         call(server.port, "POST", "/event-definitions", {"name": "Ping"})
@@ -157,7 +157,7 @@ async def _post_all(port: int, bodies: list[bytes], concurrency: int) -> None:
 
 def events(count: int) -> dict[str, Any]:
     """Event-triggered entries end to end: condition, branch, send."""
-    path = Path(tempfile.mkdtemp(prefix="tidings-bench-events-")) / "e.db"
+    path = scratch("tidings-bench-events-") / "e.db"
     populate(f"sqlite:///{path}", people_count=count, api_key=BENCH_KEY)  # phones to send to
     with running_server(f"sqlite:///{path}") as server:
         call(

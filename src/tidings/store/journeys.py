@@ -319,6 +319,13 @@ def message_row(
     flow, version, person)."""
     account_id, participation_id, flow_id, version, person_id = where
     notify = isinstance(message, Notify)
+    payload = {
+        "to": message.to,
+        "from": message.sender,
+        "content": dict(message.content),
+        "parts": message.parts,
+        "wantsResult": False if isinstance(message, Notify) else message.wants_result,
+    }
     return {
         "account_id": account_id,
         "participation_id": participation_id,
@@ -330,13 +337,9 @@ def message_row(
         "element": message.element,
         "kind": "notify" if notify else "message",
         "channel": message.channel,
-        "payload": {
-            "to": message.to,
-            "from": message.sender,
-            "content": dict(message.content),
-            "parts": message.parts,
-            "wantsResult": False if isinstance(message, Notify) else message.wants_result,
-        },
+        "payload": payload,
+        # the payload's JSON, made here (on the engine's thread) rather than by the writer
+        "payload_json": orjson.dumps(payload).decode(),
     }
 
 
@@ -497,7 +500,7 @@ def insert_outbox(
             o["person_id"],
             o["kind"],
             o["channel"],
-            orjson.dumps(o["payload"]).decode(),
+            o.get("payload_json") or orjson.dumps(o["payload"]).decode(),
             o["next_attempt_at"],
             o["created_at"],
         )

@@ -37,30 +37,48 @@ EVERYTHING: Final = Needs(attributes=None, tags=True, phones=True, emails=True)
 _LISTS: Final = {"tags", "phones", "emails"}
 
 
+Path = tuple[str, ...]
+
+
 def message_needs(contents: Iterable[Content]) -> Needs:
     """What composing these contents for a person reads of them."""
-    attributes: set[str] = set()
-    lists: set[str] = set()
+    return needs_of(*message_reads(contents))
+
+
+def message_reads(contents: Iterable[Content]) -> tuple[list[Path | None], set[str]]:
+    """The data paths these contents' templates read (None: anything, a Liquid template)
+    and the contact lists they send to ("phones", "emails")."""
+    paths: list[Path | None] = []
+    contacts: set[str] = set()
     for content in contents:
-        lists.add("phones" if content.contact == "phone" else "emails")
+        contacts.add("phones" if content.contact == "phone" else "emails")
         for template in content.templates():
             if template is None:
                 continue
-            paths = template.reads
-            if paths is None:
-                return EVERYTHING
-            for path in paths:
-                if path[0] != "person":
-                    continue  # flow variables, the event, now: not the profile
-                if len(path) == 1 or path[1] == "timezone":
-                    return EVERYTHING  # the whole map; a zone may come from two places
-                if path[1] in _LISTS:
-                    lists.add(path[1])
-                elif path[1] != "externalId":
-                    attributes.add(path[1])
+            reads = template.reads
+            paths += [None] if reads is None else list(reads)
+    return paths, contacts
+
+
+def needs_of(paths: Iterable[Path | None], lists: Iterable[str] = ()) -> Needs:
+    """What reading these data paths (None: anything) and these lists of the person
+    ("tags", "phones", "emails") reads of them."""
+    attributes: set[str] = set()
+    read = set(lists)
+    for path in paths:
+        if path is None:
+            return EVERYTHING
+        if path[0] != "person":
+            continue  # flow variables, the event, now: not the profile
+        if len(path) == 1 or path[1] == "timezone":
+            return EVERYTHING  # the whole map; a zone may come from two places
+        if path[1] in _LISTS:
+            read.add(path[1])
+        elif path[1] != "externalId":
+            attributes.add(path[1])
     return Needs(
         attributes=frozenset(attributes),
-        tags="tags" in lists,
-        phones="phones" in lists,
-        emails="emails" in lists,
+        tags="tags" in read,
+        phones="phones" in read,
+        emails="emails" in read,
     )

@@ -41,7 +41,7 @@ from tidings.domain.journey.elements.base import Handler
 from tidings.domain.journey.elements.branches import Choice, Decider
 from tidings.domain.journey.elements.messages import Send, compose
 from tidings.domain.journey.entry import start as start_entry
-from tidings.domain.journey.needs import EVERYTHING, Needs, message_needs
+from tidings.domain.journey.needs import Needs, Path, message_reads, needs_of
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.run import Move, Run
 from tidings.domain.journey.step import advance
@@ -367,33 +367,23 @@ def entry_needs(programs: Iterable[Program]) -> Needs:
     """What of a person entries on plans of `programs` read (their load may leave out the
     rest, `store.journeys.load_people`): the entry's `where` and `assign`, the variables'
     defaults, every decider's conditions and every send's message."""
-    attributes: set[str] = set()
+    paths: list[Path | None] = []
     lists: set[str] = set()
     for program in programs:
-        sends = message_needs(h.content for h in program.handlers.values() if isinstance(h, Send))
-        if sends.attributes is None:
-            return EVERYTHING
-        attributes |= sends.attributes
-        lists |= {n for n in ("tags", "phones", "emails") if getattr(sends, n)}
+        sends, contacts = message_reads(
+            h.content for h in program.handlers.values() if isinstance(h, Send)
+        )
+        paths += sends
+        lists |= contacts
         expressions = [program.entry_where, *(e for _, e in program.entry_assign)]
         expressions += [v.default for v in program.variables]
         for handler in program.handlers.values():
             if isinstance(handler, Decider):
                 expressions += handler.conditions()
-        for expression in expressions:
-            for name in expression.names if expression is not None else ():
-                path = name.split(".")
-                if path[0] != "person":
-                    continue  # flow variables, the event, now: not the profile
-                if len(path) == 1 or path[1] == "timezone":
-                    return EVERYTHING  # the whole map; a zone may come from two places
-                if path[1] in ("tags", "phones", "emails"):
-                    lists.add(path[1])
-                elif path[1] != "externalId":
-                    attributes.add(path[1])
-    return Needs(
-        attributes=frozenset(attributes),
-        tags="tags" in lists,
-        phones="phones" in lists,
-        emails="emails" in lists,
-    )
+        paths += [
+            tuple(name.split("."))
+            for expression in expressions
+            if expression is not None
+            for name in expression.names
+        ]
+    return needs_of(paths, lists)

@@ -62,9 +62,10 @@ def next_time_of_day(now: datetime, at: time, where: tzinfo) -> datetime:
     """The first instant after `now` whose wall clock in `where` reads `at` (see the
     module docstring for days when clocks change), in UTC."""
     day = now.astimezone(where).date()
+    # fold=0 (whatever `at` came with): the earlier offset, which shifts a missing time
+    # forward by the gap and picks the first of a repeated one.
+    at = at.replace(fold=0)
     while True:
-        # fold=0: the earlier offset, which shifts a missing time forward by the gap and
-        # picks the first of a repeated one.
         instant = datetime.combine(day, at, tzinfo=where).astimezone(UTC)
         if instant > now:
             return instant

@@ -205,18 +205,23 @@ def personal_sends(
 ) -> tuple[SendMessage, ...] | None:
     """`person`'s messages on an entry `move` with sends, composed as the send elements
     would compose them; None when one of them would not go for this person."""
-    state = State(
+    state = _entering(program, person, now)._replace(variables=move.variables)
+    return _compose(Run(program, state, now), move.sends)
+
+
+def _entering(program: Program, person: Person, now: datetime) -> State:
+    """`person` entering `program` at `now`, before the entry's first step."""
+    return State(
         participation_id=0,
         flow_id=program.flow_id,
         version=program.version,
         person=person,
         phase=Phase.running,
         element=None,
-        variables=move.variables,
+        variables={},
         entry_event=None,
         entered_at=now,
     )
-    return _compose(Run(program, state, now), move.sends)
 
 
 def _compose(run: Run, sends: tuple[str, ...]) -> tuple[SendMessage, ...] | None:
@@ -293,30 +298,17 @@ class EntryPlan:
         self.now = now
         self.sends = program.send_window is None
         self._paths: dict[tuple[tuple[str, Choice], ...], Leaf | str | None] = {}
-        nobody = self._state(REACHABLE if self.sends else NOBODY)
+        nobody = _entering(self.program, REACHABLE if self.sends else NOBODY, self.now)
         run = Run(program, nobody, now)
         start_entry(run, Entered({}, None, 0))
         self._start: tuple[Effect, ...] = tuple(run.effects)
         self._variables = run.variables
 
-    def _state(self, person: Person) -> State:
-        return State(
-            participation_id=0,
-            flow_id=self.program.flow_id,
-            version=self.program.version,
-            person=person,
-            phase=Phase.running,
-            element=None,
-            variables={},
-            entry_event=None,
-            entered_at=self.now,
-        )
-
     def enter(self, person: Person, event: Mapping[str, Any] | None) -> PersonalEntry | None:
         """`person`'s entry with the entry event `event`, when it is on a proved path and
         their messages go; None when the general path must step them."""
         program = self.program
-        run = Run(program, self._state(person), self.now)
+        run = Run(program, _entering(program, person, self.now), self.now)
         start_entry(run, Entered({}, event, 0))
         if tuple(run.effects) != self._start:
             return None  # their start traced something (a value that did not fit)
@@ -349,7 +341,7 @@ class EntryPlan:
             for key, handler in program.handlers.items()
         }
         forced = replace(program, handlers=handlers)
-        state = self._state(REACHABLE if self.sends else NOBODY)
+        state = _entering(self.program, REACHABLE if self.sends else NOBODY, self.now)
         node: Leaf | str | None
         try:
             step = advance(forced, state, Entered({}, None, 0), self.now)

@@ -78,7 +78,7 @@ def dispatch_once(
     )
     if not rows:
         return 0
-    ids = _settle(conn, rows, now, partitions=partitions, quiet=quiet)
+    ids = settle(conn, rows, now, partitions=partitions, quiet=quiet)
     for start in range(0, len(ids), CHUNK):
         listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
         conn.exec_driver_sql(
@@ -98,7 +98,7 @@ def hand_over(
 ) -> None:
     """Write a step's outbox rows (`journeys.message_row`); the messages and
     notifications due now go to the sandbox provider in the same transaction, as the
-    dispatcher would hand them over (the same `_settle`), so their rows are written done
+    dispatcher would hand them over (the same `settle`), so their rows are written done
     and never read back. API calls, and anything due later, stay pending.
     `people_exist`: the step entered its people in this transaction (none was deleted)."""
     now_rows = [r for r in rows if _due_send(r, now)]
@@ -123,7 +123,11 @@ def hand_over(
         )
         for oid, r in zip(ids, now_rows, strict=True)
     ]
-    _settle(conn, sendable, now, partitions=partitions, quiet=quiet, people_exist=people_exist)
+    settle(conn, sendable, now, partitions=partitions, quiet=quiet, people_exist=people_exist)
+
+
+def _due_send(row: dict[str, Any], now: int) -> bool:
+    return bool(row["kind"] != "call_api" and row["next_attempt_at"] <= now)
 
 
 def settle(
@@ -133,28 +137,12 @@ def settle(
     *,
     partitions: int,
     quiet: Quiet | None = None,
-) -> None:
-    """Hand over outbox rows a step wrote done itself (engine/sql_sends.py) for people
-    it entered in this transaction, as `hand_over` hands over those it writes."""
-    _settle(conn, rows, now, partitions=partitions, quiet=quiet, people_exist=True)
-
-
-def _due_send(row: dict[str, Any], now: int) -> bool:
-    return bool(row["kind"] != "call_api" and row["next_attempt_at"] <= now)
-
-
-def _settle(
-    conn: Connection,
-    rows: Sequence[Sendable],
-    now: int,
-    *,
-    partitions: int,
-    quiet: Quiet | None,
     people_exist: bool = False,
 ) -> list[int]:
-    """Hand `rows` (outbox rows already written) to the sandbox provider: each message's
-    fate, its sandbox row, its reports (events or stimuli) and the result a failover or a
-    voice call waits for; answer the ids handed over."""
+    """Hand `rows` (outbox rows already written: by the step itself, or read back by the
+    dispatcher) to the sandbox provider: each message's fate, its sandbox row, its reports
+    (events or stimuli) and the result a failover or a voice call waits for; answer the
+    ids handed over. `people_exist`: the caller entered them in this transaction."""
     dialect = dialect_of(conn.engine.url.drivername)
     p = param(dialect)
     to, sender, content, parts, _wants = _extract(dialect)

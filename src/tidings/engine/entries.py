@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -117,8 +117,7 @@ def take(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> i
         if taken:
             prepared = _prepare(engine, taken, entering, at)
             pending.append(engine.db.submit(_writer(engine, prepared, at)))
-    wait(pending)
-    done = sum(future.result() for future in pending)  # the first failure is raised
+    done = sum(uniform.settled(pending))  # the first failure is raised
     engine.forget_ids()  # SQLite: ids were taken past the engine's counter
     return done
 

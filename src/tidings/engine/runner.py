@@ -113,7 +113,7 @@ class Runner:
                             now=at,
                             partitions=partitions,
                             owned=owned,
-                            quiet=self._quiet,
+                            quiet=self.engine.quiet,
                         )
                     )
                 if claimed:
@@ -127,11 +127,6 @@ class Runner:
                 total += done
                 if done <= 0:
                     return total
-
-    def _quiet(self, account_id: int, name: str) -> bool:
-        """Whether no flow enters on the event `name` or counts it as its goal (then a
-        report for a person who waits nowhere needs no step: see dispatch.py)."""
-        return self.engine.quiet(account_id, name)
 
     def _call_apis(self, at: int, owned: frozenset[int] | None) -> int:
         """Claim due API calls, run them concurrently on the caller thread's client (its

@@ -363,7 +363,7 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             taken.append(item)
         if taken:
             pending.append(engine.db.submit(writer(taken, messages)))
-    done = sum(_settled(pending))
+    done = sum(settled(pending))
     engine.forget_ids()  # SQLite numbered those rows itself
     return done
 
@@ -385,12 +385,11 @@ def _write_sql(
     left = [i.person_id for i in taken if i.person_id not in ids]
     gone = set(left) - set(store.existing_people(conn, left))
     consumed = [i.id for i in taken if i.person_id in ids or i.person_id in gone]
-    store.write_changes(conn, store.Changes(consumed_inbox=consumed))
     rows, parts = sql_sends.write(conn, sends, {pid: person for person, pid in ids.items()}, at)
     engine.composed_by_store += len(rows)
     c = cohort.compiled
     where = (c.account_id, c.flow_id, c.version)
-    changes = store.Changes()
+    changes = store.Changes(consumed_inbox=consumed)
     for element, n in parts.items():
         changes.counters[(*where, "", "messagesSent")] += n
         changes.counters[(*where, element, "messagesSent")] += n
@@ -401,7 +400,7 @@ def _write_sql(
     ]
     store.write_changes(conn, changes)
     # after the participations: a report goes to whoever now waits for it
-    settle(conn, sendable, at, partitions=engine.partitions, quiet=engine.quiet)
+    settle(conn, sendable, at, partitions=engine.partitions, quiet=engine.quiet, people_exist=True)
     _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
     return len(consumed)
 
@@ -412,7 +411,7 @@ def _send(program: Program, element: str) -> Send:
     return handler
 
 
-def _settled(pending: list[Future[int]]) -> list[int]:
+def settled(pending: list[Future[int]]) -> list[int]:
     """The answers of writes submitted together, once every one of them is settled; the
     first failure is raised then (a part that failed left its stimuli in the inbox)."""
     wait(pending)

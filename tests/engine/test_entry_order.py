@@ -8,14 +8,7 @@ from typing import Any
 
 from tests.conftest import Api
 from tests.engine.test_journeys import drain, messages, person
-
-
-def launch(api: Api, doc: dict[str, Any]) -> int:
-    answer = api.post("/flows", json=doc)
-    assert answer.status_code == 201, answer.text
-    flow = int(answer.json()["id"])
-    assert api.post(f"/flows/{flow}/launch").status_code == 200
-    return flow
+from tests.engine.test_reports import launch
 
 
 def audience(tag: str, elements: list[dict[str, Any]]) -> dict[str, Any]:

@@ -31,11 +31,10 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from tidings.domain import sms
-from tidings.domain.expressions.runtime import instant_text
 from tidings.domain.journey.elements.content import SmsContent
 from tidings.domain.journey.elements.messages import Send
 from tidings.domain.journey.program import Program
-from tidings.domain.journey.uniform import UniformMove
+from tidings.domain.journey.uniform import UniformMove, entry_data
 from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.domain.templates import Field, Piece, pieces
 from tidings.store import journeys as store
@@ -69,8 +68,7 @@ def plan(program: Program, move: UniformMove, now: datetime) -> list[SqlSend] | 
     """The sends of an entry `move` as SQL texts, or None when one of them cannot be."""
     if not move.sends:
         return None
-    data: dict[str, Any] = dict(move.variables)
-    data.update(person={}, event={}, now=instant_text(now))
+    data = entry_data(program, move, now)  # the same for everyone; the person's are Fields
     out = []
     for element in move.sends:
         handler = program.handlers[element]

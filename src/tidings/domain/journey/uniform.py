@@ -209,6 +209,14 @@ def personal_sends(
     return _compose(Run(program, state, now), move.sends)
 
 
+def entry_data(program: Program, move: UniformMove, now: datetime) -> dict[str, Any]:
+    """What templates on an entry `move` read that is the same for everyone entering at
+    `now` (its variables, no entry event, `now`), as `Run.template_data` gives it; its
+    `person` is nobody's."""
+    state = _entering(program, NOBODY, now)._replace(variables=move.variables)
+    return Run(program, state, now).template_data()
+
+
 def _entering(program: Program, person: Person, now: datetime) -> State:
     """`person` entering `program` at `now`, before the entry's first step."""
     return State(

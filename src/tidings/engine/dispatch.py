@@ -1,6 +1,8 @@
 """The outbox dispatcher: pending rows become provider calls; outcomes come back as
 stimuli (results) and person events (`message.delivered` ...), due when the provider
 reports them. A row and its consequences commit together, so nothing is sent twice.
+A step's own messages due now do not wait for the dispatcher: `hand_over` writes their
+rows done and hands them over in the step's transaction, with the same `settle`.
 
 The sandbox provider is a table in the same store, so a batch of sends is handed to it
 set-based: the messages are copied from the outbox rows by SQL (the payload is never

@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from tidings.domain.sandbox import Outcome, SandboxSettings, decide, fixed_outcome
 from tidings.store import journeys, sandbox
-from tidings.store.dialect import Dialect, dialect_of, param
+from tidings.store.dialect import Dialect, dialect_of, ids_in, param
 
 MICROS = 1_000_000
 CHUNK = 2000
@@ -82,9 +82,9 @@ def dispatch_once(
         return 0
     ids = settle(conn, rows, now, partitions=partitions, quiet=quiet)
     for start in range(0, len(ids), CHUNK):
-        listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+        listed = ids_in("id", ids[start : start + CHUNK])
         conn.exec_driver_sql(
-            f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE id IN ({listed})"
+            f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE {listed}"
         )
     return len(rows)
 
@@ -200,11 +200,11 @@ def settle(
     columns = ", ".join(f'"{c}"' for c in sandbox.COLUMNS)
     for status, ids in by_status.items():
         for start in range(0, len(ids), CHUNK):
-            listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+            listed = ids_in("id", ids[start : start + CHUNK])
             conn.exec_driver_sql(
                 f"INSERT INTO sandbox_messages ({columns}) SELECT id, account_id, "
                 f"COALESCE(channel, 'sms'), {to}, {sender}, {content}, {parts}, {p}, {p}, "
-                f"flow_id, version, element, person_id FROM outbox WHERE id IN ({listed}) "
+                f"flow_id, version, element, person_id FROM outbox WHERE {listed} "
                 "ON CONFLICT DO NOTHING",
                 (status, now),
             )
@@ -269,13 +269,13 @@ def _kept(
     )
     for name, ids in stored.items():
         for start in range(0, len(ids), CHUNK):
-            listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+            listed = ids_in("o.id", ids[start : start + CHUNK])
             # a person deleted since the send has no events any more: the join skips them
             join = "" if people_exist else "JOIN people ON people.id = o.person_id "
             conn.exec_driver_sql(
                 "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
                 f"SELECT o.account_id, o.person_id, {p}, {built}, {p}, {p} FROM outbox o "
-                f"{join}WHERE o.id IN ({listed}) ORDER BY o.id",
+                f"{join}WHERE {listed} ORDER BY o.id",
                 (name, now, now),
             )
     return inbox

@@ -38,7 +38,7 @@ from tidings.domain.journey.uniform import UniformMove, entry_data
 from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.domain.templates import Field, Piece, pieces
 from tidings.store import journeys as store
-from tidings.store.dialect import Dialect, dialect_of, param
+from tidings.store.dialect import Dialect, dialect_of, ids_in, param
 
 # The person's text fields a template may print here: API name -> people column.
 COLUMNS: Final = {
@@ -149,7 +149,6 @@ def write(
     dialect = dialect_of(conn.engine.url.drivername)
     p = param(dialect)
     pids = sorted(participations)
-    listed = ", ".join(str(int(i)) for i in pids)
     out: list[tuple[int, int, int, str]] = []
     # a person's messages in the path's order, person after person (as the outbox rows of
     # messages composed in Python are numbered): the k-th send of the n-th is first+n*k'
@@ -182,7 +181,7 @@ def write(
             f"{text} AS t, (SELECT c.value FROM person_contacts c WHERE c.person_id = "
             "pa.person_id AND c.kind = 'phone' ORDER BY c.position LIMIT 1) AS phone, "
             f"{order} AS rn FROM participations pa "
-            f"JOIN people ON people.id = pa.person_id WHERE pa.id IN ({listed})) AS m",
+            f"JOIN people ON people.id = pa.person_id WHERE {ids_in('pa.id', pids)}) AS m",
             (first, send.element, send.sender, *parts_params, at, at, at, *text_params),
         )
     last = base + len(pids) * count - 1

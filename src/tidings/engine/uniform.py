@@ -39,7 +39,7 @@ from tidings.engine.dispatch import Sendable, hand_over, settle
 from tidings.engine.programs import Compiled
 from tidings.store import journeys as store
 from tidings.store import traces
-from tidings.store.dialect import dialect_of, json_param, param
+from tidings.store.dialect import dialect_of, ids_in, json_param, param
 from tidings.store.events import EventRow, insert_events
 from tidings.store.tables import PHASE_CODE, WAITING
 
@@ -538,8 +538,8 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
     )
     values = _state(cohort.move, at)
     for start in range(0, len(ids), CHUNK):
-        listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
-        conn.exec_driver_sql(f"UPDATE participations SET {sets} WHERE id IN ({listed})", values)
+        listed = ids_in("id", ids[start : start + CHUNK])
+        conn.exec_driver_sql(f"UPDATE participations SET {sets} WHERE {listed}", values)
     _record(conn, cohort, ids, at)
 
 
@@ -596,21 +596,22 @@ def _record(
     if entry and lines and entry_detail is None:
         detail = traces.entry_detail(conn, c.account_id, move.element, lines, at)
         for start in range(0, len(ids), CHUNK):
-            listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+            listed = ids_in("id", ids[start : start + CHUNK])
             conn.exec_driver_sql(
-                f"UPDATE participations SET entry_detail = {p} WHERE id IN ({listed})", (detail,)
+                f"UPDATE participations SET entry_detail = {p} WHERE {listed}", (detail,)
             )
     visited = sorted(set(move.visited))
     for start in range(0, len(ids), CHUNK):
-        listed = ", ".join(str(int(i)) for i in ids[start : start + CHUNK])
+        chunk = ids[start : start + CHUNK]
         if lines and not entry:
+            listed = ", ".join(str(int(i)) for i in chunk)
             traces.copy_steps(conn, listed, move.element, lines, at)
         if visited:  # every element of the path in one statement (VALUES' column1)
             conn.exec_driver_sql(
                 "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
                 "SELECT p.account_id, p.flow_id, p.version, e.column1, p.person_id "
                 f"FROM participations p CROSS JOIN (VALUES {', '.join([f'({p})'] * len(visited))}) "
-                f"AS e WHERE p.id IN ({listed}) ON CONFLICT DO NOTHING",
+                f"AS e WHERE {ids_in('p.id', chunk)} ON CONFLICT DO NOTHING",
                 tuple(visited),
             )
     changes = store.Changes()

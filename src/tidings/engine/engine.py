@@ -165,7 +165,7 @@ class Engine:
                 self._step(batch, persons, thing.id, self._wake_stimulus(batch, thing.id), now)
             else:
                 self._item(batch, persons, thing, now)
-                batch.changes.consumed_inbox.append(thing.id)
+                batch.changes.consume(thing)
 
         for pid in sorted(batch.touched | batch.new_ids):
             row = batch.rows[pid]

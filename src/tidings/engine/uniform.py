@@ -264,27 +264,32 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             state = _state(move, at)
             variables = orjson.dumps(dict(move.variables)).decode() if move.variables else None
             # the store composes the messages: only people it can send to enter here
-            reachable = "" if by_sql is None else f" AND {sql_sends.has_phone('i.person_id')}"
+            reachable = "" if by_sql is None else f" AND {sql_sends.has_phone('people.id')}"
             detail = entry_detail(conn, cohort, at)
             ids: dict[int, int] = {}  # person -> participation
-            for start in range(0, len(taken), CHUNK):
-                items = ", ".join(str(int(i.id)) for i in taken[start : start + CHUNK])
+            # people in order of their ids (a queued entry into one flow does not depend
+            # on another person's); those deleted since they were queued are not found
+            people = sorted({i.person_id for i in taken})
+            for start in range(0, len(people), CHUNK):
                 for pid, person_id in store.fetch(
                     conn,
                     "INSERT INTO participations (account_id, flow_id, version, person_id, "
                     "phase, element, wake_at, waiting_for, waiting_element, local, "
                     "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
-                    f"entry_detail) SELECT i.account_id, {p}, {p}, i.person_id, {p}, "
-                    f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM inbox i "
-                    f"JOIN people ON people.id = i.person_id WHERE i.id IN ({items}){reachable} "
-                    "ORDER BY i.id RETURNING id, person_id",
+                    f"entry_detail) SELECT people.account_id, {p}, {p}, people.id, {p}, "
+                    f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM people "
+                    f"WHERE {ids_in('people.id', people[start : start + CHUNK])} "
+                    f"AND +people.account_id = {int(compiled.account_id)}{reachable} "
+                    "ORDER BY people.id RETURNING id, person_id",
                     (compiled.flow_id, compiled.version, *state, variables, at, detail),
                 ):
                     ids[int(person_id)] = int(pid)
             where = (compiled.account_id, compiled.flow_id, compiled.version)
             if by_sql is not None:
                 return _write_sql(engine, conn, cohort, taken, ids, at, by_sql, detail)
-            changes = store.Changes(consumed_inbox=[i.id for i in taken])
+            changes = store.Changes()
+            for item in taken:
+                changes.consume(item)
             outbox: list[dict[str, Any]] = []
             for item in taken:
                 pid = ids.get(item.person_id)
@@ -384,12 +389,16 @@ def _write_sql(
     # consumed: the entries of those who entered, and of people deleted since
     left = [i.person_id for i in taken if i.person_id not in ids]
     gone = set(left) - set(store.existing_people(conn, left))
-    consumed = [i.id for i in taken if i.person_id in ids or i.person_id in gone]
     rows, parts = sql_sends.write(conn, sends, {pid: person for person, pid in ids.items()}, at)
     engine.composed_by_store += len(rows)
     c = cohort.compiled
     where = (c.account_id, c.flow_id, c.version)
-    changes = store.Changes(consumed_inbox=consumed)
+    changes = store.Changes()
+    consumed = 0
+    for item in taken:
+        if item.person_id in ids or item.person_id in gone:
+            changes.consume(item)
+            consumed += 1
     for element, n in parts.items():
         changes.counters[(*where, "", "messagesSent")] += n
         changes.counters[(*where, element, "messagesSent")] += n
@@ -402,7 +411,7 @@ def _write_sql(
     # after the participations: a report goes to whoever now waits for it
     settle(conn, sendable, at, partitions=engine.partitions, quiet=engine.quiet, people_exist=True)
     _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
-    return len(consumed)
+    return consumed
 
 
 def _send(program: Program, element: str) -> Send:

@@ -3,18 +3,19 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 
 from tidings.domain.errors import Conflict
-from tidings.store.dialect import dialect_of, insert_counted
+from tidings.store.dialect import dialect_of, json_param, param
 from tidings.store.segment_sql import condition
 from tidings.store.segments import segment_rule
 from tidings.store.tables import (
-    Json,
     companies,
     people,
     person_companies,
@@ -110,6 +111,10 @@ def count_audience(conn: Connection, account_id: int, sources: Sources, *, now: 
     return int(conn.execute(query).scalar_one())
 
 
+# People a bundle holds (store/journeys.BUNDLE): a launch of a million queues 500 rows.
+BUNDLE_SIZE = 2000
+
+
 def enqueue_audience(
     conn: Connection,
     account_id: int,
@@ -120,15 +125,31 @@ def enqueue_audience(
     partitions: int,
     only_new: bool,
 ) -> int:
-    """Queue an entry for every member, set-based (one INSERT ... SELECT, no Python per
-    person). `only_new` skips people who were ever in the flow or are queued for it: the
-    real-time audience lets in those who joined since."""
-    from sqlalchemy import literal, not_
+    """Queue an entry for every member, in bundles of up to BUNDLE_SIZE people (a row
+    for each bundle, store/journeys.BUNDLE); answer how many people. `only_new` skips
+    people who were ever in the flow or are queued for it: the real-time audience lets
+    in those who joined since."""
+    from sqlalchemy import Integer, column, not_, text
 
-    from tidings.store.tables import inbox, participations
+    from tidings.store.journeys import BUNDLE
+    from tidings.store.tables import participations
 
+    postgres = conn.dialect.name == "postgresql"
     condition = audience_condition(conn, account_id, sources, now=now)
     if only_new:
+        bundled = (
+            "SELECT CAST(jsonb_array_elements_text(payload->'people') AS BIGINT) FROM inbox "
+            if postgres
+            else "SELECT j.value FROM inbox, json_each(inbox.payload, '$.people') AS j "
+        )
+        queued = (
+            text(
+                f"{bundled}WHERE kind = 'enter' AND flow_id = :queued_flow "
+                "UNION SELECT person_id FROM inbox WHERE kind = 'enter' AND flow_id = :queued_flow"
+            )
+            .bindparams(queued_flow=flow_id)
+            .columns(column("person", Integer))
+        )
         condition = and_(
             condition,
             not_(
@@ -137,31 +158,43 @@ def enqueue_audience(
                     participations.c.person_id == people.c.id,
                 )
             ),
-            not_(
-                exists().where(
-                    inbox.c.kind == "enter",
-                    inbox.c.flow_id == flow_id,
-                    inbox.c.person_id == people.c.id,
-                )
-            ),
+            people.c.id.not_in(queued),
         )
-    payload = literal({}, Json) if conn.dialect.name == "postgresql" else literal("{}")
-    query = select(
-        people.c.account_id,
-        people.c.id % partitions,
-        people.c.id,
-        literal("enter"),
-        literal(flow_id),
-        payload,
-        literal(now),
-    ).where(condition)
-    added = insert_counted(
-        conn,
-        inbox.insert().from_select(
-            ["account_id", "partition", "person_id", "kind", "flow_id", "payload", "due_at"],
-            query,
-        ),
+    # The members in id order, into bundles as they come: on PostgreSQL of one partition
+    # each (engines lease partitions); on SQLite one engine holds them all, and a bundle
+    # of neighbours reads their rows from a few pages.
+    by_partition = postgres and partitions > 1
+    members = select(people.c.id).where(condition).order_by(people.c.id)
+    dialect = dialect_of(conn.engine.url.drivername)
+    insert = (
+        "INSERT INTO inbox (account_id, partition, person_id, kind, flow_id, payload, due_at) "
+        f"VALUES ({', '.join([param(dialect)] * 3)}, 'enter', {param(dialect)}, "
+        f"{json_param(dialect)}, {param(dialect)})"
     )
+    rows: list[tuple[Any, ...]] = []
+    open_: dict[int, list[int]] = defaultdict(list)
+    added = 0
+
+    def close(bundle: list[int]) -> None:
+        nonlocal added
+        payload = orjson.dumps({BUNDLE: bundle}).decode()
+        rows.append((account_id, bundle[0] % partitions, bundle[0], flow_id, payload, now))
+        added += len(bundle)
+        if len(rows) >= 50:  # a launch of millions holds a few bundles at a time
+            conn.exec_driver_sql(insert, rows)
+            rows.clear()
+
+    for (person,) in conn.execute(members.execution_options(yield_per=BUNDLE_SIZE * 10)):
+        bundle = open_[person % partitions if by_partition else 0]
+        bundle.append(person)
+        if len(bundle) == BUNDLE_SIZE:
+            close(bundle)
+            bundle.clear()  # close() copied it into the payload
+    for bundle in open_.values():
+        if bundle:
+            close(bundle)
+    if rows:
+        conn.exec_driver_sql(insert, rows)
     if added:
         notify_work(conn)
     return added

@@ -93,6 +93,14 @@ class Row:
         return tuple(out)
 
 
+# An audience entry is queued as bundles, not a row a person: an `enter` row whose payload
+# is {"people": [person ids]} (of one partition; `person_id` is the first) stands for the
+# plain entry of each of them, in that order (store/audience.py). Readers see one
+# `InboxItem` a person (`bundled`, sharing the row's id); consuming some of them takes
+# them out of the row, which goes with its last (`Changes.consume`).
+BUNDLE = "people"
+
+
 @dataclass
 class InboxItem:
     id: int
@@ -105,6 +113,7 @@ class InboxItem:
     participation_id: int | None
     payload: dict[str, Any]
     due_at: int
+    bundled: bool = False  # one of a bundle's people: `id` is the bundle's row
 
 
 @dataclass
@@ -114,6 +123,8 @@ class Changes:
     inserted: list[Row] = field(default_factory=list)
     updated: list[Row] = field(default_factory=list)
     consumed_inbox: list[int] = field(default_factory=list)
+    # bundle row -> the people of it consumed (the row keeps the others)
+    consumed_bundled: dict[int, list[int]] = field(default_factory=dict)
     new_inbox: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[tuple[int, int, int, str, str], int] = field(
@@ -124,6 +135,13 @@ class Changes:
     # journey_steps rows: account, person, flow, version, participation, element, kind,
     # detail (JSON text), at
     steps: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def consume(self, item: InboxItem) -> None:
+        """Take `item` out of the inbox: its row, or its person out of a bundle."""
+        if item.bundled:
+            self.consumed_bundled.setdefault(item.id, []).append(item.person_id)
+        else:
+            self.consumed_inbox.append(item.id)
 
     def trace(
         self,
@@ -204,7 +222,8 @@ def next_ids(conn: Connection, count: int, table: str = "participations") -> lis
 def due_inbox(
     conn: Connection, now: int, limit: int, owned: frozenset[int] | None = None
 ) -> list[InboxItem]:
-    """Due stimuli in order. Raw SQL and orjson: at ingest rates this read is hot."""
+    """Due stimuli in order, up to `limit` (a bundle counts a stimulus a person). Raw SQL
+    and orjson: at ingest rates this read is hot."""
     p = param(dialect_of(conn.engine.url.drivername))
     rows = fetch(
         conn,
@@ -213,21 +232,48 @@ def due_inbox(
         f"{partition_sql(owned)} ORDER BY due_at, id LIMIT {int(limit)}",
         (now,),
     )
-    return [
-        InboxItem(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            orjson.loads(r[8]) if isinstance(r[8], str | bytes) else r[8],
-            r[9],
+    items: list[InboxItem] = []
+    for r in rows:
+        payload = orjson.loads(r[8]) if isinstance(r[8], str | bytes) else r[8]
+        if r[4] == "enter" and BUNDLE in payload:
+            account, part, flow, due = r[1], r[2], r[5], r[9]
+            for person in payload[BUNDLE][: limit - len(items)]:
+                items.append(
+                    InboxItem(r[0], account, part, person, "enter", flow, None, None, {}, due, True)
+                )
+        else:
+            items.append(InboxItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], payload, r[9]))
+        if len(items) >= limit:
+            break
+    return items
+
+
+def _take_from_bundles(conn: Connection, dialect: Dialect, taken: dict[int, list[int]]) -> None:
+    """Take people out of their bundles (`Changes.consumed_bundled`): a bundle left with
+    nobody goes, the others keep the rest, in order."""
+    p, j = param(dialect), json_param(dialect)
+    ids = sorted(taken)
+    rows = fetch(
+        conn, f"SELECT id, payload FROM inbox WHERE id IN ({', '.join([p] * len(ids))})", ids
+    )
+    gone: list[int] = []
+    kept: list[tuple[int, str, int]] = []
+    for row_id, raw in rows:
+        payload = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+        out = set(taken[row_id])
+        left = [person for person in payload[BUNDLE] if person not in out]
+        if left:
+            kept.append((left[0], orjson.dumps({BUNDLE: left}).decode(), row_id))
+        else:
+            gone.append(row_id)
+    for chunk in _chunks(gone):
+        conn.exec_driver_sql(
+            f"DELETE FROM inbox WHERE id IN ({', '.join([p] * len(chunk))})", tuple(chunk)
         )
-        for r in rows
-    ]
+    if kept:
+        conn.exec_driver_sql(
+            f"UPDATE inbox SET person_id = {p}, payload = {j} WHERE id = {p}", kept
+        )
 
 
 _SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM participations"
@@ -576,6 +622,8 @@ def write_changes(conn: Connection, changes: Changes) -> None:
         conn.exec_driver_sql(
             f"DELETE FROM inbox WHERE id IN ({', '.join([p] * len(chunk))})", tuple(chunk)
         )
+    if changes.consumed_bundled:
+        _take_from_bundles(conn, dialect, changes.consumed_bundled)
     if changes.new_inbox:
         conn.exec_driver_sql(
             "INSERT INTO inbox (account_id, partition, person_id, kind, flow_id, version, "

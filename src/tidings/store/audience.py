@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,12 +184,13 @@ def enqueue_audience(
             conn.exec_driver_sql(insert, rows)
             rows.clear()
 
-    for (person,) in conn.execute(members.execution_options(yield_per=BUNDLE_SIZE * 10)):
-        bundle = open_[person % partitions if by_partition else 0]
-        bundle.append(person)
-        if len(bundle) == BUNDLE_SIZE:
-            close(bundle)
-            bundle.clear()  # close() copied it into the payload
+    for chunk in _ids(conn, members, BUNDLE_SIZE * 10):
+        for person in chunk:
+            bundle = open_[person % partitions if by_partition else 0]
+            bundle.append(person)
+            if len(bundle) == BUNDLE_SIZE:
+                close(bundle)
+                bundle.clear()  # close() copied it into the payload
     for bundle in open_.values():
         if bundle:
             close(bundle)
@@ -198,3 +199,24 @@ def enqueue_audience(
     if added:
         notify_work(conn)
     return added
+
+
+def _ids(conn: Connection, query: Any, size: int) -> Iterator[list[int]]:
+    """The ids `query` selects, `size` at a time, straight from the driver's cursor (a
+    server-side one on PostgreSQL): a launch of millions holds a chunk at a time, and
+    skips the per-row work of SQLAlchemy's results."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    if conn.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name="tidings_audience")
+        params: Any = compiled.params
+    else:
+        cursor = dbapi.cursor()
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    try:
+        cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(size):
+            yield [row[0] for row in rows]
+    finally:
+        cursor.close()

@@ -320,6 +320,9 @@ participations = Table(
     Column("local", Json),
     Column("message_events", Json),
     Column("wake_at", BigInteger),
+    # The awaited event's name; NULL while it is the event of the wait_for_event the person
+    # waits at (the compiled program knows it: engine/programs.py maps it both ways), so a
+    # parked person does not pay for the name. Rows that name it anyway read the same.
     Column("waiting_for", String(128)),
     Column("waiting_element", String(64)),
     Column("entered_at", BigInteger, nullable=False),

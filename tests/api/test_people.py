@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tidings.bootstrap import Tidings
 
 ANA = {
     "externalId": "p1",
@@ -317,3 +318,56 @@ def test_other_account_sees_nothing(shop: Api, other_api: Api) -> None:
     # Their companies are not names this account can use.
     refused = other_api.post("/people", json={"externalId": "p1", "companies": ["Acme"]})
     assert refused.status_code == 422
+
+
+def _stored_attributes(system: Tidings, pid: int) -> Any:
+    """The row's `attributes` as the database holds it (NULL: None)."""
+    with system.db.read() as conn:
+        sql = f"SELECT attributes FROM people WHERE id = {int(pid)}"
+        return conn.exec_driver_sql(sql).scalar_one()
+
+
+def test_no_custom_attributes_are_stored_as_null_and_answered_as_an_empty_object(
+    system: Tidings, shop: Api
+) -> None:
+    created = shop.post("/people", json={"externalId": "p1", "firstName": "Ana"})
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    assert created.json()["attributes"] == {}
+    assert _stored_attributes(system, pid) is None
+    assert shop.get(f"/people/{pid}").json()["attributes"] == {}
+    given = shop.patch(f"/people/{pid}", json={"attributes": {"plan": "gold"}})
+    assert given.json()["attributes"] == {"plan": "gold"}
+    assert _stored_attributes(system, pid) is not None
+    merged = shop.post("/people", json={"externalId": "p1", "attributes": {"loyaltyPoints": 3}})
+    assert merged.json()["attributes"] == {"plan": "gold", "loyaltyPoints": 3}
+    removed = shop.patch(
+        f"/people/{pid}", json={"attributes": {"plan": None, "loyaltyPoints": None}}
+    )
+    assert removed.json()["attributes"] == {}
+    assert _stored_attributes(system, pid) is None
+    # a batch, an explicit empty object, an event for an unknown externalId, and a
+    # person whose only attribute's definition is deleted: NULL each, {} to read
+    batch = shop.post(
+        "/people/batch", json=[{"externalId": "p2"}, {"externalId": "p3", "attributes": {}}]
+    )
+    assert batch.status_code == 200, batch.text
+    assert shop.post("/event-definitions", json={"name": "Visit"}).status_code == 201
+    visit = {"person": {"externalId": "p4"}, "name": "Visit"}
+    assert shop.post("/events", json=visit).status_code == 202
+    vip = shop.post("/people", json={"externalId": "p5", "attributes": {"vipSince": "2025-12-01"}})
+    assert shop.delete("/attributes/vipSince").status_code == 204
+    people = {p["externalId"]: p for p in everyone(shop)}
+    assert set(people) == {"p1", "p2", "p3", "p4", "p5"}
+    for person in people.values():
+        assert person["attributes"] == {}
+        assert _stored_attributes(system, person["id"]) is None
+    assert people["p5"]["id"] == vip.json()["id"]
+    # a row written before (an empty object stored) reads the same, and merges
+    empty = "'{}'::jsonb" if system.db.dialect == "postgresql" else "'{}'"
+    sql = f"UPDATE people SET attributes = {empty} WHERE id = {int(pid)}"
+    system.db.write(lambda conn: conn.exec_driver_sql(sql))
+    assert _stored_attributes(system, pid) is not None
+    assert shop.get(f"/people/{pid}").json()["attributes"] == {}
+    again = shop.patch(f"/people/{pid}", json={"attributes": {"plan": "silver"}})
+    assert again.json()["attributes"] == {"plan": "silver"}

@@ -201,6 +201,33 @@ def test_attribute_tag_company_and_logic(
     assert evaluate(population, rule) == expected
 
 
+def test_no_custom_attributes_stored_as_null_match_as_an_empty_object_does(
+    system: Tidings, api: Api
+) -> None:
+    """A person without custom attributes has NULL in the store; rows written before hold
+    `{}`. Every rule treats the two alike: each key is absent."""
+    declare_attributes(system, api.account_id, ATTRIBUTES)
+    ids = add_people(system, api.account_id, [{"externalId": "none"}, {"externalId": "empty"}])
+    empty = "'{}'::jsonb" if system.db.dialect == "postgresql" else "'{}'"
+    sql = f"UPDATE people SET attributes = {empty} WHERE id = {int(ids['empty'])}"
+    system.db.write(lambda conn: conn.exec_driver_sql(sql))
+    with system.db.read() as conn:
+        stored = dict(
+            conn.exec_driver_sql(
+                "SELECT external_id, attributes FROM people "
+                f"WHERE account_id = {int(api.account_id)}"
+            ).all()
+        )
+    assert stored["none"] is None
+    assert stored["empty"] is not None
+    matched = {name: evaluate(api, rule) for name, rule, _ in CASES}
+    assert all(found in (set(), {"none", "empty"}) for found in matched.values()), matched
+    assert matched["integer notExists"] == matched["integer ne"] == {"none", "empty"}
+    assert matched["not over absent"] == matched["boolean ne"] == {"none", "empty"}
+    assert matched["list exists"] == matched["integer eq"] == set()
+    assert evaluate(api, {"not": attr("interests", "exists")}) == {"none", "empty"}
+
+
 @pytest.fixture
 def shop(system: Tidings, api: Api) -> Api:
     definition = {"amount": "decimal", "sku": "text", "items": "list"}

@@ -31,11 +31,12 @@ def populate(
         size = min(CHUNK, people_count - base)
         with db.write_engine.begin() as conn:
             conn.exec_driver_sql(
+                # no custom attributes: NULL, as the API writes it (tables.EmptyAsNull)
                 "INSERT INTO people (account_id, external_id, first_name, attributes, created_at, "
-                "updated_at) VALUES (?, ?, ?, '{}', 0, 0)"
+                "updated_at) VALUES (?, ?, ?, NULL, 0, 0)"
                 if db.dialect == "sqlite"
                 else "INSERT INTO people (account_id, external_id, first_name, attributes, "
-                "created_at, updated_at) VALUES (%s, %s, %s, '{}', 0, 0)",
+                "created_at, updated_at) VALUES (%s, %s, %s, NULL, 0, 0)",
                 [(1, f"p{base + i}", f"Person{base + i}") for i in range(size)],
             )
             ids = (

@@ -118,7 +118,8 @@ def parked_bytes(people: int) -> float:
             with db.write_engine.begin() as conn:
                 conn.exec_driver_sql(
                     _PARTICIPATION,
-                    [(i, WAITING, "w", 10**15, "Ping", None, None) for i in ids],
+                    # the awaited event is the element's own: NULL, as the engine writes it
+                    [(i, WAITING, "w", 10**15, None, None, None) for i in ids],
                 )
         db.close()
         after = sum(os.path.getsize(f) for f in path.parent.iterdir())

@@ -45,7 +45,7 @@ from tidings.domain.lifecycle import Status
 from tidings.engine import catalogs, dispatch, uniform
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
-from tidings.engine.programs import Compiled, Programs
+from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored_waiting_for
 from tidings.engine.scope import Everything, Scope
 from tidings.store import journeys as store
 from tidings.store.database import Database
@@ -254,11 +254,13 @@ class Engine:
                         to_micros(now),
                     )
                 )
-            goals = self.programs.goals.get((item.account_id, name))
+            programs = self.programs
+            goals = programs.goals.get((item.account_id, name))
             for pid in sorted(batch.of_person.get(item.person_id, ())):
                 row = batch.rows[pid]
                 if row.phase == Phase.waiting and (
-                    row.waiting_for == name
+                    programs.waiting_for(row.flow_id, row.version, row.element, row.waiting_for)
+                    == name
                     or name.startswith("message.")
                     or (goals is not None and (row.flow_id, row.version) in goals)
                 ):
@@ -402,14 +404,14 @@ class Engine:
         if not compiled.runs and not isinstance(stimulus, Canceled):
             return
         try:
-            step = advance(compiled.program, _state(row, person), stimulus, now)
+            step = advance(compiled.program, _state(row, person, compiled), stimulus, now)
         except Exception:
             # A bug, not bad data (the step function never raises on data): keep the
             # person where they are, log it, and let the rest of the batch go on.
             log.exception("step failed for participation %s", pid)
             return
         engaged_before = bool(row.message_events) and _engaged(row.message_events)
-        _apply(row, step.state, now)
+        _apply(row, step.state, now, compiled)
         if not engaged_before and row.message_events and _engaged(row.message_events):
             key = (row.account_id, row.flow_id, row.version, "", "activeProfiles")
             batch.changes.counters[key] += 1
@@ -564,7 +566,11 @@ class Engine:
         return int(self.db.write(write))
 
 
-def _state(row: store.Row, person: Person) -> State:
+def _state(row: store.Row, person: Person, compiled: Compiled) -> State:
+    """The domain's state of a participation row (its awaited event by name)."""
+    waiting_for = row.waiting_for
+    if row.phase == Phase.waiting:
+        waiting_for = read_waiting_for(compiled.program, row.element, waiting_for)
     return State(
         participation_id=row.id,
         flow_id=row.flow_id,
@@ -576,7 +582,7 @@ def _state(row: store.Row, person: Person) -> State:
         entry_event=row.entry_event,
         entered_at=from_micros(row.entered_at),
         wake_at=None if row.wake_at is None else from_micros(row.wake_at),
-        waiting_for=row.waiting_for,
+        waiting_for=waiting_for,
         waiting_element=row.waiting_element,
         message_events=frozenset((e[0], e[1]) for e in row.message_events),
         local=row.local,
@@ -584,7 +590,8 @@ def _state(row: store.Row, person: Person) -> State:
     )
 
 
-def _apply(row: store.Row, state: State, now: datetime) -> None:
+def _apply(row: store.Row, state: State, now: datetime, compiled: Compiled) -> None:
+    """The new state on the row (the awaited event NULL when it is the element's own)."""
     at = to_micros(now)
     row.phase = state.phase.value
     row.element = state.element
@@ -594,7 +601,7 @@ def _apply(row: store.Row, state: State, now: datetime) -> None:
         sorted([list(e) for e in state.message_events]) if state.message_events else []
     )
     row.wake_at = None if state.wake_at is None else to_micros(state.wake_at)
-    row.waiting_for = state.waiting_for
+    row.waiting_for = stored_waiting_for(compiled.program, state.element, state.waiting_for)
     row.waiting_element = state.waiting_element
     if state.phase is Phase.exited and row.exited_at is None:
         row.exited_at = at

@@ -31,7 +31,7 @@ from tidings.domain.journey import Person, Phase, admits
 from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
 from tidings.engine import uniform
 from tidings.engine.dispatch import hand_over
-from tidings.engine.programs import Compiled
+from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store import journeys as store
 from tidings.store.dialect import dialect_of, json_param, param, sql_literal
 from tidings.store.tables import PHASE_CODE, WAITING
@@ -83,7 +83,7 @@ def take(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> i
             seen.add(item.person_id)
         if not head:
             return 0
-        busy = _busy(conn, [item for item, _ in head])
+        busy = _busy(engine, conn, [item for item, _ in head])
         candidates: dict[int, set[int]] = defaultdict(set)
         for item, flows in head:
             for compiled in flows:
@@ -185,7 +185,7 @@ def _prepare(
                     _json(move.local),
                     None,  # message_events: none yet
                     None if move.wake_at is None else to_micros(move.wake_at),
-                    move.waiting_for,
+                    stored_waiting_for(compiled.program, move.element, move.waiting_for),
                     move.waiting_element,
                     at,
                     at if exited else None,
@@ -271,9 +271,11 @@ _OWN = frozenset(store.COLUMNS.index(c) for c in ("id", "person_id", "variables"
 
 
 def _busy(
-    conn: Connection, items: Sequence[store.InboxItem]
+    engine: Engine, conn: Connection, items: Sequence[store.InboxItem]
 ) -> dict[int, list[tuple[str | None, int | None]]]:
-    """What the people of `items` wait for, and when their timers come, by person."""
+    """What the people of `items` wait for (the event's name: programs.waiting_for), and
+    when their timers come, by person."""
+    programs = engine.programs
     p = param(dialect_of(conn.engine.url.drivername))
     by_account: dict[int, list[int]] = defaultdict(list)
     for item in items:
@@ -282,12 +284,13 @@ def _busy(
     for account_id, people in by_account.items():
         for start in range(0, len(people), uniform.CHUNK):
             chunk = people[start : start + uniform.CHUNK]
-            for person_id, waiting_for, wake_at in store.fetch(
+            for person_id, flow_id, version, element, waiting_for, wake_at in store.fetch(
                 conn,
-                "SELECT person_id, waiting_for, wake_at FROM participations "
-                f"WHERE account_id = {p} AND phase = {WAITING} "
+                "SELECT person_id, flow_id, version, element, waiting_for, wake_at "
+                f"FROM participations WHERE account_id = {p} AND phase = {WAITING} "
                 f"AND person_id IN ({', '.join([p] * len(chunk))})",
                 (account_id, *chunk),
             ):
-                out[person_id].append((waiting_for, wake_at))
+                awaited = programs.waiting_for(flow_id, version, element, waiting_for)
+                out[person_id].append((awaited, wake_at))
     return out

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, func, select
 from tidings.domain.entry_rules import EntryRules
 from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
 from tidings.domain.journey import compile_program
+from tidings.domain.journey.program import Program
 from tidings.domain.lifecycle import Status
 from tidings.domain.people import STANDARD_TYPES
 from tidings.engine.interest import names_of
@@ -133,6 +134,18 @@ class Programs:
         self.event_entries = dict(entries)
         self.goals = dict(goals)
 
+    def waiting_for(
+        self, flow_id: int, version: int, element: str | None, stored: str | None
+    ) -> str | None:
+        """The event a waiting participation waits for, from its row: the `waiting_for`
+        column, or when that is NULL the event of the element it waits at
+        (`stored_waiting_for`). None: no event (or a version that is not loaded, whose
+        people no stimulus moves)."""
+        if stored is not None or element is None:
+            return stored
+        compiled = self.by_version.get((flow_id, version))
+        return None if compiled is None else compiled.program.awaited(element)
+
     def invalidate(self) -> None:
         self._stamp = ()
 
@@ -145,3 +158,26 @@ class Programs:
             document = compiled.document.model_dump(mode="json", by_alias=True)
             out |= {(compiled.account_id, name) for name in names_of(document)}
         return out
+
+
+# --- waiting_for at the store's edge ---------------------------------------------------------
+# A participation's `waiting_for` column is NULL when the person waits for the event of
+# the element they wait at (a wait_for_event's own `event`): the program knows it, so the
+# store does not repeat it on every waiting row. Rows that name it (written before) read
+# the same. The domain (State.waiting_for) always sees the name.
+
+
+def stored_waiting_for(
+    program: Program, element: str | None, waiting_for: str | None
+) -> str | None:
+    """What the `waiting_for` column keeps for a person at `element` waiting for
+    `waiting_for`: NULL when that is the element's own event."""
+    if waiting_for is not None and waiting_for == program.awaited(element):
+        return None
+    return waiting_for
+
+
+def read_waiting_for(program: Program, element: str | None, stored: str | None) -> str | None:
+    """The event a participation waits for, from its `waiting_for` column (the inverse
+    of `stored_waiting_for` for a waiting row)."""
+    return stored if stored is not None else program.awaited(element)

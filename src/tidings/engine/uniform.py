@@ -36,7 +36,7 @@ from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove, personal_sends, uniform_move
 from tidings.engine import sql_sends
 from tidings.engine.dispatch import Sendable, hand_over, settle
-from tidings.engine.programs import Compiled
+from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store import journeys as store
 from tidings.store import traces
 from tidings.store.dialect import dialect_of, ids_in, json_param, param
@@ -198,7 +198,7 @@ def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxIt
         mine: list[tuple[tuple[int, int, str], int]] = []
         fits = True
         for pid, flow_id, version, element, waiting_for, local in waiting.get(item.person_id, ()):
-            if waiting_for != name:
+            if programs.waiting_for(flow_id, version, element, waiting_for) != name:
                 continue
             compiled = programs.by_version.get((flow_id, version))
             if compiled is None or not compiled.runs:
@@ -261,7 +261,7 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             engine.scope.fence(conn)
             dialect = dialect_of(conn.engine.url.drivername)
             p, j = param(dialect), json_param(dialect)
-            state = _state(move, at)
+            state = _state(program, move, at)
             variables = orjson.dumps(dict(move.variables)).decode() if move.variables else None
             # the store composes the messages: only people it can send to enter here
             reachable = "" if by_sql is None else f" AND {sql_sends.has_phone('people.id')}"
@@ -545,22 +545,23 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
         f"phase = {p}, element = {p}, wake_at = {p}, waiting_for = {p}, waiting_element = {p}, "
         f"local = {j}, exited_at = {p}, exit_reason = {p}"
     )
-    values = _state(cohort.move, at)
+    values = _state(cohort.compiled.program, cohort.move, at)
     for start in range(0, len(ids), CHUNK):
         listed = ids_in("id", ids[start : start + CHUNK])
         conn.exec_driver_sql(f"UPDATE participations SET {sets} WHERE {listed}", values)
     _record(conn, cohort, ids, at)
 
 
-def _state(move: UniformMove, at: int) -> tuple[Any, ...]:
-    """phase (its code), element, wake_at, waiting_for, waiting_element, local (NULL when
-    empty), exited_at and exit_reason after `move` at `at`."""
+def _state(program: Program, move: UniformMove, at: int) -> tuple[Any, ...]:
+    """phase (its code), element, wake_at, waiting_for (NULL when it is the element's own
+    event: programs.stored_waiting_for), waiting_element, local (NULL when empty),
+    exited_at and exit_reason after `move` at `at`."""
     exited = move.phase is Phase.exited
     return (
         PHASE_CODE[move.phase],
         move.element,
         None if move.wake_at is None else to_micros(move.wake_at),
-        move.waiting_for,
+        stored_waiting_for(program, move.element, move.waiting_for),
         move.waiting_element,
         orjson.dumps(dict(move.local)).decode() if move.local else None,
         at if exited else None,

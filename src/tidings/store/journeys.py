@@ -60,7 +60,9 @@ class Row:
     """A participation as stored (instants in micros, JSON decoded, NULL empties read as
     empty, the phase by name: its code is the store's, tables.PHASES). `entry_detail` is
     not here: only the set-based entry writes it, and the general path's updates leave it
-    as it is."""
+    as it is. `waiting_for` is the column as stored: NULL while the person waits for the
+    event of the element they wait at, which only the program knows (the engine maps it:
+    engine/programs.py `stored_waiting_for`, `Programs.waiting_for`)."""
 
     id: int
     account_id: int

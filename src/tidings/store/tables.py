@@ -75,6 +75,32 @@ class PhaseCode(TypeDecorator[str]):
         return None if value is None else PHASES[value]
 
 
+class EmptyAsNull(TypeDecorator[dict[str, Any]]):
+    """A JSON object column whose empty object is stored as NULL and read back as `{}`
+    (a person's custom attributes: most people have none, and `'{}'` cost every one of
+    them its bytes). Core binds and reads it; raw SQL writes NULL for empty and reads
+    NULL as empty. SQL over the document reads NULL as it reads a missing key (NULL)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        # none_as_null: Python None is SQL NULL (JSON's default would store JSON 'null')
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB(none_as_null=True))
+        return dialect.type_descriptor(JSON(none_as_null=True))
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> Any:
+        return value or None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dict[str, Any]:
+        return {} if value is None else value
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        # a key or a text compared with the document binds as itself, as with JSON
+        return self.impl_instance.coerce_compared_value(op, value)
+
+
 def _account() -> Column[int]:
     return Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
 
@@ -117,7 +143,8 @@ people = Table(
     Column("country", String(2)),
     Column("timezone", String(64)),
     Column("preferred_language", String(35)),
-    Column("attributes", Json, nullable=False),
+    # Custom attributes; NULL when there are none (EmptyAsNull: read back as {}).
+    Column("attributes", EmptyAsNull),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "external_id", name="uq_people_account_external"),
@@ -320,6 +347,9 @@ participations = Table(
     Column("local", Json),
     Column("message_events", Json),
     Column("wake_at", BigInteger),
+    # The awaited event's name; NULL while it is the event of the wait_for_event the person
+    # waits at (the compiled program knows it: engine/programs.py maps it both ways), so a
+    # parked person does not pay for the name. Rows that name it anyway read the same.
     Column("waiting_for", String(128)),
     Column("waiting_element", String(64)),
     Column("entered_at", BigInteger, nullable=False),

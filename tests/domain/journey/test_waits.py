@@ -240,3 +240,12 @@ def test_a_timer_for_an_event_wait_without_timeout_never_comes() -> None:
     assert journey.state.wake_at is None
     before = journey.state
     assert journey.apply(TimerDue()).state is before
+
+
+def test_the_program_knows_the_event_each_element_holds_people_for() -> None:
+    # the store keeps `waiting_for` NULL when it is this (engine/programs.py)
+    named = Journey(for_event(event="Bought")).program
+    assert [named.awaited(e) for e in ("w", "yes", "nowhere", None)] == ["Bought", None, None, None]
+    messages = Journey(for_event(element="sms1", event="message.clicked")).program
+    assert messages.awaited("w") == "message.clicked"
+    assert Journey(for_event(element="sms1")).program.awaited("w") is None

@@ -62,6 +62,12 @@ class Program:
     problems: tuple[str, ...]  # what did not compile (validation would have refused it)
     send_window: WindowRule | None = None  # None: messages go out at any time
 
+    def awaited(self, element: str | None) -> str | None:
+        """The event everyone waiting at `element` waits for, when the element names it
+        (a `wait_for_event`'s own `event`); None for any other element."""
+        handler = self.handlers.get(element) if element is not None else None
+        return None if handler is None else handler.awaits
+
 
 def compile_program(
     document: FlowDocument | Mapping[str, Any],

@@ -23,6 +23,10 @@ from tidings.domain.journey.types import EventArrived, ResultArrived
 class Handler(ABC):
     """One element of a compiled flow."""
 
+    # The event a person held here waits for when the element itself names it (a
+    # wait_for_event's `event`): the same for everyone waiting here (`Program.awaited`).
+    awaits: str | None = None
+
     def __init__(self, element: ElementBase) -> None:
         self.id = element.id
         nxt = element.next

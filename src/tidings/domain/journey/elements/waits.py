@@ -84,6 +84,7 @@ class WaitForEventHandler(Handler):
     def __init__(self, element: WaitForEvent, compiler: Compiler) -> None:
         super().__init__(element)
         self.event = element.event
+        self.awaits = element.event
         self.element = element.element
         if element.element is not None:
             fields = OpenFields(STANDARD_EVENTS["message.delivered"])

@@ -2,7 +2,7 @@
 
 Revision ID: 0014
 Revises: 0013
-Create Date: 2026-11-26 10:00:00.000000
+Create Date: 2026-11-25 23:00:00.000000
 
 `people.attributes` becomes nullable and is NULL when a person has no custom attributes
 (store/tables.py `EmptyAsNull` reads it back as `{}`); existing empties are converted.

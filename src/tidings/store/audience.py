@@ -52,10 +52,12 @@ def _ids_and_names(refs: Sequence[int | str]) -> tuple[list[int], list[str]]:
 
 
 def audience_condition(
-    conn: Connection, account_id: int, sources: Sources, *, now: int
+    conn: Connection, account_id: int, sources: Sources, *, now: int, by_id: bool = False
 ) -> ColumnElement[bool]:
     """People of `account_id` named by any source. A segment that no longer exists is a
-    409 naming it (the flow was valid when launched; its audience must still be)."""
+    409 naming it (the flow was valid when launched; its audience must still be).
+    `by_id`: the account is tested on each row, not looked up by its index, so that SQLite
+    walks the table in id order (by the index it sorts the members for an id order)."""
     dialect = dialect_of(conn.engine.url.drivername)
     parts: list[ColumnElement[bool]] = []
     seg_ids, seg_names = _ids_and_names(sources.segments)
@@ -99,7 +101,8 @@ def audience_condition(
                 or_(companies.c.id.in_(company_ids), companies.c.name.in_(company_names)),
             )
         )
-    return and_(people.c.account_id == account_id, or_(false(), *parts))
+    account = (people.c.account_id + 0) if by_id else people.c.account_id
+    return and_(account == account_id, or_(false(), *parts))
 
 
 def count_audience(conn: Connection, account_id: int, sources: Sources, *, now: int) -> int:
@@ -135,7 +138,7 @@ def enqueue_audience(
     from tidings.store.tables import participations
 
     postgres = conn.dialect.name == "postgresql"
-    condition = audience_condition(conn, account_id, sources, now=now)
+    condition = audience_condition(conn, account_id, sources, now=now, by_id=not postgres)
     if only_new:
         bundled = (
             "SELECT CAST(jsonb_array_elements_text(payload->'people') AS BIGINT) FROM inbox "

@@ -205,21 +205,15 @@ def enqueue_audience(
 
 
 def _ids(conn: Connection, query: Any, size: int) -> Iterator[list[int]]:
-    """The ids `query` selects, `size` at a time, straight from the driver's cursor (a
-    server-side one on PostgreSQL): a launch of millions holds a chunk at a time, and
-    skips the per-row work of SQLAlchemy's results."""
+    """The ids `query` selects, `size` at a time, straight from the driver's cursor: a
+    launch of millions holds a chunk at a time, and skips the per-row work of
+    SQLAlchemy's results."""
+    from tidings.store.journeys import stream
+
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
     if conn.dialect.name == "postgresql":
-        cursor = dbapi.cursor(name="tidings_audience")
         params: Any = compiled.params
     else:
-        cursor = dbapi.cursor()
         params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-    try:
-        cursor.execute(str(compiled), params)
-        while rows := cursor.fetchmany(size):
-            yield [row[0] for row in rows]
-    finally:
-        cursor.close()
+    for rows in stream(conn, str(compiled), params, size):
+        yield [row[0] for row in rows]

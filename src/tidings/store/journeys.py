@@ -5,8 +5,10 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,7 @@ from tidings.store.tables import (
 from tidings.store.wakeups import notify_work
 
 CHUNK = 500
+INBOX_PAGE = 250  # inbox rows fetched at a time (a row may be a bundle of 2,000 people)
 COLUMNS = (
     "id",
     "account_id",
@@ -180,6 +183,29 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         cursor.close()
 
 
+def stream(
+    conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), size: int = 1000
+) -> Generator[list[Any], None, None]:
+    """The rows of a raw query `size` at a time, inside `conn`'s transaction, fetched
+    only as they are asked for: SQLite steps its statement lazily; on PostgreSQL a
+    server-side cursor holds the rest. Stop early and nothing more is read."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    if conn.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name=f"tidings_stream_{next(_cursors)}")
+    else:
+        cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql, params if isinstance(params, Mapping) else tuple(params))
+        while rows := cursor.fetchmany(size):
+            yield list(rows)
+    finally:
+        cursor.close()
+
+
+_cursors = itertools.count()
+
+
 def partition_sql(owned: frozenset[int] | None, column: str = "partition") -> str:
     """An `AND ...` clause restricting raw SQL to owned partitions (ints only, inlined);
     None means every partition."""
@@ -225,28 +251,33 @@ def due_inbox(
     conn: Connection, now: int, limit: int, owned: frozenset[int] | None = None
 ) -> list[InboxItem]:
     """Due stimuli in order, up to `limit` (a bundle counts a stimulus a person). Raw SQL
-    and orjson: at ingest rates this read is hot."""
+    and orjson: at ingest rates this read is hot. The rows are fetched a few at a time
+    (`stream`): `limit` rows of bundles would be `limit` times 2,000 people."""
     p = param(dialect_of(conn.engine.url.drivername))
-    rows = fetch(
-        conn,
+    sql = (
         "SELECT id, account_id, partition, person_id, kind, flow_id, version, "
         f"participation_id, payload, due_at FROM inbox WHERE due_at <= {p}"
-        f"{partition_sql(owned)} ORDER BY due_at, id LIMIT {int(limit)}",
-        (now,),
+        f"{partition_sql(owned)} ORDER BY due_at, id LIMIT {int(limit)}"
     )
     items: list[InboxItem] = []
-    for r in rows:
-        payload = orjson.loads(r[8]) if isinstance(r[8], str | bytes) else r[8]
-        if r[4] == "enter" and BUNDLE in payload:
-            account, part, flow, due = r[1], r[2], r[5], r[9]
-            for person in payload[BUNDLE][: limit - len(items)]:
-                items.append(
-                    InboxItem(r[0], account, part, person, "enter", flow, None, None, {}, due, True)
-                )
-        else:
-            items.append(InboxItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], payload, r[9]))
-        if len(items) >= limit:
-            break
+    with closing(stream(conn, sql, (now,), INBOX_PAGE)) as pages:  # closed when we stop
+        for rows in pages:
+            for r in rows:
+                payload = orjson.loads(r[8]) if isinstance(r[8], str | bytes) else r[8]
+                if r[4] == "enter" and BUNDLE in payload:
+                    account, part, flow, due = r[1], r[2], r[5], r[9]
+                    items += [
+                        InboxItem(
+                            r[0], account, part, person, "enter", flow, None, None, {}, due, True
+                        )
+                        for person in payload[BUNDLE][: limit - len(items)]
+                    ]
+                else:
+                    items.append(
+                        InboxItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], payload, r[9])
+                    )
+                if len(items) >= limit:
+                    return items
     return items
 
 

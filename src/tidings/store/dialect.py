@@ -84,14 +84,27 @@ def param(dialect: Dialect) -> str:
 
 
 def ids_in(column: str, ids: Iterable[int]) -> str:
-    """`column` among `ids` (not empty) as inlined SQL: a range when they have no gap
+    """`column` among `ids` (not empty) as inlined SQL: ranges for the runs without a gap
     (ids one writer numbered: SQLite parses and probes a 2,000-long list for every
-    statement), else a list."""
+    statement, and a range costs it nothing), a list for the rest."""
     ordered = sorted({int(i) for i in ids})
-    first, last = ordered[0], ordered[-1]
-    if last - first + 1 == len(ordered):
-        return f"{column} BETWEEN {first} AND {last}"
-    return f"{column} IN ({', '.join(map(str, ordered))})"
+    ranges: list[str] = []
+    single: list[int] = []
+    start = 0
+    for end in range(1, len(ordered) + 1):
+        if end < len(ordered) and ordered[end] == ordered[end - 1] + 1:
+            continue
+        if end - start >= MIN_RUN:
+            ranges.append(f"{column} BETWEEN {ordered[start]} AND {ordered[end - 1]}")
+        else:
+            single += ordered[start:end]
+        start = end
+    if single:
+        ranges.append(f"{column} IN ({', '.join(map(str, single))})")
+    return ranges[0] if len(ranges) == 1 else f"({' OR '.join(ranges)})"
+
+
+MIN_RUN = 16  # ids in a row written as a range (shorter runs join the list)
 
 
 def insert_ignore(dialect: Dialect, table: Any) -> Any:

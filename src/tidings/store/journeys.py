@@ -21,7 +21,7 @@ from tidings.domain.journey import Notify, Person, SendMessage
 from tidings.domain.journey.needs import EVERYTHING, Needs
 from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.store import traces
-from tidings.store.dialect import Dialect, dialect_of, json_param, param, sql_literal
+from tidings.store.dialect import Dialect, dialect_of, ids_in, json_param, param, sql_literal
 from tidings.store.tables import (
     PHASE_CODE,
     PHASES,
@@ -651,10 +651,8 @@ def write_changes(conn: Connection, changes: Changes) -> None:
             f"UPDATE participations SET {sets} WHERE id = {p}",
             [(*r.values()[1:], r.id) for r in changes.updated],
         )
-    for chunk in _chunks(changes.consumed_inbox):
-        conn.exec_driver_sql(
-            f"DELETE FROM inbox WHERE id IN ({', '.join([p] * len(chunk))})", tuple(chunk)
-        )
+    for chunk in _chunks(changes.consumed_inbox):  # mostly a run of the inbox's head
+        conn.exec_driver_sql(f"DELETE FROM inbox WHERE {ids_in('id', chunk)}")
     if changes.consumed_bundled:
         _take_from_bundles(conn, dialect, changes.consumed_bundled)
     if changes.new_inbox:

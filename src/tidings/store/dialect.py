@@ -87,7 +87,11 @@ def ids_in(column: str, ids: Iterable[int]) -> str:
     """`column` among `ids` (not empty) as inlined SQL: ranges for the runs without a gap
     (ids one writer numbered: SQLite parses and probes a 2,000-long list for every
     statement, and a range costs it nothing), a list for the rest."""
-    ordered = sorted({int(i) for i in ids})
+    distinct = set(ids)  # ints (typed); whatever is written into the SQL goes through int()
+    first, last = int(min(distinct)), int(max(distinct))
+    if last - first + 1 == len(distinct):  # one run: a part's rows, the usual case
+        return f"{column} BETWEEN {first} AND {last}"
+    ordered = sorted(map(int, distinct))
     ranges: list[str] = []
     single: list[int] = []
     start = 0

@@ -199,17 +199,6 @@ def text_contains(
     return find(haystack, literal(needle, Text())) > 0
 
 
-def insert_counted(conn: Any, statement: Any) -> int:
-    """Run an INSERT ... SELECT and return how many rows it inserted. psycopg reports no
-    row count for it here, so on PostgreSQL the insert runs in a CTE that is counted."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy import func, literal, select
-
-        inserted = statement.returning(literal(1)).cte("inserted")
-        return int(conn.execute(select(func.count()).select_from(inserted)).scalar_one())
-    return int(conn.execute(statement).rowcount or 0)
-
-
 def sql_literal(value: Any) -> str | None:
     """`value` as an SQL literal: an int, NULL or a quoted text (quotes doubled, as both
     databases read a standard string); None when it cannot be one (anything else, or a

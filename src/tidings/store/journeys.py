@@ -281,9 +281,11 @@ def due_inbox(
     return items
 
 
-def _take_from_bundles(conn: Connection, dialect: Dialect, taken: dict[int, list[int]]) -> None:
-    """Take people out of their bundles (`Changes.consumed_bundled`): a bundle left with
-    nobody goes, the others keep the rest, in order."""
+def _take_from_bundles(
+    conn: Connection, dialect: Dialect, taken: dict[int, list[int]]
+) -> list[int]:
+    """Take people out of their bundles (`Changes.consumed_bundled`): the others keep the
+    rest, in order; answer the bundles left with nobody, for the caller to delete."""
     p, j = param(dialect), json_param(dialect)
     ids = sorted(taken)
     rows = fetch(
@@ -299,14 +301,11 @@ def _take_from_bundles(conn: Connection, dialect: Dialect, taken: dict[int, list
             kept.append((left[0], orjson.dumps({BUNDLE: left}).decode(), row_id))
         else:
             gone.append(row_id)
-    for chunk in _chunks(gone):
-        conn.exec_driver_sql(
-            f"DELETE FROM inbox WHERE id IN ({', '.join([p] * len(chunk))})", tuple(chunk)
-        )
     if kept:
         conn.exec_driver_sql(
             f"UPDATE inbox SET person_id = {p}, payload = {j} WHERE id = {p}", kept
         )
+    return gone
 
 
 _SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM participations"
@@ -651,10 +650,11 @@ def write_changes(conn: Connection, changes: Changes) -> None:
             f"UPDATE participations SET {sets} WHERE id = {p}",
             [(*r.values()[1:], r.id) for r in changes.updated],
         )
-    for chunk in _chunks(changes.consumed_inbox):  # mostly a run of the inbox's head
-        conn.exec_driver_sql(f"DELETE FROM inbox WHERE {ids_in('id', chunk)}")
+    consumed = changes.consumed_inbox
     if changes.consumed_bundled:
-        _take_from_bundles(conn, dialect, changes.consumed_bundled)
+        consumed = [*consumed, *_take_from_bundles(conn, dialect, changes.consumed_bundled)]
+    for chunk in _chunks(consumed):  # mostly a run of the inbox's head
+        conn.exec_driver_sql(f"DELETE FROM inbox WHERE {ids_in('id', chunk)}")
     if changes.new_inbox:
         conn.exec_driver_sql(
             "INSERT INTO inbox (account_id, partition, person_id, kind, flow_id, version, "

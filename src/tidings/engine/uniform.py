@@ -288,10 +288,9 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
             if by_sql is not None:
                 return _write_sql(engine, conn, cohort, taken, ids, at, by_sql, detail)
             changes = store.Changes()
-            for item in taken:
-                changes.consume(item)
             outbox: list[dict[str, Any]] = []
             for item in taken:
+                changes.consume(item)
                 pid = ids.get(item.person_id)
                 if pid is None:
                     continue  # deleted since it was queued: no participation, nothing sent

@@ -137,7 +137,8 @@ def enqueue_audience(
     from tidings.store.journeys import BUNDLE
     from tidings.store.tables import participations
 
-    postgres = conn.dialect.name == "postgresql"
+    dialect = dialect_of(conn.engine.url.drivername)
+    postgres = dialect == "postgresql"
     condition = audience_condition(conn, account_id, sources, now=now, by_id=not postgres)
     if only_new:
         bundled = (
@@ -168,7 +169,6 @@ def enqueue_audience(
     # of neighbours reads their rows from a few pages.
     by_partition = postgres and partitions > 1
     members = select(people.c.id).where(condition).order_by(people.c.id)
-    dialect = dialect_of(conn.engine.url.drivername)
     insert = (
         "INSERT INTO inbox (account_id, partition, person_id, kind, flow_id, payload, due_at) "
         f"VALUES ({', '.join([param(dialect)] * 3)}, 'enter', {param(dialect)}, "

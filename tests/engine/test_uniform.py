@@ -10,9 +10,6 @@ wait with a condition, a second event in one batch, an event that starts a flow)
 
 from __future__ import annotations
 
-import itertools
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.conftest import BACKENDS, Api
-from tests.support.postgres import create_database
+from tests.support.stores import fresh_url, ok
 from tidings.bootstrap import build
 from tidings.clock import VirtualClock
 from tidings.config import Settings
@@ -28,7 +25,6 @@ from tidings.store import traces
 
 KEY = "tdk_uniform_test_key_0123456789abcdef"
 PEOPLE = 24
-_names = itertools.count()
 
 
 def audience(name: str, elements: list[dict[str, Any]], **settings: Any) -> dict[str, Any]:
@@ -177,11 +173,6 @@ def run(url: str, uniform: bool) -> dict[str, Any]:
         system.close()
 
 
-def _ok(answer: Any) -> Any:
-    assert answer.status_code < 300, answer.text
-    return answer.json()
-
-
 def _journeys(api: Api) -> dict[str, Any]:
     for name, props in [
         ("Ping", {}),
@@ -190,9 +181,9 @@ def _journeys(api: Api) -> dict[str, Any]:
         ("Signup", {}),
         ("Cart", {"value": "decimal"}),
     ]:
-        _ok(api.post("/event-definitions", json={"name": name, "properties": props}))
+        ok(api.post("/event-definitions", json={"name": name, "properties": props}))
     people = [
-        _ok(
+        ok(
             api.post(
                 "/people",
                 json={
@@ -209,19 +200,19 @@ def _journeys(api: Api) -> dict[str, Any]:
         for i in range(PEOPLE)
     ]
     people.append(
-        _ok(api.post("/people", json={"externalId": "first", "tags": ["late", "watch"]}))["id"]
+        ok(api.post("/people", json={"externalId": "first", "tags": ["late", "watch"]}))["id"]
     )
-    flows = [_ok(api.post("/flows", json=doc))["id"] for doc in FLOWS]
+    flows = [ok(api.post("/flows", json=doc))["id"] for doc in FLOWS]
     for flow in flows:
-        _ok(api.post(f"/flows/{flow}/launch"))
-    _ok(api.post(f"/flows/{flows[2]}/pause"))
+        ok(api.post(f"/flows/{flow}/launch"))
+    ok(api.post(f"/flows/{flows[2]}/pause"))
 
     def events(name: str, who: range, **props: Any) -> None:
         body = [{"person": {"externalId": f"u{i}"}, "name": name, "properties": props} for i in who]
         assert api.post("/events", json=body).status_code == 202
 
     def advance(by: str) -> None:
-        _ok(api.post("/clock/advance", json={"by": by}))
+        ok(api.post("/clock/advance", json={"by": by}))
 
     events("Signup", range(0, PEOPLE, 2))
     advance("PT1H")
@@ -229,7 +220,7 @@ def _journeys(api: Api) -> dict[str, Any]:
         body = {"person": {"externalId": f"u{i}"}, "variables": {}}
         assert api.post(f"/flows/{flows[6]}/participants", json=body).status_code < 300
     for i in range(0, PEOPLE, 4):  # a real-time audience lets them in as they join
-        _ok(api.patch(f"/people/{people[i]}", json={"tags": ["vip", "late"]}))
+        ok(api.patch(f"/people/{people[i]}", json={"tags": ["vip", "late"]}))
     advance("PT4H")
     events("Pong", range(0, 6), n=9)  # the condition holds: the general path
     events("Pong", range(6, 12), n=1)  # it does not: ignored, traced
@@ -238,11 +229,11 @@ def _journeys(api: Api) -> dict[str, Any]:
     events("Ping", range(0, 16))
     events("Ping", range(0, 3))  # a second event in the same batch
     advance("PT2H")
-    _ok(api.post(f"/flows/{flows[2]}/resume"))  # overdue timeouts fire
+    ok(api.post(f"/flows/{flows[2]}/resume"))  # overdue timeouts fire
     advance("PT1H")
     events("Ping", range(16, 20))
     advance("PT1H")
-    _ok(api.patch(f"/people/{people[7]}", json={"tags": ["vip", "watch"]}))
+    ok(api.patch(f"/people/{people[7]}", json={"tags": ["vip", "watch"]}))
     advance("PT1M")
 
     def carts(values: list[tuple[int, Any]]) -> None:
@@ -265,10 +256,10 @@ def _journeys(api: Api) -> dict[str, Any]:
     advance("P3D")
     # Now nobody waits anywhere: the reports of a last message are only kept as events.
     body = {"delivered": 0.8, "seen": 0.5, "clicked": 0.5}
-    _ok(api.patch("/sandbox/settings", json=body))
+    ok(api.patch("/sandbox/settings", json=body))
     bye = audience("Bye", [{"id": "b", "type": "send_sms", "from": "Shop", "text": "Bye"}])
-    flows.append(_ok(api.post("/flows", json=bye))["id"])
-    _ok(api.post(f"/flows/{flows[-1]}/launch"))
+    flows.append(ok(api.post("/flows", json=bye))["id"])
+    ok(api.post(f"/flows/{flows[-1]}/launch"))
     advance("PT1H")
     # Texts the store composes (engine/sql_sends.py): fields with and without a default,
     # a missing one, the same-for-everyone `now`; GSM-7 (parts counted by SQL, two for a
@@ -292,14 +283,14 @@ def _journeys(api: Api) -> dict[str, Any]:
             },
         ],
     )
-    flows.append(_ok(api.post("/flows", json=hello))["id"])
-    _ok(api.post(f"/flows/{flows[-1]}/launch"))
+    flows.append(ok(api.post("/flows", json=hello))["id"])
+    ok(api.post(f"/flows/{flows[-1]}/launch"))
     advance("PT1H")
     return {
         "performance": [
-            _ok(api.get(f"/flows/{flow}/performance", params={"version": "all"})) for flow in flows
+            ok(api.get(f"/flows/{flow}/performance", params={"version": "all"})) for flow in flows
         ],
-        "people": [_without_ids(_ok(api.get(f"/people/{pid}/journeys"))) for pid in people],
+        "people": [_without_ids(ok(api.get(f"/people/{pid}/journeys"))) for pid in people],
     }
 
 
@@ -317,7 +308,7 @@ def _pruned(api: Api, system: Any) -> dict[str, Any]:
             "SELECT count(*) FROM participations p WHERE entry_detail IS NOT NULL AND NOT "
             "EXISTS (SELECT 1 FROM journey_step_details d WHERE d.id = p.entry_detail)"
         ).scalar()
-    answers = [_without_ids(_ok(api.get(f"/people/{pid}/journeys"))) for pid in people]
+    answers = [_without_ids(ok(api.get(f"/people/{pid}/journeys"))) for pid in people]
     return {"answers": answers, "entry details gone": int(gone or 0)}
 
 
@@ -369,18 +360,12 @@ def _tables(system: Any) -> dict[str, Any]:
         } | {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in found.items()}
 
 
-def _url(backend: str, request: pytest.FixtureRequest) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{Path(tempfile.mkdtemp(prefix='tidings-uniform-')) / 't.db'}"
-    return create_database(request.getfixturevalue("postgres_url"), f"uniform{next(_names)}")
-
-
 @pytest.mark.parametrize("store", BACKENDS)
 def test_set_based_moves_give_everyone_what_their_own_step_gives(
     store: str, request: pytest.FixtureRequest
 ) -> None:
-    bulk = run(_url(store, request), uniform=True)
-    alone = run(_url(store, request), uniform=False)
+    bulk = run(fresh_url(store, request, "uniform"), uniform=True)
+    alone = run(fresh_url(store, request, "uniform"), uniform=False)
     counts = ("entry rows", "entry details", "empties")
     for name, rows in alone["tables"].items():
         if name not in counts:

@@ -8,16 +8,13 @@ comes. Rows written before, which name the event, work the same.
 
 from __future__ import annotations
 
-import itertools
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import BACKENDS, Api
-from tests.support.postgres import create_database
+from tests.support.stores import fresh_url, ok
 from tidings.bootstrap import Tidings, build
 from tidings.clock import VirtualClock
 from tidings.config import Settings
@@ -25,7 +22,6 @@ from tidings.store.tables import EXITED, WAITING
 
 KEY = "tdk_waiting_for_test_key_0123456789abc"
 PEOPLE = 8
-_names = itertools.count()
 
 PARKED = {
     "name": "Parked",
@@ -66,17 +62,6 @@ CART = {
 }
 
 
-def _url(backend: str, request: pytest.FixtureRequest) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{Path(tempfile.mkdtemp(prefix='tidings-waiting-')) / 't.db'}"
-    return create_database(request.getfixturevalue("postgres_url"), f"waiting{next(_names)}")
-
-
-def _ok(answer: Any) -> Any:
-    assert answer.status_code < 300, answer.text
-    return answer.json()
-
-
 def _rows(system: Tidings, sql: str) -> list[tuple[Any, ...]]:
     with system.db.read() as conn:
         return [tuple(r) for r in conn.exec_driver_sql(sql)]
@@ -99,7 +84,10 @@ def test_a_parked_person_keeps_no_event_name_and_still_wakes_on_the_event_and_th
 ) -> None:
     system = build(
         Settings(
-            database_url=_url(store, request), api_key=KEY, clock="virtual", uniform_paths=uniform
+            database_url=fresh_url(store, request, "waiting"),
+            api_key=KEY,
+            clock="virtual",
+            uniform_paths=uniform,
         ),
         clock=VirtualClock(),
     )
@@ -113,16 +101,16 @@ def test_a_parked_person_keeps_no_event_name_and_still_wakes_on_the_event_and_th
 
 def _journeys(api: Api, system: Tidings) -> None:
     for name in ("Ping", "Cart"):
-        _ok(api.post("/event-definitions", json={"name": name}))
+        ok(api.post("/event-definitions", json={"name": name}))
     for i in range(PEOPLE):
         tags = ["vip", "watch"] if i == 0 else ["vip"]
-        _ok(api.post("/people", json={"externalId": f"u{i}", "tags": tags}))
-    parked, watch, cart = (_ok(api.post("/flows", json=doc))["id"] for doc in (PARKED, WATCH, CART))
+        ok(api.post("/people", json={"externalId": f"u{i}", "tags": tags}))
+    parked, watch, cart = (ok(api.post("/flows", json=doc))["id"] for doc in (PARKED, WATCH, CART))
     for flow in (parked, watch, cart):
-        _ok(api.post(f"/flows/{flow}/launch"))
+        ok(api.post(f"/flows/{flow}/launch"))
 
     def advance(by: str) -> None:
-        _ok(api.post("/clock/advance", json={"by": by}))
+        ok(api.post("/clock/advance", json={"by": by}))
 
     def events(name: str, who: list[int]) -> None:
         body = [{"person": {"externalId": f"u{i}"}, "name": name} for i in who]
@@ -161,11 +149,11 @@ def _journeys(api: Api, system: Tidings) -> None:
         **{f"u{i}": "miss" for i in range(4, PEOPLE)},
     }
     assert {(v[0], v[2]) for v in where.values()} == {(EXITED, None)}
-    perf = _ok(api.get(f"/flows/{parked}/performance", params={"version": "all"}))
+    perf = ok(api.get(f"/flows/{parked}/performance", params={"version": "all"}))
     elements = perf["elements"]
     assert elements["hit"]["uniqueEngagements"] == 4
     assert elements["miss"]["uniqueEngagements"] == PEOPLE - 4
     for pid in ids[:2]:
-        journeys = _ok(api.get(f"/people/{pid}/journeys"))["journeys"]
+        journeys = ok(api.get(f"/people/{pid}/journeys"))["journeys"]
         lines = [s for j in journeys if j["flow"] == parked for s in j["steps"]]
         assert any(s.get("why") == "event Ping" for s in lines), lines

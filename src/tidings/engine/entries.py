@@ -33,7 +33,7 @@ from tidings.engine import uniform
 from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store import journeys as store
-from tidings.store.dialect import dialect_of, json_param, param, sql_literal
+from tidings.store.dialect import dialect_of, insert_values, json_param, param, sql_literal
 from tidings.store.tables import PHASE_CODE, WAITING
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def _write(engine: Engine, conn: Connection, prepared: _Prepared, at: int) -> No
     by_leaf: dict[Leaf, list[tuple[Any, ...]]] = defaultdict(list)
     for pid, values, leaf in zip(ids, prepared.rows, prepared.leaves, strict=True):
         by_leaf[leaf].append((pid, *values[1:], details[leaf]))
-    columns = f"INSERT INTO participations ({', '.join(store.COLUMNS)}, entry_detail) VALUES"
+    columns = f"INSERT INTO participations ({', '.join(store.COLUMNS)}, entry_detail)"
     for rows in by_leaf.values():
         # What a path's people share goes into the statement once; each row binds only
         # its own: the id, the person, their variables and entry event.
@@ -246,10 +246,10 @@ def _write(engine: Engine, conn: Connection, prepared: _Prepared, at: int) -> No
                 for i, name in enumerate((*store.COLUMNS, "entry_detail"))
             )
             own = [tuple(row[i] for i in sorted(_OWN)) for row in rows]
-            conn.exec_driver_sql(f"{columns} ({marks})", own)
+            insert_values(conn, columns, marks, own)
         else:
             marks = ", ".join(j if c in store.JSON_COLUMNS else p for c in store.COLUMNS)
-            conn.exec_driver_sql(f"{columns} ({marks}, {p})", rows)
+            insert_values(conn, columns, f"{marks}, {p}", rows)
     changes = store.Changes(consumed_inbox=prepared.consumed, counters=prepared.counters)
     store.write_changes(conn, changes)
     outbox = []

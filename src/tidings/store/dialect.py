@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Numeric,
     Text,
@@ -109,6 +110,31 @@ def ids_in(column: str, ids: Iterable[int]) -> str:
 
 
 MIN_RUN = 16  # ids in a row written as a range (shorter runs join the list)
+VALUES_ROWS = 1000  # rows a multi-row statement takes at most
+VALUES_PARAMS = 30_000  # ... and parameters (SQLite's limit is 32,766, PostgreSQL's 65,535)
+
+
+def insert_values(
+    conn: Connection, head: str, marks: str, rows: Sequence[Sequence[Any]], tail: str = ""
+) -> None:
+    """`{head} VALUES ({marks}), ({marks}), ... {tail}` for every row of `rows`: a
+    statement for up to VALUES_ROWS rows, not a call of the driver's for each
+    (`executemany`). The driver lets go of the interpreter's lock for a statement while
+    the database works, and takes it back after: a row at a time, a writer thread waited
+    for the lock after every row while the engine's thread computed (up to
+    `sys.getswitchinterval()` each time), so the two ran one after the other."""
+    if not rows:
+        return
+    width = len(rows[0])
+    step = max(1, min(VALUES_ROWS, VALUES_PARAMS // max(width, 1)))
+    one = f"({marks})"
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        values = ", ".join([one] * len(chunk))
+        conn.exec_driver_sql(
+            f"{head} VALUES {values}{' ' + tail if tail else ''}",
+            tuple(value for row in chunk for value in row),
+        )
 
 
 def insert_ignore(dialect: Dialect, table: Any) -> Any:

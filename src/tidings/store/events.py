@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
-from tidings.store.dialect import dialect_of, json_param, param
+from tidings.store.dialect import dialect_of, insert_values, json_param, param
 from tidings.store.tables import events, people
 from tidings.store.wakeups import notify_work
 
@@ -30,7 +30,7 @@ def insert_events(
     p, j = param(dialect), json_param(dialect)
     columns = "INSERT INTO events (account_id, person_id, name, properties, time, received_at)"
     if not skip_deleted:
-        conn.exec_driver_sql(f"{columns} VALUES ({p}, {p}, {p}, {j}, {p}, {p})", list(rows))
+        insert_values(conn, columns, f"{p}, {p}, {p}, {j}, {p}, {p}", rows)
         return
     conn.exec_driver_sql(
         f"{columns} SELECT {p}, {p}, {p}, {j}, {p}, {p} "
@@ -45,12 +45,10 @@ def insert_inbox_events(conn: Connection, rows: Sequence[EventRow], *, partition
         return
     dialect = dialect_of(conn.engine.url.drivername)
     p, j = param(dialect), json_param(dialect)
-    sql = (
-        "INSERT INTO inbox (account_id, partition, person_id, kind, payload, due_at) "
-        f"VALUES ({p}, {p}, {p}, 'event', {j}, {p})"
-    )
-    conn.exec_driver_sql(
-        sql,
+    insert_values(
+        conn,
+        "INSERT INTO inbox (account_id, partition, person_id, kind, payload, due_at)",
+        f"{p}, {p}, {p}, 'event', {j}, {p}",
         [
             (
                 account,

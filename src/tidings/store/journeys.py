@@ -21,7 +21,15 @@ from tidings.domain.journey import Notify, Person, SendMessage
 from tidings.domain.journey.needs import EVERYTHING, Needs
 from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.store import traces
-from tidings.store.dialect import Dialect, dialect_of, ids_in, json_param, param, sql_literal
+from tidings.store.dialect import (
+    Dialect,
+    dialect_of,
+    ids_in,
+    insert_values,
+    json_param,
+    param,
+    sql_literal,
+)
 from tidings.store.tables import (
     PHASE_CODE,
     PHASES,
@@ -585,9 +593,10 @@ def insert_outbox(
         for o in rows
     ]
     if ids is None:
-        conn.exec_driver_sql(
-            f"INSERT INTO outbox ({columns}, status) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, "
-            f"{p}, {j}, 0, {p}, {p}, 'pending')",
+        insert_values(
+            conn,
+            f"INSERT INTO outbox ({columns}, status)",
+            f"{p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, 0, {p}, {p}, 'pending'",
             values,
         )
         return
@@ -615,9 +624,10 @@ def insert_outbox(
         shared = [sql_literal(v) for v in (account, flow, version, element, kind, channel)]
         shared += [sql_literal(v) for v in (due, made, done_at)]
         if any(v is None for v in shared):
-            conn.exec_driver_sql(
-                f"INSERT INTO outbox (id, {columns}, status, done_at) VALUES ({p}, {p}, {p}, "
-                f"{p}, {p}, {p}, {p}, {p}, {p}, {j}, 0, {p}, {p}, 'done', {p})",
+            insert_values(
+                conn,
+                f"INSERT INTO outbox (id, {columns}, status, done_at)",
+                f"{p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, 0, {p}, {p}, 'done', {p}",
                 [
                     (oid, account, pid, flow, version, element, person, kind, channel, *rest)
                     for oid, pid, person, payload in own
@@ -626,9 +636,10 @@ def insert_outbox(
             )
             continue
         a, f, v, e, k, c, d, m, done = shared
-        conn.exec_driver_sql(
-            f"INSERT INTO outbox (id, {columns}, status, done_at) VALUES ({p}, {a}, {p}, {f}, "
-            f"{v}, {e}, {p}, {k}, {c}, {j}, 0, {d}, {m}, 'done', {done})",
+        insert_values(
+            conn,
+            f"INSERT INTO outbox (id, {columns}, status, done_at)",
+            f"{p}, {a}, {p}, {f}, {v}, {e}, {p}, {k}, {c}, {j}, 0, {d}, {m}, 'done', {done}",
             own,
         )
 
@@ -640,8 +651,10 @@ def write_changes(conn: Connection, changes: Changes) -> None:
     p, j = param(dialect), json_param(dialect)
     marks = ", ".join(j if c in JSON_COLUMNS else p for c in COLUMNS)
     if changes.inserted:
-        conn.exec_driver_sql(
-            f"INSERT INTO participations ({', '.join(COLUMNS)}) VALUES ({marks})",
+        insert_values(
+            conn,
+            f"INSERT INTO participations ({', '.join(COLUMNS)})",
+            marks,
             [r.values() for r in changes.inserted],
         )
     if changes.updated:
@@ -656,10 +669,11 @@ def write_changes(conn: Connection, changes: Changes) -> None:
     for chunk in _chunks(consumed):  # mostly a run of the inbox's head
         conn.exec_driver_sql(f"DELETE FROM inbox WHERE {ids_in('id', chunk)}")
     if changes.new_inbox:
-        conn.exec_driver_sql(
+        insert_values(
+            conn,
             "INSERT INTO inbox (account_id, partition, person_id, kind, flow_id, version, "
-            "participation_id, payload, due_at) "
-            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, {p})",
+            "participation_id, payload, due_at)",
+            f"{p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, {p}",
             [
                 (
                     i["account_id"],
@@ -678,22 +692,27 @@ def write_changes(conn: Connection, changes: Changes) -> None:
         notify_work(conn)
     insert_outbox(conn, changes.outbox)
     if changes.counters:
-        conn.exec_driver_sql(
-            "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value) "
-            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (flow_id, version, element, name) "
-            "DO UPDATE SET value = flow_counters.value + excluded.value",
+        insert_values(  # one row a key (a dict's): PostgreSQL updates a row once a statement
+            conn,
+            "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value)",
+            f"{p}, {p}, {p}, {p}, {p}, {p}",
             [(*key, value) for key, value in changes.counters.items() if value],
+            "ON CONFLICT (flow_id, version, element, name) "
+            "DO UPDATE SET value = flow_counters.value + excluded.value",
         )
     if changes.visits:
-        conn.exec_driver_sql(
-            "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
-            f"VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
+        insert_values(
+            conn,
+            "INSERT INTO element_visits (account_id, flow_id, version, element, person_id)",
+            f"{p}, {p}, {p}, {p}, {p}",
             sorted(changes.visits),
+            "ON CONFLICT DO NOTHING",
         )
     if changes.events:
-        conn.exec_driver_sql(
-            "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
-            f"VALUES ({p}, {p}, {p}, {j}, {p}, {p})",
+        insert_values(
+            conn,
+            "INSERT INTO events (account_id, person_id, name, properties, time, received_at)",
+            f"{p}, {p}, {p}, {j}, {p}, {p}",
             changes.events,
         )
     if changes.steps:

@@ -13,7 +13,7 @@ from rich.console import Console
 from tidings.cli.flows import app as flows_app
 from tidings.cli.simulate import simulate
 from tidings.config import Settings
-from tidings.runtime import tune_gc
+from tidings.runtime import tune_runtime
 
 app = typer.Typer(help="Tidings: customer-journey orchestration.", no_args_is_help=True)
 keys = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -59,7 +59,7 @@ def serve(
     # `finally` below never runs (the engine, the writer and the database are not closed,
     # and SQLite keeps its WAL file). Ours turns the re-raised signal into an exit.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    tune_gc()
+    tune_runtime()
     try:
         uvicorn.run(
             system.app,
@@ -98,7 +98,7 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     running = build_worker(settings)
-    tune_gc()
+    tune_runtime()
     try:
         running.start()
         console.print(

@@ -143,9 +143,9 @@ def _child_main(  # pragma: no cover - child
         allow_private_urls=settings.allow_private_urls,
         trace_retention_days=settings.trace_retention_days,
     )
-    from tidings.runtime import tune_gc
+    from tidings.runtime import tune_runtime
 
-    tune_gc()
+    tune_runtime()
     runner.start()
     with contextlib.suppress(OSError):
         ready.send_bytes(b"ready")

@@ -1,4 +1,4 @@
-"""Events: the hot ingest path (driver `executemany`) and the per-person history."""
+"""Events: the hot ingest path (multi-row inserts) and the per-person history."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ EventRow = tuple[int, int, str, str, int, int]
 def insert_events(
     conn: Connection, rows: Sequence[EventRow], *, skip_deleted: bool = False
 ) -> None:
-    """Append events with one driver-level `executemany` (DESIGN.md: hot paths skip Core's
+    """Append events with multi-row inserts of raw driver SQL (DESIGN.md: hot paths skip Core's
     per-row compilation, which costs twice as much). `skip_deleted`: rows of people
     deleted since (delivery reports kept by the engine) are not written."""
     if not rows:

@@ -1,5 +1,5 @@
 """Participations, inbox and counters: what the engine reads before a batch and writes
-after it. Hot paths use driver-level `executemany`; the engine is the only writer of
+after it. Hot paths use raw driver SQL and multi-row inserts; the engine is the only writer of
 participations, so ids are allocated by it (a counter from MAX(id), or the sequence on
 PostgreSQL)."""
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, delete, insert, select
 
 from tidings.domain.durations import format_micros
 from tidings.domain.sandbox import SandboxSettings
-from tidings.store.dialect import dialect_of, json_param, param
 from tidings.store.tables import sandbox_messages, sandbox_settings
 
 
@@ -42,24 +40,6 @@ COLUMNS = (
     "element",
     "person_id",
 )
-
-
-def record(conn: Connection, messages: list[dict[str, Any]]) -> None:
-    """Store sent messages once each, whatever the number of tries (id = outbox id), with
-    one driver-level `executemany` (a launch sends hundreds of thousands)."""
-    if not messages:
-        return
-    dialect = dialect_of(conn.engine.url.drivername)
-    p, j = param(dialect), json_param(dialect)
-    marks = ", ".join(j if c == "content" else p for c in COLUMNS)
-    names = ", ".join(f'"{c}"' for c in COLUMNS)
-    conn.exec_driver_sql(
-        f"INSERT INTO sandbox_messages ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-        [
-            tuple(orjson.dumps(m[c]).decode() if c == "content" else m[c] for c in COLUMNS)
-            for m in messages
-        ],
-    )
 
 
 def list_messages(

@@ -2,7 +2,8 @@
 
 `check_events` runs in the request (CPU only); `store_events` runs in the writer for a
 whole batch of requests (see `store.batcher.Batcher`): one person look-up per account,
-multi-row inserts for every event (`store.dialect.insert_values`), idempotency answers remembered in the same commit.
+multi-row inserts for every event (`store.dialect.insert_values`), idempotency answers
+remembered in the same commit.
 """
 
 from __future__ import annotations

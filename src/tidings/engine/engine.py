@@ -42,7 +42,7 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
-from tidings.engine import catalogs, dispatch, uniform
+from tidings.engine import catalogs, dispatch, entries, uniform
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored_waiting_for
@@ -100,6 +100,7 @@ class Engine:
         self.programs = Programs()
         self._next_id = 0
         self._ids: list[int] = []  # PostgreSQL: this batch's ids, reserved in the read
+        self.in_flight = entries.InFlight()  # event entries not committed yet
 
     def partition_of(self, person_id: int) -> int:
         return person_id % self.partitions
@@ -115,10 +116,14 @@ class Engine:
         at = to_micros(now)
         if self.uniform_paths:
             limit = self.batch_size * UNIFORM_BATCHES
-            moved = uniform.wake_timers(self, now, limit) or uniform.take_head(self, now, limit)
+            moved = entries.take_more(self, now, limit) if self.in_flight else 0
+            if not moved:
+                self.settle()  # whatever comes next reads the store as those parts left it
+                moved = uniform.wake_timers(self, now, limit) or uniform.take_head(self, now, limit)
             if moved:
                 self.moved_in_bulk += moved
                 return moved, None
+            self.settle()
         batch = Batch()
         with self.db.read() as conn:
             self.programs.refresh(conn)
@@ -203,6 +208,14 @@ class Engine:
         report for a person who waits nowhere needs no step: see dispatch.py)."""
         key = (account_id, name)
         return not self.programs.event_entries.get(key) and not self.programs.goals.get(key)
+
+    def settle(self) -> None:
+        """Wait for the entry parts in flight (engine/entries.py); a failure is raised."""
+        if self.in_flight:
+            try:
+                self.in_flight.settle()
+            finally:
+                self.forget_ids()  # SQLite: the writer numbered those rows itself
 
     def forget_ids(self) -> None:
         """Participations were inserted with ids the store chose: read the next free

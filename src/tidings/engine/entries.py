@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -41,6 +42,46 @@ if TYPE_CHECKING:
 
 Entering = tuple[store.InboxItem, Compiled, PersonalEntry]
 PART = 2000  # entries planned while the writer commits the previous part
+IN_FLIGHT = 2  # parts a round leaves with the writer while the next head is planned
+
+
+@dataclass
+class InFlight:
+    """Parts of event entries handed to the writer and not committed yet. A round does
+    not wait for its last parts: the next round plans its head meanwhile, past the
+    stimuli in flight (still in the inbox until their commit) and ending before anyone
+    of theirs. Anything else the engine does starts with `settle`."""
+
+    parts: list[tuple[Future[int], list[int], set[int]]] = field(default_factory=list)
+    items: set[int] = field(default_factory=set)  # their inbox ids
+    people: set[int] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+    def add(self, future: Future[int], items: list[int], people: set[int]) -> None:
+        self.parts.append((future, items, people))
+        self.items.update(items)
+        self.people |= people
+
+    def trim(self, keep: int) -> None:
+        """Wait for the oldest parts until `keep` are left; a failure is raised (its
+        stimuli stay in the inbox, and are taken again)."""
+        while len(self.parts) > keep:
+            future, items, people = self.parts.pop(0)
+            self.items.difference_update(items)
+            self.people -= people
+            future.result()
+
+    def settle(self) -> None:
+        """Wait for every part (the first failure is raised once all are done)."""
+        try:
+            wait([future for future, _, _ in self.parts])
+        finally:
+            parts = self.parts
+            self.parts, self.items, self.people = [], set(), set()
+        for future, _, _ in parts:
+            future.result()
 
 
 def enters(engine: Engine, item: store.InboxItem) -> bool:
@@ -60,19 +101,23 @@ def _flows(engine: Engine, item: store.InboxItem) -> list[Compiled] | None:
     return programs.event_entries.get(key) or None
 
 
-def take(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> int:
-    """Enter the people of the head of the due inbox (up to `limit` events, `first` the
-    first of them) made of events that enter flows, when their entries are on proved
-    paths; answer how many events were consumed (0: the general path takes the inbox)."""
+def take(engine: Engine, now: datetime, limit: int) -> int:
+    """Enter the people of the head of the due inbox (up to `limit` events) made of
+    events that enter flows, when their entries are on proved paths; answer how many
+    events were consumed (0: the general path takes the inbox). The last parts are left
+    in flight (`Engine.in_flight`); the head starts past the stimuli in flight."""
     at = to_micros(now)
     owned = engine.scope.owned()
+    flight = engine.in_flight
     head: list[tuple[store.InboxItem, list[Compiled]]] = []
     refuses: dict[int, bool] = {}  # flow -> whether its rules refuse even a first entry
     with engine.db.read() as conn:
-        seen: set[int] = set()
-        for item in store.due_inbox(conn, at, limit, owned):
+        seen = set(flight.people)  # a person's stimulus waits for their part's commit
+        for item in store.due_inbox(conn, at, limit + len(flight.items), owned):
+            if item.id in flight.items:
+                continue
             flows = _flows(engine, item)
-            if flows is None or item.person_id in seen:
+            if flows is None or item.person_id in seen or len(head) >= limit:
                 break
             for c in flows:
                 if c.flow_id not in refuses:
@@ -106,7 +151,7 @@ def take(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> i
     # A pipeline: while the writer commits one part, the next part's people are read and
     # their entries planned (the writer's SQLite work leaves the interpreter free).
     plans: dict[tuple[int, int], EntryPlan] = {}
-    pending: list[Future[int]] = []
+    done = 0
     versions = {(c.flow_id, c.version): c.program for _, flows in fresh for c in flows}
     needs = entry_needs(versions.values())  # what of each person is read: no more is loaded
     for start in range(0, len(fresh), PART):
@@ -116,10 +161,28 @@ def take(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> i
         taken, entering = _plan(part, persons, plans, now)
         if taken:
             prepared = _prepare(engine, taken, entering, at)
-            pending.append(engine.db.submit(_writer(engine, prepared, at)))
-    done = sum(uniform.settled(pending))  # the first failure is raised
-    engine.forget_ids()  # SQLite: ids were taken past the engine's counter
+            future = engine.db.submit(_writer(engine, prepared, at))
+            flight.add(future, prepared.consumed, {i.person_id for i in taken})
+            flight.trim(IN_FLIGHT)  # the engine keeps no more than that ahead of the writer
+            done += len(taken)
     return done
+
+
+def take_more(engine: Engine, now: datetime, limit: int) -> int:
+    """Go on with the next head while parts are in flight, when it is one of event
+    entries (`take`) and no timer is due (timers come first: `Engine.run_once`); answer
+    how many events were consumed (0: the caller settles what is in flight first)."""
+    with engine.db.read() as conn:
+        p = param(dialect_of(conn.engine.url.drivername))
+        mine = store.person_partition_sql(engine.scope.owned(), engine.partitions)
+        if store.fetch(
+            conn,
+            f"SELECT 1 FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
+            f"AND wake_at <= {p}{mine} LIMIT 1",
+            (to_micros(now),),
+        ):
+            return 0
+    return take(engine, now, limit)
 
 
 def _plan(

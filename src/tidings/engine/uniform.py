@@ -137,7 +137,7 @@ def take_head(engine: Engine, now: datetime, limit: int) -> int:
     from tidings.engine import entries  # set-based event entries (it imports this module)
 
     if entries.enters(engine, item):
-        return entries.take(engine, now, limit, item)
+        return entries.take(engine, now, limit)
     if item.kind == "event" and item.payload.get("store"):
         return store_reports(engine, now, limit)
     if item.kind == "event":

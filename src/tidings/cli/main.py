@@ -59,7 +59,7 @@ def serve(
     # `finally` below never runs (the engine, the writer and the database are not closed,
     # and SQLite keeps its WAL file). Ours turns the re-raised signal into an exit.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    tune_runtime()
+    tune_runtime(engine=False)  # on SQLite its engine runs in a process of its own
     try:
         uvicorn.run(
             system.app,
@@ -98,7 +98,7 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     running = build_worker(settings)
-    tune_runtime()
+    tune_runtime(engine=True)
     try:
         running.start()
         console.print(

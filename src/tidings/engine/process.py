@@ -145,7 +145,7 @@ def _child_main(  # pragma: no cover - child
     )
     from tidings.runtime import tune_runtime
 
-    tune_runtime()
+    tune_runtime(engine=True)
     runner.start()
     with contextlib.suppress(OSError):
         ready.send_bytes(b"ready")

@@ -23,10 +23,6 @@ by default, once for every statement the writer runs. Measured alone (a thread i
 25,345 at 0.2 ms. The API's process keeps CPython's 5 ms: at 0.2 ms there, `tidings
 bench journeys-http --rate 1000` answered with a p99 of 47-62 ms against 41 ms, and events
 gained nothing (25,512 and 25,419 events/s with the API at 5 ms and the engine at 0.2 ms).
-Once a round of event entries left its last parts in flight (engine/entries.py), 1 ms did
-as well as 0.2 ms (24,261 and 24,190 events/s against 23,818 and 23,653) and halved the
-latency of `journeys-http` when its clients overload it (p50 222-274 ms against 477-483
-ms: a finer interval let the engine's thread take the lock from its API calls' thread).
 """
 
 from __future__ import annotations
@@ -35,7 +31,7 @@ import gc
 import sys
 
 YOUNG = 50_000  # net allocations between young collections (CPython's default: 700)
-ENGINE_SWITCH_INTERVAL = 0.001  # seconds (CPython's default: 0.005)
+ENGINE_SWITCH_INTERVAL = 0.0002  # seconds (CPython's default: 0.005)
 
 
 def tune_runtime(*, engine: bool) -> None:

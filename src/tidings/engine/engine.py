@@ -123,7 +123,6 @@ class Engine:
             if moved:
                 self.moved_in_bulk += moved
                 return moved, None
-            self.settle()
         batch = Batch()
         with self.db.read() as conn:
             self.programs.refresh(conn)

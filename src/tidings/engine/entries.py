@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -75,13 +75,8 @@ class InFlight:
 
     def settle(self) -> None:
         """Wait for every part (the first failure is raised once all are done)."""
-        try:
-            wait([future for future, _, _ in self.parts])
-        finally:
-            parts = self.parts
-            self.parts, self.items, self.people = [], set(), set()
-        for future, _, _ in parts:
-            future.result()
+        parts, self.parts, self.items, self.people = self.parts, [], set(), set()
+        uniform.settled([future for future, _, _ in parts])
 
 
 def enters(engine: Engine, item: store.InboxItem) -> bool:
@@ -173,14 +168,8 @@ def take_more(engine: Engine, now: datetime, limit: int) -> int:
     entries (`take`) and no timer is due (timers come first: `Engine.run_once`); answer
     how many events were consumed (0: the caller settles what is in flight first)."""
     with engine.db.read() as conn:
-        p = param(dialect_of(conn.engine.url.drivername))
-        mine = store.person_partition_sql(engine.scope.owned(), engine.partitions)
-        if store.fetch(
-            conn,
-            f"SELECT 1 FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
-            f"AND wake_at <= {p}{mine} LIMIT 1",
-            (to_micros(now),),
-        ):
+        owned, partitions = engine.scope.owned(), engine.partitions
+        if store.first_timer(conn, to_micros(now), owned, partitions=partitions) is not None:
             return 0
     return take(engine, now, limit)
 

@@ -151,7 +151,6 @@ def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxIt
     answer how many were consumed."""
     at = to_micros(now)
     owned = engine.scope.owned()
-    where = store.person_partition_sql(owned, engine.partitions)
     programs = engine.programs
     by_name: dict[tuple[int, str], list[Cohort] | None] = {}
     head: list[store.InboxItem] = []
@@ -163,13 +162,7 @@ def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxIt
         if by_name[key] is None:
             return 0
         items = store.due_inbox(conn, at, limit, owned)
-        timer = store.fetch(
-            conn,
-            f"SELECT wake_at FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
-            f"AND wake_at <= {p}{where} ORDER BY wake_at LIMIT 1",
-            (at,),
-        )
-        before = int(timer[0][0]) if timer else None
+        before = store.first_timer(conn, at, owned, partitions=engine.partitions)
         for item in items:
             if item.kind != "event" or item.person_id in seen:
                 break

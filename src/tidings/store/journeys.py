@@ -358,6 +358,20 @@ def due_timers(
     )
 
 
+def first_timer(
+    conn: Connection, now: int, owned: frozenset[int] | None = None, *, partitions: int
+) -> int | None:
+    """When the earliest timer due at `now` or before comes (None: no timer is due)."""
+    p = param(dialect_of(conn.engine.url.drivername))
+    found = fetch(
+        conn,
+        f"SELECT wake_at FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
+        f"AND wake_at <= {p}{person_partition_sql(owned, partitions)} ORDER BY wake_at LIMIT 1",
+        (now,),
+    )
+    return int(found[0][0]) if found else None
+
+
 def timed_people(conn: Connection, people: Iterable[int], at: int) -> set[int]:
     """Those of these people with a timer due at `at` or before (the awaiting index by
     person: their few waiting rows each)."""

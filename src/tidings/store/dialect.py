@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -125,15 +126,14 @@ def insert_values(
     `sys.getswitchinterval()` each time), so the two ran one after the other."""
     if not rows:
         return
-    width = len(rows[0])
-    step = max(1, min(VALUES_ROWS, VALUES_PARAMS // max(width, 1)))
+    step = max(1, min(VALUES_ROWS, VALUES_PARAMS // max(len(rows[0]), 1)))
     one = f"({marks})"
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
         values = ", ".join([one] * len(chunk))
         conn.exec_driver_sql(
             f"{head} VALUES {values}{' ' + tail if tail else ''}",
-            tuple(value for row in chunk for value in row),
+            tuple(chain.from_iterable(chunk)),
         )
 
 

@@ -115,6 +115,7 @@ def lift_off(
     if isinstance(doc.entry, AudienceEntry) and not problems:
         size = count_audience(conn, account_id, Sources.of(doc.entry), now=now)
     start, _end = (None, None) if problems else schedule_of(conn, account_id, doc)
+    one_off = isinstance(doc.entry, AudienceEntry) and doc.entry.update == "never"
     goal = doc.settings.goal
     return {
         "flow": {"id": flow_id, "name": doc.name},
@@ -125,16 +126,24 @@ def lift_off(
             "start": doc.settings.schedule.start,
             "end": doc.settings.schedule.end,
             "startsNow": start is None or start <= now,
-            "runsIndefinitely": doc.settings.schedule.end is None,
-            "note": None
-            if doc.settings.schedule.end
-            else "runs for 1 year: it stops by itself after a year in which no element fires",
+            "runsIndefinitely": doc.settings.schedule.end is None and not one_off,
+            "note": _schedule_note(doc, one_off),
         },
         "goal": None if goal is None else goal.model_dump(exclude_none=True),
         "channels": channels_used(doc),
         "problems": [p.as_dict() for p in problems],
         "canLaunch": not problems,
     }
+
+
+def _schedule_note(doc: FlowDocument, one_off: bool) -> str | None:
+    if one_off:
+        return "everyone enters at launch; the flow finishes when its last person leaves" + (
+            " or at its end, whichever comes first" if doc.settings.schedule.end else ""
+        )
+    if doc.settings.schedule.end:
+        return None
+    return "runs for 1 year: it stops by itself after a year in which no element fires"
 
 
 def launch(

@@ -47,6 +47,8 @@ from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored_waiting_for
 from tidings.engine.scope import Everything, Scope
+from tidings.store import audience
+from tidings.store import flows as flow_store
 from tidings.store import journeys as store
 from tidings.store.database import Database
 from tidings.store.tables import flows, participations
@@ -133,7 +135,7 @@ class Engine:
             timers = store.due_timers(conn, at, self.batch_size, owned, partitions=self.partitions)
             timers = [t for t in timers if self._runs(t)]
             if not items and not timers:
-                return (self._end_canceled(at) if self.scope.leads() else 0), None
+                return (self._idle_moves(at) if self.scope.leads() else 0), None
             # Everything live of the people with stimuli (an event may reach any of their
             # waits); a person who is only due on a timer needs no more than that row.
             people_ids = {(i.account_id, i.person_id) for i in items}
@@ -547,6 +549,44 @@ class Engine:
         if also is not None and any(o["kind"] == "call_api" for o in batch.changes.outbox):
             return also(conn)
         return None
+
+    def _idle_moves(self, at: int) -> int:
+        """What the leading engine does when nothing is due: people of canceled versions
+        leave, and one-off audiences that have all entered stop taking entries."""
+        return self._end_canceled(at) + self._finish_one_offs(at)
+
+    def _finish_one_offs(self, at: int) -> int:
+        """An active one-off audience version whose entries have all been taken becomes
+        `finishing` (housekeeping finishes it when its last person leaves). Looked for
+        with a read first: an idle engine takes no write lock."""
+        one_offs = [c for c in self.programs.active.values() if c.one_off]
+        if not one_offs:
+            return 0
+        with self.db.read() as conn:
+            one_offs = [
+                c for c in one_offs if not audience.entries_queued(conn, c.account_id, c.flow_id)
+            ]
+        if not one_offs:
+            return 0
+
+        def write(conn: Connection) -> int:
+            self.scope.fence(conn)
+            done = 0
+            for c in one_offs:
+                status = flow_store.read_version(conn, c.account_id, c.flow_id, c.version).status
+                if status is Status.active and not audience.entries_queued(
+                    conn, c.account_id, c.flow_id
+                ):
+                    flow_store.set_version_status(
+                        conn, c.account_id, c.flow_id, c.version, Status.finishing, now=at
+                    )
+                    done += 1
+            return done
+
+        done = int(self.db.write(write))
+        if done:
+            self.programs.invalidate()
+        return done
 
     def _end_canceled(self, at: int) -> int:
         """People of canceled versions leave at once, set-based."""

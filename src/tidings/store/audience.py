@@ -17,6 +17,7 @@ from tidings.store.segment_sql import condition
 from tidings.store.segments import segment_rule
 from tidings.store.tables import (
     companies,
+    inbox,
     people,
     person_companies,
     person_tags,
@@ -62,13 +63,15 @@ def audience_condition(
     parts: list[ColumnElement[bool]] = []
     seg_ids, seg_names = _ids_and_names(sources.segments)
     if seg_names:
-        found = dict(
-            conn.execute(
+        # A Result has .keys() (its columns), so dict() of it would read it as a mapping.
+        found: dict[str, int] = {
+            name: segment_id
+            for name, segment_id in conn.execute(
                 select(segments.c.name, segments.c.id).where(
                     segments.c.account_id == account_id, segments.c.name.in_(seg_names)
                 )
             )
-        )
+        }
         missing = [n for n in seg_names if n not in found]
         if missing:
             raise Conflict(f"segment {missing[0]!r} does not exist")
@@ -103,6 +106,19 @@ def audience_condition(
         )
     account = (people.c.account_id + 0) if by_id else people.c.account_id
     return and_(account == account_id, or_(false(), *parts))
+
+
+def entries_queued(conn: Connection, account_id: int, flow_id: int) -> bool:
+    """Whether an entry into `flow_id` still waits in the inbox (a bundle or a person):
+    a one-off audience has entered only once none does."""
+    found = conn.execute(
+        select(inbox.c.id)
+        .where(
+            inbox.c.account_id == account_id, inbox.c.kind == "enter", inbox.c.flow_id == flow_id
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def count_audience(conn: Connection, account_id: int, sources: Sources, *, now: int) -> int:

@@ -382,13 +382,6 @@ CASES: list[tuple[str, Change, str | None, str, str]] = [
         "after",
     ),
     (
-        "predefined audience never updated without end",
-        _set("entry", {"type": "audience", "tags": ["vip"], "update": "never"}),
-        None,
-        "settings.schedule.end",
-        "indefinitely",
-    ),
-    (
         "reentry limit below one",
         _set("settings.reentry.limits.0.max", 0),
         None,

@@ -99,12 +99,6 @@ def _audience(c: Checker, entry: AudienceEntry) -> None:
     for i, tag in enumerate(entry.tags):
         if tag not in c.ctx.tags:
             c.add(f"entry.tags.{i}", f"there is no tag {tag!r}")
-    if entry.update == "never" and c.doc.settings.schedule.end is None:
-        c.add(
-            "settings.schedule.end",
-            "a predefined audience that is never updated cannot run indefinitely: "
-            "everyone enters at launch, so set an end",
-        )
 
 
 def _inbound(c: Checker, entry: InboundEntry) -> None:

@@ -34,10 +34,18 @@ def flow_view(conn: Connection, account_id: int, flow_id: int) -> dict[str, Any]
     versions = store.list_versions(conn, account_id, flow_id)
     latest = versions[-1]
     running = [v.version for v in versions if v.status in (Status.active, Status.paused)]
+    failed = [v for v in versions if v.status is Status.failed]
     return {
         **list_view(flow, latest),
         "document": latest.document,
         "activeVersion": running[-1] if running else None,
+        "failure": None
+        if not failed
+        else {
+            "version": failed[-1].version,
+            "reason": failed[-1].failure,
+            "at": None if failed[-1].finished_at is None else format_micros(failed[-1].finished_at),
+        },
         "versions": [v.summary() for v in versions],
     }
 
@@ -191,7 +199,7 @@ def act(
     store.read_flow(conn, account_id, flow_id, lock=True)
     versions = store.list_versions(conn, account_id, flow_id)
     if action is Action.cancel:
-        targets = [v for v in versions if v.status in RUNNING]
+        targets = [v for v in versions if v.status in RUNNING or v.status is Status.failed]
     elif action is Action.pause:
         targets = [v for v in versions if v.status is Status.active]
     else:

@@ -47,6 +47,8 @@ _MOVES: dict[Action, dict[Status, Status]] = {
         Status.active: Status.canceled,
         Status.paused: Status.canceled,
         Status.finishing: Status.canceled,
+        # a failed version's people are held where they were; canceling lets them go
+        Status.failed: Status.canceled,
     },
     Action.stop: {Status.active: Status.finishing, Status.paused: Status.finishing},
     Action.edit: {Status.draft: Status.draft},

@@ -43,6 +43,7 @@ from tidings.domain.journey import (
 )
 from tidings.domain.lifecycle import Status
 from tidings.engine import catalogs, dispatch, entries, uniform
+from tidings.engine.failures import blame
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored_waiting_for
@@ -51,6 +52,7 @@ from tidings.store import audience
 from tidings.store import flows as flow_store
 from tidings.store import journeys as store
 from tidings.store.database import Database
+from tidings.store.performance import people_inside
 from tidings.store.tables import flows, participations
 
 log = logging.getLogger("tidings.engine")
@@ -281,7 +283,9 @@ class Engine:
                     self._step(batch, persons, pid, EventArrived(name, properties, when), now)
             for compiled in self.programs.event_entries.get((item.account_id, name), []):
                 # `where` decides here; `assign` is applied by the step on Entered.
-                if admits(compiled.program, person, properties, now):
+                with blame(compiled.flow_id, compiled.version):
+                    admitted = admits(compiled.program, person, properties, now)
+                if admitted:
                     self._enter(batch, persons, compiled, person, {}, properties, now)
         elif item.kind == "enter":
             target = self.programs.active.get(item.flow_id or 0)
@@ -360,7 +364,8 @@ class Engine:
         """Enter the person, or count why not and return that reason."""
         key = (compiled.account_id, compiled.flow_id, compiled.version, "", "refusedEntries")
         past = batch.history.get(compiled.flow_id, {}).get(person.id, [])
-        reason = compiled.rules.refusal(past, now)
+        with blame(compiled.flow_id, compiled.version):
+            reason = compiled.rules.refusal(past, now)
         if reason is None and (compiled.flow_id, person.id) in batch.live:
             reason = "alreadyInFlow"
         if reason is not None:
@@ -417,13 +422,10 @@ class Engine:
             return
         if not compiled.runs and not isinstance(stimulus, Canceled):
             return
-        try:
+        # The step function never raises on data: an error is a bug of this version's
+        # program, and fails the version alone (engine/failures.py).
+        with blame(row.flow_id, row.version, row.element):
             step = advance(compiled.program, _state(row, person, compiled), stimulus, now)
-        except Exception:
-            # A bug, not bad data (the step function never raises on data): keep the
-            # person where they are, log it, and let the rest of the batch go on.
-            log.exception("step failed for participation %s", pid)
-            return
         engaged_before = bool(row.message_events) and _engaged(row.message_events)
         _apply(row, step.state, now, compiled)
         if not engaged_before and row.message_events and _engaged(row.message_events):
@@ -552,20 +554,19 @@ class Engine:
 
     def _idle_moves(self, at: int) -> int:
         """What the leading engine does when nothing is due: people of canceled versions
-        leave, and one-off audiences that have all entered stop taking entries."""
+        leave, and one-off audiences whose people have all left finish."""
         return self._end_canceled(at) + self._finish_one_offs(at)
 
     def _finish_one_offs(self, at: int) -> int:
-        """An active one-off audience version whose entries have all been taken becomes
-        `finishing` (housekeeping finishes it when its last person leaves). Looked for
-        with a read first: an idle engine takes no write lock."""
+        """An active one-off audience version (DESIGN.md: it needs no end) finishes once
+        every queued entry was taken and everyone who entered has left; until then it
+        stays active (it can be paused). Looked for with reads first (an inbox probe and
+        two counters a version): an idle engine takes no write lock."""
         one_offs = [c for c in self.programs.active.values() if c.one_off]
         if not one_offs:
             return 0
         with self.db.read() as conn:
-            one_offs = [
-                c for c in one_offs if not audience.entries_queued(conn, c.account_id, c.flow_id)
-            ]
+            one_offs = [c for c in one_offs if _drained(conn, c)]
         if not one_offs:
             return 0
 
@@ -574,11 +575,9 @@ class Engine:
             done = 0
             for c in one_offs:
                 status = flow_store.read_version(conn, c.account_id, c.flow_id, c.version).status
-                if status is Status.active and not audience.entries_queued(
-                    conn, c.account_id, c.flow_id
-                ):
+                if status is Status.active and _drained(conn, c):
                     flow_store.set_version_status(
-                        conn, c.account_id, c.flow_id, c.version, Status.finishing, now=at
+                        conn, c.account_id, c.flow_id, c.version, Status.finished, now=at
                     )
                     done += 1
             return done
@@ -590,19 +589,19 @@ class Engine:
 
     def _end_canceled(self, at: int) -> int:
         """People of canceled versions leave at once, set-based."""
-        canceled = [c for c in self.programs.by_version.values() if c.status is Status.canceled]
+        canceled = self.programs.canceled
         if not canceled:
             return 0
 
         def write(conn: Connection) -> int:
             self.scope.fence(conn)
             done = 0
-            for compiled in canceled:
+            for flow_id, version in canceled:
                 result = conn.execute(
                     update(participations)
                     .where(
-                        participations.c.flow_id == compiled.flow_id,
-                        participations.c.version == compiled.version,
+                        participations.c.flow_id == flow_id,
+                        participations.c.version == version,
                         participations.c.phase != Phase.exited.value,
                     )
                     .values(
@@ -616,6 +615,14 @@ class Engine:
             return done
 
         return int(self.db.write(write))
+
+
+def _drained(conn: Connection, compiled: Compiled) -> bool:
+    """Whether a one-off audience has entered and left: no entry queued, nobody inside."""
+    key = (compiled.account_id, compiled.flow_id)
+    return not audience.entries_queued(conn, *key) and not people_inside(
+        conn, *key, compiled.version
+    )
 
 
 def _state(row: store.Row, person: Person, compiled: Compiled) -> State:

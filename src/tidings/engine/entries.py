@@ -32,6 +32,7 @@ from tidings.domain.journey import Person, Phase, admits
 from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
 from tidings.engine import uniform
 from tidings.engine.dispatch import hand_over
+from tidings.engine.failures import blame
 from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store import journeys as store
 from tidings.store.dialect import dialect_of, insert_values, json_param, param, sql_literal
@@ -191,13 +192,14 @@ def _plan(
         properties = item.payload.get("properties") or {}
         mine: list[Entering] = []
         for compiled in flows:
-            if not admits(compiled.program, person, properties, now):
-                continue
             key = (compiled.flow_id, compiled.version)
-            plan = plans.get(key)
-            if plan is None:
-                plan = plans[key] = EntryPlan(compiled.program, now)
-            entry = plan.enter(person, properties)
+            with blame(*key):
+                if not admits(compiled.program, person, properties, now):
+                    continue
+                plan = plans.get(key)
+                if plan is None:
+                    plan = plans[key] = EntryPlan(compiled.program, now)
+                entry = plan.enter(person, properties)
             if entry is None:
                 break  # not on a proved path, or a message would not go
             mine.append((item, compiled, entry))

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, exists, select
 from tidings.domain.flows import parse_document
 from tidings.domain.flows.entry import AudienceEntry
 from tidings.domain.lifecycle import Status
+from tidings.engine.failures import blame
 from tidings.store import flows as store
 from tidings.store.audience import Sources, enqueue_audience
 from tidings.store.tables import flow_versions, flows, participations
@@ -56,13 +57,14 @@ def housekeep(conn: Connection, now: int, *, partitions: int = 256) -> int:
             if quiet_since + YEAR_MICROS <= now:
                 target = Status.finishing
         if target is not None:
-            store.set_version_status(
-                conn, row.account_id, row.flow_id, row.version, target, now=now
-            )
-            if target is Status.active:
-                start_audience(
-                    conn, row.account_id, row.flow_id, row.document, now, partitions=partitions
+            with blame(row.flow_id, row.version):  # its audience, say, fails it alone
+                store.set_version_status(
+                    conn, row.account_id, row.flow_id, row.version, target, now=now
                 )
+                if target is Status.active:
+                    start_audience(
+                        conn, row.account_id, row.flow_id, row.document, now, partitions=partitions
+                    )
             moved += 1
     return moved
 
@@ -115,24 +117,28 @@ def next_due(conn: Connection) -> int | None:
 def refresh_realtime(conn: Connection, now: int, *, partitions: int) -> int:
     """Real-time audiences: people who joined a segment or tag since enter now."""
     rows = conn.execute(
-        select(flow_versions.c.account_id, flow_versions.c.flow_id, flow_versions.c.document).where(
-            flow_versions.c.status == Status.active.value
-        )
+        select(
+            flow_versions.c.account_id,
+            flow_versions.c.flow_id,
+            flow_versions.c.version,
+            flow_versions.c.document,
+        ).where(flow_versions.c.status == Status.active.value)
     ).all()
     queued = 0
-    for account_id, flow_id, document in rows:
+    for account_id, flow_id, version, document in rows:
         entry = (document or {}).get("entry") or {}
         if entry.get("type") != "audience" or entry.get("update") != "realtime":
             continue
-        queued += enqueue_audience(
-            conn,
-            account_id,
-            flow_id,
-            Sources.of(parse_document(document).entry),
-            now=now,
-            partitions=partitions,
-            only_new=True,
-        )
+        with blame(flow_id, version):  # an audience that cannot be read fails its flow alone
+            queued += enqueue_audience(
+                conn,
+                account_id,
+                flow_id,
+                Sources.of(parse_document(document).entry),
+                now=now,
+                partitions=partitions,
+                only_new=True,
+            )
     return queued
 
 

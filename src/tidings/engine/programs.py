@@ -23,11 +23,12 @@ from tidings.domain.journey import compile_program
 from tidings.domain.journey.program import Program
 from tidings.domain.lifecycle import Status
 from tidings.domain.people import STANDARD_TYPES
+from tidings.engine.failures import blame
 from tidings.engine.interest import names_of
 from tidings.store.definitions import attribute_types, event_types
 from tidings.store.tables import accounts, flow_versions, flows
 
-LIVE = (Status.active, Status.paused, Status.finishing, Status.canceled)
+LIVE = (Status.active, Status.paused, Status.finishing, Status.canceled)  # failed: held
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Programs:
         self.event_entries: dict[tuple[int, str], list[Compiled]] = {}
         self.active: dict[int, Compiled] = {}  # flow id -> its active version
         self.goals: dict[tuple[int, str], set[tuple[int, int]]] = {}  # -> (flow, version)
+        self.canceled: list[tuple[int, int]] = []  # (flow, version) whose people leave
         self._stamp: tuple[object, ...] = ()
 
     def refresh(self, conn: Connection) -> None:
@@ -79,7 +81,6 @@ class Programs:
         stamp = (changed, tuple(tuple(r) for r in statuses))
         if stamp == self._stamp:
             return
-        self._stamp = stamp
         rows = conn.execute(
             select(
                 flow_versions.c.account_id,
@@ -92,7 +93,13 @@ class Programs:
         zones = dict(conn.execute(select(accounts.c.id, accounts.c.timezone)).all())
         known: dict[tuple[int, int], Compiled] = {}
         schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        canceled: list[tuple[int, int]] = []
         for account_id, flow_id, version, status, document in rows:
+            if status == Status.canceled.value:
+                # Nobody moves in a canceled version: its people are ended set-based
+                # (Engine._end_canceled), whether or not its program compiles.
+                canceled.append((flow_id, version))
+                continue
             digest = hashlib.blake2b(
                 orjson.dumps(document, option=orjson.OPT_SORT_KEYS), digest_size=16
             ).hexdigest()
@@ -108,26 +115,29 @@ class Programs:
                     {**STANDARD_TYPES, **attribute_types(conn, account_id)},
                 )
             events, attributes = schemas[account_id]
-            doc = parse_document(document)
-            zone = doc.timezone or zones.get(account_id, "UTC")
-            known[key] = Compiled(
-                account_id=account_id,
-                flow_id=flow_id,
-                version=version,
-                status=Status(status),
-                document=doc,
-                program=compile_program(
-                    doc,
+            with blame(flow_id, version):  # a version that does not compile fails alone
+                doc = parse_document(document)
+                zone = doc.timezone or zones.get(account_id, "UTC")
+                known[key] = Compiled(
+                    account_id=account_id,
                     flow_id=flow_id,
                     version=version,
-                    account_timezone=zone,
-                    context=ValidationContext(events=events, attributes=attributes),
-                ),
-                rules=EntryRules.of(doc),
-                timezone=zone,
-                digest=digest,
-            )
+                    status=Status(status),
+                    document=doc,
+                    program=compile_program(
+                        doc,
+                        flow_id=flow_id,
+                        version=version,
+                        account_timezone=zone,
+                        context=ValidationContext(events=events, attributes=attributes),
+                    ),
+                    rules=EntryRules.of(doc),
+                    timezone=zone,
+                    digest=digest,
+                )
+        self._stamp = stamp
         self.by_version = known
+        self.canceled = canceled
         entries: dict[tuple[int, str], list[Compiled]] = defaultdict(list)
         goals: dict[tuple[int, str], set[tuple[int, int]]] = defaultdict(set)
         self.active = {}

@@ -22,8 +22,9 @@ from tidings.domain.durations import from_micros, to_micros
 from tidings.engine import api_calls, housekeeping
 from tidings.engine.dispatch import dispatch_once
 from tidings.engine.engine import Engine
+from tidings.engine.failures import VersionFailed
 from tidings.engine.scope import LeaseLost
-from tidings.store import journeys, traces
+from tidings.store import flows, journeys, traces
 from tidings.store.database import Database
 
 T = TypeVar("T")
@@ -71,62 +72,90 @@ class Runner:
         for with a read, so an idle engine takes no write lock and costs no commit."""
         at = to_micros(now)
         total = 0
-        partitions = self.engine.partitions
-        scope = self.engine.scope
+        failed: set[tuple[int, int]] = set()
         with self._lock:
             while True:
-                scope.checkpoint()
-                leads = scope.leads()
-                owned = scope.owned()
-                answered = self._settle_answers()
-                with self.db.read() as conn:
-                    lifecycle = leads and housekeeping.has_work(conn, at)
-                realtime = leads and (
-                    self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH
-                )
-                done = 0
-                if lifecycle:
-                    done += self._fenced(
-                        lambda conn: housekeeping.housekeep(conn, at, partitions=partitions)
-                    )
-                if realtime:
-                    self._audiences_at = at
-                    done += self._fenced(
-                        lambda conn: housekeeping.refresh_realtime(conn, at, partitions=partitions)
-                    )
-                if leads and (self.clock.virtual or at - self._pruned_at >= PRUNE_EVERY):
-                    self._pruned_at = at
-                    done += self._prune(at - self.trace_retention)
-                stepped, claimed = self.engine.run_once(
-                    now,
-                    also=functools.partial(
-                        api_calls.claim, now=at, owned=owned, partitions=partitions
-                    ),
-                )
-                done += stepped
-                with self.db.read() as conn:
-                    sends = journeys.has_pending_sends(conn, at, owned, partitions)
-                if sends:
-                    done += self._fenced(
-                        functools.partial(
-                            dispatch_once,
-                            now=at,
-                            partitions=partitions,
-                            owned=owned,
-                            quiet=self.engine.quiet,
-                        )
-                    )
-                if claimed:
-                    done += self._run_calls(claimed)
-                else:
-                    with self.db.read() as conn:
-                        calls = journeys.has_due_calls(conn, at, owned, partitions)
-                    if calls:
-                        done += self._call_apis(at, owned)
-                done += answered
+                try:
+                    done = self._round(now, at)
+                except VersionFailed as failure:
+                    # One version's work failed: it fails alone, the round goes again
+                    # without it (what it was part of rolled back).
+                    self._fail(failure, at, failed)
+                    continue
                 total += done
                 if done <= 0:
                     return total
+
+    def _round(self, now: datetime, at: int) -> int:
+        """One round of every kind of work due at `now`; answers how much was done."""
+        partitions = self.engine.partitions
+        scope = self.engine.scope
+        scope.checkpoint()
+        leads = scope.leads()
+        owned = scope.owned()
+        answered = self._settle_answers()
+        with self.db.read() as conn:
+            lifecycle = leads and housekeeping.has_work(conn, at)
+        realtime = leads and (self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH)
+        done = 0
+        if lifecycle:
+            done += self._fenced(
+                lambda conn: housekeeping.housekeep(conn, at, partitions=partitions)
+            )
+        if realtime:
+            self._audiences_at = at
+            done += self._fenced(
+                lambda conn: housekeeping.refresh_realtime(conn, at, partitions=partitions)
+            )
+        if leads and (self.clock.virtual or at - self._pruned_at >= PRUNE_EVERY):
+            self._pruned_at = at
+            done += self._prune(at - self.trace_retention)
+        stepped, claimed = self.engine.run_once(
+            now,
+            also=functools.partial(api_calls.claim, now=at, owned=owned, partitions=partitions),
+        )
+        done += stepped
+        with self.db.read() as conn:
+            sends = journeys.has_pending_sends(conn, at, owned, partitions)
+        if sends:
+            done += self._fenced(
+                functools.partial(
+                    dispatch_once,
+                    now=at,
+                    partitions=partitions,
+                    owned=owned,
+                    quiet=self.engine.quiet,
+                )
+            )
+        if claimed:
+            done += self._run_calls(claimed)
+        else:
+            with self.db.read() as conn:
+                calls = journeys.has_due_calls(conn, at, owned, partitions)
+            if calls:
+                done += self._call_apis(at, owned)
+        done += answered
+        return done
+
+    def _fail(self, failure: VersionFailed, at: int, failed: set[tuple[int, int]]) -> None:
+        """Mark the version failed with its reason and hold its people; raise when the
+        same version fails again in this call (then its failure is not what it seemed)."""
+        key = (failure.flow_id, failure.version)
+        if key in failed:
+            raise RuntimeError(f"{failure}, again after it was marked failed") from failure
+        failed.add(key)
+        log.error("%s; its people are held, other flows go on", failure, exc_info=failure)
+        try:
+            self.engine.settle()  # parts still in flight: whatever failed stays queued
+        except Exception:
+            log.debug("a part in flight failed too; its stimuli stay queued", exc_info=True)
+        self._fenced(
+            lambda conn: flows.fail_version(
+                conn, failure.flow_id, failure.version, failure.reason, now=at
+            )
+        )
+        self.engine.programs.invalidate()
+        self.engine.forget_ids()
 
     def _call_apis(self, at: int, owned: frozenset[int] | None) -> int:
         """Claim due API calls, run them concurrently on the caller thread's client (its

@@ -36,6 +36,7 @@ from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove, personal_sends, uniform_move
 from tidings.engine import sql_sends
 from tidings.engine.dispatch import Sendable, hand_over, settle
+from tidings.engine.failures import blame
 from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store import journeys as store
 from tidings.store import traces
@@ -91,7 +92,8 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
         compiled = engine.programs.by_version.get((flow_id, version))
         if compiled is None or not compiled.runs or element is None:
             continue
-        move = uniform_move(compiled.program, element, "timer", now)
+        with blame(flow_id, version, element):
+            move = uniform_move(compiled.program, element, "timer", now)
         if move is not None:
             cohorts.append(Cohort(compiled, move))
     if not cohorts:
@@ -111,7 +113,8 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
                 f"AND local IS NULL{mine} ORDER BY wake_at LIMIT {int(left)}",
                 (cut, c.flow_id, c.version, cohort.move.start),
             )
-            apply(conn, cohort, [r[0] for r in rows], at)
+            with blame(c.flow_id, c.version, cohort.move.start):
+                apply(conn, cohort, [r[0] for r in rows], at)
             left -= len(rows)
             if left <= 0:
                 break
@@ -218,7 +221,8 @@ def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxIt
         engine.scope.fence(conn)
         store.write_changes(conn, store.Changes(consumed_inbox=consumed))
         for key, ids in moved.items():
-            apply(conn, all_cohorts[key], ids, at)
+            with blame(*key):
+                apply(conn, all_cohorts[key], ids, at)
         return len(consumed)
 
     return int(engine.db.write(write))
@@ -233,12 +237,17 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
     in the flow, a message would not go) stay in the inbox for the general path, which
     takes them next: entries of different people into one flow do not depend on their
     order."""
-    at = to_micros(now)
-    owned = engine.scope.owned()
-    flow_id = first.flow_id
-    compiled = engine.programs.active.get(flow_id or 0)
+    compiled = engine.programs.active.get(first.flow_id or 0)
     if compiled is None or compiled.account_id != first.account_id:
         return 0
+    with blame(compiled.flow_id, compiled.version):  # every part is this version's
+        return _take_entries(engine, now, limit, compiled)
+
+
+def _take_entries(engine: Engine, now: datetime, limit: int, compiled: Compiled) -> int:
+    at = to_micros(now)
+    owned = engine.scope.owned()
+    flow_id = compiled.flow_id
     if compiled.rules.refusal([], now) is not None:
         return 0
     program = compiled.program
@@ -488,7 +497,8 @@ def _event_cohorts(
                 continue
             if handler.element is not None or handler.event != name:
                 continue
-            move = uniform_move(compiled.program, handler.id, "event", now, name)
+            with blame(compiled.flow_id, compiled.version, handler.id):
+                move = uniform_move(compiled.program, handler.id, "event", now, name)
             if move is None:
                 return None
             out.append(Cohort(compiled, move))

@@ -10,8 +10,8 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
-from tidings.domain.lifecycle import Status, flow_status
-from tidings.store.tables import flow_versions, flows
+from tidings.domain.lifecycle import RUNNING, Status, flow_status
+from tidings.store.tables import flow_versions, flows, participations
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Version:
     created_at: int
     launched_at: int | None
     finished_at: int | None
+    failure: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -31,6 +32,7 @@ class Version:
             "createdAt": format_micros(self.created_at),
             "launchedAt": _instant(self.launched_at),
             "finishedAt": _instant(self.finished_at),
+            "failure": self.failure,
         }
 
 
@@ -59,6 +61,7 @@ def _version(row: Any) -> Version:
         created_at=row.created_at,
         launched_at=row.launched_at,
         finished_at=row.finished_at,
+        failure=row.failure,
     )
 
 
@@ -229,6 +232,42 @@ def set_version_status(
         .values(**values)
     )
     touch_flow(conn, account_id, flow_id, now)
+
+
+def fail_version(conn: Connection, flow_id: int, version: int, reason: str, *, now: int) -> bool:
+    """The engine's word that a version failed (engine/failures.py): its status becomes
+    `failed` with `reason`, and its live people are held where they are (phase `held`,
+    out of every due index) until the version is canceled. Answers False, changing
+    nothing, when the version no longer runs (it ended, or failed already)."""
+    row = conn.execute(
+        select(flow_versions.c.account_id, flow_versions.c.status).where(
+            flow_versions.c.flow_id == flow_id, flow_versions.c.version == version
+        )
+    ).one_or_none()
+    if row is None or Status(row.status) not in RUNNING:
+        return False
+    account_id = row.account_id
+    conn.execute(
+        update(flow_versions)
+        .where(
+            flow_versions.c.account_id == account_id,
+            flow_versions.c.flow_id == flow_id,
+            flow_versions.c.version == version,
+        )
+        .values(status=Status.failed.value, failure=reason, finished_at=now)
+    )
+    conn.execute(
+        update(participations)
+        .where(
+            participations.c.account_id == account_id,
+            participations.c.flow_id == flow_id,
+            participations.c.version == version,
+            participations.c.phase.in_(["waiting", "running"]),
+        )
+        .values(phase="held")
+    )
+    touch_flow(conn, account_id, flow_id, now)
+    return True
 
 
 def touch_flow(conn: Connection, account_id: int, flow_id: int, now: int) -> Status:

@@ -38,6 +38,25 @@ ELEMENT_NAMES = (
 MICROS = Decimal(1_000_000)
 
 
+def people_inside(conn: Connection, account_id: int, flow_id: int, version: int) -> int:
+    """Entries into the version less its exits, from its counters (exact: they are
+    committed with every step): 0 once everyone who entered has left."""
+    found = dict(
+        conn.execute(
+            select(flow_counters.c.name, func.sum(flow_counters.c.value))
+            .where(
+                flow_counters.c.account_id == account_id,
+                flow_counters.c.flow_id == flow_id,
+                flow_counters.c.version == version,
+                flow_counters.c.element == "",
+                flow_counters.c.name.in_(["profilesInFlow", "profilesExited"]),
+            )
+            .group_by(flow_counters.c.name)
+        ).all()
+    )
+    return int(found.get("profilesInFlow") or 0) - int(found.get("profilesExited") or 0)
+
+
 def performance(
     conn: Connection, account_id: int, flow_id: int, version: int | None
 ) -> dict[str, Any]:

@@ -52,11 +52,12 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 
 # A participation's phase is stored as a small code, its index here: waiting 0 (every
 # parked person) and exited 1 (the history) take no bytes on SQLite, running 2 (inside a
-# batch only) one. Core binds and reads the names (`PhaseCode`); raw SQL says
+# batch only) one, held 3 (the version failed: kept where they were, moved by nothing) one.
+# Core binds and reads the names (`PhaseCode`); raw SQL says
 # `phase = {WAITING}` and maps rows itself (store/journeys.py). API and domain see names.
-PHASES = ("waiting", "exited", "running")
+PHASES = ("waiting", "exited", "running", "held")
 PHASE_CODE = {name: code for code, name in enumerate(PHASES)}
-WAITING, EXITED, RUNNING = 0, 1, 2
+WAITING, EXITED, RUNNING, HELD = 0, 1, 2, 3
 
 
 class PhaseCode(TypeDecorator[str]):
@@ -305,6 +306,7 @@ flow_versions = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("launched_at", BigInteger),
     Column("finished_at", BigInteger),
+    Column("failure", Text),  # why the version failed (engine/failures.py)
     UniqueConstraint("flow_id", "version", name="uq_flow_versions_flow_version"),
     Index("ix_flow_versions_status", "status"),
     sqlite_autoincrement=True,  # ids are never reused after a delete

@@ -64,7 +64,7 @@ EXPECTED: dict[str, list[int]] = {
     "launch": [200, 409, 409, 409, 409, 409, 409, 409],
     "pause": [409, 409, 200, 409, 409, 409, 409, 409],
     "resume": [409, 409, 409, 200, 409, 409, 409, 409],
-    "cancel": [409, 200, 200, 200, 200, 409, 409, 409],
+    "cancel": [409, 200, 200, 200, 200, 409, 409, 200],
     "delete": [204, 409, 409, 409, 409, 409, 409, 409],
     "edit": [200, 409, 409, 409, 409, 409, 409, 409],
     "new version": [409, 201, 201, 201, 201, 201, 201, 201],
@@ -80,6 +80,7 @@ AFTER = {
     ("cancel", "active"): "canceled",
     ("cancel", "paused"): "canceled",
     ("cancel", "finishing"): "canceled",
+    ("cancel", "failed"): "canceled",  # lets a failed version's held people go
     ("stop", "active"): "finishing",
     ("stop", "paused"): "finishing",
 }

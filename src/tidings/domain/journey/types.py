@@ -27,6 +27,7 @@ class Phase(StrEnum):
     running = "running"  # has work to do now (just entered, or a stimulus arrived)
     waiting = "waiting"  # until `wake_at`, and/or for an event or a result
     exited = "exited"  # done; kept for history, frequency caps and reports
+    held = "held"  # their version failed: kept where they were, moved by nothing
 
 
 class Person(NamedTuple):

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
+from tests.support import faults
 from tests.support.postgres import create_database
 from tidings.bench.launch import call
 from tidings.bench.server import Server, running_server
@@ -105,11 +106,13 @@ def wait_for(what: str, check: Callable[[], T | None], seconds: float, logs: Pat
 
 
 @contextmanager
-def worker(url: str, logs: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    url: str, logs: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     log = (logs / f"worker{next(_names)}.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "tidings", "worker"],
-        env={**os.environ, **ENV, "TIDINGS_DATABASE_URL": url},
+        env={**os.environ, **(env or ENV), "TIDINGS_DATABASE_URL": url},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -253,3 +256,48 @@ def test_worker_on_sqlite_refuses_to_start(tmp_path: Path) -> None:
     assert "tidings worker needs PostgreSQL" in done.stderr
     assert "tidings serve" in done.stderr
     assert not (tmp_path / "t.db").exists(), "nothing was created"
+
+
+def test_a_failing_flow_fails_alone_while_workers_share_the_partitions(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Fault injection in every process (tests/support/faults.py): the flow whose SMS
+    element raises fails, whichever process meets it first; the other flow's people,
+    in every partition, get their message; no process stops."""
+    url = create_database(postgres_url, f"workers{next(_names)}")
+    _diagnosed.append(url)
+    site = faults.site_dir(tmp_path / "site")
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    env = {**ENV, "TIDINGS_TEST_FAULTS": "1", "PYTHONPATH": path}
+    with (
+        worker(url, tmp_path, env) as first,
+        worker(url, tmp_path, env) as second,
+        running_server(url, env=env) as server,
+    ):
+        processes = {server.process.pid, first.pid, second.pid}
+        wait_for(
+            "three processes to share the partitions",
+            lambda: set(by_process(url)) == processes,
+            40,
+            tmp_path,
+        )
+        call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
+        good = call(server.port, "POST", "/flows", FLOW)
+        bad_doc = {**FLOW, "name": "Faulty", "elements": [{**FLOW["elements"][0], "id": "boom"}]}
+        bad = call(server.port, "POST", "/flows", bad_doc)
+        for flow in (good, bad):
+            call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        ping(server, add_people(server, 0, 48))  # 48 consecutive ids: every partition
+
+        def failed() -> dict[str, Any] | None:
+            view: dict[str, Any] = call(server.port, "GET", f"/flows/{bad['id']}")
+            return view if view["status"] == "failed" else None
+
+        view = wait_for("the faulty flow to fail", failed, 20, tmp_path)
+        assert "injected fault in enter at boom" in view["failure"]["reason"]
+        wait_for("48 messages", lambda: sum(sent_per_person(url).values()) >= 48, 20, tmp_path)
+        sent = query(url, "SELECT flow_id, count(*) FROM sandbox_messages GROUP BY flow_id")
+        assert dict(sent) == {good["id"]: 48}
+        assert all(p.poll() is None for p in (first, second, server.process))
+        good_view = call(server.port, "GET", f"/flows/{good['id']}")
+        assert good_view["status"] == "active"

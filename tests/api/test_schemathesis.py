@@ -65,3 +65,54 @@ def test_no_input_makes_a_server_error(fuzzed_system: Tidings) -> None:
         run()
     assert operations >= 10
     assert failures == []
+
+
+def test_flow_documents_from_the_schema_never_make_a_server_error(
+    fuzzed_system: Tidings,
+) -> None:
+    """Flow documents the published schema allows (random names and references, so most
+    do not validate), created, validated, dry-run and launched: each is refused with a
+    4xx or runs; nothing answers 5xx (issue #13). tests/engine/test_flow_fuzz.py runs
+    documents that validate."""
+    from fastapi.testclient import TestClient
+
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", fuzzed_system.app)
+    (create,) = [
+        op
+        for op in (result.ok() for result in schema.get_all_operations())
+        if op.method.upper() == "POST" and op.path.rstrip("/").endswith("/flows")
+    ]
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    failures: list[str] = []
+    with TestClient(fuzzed_system.app, raise_server_exceptions=False) as client:
+
+        def call(method: str, path: str, **kwargs: Any) -> Any:
+            answer = client.request(method, "/api/v1" + path, headers=headers, **kwargs)
+            if answer.status_code >= 500:
+                failures.append(f"{method} {path} -> {answer.status_code} {answer.text[:300]}")
+            return answer
+
+        @given(case=create.as_strategy())
+        @settings(
+            max_examples=60,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def run(case: Any) -> None:
+            if not isinstance(case.body, dict) or "template" in case.body:
+                return
+            made = call("POST", "/flows", json=case.body)
+            if made.status_code != 201:
+                return
+            flow = made.json()["id"]
+            call("POST", f"/flows/{flow}/validate")
+            call("POST", f"/flows/{flow}/launch", params={"dryRun": "true"})
+            if call("POST", f"/flows/{flow}/launch").status_code == 200:
+                call("POST", "/clock/advance", json={"by": "PT1H"})
+                call("GET", f"/flows/{flow}/performance")
+                call("POST", f"/flows/{flow}/cancel")
+
+        run()
+    assert failures == []

@@ -20,7 +20,15 @@ def test_a_new_version_runs_while_the_old_one_finishes(api: Api) -> None:
     history = api.get(f"/flows/{fid}/versions").json()
     assert [(v["version"], v["status"]) for v in history] == [(1, "finishing"), (2, "active")]
     assert history[1]["launchedAt"] is not None
-    assert set(history[0]) == {"version", "status", "createdAt", "launchedAt", "finishedAt"}
+    assert set(history[0]) == {
+        "version",
+        "status",
+        "createdAt",
+        "launchedAt",
+        "finishedAt",
+        "failure",  # why a failed version failed (null otherwise): issue #13
+    }
+    assert history[0]["failure"] is None
 
 
 def test_only_one_draft_version_at_a_time(api: Api) -> None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.api.flows.helpers import launched
 from tests.conftest import Api
 from tests.engine.test_journeys import drain, messages, perf, person
+from tidings.bootstrap import Tidings
+from tidings.store.tables import audience_members
 
 
 def audience(api: Api, reentry: dict[str, Any] | None = None, **sources: Any) -> dict[str, Any]:
@@ -181,3 +184,49 @@ def test_another_accounts_joiners_stay_in_their_account(api: Api, other_api: Api
     assert [m["person"] for m in messages(api, flow)] == [mine]
     assert other_api.get("/sandbox/messages").json()["items"] == []
     assert theirs != mine
+
+
+def test_a_source_removed_and_added_back_lets_its_members_in_again(api: Api) -> None:
+    pid = person(api, "ana", tags=["a", "b"])
+    flow = launched(api, audience(api, tags=["a", "b"]))["id"]
+    drain(api)
+    for change_ in ({"remove": {"tags": ["b"]}}, {"add": {"tags": ["b"]}}):
+        answer = api.post(f"/flows/{flow}/audience", json=change_)
+        assert answer.status_code == 200, answer.text
+        drain(api, "PT1M")
+    drain(api, "P1D")
+    assert sent_to(api, flow, pid) == 2
+
+
+def test_who_joins_while_the_flow_is_paused_enters_at_resume(api: Api) -> None:
+    pid = person(api, "ana", tags=["a"])
+    flow = launched(api, audience(api, tags=["a", "b"]))["id"]
+    drain(api)
+    assert api.post(f"/flows/{flow}/pause").status_code == 200
+    change(api, pid, tags=["a", "b"])
+    drain(api, "PT1M")
+    assert sent_to(api, flow, pid) == 1
+    assert api.post(f"/flows/{flow}/resume").status_code == 200
+    drain(api, "PT1M")
+    assert sent_to(api, flow, pid) == 2
+
+
+def test_a_canceled_flow_keeps_no_members(api: Api, system: Tidings) -> None:
+    person(api, "ana", tags=["a"])
+    flow = launched(api, audience(api, tags=["a"]))["id"]
+    drain(api)
+
+    def members() -> int:
+        with system.db.read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).where(
+                        audience_members.c.account_id == api.account_id,
+                        audience_members.c.flow_id == flow,
+                    )
+                ).scalar_one()
+            )
+
+    assert members() == 1
+    assert api.post(f"/flows/{flow}/cancel").status_code == 200
+    assert members() == 0

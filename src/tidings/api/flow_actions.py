@@ -25,7 +25,7 @@ from tidings.domain.lifecycle import RUNNING, Action, Status, move
 from tidings.engine.housekeeping import start_audience
 from tidings.store import flows as store
 from tidings.store.accounts import read_account
-from tidings.store.audience import Sources, count_audience, refresh_members
+from tidings.store.audience import Sources, count_audience, forget_sources, refresh_members
 from tidings.store.flow_context import validation_context
 
 
@@ -274,11 +274,20 @@ def edit_in_place(
     if "schedule" in changes.get("settings", {}) and version.status is not Status.draft:
         starts_at, ends_at = schedule_of(conn, account_id, doc)
         store.set_schedule(conn, account_id, flow_id, starts_at=starts_at, ends_at=ends_at)
-    if "entry" in changes and version.status is Status.active:
+    if "entry" in changes and version.status is not Status.draft:
         assert isinstance(doc.entry, AudienceEntry)  # a real-time audience: checked above
-        refresh_members(
-            conn, account_id, flow_id, Sources.of(doc.entry), now=now, partitions=partitions
-        )
+        if version.status is Status.active:
+            refresh_members(
+                conn,
+                account_id,
+                flow_id,
+                Sources.of(doc.entry),
+                now=now,
+                partitions=partitions,
+                edited=True,
+            )
+        else:  # paused: its people enter at resume, with the refresh
+            forget_sources(conn, account_id, flow_id, Sources.of(doc.entry))
     return flow_view(conn, account_id, flow_id)
 
 

@@ -241,6 +241,52 @@ def source_keys(sources: Sources) -> dict[str, Sources]:
     return keys
 
 
+@dataclass(frozen=True)
+class _Members:
+    """A source's members: `ids` selects their ids (one column, in id order where an
+    index gives it), `has(person)` says whether the person a column names is one."""
+
+    ids: Any
+    has: Any
+
+
+def _members(conn: Connection, account_id: int, one: Sources, *, now: int) -> _Members:
+    """A tag's or company's members straight from its link table (its index by tag or
+    company; a refresh reads no profile); a segment or the people named as a condition
+    on `people` (the segment's rule)."""
+    link: Any = None
+    if one.tags:
+        link = (
+            person_tags.c.tag_id,
+            person_tags,
+            select(tags.c.id).where(tags.c.account_id == account_id, tags.c.name == one.tags[0]),
+        )
+    elif one.companies:
+        ref = one.companies[0]
+        column_ = companies.c.id if isinstance(ref, int) else companies.c.name
+        link = (
+            person_companies.c.company_id,
+            person_companies,
+            select(companies.c.id).where(companies.c.account_id == account_id, column_ == ref),
+        )
+    if link is not None:
+        to, table, lookup = link
+        found = conn.execute(lookup).scalar()
+        if found is None:
+            return _Members(select(people.c.id).where(false()), lambda _person: false())
+        return _Members(
+            select(table.c.person_id)
+            .where(table.c.account_id == account_id, to == found)
+            .order_by(table.c.person_id),
+            lambda person: exists().where(table.c.person_id == person, to == found),
+        )
+    condition = audience_condition(conn, account_id, one, now=now)
+    return _Members(
+        select(people.c.id).where(condition).order_by(people.c.id),
+        lambda person: exists(select(people.c.id).where(people.c.id == person, condition)),
+    )
+
+
 def refresh_members(
     conn: Connection,
     account_id: int,
@@ -249,45 +295,38 @@ def refresh_members(
     *,
     now: int,
     partitions: int,
-    enter: bool = True,
+    edited: bool = False,
 ) -> int:
     """A real-time audience's joiners enter; answer how many were queued.
 
     Source by source, the people who belong to it now and were not among its members at
     the last refresh have joined it: they become members, and those who no longer belong
-    stop being members (so that belonging again is a join again); a source no longer in
-    the audience loses its members (added back, everyone in it joins). A joiner who is
-    not inside the flow nor queued for it is queued to enter, and the flow's re-entry
+    stop being members (so that belonging again is a join again). A joiner who is not
+    inside the flow nor queued for it is queued to enter, and the flow's re-entry
     settings decide (the engine's entry rules): someone who stays a member never enters
-    again by staying, someone who joins while inside the flow is not affected. `enter`
-    False only records the members (a launch queues the whole audience itself)."""
+    again by staying, someone who joins while inside the flow is not affected. `edited`:
+    the sources may have changed, and those no longer in the audience lose their members
+    (added back later, everyone in them joins)."""
     m = audience_members
     keys = source_keys(sources)
     of_flow = and_(m.c.account_id == account_id, m.c.flow_id == flow_id)
-    conn.execute(delete(m).where(of_flow, m.c.source.not_in(list(keys))))
+    if edited:
+        forget_sources(conn, account_id, flow_id, sources)
     joined: set[int] = set()
     for key, one in keys.items():
-        belongs = audience_condition(conn, account_id, one, now=now)
-        conn.execute(
-            delete(m).where(
-                of_flow,
-                m.c.source == key,
-                ~exists(select(people.c.id).where(people.c.id == m.c.person_id, belongs)),
-            )
-        )
-        known = exists().where(
-            m.c.flow_id == flow_id, m.c.source == key, m.c.person_id == people.c.id
-        )
-        joiners = select(
-            literal(account_id, Id), literal(flow_id, Id), literal(key, String), people.c.id
-        ).where(belongs, ~known)
+        members = _members(conn, account_id, one, now=now)
+        conn.execute(delete(m).where(of_flow, m.c.source == key, ~members.has(m.c.person_id)))
+        person = members.ids.selected_columns[0]
+        joiners = members.ids.add_columns(
+            literal(account_id, Id), literal(flow_id, Id), literal(key, String)
+        ).where(~exists().where(m.c.flow_id == flow_id, m.c.source == key, m.c.person_id == person))
         added = conn.execute(
             insert(m)
-            .from_select(["account_id", "flow_id", "source", "person_id"], joiners)
+            .from_select(["person_id", "account_id", "flow_id", "source"], joiners)
             .returning(m.c.person_id)
         )
         joined.update(added.scalars())
-    if not enter or not joined:
+    if not joined:
         return 0
     bundles = _Bundles(conn, account_id, flow_id, now=now, partitions=partitions)
     ordered = sorted(joined)
@@ -311,16 +350,31 @@ def refresh_members(
     return bundles.close()
 
 
+def forget_sources(conn: Connection, account_id: int, flow_id: int, sources: Sources) -> None:
+    """Members of sources no longer in the audience are members no longer."""
+    m = audience_members
+    conn.execute(
+        delete(m).where(
+            m.c.account_id == account_id,
+            m.c.flow_id == flow_id,
+            m.c.source.not_in(list(source_keys(sources))),
+        )
+    )
+
+
 def seed_members(
     conn: Connection, account_id: int, flow_id: int, sources: Sources, *, now: int
 ) -> None:
     """A real-time audience's members from scratch (at launch, which queues them all)."""
-    conn.execute(
-        delete(audience_members).where(
-            audience_members.c.account_id == account_id, audience_members.c.flow_id == flow_id
+    m = audience_members
+    conn.execute(delete(m).where(m.c.account_id == account_id, m.c.flow_id == flow_id))
+    for key, one in source_keys(sources).items():
+        members = _members(conn, account_id, one, now=now).ids.add_columns(
+            literal(account_id, Id), literal(flow_id, Id), literal(key, String)
         )
-    )
-    refresh_members(conn, account_id, flow_id, sources, now=now, partitions=1, enter=False)
+        conn.execute(
+            insert(m).from_select(["person_id", "account_id", "flow_id", "source"], members)
+        )
 
 
 def _queued(conn: Connection, flow_id: int) -> Any:

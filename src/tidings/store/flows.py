@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
 from tidings.domain.lifecycle import Status, flow_status
-from tidings.store.tables import flow_versions, flows
+from tidings.store.tables import audience_members, flow_versions, flows
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,15 @@ def set_version_status(
         )
         .values(**values)
     )
-    touch_flow(conn, account_id, flow_id, now)
+    if touch_flow(conn, account_id, flow_id, now) not in (Status.active, Status.paused):
+        # no version lets people in: a real-time audience's members are kept no longer
+        # (a launch seeds them again: store/audience.seed_members)
+        conn.execute(
+            delete(audience_members).where(
+                audience_members.c.account_id == account_id,
+                audience_members.c.flow_id == flow_id,
+            )
+        )
 
 
 def touch_flow(conn: Connection, account_id: int, flow_id: int, now: int) -> Status:

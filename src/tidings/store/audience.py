@@ -182,8 +182,9 @@ class _Bundles:
         self.added = 0
 
     def add(self, people_ids: Iterable[int]) -> None:
-        for person in people_ids:
-            bundle = self.open[person % self.partitions if self.by_partition else 0]
+        open_, partitions, by_partition = self.open, self.partitions, self.by_partition
+        for person in people_ids:  # a launch of millions: locals, not attributes
+            bundle = open_[person % partitions if by_partition else 0]
             bundle.append(person)
             if len(bundle) == BUNDLE_SIZE:
                 self._close(bundle)

@@ -524,3 +524,63 @@ def test_0014_stores_no_attributes_as_null_keeping_everything_of_the_people(
         (3, {}),
     ]
     assert links == (2, 1, 1, 1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0017_seeds_running_real_time_audiences_with_everyone_ever_in_the_flow(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """After the upgrade nobody who was in a real-time flow counts as a new joiner (they
+    would enter again); the first refresh drops those who no longer belong."""
+    url = _store_url(backend, request, tmp_path)
+    db = _at_revision(url, "0014")
+    json = "CAST({} AS JSONB)" if backend == "postgresql" else "{}"
+    realtime = {
+        "type": "audience",
+        "update": "realtime",
+        "tags": ["vip"],
+        "segments": [5, "Zagreb"],
+        "companies": ["Acme"],
+        "people": ["p9"],
+    }
+
+    def doc(entry: dict[str, Any]) -> str:
+        return json.format(repr(json_module.dumps({"name": "f", "entry": entry})))
+
+    event = {"type": "event", "event": "Ping"}
+    with db.write_engine.begin() as conn:
+        for sql in [
+            "INSERT INTO accounts (id, name, timezone, allow_private_urls, created_at) "
+            "VALUES (1, 'a', 'UTC', false, 0)",
+            "INSERT INTO people (id, account_id, created_at, updated_at) "
+            "VALUES (1, 1, 0, 0), (2, 1, 0, 0), (3, 1, 0, 0)",
+            "INSERT INTO flows (id, account_id, name, status, created_at, updated_at) "
+            "VALUES (1, 1, 'f', 'active', 0, 0), (2, 1, 'g', 'active', 0, 0), "
+            "(3, 1, 'h', 'canceled', 0, 0)",
+            "INSERT INTO flow_versions (account_id, flow_id, version, status, document, "
+            f"created_at) VALUES (1, 1, 1, 'finished', {doc(realtime)}, 0), "
+            f"(1, 1, 2, 'active', {doc(realtime)}, 0), (1, 2, 1, 'active', {doc(event)}, 0), "
+            f"(1, 3, 1, 'canceled', {doc(realtime)}, 0)",
+            "INSERT INTO participations (account_id, flow_id, version, person_id, phase, "
+            "element, entered_at, exited_at) VALUES (1, 1, 1, 1, 1, 'x', 10, 20), "
+            "(1, 1, 2, 1, 1, 'x', 30, 40), (1, 1, 2, 2, 0, 'w', 50, NULL), "
+            "(1, 2, 1, 3, 1, 'x', 10, 20), (1, 3, 1, 3, 1, 'x', 10, 20)",
+        ]:
+            conn.exec_driver_sql(sql)
+    db.close()
+
+    db = _at_revision(url, "head")
+    with db.read() as conn:
+        members = conn.exec_driver_sql(
+            "SELECT account_id, flow_id, source, person_id FROM audience_members"
+        ).all()
+    db.close()
+    keys = ["t:vip", "s:5", "sn:Zagreb", "cn:Acme", "p"]
+    assert sorted(tuple(r) for r in members) == sorted(
+        (1, 1, key, person) for key in keys for person in (1, 2)
+    )
+
+    db = _at_revision(url, "0014", down=True)
+    with db.read() as conn:
+        assert "audience_members" not in inspect(conn).get_table_names()
+    db.close()

@@ -25,7 +25,7 @@ from tidings.domain.lifecycle import RUNNING, Action, Status, move
 from tidings.engine.housekeeping import start_audience
 from tidings.store import flows as store
 from tidings.store.accounts import read_account
-from tidings.store.audience import Sources, count_audience, enqueue_audience
+from tidings.store.audience import Sources, count_audience, forget_sources, refresh_members
 from tidings.store.flow_context import validation_context
 
 
@@ -238,9 +238,18 @@ EDITABLE = {"settings": {"goal", "schedule"}, "entry": {"segments", "tags", "peo
 
 
 def edit_in_place(
-    conn: Connection, account_id: int, flow_id: int, number: int, changes: dict[str, Any], now: int
+    conn: Connection,
+    account_id: int,
+    flow_id: int,
+    number: int,
+    changes: dict[str, Any],
+    now: int,
+    *,
+    partitions: int = 256,
 ) -> dict[str, Any]:
-    """Goal, schedule and audience of an existing version, changed in place."""
+    """Goal, schedule and audience of an existing version, changed in place. The people
+    of a source added to an active real-time audience enter at once, as their re-entry
+    settings allow (the guide: they enter "immediately after you save the changes")."""
     for key, value in changes.items():
         allowed = EDITABLE.get(key)
         if allowed is None or not isinstance(value, dict):
@@ -282,6 +291,20 @@ def edit_in_place(
     if "schedule" in changes.get("settings", {}) and version.status is not Status.draft:
         starts_at, ends_at = schedule_of(conn, account_id, doc)
         store.set_schedule(conn, account_id, flow_id, starts_at=starts_at, ends_at=ends_at)
+    if "entry" in changes and version.status is not Status.draft:
+        assert isinstance(doc.entry, AudienceEntry)  # a real-time audience: checked above
+        if version.status is Status.active:
+            refresh_members(
+                conn,
+                account_id,
+                flow_id,
+                Sources.of(doc.entry),
+                now=now,
+                partitions=partitions,
+                edited=True,
+            )
+        else:  # paused: its people enter at resume, with the refresh
+            forget_sources(conn, account_id, flow_id, Sources.of(doc.entry))
     return flow_view(conn, account_id, flow_id)
 
 
@@ -325,8 +348,8 @@ def change_audience(
     partitions: int,
 ) -> dict[str, Any]:
     """Add or remove sources of the active version's real-time predefined audience.
-    Added people enter at once (frequency caps apply); removing a source never touches
-    people already inside."""
+    Added people enter at once (re-entry settings apply: `edit_in_place`); removing a
+    source never touches people already inside."""
     store.read_flow(conn, account_id, flow_id, lock=True)
     active = [
         v for v in store.list_versions(conn, account_id, flow_id) if v.status is Status.active
@@ -346,10 +369,12 @@ def change_audience(
         current += [x for x in add.get(key, []) if x not in current]
         current = [x for x in current if x not in remove.get(key, [])]
         changes[key] = current
-    view = edit_in_place(conn, account_id, flow_id, version.version, {"entry": changes}, now)
-    added = Sources(**{k: add.get(k, []) for k in AUDIENCE_KEYS})
-    if any(added.__dict__.values()):
-        enqueue_audience(
-            conn, account_id, flow_id, added, now=now, partitions=partitions, only_new=False
-        )
-    return view
+    return edit_in_place(
+        conn,
+        account_id,
+        flow_id,
+        version.version,
+        {"entry": changes},
+        now,
+        partitions=partitions,
+    )

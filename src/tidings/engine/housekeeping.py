@@ -17,7 +17,7 @@ from tidings.domain.flows.entry import AudienceEntry
 from tidings.domain.lifecycle import Status
 from tidings.engine.failures import blame
 from tidings.store import flows as store
-from tidings.store.audience import Sources, enqueue_audience
+from tidings.store.audience import Sources, enqueue_audience, refresh_members, seed_members
 from tidings.store.tables import flow_versions, flows, participations
 
 YEAR_MICROS = int(timedelta(days=365).total_seconds() * 1_000_000)
@@ -115,7 +115,8 @@ def next_due(conn: Connection) -> int | None:
 
 
 def refresh_realtime(conn: Connection, now: int, *, partitions: int) -> int:
-    """Real-time audiences: people who joined a segment or tag since enter now."""
+    """Real-time audiences: people who joined one of their sources since enter now, as
+    their re-entry settings allow (store/audience.refresh_members)."""
     rows = conn.execute(
         select(
             flow_versions.c.account_id,
@@ -130,14 +131,13 @@ def refresh_realtime(conn: Connection, now: int, *, partitions: int) -> int:
         if entry.get("type") != "audience" or entry.get("update") != "realtime":
             continue
         with blame(flow_id, version):  # an audience that cannot be read fails its flow alone
-            queued += enqueue_audience(
+            queued += refresh_members(
                 conn,
                 account_id,
                 flow_id,
                 Sources.of(parse_document(document).entry),
                 now=now,
                 partitions=partitions,
-                only_new=True,
             )
     return queued
 
@@ -155,15 +155,10 @@ def start_audience(
     doc = parse_document(document)
     if not isinstance(doc.entry, AudienceEntry):
         return 0
-    return enqueue_audience(
-        conn,
-        account_id,
-        flow_id,
-        Sources.of(doc.entry),
-        now=now,
-        partitions=partitions,
-        only_new=False,
-    )
+    sources = Sources.of(doc.entry)
+    if doc.entry.update == "realtime":  # who is a member now: later joiners enter
+        seed_members(conn, account_id, flow_id, sources, now=now)
+    return enqueue_audience(conn, account_id, flow_id, sources, now=now, partitions=partitions)
 
 
 def has_work(conn: Connection, now: int) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
 from tidings.domain.lifecycle import RUNNING, Status, flow_status
-from tidings.store.tables import flow_versions, flows, participations
+from tidings.store.tables import audience_members, flow_versions, flows, participations
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,20 @@ def set_version_status(
         )
         .values(**values)
     )
-    touch_flow(conn, account_id, flow_id, now)
+    _statuses_changed(conn, account_id, flow_id, now)
+
+
+def _statuses_changed(conn: Connection, account_id: int, flow_id: int, now: int) -> None:
+    """The flow follows its versions' statuses (`touch_flow`); when no version lets people
+    in any more, a real-time audience's members are kept no longer (a launch seeds them
+    again: store/audience.seed_members)."""
+    if touch_flow(conn, account_id, flow_id, now) not in (Status.active, Status.paused):
+        conn.execute(
+            delete(audience_members).where(
+                audience_members.c.account_id == account_id,
+                audience_members.c.flow_id == flow_id,
+            )
+        )
 
 
 def fail_version(conn: Connection, flow_id: int, version: int, reason: str, *, now: int) -> bool:
@@ -266,7 +279,7 @@ def fail_version(conn: Connection, flow_id: int, version: int, reason: str, *, n
         )
         .values(phase="held")
     )
-    touch_flow(conn, account_id, flow_id, now)
+    _statuses_changed(conn, account_id, flow_id, now)
     return True
 
 

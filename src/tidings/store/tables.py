@@ -46,7 +46,13 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 
 # Per-person link tables, whose rows are their primary key, are stored by it on SQLite:
 # a rowid table would keep each row twice (the table and its key's index, ~13-33 B a row).
-WITHOUT_ROWID = ("person_contacts", "person_tags", "person_companies", "element_visits")
+WITHOUT_ROWID = (
+    "person_contacts",
+    "person_tags",
+    "person_companies",
+    "element_visits",
+    "audience_members",
+)
 Json = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -466,6 +472,22 @@ element_visits = Table(
     Column("element", String(64), nullable=False),
     Column("person_id", Id, nullable=False),
     PrimaryKeyConstraint("flow_id", "version", "element", "person_id"),
+    sqlite_with_rowid=False,  # see WITHOUT_ROWID
+)
+
+# A real-time audience's members as the last refresh saw them, source by source (`source`
+# a key of store/audience.source_keys: `t:<tag>`, `s:<segment id>`, `p`, ...): a person
+# not in a source's rows who now belongs to it has joined it (store/audience.refresh_members).
+# No foreign key on the person: a deleted person is no member, and the next refresh drops
+# their rows.
+audience_members = Table(
+    "audience_members",
+    metadata,
+    _account(),
+    Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(300), nullable=False),
+    Column("person_id", Id, nullable=False),
+    PrimaryKeyConstraint("flow_id", "source", "person_id"),
     sqlite_with_rowid=False,  # see WITHOUT_ROWID
 )
 

@@ -78,12 +78,17 @@ async def edit_version(
     if not isinstance(changes, dict) or not changes:
         raise InvalidInput([Problem("body", "give settings.goal, settings.schedule or entry")])
     now = ctx.now_micros()
-    return dict(
+    result = dict(
         await asyncio.to_thread(
             ctx.write_and_refresh,
-            lambda conn: actions.edit_in_place(conn, who.account_id, flow_id, number, changes, now),
+            lambda conn: actions.edit_in_place(
+                conn, who.account_id, flow_id, number, changes, now, partitions=ctx.partitions
+            ),
         )
     )
+    if ctx.wake is not None:  # an audience's new people enter at once
+        ctx.wake()
+    return result
 
 
 @router.post("/{number}/stop", summary="No new entries; people inside finish")

@@ -1,6 +1,6 @@
 """flow_versions: why a version failed
 
-Revision ID: 0018
+Revision ID: 0016
 Revises: 0014
 Create Date: 2026-12-04 09:30:00.000000
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
+revision = "0016"
 down_revision = "0014"
 branch_labels = None
 depends_on = None

@@ -197,23 +197,38 @@ def act(
     return flow_view(conn, account_id, flow_id)
 
 
-def new_version(conn: Connection, account_id: int, flow_id: int, now: int) -> dict[str, Any]:
+def new_version(
+    conn: Connection, account_id: int, flow_id: int, now: int, *, base: int | None = None
+) -> dict[str, Any]:
+    """A new draft version, a copy of version `base` (the guide's "Edit the entire flow
+    through this version"; default: the newest)."""
     store.read_flow(conn, account_id, flow_id, lock=True)
     versions = store.list_versions(conn, account_id, flow_id)
+    chosen = versions[-1]
+    if base is not None:
+        found = [v for v in versions if v.version == base]
+        if not found:
+            raise InvalidInput(
+                [
+                    Problem(
+                        "from", f"flow {flow_id} has no version {base}: choose one of its versions"
+                    )
+                ]
+            )
+        chosen = found[0]
     drafts = [v for v in versions if v.status is Status.draft]
     if drafts:
         raise Conflict(
             f"version {drafts[-1].version} is already a draft: edit it "
             f"(PUT /flows/{flow_id}/document) and launch it"
         )
-    base = versions[-1]
-    entry = parse_document(base.document).entry
+    entry = parse_document(chosen.document).entry
     if isinstance(entry, AudienceEntry) and entry.update == "never":
         raise Conflict(
             "a flow whose predefined audience is never updated cannot get a new version: "
             f"duplicate it instead (POST /flows/{flow_id}/duplicate)"
         )
-    store.add_version(conn, account_id, flow_id, document=base.document, now=now)
+    store.add_version(conn, account_id, flow_id, document=chosen.document, now=now)
     return flow_view(conn, account_id, flow_id)
 
 

@@ -6,11 +6,12 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import Field
 
 from tidings.api import flow_actions as actions
 from tidings.api.auth import Caller, caller
 from tidings.api.context import AppContext, context
-from tidings.api.schemas import ERRORS, id_path, read_json
+from tidings.api.schemas import ERRORS, Strict, id_path, read_json
 from tidings.domain.errors import Conflict, InvalidInput, Problem
 from tidings.domain.lifecycle import Action, move
 from tidings.store import flows as store
@@ -56,12 +57,28 @@ def list_versions(
         return [v.summary() for v in store.list_versions(conn, who.account_id, flow_id)]
 
 
-@router.post("", status_code=201, summary="A new draft version from the newest one")
+class VersionCreate(Strict):
+    from_: int = Field(
+        default=None,  # type: ignore[assignment]  # absent: the newest; null is refused
+        alias="from",
+        ge=1,
+        le=100_000,
+        description="The version the new draft starts from (default: the newest).",
+    )
+
+
+@router.post("", status_code=201, summary="A new draft version (from the newest, or `from`)")
 def create_version(
-    flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+    body: VersionCreate | None = None,
+    flow_id: int = FlowId,
+    who: Caller = Depends(caller),
+    ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
     now = ctx.now_micros()
-    return ctx.db.write(lambda conn: actions.new_version(conn, who.account_id, flow_id, now))
+    base = None if body is None else body.from_
+    return ctx.db.write(
+        lambda conn: actions.new_version(conn, who.account_id, flow_id, now, base=base)
+    )
 
 
 @router.patch(

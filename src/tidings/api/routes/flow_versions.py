@@ -6,12 +6,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import Field
 
 from tidings.api import flow_actions as actions
 from tidings.api.auth import Caller, caller
 from tidings.api.context import AppContext, context
-from tidings.api.schemas import ERRORS, Strict, id_path, read_json
+from tidings.api.schemas import ERRORS, id_path, read_json
 from tidings.domain.errors import Conflict, InvalidInput, Problem
 from tidings.domain.lifecycle import Action, move
 from tidings.store import flows as store
@@ -57,28 +56,69 @@ def list_versions(
         return [v.summary() for v in store.list_versions(conn, who.account_id, flow_id)]
 
 
-class VersionCreate(Strict):
-    from_: int = Field(
-        default=None,  # type: ignore[assignment]  # absent: the newest; null is refused
-        alias="from",
-        ge=1,
-        le=100_000,
-        description="The version the new draft starts from (default: the newest).",
-    )
+NEW_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "from": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 100_000,
+                            "description": "The version the new draft starts from "
+                            "(default: the newest).",
+                        }
+                    },
+                    "additionalProperties": False,
+                }
+            }
+        },
+    }
+}
 
 
-@router.post("", status_code=201, summary="A new draft version (from the newest, or `from`)")
-def create_version(
-    body: VersionCreate | None = None,
+def _base_version(body: Any) -> int | None:
+    """The `from` of a new version's body (None: the newest), or a 422 naming the field."""
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise InvalidInput([Problem("body", 'give {"from": n} or nothing')])
+    for key in body:
+        if key != "from":
+            raise InvalidInput([Problem(str(key), "is not a known field")])
+    if "from" not in body:
+        return None
+    base = body["from"]
+    if isinstance(base, bool) or not isinstance(base, int) or not 1 <= base <= 100_000:
+        raise InvalidInput([Problem("from", "must be a version number (1 or more)")])
+    return base
+
+
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=NEW_BODY,
+    summary="A new draft version (from the newest, or `from`)",
+)
+async def create_version(
+    request: Request,
     flow_id: int = FlowId,
     who: Caller = Depends(caller),
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
+    raw = await request.body()
+    body = await read_json(request) if raw.strip() else None
     now = ctx.now_micros()
-    base = None if body is None else body.from_
-    return ctx.db.write(
-        lambda conn: actions.new_version(conn, who.account_id, flow_id, now, base=base)
-    )
+
+    def write(conn: Any) -> dict[str, Any]:
+        store.read_flow(conn, who.account_id, flow_id)  # another account's flow: a 404 first
+        base = _base_version(body)
+        return actions.new_version(conn, who.account_id, flow_id, now, base=base)
+
+    return await ctx.db.write_async(write)
 
 
 @router.patch(

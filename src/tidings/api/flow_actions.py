@@ -324,12 +324,12 @@ def _check_inbound_free(conn: Connection, account_id: int, document: dict[str, A
             continue
         name = store.read_flow(conn, account_id, holder).name
         what = (
-            f"number {taken[1]} and keyword {taken[2]!r}"
+            f"number {taken[1]} and keyword {taken[2]!r} are"
             if taken[2]
-            else f"number {taken[1]} (every message)"
+            else f"number {taken[1]} (every message to it) is"
         )
         raise Conflict(
-            f"the {entry.channel} {what} are taken by flow {holder} ({name!r}): a duplicate "
+            f"the {entry.channel} {what} taken by flow {holder} ({name!r}): a duplicate "
             "cannot enter on them; finish or cancel that flow first, or duplicate a version "
             "with another number or keyword"
         )

@@ -178,6 +178,13 @@ def test_an_inbound_flow_cannot_be_duplicated_while_it_holds_the_number(api: Api
     assert api.post(f"/flows/{copy.json()['id']}/launch").status_code == 200
 
 
+def test_an_inbound_flow_on_a_whole_number_is_not_duplicated_either(api: Api) -> None:
+    fid = launched(api, _inbound(None))["id"]
+    refused = api.post(f"/flows/{fid}/duplicate")
+    assert refused.status_code == 409, refused.text
+    assert "every message" in refused.json()["error"]["message"]
+
+
 def test_a_draft_inbound_flow_can_be_duplicated(api: Api) -> None:
     draft = new_flow(api, _inbound())
     assert api.post(f"/flows/{draft['id']}/duplicate").status_code == 201

@@ -164,3 +164,22 @@ def test_bad_input_files_exit_with_two_and_say_where(tmp_path: Path) -> None:
     run = simulate(tmp_path, WELCOME, "--events", str(events))
     assert run.returncode == 2
     assert "events.jsonl line 2" in run.stderr
+
+
+def test_the_persons_own_ids_render(tmp_path: Path) -> None:
+    flow = {
+        "name": "Ids",
+        "entry": {"type": "api"},
+        "elements": [
+            {
+                "id": "s",
+                "type": "send_sms",
+                "from": "S",
+                "text": "Hi {{ person.externalId }} #{{ person.id }}",
+            }
+        ],
+    }
+    run = simulate(tmp_path, flow, "--people", "1", "--days", "1", "--json")
+    assert run.returncode == 0, run.stderr
+    samples = json.loads(run.stdout)["samples"]
+    assert [s["text"] for s in samples] == ["Hi p1 #1"]

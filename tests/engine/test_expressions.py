@@ -53,13 +53,13 @@ def test_formula_defaults_use_the_account_zone_and_now_is_utc(api: Api) -> None:
     )
     person(api, attributes={"loyaltyPoints": 150})
     drain(api, "PT11H")  # wherever the shared clock stands, move it a little
-    enter(api, flow, points=7)  # a given value overrides its own default only
+    enter(api, flow, points=7)  # a given value replaces its default; tier's reads it
     drain(api)
     now = clock(api)
     local = now.astimezone(ZoneInfo(zone))
     [sms] = messages(api, flow)
     assert sms["text"] == (
-        f"7 gold {local.date()} {local.date() + timedelta(days=30)} "
+        f"7 standard {local.date()} {local.date() + timedelta(days=30)} "
         f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')} | {local.day} {local.strftime('%b %Y %H:%M')} "
         "VIP-ANA"
     )

@@ -127,10 +127,16 @@ FLOWS: list[dict[str, Any]] = [
                 "branches": [
                     {"name": "big", "when": "event.value > 50"},
                     {"name": "ana", "when": "person.firstName == 'Ana'"},
+                    {"name": "u3", "when": "person.externalId == 'u3' or person.id < 0"},
                 ],
-                "next": {"big": "big", "ana": "small", "otherwise": "small"},
+                "next": {"big": "big", "ana": "small", "u3": "small", "otherwise": "small"},
             },
-            {"id": "big", "type": "send_sms", "from": "Shop", "text": "{{ cart }} x{{ n }}"},
+            {
+                "id": "big",
+                "type": "send_sms",
+                "from": "Shop",
+                "text": "{{ cart }} x{{ n }} #{{ person.id }}",
+            },
             {"id": "small", "type": "send_sms", "from": "Shop", "text": "Small", "next": "cw"},
             {"id": "cw", "type": "wait", "duration": "PT1H"},
         ],
@@ -272,6 +278,7 @@ def _journeys(api: Api) -> dict[str, Any]:
                 "type": "send_sms",
                 "from": "Shop",
                 "text": "Hi {{ person.firstName | default: 'friend' }} {{ person.lastName }} "
+                "[{{ person.externalId }}] "
                 "(of {{ person.city | default: 'town' }}), {{ now }}",
                 "next": "h2",
             },

@@ -157,10 +157,17 @@ def test_0005_moves_details_that_rows_share_and_the_journeys_read_the_same(
 
     def waiting(when: int) -> list[dict[str, Any]]:
         return [
-            {"at": format_micros(when), "element": None, "what": "entered", "why": None},
+            {
+                "at": format_micros(when),
+                "element": None,
+                "elementName": None,
+                "what": "entered",
+                "why": None,
+            },
             {
                 "at": format_micros(when),
                 "element": "w",
+                "elementName": None,  # the flow has no stored version here
                 "what": "waiting for",
                 "why": "Ping until 2026-01-06T00:00:00Z",
             },
@@ -173,6 +180,7 @@ def test_0005_moves_details_that_rows_share_and_the_journeys_read_the_same(
         "version": 1,
         "status": "waiting",
         "element": "w",
+        "elementName": None,
         "enteredAt": first,
         "exitedAt": None,
         "exitReason": None,
@@ -352,7 +360,13 @@ def test_0010_stores_empties_as_null_and_an_entry_detail_goes_back_to_a_trace_ro
     indexes = _participation_indexes(db)
     db.close()
     assert answer["journeys"][0]["steps"] == [
-        {"at": format_micros(50), "element": None, "what": "entered", "why": None}
+        {
+            "at": format_micros(50),
+            "element": None,
+            "elementName": None,
+            "what": "entered",
+            "why": None,
+        }
     ]
     # the SQLite rebuild kept every index as tables.py has it, WHERE and expression alike
     assert indexes == {

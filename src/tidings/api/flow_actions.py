@@ -19,14 +19,15 @@ from tidings.domain.flows import (
     validate,
     with_exits,
 )
-from tidings.domain.flows.entry import AudienceEntry
+from tidings.domain.flows.entry import AudienceEntry, InboundEntry
 from tidings.domain.flows.schedule import schedule_instants
+from tidings.domain.flows.validate import inbound_clash
 from tidings.domain.lifecycle import RUNNING, Action, Status, move
 from tidings.engine.housekeeping import start_audience
 from tidings.store import flows as store
 from tidings.store.accounts import read_account
 from tidings.store.audience import Sources, count_audience, forget_sources, refresh_members
-from tidings.store.flow_context import validation_context
+from tidings.store.flow_context import inbound_holders, validation_context
 
 
 def flow_view(conn: Connection, account_id: int, flow_id: int) -> dict[str, Any]:
@@ -214,23 +215,38 @@ def act(
     return flow_view(conn, account_id, flow_id)
 
 
-def new_version(conn: Connection, account_id: int, flow_id: int, now: int) -> dict[str, Any]:
+def new_version(
+    conn: Connection, account_id: int, flow_id: int, now: int, *, base: int | None = None
+) -> dict[str, Any]:
+    """A new draft version, a copy of version `base` (the guide's "Edit the entire flow
+    through this version"; default: the newest)."""
     store.read_flow(conn, account_id, flow_id, lock=True)
     versions = store.list_versions(conn, account_id, flow_id)
+    chosen = versions[-1]
+    if base is not None:
+        found = [v for v in versions if v.version == base]
+        if not found:
+            raise InvalidInput(
+                [
+                    Problem(
+                        "from", f"flow {flow_id} has no version {base}: choose one of its versions"
+                    )
+                ]
+            )
+        chosen = found[0]
     drafts = [v for v in versions if v.status is Status.draft]
     if drafts:
         raise Conflict(
             f"version {drafts[-1].version} is already a draft: edit it "
             f"(PUT /flows/{flow_id}/document) and launch it"
         )
-    base = versions[-1]
-    entry = parse_document(base.document).entry
+    entry = parse_document(chosen.document).entry
     if isinstance(entry, AudienceEntry) and entry.update == "never":
         raise Conflict(
             "a flow whose predefined audience is never updated cannot get a new version: "
             f"duplicate it instead (POST /flows/{flow_id}/duplicate)"
         )
-    store.add_version(conn, account_id, flow_id, document=base.document, now=now)
+    store.add_version(conn, account_id, flow_id, document=chosen.document, now=now)
     return flow_view(conn, account_id, flow_id)
 
 
@@ -329,9 +345,34 @@ def duplicate(
         else store.read_version(conn, account_id, flow_id, number)
     )
     document = dict(source.document)
+    _check_inbound_free(conn, account_id, document)
     document["name"] = f"{document.get('name') or 'Flow'} (copy)"[:255]
     new_id = store.create_flow(conn, account_id, document=document, now=now, duplicate_of=flow_id)
     return flow_view(conn, account_id, new_id)
+
+
+def _check_inbound_free(conn: Connection, account_id: int, document: dict[str, Any]) -> None:
+    """The guide: a flow that enters on an inbound number and keyword cannot be
+    duplicated while a running flow (the original, most often) holds them: one number
+    and keyword cannot be used in two flows."""
+    entry = parse_document(document).entry
+    if not isinstance(entry, InboundEntry) or not entry.channel or not entry.number:
+        return
+    mine = (entry.channel, entry.number, entry.keyword)
+    for holder, taken in inbound_holders(conn, account_id):
+        if inbound_clash(mine, taken) is None:
+            continue
+        name = store.read_flow(conn, account_id, holder).name
+        what = (
+            f"number {taken[1]} and keyword {taken[2]!r} are"
+            if taken[2]
+            else f"number {taken[1]} (every message to it) is"
+        )
+        raise Conflict(
+            f"the {entry.channel} {what} taken by flow {holder} ({name!r}): a duplicate "
+            "cannot enter on them; finish or cancel that flow first, or duplicate a version "
+            "with another number or keyword"
+        )
 
 
 AUDIENCE_KEYS = ("segments", "tags", "people", "companies")

@@ -210,6 +210,8 @@ def check_attribute_name(name: str) -> None:
         raise ValueError("must start with a letter or _ and hold only letters, digits and _")
     if name in STANDARD_ATTRIBUTES:
         raise ValueError(f"{name!r} is a standard attribute")
+    if name in ("id", "externalId"):
+        raise ValueError(f"{name!r} is the person's own id (person.{name})")
 
 
 def merge_attributes(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

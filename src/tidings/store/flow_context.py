@@ -45,18 +45,26 @@ def taken_inbound(
     conn: Connection, account_id: int, *, but: int | None
 ) -> set[tuple[str, str, str | None]]:
     """(channel, number, keyword) of inbound entries of other flows' running versions."""
-    taken: set[tuple[str, str, str | None]] = set()
+    return {taken for flow_id, taken in inbound_holders(conn, account_id) if flow_id != but}
+
+
+def inbound_holders(
+    conn: Connection, account_id: int
+) -> list[tuple[int, tuple[str, str, str | None]]]:
+    """(flow id, (channel, number, keyword)) of the inbound entries of running versions
+    (scheduled, active, paused, finishing): the numbers and keywords they hold."""
+    held: list[tuple[int, tuple[str, str, str | None]]] = []
     rows = conn.execute(
-        select(flow_versions.c.flow_id, flow_versions.c.document).where(
+        select(flow_versions.c.flow_id, flow_versions.c.document)
+        .where(
             flow_versions.c.account_id == account_id,
             flow_versions.c.status.in_([s.value for s in RUNNING]),
         )
+        .order_by(flow_versions.c.flow_id, flow_versions.c.version)
     )
     for row in rows:
-        if row.flow_id == but:
-            continue
         entry: Any = (row.document or {}).get("entry") or {}
         if entry.get("type") == "inbound" and entry.get("number"):
             keyword = entry.get("keyword") or None
-            taken.add((entry.get("channel") or "sms", entry["number"], keyword))
-    return taken
+            held.append((row.flow_id, (entry.get("channel") or "sms", entry["number"], keyword)))
+    return held

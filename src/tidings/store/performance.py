@@ -6,6 +6,8 @@ each); `goalValue` is the sum of their goal values, kept as whole millionths in 
 `goalValueMicros` counter and answered as a number; `conversionRate` is goal performers
 per entry (a person who enters twice and converts once is 0.5), four decimals. The send
 window's `sendsDeferred` and `sendsDropped` are given for the flow and each element.
+Each element carries its `name` (null without one) from the version's document; over all
+versions, from the newest version that has the element (`element_names.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, distinct, func, select
 
+from tidings.store.element_names import ElementNames, newest_names
 from tidings.store.tables import element_visits, flow_counters, participations
 
 FLOW_NAMES = (
@@ -100,10 +103,18 @@ def performance(
             )
         )
     }
+    # each element's name: in that version's document, or (all versions) the newest's
+    if version is None:
+        names = newest_names(conn, account_id, flow_id)
+    else:
+        named = ElementNames(conn, account_id)
+        named.preload([(flow_id, version)])
+        names = {e: named.name(flow_id, version, e) for e in set(counters) | set(unique)}
     elements: dict[str, dict[str, Any]] = {}
     for element in sorted(set(counters) - {""} | set(unique)):
         values = counters.get(element, {})
         elements[element] = {
+            "name": names.get(element),
             "totalEngagements": int(values.get("totalEngagements", 0)),
             "uniqueEngagements": unique.get(element, 0),
             "messagesSent": int(values.get("messagesSent", 0)),

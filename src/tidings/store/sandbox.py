@@ -8,6 +8,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from tidings.domain.durations import format_micros
 from tidings.domain.sandbox import SandboxSettings
+from tidings.store.element_names import ElementNames
 from tidings.store.tables import sandbox_messages, sandbox_settings
 
 
@@ -56,7 +57,9 @@ def list_messages(
         query = query.where(sandbox_messages.c.flow_id == flow)
     if person is not None:
         query = query.where(sandbox_messages.c.person_id == person)
-    rows = conn.execute(query.order_by(sandbox_messages.c.id).limit(limit + 1).offset(offset))
+    rows = conn.execute(query.order_by(sandbox_messages.c.id).limit(limit + 1).offset(offset)).all()
+    names = ElementNames(conn, account_id)
+    names.preload((row.flow_id, row.version) for row in rows)
     out = []
     for row in rows:
         content = dict(row.content or {})
@@ -73,6 +76,7 @@ def list_messages(
                 "flow": row.flow_id,
                 "version": row.version,
                 "element": row.element,
+                "elementName": names.name(row.flow_id, row.version, row.element),
                 "person": row.person_id,
             }
         )

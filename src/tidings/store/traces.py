@@ -34,6 +34,7 @@ from sqlalchemy import Connection, delete, func, or_, select
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
 from tidings.store.dialect import dialect_of, json_param, param
+from tidings.store.element_names import ElementNames
 from tidings.store.tables import flows, journey_step_details, journey_steps, participations, people
 
 MAX_JOURNEYS = 100
@@ -232,6 +233,11 @@ def person_journeys(conn: Connection, account_id: int, person_id: int) -> dict[s
             )
         elif pid is not None:
             steps[pid] += _lines(data, at)
+    names = ElementNames(conn, account_id)
+    names.preload((r.flow_id, r.version) for r in rows)
+    for r in rows:
+        for step in steps.get(r.id, ()):
+            step["elementName"] = names.name(r.flow_id, r.version, step["element"])
     return {
         "journeys": [
             {
@@ -241,6 +247,7 @@ def person_journeys(conn: Connection, account_id: int, person_id: int) -> dict[s
                 "version": r.version,
                 "status": r.phase,
                 "element": r.element,
+                "elementName": names.name(r.flow_id, r.version, r.element),
                 "enteredAt": format_micros(r.entered_at),
                 "exitedAt": None if r.exited_at is None else format_micros(r.exited_at),
                 "exitReason": r.exit_reason,
@@ -259,7 +266,15 @@ def _lines(detail: Any, at: int) -> list[dict[str, Any]]:
     out = []
     for line in data or []:
         element, what, *why = line
-        out.append({"at": when, "element": element, "what": what, "why": why[0] if why else None})
+        out.append(
+            {
+                "at": when,
+                "element": element,
+                "elementName": None,  # person_journeys names it from its version
+                "what": what,
+                "why": why[0] if why else None,
+            }
+        )
     return out
 
 

@@ -148,19 +148,46 @@ def test_duplicate_any_status_into_a_new_draft(api: Api) -> None:
     assert api.post(f"/flows/{body['id']}/launch").status_code == 200
 
 
-def test_an_inbound_duplicate_cannot_launch_while_the_original_runs(api: Api) -> None:
-    doc = cart(
-        entry={"type": "inbound", "channel": "sms", "number": "+385911234567", "keyword": "JOIN"}
-    )
+def _inbound(keyword: str | None = "JOIN") -> dict[str, Any]:
+    entry = {"type": "inbound", "channel": "sms", "number": "+385911234567", "keyword": keyword}
+    doc = cart(entry=entry)
     doc["variables"] = []
     doc["elements"][0]["text"] = "Welcome!"
-    original = launched(api, doc)
-    copy = api.post(f"/flows/{original['id']}/duplicate").json()
-    problems = api.post(f"/flows/{copy['id']}/validate").json()["problems"]
-    assert any(p["field"].startswith("entry") for p in problems), problems
-    assert api.post(f"/flows/{copy['id']}/launch").status_code == 409
-    api.post(f"/flows/{original['id']}/cancel")
-    assert api.post(f"/flows/{copy['id']}/launch").status_code == 200
+    return doc
+
+
+def test_an_inbound_flow_cannot_be_duplicated_while_it_holds_the_number(api: Api) -> None:
+    """The guide: a duplicate of an Inbound SMS flow cannot be created, because one inbound
+    number and keyword cannot be used in two flows."""
+    original = launched(api, _inbound())
+    fid = original["id"]
+    flows_before = [f["id"] for f in api.get("/flows").json()["items"]]
+    for path in (f"/flows/{fid}/duplicate", f"/flows/{fid}/versions/1/duplicate"):
+        refused = api.post(path)
+        assert refused.status_code == 409, refused.text
+        message = refused.json()["error"]["message"]
+        assert "+385911234567" in message, message
+        assert "JOIN" in message, message
+        assert f"flow {fid}" in message, message
+    assert api.post(f"/flows/{fid}/pause").status_code == 200
+    assert api.post(f"/flows/{fid}/duplicate").status_code == 409  # paused: still holds it
+    assert [f["id"] for f in api.get("/flows").json()["items"]] == flows_before  # none made
+    api.post(f"/flows/{fid}/cancel")
+    copy = api.post(f"/flows/{fid}/duplicate")
+    assert copy.status_code == 201, copy.text
+    assert api.post(f"/flows/{copy.json()['id']}/launch").status_code == 200
+
+
+def test_an_inbound_flow_on_a_whole_number_is_not_duplicated_either(api: Api) -> None:
+    fid = launched(api, _inbound(None))["id"]
+    refused = api.post(f"/flows/{fid}/duplicate")
+    assert refused.status_code == 409, refused.text
+    assert "every message" in refused.json()["error"]["message"]
+
+
+def test_a_draft_inbound_flow_can_be_duplicated(api: Api) -> None:
+    draft = new_flow(api, _inbound())
+    assert api.post(f"/flows/{draft['id']}/duplicate").status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -143,3 +143,34 @@ def test_unknown_versions_and_bad_numbers(api: Api, other_api: Api) -> None:
     assert api.patch(f"/flows/{fid}/versions/1", content=b"[1]").status_code == 422
     assert api.patch(f"/flows/{fid}/versions/1", content=b"{oops").status_code == 400
     assert other_api.get(f"/flows/{fid}/versions").status_code == 404
+
+
+def test_a_new_draft_starts_from_the_version_chosen(api: Api) -> None:
+    """The guide's version menu: "Edit the entire flow through this version"."""
+    fid = launched(api)["id"]
+    assert api.post(f"/flows/{fid}/versions").status_code == 201
+    edited = cart()
+    edited["elements"][0]["text"] = "Version two"
+    assert api.put(f"/flows/{fid}/document", json=edited).status_code == 200
+    assert api.post(f"/flows/{fid}/launch").status_code == 200
+    third = api.post(f"/flows/{fid}/versions", json={"from": 1})
+    assert third.status_code == 201, third.text
+    assert [v["status"] for v in third.json()["versions"]] == ["finishing", "active", "draft"]
+    draft = api.get(f"/flows/{fid}/document").json()
+    assert draft["elements"][0]["text"] == cart()["elements"][0]["text"]
+    api.delete(f"/flows/{fid}/versions/3")
+    newest = api.post(f"/flows/{fid}/versions", json={})  # the default: the newest
+    assert newest.status_code == 201, newest.text
+    assert api.get(f"/flows/{fid}/document").json()["elements"][0]["text"] == "Version two"
+
+
+def test_a_new_draft_from_a_version_that_does_not_exist_names_from(api: Api) -> None:
+    fid = launched(api)["id"]
+    for body in ({"from": 7}, {"from": 0}, {"from": "one"}, {"from": None}):
+        refused = api.post(f"/flows/{fid}/versions", json=body)
+        assert refused.status_code in (404, 422), refused.text
+        assert refused.json()["error"]["details"][0]["field"] == "from", body
+    unknown = api.post(f"/flows/{fid}/versions", json={"version": 1})
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["details"][0]["field"] == "version"
+    assert [v["version"] for v in api.get(f"/flows/{fid}/versions").json()] == [1]

@@ -46,7 +46,7 @@ def test_given_variables_are_coerced_to_their_types() -> None:
     assert variables["label"] == "gold"
     assert variables["cartValue"] == 12.5
     assert variables["points"] == 7
-    assert variables["double"] == 240  # defaults come first: from the profile's points
+    assert variables["double"] == 14  # defaults come last: from the given points
     assert variables["items"] == [1, 2]
     assert traces(journey.steps[0], "variable ignored") == []
 

@@ -56,12 +56,69 @@ def list_versions(
         return [v.summary() for v in store.list_versions(conn, who.account_id, flow_id)]
 
 
-@router.post("", status_code=201, summary="A new draft version from the newest one")
-def create_version(
-    flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+NEW_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "from": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 100_000,
+                            "description": "The version the new draft starts from "
+                            "(default: the newest).",
+                        }
+                    },
+                    "additionalProperties": False,
+                }
+            }
+        },
+    }
+}
+
+
+def _base_version(body: Any) -> int | None:
+    """The `from` of a new version's body (None: the newest), or a 422 naming the field."""
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise InvalidInput([Problem("body", 'give {"from": n} or nothing')])
+    for key in body:
+        if key != "from":
+            raise InvalidInput([Problem(str(key), "is not a known field")])
+    if "from" not in body:
+        return None
+    base = body["from"]
+    if isinstance(base, bool) or not isinstance(base, int) or not 1 <= base <= 100_000:
+        raise InvalidInput([Problem("from", "must be a version number (1 or more)")])
+    return base
+
+
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=NEW_BODY,
+    summary="A new draft version (from the newest, or `from`)",
+)
+async def create_version(
+    request: Request,
+    flow_id: int = FlowId,
+    who: Caller = Depends(caller),
+    ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
+    raw = await request.body()
+    body = await read_json(request) if raw.strip() else None
     now = ctx.now_micros()
-    return ctx.db.write(lambda conn: actions.new_version(conn, who.account_id, flow_id, now))
+
+    def write(conn: Any) -> dict[str, Any]:
+        store.read_flow(conn, who.account_id, flow_id)  # another account's flow: a 404 first
+        base = _base_version(body)
+        return actions.new_version(conn, who.account_id, flow_id, now, base=base)
+
+    return await ctx.db.write_async(write)
 
 
 @router.patch(

@@ -19,6 +19,8 @@ from tidings.domain.expressions.runtime import EvalContext, Fn, as_date, as_date
 from tidings.domain.values import ValueType
 
 ROOTS = ("person", "event", "response", "item")
+# The person's own ids, readable beside their attributes (not attributes: no flow sets them).
+PERSON_IDS: Mapping[str, ValueType] = {"externalId": ValueType.text, "id": ValueType.integer}
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Scope:
 
     def known_names(self) -> list[str]:
         names = list(self.variables)
-        names += [f"person.{key}" for key in self.person]
+        names += [f"person.{key}" for key in (*PERSON_IDS, *self.person)]
         names += [f"event.{key}" for key in self.event or ()]
         names += [f"item.{key}" for key in self.item or ()]
         return names
@@ -65,6 +67,8 @@ def _rooted(node: Name, root: str, rest: tuple[str, ...], scope: Scope) -> Typed
     fields: Mapping[str, ValueType] | None
     if root == "person":
         fields = scope.person
+        if rest[0] in PERSON_IDS:
+            fields = PERSON_IDS
     elif root == "event":
         fields = scope.event
         if fields is None:

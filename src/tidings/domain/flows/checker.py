@@ -11,6 +11,7 @@ from tidings.domain.durations import parse_duration, parse_instant
 from tidings.domain.errors import Problem
 from tidings.domain.events import STANDARD_EVENTS
 from tidings.domain.expressions import ExpressionError, Scope, compile_expression
+from tidings.domain.expressions.scope import PERSON_IDS
 from tidings.domain.flows.base import ElementBase
 from tidings.domain.flows.context import ValidationContext
 from tidings.domain.flows.document import FlowDocument
@@ -136,7 +137,7 @@ class Checker:
     def _placeholder(self, path: tuple[str, ...]) -> str | None:
         root, key = path[0], path[1] if len(path) > 1 else None
         if root == "person":
-            if key is not None and key not in self.ctx.attributes:
+            if key is not None and key not in self.ctx.attributes and key not in PERSON_IDS:
                 return f"{{{{ person.{key} }}}}: there is no person attribute {key!r}"
         elif root == "event":
             event = self.entry_event

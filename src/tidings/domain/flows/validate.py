@@ -30,7 +30,26 @@ from tidings.domain.values import ValueType
 RESERVED = frozenset({"person", "event", "response", "item", "true", "false", "null"})
 MIN_SFTP_POLL = timedelta(minutes=5)
 
-__all__ = ["validate"]
+__all__ = ["inbound_clash", "validate"]
+
+Inbound = tuple[str, str, str | None]  # channel, number, keyword (None: every message)
+
+
+def inbound_clash(entry: Inbound, taken: Inbound) -> str | None:
+    """Why an inbound entry on `entry` cannot run beside one that holds `taken`: "number"
+    (that one takes every message to the number), "keyword taken" (this one would take
+    every message, and that one takes a keyword of it) or "keyword" (the same keyword);
+    None when both can run."""
+    channel, number, keyword = entry
+    if channel != taken[0] or number.strip() != taken[1].strip():
+        return None
+    mine = keyword.strip().casefold() if keyword else None
+    other = taken[2].strip().casefold() if taken[2] else None
+    if other is None:
+        return "number"
+    if mine is None:
+        return "keyword taken"
+    return "keyword" if mine == other else None
 
 
 def validate(doc: FlowDocument, ctx: ValidationContext) -> list[Problem]:
@@ -111,28 +130,25 @@ def _inbound(c: Checker, entry: InboundEntry) -> None:
             c.add("entry.keyword", "a keyword is one word")
     if entry.channel and entry.number:
         number = entry.number.strip()
-        for channel, taken_number, taken_keyword in sorted(
-            c.ctx.taken_inbound, key=lambda t: (t[0], t[1], t[2] or "")
-        ):
-            if channel != entry.channel or taken_number.strip() != number:
+        for taken in sorted(c.ctx.taken_inbound, key=lambda t: (t[0], t[1], t[2] or "")):
+            clash = inbound_clash((entry.channel, entry.number, entry.keyword), taken)
+            if clash is None:
                 continue
-            other = taken_keyword.strip().casefold() if taken_keyword else None
-            if other is None:
+            taken_keyword = taken[2]
+            if clash == "number":
                 field, message = (
                     "entry.number",
                     f"another active flow takes every message to {number}",
                 )
-            elif keyword is None:
+            elif clash == "keyword taken":
                 field = "entry.number"
                 message = (
                     f"another active flow takes keyword {taken_keyword!r} on {number}, "
                     "so this flow cannot take every message to it: add a keyword"
                 )
-            elif keyword == other:
+            else:
                 field = "entry.keyword"
                 message = f"another active flow already takes keyword {entry.keyword!r} on {number}"
-            else:
-                continue
             c.add(field, message)
             break
     c.assign(entry.assign, "entry.assign", None, scope=c.scope(), from_event=True)

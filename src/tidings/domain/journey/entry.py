@@ -1,14 +1,15 @@
 """Coming into a flow and reaching its goal: the entry condition, the starting variables,
 and the goal check.
 
-On `Entered`, variables start in three layers, each over the one before:
+On `Entered`, variables start in three layers, mapped first, defaulted last:
 
-1. every declared variable, at its `default` (an expression; may read `event.x` and
-   `person.x`; declared order, so a default may use an earlier variable), else null;
-2. the entry's `assign` over the entry event, when there is one;
-3. the variables the stimulus gives (the Flow API's), coerced to the declared types.
+1. the entry's `assign` over the entry event, when there is one;
+2. the variables the stimulus gives (the Flow API's), coerced to the declared types.
    A value that does not fit, or a name the flow does not declare, is left out with a
-   trace; a null keeps the default.
+   trace; a null keeps the default;
+3. every declared variable still null, at its `default` (an expression; may read
+   `event.x`, `person.x` and the variables mapped above; in declared order, so a default
+   may use an earlier variable's default), else null.
 
 `admits` (the entry's `where`) is for the shell: whether an event lets a person in.
 
@@ -48,13 +49,7 @@ def start(run: Run, entered: Entered) -> None:
     run.hops = entered.hops
     run.count("profilesInFlow")
     run.trace(None, "entered")
-    run.variables = {}
-    for spec in program.variables:
-        value = run.evaluate(spec.default) if spec.default is not None else None
-        try:
-            run.variables[spec.name] = coerce(value, spec.type)
-        except ValueError:
-            run.variables[spec.name] = None
+    run.variables = dict.fromkeys(program.types)
     if run.entry_event is not None:
         run.assign(program.entry_assign, None)
     for name, value in entered.variables.items():
@@ -68,6 +63,14 @@ def start(run: Run, entered: Entered) -> None:
             run.variables[name] = coerce(value, kind)
         except ValueError as exc:
             run.trace(None, "variable ignored", f"{name}: {exc}; kept the default")
+    for spec in program.variables:
+        if spec.default is None or run.variables.get(spec.name) is not None:
+            continue
+        value = run.evaluate(spec.default)
+        try:
+            run.variables[spec.name] = coerce(value, spec.type)
+        except ValueError:
+            run.variables[spec.name] = None
 
 
 def admits(

@@ -24,8 +24,8 @@ from tidings.domain.journey.elements.content import Content
 @dataclass(frozen=True)
 class Needs:
     """What of each person to load: attributes by API name (None: all of them, with
-    `timezone`), and whether tags, phones and emails are read. The external id always
-    comes along."""
+    `timezone`), and whether tags, phones and emails are read. The person's ids (id,
+    external id) always come along."""
 
     attributes: frozenset[str] | None
     tags: bool
@@ -35,6 +35,7 @@ class Needs:
 
 EVERYTHING: Final = Needs(attributes=None, tags=True, phones=True, emails=True)
 _LISTS: Final = {"tags", "phones", "emails"}
+_OWN: Final = {"externalId", "id"}  # the person's own ids: always loaded
 
 
 Path = tuple[str, ...]
@@ -74,7 +75,7 @@ def needs_of(paths: Iterable[Path | None], lists: Iterable[str] = ()) -> Needs:
             return EVERYTHING  # the whole map; a zone may come from two places
         if path[1] in _LISTS:
             read.add(path[1])
-        elif path[1] != "externalId":
+        elif path[1] not in _OWN:
             attributes.add(path[1])
     return Needs(
         attributes=frozenset(attributes),

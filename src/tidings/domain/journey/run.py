@@ -59,9 +59,10 @@ HOPS: Final = "hops"
 
 def person_data(person: Person) -> dict[str, Any]:
     """The person as expressions and templates see them: attributes by API name, plus
-    externalId, tags, phones, emails and timezone."""
+    the person's own externalId and id, tags, phones, emails and timezone."""
     data = dict(person.attributes)
     data["externalId"] = person.external_id
+    data["id"] = person.id
     data["tags"] = sorted(person.tags)
     data["phones"] = list(person.phones)
     data["emails"] = list(person.emails)

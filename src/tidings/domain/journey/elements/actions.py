@@ -129,6 +129,9 @@ class ApiHandler(Handler):
                 self.id, self.method, url, headers, body, self.timeout.total_seconds(), self.retries
             )
         )
+        # The guide counts a Call API as a message sent: once per call, whatever its retries.
+        run.count("messagesSent", None)
+        run.count("messagesSent", self.id)
         # The shell always answers; the timer only guards against a lost answer.
         return Hold(wake_at=run.now + self.timeout * (self.retries + 1) + RESULT_GRACE)
 

@@ -16,6 +16,7 @@ ALLOWED = {
     (A.cancel, S.active): S.canceled,
     (A.cancel, S.paused): S.canceled,
     (A.cancel, S.finishing): S.canceled,
+    (A.cancel, S.failed): S.canceled,  # lets its held people go
     (A.stop, S.active): S.finishing,
     (A.stop, S.paused): S.finishing,
     (A.edit, S.draft): S.draft,

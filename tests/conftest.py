@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.postgres import cluster
+from tidings.bench.postgres import cluster
 from tidings.bootstrap import Tidings, build
 from tidings.clock import VirtualClock
 from tidings.config import Settings

@@ -91,8 +91,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
     if clock.virtual:
         ctx.drain = runner.drain
         ctx.wake = runner.wake
-    elif db.dialect == "sqlite" and settings.engine_process:
-        # The engine gets its own process and core (see engine/process.py).
+    elif settings.engine_process:
+        # The engine gets its own process and core (see engine/process.py); on
+        # PostgreSQL it is a worker there, with its share of the partitions.
         engine_process = EngineProcess(
             ChildSettings(
                 database_url=settings.database_url,
@@ -102,6 +103,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
                 trace_retention_days=settings.trace_retention_days,
                 uniform_paths=settings.uniform_paths,
                 sql_sends=settings.sql_sends,
+                lease_seconds=settings.lease_seconds,
+                lease_renew_seconds=settings.lease_renew_seconds,
+                worker_name=None if scope is None else scope.name,
             )
         )
         engine_process.start()

@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     )
     engine_process: bool = Field(
         True,
-        description="On SQLite with the real clock, run the engine in a child process "
-        "(its own core); off runs it as a thread of the API process.",
+        description="With the real clock, run the engine in a child process (its own "
+        "core; on PostgreSQL a worker with its share of the partitions); off runs it as "
+        "a thread of the API process.",
     )
     trace_retention_days: int = Field(
         30, ge=1, le=3650, description="Days the per-person journey trace is kept."

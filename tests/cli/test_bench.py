@@ -49,6 +49,21 @@ def test_a_workload_prints_its_figure_rss_and_raw_limit(args: list[str], figure:
     assert found["serverPeakRssMb"] > 10
 
 
+def test_journeys_http_on_postgresql_prints_its_timeline() -> None:
+    # 300 events at 50/s: six seconds of posting, so at least one full 5-s bucket
+    args = "--database postgresql --events 300 --clients 4 --rate 50"
+    found = bench("journeys-http", *args.split())
+    assert found["database"] == "postgresql"
+    assert found["eventsSent"] == found["journeysCompleted"] == 300
+    assert found["bucketSeconds"] == 5
+    assert len(found["timeline"]) >= 1
+    assert all(rate > 0 for rate in found["timeline"])
+    assert found["medianBucket"] > 0
+    assert 0 < found["minBucketToMedian"] <= 1
+    assert found["databaseCpuMsPerJourney"] > 0
+    assert found["serverPeakRssMb"] > 10
+
+
 def test_parked_prints_the_store_size_against_its_participations_alone() -> None:
     found = bench("parked", "--people", "300")
     assert found["storeBytes"] > found["rawParticipationBytesPerPerson"] * 300 > 0

@@ -1,10 +1,12 @@
 """`tidings bench journeys-http`: the journey other tools are compared on.
 
-A running `tidings serve` (SQLite); a flow on `CartAbandoned` whose `segment` sends the
-half with `cartValue > 50` to a `call_api` POST to a loopback sink that records arrival
-times; 32 clients post one event per request (each about a new person) for `--seconds`.
-Prints journeys/s completed (people who exited the flow: sink arrivals plus the half that
-sends nothing) and event-to-sink latency.
+A running `tidings serve` (on SQLite, or with `--database postgresql` on a throwaway
+PostgreSQL cluster, `bench/postgres.py`); a flow on `CartAbandoned` whose `segment` sends
+the half with `cartValue > 50` to a `call_api` POST to a loopback sink that records
+arrival times; 32 clients post one event per request (each about a new person) for
+`--seconds`, or until `--events` are posted. Prints journeys/s completed (people who
+exited the flow: sink arrivals plus the half that sends nothing), event-to-sink latency,
+and the `timeline`: journeys/s in each 5 s of the run, so a rate that decays shows.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ import time
 from typing import Any
 
 import orjson
+import psutil
+from sqlalchemy.engine import make_url
 
 from tidings.bench import raw as raw_limit
 from tidings.bench.client import Connection, post
 from tidings.bench.launch import call
+from tidings.bench.postgres import cluster
 from tidings.bench.server import running_server
+
+BUCKET = 5.0  # seconds of a timeline bucket
 
 
 class Sink:
@@ -84,10 +91,21 @@ def flow(port: int) -> dict[str, Any]:
     }
 
 
-async def _load(port: int, key: str, seconds: float, clients: int, rate: float | None) -> int:
+async def _load(
+    port: int, key: str, seconds: float, clients: int, rate: float | None, events: int | None
+) -> int:
+    """Post for `seconds`, or until `events` are posted (when given)."""
     sent = 0
-    stop = time.perf_counter() + seconds
+    taken = 0
+    stop = time.perf_counter() + (float("inf") if events is not None else seconds)
     interval = None if rate is None else clients / rate
+
+    def more() -> bool:
+        nonlocal taken
+        if time.perf_counter() >= stop or (events is not None and taken >= events):
+            return False
+        taken += 1
+        return True
 
     async def client(n: int) -> None:
         nonlocal sent
@@ -95,7 +113,7 @@ async def _load(port: int, key: str, seconds: float, clients: int, rate: float |
         await conn.open()
         i = 0
         next_at = time.perf_counter()
-        while time.perf_counter() < stop:
+        while more():
             body = orjson.dumps(
                 {
                     "person": {"externalId": f"c{n}-{i}"},
@@ -117,11 +135,86 @@ async def _load(port: int, key: str, seconds: float, clients: int, rate: float |
     return sent
 
 
-async def _run(seconds: float, clients: int, rate: float | None) -> dict[str, Any]:
+def _tree_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of a process and its live children: a figure that
+    holds on a shared machine, where journeys/s follow whatever else runs."""
+    if pid is None:
+        return 0.0
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+    except psutil.Error:
+        return 0.0
+    return total
+
+
+def _postmaster(url: str | None) -> int | None:
+    """The pid of the PostgreSQL server a bench URL names (its cluster's postmaster)."""
+    if url is None:
+        return None
+    port = f"-p {make_url(url).port}"
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.info["name"] == "postgres" and port in cmdline:
+            return int(proc.pid)
+    return None
+
+
+class Timeline:
+    """Journeys completed (the flow's exits) sampled every `BUCKET` seconds of the run."""
+
+    def __init__(self, port: int, flow_id: int) -> None:
+        self.port = port
+        self.flow_id = flow_id
+        self.samples: list[tuple[float, int]] = []
+
+    async def exited(self) -> int:
+        stats = await asyncio.to_thread(
+            call, self.port, "GET", f"/flows/{self.flow_id}/performance"
+        )
+        return int(stats["flow"]["profilesExited"])
+
+    async def sample(self, started: float) -> None:
+        """Every BUCKET seconds from `started` (cancelled when the run ends)."""
+        self.samples.append((started, 0))
+        n = 1
+        while True:
+            await asyncio.sleep(max(0.0, started + n * BUCKET - time.perf_counter()))
+            exited = await self.exited()
+            self.samples.append((time.perf_counter(), exited))
+            n += 1
+
+    def rates(self) -> list[float]:
+        """Journeys/s of each full bucket (by the samples' own instants)."""
+        pairs = zip(self.samples, self.samples[1:], strict=False)
+        return [round((e1 - e0) / (t1 - t0), 1) for (t0, e0), (t1, e1) in pairs]
+
+
+async def _run(
+    seconds: float, clients: int, rate: float | None, events: int | None, database: str
+) -> dict[str, Any]:
+    if database == "postgresql":
+        with cluster(durable=True) as url:
+            return await _run_on(url, seconds, clients, rate, events, database)
+    return await _run_on(None, seconds, clients, rate, events, database)
+
+
+async def _run_on(
+    url: str | None,
+    seconds: float,
+    clients: int,
+    rate: float | None,
+    events: int | None,
+    database: str,
+) -> dict[str, Any]:
     sink = Sink()
     await sink.start()
     env = {"TIDINGS_ALLOW_PRIVATE_URLS": "1"}
-    with running_server(env=env) as server:
+    with running_server(url, env=env) as server:
         await asyncio.to_thread(
             call,
             server.port,
@@ -131,24 +224,33 @@ async def _run(seconds: float, clients: int, rate: float | None) -> dict[str, An
         )
         created = await asyncio.to_thread(call, server.port, "POST", "/flows", flow(sink.port))
         await asyncio.to_thread(call, server.port, "POST", f"/flows/{created['id']}/launch")
+        timeline = Timeline(server.port, created["id"])
+        postmaster = _postmaster(url)
+        cpu_server, cpu_database = _tree_cpu(server.process.pid), _tree_cpu(postmaster)
         started = time.perf_counter()
-        sent = await _load(server.port, server.key, seconds, clients, rate)
+        sampler = asyncio.create_task(timeline.sample(started))
+        sent = await _load(server.port, server.key, seconds, clients, rate, events)
         exited = 0
-        for _ in range(600):
-            stats = await asyncio.to_thread(
-                call, server.port, "GET", f"/flows/{created['id']}/performance"
-            )
-            exited = stats["flow"]["profilesExited"]
+        for _ in range(6000):
+            exited = await timeline.exited()
             if exited >= sent:
                 break
             await asyncio.sleep(0.1)
         elapsed = time.perf_counter() - started
+        cpu_server = _tree_cpu(server.process.pid) - cpu_server
+        cpu_database = _tree_cpu(postmaster) - cpu_database
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
         rss = server.peak_rss_mb()
     await sink.stop()
     latencies = sorted(sink.latencies)
     raw = await asyncio.to_thread(raw_limit.rate, "journey", max(min(exited, 200_000), 1))
+    buckets = timeline.rates()
+    median = statistics.median(buckets) if buckets else None
     return {
         "workload": "journeys-http",
+        "database": database,
         "clients": clients,
         "offeredRate": rate,
         "eventsSent": sent,
@@ -156,14 +258,34 @@ async def _run(seconds: float, clients: int, rate: float | None) -> dict[str, An
         "sinkArrivals": sink.arrivals,
         "seconds": round(elapsed, 2),
         "journeysPerSecond": round(exited / elapsed),
+        "bucketSeconds": BUCKET,
+        "timeline": buckets,
+        "medianBucket": median,
+        "minBucketToMedian": round(min(buckets) / median, 2) if buckets and median else None,
         "rawPerSecond": round(raw),
         "ratioToRaw": round(exited / elapsed / raw, 3),
         "p50Ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p99Ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
         "serverPeakRssMb": rss,
-        "target": ">= 3,000 journeys/s; p99 <= 100 ms at an offered 1,000 events/s",
+        # CPU a journey costs: the server (API and engine, with its engine process on
+        # SQLite) and, on PostgreSQL, the database's processes
+        "serverCpuMsPerJourney": round(cpu_server * 1000 / max(exited, 1), 3),
+        "databaseCpuMsPerJourney": (
+            round(cpu_database * 1000 / max(exited, 1), 3) if url is not None else None
+        ),
+        "target": (
+            ">= 1,500 journeys/s; no 5-s bucket below 80% of the median"
+            if database == "postgresql"
+            else ">= 3,000 journeys/s; p99 <= 100 ms at an offered 1,000 events/s"
+        ),
     }
 
 
-def main(seconds: float, clients: int, rate: float | None) -> None:
-    print(json.dumps(asyncio.run(_run(seconds, clients, rate))), flush=True)
+def main(
+    seconds: float,
+    clients: int,
+    rate: float | None,
+    events: int | None = None,
+    database: str = "sqlite",
+) -> None:
+    print(json.dumps(asyncio.run(_run(seconds, clients, rate, events, database))), flush=True)

@@ -188,11 +188,21 @@ def bench_journeys_http(
     rate: float = typer.Option(
         None, help="Offered events/s in total (default: as fast as possible)."
     ),
+    events: int = typer.Option(
+        None, help="Post this many events, then stop (instead of --seconds)."
+    ),
+    database: str = typer.Option(
+        "sqlite", help="sqlite, or postgresql (a throwaway cluster from the local binaries)."
+    ),
 ) -> None:
-    """Event -> segment -> call_api to a loopback sink; print journeys/s and latency."""
+    """Event -> segment -> call_api to a loopback sink; print journeys/s (each 5 s: the
+    timeline) and latency."""
     from tidings.bench import journeys_http
 
-    journeys_http.main(seconds, clients, rate)
+    if database not in ("sqlite", "postgresql"):
+        console.print("[red]--database is sqlite or postgresql[/red]")
+        raise typer.Exit(2)
+    journeys_http.main(seconds, clients, rate, events, database)
 
 
 def _workload(kind: str, n: int) -> None:

@@ -12,6 +12,12 @@ works on a file, even while a killed predecessor is still going down.
 API does not answer before anything moves what it accepts: the child takes about a
 second to start, and events posted in that second waited for it (the first second of
 `tidings bench journeys-http` had a p99 of 700 ms, the later ones 20-170 ms).
+
+On PostgreSQL (real clock) the child is a worker like `tidings worker` (its share of the
+partitions by lease, woken by NOTIFY too), so the API's writer and the engine's are two
+connections that work at the same time, each process on its own core. In one process
+they were one writer in turn: a request's events waited behind the engine's batch and
+the engine behind the requests (docs/decisions/2026-12-04-postgresql-sustained-load.md).
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ class ChildSettings:
     trace_retention_days: int = 30
     uniform_paths: bool = True
     sql_sends: bool = True
+    lease_seconds: float = 15.0  # PostgreSQL: the worker's leases (config.Settings)
+    lease_renew_seconds: float = 3.0
+    worker_name: str | None = None  # PostgreSQL: the serve process's (its pid in it)
 
 
 class EngineProcess:
@@ -130,15 +139,29 @@ def _child_main(  # pragma: no cover - child
 
     db = Database(url=settings.database_url)
     db.start()
+    clock = RealClock()
+    scope = None
+    if db.dialect == "postgresql":
+        from tidings.engine.leases import LeaseScope
+
+        scope = LeaseScope(
+            db=db,
+            clock=clock,
+            partitions=settings.partitions,
+            lease_seconds=settings.lease_seconds,
+            renew_seconds=settings.lease_renew_seconds,
+            name=settings.worker_name,
+        )
     engine = Engine(
         db=db,
         partitions=settings.partitions,
+        scope=scope,
         uniform_paths=settings.uniform_paths,
         sql_sends=settings.sql_sends,
     )
     runner = Runner(
         db=db,
-        clock=RealClock(),
+        clock=clock,
         engine=engine,
         allow_private_urls=settings.allow_private_urls,
         trace_retention_days=settings.trace_retention_days,
@@ -146,7 +169,14 @@ def _child_main(  # pragma: no cover - child
     from tidings.runtime import tune_runtime
 
     tune_runtime(engine=True)
-    runner.start()
+    worker = None
+    if scope is not None:
+        from tidings.engine.worker import Worker
+
+        worker = Worker(db=db, runner=runner, scope=scope)
+        worker.start()  # its partitions first, then the listener and the runner
+    else:
+        runner.start()
     with contextlib.suppress(OSError):
         ready.send_bytes(b"ready")
         ready.close()
@@ -160,7 +190,10 @@ def _child_main(  # pragma: no cover - child
                 break  # end of file: the parent stopped or died
             runner.wake()
     finally:
-        runner.stop()
+        if worker is not None:
+            worker.stop()  # the runner, then its partitions go back at once
+        else:
+            runner.stop()
         db.close()
         if lock is not None:
             lock.close()

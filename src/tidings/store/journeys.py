@@ -479,15 +479,28 @@ def by_ids(conn: Connection, ids: Iterable[int]) -> list[Row]:
 def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[int, list[Past]]:
     """Every participation of these people in the flow (raw SQL: a batch asks for
     thousands, and most have none)."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    dialect = dialect_of(conn.engine.url.drivername)
+    p = param(dialect)
     out: dict[int, list[Past]] = defaultdict(list)
     for chunk in _chunks(sorted(set(person_ids))):
-        for person_id, entered, exited in fetch(
-            conn,
-            "SELECT person_id, entered_at, exited_at FROM participations WHERE flow_id = "
-            f"{p} AND person_id IN ({', '.join([p] * len(chunk))})",
-            (flow_id, *chunk),
-        ):
+        if dialect == "postgresql":
+            # A probe of (flow_id, person_id) for each person, whatever the statistics:
+            # `person_id IN (...)` on a table not analyzed since it grew was planned as
+            # the flow's whole index range, filtered (see store/person_refs.py).
+            sql = (
+                "SELECT w.p, h.entered_at, h.exited_at FROM unnest(%s::bigint[]) AS w(p) "
+                "CROSS JOIN LATERAL (SELECT entered_at, exited_at FROM participations "
+                "WHERE flow_id = %s AND person_id = w.p OFFSET 0) AS h"
+            )
+            found = fetch(conn, sql, (list(chunk), flow_id))
+        else:
+            found = fetch(
+                conn,
+                "SELECT person_id, entered_at, exited_at FROM participations WHERE flow_id = "
+                f"{p} AND person_id IN ({', '.join([p] * len(chunk))})",
+                (flow_id, *chunk),
+            )
+        for person_id, entered, exited in found:
             out[person_id].append(
                 Past(from_micros(entered), None if exited is None else from_micros(exited))
             )

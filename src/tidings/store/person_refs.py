@@ -12,6 +12,26 @@ from tidings.store.tables import people
 CHUNK = 500
 
 
+# PostgreSQL: one probe of the unique (account_id, external_id) index for each wanted
+# externalId, whatever the planner's statistics say. With `external_id IN (...)` a table
+# not analyzed since it grew (a new install's first minute: autovacuum's first look comes
+# after `autovacuum_naptime`) got a plan that probed the index by account alone and
+# filtered every person of the account: a look-up cost O(people), in the writer, for
+# every request (docs/decisions/2026-12-04-postgresql-sustained-load.md). A scalar
+# subquery is planned alone, as an equality on every column of a unique index: one row.
+# One statement's shape for any number of ids (an array), so it is prepared once.
+_PG_FIND = (
+    "SELECT w.e, (SELECT id FROM people WHERE account_id = %s AND external_id = w.e) "
+    "FROM unnest(%s::text[]) AS w(e)"
+)
+# The missing people in one statement (not a row at a time), their ids returned.
+_PG_CREATE = (
+    "INSERT INTO people (account_id, external_id, attributes, created_at, updated_at) "
+    "SELECT %s, w.e, NULL, %s, %s FROM unnest(%s::text[]) AS w(e) "
+    "ON CONFLICT DO NOTHING RETURNING external_id, id"
+)
+
+
 def find_people(conn: Connection, account_id: int, external_ids: Iterable[str]) -> dict[str, int]:
     """externalId -> person id, for those that exist.
 
@@ -20,7 +40,14 @@ def find_people(conn: Connection, account_id: int, external_ids: Iterable[str]) 
     """
     wanted = list(dict.fromkeys(external_ids))
     found: dict[str, int] = {}
-    p = param(dialect_of(conn.engine.url.drivername))
+    dialect = dialect_of(conn.engine.url.drivername)
+    if dialect == "postgresql":
+        if wanted:
+            for external_id, person_id in conn.exec_driver_sql(_PG_FIND, (account_id, wanted)):
+                if person_id is not None:
+                    found[external_id] = person_id
+        return found
+    p = param(dialect)
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
         sql = (
@@ -43,7 +70,14 @@ def ensure_people(
     wanted = list(dict.fromkeys(external_ids))
     found = find_people(conn, account_id, wanted)
     missing = [e for e in wanted if e not in found]
-    if missing:
+    if missing and dialect_of(conn.engine.url.drivername) == "postgresql":
+        created: dict[str, int] = dict(
+            conn.exec_driver_sql(_PG_CREATE, (account_id, now, now, missing)).fetchall()
+        )
+        found.update(created)
+        if len(created) < len(missing):  # another process created some at the same moment
+            found.update(find_people(conn, account_id, [e for e in missing if e not in created]))
+    elif missing:
         # ON CONFLICT DO NOTHING: another server process may create the same person at
         # the same moment; the look-up below finds theirs.
         conn.execute(

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, delete, func, or_, select
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
-from tidings.store.dialect import dialect_of, json_param, param
+from tidings.store.dialect import dialect_of, insert_values, json_param, param
 from tidings.store.element_names import ElementNames
 from tidings.store.tables import flows, journey_step_details, journey_steps, participations, people
 
@@ -104,10 +104,11 @@ def write_steps(conn: Connection, steps: Sequence[tuple[Any, ...]]) -> None:
             rows.append((*step[:8], None, step[8]))
         else:
             rows.append((*step[:5], None, None, None, detail_id, step[8]))
-    conn.exec_driver_sql(
+    insert_values(  # multi-row statements: not a statement a row (`executemany`)
+        conn,
         "INSERT INTO journey_steps (account_id, person_id, flow_id, version, participation_id, "
-        f"element, kind, detail, detail_id, at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, "
-        f"{p}, {p})",
+        "element, kind, detail, detail_id, at)",
+        f"{p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, {p}, {p}",
         rows,
     )
 

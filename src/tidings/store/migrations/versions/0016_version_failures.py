@@ -1,7 +1,7 @@
 """flow_versions: why a version failed
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-04 09:30:00.000000
 
 An error raised while one version's work is done fails that version alone
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -75,6 +75,7 @@ class Runner:
         scope = self.engine.scope
         with self._lock:
             while True:
+                started = time.perf_counter()
                 scope.checkpoint()
                 leads = scope.leads()
                 owned = scope.owned()
@@ -114,6 +115,7 @@ class Runner:
                             partitions=partitions,
                             owned=owned,
                             quiet=self.engine.quiet,
+                            figures=self.engine.figures,
                         )
                     )
                 if claimed:
@@ -127,6 +129,7 @@ class Runner:
                 total += done
                 if done <= 0:
                     return total
+                self.engine.figures.round(time.perf_counter() - started)
 
     def _call_apis(self, at: int, owned: frozenset[int] | None) -> int:
         """Claim due API calls, run them concurrently on the caller thread's client (its
@@ -164,6 +167,7 @@ class Runner:
             # The rows stay claimed ("sending") and are claimed again when their time
             # comes, as after a crash.
             log.exception("API calls failed; they will be tried again")
+            self.engine.figures.provider_errors("call_api", "exception")
             return
         with self._calls_lock:
             self._answers.extend(done)
@@ -180,6 +184,7 @@ class Runner:
     def _settle(self, done: list[Any]) -> None:
         settled_at = to_micros(self.clock.now())
         partitions = self.engine.partitions
+        api_calls.count_failures(self.engine.figures, done)
         self._fenced(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))
 
     def _prune(self, before: int) -> int:

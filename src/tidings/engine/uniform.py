@@ -301,6 +301,7 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
                 partitions=engine.partitions,
                 quiet=engine.quiet,
                 people_exist=True,
+                figures=engine.figures,
             )
             _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
             return len(taken)
@@ -401,7 +402,15 @@ def _write_sql(
     ]
     store.write_changes(conn, changes)
     # after the participations: a report goes to whoever now waits for it
-    settle(conn, sendable, at, partitions=engine.partitions, quiet=engine.quiet, people_exist=True)
+    settle(
+        conn,
+        sendable,
+        at,
+        partitions=engine.partitions,
+        quiet=engine.quiet,
+        people_exist=True,
+        figures=engine.figures,
+    )
     _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
     return consumed
 

@@ -116,8 +116,14 @@ def worker(
             f"shared by the live workers, leases of {settings.lease_seconds:g} s"
         )
         if metrics_port:
-            served = running.serve_metrics(metrics_host, metrics_port)
-            console.print(f"metrics at http://{metrics_host}:{served}/metrics")
+            try:
+                served = running.serve_metrics(metrics_host, metrics_port)
+                console.print(f"metrics at http://{metrics_host}:{served}/metrics")
+            except OSError as exc:  # e.g. a second worker on this host: it works anyway
+                console.print(
+                    f"[yellow]no metrics:[/yellow] {metrics_host}:{metrics_port}: {exc} "
+                    "(give each worker of a host its own --metrics-port)"
+                )
         while not stop.wait(1.0):
             pass
     finally:

@@ -74,7 +74,8 @@ class StoreCollector(Collector):
         )
         outbox = GaugeMetricFamily(
             "tidings_outbox_backlog",
-            "Sends and API calls due now and not handed to their provider yet, by channel.",
+            "Sends and API calls due now and not handed to their provider yet, by channel; "
+            "counted up to 10,000 in all.",
             labels=["channel"],
         )
         for channel in sorted({*CHANNELS, *backlog.outbox}):

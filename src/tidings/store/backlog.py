@@ -22,6 +22,9 @@ from tidings.store.dialect import dialect_of, param
 from tidings.store.tables import WAITING
 
 CAP = 100_000  # rows a backlog count reads at most; a larger backlog reads as CAP
+# The outbox count reads each row's channel from the table, not only the index: 100,000
+# rows took 80 ms of a scrape (inbox and timers 12-17 ms), so it stops sooner.
+OUTBOX_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,13 @@ def _timers_due(p: str) -> str:
     return f"phase = {WAITING} AND wake_at IS NOT NULL AND wake_at <= {p}"
 
 
-def read_backlog(conn: Connection, now: int, *, cap: int = CAP) -> Backlog:
-    """What is due at `now` and not done yet, counted up to `cap` rows a kind."""
+def read_backlog(
+    conn: Connection, now: int, *, cap: int = CAP, outbox_cap: int = OUTBOX_CAP
+) -> Backlog:
+    """What is due at `now` and not done yet, counted up to `cap` rows a kind (the
+    outbox up to `outbox_cap` rows in all)."""
     p = param(dialect_of(conn.engine.url.drivername))
-    cap = int(cap)
+    cap, outbox_cap = int(cap), int(outbox_cap)
     inbox = conn.exec_driver_sql(
         f"SELECT count(*) FROM (SELECT 1 FROM inbox WHERE due_at <= {p} LIMIT {cap}) t", (now,)
     ).scalar_one()
@@ -51,7 +57,8 @@ def read_backlog(conn: Connection, now: int, *, cap: int = CAP) -> Backlog:
         str(channel): int(n)
         for channel, n in conn.exec_driver_sql(
             "SELECT c, count(*) FROM (SELECT COALESCE(channel, kind) AS c FROM outbox "
-            f"WHERE status = 'pending' AND next_attempt_at <= {p} LIMIT {cap}) t GROUP BY c",
+            f"WHERE status = 'pending' AND next_attempt_at <= {p} LIMIT {outbox_cap}) t "
+            "GROUP BY c",
             (now,),
         ).all()
     }

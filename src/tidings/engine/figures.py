@@ -37,9 +37,8 @@ PROVIDER_ERRORS = (
 )
 LEASE_CHANGES = ("acquired", "released", "lost")
 
-_ROUNDS = 0
-_ROUND_SUM = 1
-_BUCKETS = 2  # len(ROUND_BUCKETS) + 1 slots, not cumulative
+_ROUND_SUM = 0
+_BUCKETS = 1  # len(ROUND_BUCKETS) + 1 slots, not cumulative; their sum is the rounds
 _ERRORS = _BUCKETS + len(ROUND_BUCKETS) + 1
 _LEASES = _ERRORS + len(PROVIDER_ERRORS)
 _HELD = _LEASES + len(LEASE_CHANGES)  # -1 while the engine holds no leases (embedded)
@@ -72,7 +71,6 @@ class EngineFigures:
         slot = _BUCKETS + bisect.bisect_left(ROUND_BUCKETS, seconds)
         with self._lock:
             v = self.values
-            v[_ROUNDS] += 1
             v[_ROUND_SUM] += seconds
             v[slot] += 1
 
@@ -105,11 +103,6 @@ class EngineCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         v = self.figures.snapshot()
-        yield CounterMetricFamily(
-            "tidings_engine_rounds",
-            "Engine rounds that did work (one pass over every kind of due work).",
-            value=v[_ROUNDS],
-        )
         buckets: list[tuple[str, float]] = []
         running = 0.0
         for bound, count in zip(
@@ -117,6 +110,13 @@ class EngineCollector(Collector):
         ):
             running += count
             buckets.append((bound, running))
+        # The rounds are the histogram's count: one source, so the two always agree (a
+        # child process counts while the API process reads, without a shared lock).
+        yield CounterMetricFamily(
+            "tidings_engine_rounds",
+            "Engine rounds that did work (one pass over every kind of due work).",
+            value=running,
+        )
         yield HistogramMetricFamily(
             "tidings_engine_round_seconds",
             "How long an engine round that did work took.",

@@ -29,6 +29,8 @@ NAMES = [
     "tidings_outbox_backlog",
     "tidings_provider_errors_total",
     "tidings_lease_changes_total",
+    "process_resident_memory_bytes",
+    "process_cpu_seconds_total",
 ]
 FLOW = {
     "name": "Metered",

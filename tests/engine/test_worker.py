@@ -283,6 +283,7 @@ def test_each_worker_serves_its_own_metrics(postgres_url: str, tmp_path: Path) -
         assert value(mine, "tidings_partitions_held") == len(held[alone.pid])
         assert value(mine, "tidings_lease_changes_total", change="acquired") >= P // 2
         assert value(mine, "tidings_engine_round_seconds_count") > 0
+        assert value(mine, "process_resident_memory_bytes") > 0
         assert ("tidings_events_ingested_total", frozenset()) not in mine, "serve's, not its"
 
         theirs = wait_for("serve's metrics", lambda: worked(server.port), 10, tmp_path)

@@ -23,7 +23,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
@@ -87,6 +87,7 @@ def registry(ctx: AppContext) -> CollectorRegistry:
     """The app's registry: ingest, the engine's figures (when this process can read them)
     and the store's gauges."""
     found = CollectorRegistry(auto_describe=False)
+    ProcessCollector(registry=found)  # process_*: this process's CPU, memory, open files
     found.register(ctx.events_ingested)
     if ctx.engine_figures is not None:
         found.register(EngineCollector(ctx.engine_figures))

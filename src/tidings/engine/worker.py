@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 
 from tidings.engine.figures import EngineCollector, EngineFigures
 from tidings.engine.leases import LeaseScope
@@ -50,6 +50,7 @@ class Worker:
         """Answer GET /metrics (Prometheus text) on host:port from a thread; answers the
         port (an ephemeral one when `port` is 0)."""
         registry = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=registry)  # process_*: CPU, memory, open files
         registry.register(EngineCollector(self.figures))
         self._metrics, _thread = start_http_server(port, addr=host, registry=registry)
         return int(self._metrics.server_port)

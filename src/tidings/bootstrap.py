@@ -14,6 +14,7 @@ from tidings.clock import Clock, RealClock, parse_clock
 from tidings.config import Settings
 from tidings.domain.durations import to_micros
 from tidings.engine.engine import Engine
+from tidings.engine.figures import EngineFigures
 from tidings.engine.interest import Interest
 from tidings.engine.leases import LeaseScope
 from tidings.engine.process import ChildSettings, EngineProcess
@@ -66,7 +67,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
     # One process holds the API and the only engine on SQLite: ingest may then skip the
     # events no live flow reacts to. On PostgreSQL other processes may launch flows.
     interest = Interest(everything=db.dialect != "sqlite")
-    scope = _lease_scope(db, clock, settings)
+    figures = EngineFigures()  # what /metrics reads of the engine (engine/figures.py)
+    scope = _lease_scope(db, clock, settings, figures)
     engine = Engine(
         db=db,
         partitions=settings.partitions,
@@ -74,7 +76,10 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         scope=scope,
         uniform_paths=settings.uniform_paths,
         sql_sends=settings.sql_sends,
+        figures=figures,
     )
+    ctx.engine_figures = figures
+    ctx.lease_seconds = settings.lease_seconds if scope is not None else None
 
     with db.read() as conn:
         interest.refresh(conn)
@@ -110,6 +115,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
         )
         engine_process.start()
         ctx.wake = engine_process.wake
+        ctx.engine_figures = engine_process.figures  # counted by the child
     elif scope is not None:
         # PostgreSQL: this engine is one worker among many (`tidings worker`).
         worker = Worker(db=db, runner=runner, scope=scope)
@@ -130,7 +136,9 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ti
     )
 
 
-def _lease_scope(db: Database, clock: Clock, settings: Settings) -> LeaseScope | None:
+def _lease_scope(
+    db: Database, clock: Clock, settings: Settings, figures: EngineFigures
+) -> LeaseScope | None:
     """On PostgreSQL with the real clock an engine leases its share of the partitions;
     otherwise it holds them all (embedded, or the virtual clock's single drain)."""
     if db.dialect != "postgresql" or clock.virtual:
@@ -141,6 +149,7 @@ def _lease_scope(db: Database, clock: Clock, settings: Settings) -> LeaseScope |
         partitions=settings.partitions,
         lease_seconds=settings.lease_seconds,
         renew_seconds=settings.lease_renew_seconds,
+        figures=figures,
     )
 
 
@@ -150,7 +159,8 @@ def build_worker(settings: Settings | None = None) -> Worker:
     settings = settings or Settings()
     clock = RealClock()
     db = Database(url=settings.database_url)
-    scope = _lease_scope(db, clock, settings)
+    figures = EngineFigures()
+    scope = _lease_scope(db, clock, settings, figures)
     if scope is None:
         db.close()
         raise ValueError("tidings worker needs PostgreSQL")
@@ -162,6 +172,7 @@ def build_worker(settings: Settings | None = None) -> Worker:
         scope=scope,
         uniform_paths=settings.uniform_paths,
         sql_sends=settings.sql_sends,
+        figures=figures,
     )
     runner = _runner(settings, db, clock, engine)
     return Worker(db=db, runner=runner, scope=scope)

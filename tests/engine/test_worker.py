@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +24,10 @@ from typing import Any, TypeVar
 import psycopg
 
 from tests.support import faults
+from tests.support.metrics import Samples, parse, value
 from tests.support.postgres import create_database
 from tidings.bench.launch import call
-from tidings.bench.server import Server, running_server
+from tidings.bench.server import Server, free_port, running_server
 
 P = 16
 ENV = {
@@ -107,11 +109,11 @@ def wait_for(what: str, check: Callable[[], T | None], seconds: float, logs: Pat
 
 @contextmanager
 def worker(
-    url: str, logs: Path, env: dict[str, str] | None = None
+    url: str, logs: Path, *args: str, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     log = (logs / f"worker{next(_names)}.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tidings", "worker"],
+        [sys.executable, "-m", "tidings", "worker", *args],
         env={**os.environ, **(env or ENV), "TIDINGS_DATABASE_URL": url},
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -243,6 +245,93 @@ def test_a_paused_worker_comes_back_without_writing_twice(
         assert paused.poll() is None, "the worker survived losing its leases"
 
 
+def scrape(port: int, path: str = "/metrics") -> Samples | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+            return parse(answer.read().decode())
+    except OSError:
+        return None
+
+
+def test_each_worker_serves_its_own_metrics(postgres_url: str, tmp_path: Path) -> None:
+    """A worker's metrics port answers its own engine's figures; serve's /metrics its
+    own (and ingest and the backlog); /cluster lists both engines with their leases."""
+    url = create_database(postgres_url, f"workers{next(_names)}")
+    _diagnosed.append(url)
+    port = free_port()
+    with (
+        worker(url, tmp_path, "--metrics-port", str(port)) as alone,
+        running_server(url, env=ENV) as server,
+    ):
+        processes = {server.process.pid, alone.pid}
+
+        def split() -> dict[int | None, set[int]] | None:
+            held = by_process(url)
+            fair = set(held) == processes and all(len(h) == P // 2 for h in held.values())
+            return held if fair else None
+
+        held = wait_for("two processes to share the partitions", split, 40, tmp_path)
+        call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
+        flow = call(server.port, "POST", "/flows", FLOW)
+        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        ping(server, add_people(server, 0, 48))  # 48 consecutive ids: every partition
+        wait_for("48 messages", lambda: sum(sent_per_person(url).values()) >= 48, 20, tmp_path)
+
+        def worked(port: int) -> Samples | None:
+            samples = scrape(port)
+            done = samples and value(samples, "tidings_engine_rounds_total") > 0
+            return samples if done else None
+
+        mine = wait_for("the worker's metrics", lambda: worked(port), 10, tmp_path)
+        assert value(mine, "tidings_partitions_held") == len(held[alone.pid])
+        assert value(mine, "tidings_lease_changes_total", change="acquired") >= P // 2
+        assert value(mine, "tidings_engine_round_seconds_count") > 0
+        assert value(mine, "process_resident_memory_bytes") > 0
+        assert ("tidings_events_ingested_total", frozenset()) not in mine, "serve's, not its"
+
+        theirs = wait_for("serve's metrics", lambda: worked(server.port), 10, tmp_path)
+        assert value(theirs, "tidings_partitions_held") == len(held[server.process.pid])
+        assert value(theirs, "tidings_events_ingested_total") == 48
+        assert value(theirs, "tidings_due_backlog", source="inbox") >= 0
+
+        cluster = call(server.port, "GET", "/cluster")
+        assert cluster["leased"] is True
+        engines = {pid_of(e["owner"]): e for e in cluster["engines"]}
+        assert set(engines) == processes
+        for pid, engine in engines.items():
+            assert set(engine["partitions"]) == held[pid]
+            assert engine["leaseExpiresAt"] > cluster["now"]
+            assert engine["heartbeatAt"] is not None
+
+        alone.send_signal(signal.SIGTERM)
+        assert alone.wait(timeout=15) == 0
+        assert scrape(port) is None, "the port closes with the worker"
+
+
+def test_workers_without_a_free_metrics_port_still_work(postgres_url: str, tmp_path: Path) -> None:
+    url = create_database(postgres_url, f"workers{next(_names)}")
+    _diagnosed.append(url)
+    port = free_port()
+    with (
+        worker(url, tmp_path, "--metrics-port", str(port)) as first,
+        worker(url, tmp_path, "--metrics-port", str(port)) as second,
+        worker(url, tmp_path, "--metrics-port", "0") as third,
+    ):
+        processes = {first.pid, second.pid, third.pid}
+
+        def all_three() -> bool:
+            try:
+                return set(by_process(url)) == processes
+            except psycopg.errors.UndefinedTable:
+                return False  # not migrated yet
+
+        wait_for("three workers", all_three, 40, tmp_path)
+        assert scrape(port) is not None
+        logs = "".join(f.read_text() for f in tmp_path.glob("*.log"))
+        assert "no metrics:" in logs, logs
+        assert logs.count("/metrics") == 1, "one served, one taken, one off"
+
+
 def test_worker_on_sqlite_refuses_to_start(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "tidings", "worker"],
@@ -270,8 +359,8 @@ def test_a_failing_flow_fails_alone_while_workers_share_the_partitions(
     path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
     env = {**ENV, "TIDINGS_TEST_FAULTS": "1", "PYTHONPATH": path}
     with (
-        worker(url, tmp_path, env) as first,
-        worker(url, tmp_path, env) as second,
+        worker(url, tmp_path, env=env) as first,
+        worker(url, tmp_path, env=env) as second,
         running_server(url, env=env) as server,
     ):
         processes = {server.process.pid, first.pid, second.pid}

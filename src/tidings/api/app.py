@@ -1,11 +1,12 @@
-"""The FastAPI application: routers under /api/v1, the error envelope, the body limit."""
+"""The FastAPI application: routers under /api/v1 and /metrics beside it, the error
+envelope, the body limit."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
 from tidings import __version__
-from tidings.api import errors, openapi
+from tidings.api import errors, metrics, openapi
 from tidings.api.context import AppContext
 from tidings.api.fastpath import EventsFastPath
 from tidings.api.limits import BodyLimit
@@ -14,6 +15,7 @@ from tidings.api.routes import (
     accounts,
     attributes,
     catalogs,
+    cluster,
     companies,
     event_definitions,
     events,
@@ -60,9 +62,12 @@ def create_app(ctx: AppContext) -> FastAPI:
         participants,
         catalogs,
         journeys,
+        cluster,
     ):
         api.include_router(module.router)
     app.include_router(api)
+    app.state.metrics = metrics.registry(ctx)
+    app.include_router(metrics.router)  # at the root, beside /api/v1 (DESIGN.md)
     openapi.install(app)
     app.add_middleware(
         BodyLimit,

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
+from prometheus_client import Counter
 
 if TYPE_CHECKING:
     from tidings.api.ingest import IngestJob
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import to_micros
 from tidings.domain.values import ValueType
+from tidings.engine.figures import EngineFigures
 from tidings.store.accounts import KeyOwner, hash_key, resolve_key
 from tidings.store.batcher import Batcher
 from tidings.store.database import Database
@@ -44,6 +46,16 @@ class AppContext:
     refresh_interest: Callable[[Any], None] | None = None
     """Called inside the write of a launch or edit (with its connection), so every later
     write of the single writer, ingest included, sees the new interest."""
+    engine_figures: EngineFigures | None = None
+    """The engine's counters for /metrics (its child process's, on SQLite's real clock)."""
+    lease_seconds: float | None = None
+    """How long a partition lease lasts when engines lease partitions (PostgreSQL, real
+    clock); None: one embedded engine holds them all."""
+    events_ingested: Counter = field(
+        default_factory=lambda: Counter(
+            "tidings_events_ingested", "Events stored by POST /events.", registry=None
+        )
+    )
 
     def write_and_refresh(self, fn: Callable[[Any], Any]) -> Any:
         refresh = self.refresh_interest
@@ -81,7 +93,11 @@ class AppContext:
         self.event_batcher = Batcher(
             db=self.db,
             process=lambda conn, jobs: store_events(
-                conn, jobs, partitions=partitions, wants=self.wants_event
+                conn,
+                jobs,
+                partitions=partitions,
+                wants=self.wants_event,
+                ingested=self.events_ingested.inc,
             ),
         )
 

@@ -180,8 +180,10 @@ def store_events(
     *,
     partitions: int = 256,
     wants: Callable[[int, str], bool] | None = None,
+    ingested: Callable[[int], None] | None = None,
 ) -> list[tuple[int, Any]]:
-    """Store every job's accepted events; return each job's (status, body) in order."""
+    """Store every job's accepted events; return each job's (status, body) in order.
+    `ingested` is told how many were stored (for /metrics)."""
     results: list[tuple[int, Any] | None] = [None] * len(jobs)
     live: list[int] = []
     for n, job in enumerate(jobs):
@@ -242,6 +244,8 @@ def store_events(
         rows.extend(mine)
         results[n] = (202, body)
     insert_events(conn, rows)
+    if ingested is not None and rows:
+        ingested(len(rows))
     # Every event is also a stimulus for the engine, in the same commit: flows it starts,
     # waits it ends and goals it meets are found there, never by re-reading the log.
     if wants is not None:

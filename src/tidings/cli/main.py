@@ -75,7 +75,17 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    metrics_port: int = typer.Option(
+        9464,
+        min=0,
+        max=65535,
+        help="Serve this worker's Prometheus metrics on this port (GET /metrics); 0: off.",
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", help="The address the metrics port listens on (0.0.0.0: every one)."
+    ),
+) -> None:
     """Run the engine alone, one worker among many, for scale-out on PostgreSQL."""
     import threading
 
@@ -105,6 +115,15 @@ def worker() -> None:
             f"Tidings worker [bold]{running.name}[/bold]: {settings.partitions} partitions "
             f"shared by the live workers, leases of {settings.lease_seconds:g} s"
         )
+        if metrics_port:
+            try:
+                served = running.serve_metrics(metrics_host, metrics_port)
+                console.print(f"metrics at http://{metrics_host}:{served}/metrics")
+            except OSError as exc:  # e.g. a second worker on this host: it works anyway
+                console.print(
+                    f"[yellow]no metrics:[/yellow] {metrics_host}:{metrics_port}: {exc} "
+                    "(give each worker of a host its own --metrics-port)"
+                )
         while not stop.wait(1.0):
             pass
     finally:

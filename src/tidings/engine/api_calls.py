@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import Connection, select
 
 from tidings.channels import ApiRequest, ApiResult, CallApi
+from tidings.engine.figures import EngineFigures
 from tidings.store import journeys
 from tidings.store.dialect import dialect_of, param
 from tidings.store.tables import accounts
@@ -118,6 +119,20 @@ def settle(
         )
     journeys.enqueue(conn, items)
     return len(done)
+
+
+def count_failures(figures: EngineFigures, done: list[tuple[dict[str, Any], ApiResult]]) -> None:
+    """Count the failed calls for /metrics: `http` when the endpoint answered an error
+    status, `transport` when there was no usable answer."""
+    http = transport = 0
+    for _row, result in done:
+        if result.outcome != "success":
+            if result.status is None:
+                transport += 1
+            else:
+                http += 1
+    figures.provider_errors("call_api", "http", http)
+    figures.provider_errors("call_api", "transport", transport)
 
 
 async def call_all(

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tidings.domain.sandbox import Outcome, SandboxSettings, decide, fixed_outcome
+from tidings.engine.figures import EngineFigures
 from tidings.store import journeys, sandbox
 from tidings.store.dialect import Dialect, dialect_of, ids_in, param
 
@@ -65,6 +66,7 @@ def dispatch_once(
     limit: int = 5000,
     owned: frozenset[int] | None = None,
     quiet: Quiet | None = None,
+    figures: EngineFigures | None = None,
 ) -> int:
     dialect = dialect_of(conn.engine.url.drivername)
     p = param(dialect)
@@ -80,7 +82,7 @@ def dispatch_once(
     )
     if not rows:
         return 0
-    ids = settle(conn, rows, now, partitions=partitions, quiet=quiet)
+    ids = settle(conn, rows, now, partitions=partitions, quiet=quiet, figures=figures)
     for start in range(0, len(ids), CHUNK):
         listed = ids_in("id", ids[start : start + CHUNK])
         conn.exec_driver_sql(
@@ -97,6 +99,7 @@ def hand_over(
     partitions: int,
     quiet: Quiet | None = None,
     people_exist: bool = False,
+    figures: EngineFigures | None = None,
 ) -> None:
     """Write a step's outbox rows (`journeys.message_row`); the messages and
     notifications due now go to the sandbox provider in the same transaction, as the
@@ -125,7 +128,15 @@ def hand_over(
         )
         for oid, r in zip(ids, now_rows, strict=True)
     ]
-    settle(conn, sendable, now, partitions=partitions, quiet=quiet, people_exist=people_exist)
+    settle(
+        conn,
+        sendable,
+        now,
+        partitions=partitions,
+        quiet=quiet,
+        people_exist=people_exist,
+        figures=figures,
+    )
 
 
 def _due_send(row: dict[str, Any], now: int) -> bool:
@@ -140,6 +151,7 @@ def settle(
     partitions: int,
     quiet: Quiet | None = None,
     people_exist: bool = False,
+    figures: EngineFigures | None = None,
 ) -> list[int]:
     """Hand `rows` (outbox rows already written: by the step itself, or read back by the
     dispatcher) to the sandbox provider: each message's fate, its sandbox row, its reports
@@ -197,6 +209,8 @@ def settle(
                     "due_at": due,
                 }
             )
+    if figures is not None and "failed" in by_status:
+        figures.provider_errors("sandbox", "failed", len(by_status["failed"]))
     columns = ", ".join(f'"{c}"' for c in sandbox.COLUMNS)
     for status, ids in by_status.items():
         for start in range(0, len(ids), CHUNK):

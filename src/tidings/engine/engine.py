@@ -44,6 +44,7 @@ from tidings.domain.journey import (
 from tidings.domain.lifecycle import Status
 from tidings.engine import catalogs, dispatch, entries, uniform
 from tidings.engine.failures import blame
+from tidings.engine.figures import EngineFigures
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored_waiting_for
@@ -88,8 +89,10 @@ class Engine:
         scope: Scope | None = None,
         uniform_paths: bool = True,
         sql_sends: bool = True,
+        figures: EngineFigures | None = None,
     ) -> None:
         self.db = db
+        self.figures = figures or EngineFigures()  # for /metrics (engine/figures.py)
         # Set-based moves for people a stimulus moves alike (engine/uniform.py); off, every
         # person is stepped alone (the tests compare the two).
         self.uniform_paths = uniform_paths
@@ -537,7 +540,12 @@ class Engine:
         store.write_changes(conn, replace(batch.changes, outbox=[]))
         # after the participations: a report goes to whoever now waits for it
         dispatch.hand_over(
-            conn, batch.changes.outbox, at, partitions=self.partitions, quiet=self.quiet
+            conn,
+            batch.changes.outbox,
+            at,
+            partitions=self.partitions,
+            quiet=self.quiet,
+            figures=self.figures,
         )
         if batch.active_flows:
             # The "run for 1 year" rule counts from the last time an element fired.

@@ -312,7 +312,15 @@ def _write(engine: Engine, conn: Connection, prepared: _Prepared, at: int) -> No
         outbox.append(row)
     # after the participations: a report goes to whoever now waits for it
     # their participations were just inserted (a deleted person's would have failed)
-    hand_over(conn, outbox, at, partitions=engine.partitions, quiet=engine.quiet, people_exist=True)
+    hand_over(
+        conn,
+        outbox,
+        at,
+        partitions=engine.partitions,
+        quiet=engine.quiet,
+        people_exist=True,
+        figures=engine.figures,
+    )
     members: dict[Leaf, list[int]] = defaultdict(list)
     for pid, leaf in zip(ids, prepared.leaves, strict=True):
         members[leaf].append(pid)

@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from tidings.clock import Clock
 from tidings.domain.durations import to_micros
+from tidings.engine.figures import EngineFigures
 from tidings.engine.scope import LeaseLost
 from tidings.store import leases as store
 from tidings.store.database import Database
@@ -48,6 +49,7 @@ class LeaseScope:
         lease_seconds: float = 15.0,
         renew_seconds: float = 3.0,
         name: str | None = None,
+        figures: EngineFigures | None = None,
     ) -> None:
         if not 0 < renew_seconds < lease_seconds:
             raise ValueError("leases must be renewed more often than they last")
@@ -57,6 +59,7 @@ class LeaseScope:
         self.lease = int(lease_seconds * MICROS)
         self.renew_seconds = renew_seconds
         self.name = name or worker_name()
+        self.figures = figures or EngineFigures()  # lease changes for /metrics
         self._lock = threading.Lock()
         self._held: dict[int, int] = {}  # offered by owned(): partition -> epoch
         self._leaving: dict[int, tuple[int, bool]] = {}  # fenced still: epoch, give back?
@@ -90,6 +93,8 @@ class LeaseScope:
                 elif p in self._leaving:
                     self._leaving[p] = (self._leaving[p][0], False)
             self._owned = frozenset(self._held)
+        self.figures.lease_changes(lost=len(lost))
+        self.figures.held(len(self._owned))
         self._kick.set()
         raise LeaseLost(f"{self.name} lost partitions {_ranges(lost)}")
 
@@ -136,6 +141,7 @@ class LeaseScope:
                 acquired = store.acquire(
                     conn, self.name, at, want=share - len(keeping), lease=self.lease
                 )
+            self.figures.lease_changes(released=len(released))
             self._apply(mine, acquired, releasing, leaving, share)
 
     def _apply(
@@ -146,11 +152,13 @@ class LeaseScope:
         leaving: set[int],
         share: int,
     ) -> None:
+        lost = 0
         with self._lock:
             self._to_release -= released
             for p, epoch in list(self._held.items()):
                 if mine.get(p) != epoch:  # taken over (or expired and taken): fenced off
                     self._leaving[p] = (self._held.pop(p), False)
+                    lost += 1
             for p, (epoch, give_back) in list(self._leaving.items()):
                 if give_back and mine.get(p) != epoch:
                     self._leaving[p] = (epoch, False)
@@ -165,6 +173,8 @@ class LeaseScope:
                     self._leaving[p] = (self._held.pop(p), True)
             changed = frozenset(self._held) != self._owned
             self._owned = frozenset(self._held)
+        self.figures.lease_changes(acquired=len(acquired), lost=lost)
+        self.figures.held(len(self._owned))
         if changed:
             log.info(
                 "%s holds %d of %d partitions (share %d)",
@@ -192,8 +202,9 @@ class LeaseScope:
             self._thread = None
         try:
             with self.db.engine.begin() as conn:
-                store.release(conn, self.name)
+                released = store.release(conn, self.name)
                 store.unregister(conn, self.name)
+            self.figures.lease_changes(released=len(released))
         except Exception:
             log.warning(
                 "could not give the partitions back; they move when the leases expire",
@@ -204,6 +215,7 @@ class LeaseScope:
             self._leaving.clear()
             self._to_release.clear()
             self._owned = frozenset()
+        self.figures.held(0)
 
     def _run(self) -> None:
         while not self._stop.is_set():

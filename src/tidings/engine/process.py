@@ -33,6 +33,9 @@ import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
+
+from tidings.engine.figures import EngineFigures, shared_array
 
 log = logging.getLogger("tidings.engine")
 PR_SET_PDEATHSIG = 1
@@ -61,9 +64,12 @@ class EngineProcess:
         self._reader, self._writer = context.Pipe(duplex=False)
         os.set_blocking(self._writer.fileno(), False)
         self._ready, ready = context.Pipe(duplex=False)
+        values = shared_array()
+        self.figures = EngineFigures(values)
+        """The child's engine figures, counted by the child in shared memory (figures.py)."""
         self._process = context.Process(
             target=_child_main,
-            args=(settings, self._reader, ready),
+            args=(settings, self._reader, ready, values),
             name="tidings-engine",
             daemon=True,
         )
@@ -117,7 +123,7 @@ def _die_with_parent() -> None:
 
 
 def _child_main(  # pragma: no cover - child
-    settings: ChildSettings, wakes: Connection, ready: Connection
+    settings: ChildSettings, wakes: Connection, ready: Connection, figures: Any
 ) -> None:
     _die_with_parent()
     logging.basicConfig(
@@ -158,6 +164,7 @@ def _child_main(  # pragma: no cover - child
         scope=scope,
         uniform_paths=settings.uniform_paths,
         sql_sends=settings.sql_sends,
+        figures=EngineFigures(figures),
     )
     runner = Runner(
         db=db,

@@ -75,6 +75,7 @@ class Runner:
         failed: set[tuple[int, int]] = set()
         with self._lock:
             while True:
+                started = time.perf_counter()
                 try:
                     done = self._round(now, at)
                 except VersionFailed as failure:
@@ -85,6 +86,7 @@ class Runner:
                 total += done
                 if done <= 0:
                     return total
+                self.engine.figures.round(time.perf_counter() - started)
 
     def _round(self, now: datetime, at: int) -> int:
         """One round of every kind of work due at `now`; answers how much was done."""
@@ -125,6 +127,7 @@ class Runner:
                     partitions=partitions,
                     owned=owned,
                     quiet=self.engine.quiet,
+                    figures=self.engine.figures,
                 )
             )
         if claimed:
@@ -193,6 +196,7 @@ class Runner:
             # The rows stay claimed ("sending") and are claimed again when their time
             # comes, as after a crash.
             log.exception("API calls failed; they will be tried again")
+            self.engine.figures.provider_errors("call_api", "exception")
             return
         with self._calls_lock:
             self._answers.extend(done)
@@ -209,6 +213,7 @@ class Runner:
     def _settle(self, done: list[Any]) -> None:
         settled_at = to_micros(self.clock.now())
         partitions = self.engine.partitions
+        api_calls.count_failures(self.engine.figures, done)
         self._fenced(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))
 
     def _prune(self, before: int) -> int:

@@ -310,6 +310,7 @@ def _take_entries(engine: Engine, now: datetime, limit: int, compiled: Compiled)
                 partitions=engine.partitions,
                 quiet=engine.quiet,
                 people_exist=True,
+                figures=engine.figures,
             )
             _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
             return len(taken)
@@ -410,7 +411,15 @@ def _write_sql(
     ]
     store.write_changes(conn, changes)
     # after the participations: a report goes to whoever now waits for it
-    settle(conn, sendable, at, partitions=engine.partitions, quiet=engine.quiet, people_exist=True)
+    settle(
+        conn,
+        sendable,
+        at,
+        partitions=engine.partitions,
+        quiet=engine.quiet,
+        people_exist=True,
+        figures=engine.figures,
+    )
     _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
     return consumed
 

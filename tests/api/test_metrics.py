@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tests.conftest import Api
+from tests.conftest import ADMIN_KEY, Api
 from tests.support.metrics import Samples, parse, value
 from tidings.bootstrap import Tidings
 from tidings.domain.durations import format_micros, to_micros
@@ -170,7 +170,7 @@ def test_backlog_and_lag_show_late_work_until_it_is_done(system: Tidings, api: A
     )
     assert value(late, "tidings_due_lag_seconds") >= 90
 
-    cluster = api.get("/cluster").json()
+    cluster = operator(api).get("/cluster").json()
     oldest = {o["partition"]: o for o in cluster["oldestDue"]}
     assert partition in oldest
     assert oldest[partition]["dueAt"] <= format_micros(due)
@@ -182,14 +182,19 @@ def test_backlog_and_lag_show_late_work_until_it_is_done(system: Tidings, api: A
         before, "tidings_outbox_backlog", channel="sms"
     )
     assert value(done, "tidings_due_lag_seconds") < 90
-    still = {o["partition"]: o["dueAt"] for o in api.get("/cluster").json()["oldestDue"]}
+    still = {o["partition"]: o["dueAt"] for o in operator(api).get("/cluster").json()["oldestDue"]}
     assert still.get(partition) != format_micros(due)
+
+
+def operator(api: Api) -> Api:
+    """The default account's admin: the one who may read the cluster."""
+    return Api(api.client, ADMIN_KEY, 1)
 
 
 def test_cluster_answers_the_embedded_engine_holding_every_partition(
     system: Tidings, api: Api
 ) -> None:
-    answer = api.get("/cluster")
+    answer = operator(api).get("/cluster")
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     partitions = system.settings.partitions
@@ -218,6 +223,11 @@ def test_cluster_is_for_admin_keys_only(system: Tidings, api: Api) -> None:
     plain = api.client.get("/api/v1/cluster", headers={"Authorization": f"Bearer {key}"})
     assert plain.status_code == 403
     assert plain.json()["error"]["code"] == "forbidden"
+    # an admin of any other account than the operator's sees no other tenants' work
+    tenant = api.get("/cluster")
+    assert tenant.status_code == 403
+    assert "default account" in tenant.json()["error"]["message"]
+    assert operator(api).get("/cluster").status_code == 200
     assert api.client.get("/api/v1/cluster").status_code == 401
     forged = api.client.get("/api/v1/cluster", headers={"Authorization": "Bearer tdk_forged"})
     assert forged.status_code == 401

@@ -146,6 +146,7 @@ def _child_main(  # pragma: no cover - child
     db = Database(url=settings.database_url)
     db.start()
     clock = RealClock()
+    counted = EngineFigures(figures)  # shared with the API process: what /metrics reads
     scope = None
     if db.dialect == "postgresql":
         from tidings.engine.leases import LeaseScope
@@ -157,6 +158,7 @@ def _child_main(  # pragma: no cover - child
             lease_seconds=settings.lease_seconds,
             renew_seconds=settings.lease_renew_seconds,
             name=settings.worker_name,
+            figures=counted,
         )
     engine = Engine(
         db=db,
@@ -164,7 +166,7 @@ def _child_main(  # pragma: no cover - child
         scope=scope,
         uniform_paths=settings.uniform_paths,
         sql_sends=settings.sql_sends,
-        figures=EngineFigures(figures),
+        figures=counted,
     )
     runner = Runner(
         db=db,

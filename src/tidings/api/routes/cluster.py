@@ -16,6 +16,8 @@ from tidings.api.auth import Caller, admin
 from tidings.api.context import AppContext, context
 from tidings.api.schemas import ERRORS
 from tidings.domain.durations import format_micros
+from tidings.domain.errors import Forbidden
+from tidings.store import accounts
 from tidings.store.backlog import leasing_engines, oldest_due_by_partition
 
 router = APIRouter(tags=["system"], responses=ERRORS)
@@ -27,7 +29,11 @@ def _instant(value: int | None) -> str | None:
 
 
 @router.get("/cluster", summary="The engines alive and the oldest due work per partition")
-def read_cluster(_who: Caller = Depends(admin), ctx: AppContext = Depends(context)) -> Any:
+def read_cluster(who: Caller = Depends(admin), ctx: AppContext = Depends(context)) -> Any:
+    # The engines' partitions and the oldest due work span every account: only the
+    # operator (an admin key of the default account) sees them, as for POST /accounts.
+    if who.account_id != accounts.DEFAULT_ACCOUNT_ID:
+        raise Forbidden("only an admin key of the default account may read the cluster")
     now = ctx.now_micros()
     partitions = ctx.partitions
     with ctx.db.read() as conn:

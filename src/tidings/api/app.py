@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from tidings import __version__
-from tidings.api import errors, openapi
+from tidings.api import errors, openapi, web
 from tidings.api.context import AppContext
 from tidings.api.fastpath import EventsFastPath
 from tidings.api.limits import BodyLimit
@@ -64,6 +64,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     openapi.install(app)
+    web.install(app)  # the web app at `/`, for the paths no route matches
     app.add_middleware(
         BodyLimit,
         max_bytes=ctx.max_body_bytes,

@@ -1,0 +1,167 @@
+"""The web app in real Chromium, as a marketer uses it: by role and name, never CSS classes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.web.conftest import Api, Console, sign_in
+
+
+def test_sign_in_refuses_a_wrong_key_and_remembers_a_right_one(
+    page: Any, api: Api, console: Console
+) -> None:
+    console.allow(r"status of 401")
+    page.goto("/")
+    page.get_by_label("API key").fill("tdk_not_a_key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid")
+
+    page.get_by_label("API key").fill(api.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="All communications")).to_be_visible()
+    expect(page.get_by_label("Account")).to_have_text(re.compile(r"^Shop test_sign_in"))
+
+    # a reload, or a link to a flow, does not ask again
+    flow = api.call("POST", "/flows", 201, json={"template": "cart-abandonment"})
+    page.goto(f"/flows/{flow['id']}")
+    expect(page.get_by_label("Flow name")).to_have_value("Cart abandonment")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("API key")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("API key")).to_be_visible()
+
+
+def test_all_communications_searches_filters_and_pages(page: Any, api: Api) -> None:
+    for n in range(23):
+        api.call("POST", "/flows", 201, json={"name": f"Promo {n:02}", "entry": {"type": "api"}})
+    launched = api.call("POST", "/flows", 201, json={"template": "welcome-message"})
+    api.call("POST", f"/flows/{launched['id']}/launch")
+    sign_in(page, api.key)
+
+    rows = page.get_by_role("table", name="Flows").get_by_role("row")
+    expect(rows).to_have_count(21)  # the header and a page of 20
+    welcome = rows.filter(has_text="Welcome message")
+    expect(welcome).to_contain_text("active")
+
+    page.get_by_role("button", name="Next page").click()
+    expect(rows).to_have_count(5)
+    expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+
+    page.get_by_role("searchbox", name="Search").fill("Promo 07")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("Promo 07")
+    expect(rows.nth(1)).to_contain_text("draft")
+
+    page.get_by_role("searchbox", name="Search").fill("")
+    page.get_by_label("Status").select_option("active")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("Welcome message")
+
+
+def test_a_template_by_its_title_then_duplicate_and_delete_from_the_menu(
+    page: Any, api: Api
+) -> None:
+    sign_in(page, api.key)
+    page.get_by_role("button", name="Create flow").click()
+    page.get_by_role("dialog", name="Create flow").get_by_role("button", name="Win-back").click()
+    expect(page.get_by_label("Flow name")).to_have_value("Win-back")
+    expect(page).to_have_url(re.compile(r"/flows/\d+$"))
+    page.get_by_role("link", name="All communications").first.click()
+
+    page.get_by_role("button", name="Actions for Win-back").click()
+    page.get_by_role("menuitem", name="Duplicate").click()
+    rows = page.get_by_role("table", name="Flows").get_by_role("row")
+    expect(rows).to_have_count(3)
+
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Actions for Win-back").first.click()
+    page.get_by_role("menuitem", name="Delete").click()
+    expect(rows).to_have_count(2)
+    assert len(api.call("GET", "/flows")["items"]) == 1
+
+
+def test_cart_abandonment_from_scratch_to_the_sms_in_messages_sent(page: Any, api: Api) -> None:
+    """The issue's quality bar, by clicking: entry, SMS, wait for event, email; validate,
+    launch, an event and the virtual clock through the API, and the SMS in Messages sent."""
+    for event in ("CartAbandoned", "PurchaseFinished"):  # the People schema knows the events
+        api.call("POST", "/event-definitions", 201, json={"name": event, "properties": {}})
+    sign_in(page, api.key)
+    page.get_by_role("button", name="Create flow").click()
+    dialog = page.get_by_role("dialog", name="Create flow")
+    dialog.get_by_role("button", name="Start from scratch").click()
+    dialog.get_by_label("Flow name").fill("Cart rescue")
+    dialog.get_by_role("radio", name="People real-time event").check()
+    dialog.get_by_role("button", name="Create", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/flows/\d+$"))
+    expect(page.get_by_label("Flow name")).to_have_value("Cart rescue")
+    flow_id = int(page.url.rsplit("/", 1)[1])
+
+    side = page.get_by_role("complementary", name="Element settings")
+    page.get_by_role("group", name="Entry: People real-time event").get_by_role(
+        "button"
+    ).first.click()
+    side.get_by_label("Event", exact=True).fill("CartAbandoned")
+
+    def add(after: str, element: str) -> None:
+        exit_ = page.get_by_role("group", name=f"Exit after {after}", exact=True)
+        exit_.get_by_role("button", name="Add element").click()
+        page.get_by_role("menuitem", name=element, exact=True).click()
+
+    add("Entry", "SMS")
+    expect(page.get_by_role("group", name="SMS", exact=True)).to_be_visible()
+    side.get_by_label("Text", exact=True).fill("Hi {{ person.firstName }}, your cart is waiting")
+    add("SMS", "Wait for event")
+    side.get_by_label("Event", exact=True).fill("PurchaseFinished")
+    side.get_by_label("Timeout").fill("P1D")
+    add("Wait for event, timeout", "Email")
+    side.get_by_label("Sender").fill("shop@example.com")
+    side.get_by_label("Subject").fill("Still thinking?")
+    side.get_by_label("HTML").fill("<p>Your cart is still waiting.</p>")
+
+    page.get_by_role("button", name="Validate").click()
+    problems = page.get_by_role("region", name="Problems")
+    expect(problems).to_contain_text("SMS — Sender: enter a sender")
+    sms = page.get_by_role("group", name="SMS", exact=True)
+    expect(sms).to_contain_text("1 problem")
+
+    sms.get_by_role("button").click()
+    side.get_by_label("Sender").fill("ShopCo")
+    expect(problems).to_contain_text("No problems")
+    expect(sms).not_to_contain_text("problem")
+    expect(page.get_by_role("status").filter(has_text="saved")).to_have_text("All changes saved")
+
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_role("heading", name="Launch Cart rescue")).to_be_visible()
+    expect(page.get_by_text("CartAbandoned")).to_be_visible()
+    page.get_by_role("button", name="Launch now").click()
+    expect(page.get_by_label("Status")).to_have_text("active")
+
+    api.call(
+        "POST",
+        "/people",
+        json={"externalId": "ana", "firstName": "Ana", "phones": ["+385911234567"]},
+        expect=201,
+    )
+    api.call(
+        "POST",
+        "/events",
+        202,
+        json=[{"person": {"externalId": "ana"}, "name": "CartAbandoned", "properties": {}}],
+    )
+    api.call("POST", "/clock/advance", json={"by": "PT1M"})
+
+    page.get_by_role("link", name="Messages sent").click()
+    messages = page.get_by_role("table", name="Messages sent")
+    sms_row = messages.get_by_role("row").filter(has_text="Hi Ana, your cart is waiting")
+    expect(sms_row).to_contain_text("sms")
+    expect(sms_row).to_contain_text("+385911234567")
+    expect(sms_row).to_contain_text("ShopCo")
+    assert api.call("GET", f"/sandbox/messages?flow={flow_id}")["items"][0]["channel"] == "sms"
+
+    # back on the canvas, the element shows its figures
+    page.goto(f"/flows/{flow_id}")
+    expect(page.get_by_role("group", name="SMS", exact=True)).to_contain_text("Messages sent 1")

@@ -1,0 +1,362 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  Background,
+  Controls,
+  ReactFlow,
+  ReactFlowProvider,
+  useReactFlow,
+  type NodeMouseHandler,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { api, ApiError, unwrap } from "../api/client";
+import { follow, navigate } from "../app/router";
+import type { Flow } from "../flows/types";
+import { ELEMENT_BY_TYPE, fieldLabel } from "./catalogue";
+import { addElement, elementsOf, ENTRY, type FlowDocument, type Slot } from "./document";
+import { elementLabel, toGraph } from "./graph";
+import { edgeTypes, nodeTypes, type FlowEdge, type FlowNode } from "./nodes";
+import { SidePanel } from "./SidePanel";
+import { useEditor, type Problem } from "./store";
+
+type SaveState = "saved" | "unsaved" | "saving" | "failed";
+
+interface Performance {
+  elements: Record<string, { totalEngagements?: number; messagesSent?: number }>;
+}
+
+/** "Reminder SMS — Sender: enter a sender": a problem as text naming element and field. */
+export function describe(doc: FlowDocument, p: Problem): string {
+  const element = p.element ? elementsOf(doc).find((e) => e.id === p.element) : undefined;
+  if (element) {
+    const field = p.field ? `${fieldLabel(element.type, p.field)}: ` : "";
+    return `${elementLabel(element)} — ${field}${p.message}`;
+  }
+  if (p.field.startsWith("entry.")) {
+    return `Entry point — ${fieldLabel(doc.entry.type, p.field.slice(6))}: ${p.message}`;
+  }
+  return `Flow — ${p.field ? `${p.field}: ` : ""}${p.message}`;
+}
+
+function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance["elements"] | null }) {
+  const doc = useEditor((s) => s.doc)!;
+  const selected = useEditor((s) => s.selected);
+  const problems = useEditor((s) => s.problems);
+  const select = useEditor((s) => s.select);
+  const edit = useEditor((s) => s.edit);
+  const flow = useReactFlow();
+
+  const onAdd = useCallback(
+    (slot: Slot, type: string) => {
+      const current = useEditor.getState().doc;
+      if (!current) return;
+      const [next, id] = addElement(current, slot, type);
+      edit(() => next, undefined, id);
+    },
+    [edit],
+  );
+  const onSelect = useCallback((id: string) => select(id), [select]);
+
+  const graph = useMemo(() => toGraph(doc), [doc]);
+  const counts = useMemo(() => {
+    const c: Record<string, number> = {};
+    for (const p of problems ?? []) {
+      const key = p.element ?? (p.field.startsWith("entry") ? ENTRY : "");
+      if (key) c[key] = (c[key] ?? 0) + 1;
+    }
+    return c;
+  }, [problems]);
+
+  const names = useMemo(() => new Map(graph.nodes.map((n) => [n.id, n.label])), [graph]);
+  const nodes: FlowNode[] = useMemo(
+    () =>
+      graph.nodes.map((n) => ({
+        id: n.id,
+        type: n.kind,
+        position: { x: n.x, y: n.y },
+        width: n.width,
+        height: n.height,
+        draggable: false,
+        selectable: false,
+        ariaLabel: n.ariaLabel,
+        data: {
+          label: n.label,
+          typeLabel: n.type ? ELEMENT_BY_TYPE[n.type]?.label : undefined,
+          family: n.family,
+          problems: counts[n.id] ?? 0,
+          metrics: metrics ? (metrics[n.id] ?? {}) : null,
+          slot: n.slot,
+          where: n.kind === "exit" ? n.ariaLabel.replace(/^Exit after/, "after") : undefined,
+          editable,
+          selected: selected === n.id,
+          onSelect,
+          onAdd,
+        },
+      })),
+    [graph, counts, metrics, editable, selected, onSelect, onAdd],
+  );
+  const edges: FlowEdge[] = useMemo(
+    () =>
+      graph.edges.map((e) => {
+        const from = e.source === ENTRY ? "Entry" : (names.get(e.source) ?? e.source);
+        const where = `after ${from}${e.label ? `, ${e.label}` : ""}`;
+        return {
+          id: e.id,
+          source: e.source,
+          target: e.target,
+          type: "flow",
+          selectable: false,
+          ariaLabel: `From ${from}${e.label ? ` (${e.label})` : ""} to ${names.get(e.target) ?? e.target}`,
+          data: { label: e.label, slot: e.slot, where, toExit: e.toExit, editable, onAdd },
+        };
+      }),
+    [graph, names, editable, onAdd],
+  );
+
+  // Keep the whole flow in view when its shape changes (a node added or removed).
+  const shape = graph.nodes.map((n) => n.id).join(",");
+  useEffect(() => {
+    const t = window.setTimeout(() => void flow.fitView({ padding: 0.15, maxZoom: 1, duration: 0 }), 30);
+    return () => window.clearTimeout(t);
+  }, [shape, flow]);
+
+  const onNodeClick: NodeMouseHandler<FlowNode> = (_, node) => {
+    if (node.type !== "exit") select(node.id);
+  };
+
+  return (
+    <div className="canvas" aria-label="Canvas">
+      <ReactFlow<FlowNode, FlowEdge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        onNodeClick={onNodeClick}
+        nodesConnectable={false}
+        nodesDraggable={false}
+        elementsSelectable={false}
+        deleteKeyCode={null}
+        minZoom={0.2}
+        maxZoom={1.5}
+        fitView
+        fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background gap={20} size={1} />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}
+
+function Editor({ flow }: { flow: Flow }) {
+  const doc = useEditor((s) => s.doc);
+  const problems = useEditor((s) => s.problems);
+  const past = useEditor((s) => s.past.length);
+  const future = useEditor((s) => s.future.length);
+  const { edit, undo, redo, setProblems, select } = useEditor.getState();
+  const queries = useQueryClient();
+  const editable = flow.versionStatus === "draft";
+  const [saved, setSaved] = useState(() => JSON.stringify(flow.document));
+  const [state, setState] = useState<SaveState>("saved");
+  const [error, setError] = useState<string | null>(null);
+  const [checking, setChecking] = useState(false);
+  const validated = useRef(false);
+
+  const performance = useQuery({
+    queryKey: ["performance", flow.id],
+    enabled: !editable,
+    refetchInterval: 5_000,
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/flows/{flow_id}/performance", {
+          params: { path: { flow_id: flow.id }, query: { version: "all" } },
+        }),
+      ) as unknown as Promise<Performance>,
+  });
+
+  const current = doc ? JSON.stringify(doc) : saved;
+  const dirty = current !== saved;
+
+  const save = useCallback(async (): Promise<boolean> => {
+    const { doc: now } = useEditor.getState();
+    if (!now || !editable) return true;
+    const text = JSON.stringify(now);
+    if (text === saved) return true;
+    setState("saving");
+    try {
+      await unwrap(
+        api.PUT("/api/v1/flows/{flow_id}/document", {
+          params: { path: { flow_id: flow.id } },
+          body: now as never,
+        }),
+      );
+      setSaved(text);
+      setState(JSON.stringify(useEditor.getState().doc) === text ? "saved" : "unsaved");
+      setError(null);
+      void queries.invalidateQueries({ queryKey: ["flows"] });
+      return true;
+    } catch (e) {
+      setState("failed");
+      setError(e instanceof ApiError ? e.message : String(e));
+      return false;
+    }
+  }, [editable, flow.id, queries, saved]);
+
+  const validate = useCallback(async () => {
+    setChecking(true);
+    try {
+      if (!(await save())) return;
+      const r = (await unwrap(
+        api.POST("/api/v1/flows/{flow_id}/validate", { params: { path: { flow_id: flow.id } } }),
+      )) as { problems: Problem[] };
+      validated.current = true;
+      setProblems(r.problems);
+    } finally {
+      setChecking(false);
+    }
+  }, [flow.id, save, setProblems]);
+
+  // Drafts save as the user works: a moment after the last change.
+  useEffect(() => {
+    if (!dirty || !editable) return;
+    setState((s) => (s === "saving" ? s : "unsaved"));
+    const t = window.setTimeout(async () => {
+      if ((await save()) && validated.current) await validate();
+    }, 700);
+    return () => window.clearTimeout(t);
+  }, [current, dirty, editable, save, validate]);
+
+  useEffect(() => {
+    const keys = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement;
+      if (target.closest("input, textarea, select")) return;
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
+        e.preventDefault();
+        if (e.shiftKey) redo();
+        else undo();
+      } else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "y") {
+        e.preventDefault();
+        redo();
+      } else if (e.key === "Escape") {
+        select(null);
+      }
+    };
+    window.addEventListener("keydown", keys);
+    return () => window.removeEventListener("keydown", keys);
+  }, [undo, redo, select]);
+
+  if (!doc) return null;
+  const word = { saved: "All changes saved", unsaved: "Unsaved changes", saving: "Saving…", failed: "Not saved" }[state];
+
+  return (
+    <main className="editor">
+      <div className="editor-bar">
+        <a href="/" onClick={follow} className="back">
+          ← All communications
+        </a>
+        <label className="flow-name">
+          <span>Flow name</span>
+          <input
+            value={doc.name}
+            disabled={!editable}
+            onChange={(e) => edit((d) => ({ ...d, name: e.target.value }), "name")}
+          />
+        </label>
+        <span className={`status status-${flow.versionStatus}`} aria-label="Status">
+          {flow.versionStatus}
+        </span>
+        <span role="status" className="save-state">
+          {editable ? word : `Version ${flow.version} is ${flow.versionStatus}: read only`}
+        </span>
+        <div className="actions">
+          {editable && (
+            <>
+              <button type="button" onClick={undo} disabled={!past} aria-keyshortcuts="Control+Z">
+                Undo
+              </button>
+              <button type="button" onClick={redo} disabled={!future} aria-keyshortcuts="Control+Shift+Z">
+                Redo
+              </button>
+              <button type="button" onClick={() => void save()} disabled={!dirty || state === "saving"}>
+                Save
+              </button>
+              <button type="button" onClick={() => void validate()} disabled={checking}>
+                Validate
+              </button>
+              <button
+                type="button"
+                className="primary"
+                onClick={async () => {
+                  if (await save()) navigate(`/flows/${flow.id}/launch`);
+                }}
+              >
+                Launch
+              </button>
+            </>
+          )}
+        </div>
+      </div>
+      {error && (
+        <p role="alert" className="problem banner">
+          Not saved: {error}
+        </p>
+      )}
+      {problems && (
+        <section className="problems" aria-label="Problems">
+          {problems.length === 0 ? (
+            <p>No problems: the flow is ready to launch.</p>
+          ) : (
+            <>
+              <h2>{problems.length === 1 ? "1 problem" : `${problems.length} problems`}</h2>
+              <ul>
+                {problems.map((p, i) => (
+                  <li key={i}>
+                    <button type="button" className="link" onClick={() => select(p.element ?? (p.field.startsWith("entry") ? ENTRY : null))}>
+                      {describe(doc, p)}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </section>
+      )}
+      <div className="editor-body">
+        <ReactFlowProvider>
+          <Canvas editable={editable} metrics={editable ? null : (performance.data?.elements ?? {})} />
+        </ReactFlowProvider>
+        <SidePanel editable={editable} />
+      </div>
+    </main>
+  );
+}
+
+export default function FlowEditor({ flowId }: { flowId: number }) {
+  const load = useEditor((s) => s.load);
+  const loadedFor = useEditor((s) => s.flowId);
+  const flow = useQuery({
+    queryKey: ["flow", flowId],
+    staleTime: 0,
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/flows/{flow_id}", { params: { path: { flow_id: flowId } } })) as unknown as Promise<Flow>,
+  });
+  const [key, setKey] = useState(0);
+  useEffect(() => {
+    if (flow.data) {
+      load(flowId, flow.data.document);
+      setKey((k) => k + 1);
+    }
+  }, [flow.data, flowId, load]);
+
+  if (flow.isError) {
+    return (
+      <main className="page">
+        <h1>Flow {flowId}</h1>
+        <p role="alert">{flow.error.message}</p>
+      </main>
+    );
+  }
+  if (!flow.data || loadedFor !== flowId) return <p className="loading">Loading…</p>;
+  return <Editor key={key} flow={flow.data} />;
+}

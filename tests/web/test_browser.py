@@ -165,3 +165,52 @@ def test_cart_abandonment_from_scratch_to_the_sms_in_messages_sent(page: Any, ap
     # back on the canvas, the element shows its figures
     page.goto(f"/flows/{flow_id}")
     expect(page.get_by_role("group", name="SMS", exact=True)).to_contain_text("Messages sent 1")
+
+
+def test_performance_versions_and_settings_of_a_launched_flow(page: Any, api: Api) -> None:
+    for event, properties in (("CartAbandoned", "cartValue"), ("PurchaseFinished", "amount")):
+        definition = {"name": event, "properties": {properties: "decimal"}}
+        api.call("POST", "/event-definitions", 201, json=definition)
+    flow = api.call("POST", "/flows", 201, json={"template": "cart-abandonment"})
+    document = api.call("GET", f"/flows/{flow['id']}/document")
+    del document["settings"]["sendWindow"]  # sends at once, whatever the virtual time
+    api.call("PUT", f"/flows/{flow['id']}/document", json=document)
+    api.call("POST", f"/flows/{flow['id']}/launch")
+    api.call("POST", "/people", 201, json={"externalId": "ivo", "phones": ["+385911111111"]})
+    api.call(
+        "POST",
+        "/events",
+        202,
+        json=[
+            {
+                "person": {"externalId": "ivo"},
+                "name": "CartAbandoned",
+                "properties": {"cartValue": 80},
+            }
+        ],
+    )
+    api.call("POST", "/clock/advance", json={"by": "PT1M"})
+    sign_in(page, api.key, f"/flows/{flow['id']}")
+
+    page.get_by_role("button", name="View flow performance").click()
+    figures = page.get_by_label("Flow highlights")
+    expect(figures).to_contain_text("Profiles in flow")
+    expect(figures.get_by_text("Messages sent").locator("xpath=..")).to_contain_text("1")
+    table = page.get_by_role("table", name="Element performance")
+    expect(table.get_by_role("row").filter(has_text="Reminder SMS")).to_contain_text("1")
+
+    page.get_by_role("button", name="View all versions").click()
+    versions = page.get_by_role("table", name="Versions")
+    expect(versions.get_by_role("row").nth(1)).to_contain_text("active")
+    page.get_by_role("button", name="Create new version").click()
+    expect(page.get_by_label("Status")).to_have_text("draft")
+    expect(page.get_by_label("Flow name")).to_be_editable()
+
+    page.get_by_role("button", name="Flow settings").click()
+    settings = page.get_by_role("complementary", name="Flow settings")
+    settings.get_by_label("Goal event").fill("CartAbandoned")
+    expect(page.get_by_role("status").filter(has_text="saved")).to_have_text("All changes saved")
+    document = api.call("GET", f"/flows/{flow['id']}/document")
+    assert document["settings"]["goal"]["event"] == "CartAbandoned"
+    versions = api.call("GET", f"/flows/{flow['id']}/versions")
+    assert [v["status"] for v in versions] == ["active", "draft"]

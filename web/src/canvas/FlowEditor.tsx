@@ -16,14 +16,15 @@ import { ELEMENT_BY_TYPE, fieldLabel } from "./catalogue";
 import { addElement, elementsOf, ENTRY, type FlowDocument, type Slot } from "./document";
 import { elementLabel, toGraph } from "./graph";
 import { edgeTypes, nodeTypes, type FlowEdge, type FlowNode } from "./nodes";
+import { Performance as PerformancePanel, usePerformance, type PerformanceData } from "../performance/Performance";
+import { FlowSettings } from "./FlowSettings";
 import { SidePanel } from "./SidePanel";
+import { Versions } from "./Versions";
 import { useEditor, type Problem } from "./store";
 
 type SaveState = "saved" | "unsaved" | "saving" | "failed";
 
-interface Performance {
-  elements: Record<string, { totalEngagements?: number; messagesSent?: number }>;
-}
+type Performance = PerformanceData;
 
 /** "Reminder SMS — Sender: enter a sender": a problem as text naming element and field. */
 export function describe(doc: FlowDocument, p: Problem): string {
@@ -163,17 +164,9 @@ function Editor({ flow }: { flow: Flow }) {
   const [checking, setChecking] = useState(false);
   const validated = useRef(false);
 
-  const performance = useQuery({
-    queryKey: ["performance", flow.id],
-    enabled: !editable,
-    refetchInterval: 5_000,
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/v1/flows/{flow_id}/performance", {
-          params: { path: { flow_id: flow.id }, query: { version: "all" } },
-        }),
-      ) as unknown as Promise<Performance>,
-  });
+  const performance = usePerformance(flow.id, "all", !editable);
+  const panel = useEditor((s) => s.panel);
+  const show = useEditor((s) => s.show);
 
   const current = doc ? JSON.stringify(doc) : saved;
   const dirty = current !== saved;
@@ -270,6 +263,15 @@ function Editor({ flow }: { flow: Flow }) {
           {editable ? word : `Version ${flow.version} is ${flow.versionStatus}: read only`}
         </span>
         <div className="actions">
+          <button type="button" aria-pressed={panel === "settings"} onClick={() => show(panel === "settings" ? null : "settings")}>
+            Flow settings
+          </button>
+          <button type="button" aria-pressed={panel === "versions"} onClick={() => show(panel === "versions" ? null : "versions")}>
+            View all versions
+          </button>
+          <button type="button" aria-pressed={panel === "performance"} onClick={() => show(panel === "performance" ? null : "performance")}>
+            View flow performance
+          </button>
           {editable && (
             <>
               <button type="button" onClick={undo} disabled={!past} aria-keyshortcuts="Control+Z">
@@ -326,7 +328,18 @@ function Editor({ flow }: { flow: Flow }) {
         <ReactFlowProvider>
           <Canvas editable={editable} metrics={editable ? null : (performance.data?.elements ?? {})} />
         </ReactFlowProvider>
-        <SidePanel editable={editable} />
+        {panel ? (
+          <aside className="side wide" aria-label={{ settings: "Flow settings", versions: "Versions", performance: "Flow performance" }[panel]}>
+            {panel === "settings" && <FlowSettings doc={doc} editable={editable} />}
+            {panel === "versions" && <Versions flow={flow} />}
+            {panel === "performance" && <PerformancePanel flowId={flow.id} doc={doc} versions={flow.versions} />}
+            <button type="button" onClick={() => show(null)}>
+              Close panel
+            </button>
+          </aside>
+        ) : (
+          <SidePanel editable={editable} />
+        )}
       </div>
     </main>
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addElement, removeElement, scratch, updateElement, type FlowDocument } from "./document";
+import { addElement, getIn, removeElement, scratch, setIn, updateElement, type FlowDocument } from "./document";
 import { toGraph } from "./graph";
 
 const cart: FlowDocument = {
@@ -47,6 +47,14 @@ describe("toGraph", () => {
     const doc = updateElement(cart, "wait1", { next: { event: "thanks" } });
     const exit = toGraph(doc).nodes.find((n) => n.ariaLabel === "Exit after Wait for event, timeout");
     expect(exit?.slot).toEqual({ from: "wait1", outcome: "timeout" });
+  });
+
+  it("draws an exit element of the document as an exit, not a step", () => {
+    const doc = updateElement(cart, "email1", { next: "exit1" });
+    doc.elements!.push({ id: "exit1", type: "exit" });
+    const exit = toGraph(doc).nodes.find((n) => n.id === "exit1");
+    expect(exit).toMatchObject({ kind: "exit", label: "Exit", ariaLabel: "Exit exit1" });
+    expect(exit?.slot).toBeUndefined();
   });
 
   it("lays nodes out top to bottom without overlaps", () => {
@@ -117,5 +125,16 @@ describe("editing", () => {
   it("clearing a field removes it from the document", () => {
     const doc = updateElement(cart, "sms1", { from: "" });
     expect("from" in doc.elements![0]).toBe(false);
+  });
+});
+
+describe("setIn", () => {
+  it("sets a setting deep and prunes what is left empty", () => {
+    let doc = setIn(cart, ["settings", "goal", "event"], "PurchaseFinished");
+    expect(doc.settings).toEqual({ goal: { event: "PurchaseFinished" } });
+    expect(getIn(doc, ["settings", "goal", "event"])).toBe("PurchaseFinished");
+    doc = setIn(doc, ["settings", "goal", "event"], "");
+    expect("settings" in doc).toBe(false);
+    expect(doc.elements).toBe(cart.elements);
   });
 });

@@ -197,3 +197,30 @@ export function updateEntry(doc: FlowDocument, fields: Record<string, unknown>):
 export function scratch(entryType: string, name = "Untitled flow"): FlowDocument {
   return { name, entry: { type: entryType }, elements: [] };
 }
+
+function isEmpty(v: unknown): boolean {
+  return (
+    v === undefined || v === "" || v === null ||
+    (typeof v === "object" && !Array.isArray(v) && Object.keys(v as object).length === 0)
+  );
+}
+
+/** Set a value deep in the document (e.g. ["settings", "goal", "event"]); an empty value
+ * removes the key, and objects left empty go with it. */
+export function setIn(doc: FlowDocument, path: string[], value: unknown): FlowDocument {
+  const put = (obj: Record<string, unknown> | undefined, i: number): Record<string, unknown> => {
+    const copy: Record<string, unknown> = { ...(obj ?? {}) };
+    const key = path[i];
+    const v = i === path.length - 1 ? value : put(copy[key] as Record<string, unknown> | undefined, i + 1);
+    if (isEmpty(v)) delete copy[key];
+    else copy[key] = v;
+    return copy;
+  };
+  return put(doc, 0) as FlowDocument;
+}
+
+export function getIn(doc: FlowDocument, path: string[]): unknown {
+  let v: unknown = doc;
+  for (const key of path) v = v && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
+  return v;
+}

@@ -80,6 +80,11 @@ export function toGraph(doc: FlowDocument): Graph {
   link(ENTRY, "Entry", null, firstElement(doc));
   for (const element of elements) {
     const label = names.get(element.id) ?? element.id;
+    if (element.type === "exit") {
+      // an exit written in the document (launched versions carry them): drawn as an exit
+      place({ id: element.id, kind: "exit", label: "Exit", type: "exit", ariaLabel: `Exit ${element.id}` });
+      continue;
+    }
     place({
       id: element.id,
       kind: "element",

@@ -71,7 +71,13 @@ export const ElementNode = memo(function ElementNode({ id, data }: NodeProps<Flo
   return (
     <div className={`node node-element family-${data.family ?? "other"}${data.selected ? " is-selected" : ""}`}>
       <Handle type="target" position={Position.Top} isConnectable={false} />
-      <button type="button" className="node-body nodrag" onClick={() => data.onSelect(id)} aria-pressed={data.selected}>
+      <button
+        type="button"
+        className="node-body nodrag"
+        onClick={() => data.onSelect(id)}
+        aria-pressed={data.selected}
+        title={data.metrics ? `Total engagements ${data.metrics.totalEngagements ?? 0}, Messages sent ${data.metrics.messagesSent ?? 0}` : undefined}
+      >
         <span className="node-kind">{data.typeLabel}</span>
         <span className="node-name">{data.label}</span>
         <Problems count={data.problems} />

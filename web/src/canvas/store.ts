@@ -10,12 +10,16 @@ export interface Problem {
   message: string;
 }
 
+export type Panel = "settings" | "versions" | "performance";
+
 interface Editor {
   flowId: number | null;
   doc: FlowDocument | null;
   past: FlowDocument[];
   future: FlowDocument[];
   selected: string | null; // "entry", an element id, or null
+  /** What the side panel shows besides an element: the flow's settings, versions, figures. */
+  panel: Panel | null;
   problems: Problem[] | null; // null: not validated since the last change
   lastKey: string | null;
   lastAt: number;
@@ -25,6 +29,7 @@ interface Editor {
   undo: () => void;
   redo: () => void;
   select: (id: string | null) => void;
+  show: (panel: Panel | null) => void;
   setProblems: (problems: Problem[] | null) => void;
 }
 
@@ -36,11 +41,12 @@ export const useEditor = create<Editor>((set, get) => ({
   past: [],
   future: [],
   selected: null,
+  panel: null,
   problems: null,
   lastKey: null,
   lastAt: 0,
   load: (flowId, doc) =>
-    set({ flowId, doc, past: [], future: [], selected: null, problems: null, lastKey: null }),
+    set({ flowId, doc, past: [], future: [], selected: null, panel: null, problems: null, lastKey: null }),
   edit: (fn, key, select) => {
     const { doc, past, lastKey, lastAt } = get();
     if (!doc) return;
@@ -54,7 +60,7 @@ export const useEditor = create<Editor>((set, get) => ({
       future: [],
       lastKey: key ?? null,
       lastAt: now,
-      ...(select !== undefined ? { selected: select } : {}),
+      ...(select !== undefined ? { selected: select, panel: null } : {}),
     });
   },
   undo: () => {
@@ -67,6 +73,7 @@ export const useEditor = create<Editor>((set, get) => ({
     if (!doc || future.length === 0) return;
     set({ doc: future[0], past: [...past, doc], future: future.slice(1), lastKey: null });
   },
-  select: (selected) => set({ selected }),
+  select: (selected) => set({ selected, panel: null }),
+  show: (panel) => set({ panel, selected: null }),
   setProblems: (problems) => set({ problems }),
 }));

@@ -81,12 +81,14 @@ export function FlowList() {
   const [notice, setNotice] = useState("");
 
   useEffect(() => {
+    const wanted = q.trim();
+    if (wanted === search) return;
     const t = window.setTimeout(() => {
-      setSearch(q.trim());
+      setSearch(wanted);
       setOffset(0);
     }, 250);
     return () => window.clearTimeout(t);
-  }, [q]);
+  }, [q, search]);
 
   const flows = useQuery({
     queryKey: ["flows", search, status, offset],

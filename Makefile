@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
-.PHONY: install run test test-only lint format bench postgres clean web web-api web-test chromium
+.PHONY: install run test test-only lint format bench postgres clean web web-api web-test chromium bench-web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ web: $(WEB_DIST)
 web-api: $(STAMP) $(WEB_DEPS)
 	$(BIN)/python web/scripts/dump_openapi.py > web/.openapi.json
 	cd web && npx openapi-typescript .openapi.json -o src/api/schema.d.ts
+
+# The web app's figures in headless Chromium (bundle size, list, a big flow, panning), as JSON.
+bench-web: $(STAMP) chromium web
+	$(BIN)/python web/scripts/bench_web.py
 
 # Unit tests of the editor (document <-> canvas conversion).
 web-test: $(WEB_DEPS)

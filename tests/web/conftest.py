@@ -162,3 +162,9 @@ def sign_in(page: Any, key: str, path: str = "/") -> None:
     page.get_by_label("API key").fill(key)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for()
+
+
+def shot(page: Any, name: str) -> None:
+    """A screenshot in the middle of a test (the README's pictures come from these)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import Api, Console, sign_in
+from tests.web.conftest import Api, Console, shot, sign_in
 
 
 def test_sign_in_refuses_a_wrong_key_and_remembers_a_right_one(
@@ -127,6 +127,7 @@ def test_cart_abandonment_from_scratch_to_the_sms_in_messages_sent(page: Any, ap
     expect(problems).to_contain_text("SMS — Sender: enter a sender")
     sms = page.get_by_role("group", name="SMS", exact=True)
     expect(sms).to_contain_text("1 problem")
+    shot(page, "canvas-validate")
 
     sms.get_by_role("button").click()
     side.get_by_label("Sender").fill("ShopCo")
@@ -198,6 +199,10 @@ def test_performance_versions_and_settings_of_a_launched_flow(page: Any, api: Ap
     expect(figures.get_by_text("Messages sent").locator("xpath=..")).to_contain_text("1")
     table = page.get_by_role("table", name="Element performance")
     expect(table.get_by_role("row").filter(has_text="Reminder SMS")).to_contain_text("1")
+    expect(page.get_by_role("group", name="Reminder SMS", exact=True)).to_contain_text(
+        "Messages sent 1"
+    )
+    shot(page, "performance-view")
 
     page.get_by_role("button", name="View all versions").click()
     versions = page.get_by_role("table", name="Versions")
@@ -214,3 +219,40 @@ def test_performance_versions_and_settings_of_a_launched_flow(page: Any, api: Ap
     assert document["settings"]["goal"]["event"] == "CartAbandoned"
     versions = api.call("GET", f"/flows/{flow['id']}/versions")
     assert [v["status"] for v in versions] == ["active", "draft"]
+
+
+def test_the_canvas_is_keyboard_reachable(page: Any, api: Api) -> None:
+    flow = api.call("POST", "/flows", 201, json={"name": "Keys", "entry": {"type": "api"}})
+    page.goto(f"/flows/{flow['id']}")
+    page.get_by_label("API key").focus()
+    page.keyboard.type(api.key)
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Flow name")).to_have_value("Keys")
+
+    def focused() -> str:
+        name: str = page.evaluate(
+            "() => document.activeElement?.getAttribute('aria-label')"
+            " || document.activeElement?.textContent || ''"
+        )
+        return name
+
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if focused() == "Add element":
+            break
+    else:
+        raise AssertionError("Tab never reached Add element")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("menuitem", name="SMS", exact=True)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="Email", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    email = page.get_by_role("group", name="Email", exact=True)
+    expect(email).to_be_visible()
+    side = page.get_by_role("complementary", name="Element settings")
+    expect(side.get_by_label("Subject")).to_be_visible()
+
+    page.get_by_role("button", name="Undo").click()
+    expect(email).to_have_count(0)
+    page.keyboard.press("Control+Shift+Z")
+    expect(email).to_be_visible()

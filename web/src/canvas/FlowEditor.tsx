@@ -1,6 +1,5 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import {
-  Background,
   Controls,
   ReactFlow,
   ReactFlowProvider,
@@ -137,13 +136,14 @@ function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance
         nodesDraggable={false}
         elementsSelectable={false}
         deleteKeyCode={null}
+        onlyRenderVisibleElements={nodes.length > 80}
+        edgesFocusable={false}
         minZoom={0.2}
         maxZoom={1.5}
         fitView
         fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
         proOptions={{ hideAttribution: true }}
       >
-        <Background gap={20} size={1} />
         <Controls showInteractive={false} />
       </ReactFlow>
     </div>

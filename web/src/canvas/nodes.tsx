@@ -78,7 +78,7 @@ export const ElementNode = memo(function ElementNode({ id, data }: NodeProps<Flo
         aria-pressed={data.selected}
         title={data.metrics ? `Total engagements ${data.metrics.totalEngagements ?? 0}, Messages sent ${data.metrics.messagesSent ?? 0}` : undefined}
       >
-        <span className="node-kind">{data.typeLabel}</span>
+        {data.label !== data.typeLabel && <span className="node-kind">{data.typeLabel}</span>}
         <span className="node-name">{data.label}</span>
         <Problems count={data.problems} />
         <Metrics metrics={data.metrics} />

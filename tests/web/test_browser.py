@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.web.conftest import Api, Console, shot, sign_in
+
+pytestmark = pytest.mark.slow  # a real server and a real browser
 
 
 def test_sign_in_refuses_a_wrong_key_and_remembers_a_right_one(
@@ -76,6 +79,15 @@ def test_a_template_by_its_title_then_duplicate_and_delete_from_the_menu(
     page.get_by_role("menuitem", name="Duplicate").click()
     rows = page.get_by_role("table", name="Flows").get_by_role("row")
     expect(rows).to_have_count(3)
+
+    page.once("dialog", lambda d: d.accept("Our win-back"))
+    page.get_by_role("button", name="Actions for Win-back").first.click()
+    page.get_by_role("menuitem", name="Save as template").click()
+    expect(page.get_by_role("status")).to_have_text("Saved Our win-back as a template.")
+    page.get_by_role("button", name="Create flow").click()
+    create = page.get_by_role("dialog", name="Create flow")
+    expect(create.get_by_role("button", name="Our win-back")).to_be_visible()
+    create.get_by_role("button", name="Cancel").click()
 
     page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="Actions for Win-back").first.click()
@@ -204,6 +216,12 @@ def test_performance_versions_and_settings_of_a_launched_flow(page: Any, api: Ap
     )
     shot(page, "performance-view")
 
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    assert api.call("GET", f"/flows/{flow['id']}")["status"] == "paused"
+    page.get_by_role("button", name="Resume").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+
     page.get_by_role("button", name="View all versions").click()
     versions = page.get_by_role("table", name="Versions")
     expect(versions.get_by_role("row").nth(1)).to_contain_text("active")
@@ -251,8 +269,14 @@ def test_the_canvas_is_keyboard_reachable(page: Any, api: Api) -> None:
     expect(email).to_be_visible()
     side = page.get_by_role("complementary", name="Element settings")
     expect(side.get_by_label("Subject")).to_be_visible()
+    side.get_by_role("group", name="Placeholders").first.get_by_role(
+        "button", name="Insert {{ person.firstName }}"
+    ).click()
+    expect(side.get_by_label("HTML")).to_have_value("{{ person.firstName }}")
 
-    page.get_by_role("button", name="Undo").click()
+    page.get_by_role("button", name="Undo").click()  # the placeholder
+    expect(side.get_by_label("HTML")).to_have_value("")
+    page.get_by_role("button", name="Undo").click()  # the element
     expect(email).to_have_count(0)
     page.keyboard.press("Control+Shift+Z")
     expect(email).to_be_visible()

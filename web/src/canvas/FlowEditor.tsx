@@ -150,6 +150,43 @@ function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance
   );
 }
 
+/** Pause, resume or cancel a launched flow (POST /flows/{id}/pause|resume|cancel). */
+function Lifecycle({ flow }: { flow: Flow }) {
+  const queries = useQueryClient();
+  const [error, setError] = useState<string | null>(null);
+  const act = async (action: "pause" | "resume" | "cancel") => {
+    if (action === "cancel" && !window.confirm(`Cancel ${flow.name}? Everyone in it leaves.`)) return;
+    try {
+      const path = `/api/v1/flows/{flow_id}/${action}` as "/api/v1/flows/{flow_id}/pause";
+      await unwrap(api.POST(path, { params: { path: { flow_id: flow.id } } }));
+      setError(null);
+      await queries.invalidateQueries();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  return (
+    <>
+      {flow.status === "active" && (
+        <button type="button" onClick={() => void act("pause")}>
+          Pause
+        </button>
+      )}
+      {flow.status === "paused" && (
+        <button type="button" onClick={() => void act("resume")}>
+          Resume
+        </button>
+      )}
+      {["active", "paused", "scheduled"].includes(flow.status) && (
+        <button type="button" className="danger" onClick={() => void act("cancel")}>
+          Cancel flow
+        </button>
+      )}
+      {error && <span role="alert" className="problem">{error}</span>}
+    </>
+  );
+}
+
 function Editor({ flow }: { flow: Flow }) {
   const doc = useEditor((s) => s.doc);
   const problems = useEditor((s) => s.problems);
@@ -272,6 +309,7 @@ function Editor({ flow }: { flow: Flow }) {
           <button type="button" aria-pressed={panel === "performance"} onClick={() => show(panel === "performance" ? null : "performance")}>
             View flow performance
           </button>
+          {!editable && <Lifecycle flow={flow} />}
           {editable && (
             <>
               <button type="button" onClick={undo} disabled={!past} aria-keyshortcuts="Control+Z">

@@ -137,6 +137,26 @@ function Input({
   );
 }
 
+const TEMPLATE_FIELDS = new Set(["text", "html", "subject", "say", "body", "url"]);
+
+/** The placeholders a Liquid field offers: the person's usual attributes and the flow's
+ * variables; a click adds one at the end of the text. */
+function Placeholders({ doc, onInsert, disabled }: { doc: FlowDocument; onInsert: (p: string) => void; disabled: boolean }) {
+  const variables = Array.isArray(doc.variables)
+    ? (doc.variables as Array<{ name?: unknown }>).map((v) => v.name).filter((n): n is string => typeof n === "string")
+    : [];
+  const names = ["person.firstName", "person.lastName", "person.email", ...variables];
+  return (
+    <div className="placeholders" role="group" aria-label="Placeholders">
+      {names.map((n) => (
+        <button key={n} type="button" disabled={disabled} aria-label={`Insert {{ ${n} }}`} onClick={() => onInsert(`{{ ${n} }}`)}>
+          {`{{ ${n} }}`}
+        </button>
+      ))}
+    </div>
+  );
+}
+
 function problemsFor(problems: Problem[] | null, element: string | null, field: string): Problem[] {
   if (!problems) return [];
   return problems.filter((p) => {
@@ -208,14 +228,28 @@ function ElementPanel({ doc, id, editable }: { doc: FlowDocument; id: string; ed
         />
       </div>
       {kind?.fields.map((f) => (
-        <Input
-          key={`${id}.${f.key}`}
-          field={f}
-          value={element[f.key]}
-          disabled={!editable}
-          problems={problemsFor(problems, id, f.key)}
-          onChange={(v) => edit((d) => updateElement(d, id, { [f.key]: v }), `${id}.${f.key}`)}
-        />
+        <div key={`${id}.${f.key}`}>
+          <Input
+            field={f}
+            value={element[f.key]}
+            disabled={!editable}
+            problems={problemsFor(problems, id, f.key)}
+            onChange={(v) => edit((d) => updateElement(d, id, { [f.key]: v }), `${id}.${f.key}`)}
+          />
+          {TEMPLATE_FIELDS.has(f.key) && f.kind === "textarea" && (
+            <Placeholders
+              doc={doc}
+              disabled={!editable}
+              onInsert={(p) =>
+                edit((d) => {
+                  const current = elementsOf(d).find((e) => e.id === id)?.[f.key];
+                  const text = typeof current === "string" && current ? `${current} ${p}` : p;
+                  return updateElement(d, id, { [f.key]: text });
+                })
+              }
+            />
+          )}
+        </div>
       ))}
       {general.map((p, i) => (
         <p key={i} className="problem">

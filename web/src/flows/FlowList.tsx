@@ -32,6 +32,15 @@ function FlowMenu({ flow, onDone }: { flow: FlowRow; onDone: (message: string) =
     },
     onError: (e) => onDone(e.message),
   });
+  const template = useMutation({
+    mutationFn: (name: string) =>
+      unwrap(api.POST("/api/v1/templates", { body: { name, flow: flow.id } as never })),
+    onSuccess: (_, name) => {
+      void queries.invalidateQueries({ queryKey: ["templates"] });
+      onDone(`Saved ${name} as a template.`);
+    },
+    onError: (e) => onDone(e.message),
+  });
   const act = (fn: () => void) => () => {
     setOpen(false);
     fn();
@@ -54,6 +63,16 @@ function FlowMenu({ flow, onDone }: { flow: FlowRow; onDone: (message: string) =
           </button>
           <button role="menuitem" type="button" onClick={act(() => duplicate.mutate())}>
             Duplicate
+          </button>
+          <button
+            role="menuitem"
+            type="button"
+            onClick={act(() => {
+              const name = window.prompt("Template name", flow.name)?.trim();
+              if (name) template.mutate(name);
+            })}
+          >
+            Save as template
           </button>
           {flow.status === "draft" && (
             <button

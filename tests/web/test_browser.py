@@ -280,3 +280,36 @@ def test_the_canvas_is_keyboard_reachable(page: Any, api: Api) -> None:
     expect(email).to_have_count(0)
     page.keyboard.press("Control+Shift+Z")
     expect(email).to_be_visible()
+
+
+def test_people_search_and_a_profile_with_its_journey(page: Any, api: Api) -> None:
+    api.call("POST", "/event-definitions", 201, json={"name": "Signup", "properties": {}})
+    document = {
+        "name": "Hello",
+        "entry": {"type": "event", "event": "Signup"},
+        "elements": [{"id": "sms1", "type": "send_sms", "from": "Shop", "text": "Hello"}],
+    }
+    flow = api.call("POST", "/flows", 201, json=document)
+    api.call("POST", f"/flows/{flow['id']}/launch")
+    person = {"externalId": "mia", "firstName": "Mia", "phones": ["+385912222222"]}
+    api.call("POST", "/people", 201, json={**person, "tags": ["vip"]})
+    api.call("POST", "/people", 201, json={"externalId": "leo", "firstName": "Leo"})
+    api.call("POST", "/events", 202, json=[{"person": {"externalId": "mia"}, "name": "Signup"}])
+    api.call("POST", "/clock/advance", json={"by": "PT1M"})
+    sign_in(page, api.key)
+
+    page.get_by_role("link", name="People").click()
+    rows = page.get_by_role("table", name="People").get_by_role("row")
+    expect(rows).to_have_count(3)
+    page.get_by_label("Find by").select_option(label="Tag")
+    page.get_by_role("searchbox", name="Search people").fill("vip")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(rows).to_have_count(2)
+    rows.nth(1).get_by_role("link", name="Mia").click()
+
+    expect(page.get_by_role("heading", name="Mia")).to_be_visible()
+    journey = page.get_by_role("article", name="Journey in Hello")
+    expect(journey).to_contain_text("sms1")
+    events = page.get_by_role("table", name="Events")
+    expect(events).to_contain_text("Signup")
+    expect(events).to_contain_text("message.delivered")

@@ -5,6 +5,8 @@ import { SignIn } from "../auth/SignIn";
 import { useSession } from "../auth/session";
 import { FlowList } from "../flows/FlowList";
 import { LaunchPage } from "../flows/LaunchPage";
+import { People } from "../people/People";
+import { Profile } from "../people/Profile";
 import { SandboxMessages } from "../sandbox/SandboxMessages";
 import { follow, match, useLocation } from "./router";
 
@@ -18,6 +20,7 @@ interface Account {
 function Nav({ path }: { path: string }) {
   const links: Array<[string, string]> = [
     ["/", "All communications"],
+    ["/people", "People"],
     ["/sandbox/messages", "Messages sent"],
   ];
   return (
@@ -36,6 +39,9 @@ function Page({ path }: { path: string }) {
   if (params) return <FlowEditor flowId={Number(params.id)} />;
   params = match("/flows/:id/launch", path);
   if (params) return <LaunchPage flowId={Number(params.id)} />;
+  params = match("/people/:id", path);
+  if (params) return <Profile personId={Number(params.id)} />;
+  if (path === "/people") return <People />;
   if (path === "/sandbox/messages") return <SandboxMessages />;
   if (path === "/" || path === "/flows") return <FlowList />;
   return (

@@ -222,6 +222,16 @@ def test_performance_versions_and_settings_of_a_launched_flow(page: Any, api: Ap
     page.get_by_role("button", name="Resume").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
 
+    # goal and schedule of the running version change in place
+    page.get_by_role("button", name="Flow settings").click()
+    running = page.get_by_role("complementary", name="Flow settings")
+    expect(running.get_by_label("Time zone", exact=True)).to_be_disabled()
+    running.get_by_label("Goal value").fill("event.amount * 2")
+    running.get_by_role("button", name="Save goal and schedule to version 1").click()
+    expect(running.get_by_role("status")).to_have_text("Saved to version 1.")
+    goal = api.call("GET", f"/flows/{flow['id']}")["document"]["settings"]["goal"]
+    assert goal == {"event": "PurchaseFinished", "value": "event.amount * 2"}
+
     page.get_by_role("button", name="View all versions").click()
     versions = page.get_by_role("table", name="Versions")
     expect(versions.get_by_role("row").nth(1)).to_contain_text("active")

@@ -150,6 +150,22 @@ function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance
   );
 }
 
+/** Goal and schedule of a launched version, changed in place; answers what happened. */
+async function saveInPlace(flow: Flow, doc: FlowDocument): Promise<string> {
+  const settings = (doc.settings ?? {}) as { goal?: unknown; schedule?: unknown };
+  try {
+    await unwrap(
+      api.PATCH("/api/v1/flows/{flow_id}/versions/{number}", {
+        params: { path: { flow_id: flow.id, number: flow.version } },
+        body: { settings: { goal: settings.goal ?? null, schedule: settings.schedule ?? { start: null, end: null } } } as never,
+      }),
+    );
+    return `Saved to version ${flow.version}.`;
+  } catch (e) {
+    return `Not saved: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
 /** Pause, resume or cancel a launched flow (POST /flows/{id}/pause|resume|cancel). */
 function Lifecycle({ flow }: { flow: Flow }) {
   const queries = useQueryClient();
@@ -368,7 +384,17 @@ function Editor({ flow }: { flow: Flow }) {
         </ReactFlowProvider>
         {panel ? (
           <aside className="side wide" aria-label={{ settings: "Flow settings", versions: "Versions", performance: "Flow performance" }[panel]}>
-            {panel === "settings" && <FlowSettings doc={doc} editable={editable} />}
+            {panel === "settings" && (
+              <FlowSettings
+                doc={doc}
+                editable={editable}
+                inPlace={
+                  ["active", "scheduled", "paused"].includes(flow.versionStatus)
+                    ? { version: flow.version, save: () => saveInPlace(flow, doc) }
+                    : undefined
+                }
+              />
+            )}
             {panel === "versions" && <Versions flow={flow} />}
             {panel === "performance" && <PerformancePanel flowId={flow.id} doc={doc} versions={flow.versions} />}
             <button type="button" onClick={() => show(null)}>

@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { useId, useState } from "react";
 import { getIn, setIn, type FlowDocument } from "./document";
 import { useEditor } from "./store";
 
@@ -66,8 +66,20 @@ function Json({ label, path, doc, editable, hint }: { label: string; path: strin
 
 /** "Flow settings": re-entry, entry limitations, goal, time zone, send window, schedule and
  * variables, as the document's `settings`, `timezone` and `variables` hold them. */
-export function FlowSettings({ doc, editable }: { doc: FlowDocument; editable: boolean }) {
+export function FlowSettings({
+  doc,
+  editable,
+  inPlace,
+}: {
+  doc: FlowDocument;
+  editable: boolean;
+  /** A launched version: goal and schedule change in place (PATCH /versions/{n}). */
+  inPlace?: { version: number; save: () => Promise<string | null> };
+}) {
   const edit = useEditor((s) => s.edit);
+  const live = editable || inPlace !== undefined;
+  const [saving, setSaving] = useState(false);
+  const [said, setSaid] = useState<string | null>(null);
   const reentry = getIn(doc, ["settings", "reentry", "enabled"]) !== false;
   const days = (getIn(doc, ["settings", "sendWindow", "days"]) as string[] | undefined) ?? [];
   const forAYear = !getIn(doc, ["settings", "schedule", "end"]);
@@ -90,9 +102,9 @@ export function FlowSettings({ doc, editable }: { doc: FlowDocument; editable: b
       </fieldset>
       <fieldset>
         <legend>Goal</legend>
-        <Text label="Goal event" path={["settings", "goal", "event"]} doc={doc} editable={editable} />
-        <Text label="Goal condition" path={["settings", "goal", "where"]} doc={doc} editable={editable} placeholder="an expression" />
-        <Text label="Goal value" path={["settings", "goal", "value"]} doc={doc} editable={editable} placeholder="e.g. event.amount" />
+        <Text label="Goal event" path={["settings", "goal", "event"]} doc={doc} editable={live} />
+        <Text label="Goal condition" path={["settings", "goal", "where"]} doc={doc} editable={live} placeholder="an expression" />
+        <Text label="Goal value" path={["settings", "goal", "value"]} doc={doc} editable={live} placeholder="e.g. event.amount" />
       </fieldset>
       <fieldset>
         <legend>Time zone and send window</legend>
@@ -119,11 +131,28 @@ export function FlowSettings({ doc, editable }: { doc: FlowDocument; editable: b
       </fieldset>
       <fieldset>
         <legend>Schedule</legend>
-        <Text label="Start" path={["settings", "schedule", "start"]} doc={doc} editable={editable} placeholder="empty: at launch" />
-        <Text label="End" path={["settings", "schedule", "end"]} doc={doc} editable={editable} placeholder="empty: run this flow for 1 year" />
+        <Text label="Start" path={["settings", "schedule", "start"]} doc={doc} editable={live} placeholder="empty: at launch" />
+        <Text label="End" path={["settings", "schedule", "end"]} doc={doc} editable={live} placeholder="empty: run this flow for 1 year" />
         <p className="muted">{forAYear ? "Run this flow for 1 year: it stops by itself after a year in which nothing fired." : "Runs until the end."}</p>
       </fieldset>
       <Json label="Variables" path={["variables"]} doc={doc} editable={editable} hint='[{"name": "cartValue", "type": "decimal", "default": "0"}]' />
+      {inPlace && (
+        <div className="field">
+          <button
+            type="button"
+            className="primary"
+            disabled={saving}
+            onClick={async () => {
+              setSaving(true);
+              setSaid(await inPlace.save());
+              setSaving(false);
+            }}
+          >
+            Save goal and schedule to version {inPlace.version}
+          </button>
+          {said && <p role="status">{said}</p>}
+        </div>
+      )}
     </section>
   );
 }

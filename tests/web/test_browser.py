@@ -323,3 +323,28 @@ def test_people_search_and_a_profile_with_its_journey(page: Any, api: Api) -> No
     events = page.get_by_role("table", name="Events")
     expect(events).to_contain_text("Signup")
     expect(events).to_contain_text("message.delivered")
+
+
+def test_a_segment_s_branches_are_its_outcomes_on_the_canvas(page: Any, api: Api) -> None:
+    flow = api.call("POST", "/flows", 201, json={"name": "Branches", "entry": {"type": "api"}})
+    sign_in(page, api.key, f"/flows/{flow['id']}")
+    exit_ = page.get_by_role("group", name="Exit after Entry", exact=True)
+    exit_.get_by_role("button", name="Add element").click()
+    page.get_by_role("menuitem", name="Segment", exact=True).click()
+
+    side = page.get_by_role("complementary", name="Element settings")
+    side.get_by_label("Branch 1 name").fill("VIP")
+    side.get_by_label("Branch 1 when").fill("person.country == 'HR'")
+    side.get_by_role("button", name="Add branch").click()
+    side.get_by_label("Branch 2 name").fill("Others in EU")
+    for outcome in ("VIP", "Others in EU", "otherwise"):
+        expect(page.get_by_role("group", name=f"Exit after Segment, {outcome}")).to_be_visible()
+
+    page.get_by_role("group", name="Exit after Segment, VIP").get_by_role(
+        "button", name="Add element"
+    ).click()
+    page.get_by_role("menuitem", name="SMS", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="saved")).to_have_text("All changes saved")
+    segment = api.call("GET", f"/flows/{flow['id']}/document")["elements"][0]
+    assert segment["branches"][0] == {"name": "VIP", "when": "person.country == 'HR'"}
+    assert segment["next"] == {"VIP": "sms1"}

@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { createPortal } from "react-dom";
 import { ELEMENTS } from "./catalogue";
 import type { Slot } from "./document";
 
@@ -103,7 +104,9 @@ function AddMenu({
     }
   };
 
-  return (
+  // In a portal: the canvas viewport is transformed, and a transformed ancestor would make
+  // `position: fixed` relative to it instead of the window.
+  return createPortal(
     <div
       ref={menu}
       role="menu"
@@ -124,6 +127,7 @@ function AddMenu({
           ))}
         </div>
       ))}
-    </div>
+    </div>,
+    document.body,
   );
 }

@@ -60,6 +60,62 @@ function JsonField({
   );
 }
 
+type Branch = Record<string, unknown>;
+
+/** Branches of a segment, split or inbound evaluation: a name and one condition each; the
+ * branch names are the element's outcomes on the canvas. */
+function Branches({
+  field,
+  value,
+  onChange,
+  disabled,
+}: {
+  field: Field;
+  value: unknown;
+  onChange: (v: unknown) => void;
+  disabled: boolean;
+}) {
+  const rows: Branch[] = Array.isArray(value) ? (value as Branch[]) : [];
+  const other = field.branch ?? { key: "when", label: "When" };
+  const set = (i: number, key: string, v: unknown) =>
+    onChange(rows.map((b, j) => (j === i ? { ...b, [key]: v } : b)));
+  return (
+    <fieldset className="branches">
+      <legend>{field.label}</legend>
+      {rows.map((b, i) => (
+        <div key={i} className="branch" role="group" aria-label={`Branch ${i + 1}`}>
+          <label>
+            Branch {i + 1} name
+            <input value={String(b.name ?? "")} disabled={disabled} onChange={(e) => set(i, "name", e.target.value)} />
+          </label>
+          <label>
+            Branch {i + 1} {other.label.toLowerCase()}
+            <input
+              value={b[other.key] === undefined ? "" : String(b[other.key])}
+              disabled={disabled}
+              inputMode={other.number ? "numeric" : undefined}
+              placeholder={field.hint}
+              onChange={(e) =>
+                set(i, other.key, other.number ? (e.target.value === "" ? undefined : Number(e.target.value)) : e.target.value)
+              }
+            />
+          </label>
+          <button type="button" disabled={disabled} onClick={() => onChange(rows.filter((_, j) => j !== i))}>
+            Remove branch {i + 1}
+          </button>
+        </div>
+      ))}
+      <button
+        type="button"
+        disabled={disabled}
+        onClick={() => onChange([...rows, { name: `Branch ${rows.length + 1}`, [other.key]: other.number ? 0 : "" }])}
+      >
+        Add branch
+      </button>
+    </fieldset>
+  );
+}
+
 function Input({
   field,
   value,
@@ -80,6 +136,14 @@ function Input({
       {problems.map((p) => `${field.label}: ${p.message}`).join("; ")}
     </p>
   ) : null;
+  if (field.kind === "branches") {
+    return (
+      <>
+        <Branches field={field} value={value} onChange={onChange} disabled={disabled} />
+        {problemText}
+      </>
+    );
+  }
   if (field.kind === "json") {
     return (
       <>

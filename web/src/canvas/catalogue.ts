@@ -1,7 +1,7 @@
 // What the canvas knows of each element type and entry type: the guide's words, the fields of
 // DESIGN.md's element table and the outcomes. Pure data, shared by the canvas and its tests.
 
-export type FieldKind = "text" | "textarea" | "duration" | "json" | "number" | "select";
+export type FieldKind = "text" | "textarea" | "duration" | "json" | "number" | "select" | "branches";
 
 export interface Field {
   key: string;
@@ -9,6 +9,8 @@ export interface Field {
   kind: FieldKind;
   options?: string[];
   hint?: string;
+  /** For "branches": the field each branch has besides its name, and that field's label. */
+  branch?: { key: string; label: string; number?: boolean };
 }
 
 export interface ElementKind {
@@ -101,12 +103,12 @@ export const ELEMENTS: ElementKind[] = [
   {
     type: "segment", label: "Segment", family: "function", prefix: "segment",
     branchOutcomes: true, otherwise: true,
-    fields: [{ key: "branches", label: "Branches", kind: "json", hint: '[{"name", "when"}]' }],
+    fields: [{ key: "branches", label: "Branches", kind: "branches", branch: { key: "when", label: "When" }, hint: exprHint }],
   },
   {
     type: "split", label: "Split", family: "function", prefix: "split",
     branchOutcomes: true,
-    fields: [{ key: "branches", label: "Branches", kind: "json", hint: '[{"name", "percent"}]' }],
+    fields: [{ key: "branches", label: "Branches", kind: "branches", branch: { key: "percent", label: "Percent", number: true } }],
   },
   {
     type: "update_profile", label: "Update profile", family: "function", prefix: "profile",
@@ -164,7 +166,7 @@ export const ELEMENTS: ElementKind[] = [
     type: "evaluate_inbound", label: "Evaluate inbound", family: "ivr", prefix: "inbound",
     branchOutcomes: true, otherwise: true,
     fields: [
-      { key: "branches", label: "Branches", kind: "json", hint: '[{"name", "keyword"}] or [{"name", "regex"}]' },
+      { key: "branches", label: "Branches", kind: "branches", branch: { key: "keyword", label: "Keyword" } },
       { key: "assign", label: "Assign", kind: "json", hint: '{"text": var, "sender": var}' },
     ],
   },

@@ -167,4 +167,5 @@ def sign_in(page: Any, key: str, path: str = "/") -> None:
 def shot(page: Any, name: str) -> None:
     """A screenshot in the middle of a test (the README's pictures come from these)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(300)  # the canvas refits itself after a resize
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -113,19 +113,58 @@ function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance
     [graph, names, editable, onAdd],
   );
 
+  const box = useRef<HTMLDivElement>(null);
   // Keep the whole flow in view when its shape changes (a node added or removed).
+  // The bounds come from the layout, not from measured nodes, so a fit never waits for them.
   const shape = graph.nodes.map((n) => n.id).join(",");
+  const bounds = useRef({ x: 0, y: 0, width: 1, height: 1 });
+  bounds.current = useMemo(() => {
+    const xs = graph.nodes.map((n) => n.x);
+    const ys = graph.nodes.map((n) => n.y);
+    const x = Math.min(...xs);
+    const y = Math.min(...ys);
+    const width = Math.max(...graph.nodes.map((n) => n.x + n.width)) - x;
+    const height = Math.max(...graph.nodes.map((n) => n.y + n.height)) - y;
+    return { x, y, width, height };
+  }, [graph]);
+  const fit = useCallback(() => {
+    const { width, height } = box.current?.getBoundingClientRect() ?? { width: 0, height: 0 };
+    if (!width || !height) return;
+    const b = bounds.current;
+    const zoom = Math.max(0.2, Math.min(1, (width - 60) / b.width, (height - 60) / b.height));
+    void flow.setViewport({
+      x: width / 2 - (b.x + b.width / 2) * zoom,
+      y: Math.max(20, height / 2 - (b.y + b.height / 2) * zoom),
+      zoom,
+    });
+  }, [flow]);
   useEffect(() => {
-    const t = window.setTimeout(() => void flow.fitView({ padding: 0.15, maxZoom: 1, duration: 0 }), 30);
+    const t = window.setTimeout(fit, 0);
     return () => window.clearTimeout(t);
-  }, [shape, flow]);
+  }, [shape, fit]);
+
+  // ...and when the canvas itself changes size (the problems list or a panel opens).
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    let t = 0;
+    const seen = new ResizeObserver(() => {
+      window.clearTimeout(t);
+      t = window.setTimeout(fit, 30);
+    });
+    seen.observe(el);
+    return () => {
+      seen.disconnect();
+      window.clearTimeout(t);
+    };
+  }, [fit]);
 
   const onNodeClick: NodeMouseHandler<FlowNode> = (_, node) => {
     if (node.type !== "exit") select(node.id);
   };
 
   return (
-    <div className="canvas" aria-label="Canvas">
+    <div className="canvas" aria-label="Canvas" ref={box}>
       <ReactFlow<FlowNode, FlowEdge>
         nodes={nodes}
         edges={edges}
@@ -140,8 +179,6 @@ function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance
         edgesFocusable={false}
         minZoom={0.2}
         maxZoom={1.5}
-        fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
         proOptions={{ hideAttribution: true }}
       >
         <Controls showInteractive={false} />

@@ -117,26 +117,33 @@ function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance
   // Keep the whole flow in view when its shape changes (a node added or removed).
   // The bounds come from the layout, not from measured nodes, so a fit never waits for them.
   const shape = graph.nodes.map((n) => n.id).join(",");
-  const bounds = useRef({ x: 0, y: 0, width: 1, height: 1 });
+  const bounds = useRef({ x: 0, y: 0, width: 1, height: 1, entryX: 0, entryY: 0 });
   bounds.current = useMemo(() => {
+    const entry = graph.nodes.find((n) => n.id === ENTRY) ?? graph.nodes[0];
     const xs = graph.nodes.map((n) => n.x);
     const ys = graph.nodes.map((n) => n.y);
     const x = Math.min(...xs);
     const y = Math.min(...ys);
     const width = Math.max(...graph.nodes.map((n) => n.x + n.width)) - x;
     const height = Math.max(...graph.nodes.map((n) => n.y + n.height)) - y;
-    return { x, y, width, height };
+    return { x, y, width, height, entryX: entry.x + entry.width / 2, entryY: entry.y };
   }, [graph]);
   const fit = useCallback(() => {
     const { width, height } = box.current?.getBoundingClientRect() ?? { width: 0, height: 0 };
     if (!width || !height) return;
     const b = bounds.current;
-    const zoom = Math.max(0.2, Math.min(1, (width - 60) / b.width, (height - 60) / b.height));
-    void flow.setViewport({
-      x: width / 2 - (b.x + b.width / 2) * zoom,
-      y: Math.max(20, height / 2 - (b.y + b.height / 2) * zoom),
-      zoom,
-    });
+    const fits = Math.min(1, (width - 60) / b.width, (height - 60) / b.height);
+    if (fits >= 0.2) {
+      void flow.setViewport({
+        x: width / 2 - (b.x + b.width / 2) * fits,
+        y: height / 2 - (b.y + b.height / 2) * fits,
+        zoom: fits,
+      });
+    } else {
+      // too big to fit: start at the entry point, at a size where names still read
+      const zoom = 0.5;
+      void flow.setViewport({ x: width / 2 - b.entryX * zoom, y: 20 - b.entryY * zoom, zoom });
+    }
   }, [flow]);
   useEffect(() => {
     const t = window.setTimeout(fit, 0);

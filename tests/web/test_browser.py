@@ -348,3 +348,21 @@ def test_a_segment_s_branches_are_its_outcomes_on_the_canvas(page: Any, api: Api
     segment = api.call("GET", f"/flows/{flow['id']}/document")["elements"][0]
     assert segment["branches"][0] == {"name": "VIP", "when": "person.country == 'HR'"}
     assert segment["next"] == {"VIP": "sms1"}
+
+
+def test_a_flow_too_big_to_fit_opens_at_its_entry_point(page: Any, api: Api) -> None:
+    elements: list[dict[str, Any]] = []
+    for i in range(120):
+        nxt = f"e{i + 1}"
+        if i % 2:
+            elements.append(
+                {"id": f"e{i}", "type": "wait_for_event", "event": "Buy", "next": {"event": nxt}}
+            )
+        else:
+            elements.append({"id": f"e{i}", "type": "wait", "duration": "PT1H", "next": nxt})
+    elements[-1].pop("next")
+    document = {"name": "Long", "entry": {"type": "api"}, "elements": elements}
+    flow = api.call("POST", "/flows", 201, json=document)
+    sign_in(page, api.key, f"/flows/{flow['id']}")
+    expect(page.get_by_role("group", name="Entry: Flow API")).to_be_in_viewport()
+    expect(page.get_by_role("group", name="Wait", exact=True).first).to_be_in_viewport()

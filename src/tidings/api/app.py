@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from tidings import __version__
-from tidings.api import errors, metrics, openapi
+from tidings.api import errors, metrics, openapi, web
 from tidings.api.context import AppContext
 from tidings.api.fastpath import EventsFastPath
 from tidings.api.limits import BodyLimit
@@ -69,6 +69,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.metrics = metrics.registry(ctx)
     app.include_router(metrics.router)  # at the root, beside /api/v1 (DESIGN.md)
     openapi.install(app)
+    web.install(app)  # the web app at `/`, for the paths no route matches
     app.add_middleware(
         BodyLimit,
         max_bytes=ctx.max_body_bytes,

@@ -42,9 +42,10 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
-from tidings.engine import catalogs, dispatch, entries, uniform
+from tidings.engine import bulk, catalogs, dispatch, entries, uniform
 from tidings.engine.failures import blame
 from tidings.engine.figures import EngineFigures
+from tidings.engine.in_flight import InFlight
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored_waiting_for
@@ -107,7 +108,7 @@ class Engine:
         self.programs = Programs()
         self._next_id = 0
         self._ids: list[int] = []  # PostgreSQL: this batch's ids, reserved in the read
-        self.in_flight = entries.InFlight()  # event entries not committed yet
+        self.in_flight = InFlight()  # event entries not committed yet
 
     def partition_of(self, person_id: int) -> int:
         return person_id % self.partitions
@@ -126,7 +127,7 @@ class Engine:
             moved = entries.take_more(self, now, limit) if self.in_flight else 0
             if not moved:
                 self.settle()  # whatever comes next reads the store as those parts left it
-                moved = uniform.wake_timers(self, now, limit) or uniform.take_head(self, now, limit)
+                moved = uniform.wake_timers(self, now, limit) or bulk.take_head(self, now, limit)
             if moved:
                 self.moved_in_bulk += moved
                 return moved, None

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection
@@ -31,6 +29,7 @@ from tidings.domain.durations import to_micros
 from tidings.domain.journey import Person, Phase, admits
 from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
 from tidings.engine import uniform
+from tidings.engine.context import Bulk
 from tidings.engine.dispatch import hand_over
 from tidings.engine.failures import blame
 from tidings.engine.programs import Compiled, stored_waiting_for
@@ -38,55 +37,18 @@ from tidings.store import journeys as store
 from tidings.store.dialect import dialect_of, insert_values, json_param, param, sql_literal
 from tidings.store.tables import PHASE_CODE, WAITING
 
-if TYPE_CHECKING:
-    from tidings.engine.engine import Engine
-
 Entering = tuple[store.InboxItem, Compiled, PersonalEntry]
 PART = 2000  # entries planned while the writer commits the previous part
 IN_FLIGHT = 2  # parts a round leaves with the writer while the next head is planned
 
 
-@dataclass
-class InFlight:
-    """Parts of event entries handed to the writer and not committed yet. A round does
-    not wait for its last parts: the next round plans its head meanwhile, past the
-    stimuli in flight (still in the inbox until their commit) and ending before anyone
-    of theirs. Anything else the engine does starts with `settle`."""
-
-    parts: list[tuple[Future[int], list[int], set[int]]] = field(default_factory=list)
-    items: set[int] = field(default_factory=set)  # their inbox ids
-    people: set[int] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return bool(self.parts)
-
-    def add(self, future: Future[int], items: list[int], people: set[int]) -> None:
-        self.parts.append((future, items, people))
-        self.items.update(items)
-        self.people |= people
-
-    def trim(self, keep: int) -> None:
-        """Wait for the oldest parts until `keep` are left; a failure is raised (its
-        stimuli stay in the inbox, and are taken again)."""
-        while len(self.parts) > keep:
-            future, items, people = self.parts.pop(0)
-            self.items.difference_update(items)
-            self.people -= people
-            future.result()
-
-    def settle(self) -> None:
-        """Wait for every part (the first failure is raised once all are done)."""
-        parts, self.parts, self.items, self.people = self.parts, [], set(), set()
-        uniform.settled([future for future, _, _ in parts])
-
-
-def enters(engine: Engine, item: store.InboxItem) -> bool:
+def enters(engine: Bulk, item: store.InboxItem) -> bool:
     """Whether `item` is an event that only enters flows (no goal or delivery report):
     the head it starts may go set-based (`take`)."""
     return _flows(engine, item) is not None
 
 
-def _flows(engine: Engine, item: store.InboxItem) -> list[Compiled] | None:
+def _flows(engine: Bulk, item: store.InboxItem) -> list[Compiled] | None:
     if item.kind != "event" or item.payload.get("store"):
         return None
     name = str(item.payload.get("name"))
@@ -97,7 +59,7 @@ def _flows(engine: Engine, item: store.InboxItem) -> list[Compiled] | None:
     return programs.event_entries.get(key) or None
 
 
-def take(engine: Engine, now: datetime, limit: int) -> int:
+def take(engine: Bulk, now: datetime, limit: int) -> int:
     """Enter the people of the head of the due inbox (up to `limit` events) made of
     events that enter flows, when their entries are on proved paths; answer how many
     events were consumed (0: the general path takes the inbox). The last parts are left
@@ -164,7 +126,7 @@ def take(engine: Engine, now: datetime, limit: int) -> int:
     return done
 
 
-def take_more(engine: Engine, now: datetime, limit: int) -> int:
+def take_more(engine: Bulk, now: datetime, limit: int) -> int:
     """Go on with the next head while parts are in flight, when it is one of event
     entries (`take`) and no timer is due (timers come first: `Engine.run_once`); answer
     how many events were consumed (0: the caller settles what is in flight first)."""
@@ -221,7 +183,7 @@ class _Prepared(NamedTuple):
 
 
 def _prepare(
-    engine: Engine, taken: Sequence[store.InboxItem], entering: Sequence[Entering], at: int
+    engine: Bulk, taken: Sequence[store.InboxItem], entering: Sequence[Entering], at: int
 ) -> _Prepared:
     prepared = _Prepared([item.id for item in taken], [], [], {}, [], defaultdict(int))
     # what a path's participations share, in store.COLUMNS order: phase ... local and
@@ -268,7 +230,7 @@ def _json(value: Any) -> str | None:
     return orjson.dumps(value).decode() if value else None
 
 
-def _writer(engine: Engine, prepared: _Prepared, at: int) -> Callable[[Connection], int]:
+def _writer(engine: Bulk, prepared: _Prepared, at: int) -> Callable[[Connection], int]:
     def write(conn: Connection) -> int:
         engine.scope.fence(conn)
         _write(engine, conn, prepared, at)
@@ -277,7 +239,7 @@ def _writer(engine: Engine, prepared: _Prepared, at: int) -> Callable[[Connectio
     return write
 
 
-def _write(engine: Engine, conn: Connection, prepared: _Prepared, at: int) -> None:
+def _write(engine: Bulk, conn: Connection, prepared: _Prepared, at: int) -> None:
     """Participations (with their path's trace lines as their entry detail), outbox rows
     handed to the sandbox and messagesSent; then each path's unique visits and counters."""
     dialect = dialect_of(conn.engine.url.drivername)
@@ -333,7 +295,7 @@ _OWN = frozenset(store.COLUMNS.index(c) for c in ("id", "person_id", "variables"
 
 
 def _busy(
-    engine: Engine, conn: Connection, items: Sequence[store.InboxItem]
+    engine: Bulk, conn: Connection, items: Sequence[store.InboxItem]
 ) -> dict[int, list[tuple[str | None, int | None]]]:
     """What the people of `items` wait for (the event's name: programs.waiting_for), and
     when their timers come, by person."""

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection
@@ -35,17 +35,16 @@ from tidings.domain.journey.needs import message_needs
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove, personal_sends, uniform_move
 from tidings.engine import sql_sends
+from tidings.engine.context import Bulk
 from tidings.engine.dispatch import Sendable, hand_over, settle
 from tidings.engine.failures import blame
+from tidings.engine.in_flight import settled
 from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store import journeys as store
 from tidings.store import traces
 from tidings.store.dialect import dialect_of, ids_in, json_param, param
 from tidings.store.events import EventRow, insert_events
 from tidings.store.tables import PHASE_CODE, WAITING
-
-if TYPE_CHECKING:
-    from tidings.engine.engine import Engine
 
 CHUNK = 2000
 PART = 2000  # entries composed while the writer commits the previous part
@@ -63,7 +62,7 @@ class Cohort:
 # --- timers ----------------------------------------------------------------------------------
 
 
-def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
+def wake_timers(engine: Bulk, now: datetime, limit: int) -> int:
     """Move up to `limit` people whose timer has come at elements where it moves everyone
     alike; answer how many moved (0 leaves everything to the general path). The elements
     are those of the next `engine.batch_size` due timers."""
@@ -126,29 +125,7 @@ def wake_timers(engine: Engine, now: datetime, limit: int) -> int:
 # --- events ----------------------------------------------------------------------------------
 
 
-def take_head(engine: Engine, now: datetime, limit: int) -> int:
-    """Consume the longest head of the due inbox (up to `limit` stimuli) that can go
-    set-based: audience entries, plain events, or delivery reports nobody waits for;
-    answer how many were consumed (0: the general path takes the inbox)."""
-    with engine.db.read() as conn:
-        first = store.due_inbox(conn, to_micros(now), 1, engine.scope.owned())
-    if not first:
-        return 0
-    item = first[0]
-    if _plain_entry(item):
-        return take_entries(engine, now, limit, item)
-    from tidings.engine import entries  # set-based event entries (it imports this module)
-
-    if entries.enters(engine, item):
-        return entries.take(engine, now, limit)
-    if item.kind == "event" and item.payload.get("store"):
-        return store_reports(engine, now, limit)
-    if item.kind == "event":
-        return match_events(engine, now, limit, item)
-    return 0
-
-
-def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> int:
+def match_events(engine: Bulk, now: datetime, limit: int, first: store.InboxItem) -> int:
     """Consume the longest head of the due inbox (up to `limit` stimuli, `first` the
     first of them) made of plain events that move everyone who waits for them alike;
     answer how many were consumed."""
@@ -228,7 +205,7 @@ def match_events(engine: Engine, now: datetime, limit: int, first: store.InboxIt
     return int(engine.db.write(write))
 
 
-def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxItem) -> int:
+def take_entries(engine: Bulk, now: datetime, limit: int, first: store.InboxItem) -> int:
     """Enter the head of the due inbox (up to `limit` stimuli, `first` the first of them)
     made of audience entries into one flow whose first steps are everyone's, for people
     who were never in it (the frequency cap has nothing to say about them); answer how
@@ -244,7 +221,7 @@ def take_entries(engine: Engine, now: datetime, limit: int, first: store.InboxIt
         return _take_entries(engine, now, limit, compiled)
 
 
-def _take_entries(engine: Engine, now: datetime, limit: int, compiled: Compiled) -> int:
+def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -> int:
     at = to_micros(now)
     owned = engine.scope.owned()
     flow_id = compiled.flow_id
@@ -325,7 +302,7 @@ def _take_entries(engine: Engine, now: datetime, limit: int, compiled: Compiled)
     with engine.db.read() as conn:
         seen: set[int] = set()
         for item in store.due_inbox(conn, at, limit, owned):
-            if not _plain_entry(item) or item.flow_id != flow_id or item.person_id in seen:
+            if not plain_entry(item) or item.flow_id != flow_id or item.person_id in seen:
                 break
             if item.account_id != compiled.account_id:
                 break
@@ -376,7 +353,7 @@ def _take_entries(engine: Engine, now: datetime, limit: int, compiled: Compiled)
 
 
 def _write_sql(
-    engine: Engine,
+    engine: Bulk,
     conn: Connection,
     cohort: Cohort,
     taken: list[store.InboxItem],
@@ -430,14 +407,7 @@ def _send(program: Program, element: str) -> Send:
     return handler
 
 
-def settled(pending: list[Future[int]]) -> list[int]:
-    """The answers of writes submitted together, once every one of them is settled; the
-    first failure is raised then (a part that failed left its stimuli in the inbox)."""
-    wait(pending)
-    return [future.result() for future in pending]
-
-
-def store_reports(engine: Engine, now: datetime, limit: int) -> int:
+def store_reports(engine: Bulk, now: datetime, limit: int) -> int:
     """Keep the head of the due inbox made of delivery reports (`message.delivered` ...)
     for people who wait in no flow, in their events, set-based: no flow enters or
     reaches a goal on them, and nobody waits, so that is all a step would do."""
@@ -482,14 +452,12 @@ def store_reports(engine: Engine, now: datetime, limit: int) -> int:
     return int(engine.db.write(write))
 
 
-def _plain_entry(item: store.InboxItem) -> bool:
+def plain_entry(item: store.InboxItem) -> bool:
     """An audience entry: no variables, no event, not from another flow."""
     return item.kind == "enter" and not item.payload
 
 
-def _event_cohorts(
-    engine: Engine, account_id: int, name: str, now: datetime
-) -> list[Cohort] | None:
+def _event_cohorts(engine: Bulk, account_id: int, name: str, now: datetime) -> list[Cohort] | None:
     """The cohorts an event of `name` moves, when it moves each of them alike; None when
     anything else happens to it (an entry, a goal, a wait with a condition...)."""
     programs = engine.programs

@@ -216,8 +216,12 @@ def set_version_status(
     status: Status,
     *,
     now: int,
+    failure: str | None = None,
 ) -> None:
+    """A version's new status (and the instants it stamps); `failure` is why it failed."""
     values: dict[str, Any] = {"status": status.value}
+    if failure is not None:
+        values["failure"] = failure
     if status in (Status.active, Status.scheduled):
         values["launched_at"] = now
     if status in (Status.finished, Status.canceled, Status.failed):
@@ -260,15 +264,7 @@ def fail_version(conn: Connection, flow_id: int, version: int, reason: str, *, n
     if row is None or Status(row.status) not in RUNNING:
         return False
     account_id = row.account_id
-    conn.execute(
-        update(flow_versions)
-        .where(
-            flow_versions.c.account_id == account_id,
-            flow_versions.c.flow_id == flow_id,
-            flow_versions.c.version == version,
-        )
-        .values(status=Status.failed.value, failure=reason, finished_at=now)
-    )
+    set_version_status(conn, account_id, flow_id, version, Status.failed, now=now, failure=reason)
     conn.execute(
         update(participations)
         .where(
@@ -279,7 +275,6 @@ def fail_version(conn: Connection, flow_id: int, version: int, reason: str, *, n
         )
         .values(phase="held")
     )
-    _statuses_changed(conn, account_id, flow_id, now)
     return True
 
 

@@ -19,7 +19,7 @@ from tidings.domain.flows import (
     validate,
     with_exits,
 )
-from tidings.domain.flows.entry import AudienceEntry, InboundEntry
+from tidings.domain.flows.entry import AudienceEntry, InboundEntry, one_off
 from tidings.domain.flows.schedule import schedule_instants
 from tidings.domain.flows.validate import inbound_clash
 from tidings.domain.lifecycle import RUNNING, Action, Status, move
@@ -124,7 +124,7 @@ def lift_off(
     if isinstance(doc.entry, AudienceEntry) and not problems:
         size = count_audience(conn, account_id, Sources.of(doc.entry), now=now)
     start, _end = (None, None) if problems else schedule_of(conn, account_id, doc)
-    one_off = isinstance(doc.entry, AudienceEntry) and doc.entry.update == "never"
+    once = one_off(doc.entry)
     goal = doc.settings.goal
     return {
         "flow": {"id": flow_id, "name": doc.name},
@@ -135,8 +135,8 @@ def lift_off(
             "start": doc.settings.schedule.start,
             "end": doc.settings.schedule.end,
             "startsNow": start is None or start <= now,
-            "runsIndefinitely": doc.settings.schedule.end is None and not one_off,
-            "note": _schedule_note(doc, one_off),
+            "runsIndefinitely": doc.settings.schedule.end is None and not once,
+            "note": _schedule_note(doc, once),
         },
         "goal": None if goal is None else goal.model_dump(exclude_none=True),
         "channels": channels_used(doc),
@@ -145,8 +145,8 @@ def lift_off(
     }
 
 
-def _schedule_note(doc: FlowDocument, one_off: bool) -> str | None:
-    if one_off:
+def _schedule_note(doc: FlowDocument, once: bool) -> str | None:
+    if once:
         return "everyone enters at launch; the flow finishes when its last person leaves" + (
             " or at its end, whichever comes first" if doc.settings.schedule.end else ""
         )
@@ -240,8 +240,7 @@ def new_version(
             f"version {drafts[-1].version} is already a draft: edit it "
             f"(PUT /flows/{flow_id}/document) and launch it"
         )
-    entry = parse_document(chosen.document).entry
-    if isinstance(entry, AudienceEntry) and entry.update == "never":
+    if one_off(parse_document(chosen.document).entry):
         raise Conflict(
             "a flow whose predefined audience is never updated cannot get a new version: "
             f"duplicate it instead (POST /flows/{flow_id}/duplicate)"

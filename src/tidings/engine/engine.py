@@ -7,7 +7,6 @@ participations (the API asks it for changes through the inbox and version status
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -57,7 +56,6 @@ from tidings.store.database import Database
 from tidings.store.performance import people_inside
 from tidings.store.tables import flows, participations
 
-log = logging.getLogger("tidings.engine")
 HELD_RESULT = "_heldResult"  # in a participation's `local`: a result that came while paused
 UNIFORM_BATCHES = 4  # a set-based move takes up to this many batches' worth of people
 

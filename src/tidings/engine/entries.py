@@ -30,7 +30,6 @@ from tidings.domain.journey import Person, Phase, admits
 from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
 from tidings.engine import uniform
 from tidings.engine.context import Bulk
-from tidings.engine.dispatch import hand_over
 from tidings.engine.failures import blame
 from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store import journeys as store
@@ -272,17 +271,8 @@ def _write(engine: Bulk, conn: Connection, prepared: _Prepared, at: int) -> None
     for index, row in prepared.outbox:
         row["participation_id"] = ids[index]
         outbox.append(row)
-    # after the participations: a report goes to whoever now waits for it
     # their participations were just inserted (a deleted person's would have failed)
-    hand_over(
-        conn,
-        outbox,
-        at,
-        partitions=engine.partitions,
-        quiet=engine.quiet,
-        people_exist=True,
-        figures=engine.figures,
-    )
+    uniform.hand_over_entered(engine, conn, outbox, at)
     members: dict[Leaf, list[int]] = defaultdict(list)
     for pid, leaf in zip(ids, prepared.leaves, strict=True):
         members[leaf].append(pid)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from tidings.domain.entry_rules import EntryRules
 from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
-from tidings.domain.flows.entry import AudienceEntry
+from tidings.domain.flows.entry import one_off
 from tidings.domain.journey import compile_program
 from tidings.domain.journey.program import Program
 from tidings.domain.lifecycle import Status
@@ -51,8 +51,7 @@ class Compiled:
     def one_off(self) -> bool:
         """A predefined audience that is never updated: everyone enters at launch, and
         the version finishes when its last person leaves (DESIGN.md, Flow documents)."""
-        entry = self.document.entry
-        return isinstance(entry, AudienceEntry) and entry.update == "never"
+        return one_off(self.document.entry)
 
     @property
     def runs(self) -> bool:

@@ -280,15 +280,7 @@ def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -
                     changes.counters[(*where, "", "messagesSent")] += parts
                     changes.counters[(*where, row["element"], "messagesSent")] += parts
             store.write_changes(conn, changes)
-            hand_over(  # for people entered just now, from their rows in people
-                conn,
-                outbox,
-                at,
-                partitions=engine.partitions,
-                quiet=engine.quiet,
-                people_exist=True,
-                figures=engine.figures,
-            )
+            hand_over_entered(engine, conn, outbox, at)
             _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
             return len(taken)
 
@@ -350,6 +342,23 @@ def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -
     done = sum(settled(pending))
     engine.forget_ids()  # SQLite numbered those rows itself
     return done
+
+
+def hand_over_entered(
+    engine: Bulk, conn: Connection, outbox: list[dict[str, Any]], at: int
+) -> None:
+    """Hand over the messages of people this write entered (their rows in `people` were
+    just read by the insert), after their participations: a report goes to whoever now
+    waits for it."""
+    hand_over(
+        conn,
+        outbox,
+        at,
+        partitions=engine.partitions,
+        quiet=engine.quiet,
+        people_exist=True,
+        figures=engine.figures,
+    )
 
 
 def _write_sql(

@@ -1123,7 +1123,7 @@ export interface components {
             } | null;
             /**
              * Update
-             * @description Whether people who join a source after launch enter too (realtime) or only those present at launch (never). A flow with never must have a schedule end.
+             * @description Whether people who join a source after launch enter too (realtime) or only those present at launch (never: a one-off campaign, which needs no end and finishes when its last person leaves).
              * @default never
              * @enum {string}
              */

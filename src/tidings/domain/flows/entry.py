@@ -54,12 +54,20 @@ class AudienceEntry(EntryBase):
         default="never",
         description=(
             "Whether people who join a source after launch enter too (realtime) or only "
-            "those present at launch (never). A flow with never must have a schedule end."
+            "those present at launch (never: a one-off campaign, which needs no end and "
+            "finishes when its last person leaves)."
         ),
     )
 
     def sources(self) -> int:
         return len(self.segments) + len(self.tags) + len(self.people) + len(self.companies)
+
+
+def one_off(entry: object) -> bool:
+    """A predefined audience that is never updated: everyone enters at launch, it needs
+    no end and cannot run for a year; the version finishes when its last person leaves,
+    and it gets no new version (DESIGN.md, Flow documents)."""
+    return isinstance(entry, AudienceEntry) and entry.update == "never"
 
 
 class EventEntry(EntryBase):

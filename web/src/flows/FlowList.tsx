@@ -4,6 +4,7 @@ import { api, unwrap } from "../api/client";
 import { follow, navigate } from "../app/router";
 import { CreateFlow } from "./CreateFlow";
 import { STATUSES, when, type FlowRow, type Page } from "./types";
+import { Pager } from "../app/Pager";
 
 const PAGE = 20;
 
@@ -199,17 +200,13 @@ export function FlowList() {
       {page && page.items.length === 0 && (
         <p>{search || status ? "No flow matches." : "No flows yet: create the first one."}</p>
       )}
-      <div className="pager">
-        <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-          Previous page
-        </button>
-        <span>
-          {page && page.items.length > 0 ? `${offset + 1}–${offset + page.items.length}` : ""}
-        </span>
-        <button type="button" disabled={!page?.hasMore} onClick={() => setOffset(offset + PAGE)}>
-          Next page
-        </button>
-      </div>
+      <Pager
+        offset={offset}
+        size={PAGE}
+        shown={page?.items.length ?? 0}
+        hasMore={Boolean(page?.hasMore)}
+        onChange={setOffset}
+      />
     </main>
   );
 }

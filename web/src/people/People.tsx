@@ -3,6 +3,7 @@ import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { follow } from "../app/router";
 import { when, type Page } from "../flows/types";
+import { Pager } from "../app/Pager";
 
 export interface Person {
   id: number;
@@ -105,14 +106,13 @@ export function People() {
         </tbody>
       </table>
       {page && page.items.length === 0 && <p>No one matches.</p>}
-      <div className="pager">
-        <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-          Previous page
-        </button>
-        <button type="button" disabled={!page?.hasMore} onClick={() => setOffset(offset + PAGE)}>
-          Next page
-        </button>
-      </div>
+      <Pager
+        offset={offset}
+        size={PAGE}
+        shown={page?.items.length ?? 0}
+        hasMore={Boolean(page?.hasMore)}
+        onChange={setOffset}
+      />
     </main>
   );
 }

@@ -2,6 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { when, type Page } from "../flows/types";
+import { Pager } from "../app/Pager";
 
 interface Message {
   id: number | string;
@@ -15,6 +16,7 @@ interface Message {
   flow: number | null;
   version: number | null;
   element: string | null;
+  elementName?: string | null; // the element's name in its version, when it has one
   person: number | string | null;
 }
 
@@ -80,21 +82,20 @@ export function SandboxMessages() {
               <td>{m.from ?? ""}</td>
               <td className="message">{m.subject ? `${m.subject} — ` : ""}{m.text ?? ""}</td>
               <td>{m.flow ?? ""}</td>
-              <td>{m.element ?? ""}</td>
+              <td>{m.elementName ?? m.element ?? ""}</td>
               <td>{m.status}</td>
             </tr>
           ))}
         </tbody>
       </table>
       {page && page.items.length === 0 && <p>No messages yet.</p>}
-      <div className="pager">
-        <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-          Previous page
-        </button>
-        <button type="button" disabled={!page?.hasMore} onClick={() => setOffset(offset + PAGE)}>
-          Next page
-        </button>
-      </div>
+      <Pager
+        offset={offset}
+        size={PAGE}
+        shown={page?.items.length ?? 0}
+        hasMore={Boolean(page?.hasMore)}
+        onChange={setOffset}
+      />
     </main>
   );
 }

@@ -11,8 +11,7 @@ version. Errors nobody can be blamed for (the store itself) fail the round as be
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 from tidings.engine.scope import LeaseLost
 
@@ -36,13 +35,29 @@ def describe(exc: BaseException, element: str | None = None) -> str:
     return f"{where}{type(exc).__name__}: {text}"
 
 
-@contextmanager
-def blame(flow_id: int, version: int, element: str | None = None) -> Iterator[None]:
+class blame:  # lower case: it reads as a statement, `with blame(flow, version):`
     """Any exception inside belongs to this version (a lost lease is nobody's fault,
-    and a failure already blamed keeps its version)."""
-    try:
-        yield
-    except (VersionFailed, LeaseLost):
-        raise
-    except Exception as exc:
-        raise VersionFailed(flow_id, version, describe(exc, element)) from exc
+    and a failure already blamed keeps its version). A class, not a generator: it runs
+    once a step and once an entry on the hot paths (0.2 us against 0.9)."""
+
+    __slots__ = ("element", "flow_id", "version")
+
+    def __init__(self, flow_id: int, version: int, element: str | None = None) -> None:
+        self.flow_id = flow_id
+        self.version = version
+        self.element = element
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None or not isinstance(exc, Exception):
+            return
+        if isinstance(exc, VersionFailed | LeaseLost):
+            return
+        raise VersionFailed(self.flow_id, self.version, describe(exc, self.element)) from exc

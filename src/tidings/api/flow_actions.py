@@ -22,7 +22,7 @@ from tidings.domain.flows import (
 from tidings.domain.flows.entry import AudienceEntry, InboundEntry, one_off
 from tidings.domain.flows.schedule import schedule_instants
 from tidings.domain.flows.validate import inbound_clash
-from tidings.domain.lifecycle import RUNNING, Action, Status, move
+from tidings.domain.lifecycle import Action, Status, allows, move
 from tidings.engine.housekeeping import start_audience
 from tidings.store import flows as store
 from tidings.store.accounts import read_account
@@ -199,12 +199,7 @@ def act(
     """Pause, resume or cancel the flow: the versions the action applies to move."""
     store.read_flow(conn, account_id, flow_id, lock=True)
     versions = store.list_versions(conn, account_id, flow_id)
-    if action is Action.cancel:
-        targets = [v for v in versions if v.status in RUNNING or v.status is Status.failed]
-    elif action is Action.pause:
-        targets = [v for v in versions if v.status is Status.active]
-    else:
-        targets = [v for v in versions if v.status is Status.paused]
+    targets = [v for v in versions if allows(action, v.status)]
     if not targets:
         flow_status = store.read_flow(conn, account_id, flow_id).status
         move(action, flow_status)  # raises, saying why

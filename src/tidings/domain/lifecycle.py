@@ -71,6 +71,11 @@ _WHY: dict[tuple[Action, Status], str] = {
 }
 
 
+def allows(action: Action, current: Status) -> bool:
+    """Whether `action` moves a version in status `current` (`move` would not raise)."""
+    return current in _MOVES[action]
+
+
 def move(action: Action, current: Status, *, what: str = "the flow") -> Status:
     """The status after `action`, or IllegalTransition saying why not."""
     target = _MOVES[action].get(current)

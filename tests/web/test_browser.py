@@ -366,3 +366,91 @@ def test_a_flow_too_big_to_fit_opens_at_its_entry_point(page: Any, api: Api) -> 
     sign_in(page, api.key, f"/flows/{flow['id']}")
     expect(page.get_by_role("group", name="Entry: Flow API")).to_be_in_viewport()
     expect(page.get_by_role("group", name="Wait", exact=True).first).to_be_in_viewport()
+
+
+def test_replace_an_element_in_place_keeps_its_links_and_name(page: Any, api: Api) -> None:
+    flow = api.call("POST", "/flows", 201, json={"template": "cart-abandonment"})
+    before = api.call("GET", f"/flows/{flow['id']}/document")
+    sign_in(page, api.key, f"/flows/{flow['id']}")
+    page.get_by_role("group", name="Reminder SMS", exact=True).click()
+    side = page.get_by_role("complementary", name="Element settings")
+    side.get_by_label("Replace with").select_option(label="WhatsApp")
+    side.get_by_role("button", name="Replace element").click()
+    expect(side.get_by_text("WhatsApp · id")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="saved")).to_have_text("All changes saved")
+
+    document = api.call("GET", f"/flows/{flow['id']}/document")
+    sms = next(e for e in before["elements"] if e["type"] == "send_sms")
+    replaced = next(e for e in document["elements"] if e["type"] == "send_whatsapp")
+    assert replaced["name"] == "Reminder SMS"
+    assert replaced.get("next") == sms.get("next")
+    assert "text" not in replaced  # the fields of another type do not carry over
+    assert all(e["type"] != "send_sms" for e in document["elements"])
+    assert sms["id"] not in str(document)  # nothing points at the old element any more
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("status").filter(has_text="saved")).to_have_text("All changes saved")
+    document = api.call("GET", f"/flows/{flow['id']}/document")
+    assert any(e["type"] == "send_sms" for e in document["elements"])
+
+
+def test_a_running_real_time_audience_changes_in_place(
+    page: Any, api: Api, console: Console
+) -> None:
+    console.allow(r"status of 422")  # the unknown segment, answered on the panel
+    api.call("POST", "/people", 201, json={"externalId": "ana", "tags": ["vip"]})
+    api.call("POST", "/people", 201, json={"externalId": "bo", "tags": ["regular"]})
+    flow = api.call(
+        "POST",
+        "/flows",
+        201,
+        json={
+            "name": "VIP welcome",
+            "entry": {"type": "audience", "tags": ["regular"], "update": "realtime"},
+            "elements": [{"id": "w", "type": "wait", "duration": "P1D"}],
+        },
+    )
+    api.call("POST", f"/flows/{flow['id']}/launch")
+    api.call("POST", "/clock/advance", json={"by": "PT1M"})
+    performance = api.call("GET", f"/flows/{flow['id']}/performance")
+    assert performance["flow"]["profilesInFlow"] == 1  # bo
+    sign_in(page, api.key, f"/flows/{flow['id']}")
+    page.get_by_role("group", name="Predefined audience").click()
+    side = page.get_by_role("complementary", name="Element settings")
+    expect(side.get_by_label("Entry point type")).to_be_disabled()
+    tags = side.get_by_label("Tags")
+    expect(tags).to_be_editable()
+    tags.fill('["regular", "vip"]')
+    side.get_by_role("button", name="Save audience to version 1").click()
+    expect(side.get_by_role("status")).to_have_text("Saved to version 1.")
+    entry = api.call("GET", f"/flows/{flow['id']}")["document"]["entry"]
+    assert entry["tags"] == ["regular", "vip"]
+    api.call("POST", "/clock/advance", json={"by": "PT1M"})
+    performance = api.call("GET", f"/flows/{flow['id']}/performance")
+    assert performance["flow"]["profilesInFlow"] == 2  # and ana, of the source added in place
+
+    # a source the account does not have is refused, and the saved audience stays
+    side.get_by_label("Segments").fill('["No such segment"]')
+    side.get_by_role("button", name="Save audience to version 1").click()
+    expect(side.get_by_role("status")).to_contain_text("Not saved")
+    assert api.call("GET", f"/flows/{flow['id']}")["document"]["entry"].get("segments") is None
+
+
+def test_a_one_off_audience_is_not_offered_to_change_in_place(page: Any, api: Api) -> None:
+    api.call("POST", "/people", 201, json={"externalId": "bo", "tags": ["regular"]})
+    flow = api.call(
+        "POST",
+        "/flows",
+        201,
+        json={
+            "name": "Once",
+            "entry": {"type": "audience", "tags": ["regular"]},
+            "elements": [{"id": "w", "type": "wait", "duration": "P1D"}],
+        },
+    )
+    api.call("POST", f"/flows/{flow['id']}/launch")
+    sign_in(page, api.key, f"/flows/{flow['id']}")
+    page.get_by_role("group", name="Predefined audience").click()
+    side = page.get_by_role("complementary", name="Element settings")
+    expect(page.get_by_label("Status")).to_have_text("active")  # bo waits inside
+    expect(side.get_by_label("Tags")).to_be_disabled()
+    expect(side.get_by_role("button", name="Save audience to version 1")).to_have_count(0)

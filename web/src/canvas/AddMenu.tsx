@@ -1,14 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { createPortal } from "react-dom";
-import { ELEMENTS } from "./catalogue";
+import { ELEMENTS, FAMILIES } from "./catalogue";
 import type { Slot } from "./document";
-
-const GROUPS: Array<[string, string]> = [
-  ["channel", "Channels"],
-  ["function", "Functions"],
-  ["ivr", "IVR"],
-  ["end", "End"],
-];
 
 /** The "Add element" control: a button that opens a menu of element types, by their names. */
 export function AddElement({
@@ -115,7 +108,7 @@ function AddMenu({
       style={{ left: pos.left, top: pos.top }}
       onKeyDown={move}
     >
-      {GROUPS.map(([family, title]) => (
+      {FAMILIES.map(([family, title]) => (
         <div key={family} role="group" aria-label={title}>
           <div className="menu-title" aria-hidden="true">
             {title}

@@ -210,6 +210,25 @@ async function saveInPlace(flow: Flow, doc: FlowDocument): Promise<string> {
   }
 }
 
+/** The sources of a launched real-time audience, changed in place; answers what happened. */
+async function saveAudienceInPlace(flow: Flow, doc: FlowDocument): Promise<string> {
+  const entry = doc.entry as Record<string, unknown>;
+  const sources = Object.fromEntries(
+    ["segments", "tags", "people", "companies"].map((k) => [k, Array.isArray(entry[k]) ? entry[k] : []]),
+  );
+  try {
+    await unwrap(
+      api.PATCH("/api/v1/flows/{flow_id}/versions/{number}", {
+        params: { path: { flow_id: flow.id, number: flow.version } },
+        body: { entry: sources } as never,
+      }),
+    );
+    return `Saved to version ${flow.version}.`;
+  } catch (e) {
+    return `Not saved: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
 /** Pause, resume or cancel a launched flow (POST /flows/{id}/pause|resume|cancel). */
 function Lifecycle({ flow }: { flow: Flow }) {
   const queries = useQueryClient();
@@ -446,7 +465,14 @@ function Editor({ flow }: { flow: Flow }) {
             </button>
           </aside>
         ) : (
-          <SidePanel editable={editable} />
+          <SidePanel
+            editable={editable}
+            audienceInPlace={
+              ["active", "scheduled", "paused"].includes(flow.versionStatus)
+                ? { version: flow.version, save: () => saveAudienceInPlace(flow, doc) }
+                : undefined
+            }
+          />
         )}
       </div>
     </main>

@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from "react";
-import { ELEMENT_BY_TYPE, ENTRIES, ENTRY_BY_TYPE, type Field } from "./catalogue";
-import { elementsOf, removeElement, updateElement, updateEntry, type FlowDocument } from "./document";
+import { ELEMENT_BY_TYPE, ELEMENTS, ENTRIES, FAMILIES, ENTRY_BY_TYPE, type Field } from "./catalogue";
+import { elementsOf, removeElement, replaceElement, updateElement, updateEntry, type FlowDocument } from "./document";
 import { elementLabel } from "./graph";
 import { useEditor, type Problem } from "./store";
 
@@ -230,11 +230,23 @@ function problemsFor(problems: Problem[] | null, element: string | null, field: 
   });
 }
 
-function EntryPanel({ doc, editable }: { doc: FlowDocument; editable: boolean }) {
+/** The sources of a predefined audience: what a launched real-time audience changes in place. */
+const AUDIENCE_SOURCES = new Set(["segments", "tags", "people", "companies"]);
+
+/** A launched version whose real-time audience changes in place (PATCH /versions/{n}). */
+export interface AudienceInPlace {
+  version: number;
+  save: () => Promise<string>;
+}
+
+function EntryPanel({ doc, editable, inPlace }: { doc: FlowDocument; editable: boolean; inPlace?: AudienceInPlace }) {
   const edit = useEditor((s) => s.edit);
   const problems = useEditor((s) => s.problems);
   const kind = ENTRY_BY_TYPE[doc.entry.type];
   const typeId = useId();
+  const [saving, setSaving] = useState(false);
+  const [said, setSaid] = useState<string | null>(null);
+  const audienceLive = inPlace !== undefined && doc.entry.type === "audience" && doc.entry.update === "realtime";
   return (
     <>
       <h2>Entry point</h2>
@@ -258,12 +270,58 @@ function EntryPanel({ doc, editable }: { doc: FlowDocument; editable: boolean })
           key={`${doc.entry.type}.${f.key}`}
           field={f}
           value={doc.entry[f.key]}
-          disabled={!editable}
+          disabled={!(editable || (audienceLive && AUDIENCE_SOURCES.has(f.key)))}
           problems={problemsFor(problems, "entry", f.key)}
           onChange={(v) => edit((d) => updateEntry(d, { [f.key]: v }), `entry.${f.key}`)}
         />
       ))}
+      {audienceLive && inPlace && (
+        <div className="field">
+          <p className="muted">
+            The audience is updated in real time: people of a source you add enter as soon as you save.
+          </p>
+          <button
+            type="button"
+            className="primary"
+            disabled={saving}
+            onClick={async () => {
+              setSaving(true);
+              setSaid(await inPlace.save());
+              setSaving(false);
+            }}
+          >
+            Save audience to version {inPlace.version}
+          </button>
+          {said && <p role="status">{said}</p>}
+        </div>
+      )}
     </>
+  );
+}
+
+/** "Replace element": another type in the same place; its links and name stay, its fields go. */
+function Replace({ current, onReplace }: { current: string; onReplace: (type: string) => void }) {
+  const [type, setType] = useState("");
+  const id = useId();
+  return (
+    <div className="field replace">
+      <label htmlFor={id}>Replace with</label>
+      <select id={id} value={type} onChange={(e) => setType(e.target.value)}>
+        <option value="">Choose an element</option>
+        {FAMILIES.map(([family, title]) => (
+          <optgroup key={family} label={title}>
+            {ELEMENTS.filter((e) => e.family === family && e.type !== current).map((e) => (
+              <option key={e.type} value={e.type}>
+                {e.label}
+              </option>
+            ))}
+          </optgroup>
+        ))}
+      </select>
+      <button type="button" disabled={!type} onClick={() => onReplace(type)}>
+        Replace element
+      </button>
+    </div>
   );
 }
 
@@ -321,6 +379,10 @@ function ElementPanel({ doc, id, editable }: { doc: FlowDocument; id: string; ed
           {p.message}
         </p>
       ))}
+      {editable && <Replace current={element.type} onReplace={(type) => {
+        const [next, newId] = replaceElement(doc, id, type);
+        edit(() => next, undefined, newId);
+      }} />}
       {editable && (
         <button type="button" className="danger" onClick={() => edit((d) => removeElement(d, id), undefined, null)}>
           Delete element
@@ -330,7 +392,7 @@ function ElementPanel({ doc, id, editable }: { doc: FlowDocument; id: string; ed
   );
 }
 
-export function SidePanel({ editable }: { editable: boolean }) {
+export function SidePanel({ editable, audienceInPlace }: { editable: boolean; audienceInPlace?: AudienceInPlace }) {
   const doc = useEditor((s) => s.doc);
   const selected = useEditor((s) => s.selected);
   const select = useEditor((s) => s.select);
@@ -338,7 +400,7 @@ export function SidePanel({ editable }: { editable: boolean }) {
   return (
     <aside className="side" aria-label="Element settings">
       {selected === "entry" ? (
-        <EntryPanel doc={doc} editable={editable} />
+        <EntryPanel doc={doc} editable={editable} inPlace={audienceInPlace} />
       ) : selected ? (
         <ElementPanel doc={doc} id={selected} editable={editable} />
       ) : (

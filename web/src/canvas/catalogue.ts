@@ -25,6 +25,14 @@ export interface ElementKind {
   otherwise?: boolean;
 }
 
+/** The families of the "Add element" menu and the "Replace with" list, in the guide's order. */
+export const FAMILIES: Array<[ElementKind["family"], string]> = [
+  ["channel", "Channels"],
+  ["function", "Functions"],
+  ["ivr", "IVR"],
+  ["end", "End"],
+];
+
 const templateHint = "Liquid placeholders such as {{ person.firstName }} or {{ cartValue }}";
 const exprHint = "an expression: variables bare, person.x, event.x";
 
@@ -190,6 +198,7 @@ export const ENTRIES: EntryKind[] = [
       { key: "segments", label: "Segments", kind: "json", hint: "[ids or names]" },
       { key: "tags", label: "Tags", kind: "json", hint: "[names]" },
       { key: "people", label: "People", kind: "json", hint: "[ids]" },
+      { key: "companies", label: "Companies", kind: "json", hint: "[ids or names]" },
       { key: "update", label: "Update", kind: "select", options: ["never", "realtime"] },
     ],
   },

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { addElement, getIn, removeElement, scratch, setIn, updateElement, type FlowDocument } from "./document";
+import {
+  addElement, getIn, removeElement, replaceElement, scratch, setIn, updateElement, type FlowDocument,
+} from "./document";
 import { toGraph } from "./graph";
 
 const cart: FlowDocument = {
@@ -136,5 +138,45 @@ describe("setIn", () => {
     doc = setIn(doc, ["settings", "goal", "event"], "");
     expect("settings" in doc).toBe(false);
     expect(doc.elements).toBe(cart.elements);
+  });
+});
+
+describe("replaceElement", () => {
+  it("puts a blank element of the new type in the old one's place, links and name kept", () => {
+    const [doc, id] = replaceElement(cart, "sms1", "send_whatsapp");
+    expect(id).toBe("whatsapp1");
+    const els = doc.elements!;
+    expect(els[0]).toEqual({ id: "whatsapp1", type: "send_whatsapp", name: "Reminder SMS", next: "wait1" });
+    expect(els.map((e) => e.id)).toEqual(["whatsapp1", "wait1", "email1", "thanks"]);
+    // the entry still leads to it (it is still the first element), and nothing names sms1
+    expect(JSON.stringify(doc)).not.toContain("sms1");
+  });
+
+  it("repoints every link that led to the old element", () => {
+    const [doc] = replaceElement(cart, "email1", "send_sms");
+    const wait = doc.elements!.find((e) => e.id === "wait1")!;
+    expect(wait.next).toEqual({ event: "thanks", timeout: "sms2" });
+    expect(doc.elements!.find((e) => e.id === "sms2")).toEqual({ id: "sms2", type: "send_sms", name: "Reminder email" });
+  });
+
+  it("keeps outcomes whose names match, else hangs the first onward link on the first outcome", () => {
+    const [same] = replaceElement(cart, "wait1", "wait_for_event");
+    expect(same).toBe(cart); // the same type: nothing to replace
+    const [seg, id] = replaceElement(cart, "wait1", "segment");
+    expect(seg.elements!.find((e) => e.id === id)!.next).toEqual({ "Branch 1": "thanks" });
+    const [plain, pid] = replaceElement(cart, "wait1", "wait");
+    expect(plain.elements!.find((e) => e.id === pid)!.next).toBe("thanks");
+  });
+
+  it("an exit takes no onward link", () => {
+    const [doc, id] = replaceElement(cart, "sms1", "exit");
+    expect(doc.elements!.find((e) => e.id === id)).toEqual({ id: "exit1", type: "exit", name: "Reminder SMS" });
+    expect(toGraph(doc).nodes.find((n) => n.id === id)?.kind).toBe("exit");
+  });
+
+  it("follows an entry that names its first element", () => {
+    const named = { ...cart, entry: { ...cart.entry, next: "sms1" } };
+    const [doc, id] = replaceElement(named, "sms1", "send_email");
+    expect(doc.entry.next).toBe(id);
   });
 });

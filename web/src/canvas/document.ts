@@ -174,6 +174,45 @@ export function removeElement(doc: FlowDocument, id: string): FlowDocument {
   return { ...doc, entry, elements: rest };
 }
 
+/**
+ * Replace an element by a blank one of another type, in its place (the guide's "Replace"):
+ * whatever pointed at it points at the new one, its name stays, and what followed it follows
+ * the new element: outcome by outcome where the names match (a segment's branches, a wait's
+ * `event`/`timeout`), else its first onward link on the new element's plain `next` or first
+ * outcome. Answers the new document and the new element's id.
+ */
+export function replaceElement(doc: FlowDocument, id: string, type: string): [FlowDocument, string] {
+  const elements = elementsOf(doc);
+  const old = elements.find((e) => e.id === id);
+  if (!old || old.type === type) return [doc, id];
+  const others = { ...doc, elements: elements.filter((e) => e.id !== id) };
+  let element = blankElement(others, type);
+  if (old.name) element.name = old.name;
+  if (type !== "exit") {
+    const links = linksOf(old).filter((l): l is [string | null, string] => l[1] !== undefined);
+    const outcomes = outcomesOf(element);
+    if (outcomes === null) {
+      if (links.length) element = pointTo(element, undefined, links[0][1]);
+    } else if (outcomes.length) {
+      const matched = links.filter(([o]) => o !== null && outcomes.includes(o));
+      if (matched.length) for (const [o, t] of matched) element = pointTo(element, o as string, t);
+      else if (links.length) element = pointTo(element, outcomes[0], links[0][1]);
+    }
+  }
+  const swap = (target: string | undefined) => (target === id ? element.id : target);
+  const updated = elements.map((e) => {
+    if (e.id === id) return element;
+    const next = e.next;
+    if (typeof next === "string") return next === id ? { ...e, next: element.id } : e;
+    if (next && typeof next === "object" && Object.values(next).includes(id)) {
+      return { ...e, next: Object.fromEntries(Object.entries(next).map(([o, t]) => [o, swap(t) as string])) };
+    }
+    return e;
+  });
+  const entry = doc.entry.next === id ? { ...doc.entry, next: element.id } : doc.entry;
+  return [{ ...doc, entry, elements: updated }, element.id];
+}
+
 /** Replace the fields of one element (id and type stay). */
 export function updateElement(doc: FlowDocument, id: string, fields: Record<string, unknown>): FlowDocument {
   return {

@@ -45,10 +45,12 @@ $(WEB_DIST): $(WEB_DEPS) $(WEB_SRC)
 
 web: $(WEB_DIST)
 
-# The typed API client, generated from the API's OpenAPI document; commit the result.
+# The typed API client, generated from the API's OpenAPI document, and the flow JSON Schema
+# the editor's catalogue is tested against; commit the results.
 web-api: $(STAMP) $(WEB_DEPS)
 	$(BIN)/python web/scripts/dump_openapi.py > web/.openapi.json
 	cd web && npx openapi-typescript .openapi.json -o src/api/schema.d.ts
+	$(BIN)/python web/scripts/dump_flow_schema.py > web/src/api/flow-schema.json
 
 # The web app's figures in headless Chromium (bundle size, list, a big flow, panning), as JSON.
 bench-web: $(STAMP) chromium web

@@ -1,5 +1,7 @@
 """The web app's typed client matches the API it calls: `web/src/api/schema.d.ts` is what
-`make web-api` generates from the API's OpenAPI document today. A change of a path, a
+`make web-api` generates from the API's OpenAPI document today, and
+`web/src/api/flow-schema.json` (the flow JSON Schema the editor's catalogue is tested
+against, `catalogue.test.ts`) is what `GET /schema/flow` answers. A change of a path, a
 parameter or a body that the client was not regenerated for fails here (and, once
 regenerated, in `tsc` wherever the app used the old shape)."""
 
@@ -31,3 +33,14 @@ def test_the_committed_api_client_is_generated_from_the_api_of_today(tmp_path: P
         "web/src/api/schema.d.ts is stale: run `make web-api`, then `make web` (tsc shows "
         "where the app used the old shape)"
     )
+
+
+def test_the_committed_flow_schema_is_the_one_the_api_serves() -> None:
+    served = subprocess.run(
+        [sys.executable, str(WEB / "scripts" / "dump_flow_schema.py")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    committed = (WEB / "src" / "api" / "flow-schema.json").read_text()
+    assert served == committed, "web/src/api/flow-schema.json is stale: run `make web-api`"

@@ -214,7 +214,7 @@ export const ENTRIES: EntryKind[] = [
   {
     type: "inbound", label: "Inbound message",
     fields: [
-      { key: "channel", label: "Channel", kind: "select", options: ["sms", "whatsapp", "viber", "voice"] },
+      { key: "channel", label: "Channel", kind: "select", options: ["sms", "whatsapp", "viber"] },
       { key: "number", label: "Number", kind: "text" },
       { key: "keyword", label: "Keyword", kind: "text" },
       { key: "assign", label: "Assign", kind: "json" },

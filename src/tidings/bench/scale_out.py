@@ -26,6 +26,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -142,6 +143,58 @@ def _ingest(db: Database, count: int) -> float:
     return time.perf_counter() - started
 
 
+class WaitSampler:
+    """What PostgreSQL's sessions of the run are doing, sampled from `pg_stat_activity`
+    every `interval` s from a thread: for each (state, wait event), how many sessions are in
+    it on average (`CPU` for an active session waiting on nothing; a lock wait names the
+    start of the statement that waits)."""
+
+    def __init__(self, db: Database, interval: float = 0.2) -> None:
+        self.db = db
+        self.interval = interval
+        self.samples = 0
+        self.seen: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with self.db.read() as conn:
+            while not self._stop.wait(self.interval):
+                rows = conn.exec_driver_sql(
+                    "SELECT state, wait_event_type, wait_event, left(query, 48) "
+                    "FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend' AND state <> 'idle'"
+                ).all()
+                conn.rollback()
+                self.samples += 1
+                for state, kind, event, query in rows:
+                    what = f"{state}: {f'{kind}:{event}' if event else 'CPU'}"
+                    if kind == "Lock":  # which statement waits for a lock
+                        what += f" in {query}"
+                    self.seen[what] += 1
+
+    def average(self) -> dict[str, float]:
+        """Sessions in each (state, wait) on average, the busiest first."""
+        n = max(self.samples, 1)
+        return {what: round(count / n, 2) for what, count in self.seen.most_common(8)}
+
+
+def _machine_busy() -> tuple[float, float]:
+    """CPU seconds of the whole machine so far: busy (not idle, not iowait), and iowait."""
+    times = psutil.cpu_times()
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    return sum(times) - idle, getattr(times, "iowait", 0.0)
+
+
 def _cpu(pid: int) -> float:
     with contextlib.suppress(psutil.Error):
         times = psutil.Process(pid).cpu_times()
@@ -167,12 +220,17 @@ def _run(url: str, count: int, n: int) -> dict[str, Any]:
             postmaster = _postmaster(url)
             me = os.getpid()
             before = [_tree_cpu(p.pid) for p in processes], _tree_cpu(postmaster), _cpu(me)
-            started = time.perf_counter()
-            ingest_seconds = _ingest(db, count)
-            ingest_cpu = _cpu(me) - before[2]
+            machine = _machine_busy()
             sent = "SELECT count(*) FROM sandbox_messages"
-            _wait("every SMS", lambda: _count(db, sent) >= count, 1800)
-            elapsed = time.perf_counter() - started
+            with WaitSampler(db) as waits:
+                started = time.perf_counter()
+                ingest_seconds = _ingest(db, count)
+                ingest_cpu = _cpu(me) - before[2]
+                _wait("every SMS", lambda: _count(db, sent) >= count, 1800)
+                elapsed = time.perf_counter() - started
+            machine_busy, machine_iowait = (
+                a - b for a, b in zip(_machine_busy(), machine, strict=True)
+            )
             workers_cpu = [_tree_cpu(p.pid) - b for p, b in zip(processes, before[0], strict=True)]
             database_cpu = _tree_cpu(postmaster) - before[1]
             rss = [_peak_rss_mb(p.pid) for p in processes]
@@ -218,8 +276,13 @@ def _run(url: str, count: int, n: int) -> dict[str, Any]:
             "workers": round(sum(workers_cpu) / elapsed, 2),
             "postgresql": round(database_cpu / elapsed, 2),
             "ingest": round(ingest_cpu / elapsed, 2),
-            "machine": psutil.cpu_count(),
+            # everything on the machine, ours included (others' work is the noise)
+            "machineAll": round(machine_busy / elapsed, 2),
+            "machineIowait": round(machine_iowait / elapsed, 2),
+            "machineCores": psutil.cpu_count(),
         },
+        # PostgreSQL's sessions by what they wait on (pg_stat_activity, every 0.2 s)
+        "databaseSessions": waits.average(),
         "serverPeakRssMb": round(sum(rss), 1),
         "target": "--workers 2 against --workers 1 (the ratio; the machine's cores bound it)",
     }

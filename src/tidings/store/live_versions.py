@@ -21,41 +21,43 @@ Row5 = Row[Any, Any, Any, Any, Any]
 Row9 = Row[Any, Any, Any, Any, Any, Any, Any, Any, Any]
 
 
+def _scheduled(*columns: Any) -> Any:
+    """`columns` of every scheduled, active or paused version joined with its flow."""
+    return (
+        select(*columns)
+        .join(flows, flows.c.id == flow_versions.c.flow_id)
+        .where(flow_versions.c.status.in_(SCHEDULED))
+    )
+
+
+_SCHEDULE = (
+    flow_versions.c.status,
+    flow_versions.c.launched_at,
+    flows.c.starts_at,
+    flows.c.ends_at,
+    flows.c.last_activity_at,
+)
+
+
 def scheduled_versions(conn: Connection) -> Sequence[Row9]:
     """Every scheduled, active or paused version with its flow's schedule: `account_id`,
-    `flow_id`, `version`, `status`, `launched_at`, `document`, `starts_at`, `ends_at`,
+    `flow_id`, `version`, `document`, `status`, `launched_at`, `starts_at`, `ends_at`,
     `last_activity_at`."""
     return conn.execute(
-        select(
+        _scheduled(
             flow_versions.c.account_id,
             flow_versions.c.flow_id,
             flow_versions.c.version,
-            flow_versions.c.status,
-            flow_versions.c.launched_at,
             flow_versions.c.document,
-            flows.c.starts_at,
-            flows.c.ends_at,
-            flows.c.last_activity_at,
+            *_SCHEDULE,
         )
-        .join(flows, flows.c.id == flow_versions.c.flow_id)
-        .where(flow_versions.c.status.in_(SCHEDULED))
     ).all()
 
 
 def schedules(conn: Connection) -> Sequence[Row5]:
     """`scheduled_versions` without the documents: `status`, `launched_at`, `starts_at`,
     `ends_at`, `last_activity_at` (when the next schedule moves something)."""
-    return conn.execute(
-        select(
-            flow_versions.c.status,
-            flow_versions.c.launched_at,
-            flows.c.starts_at,
-            flows.c.ends_at,
-            flows.c.last_activity_at,
-        )
-        .join(flows, flows.c.id == flow_versions.c.flow_id)
-        .where(flow_versions.c.status.in_(SCHEDULED))
-    ).all()
+    return conn.execute(_scheduled(*_SCHEDULE)).all()
 
 
 def emptied_finishing(conn: Connection) -> Sequence[Row3]:

@@ -64,6 +64,23 @@ def test_journeys_http_on_postgresql_prints_its_timeline() -> None:
     assert found["serverPeakRssMb"] > 10
 
 
+def test_events_on_postgresql_with_two_workers_completes_every_journey() -> None:
+    """Two `tidings worker` processes share the partitions; every event's person enters,
+    passes the segment and gets exactly one SMS, and both workers' people got theirs."""
+    found = bench("events", "--database", "postgresql", "--workers", "2", "--events", "300")
+    assert found["database"] == "postgresql"
+    assert found["workers"] == 2
+    assert found["journeysCompleted"] == found["messages"] == found["peopleMessaged"] == 300
+    assert found["partitionsByWorker"] == [128, 128]
+    assert sum(found["messagesByWorker"]) == 300
+    assert min(found["messagesByWorker"]) > 0, "each worker's partitions got messages"
+    assert found["eventsPerSecond"] > 0
+    assert found["ratioToRaw"] == pytest.approx(
+        found["eventsPerSecond"] / found["rawPerSecond"], rel=0.01, abs=0.001
+    )
+    assert len(found["cpuMsPerEvent"]["workers"]) == 2
+
+
 def test_parked_prints_the_store_size_against_its_participations_alone() -> None:
     found = bench("parked", "--people", "300")
     assert found["storeBytes"] > found["rawParticipationBytesPerPerson"] * 300 > 0

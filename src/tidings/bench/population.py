@@ -8,6 +8,7 @@ from sqlalchemy import insert, select
 
 from tidings.store.accounts import ensure_default_account
 from tidings.store.database import Database
+from tidings.store.dialect import param
 from tidings.store.tables import people, person_contacts, person_tags, tags
 
 CHUNK = 20_000
@@ -30,13 +31,11 @@ def populate(
     while base < people_count:
         size = min(CHUNK, people_count - base)
         with db.write_engine.begin() as conn:
+            p = param(db.dialect)
             conn.exec_driver_sql(
                 # no custom attributes: NULL, as the API writes it (tables.EmptyAsNull)
                 "INSERT INTO people (account_id, external_id, first_name, attributes, created_at, "
-                "updated_at) VALUES (?, ?, ?, NULL, 0, 0)"
-                if db.dialect == "sqlite"
-                else "INSERT INTO people (account_id, external_id, first_name, attributes, "
-                "created_at, updated_at) VALUES (%s, %s, %s, NULL, 0, 0)",
+                f"updated_at) VALUES ({p}, {p}, {p}, NULL, 0, 0)",
                 [(1, f"p{base + i}", f"Person{base + i}") for i in range(size)],
             )
             ids = (

@@ -2,7 +2,8 @@
 the least, written by the driver's `executemany` straight into a fresh store (same
 schema and indexes, SQLite, `synchronous=FULL`), in batches of the engine's size with one
 commit each. A workload prints its figure next to this one and their ratio, so it is
-also read against what the database alone can do.
+also read against what the database alone can do. Given a PostgreSQL URL (`events
+--database postgresql`), the raw store is a new database of that cluster instead.
 
 - `insert`: per person a participation, an outbox row and the sandbox's message (what a
   launched person or an event-started journey that sends writes, before any trace,
@@ -24,9 +25,11 @@ from pathlib import Path
 from typing import Literal
 
 from tidings.bench.population import populate
+from tidings.bench.postgres import create_database
 from tidings.bench.scratch import scratch
 from tidings.bench.server import BENCH_KEY
 from tidings.store.database import Database
+from tidings.store.dialect import param
 from tidings.store.tables import EXITED, WAITING
 
 BATCH = 5000  # the engine's batch
@@ -39,12 +42,20 @@ _PARTICIPATION = (
 )
 
 
+def _sql(db: Database, statement: str) -> str:
+    """`statement` in the driver's parameter style (`?` is SQLite's)."""
+    return statement.replace("?", param(db.dialect))
+
+
 @contextmanager
-def _store(people: int) -> Iterator[tuple[Database, Path]]:
+def _store(people: int, cluster_url: str | None = None) -> Iterator[tuple[Database, Path]]:
     folder = scratch("tidings-bench-raw-")
     path = folder / "raw.db"
-    populate(f"sqlite:///{path}", people_count=people, api_key=BENCH_KEY, phones=False)
-    db = Database(url=f"sqlite:///{path}")
+    url = f"sqlite:///{path}"
+    if cluster_url is not None:
+        url = create_database(cluster_url, "tidings_raw")
+    populate(url, people_count=people, api_key=BENCH_KEY, phones=False)
+    db = Database(url=url)
     with db.write_engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO flows (account_id, name, status, created_at, updated_at) "
@@ -61,13 +72,14 @@ def _batches(n: int) -> Iterator[range]:
         yield range(start + 1, min(start + BATCH, n) + 1)
 
 
-def rate(kind: Kind, people: int) -> float:
-    """People (or journeys) per second that `kind`'s rows alone go in at."""
-    with _store(people) as (db, _path):
+def rate(kind: Kind, people: int, cluster_url: str | None = None) -> float:
+    """People (or journeys) per second that `kind`'s rows alone go in at (in a new
+    database of the PostgreSQL cluster of `cluster_url` when given)."""
+    with _store(people, cluster_url) as (db, _path):
         if kind == "update":
             with db.write_engine.begin() as conn:
                 conn.exec_driver_sql(
-                    _PARTICIPATION,
+                    _sql(db, _PARTICIPATION),
                     [(i, WAITING, "w", 5, None, None, None) for i in range(1, people + 1)],
                 )
         started = time.perf_counter()
@@ -75,35 +87,47 @@ def rate(kind: Kind, people: int) -> float:
             with db.write_engine.begin() as conn:
                 if kind == "update":
                     conn.exec_driver_sql(
-                        f"UPDATE participations SET phase = {EXITED}, wake_at = NULL, "
-                        "waiting_for = NULL, exited_at = 2, exit_reason = 'completed' "
-                        "WHERE id = ?",
+                        _sql(
+                            db,
+                            f"UPDATE participations SET phase = {EXITED}, wake_at = NULL, "
+                            "waiting_for = NULL, exited_at = 2, exit_reason = 'completed' "
+                            "WHERE id = ?",
+                        ),
                         [(i,) for i in ids],
                     )
                     continue
                 conn.exec_driver_sql(
-                    _PARTICIPATION,
+                    _sql(db, _PARTICIPATION),
                     [(i, EXITED, "sms", None, None, 1, "completed") for i in ids],
                 )
                 if kind == "journey":
                     conn.exec_driver_sql(
-                        "INSERT INTO inbox (account_id, partition, person_id, kind, payload, "
-                        "due_at) VALUES (1, ?, ?, 'event', ?, 1)",
+                        _sql(
+                            db,
+                            "INSERT INTO inbox (account_id, partition, person_id, kind, "
+                            "payload, due_at) VALUES (1, ?, ?, 'event', ?, 1)",
+                        ),
                         [(i % 256, i, '{"name": "CartAbandoned"}') for i in ids],
                     )
                     continue
                 conn.exec_driver_sql(
-                    "INSERT INTO outbox (account_id, participation_id, flow_id, version, "
-                    "element, person_id, kind, channel, payload, status, attempts, "
-                    "next_attempt_at, created_at) VALUES (1, ?, 1, 1, 'sms', ?, 'message', "
-                    "'sms', ?, 'done', 0, 1, 1)",
+                    _sql(
+                        db,
+                        "INSERT INTO outbox (account_id, participation_id, flow_id, version, "
+                        "element, person_id, kind, channel, payload, status, attempts, "
+                        "next_attempt_at, created_at) VALUES (1, ?, 1, 1, 'sms', ?, "
+                        "'message', 'sms', ?, 'done', 0, 1, 1)",
+                    ),
                     [(i, i, '{"to": "+385910000000", "text": "Hi Person"}') for i in ids],
                 )
                 conn.exec_driver_sql(
-                    'INSERT INTO sandbox_messages (id, account_id, channel, "to", sender, '
-                    "content, parts, status, sent_at, flow_id, version, element, person_id) "
-                    "VALUES (?, 1, 'sms', '+385910000000', 'Bench', ?, 1, 'delivered', 1, 1, "
-                    "1, 'sms', ?)",
+                    _sql(
+                        db,
+                        'INSERT INTO sandbox_messages (id, account_id, channel, "to", sender, '
+                        "content, parts, status, sent_at, flow_id, version, element, "
+                        "person_id) VALUES (?, 1, 'sms', '+385910000000', 'Bench', ?, 1, "
+                        "'delivered', 1, 1, 1, 'sms', ?)",
+                    ),
                     [(i, '{"text": "Hi Person"}', i) for i in ids],
                 )
         elapsed = time.perf_counter() - started

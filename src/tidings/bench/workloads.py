@@ -155,47 +155,48 @@ async def _post_all(port: int, bodies: list[bytes], concurrency: int) -> None:
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
+EVENTS_DEFINITION = {"name": "CartAbandoned", "properties": {"cartValue": "decimal"}}
+EVENTS_FLOW = {
+    "name": "events bench",
+    "entry": {"type": "event", "event": "CartAbandoned", "where": "event.cartValue > 0"},
+    "elements": [
+        {
+            "id": "seg",
+            "type": "segment",
+            "branches": [{"name": "big", "when": "event.cartValue > 50"}],
+            "next": {"big": "sms", "otherwise": "sms"},
+        },
+        {"id": "sms", "type": "send_sms", "from": "Bench", "text": "Your cart"},
+    ],
+}
+
+
+def launch_events_flow(port: int) -> int:
+    """Define `CartAbandoned`, create and launch the events workload's flow; its id."""
+    call(port, "POST", "/event-definitions", EVENTS_DEFINITION)
+    flow = call(port, "POST", "/flows", EVENTS_FLOW)
+    call(port, "POST", f"/flows/{flow['id']}/launch")
+    return int(flow["id"])
+
+
+def cart_value(i: int) -> int:
+    """The i-th event's `cartValue`: every one enters, half go the `big` way."""
+    return i % 100 + 1
+
+
 def events(count: int) -> dict[str, Any]:
     """Event-triggered entries end to end: condition, branch, send."""
     path = scratch("tidings-bench-events-") / "e.db"
     populate(f"sqlite:///{path}", people_count=count, api_key=BENCH_KEY)  # phones to send to
     with running_server(f"sqlite:///{path}") as server:
-        call(
-            server.port,
-            "POST",
-            "/event-definitions",
-            {"name": "CartAbandoned", "properties": {"cartValue": "decimal"}},
-        )
-        flow = call(
-            server.port,
-            "POST",
-            "/flows",
-            {
-                "name": "events bench",
-                "entry": {
-                    "type": "event",
-                    "event": "CartAbandoned",
-                    "where": "event.cartValue > 0",
-                },
-                "elements": [
-                    {
-                        "id": "seg",
-                        "type": "segment",
-                        "branches": [{"name": "big", "when": "event.cartValue > 50"}],
-                        "next": {"big": "sms", "otherwise": "sms"},
-                    },
-                    {"id": "sms", "type": "send_sms", "from": "Bench", "text": "Your cart"},
-                ],
-            },
-        )
-        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        launch_events_flow(server.port)
         bodies = [
             orjson.dumps(
                 [
                     {
                         "person": {"externalId": f"p{i}"},
                         "name": "CartAbandoned",
-                        "properties": {"cartValue": i % 100 + 1},
+                        "properties": {"cartValue": cart_value(i)},
                     }
                     for i in range(start, min(start + 1000, count))
                 ]

@@ -243,9 +243,28 @@ def bench_waits(people: int = typer.Option(1_000_000, help="People waiting for a
 
 
 @bench.command("events")
-def bench_events(events: int = typer.Option(1_000_000, help="Events to post.")) -> None:
-    """Event-triggered entries end to end (condition, branch, send): events per second."""
-    _workload("events", events)
+def bench_events(
+    events: int = typer.Option(1_000_000, help="Events to post."),
+    database: str = typer.Option(
+        "sqlite", help="sqlite, or postgresql (a throwaway cluster from the local binaries)."
+    ),
+    workers: int | None = typer.Option(
+        None, min=1, help="PostgreSQL: how many `tidings worker` processes do the engine work."
+    ),
+) -> None:
+    """Event-triggered entries end to end (condition, branch, send): events per second.
+    On PostgreSQL the events are ingested directly and `--workers` processes work them."""
+    if database == "sqlite" and workers is None:
+        _workload("events", events)
+        return
+    if database != "postgresql":
+        console.print("[red]--workers needs --database postgresql[/red]")
+        raise typer.Exit(2)
+    import json
+
+    from tidings.bench import scale_out
+
+    print(json.dumps(scale_out.events_on_postgresql(events, workers or 1)), flush=True)
 
 
 @bench.command("parked")

@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection
 
 from tidings.domain.flows import parse_document
 from tidings.domain.flows.entry import AudienceEntry
 from tidings.domain.lifecycle import Status
 from tidings.engine.failures import blame
 from tidings.store import flows as store
+from tidings.store import live_versions as live
 from tidings.store.audience import Sources, enqueue_audience, refresh_members, seed_members
-from tidings.store.tables import flow_versions, flows, participations
 
 YEAR_MICROS = int(timedelta(days=365).total_seconds() * 1_000_000)
 
@@ -26,26 +26,7 @@ YEAR_MICROS = int(timedelta(days=365).total_seconds() * 1_000_000)
 def housekeep(conn: Connection, now: int, *, partitions: int = 256) -> int:
     """Apply every move due at `now`; return how many versions moved."""
     moved = settle_finishing(conn, now)
-    rows = conn.execute(
-        select(
-            flow_versions.c.account_id,
-            flow_versions.c.flow_id,
-            flow_versions.c.version,
-            flow_versions.c.status,
-            flow_versions.c.launched_at,
-            flow_versions.c.document,
-            flows.c.starts_at,
-            flows.c.ends_at,
-            flows.c.last_activity_at,
-        )
-        .join(flows, flows.c.id == flow_versions.c.flow_id)
-        .where(
-            flow_versions.c.status.in_(
-                [Status.scheduled.value, Status.active.value, Status.paused.value]
-            )
-        )
-    ).all()
-    for row in rows:
+    for row in live.scheduled_versions(conn):
         status = Status(row.status)
         target: Status | None = None
         if row.ends_at is not None and row.ends_at <= now:
@@ -71,16 +52,7 @@ def housekeep(conn: Connection, now: int, *, partitions: int = 256) -> int:
 
 def settle_finishing(conn: Connection, now: int) -> int:
     """A finishing version becomes finished once nobody is inside it any more."""
-    rows = conn.execute(
-        select(flow_versions.c.account_id, flow_versions.c.flow_id, flow_versions.c.version).where(
-            flow_versions.c.status == Status.finishing.value,
-            ~exists().where(
-                participations.c.flow_id == flow_versions.c.flow_id,
-                participations.c.version == flow_versions.c.version,
-                participations.c.phase != "exited",
-            ),
-        )
-    ).all()
+    rows = live.emptied_finishing(conn)
     for account_id, flow_id, version in rows:
         store.set_version_status(conn, account_id, flow_id, version, Status.finished, now=now)
     return len(rows)
@@ -88,23 +60,8 @@ def settle_finishing(conn: Connection, now: int) -> int:
 
 def next_due(conn: Connection) -> int | None:
     """The next instant at which a schedule starts or ends a version (or a quiet year ends)."""
-    rows = conn.execute(
-        select(
-            flow_versions.c.status,
-            flow_versions.c.launched_at,
-            flows.c.starts_at,
-            flows.c.ends_at,
-            flows.c.last_activity_at,
-        )
-        .join(flows, flows.c.id == flow_versions.c.flow_id)
-        .where(
-            flow_versions.c.status.in_(
-                [Status.scheduled.value, Status.active.value, Status.paused.value]
-            )
-        )
-    ).all()
     due: list[int] = []
-    for status, launched_at, starts_at, ends_at, last_activity in rows:
+    for status, launched_at, starts_at, ends_at, last_activity in live.schedules(conn):
         if ends_at is not None:
             due.append(ends_at)
         if status == Status.scheduled.value and starts_at is not None:
@@ -117,16 +74,8 @@ def next_due(conn: Connection) -> int | None:
 def refresh_realtime(conn: Connection, now: int, *, partitions: int) -> int:
     """Real-time audiences: people who joined one of their sources since enter now, as
     their re-entry settings allow (store/audience.refresh_members)."""
-    rows = conn.execute(
-        select(
-            flow_versions.c.account_id,
-            flow_versions.c.flow_id,
-            flow_versions.c.version,
-            flow_versions.c.document,
-        ).where(flow_versions.c.status == Status.active.value)
-    ).all()
     queued = 0
-    for account_id, flow_id, version, document in rows:
+    for account_id, flow_id, version, document in live.active_documents(conn):
         entry = (document or {}).get("entry") or {}
         if entry.get("type") != "audience" or entry.get("update") != "realtime":
             continue
@@ -166,11 +115,4 @@ def has_work(conn: Connection, now: int) -> bool:
     due = next_due(conn)
     if due is not None and due <= now:
         return True
-    return (
-        conn.execute(
-            select(flow_versions.c.id)
-            .where(flow_versions.c.status == Status.finishing.value)
-            .limit(1)
-        ).first()
-        is not None
-    )
+    return live.any_finishing(conn)

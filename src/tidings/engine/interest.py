@@ -16,10 +16,10 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tidings.domain.lifecycle import Status
-from tidings.store.tables import flow_versions
+from tidings.store.live_versions import documents_of
 
 # Scheduled versions count: they become active in the engine's own time, and an event
 # between that moment and the next refresh must not be skipped.
@@ -68,9 +68,5 @@ class Interest:
             self._wanted = frozenset(pairs)
 
     def refresh(self, conn: Connection) -> None:
-        rows = conn.execute(
-            select(flow_versions.c.account_id, flow_versions.c.document).where(
-                flow_versions.c.status.in_(LIVE)
-            )
-        )
+        rows = documents_of(conn, LIVE)
         self.update((account, name) for account, doc in rows for name in names_of(doc or {}))

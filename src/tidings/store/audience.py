@@ -28,7 +28,17 @@ from sqlalchemy import (
 )
 
 from tidings.domain.errors import Conflict
-from tidings.store.dialect import dialect_of, ids_in, json_param, param
+from tidings.store.dialect import (
+    dialect_of,
+    dialect_of_conn,
+    driver_params,
+    ids_in,
+    json_int_elements,
+    json_param,
+    param,
+    scans_account_by_id,
+    several_engines,
+)
 from tidings.store.segment_sql import condition
 from tidings.store.segments import segment_rule
 from tidings.store.tables import (
@@ -164,9 +174,8 @@ def enqueue_audience(
 ) -> int:
     """Queue an entry for every member, in bundles of up to BUNDLE_SIZE people (a row
     for each bundle, store/journeys.BUNDLE); answer how many people."""
-    dialect = dialect_of(conn.engine.url.drivername)
     condition = audience_condition(
-        conn, account_id, sources, now=now, by_id=dialect != "postgresql"
+        conn, account_id, sources, now=now, by_id=scans_account_by_id(dialect_of_conn(conn))
     )
     members = select(people.c.id).where(condition).order_by(people.c.id)
     bundles = _Bundles(conn, account_id, flow_id, now=now, partitions=partitions)
@@ -186,7 +195,7 @@ class _Bundles:
         dialect = dialect_of(conn.engine.url.drivername)
         self.conn, self.account_id, self.flow_id = conn, account_id, flow_id
         self.now, self.partitions = now, partitions
-        self.by_partition = dialect == "postgresql" and partitions > 1
+        self.by_partition = several_engines(dialect) and partitions > 1
         self.insert = (
             "INSERT INTO inbox (account_id, partition, person_id, kind, flow_id, payload, "
             f"due_at) VALUES ({', '.join([param(dialect)] * 3)}, 'enter', {param(dialect)}, "
@@ -395,12 +404,7 @@ def seed_members(
 
 def _queued(conn: Connection, flow_id: int) -> Any:
     """The people queued to enter the flow, in bundles or alone."""
-    postgres = dialect_of(conn.engine.url.drivername) == "postgresql"
-    bundled = (
-        "SELECT CAST(jsonb_array_elements_text(payload->'people') AS BIGINT) FROM inbox "
-        if postgres
-        else "SELECT j.value FROM inbox, json_each(inbox.payload, '$.people') AS j "
-    )
+    bundled = json_int_elements(dialect_of_conn(conn), "inbox", "payload", "people")
     return (
         text(
             f"{bundled}WHERE kind = 'enter' AND flow_id = :queued_flow "
@@ -418,9 +422,5 @@ def _ids(conn: Connection, query: Any, size: int) -> Iterator[list[int]]:
     from tidings.store.journeys import stream
 
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    if conn.dialect.name == "postgresql":
-        params: Any = compiled.params
-    else:
-        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-    for rows in stream(conn, str(compiled), params, size):
+    for rows in stream(conn, str(compiled), driver_params(conn, compiled), size):
         yield [row[0] for row in rows]

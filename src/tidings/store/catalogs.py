@@ -21,7 +21,7 @@ from tidings.domain.durations import format_micros
 from tidings.domain.errors import Conflict, InvalidInput, NotFound, Problem
 from tidings.domain.lifecycle import RUNNING
 from tidings.domain.values import ValueType
-from tidings.store.dialect import dialect_of
+from tidings.store.dialect import binds_arrays, dialect_of_conn
 from tidings.store.tables import catalog_items, catalogs, flow_versions
 
 CHUNK = 500  # parameters of one IN list
@@ -251,10 +251,10 @@ def upsert_items(
     for key, values in items:
         last[key] = values
     rows = [(key, orjson.dumps(values).decode()) for key, values in last.items()]
-    if dialect_of(conn.engine.url.drivername) == "postgresql":
-        new = _upsert_postgresql(conn, account_id, catalog_id, rows, now)
+    if binds_arrays(dialect_of_conn(conn)):
+        new = _upsert_arrays(conn, account_id, catalog_id, rows, now)
     else:
-        new = _upsert_sqlite(conn, account_id, catalog_id, rows, now)
+        new = _upsert_lists(conn, account_id, catalog_id, rows, now)
     created: list[bool] = []
     for key, _ in items:
         created.append(key in new)
@@ -262,7 +262,7 @@ def upsert_items(
     return created
 
 
-def _upsert_postgresql(
+def _upsert_arrays(
     conn: Connection, account_id: int, catalog_id: int, rows: list[tuple[str, str]], now: int
 ) -> set[str]:
     """Set-based: one statement per chunk, which tells the inserted keys itself (`xmax = 0`)
@@ -281,10 +281,10 @@ def _upsert_postgresql(
     return new
 
 
-def _upsert_sqlite(
+def _upsert_lists(
     conn: Connection, account_id: int, catalog_id: int, rows: list[tuple[str, str]], now: int
 ) -> set[str]:
-    """The keys that exist are read by primary key first, then one `executemany`."""
+    """The keys that exist are read by primary key first, then one `executemany` (SQLite)."""
     existing: set[str] = set()
     keys = [key for key, _ in rows]
     for start in range(0, len(keys), CHUNK):
@@ -386,7 +386,7 @@ def _items_by_key(
 ) -> Iterator[tuple[int, str, Any]]:
     if not keys:
         return
-    if dialect_of(conn.engine.url.drivername) == "postgresql":
+    if binds_arrays(dialect_of_conn(conn)):
         # A join with the wanted pairs as arrays: a list of hundreds of parameters in a
         # prepared plan would be tested against every row of the catalog instead.
         sql = (

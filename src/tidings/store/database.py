@@ -11,22 +11,14 @@ from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, make_url, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection
 
 from tidings.store.committer import Committer
-from tidings.store.dialect import Dialect, configure_sqlite, dialect_of
+from tidings.store.dialect import Dialect, create_engines, dialect_of, migration_lock, sqlite_file
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL (None for in-memory databases and other dialects)."""
-    if dialect_of(url) != "sqlite":
-        return None
-    name = make_url(url).database
-    return Path(name) if name and name != ":memory:" else None
+__all__ = ["MIGRATIONS", "Database", "sqlite_file"]  # sqlite_file: store/dialect.py
 
 
 class Database:
@@ -35,19 +27,7 @@ class Database:
     def __init__(self, *, url: str, pool_size: int = 8) -> None:
         self.url = url
         self.dialect: Dialect = dialect_of(url)
-        if self.dialect == "sqlite":
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=32)
-            configure_sqlite(self.engine, immediate=False)
-            self.write_engine = create_engine(url, poolclass=NullPool)
-            configure_sqlite(self.write_engine, immediate=True)
-            file = sqlite_file(url)
-            lock_path = None if file is None else Path(f"{file}.write.lock")
-        else:
-            self.engine = create_engine(
-                url, pool_size=pool_size, max_overflow=32, pool_pre_ping=True
-            )
-            self.write_engine = create_engine(url, pool_size=2, pool_pre_ping=True)
-            lock_path = None
+        self.engine, self.write_engine, lock_path = create_engines(url, pool_size=pool_size)
         self.committer = Committer(engine=self.write_engine, lock_path=lock_path)
 
     def migrate(self) -> None:
@@ -55,8 +35,7 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.write_engine.begin() as conn:
-            if self.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(7263541)"))
+            migration_lock(conn, 7263541)
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 

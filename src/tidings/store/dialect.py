@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from itertools import chain
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
     Connection,
     Engine,
     Numeric,
+    Select,
     Text,
     case,
     cast,
+    create_engine,
     event,
     exists,
     func,
@@ -22,8 +25,10 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -237,3 +242,115 @@ def sql_literal(value: Any) -> str | None:
     if type(value) is str and "\x00" not in value:
         return "'" + value.replace("'", "''") + "'"
     return None
+
+
+# --- what differs beyond SQL text: capabilities, engines, sessions ------------------------
+# The store's modules call these instead of testing the database's name themselves.
+
+
+def dialect_of_conn(conn: Connection) -> Dialect:
+    """The dialect a connection speaks."""
+    return dialect_of(conn.engine.url.drivername)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for in-memory databases and other dialects)."""
+    if dialect_of(url) != "sqlite":
+        return None
+    name = make_url(url).database
+    return Path(name) if name and name != ":memory:" else None
+
+
+def create_engines(url: str, *, pool_size: int) -> tuple[Engine, Engine, Path | None]:
+    """The read engine (pooled), the writer's engine, and the file the writers of several
+    processes take turns by (SQLite's; PostgreSQL's writers need none)."""
+    if dialect_of(url) == "sqlite":
+        engine = create_engine(url, pool_size=pool_size, max_overflow=32)
+        configure_sqlite(engine, immediate=False)
+        write_engine = create_engine(url, poolclass=NullPool)
+        configure_sqlite(write_engine, immediate=True)
+        file = sqlite_file(url)
+        return engine, write_engine, None if file is None else Path(f"{file}.write.lock")
+    engine = create_engine(url, pool_size=pool_size, max_overflow=32, pool_pre_ping=True)
+    return engine, create_engine(url, pool_size=2, pool_pre_ping=True), None
+
+
+def migration_lock(conn: Connection, key: int) -> None:
+    """Hold a lock until the transaction ends, so that processes migrating at once take
+    turns: PostgreSQL's advisory lock; SQLite's writer (BEGIN IMMEDIATE) holds the file."""
+    if dialect_of_conn(conn) == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(key)})")
+
+
+def listens(dialect: Dialect) -> bool:
+    """Whether the database tells other processes of new work (LISTEN/NOTIFY)."""
+    return dialect == "postgresql"
+
+
+def notify(conn: Connection, channel: str) -> None:
+    """NOTIFY `channel` at commit (PostgreSQL); SQLite's one engine is woken directly."""
+    if listens(dialect_of_conn(conn)):
+        conn.exec_driver_sql(f"NOTIFY {channel}")
+
+
+def several_engines(dialect: Dialect) -> bool:
+    """Whether engines of several processes may share the work (PostgreSQL: they lease
+    partitions); on SQLite the engine of `tidings serve` is the only one."""
+    return dialect == "postgresql"
+
+
+def binds_arrays(dialect: Dialect) -> bool:
+    """Whether a Python list binds as one array parameter (PostgreSQL: `%s::text[]`,
+    `unnest`), so one statement's shape serves any number of values; SQLite takes IN lists."""
+    return dialect == "postgresql"
+
+
+def scans_account_by_id(dialect: Dialect) -> bool:
+    """Whether all of an account's people are best read by walking the table in id order,
+    testing the account on each row (SQLite: by the account's index it sorts the members
+    for an id order); PostgreSQL's planner does well with the index."""
+    return dialect == "sqlite"
+
+
+def for_update(conn: Connection, query: Select[Any]) -> Select[Any]:
+    """`query` locking its rows until the transaction ends (PostgreSQL's FOR UPDATE; on
+    SQLite the single writer's lock already excludes every other write)."""
+    return query.with_for_update() if dialect_of_conn(conn) == "postgresql" else query
+
+
+def set_local(conn: Connection, settings: dict[str, str]) -> None:
+    """Session settings for the rest of this transaction (PostgreSQL's `set_config(...,
+    true)`: application_name, timeouts); SQLite has none of these."""
+    if dialect_of_conn(conn) != "postgresql" or not settings:
+        return
+    calls = ", ".join(["set_config(%s, %s, true)"] * len(settings))
+    conn.exec_driver_sql(f"SELECT {calls}", tuple(chain.from_iterable(settings.items())))
+
+
+def terminate_sessions(conn: Connection, application_names: Sequence[str]) -> list[bool]:
+    """End the other sessions named so (PostgreSQL's `pg_terminate_backend`, waiting up to
+    2 s each); answers whether each one ended. SQLite has no sessions to end."""
+    if dialect_of_conn(conn) != "postgresql" or not application_names:
+        return []
+    ended = conn.exec_driver_sql(
+        "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity "
+        "WHERE application_name = ANY(%s) AND pid <> pg_backend_pid()",
+        (list(application_names),),
+    ).all()
+    return [bool(ok) for (ok,) in ended]
+
+
+def json_int_elements(dialect: Dialect, table: str, column: str, key: str) -> str:
+    """`SELECT <each integer of the JSON array under key> FROM table[, ...] ` (a head for
+    a WHERE on `table`'s columns): a row per element of every row's array."""
+    if dialect == "postgresql":
+        return f"SELECT CAST(jsonb_array_elements_text({column}->'{key}') AS BIGINT) FROM {table} "
+    return f"SELECT j.value FROM {table}, json_each({table}.{column}, '$.{key}') AS j "
+
+
+def driver_params(conn: Connection, compiled: SQLCompiler) -> Any:
+    """A compiled statement's parameters as the driver takes them: named (psycopg) or
+    in order (sqlite3)."""
+    if dialect_of_conn(conn) == "postgresql":
+        return compiled.params
+    return tuple(compiled.params[name] for name in compiled.positiontup or ())

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
 from tidings.domain.lifecycle import RUNNING, Status, flow_status
+from tidings.store.dialect import for_update
 from tidings.store.tables import audience_members, flow_versions, flows, participations
 
 
@@ -113,8 +114,8 @@ def create_flow(
 
 def read_flow(conn: Connection, account_id: int, flow_id: int, *, lock: bool = False) -> Flow:
     query = select(flows).where(flows.c.account_id == account_id, flows.c.id == flow_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    if lock:
+        query = for_update(conn, query)
     row = conn.execute(query).one_or_none()
     if row is None:
         raise NotFound(f"flow {flow_id} does not exist")

@@ -25,7 +25,14 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
-from tidings.store.dialect import dialect_of, insert_ignore
+from tidings.store.dialect import (
+    dialect_of,
+    dialect_of_conn,
+    insert_ignore,
+    set_local,
+    several_engines,
+    terminate_sessions,
+)
 from tidings.store.tables import partition_leases as leases
 from tidings.store.tables import workers
 
@@ -183,16 +190,17 @@ def mark_transaction(conn: Connection, owner: str, *, lease: int) -> None:
     """On PostgreSQL, label the session with the owner for the rest of this transaction
     (so `end_sessions` can find it once the owner is presumed dead) and let the server
     end it should it sit idle in the transaction for a lease's length."""
-    if conn.dialect.name == "postgresql":
-        # lock_timeout: a transaction stuck behind a frozen worker's locks gives up after
-        # half a lease, so the next lease tick can find that worker dead and end its
-        # sessions (a tick blocked in `renew` would otherwise never tick again).
-        conn.exec_driver_sql(
-            "SELECT set_config('application_name', %s, true), "
-            "set_config('idle_in_transaction_session_timeout', %s, true), "
-            "set_config('lock_timeout', %s, true)",
-            (_session_name(owner), str(max(lease // 1000, 1)), str(max(lease // 2000, 1))),
-        )
+    # lock_timeout: a transaction stuck behind a frozen worker's locks gives up after
+    # half a lease, so the next lease tick can find that worker dead and end its
+    # sessions (a tick blocked in `renew` would otherwise never tick again).
+    set_local(
+        conn,
+        {
+            "application_name": _session_name(owner),
+            "idle_in_transaction_session_timeout": str(max(lease // 1000, 1)),
+            "lock_timeout": str(max(lease // 2000, 1)),
+        },
+    )
 
 
 def end_sessions(conn: Connection, owners: Sequence[str]) -> int:
@@ -201,19 +209,15 @@ def end_sessions(conn: Connection, owners: Sequence[str]) -> int:
     keep its lease rows locked, so that nobody could take them (acquisition skips locked
     rows), nor ever commit what it wrote under a lease it lost. Answers how many ended;
     without the right to signal them (another role) it logs and ends none."""
-    if not owners or conn.dialect.name != "postgresql":
+    if not owners or not several_engines(dialect_of_conn(conn)):
         return 0
     try:
         with conn.begin_nested():
-            ended = conn.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity "
-                "WHERE application_name = ANY(%s) AND pid <> pg_backend_pid()",
-                ([_session_name(o) for o in owners],),
-            ).all()
+            ended = terminate_sessions(conn, [_session_name(o) for o in owners])
     except DBAPIError:
         log.warning("could not end the sessions of dead workers %s", owners, exc_info=True)
         return 0
-    return sum(1 for (ok,) in ended if ok)
+    return sum(ended)
 
 
 def check_epochs(conn: Connection, owner: str, held: Mapping[int, int], now: int) -> set[int]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
-from tidings.store.dialect import dialect_of, insert_ignore, param
+from tidings.store.dialect import binds_arrays, dialect_of_conn, insert_ignore, param
 from tidings.store.tables import people
 
 CHUNK = 500
@@ -40,8 +40,8 @@ def find_people(conn: Connection, account_id: int, external_ids: Iterable[str]) 
     """
     wanted = list(dict.fromkeys(external_ids))
     found: dict[str, int] = {}
-    dialect = dialect_of(conn.engine.url.drivername)
-    if dialect == "postgresql":
+    dialect = dialect_of_conn(conn)
+    if binds_arrays(dialect):
         if wanted:
             for external_id, person_id in conn.exec_driver_sql(_PG_FIND, (account_id, wanted)):
                 if person_id is not None:
@@ -70,7 +70,7 @@ def ensure_people(
     wanted = list(dict.fromkeys(external_ids))
     found = find_people(conn, account_id, wanted)
     missing = [e for e in wanted if e not in found]
-    if missing and dialect_of(conn.engine.url.drivername) == "postgresql":
+    if missing and binds_arrays(dialect_of_conn(conn)):
         created: dict[str, int] = dict(
             conn.exec_driver_sql(_PG_CREATE, (account_id, now, now, missing)).fetchall()
         )
@@ -81,7 +81,7 @@ def ensure_people(
         # ON CONFLICT DO NOTHING: another server process may create the same person at
         # the same moment; the look-up below finds theirs.
         conn.execute(
-            insert_ignore(dialect_of(conn.engine.url.drivername), people),
+            insert_ignore(dialect_of_conn(conn), people),
             [
                 {
                     "account_id": account_id,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
-from tidings.store.dialect import dialect_of
+from tidings.store.dialect import dialect_of, listens, notify
 
 WORK_CHANNEL = "tidings_work"
 log = logging.getLogger("tidings.engine")
@@ -23,8 +23,7 @@ log = logging.getLogger("tidings.engine")
 
 def notify_work(conn: Connection) -> None:
     """Tell the listening engines that work was added (delivered at commit)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"NOTIFY {WORK_CHANNEL}")
+    notify(conn, WORK_CHANNEL)
 
 
 class Listener:
@@ -32,7 +31,7 @@ class Listener:
     after each (re)connect, for whatever arrived while it was not listening)."""
 
     def __init__(self, *, url: str, wake: Callable[[], None], poll_seconds: float = 0.5):
-        if dialect_of(url) != "postgresql":
+        if not listens(dialect_of(url)):
             raise ValueError("LISTEN/NOTIFY needs PostgreSQL")
         self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
         self._wake = wake

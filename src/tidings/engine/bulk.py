@@ -11,7 +11,7 @@ from datetime import datetime
 from tidings.domain.durations import to_micros
 from tidings.engine import entries, uniform
 from tidings.engine.context import Bulk
-from tidings.store import journeys as store
+from tidings.store.inbox import due_inbox
 
 
 def take_head(engine: Bulk, now: datetime, limit: int) -> int:
@@ -19,7 +19,7 @@ def take_head(engine: Bulk, now: datetime, limit: int) -> int:
     set-based: audience entries, plain events, or delivery reports nobody waits for;
     answer how many were consumed (0: the general path takes the inbox)."""
     with engine.db.read() as conn:
-        first = store.due_inbox(conn, to_micros(now), 1, engine.scope.owned())
+        first = due_inbox(conn, to_micros(now), 1, engine.scope.owned())
     if not first:
         return 0
     item = first[0]

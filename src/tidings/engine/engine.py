@@ -51,10 +51,16 @@ from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored
 from tidings.engine.scope import Everything, Scope
 from tidings.store import audience
 from tidings.store import flows as flow_store
-from tidings.store import journeys as store
+from tidings.store.changes import Changes, write_changes
 from tidings.store.database import Database
+from tidings.store.ids import next_ids
+from tidings.store.inbox import InboxItem, due_inbox
+from tidings.store.outbox import message_row
+from tidings.store.participations import Row, history, live_of
 from tidings.store.performance import people_inside
+from tidings.store.snapshots import load_people
 from tidings.store.tables import flows, participations
+from tidings.store.timers import due_timers
 
 HELD_RESULT = "_heldResult"  # in a participation's `local`: a result that came while paused
 UNIFORM_BATCHES = 4  # a set-based move takes up to this many batches' worth of people
@@ -64,13 +70,13 @@ UNIFORM_BATCHES = 4  # a set-based move takes up to this many batches' worth of 
 class Batch:
     """One batch in memory: participations by id, and what to write."""
 
-    rows: dict[int, store.Row] = field(default_factory=dict)
+    rows: dict[int, Row] = field(default_factory=dict)
     live: dict[tuple[int, int], int] = field(default_factory=dict)  # (flow, person) -> id
     of_person: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     new_ids: set[int] = field(default_factory=set)
     touched: set[int] = field(default_factory=set)
     active_flows: set[int] = field(default_factory=set)
-    changes: store.Changes = field(default_factory=store.Changes)
+    changes: Changes = field(default_factory=Changes)
     profile: dict[int, list[UpdateProfile]] = field(default_factory=lambda: defaultdict(list))
     history: dict[int, dict[int, list[Past]]] = field(default_factory=dict)
     trace: dict[int, list[list[Any]]] = field(default_factory=lambda: defaultdict(list))
@@ -135,15 +141,15 @@ class Engine:
             if self.interest is not None:
                 self.interest.update(self.programs.interest())
             owned = self.scope.owned()
-            items = store.due_inbox(conn, at, self.batch_size, owned)
-            timers = store.due_timers(conn, at, self.batch_size, owned, partitions=self.partitions)
+            items = due_inbox(conn, at, self.batch_size, owned)
+            timers = due_timers(conn, at, self.batch_size, owned, partitions=self.partitions)
             timers = [t for t in timers if self._runs(t)]
             if not items and not timers:
                 return (self._idle_moves(at) if self.scope.leads() else 0), None
             # Everything live of the people with stimuli (an event may reach any of their
             # waits); a person who is only due on a timer needs no more than that row.
             people_ids = {(i.account_id, i.person_id) for i in items}
-            for row in [*store.live_of(conn, people_ids), *timers]:
+            for row in [*live_of(conn, people_ids), *timers]:
                 if row.id in batch.rows:
                     continue
                 batch.rows[row.id] = row
@@ -151,7 +157,7 @@ class Engine:
                 batch.of_person[row.person_id].add(row.id)
             entering = self._entry_candidates(items)
             for flow_id, person_ids in entering.items():
-                batch.history[flow_id] = store.history(conn, flow_id, person_ids)
+                batch.history[flow_id] = history(conn, flow_id, person_ids)
             # Only people with something to do are loaded: an event no flow starts on,
             # for a person who waits for nothing, is consumed without a look at them.
             involved = {row.person_id for row in batch.rows.values()}
@@ -159,19 +165,19 @@ class Engine:
                 involved |= person_ids
             # Message events (`store`) are kept in the person's events: they need the person.
             involved |= {i.person_id for i in items if i.kind != "event" or "store" in i.payload}
-            persons = store.load_people(conn, involved)
+            persons = load_people(conn, involved)
             if self.db.dialect == "postgresql":
                 # Other workers insert participations too: a batch takes its ids from the
                 # sequence, as many as it may need (a local counter would collide).
-                self._ids = store.next_ids(conn, self._entries_at_most(items))[::-1]
+                self._ids = next_ids(conn, self._entries_at_most(items))[::-1]
             elif not self._next_id:
-                self._next_id = store.next_ids(conn, 1)[0]
+                self._next_id = next_ids(conn, 1)[0]
 
         work: list[tuple[int, int, Any]] = [(t.wake_at or at, 0, t) for t in timers]
         work += [(i.due_at, 1, i) for i in items]
         work.sort(key=lambda w: (w[0], w[1], getattr(w[2], "id", 0)))
         for _due, _kind, thing in work:
-            if isinstance(thing, store.Row):
+            if isinstance(thing, Row):
                 self._step(batch, persons, thing.id, self._wake_stimulus(batch, thing.id), now)
             else:
                 self._item(batch, persons, thing, now)
@@ -192,11 +198,11 @@ class Engine:
         extra = self.db.write(lambda conn: self._write(conn, batch, at_now, also))
         return len(work), extra
 
-    def _runs(self, row: store.Row) -> bool:
+    def _runs(self, row: Row) -> bool:
         compiled = self.programs.by_version.get((row.flow_id, row.version))
         return compiled is not None and compiled.runs
 
-    def _entries_at_most(self, items: list[store.InboxItem]) -> int:
+    def _entries_at_most(self, items: list[InboxItem]) -> int:
         """An upper bound of the participations these stimuli can start."""
         count = 0
         for item in items:
@@ -236,7 +242,7 @@ class Engine:
         self._next_id += 1
         return pid
 
-    def _entry_candidates(self, items: list[store.InboxItem]) -> dict[int, set[int]]:
+    def _entry_candidates(self, items: list[InboxItem]) -> dict[int, set[int]]:
         out: dict[int, set[int]] = defaultdict(set)
         for item in items:
             if item.kind == "event":
@@ -251,7 +257,7 @@ class Engine:
     # --- stimuli -----------------------------------------------------------------------------
 
     def _item(
-        self, batch: Batch, persons: dict[int, Person], item: store.InboxItem, now: datetime
+        self, batch: Batch, persons: dict[int, Person], item: InboxItem, now: datetime
     ) -> None:
         person = persons.get(item.person_id)
         if person is None:
@@ -380,7 +386,7 @@ class Engine:
             return reason
         pid = self._new_id()
         at = to_micros(now)
-        row = store.Row(
+        row = Row(
             id=pid,
             account_id=compiled.account_id,
             flow_id=compiled.flow_id,
@@ -450,7 +456,7 @@ class Engine:
             self._effect(batch, row, effect, now)
         batch.touched.add(row.id)
 
-    def _effect(self, batch: Batch, row: store.Row, effect: Effect, now: datetime) -> None:
+    def _effect(self, batch: Batch, row: Row, effect: Effect, now: datetime) -> None:
         if isinstance(effect, Count):  # most effects are counts and trace lines: no row
             name, element = effect.name, effect.element
             key = (row.account_id, row.flow_id, row.version, element or "", name)
@@ -480,7 +486,7 @@ class Engine:
         match effect:
             case SendMessage() | Notify():
                 where = (row.account_id, row.id, row.flow_id, row.version, row.person_id)
-                batch.changes.outbox.append(store.message_row(where, at, effect))
+                batch.changes.outbox.append(message_row(where, at, effect))
             case CallApi():
                 batch.changes.outbox.append(
                     {
@@ -536,7 +542,7 @@ class Engine:
         also: Callable[[Connection], Any] | None = None,
     ) -> Any:
         self.scope.fence(conn)
-        store.write_changes(conn, replace(batch.changes, outbox=[]))
+        write_changes(conn, replace(batch.changes, outbox=[]))
         # after the participations: a report goes to whoever now waits for it
         dispatch.hand_over(
             conn,
@@ -632,7 +638,7 @@ def _drained(conn: Connection, compiled: Compiled) -> bool:
     )
 
 
-def _state(row: store.Row, person: Person, compiled: Compiled) -> State:
+def _state(row: Row, person: Person, compiled: Compiled) -> State:
     """The domain's state of a participation row (its awaited event by name)."""
     waiting_for = row.waiting_for
     if row.phase == Phase.waiting:
@@ -656,7 +662,7 @@ def _state(row: store.Row, person: Person, compiled: Compiled) -> State:
     )
 
 
-def _apply(row: store.Row, state: State, now: datetime, compiled: Compiled) -> None:
+def _apply(row: Row, state: State, now: datetime, compiled: Compiled) -> None:
     """The new state on the row (the awaited event NULL when it is the element's own)."""
     at = to_micros(now)
     row.phase = state.phase.value

@@ -32,22 +32,29 @@ from tidings.engine import uniform
 from tidings.engine.context import Bulk
 from tidings.engine.failures import blame
 from tidings.engine.programs import Compiled, stored_waiting_for
-from tidings.store import journeys as store
+from tidings.store.changes import Changes, write_changes
 from tidings.store.dialect import dialect_of, insert_values, json_param, param, sql_literal
+from tidings.store.ids import next_ids
+from tidings.store.inbox import InboxItem, due_inbox
+from tidings.store.outbox import message_row
+from tidings.store.participations import COLUMNS, JSON_COLUMNS, history
+from tidings.store.raw import fetch
+from tidings.store.snapshots import load_people
 from tidings.store.tables import PHASE_CODE, WAITING
+from tidings.store.timers import first_timer
 
-Entering = tuple[store.InboxItem, Compiled, PersonalEntry]
+Entering = tuple[InboxItem, Compiled, PersonalEntry]
 PART = 2000  # entries planned while the writer commits the previous part
 IN_FLIGHT = 2  # parts a round leaves with the writer while the next head is planned
 
 
-def enters(engine: Bulk, item: store.InboxItem) -> bool:
+def enters(engine: Bulk, item: InboxItem) -> bool:
     """Whether `item` is an event that only enters flows (no goal or delivery report):
     the head it starts may go set-based (`take`)."""
     return _flows(engine, item) is not None
 
 
-def _flows(engine: Bulk, item: store.InboxItem) -> list[Compiled] | None:
+def _flows(engine: Bulk, item: InboxItem) -> list[Compiled] | None:
     if item.kind != "event" or item.payload.get("store"):
         return None
     name = str(item.payload.get("name"))
@@ -66,11 +73,11 @@ def take(engine: Bulk, now: datetime, limit: int) -> int:
     at = to_micros(now)
     owned = engine.scope.owned()
     flight = engine.in_flight
-    head: list[tuple[store.InboxItem, list[Compiled]]] = []
+    head: list[tuple[InboxItem, list[Compiled]]] = []
     refuses: dict[int, bool] = {}  # flow -> whether its rules refuse even a first entry
     with engine.db.read() as conn:
         seen = set(flight.people)  # a person's stimulus waits for their part's commit
-        for item in store.due_inbox(conn, at, limit + len(flight.items), owned):
+        for item in due_inbox(conn, at, limit + len(flight.items), owned):
             if item.id in flight.items:
                 continue
             flows = _flows(engine, item)
@@ -93,7 +100,7 @@ def take(engine: Bulk, now: datetime, limit: int) -> int:
         been = {
             (flow_id, person_id)
             for flow_id, people in candidates.items()
-            for person_id in store.history(conn, flow_id, people)
+            for person_id in history(conn, flow_id, people)
         }
     fresh = [
         (item, flows)
@@ -114,7 +121,7 @@ def take(engine: Bulk, now: datetime, limit: int) -> int:
     for start in range(0, len(fresh), PART):
         part = fresh[start : start + PART]
         with engine.db.read() as conn:
-            persons = store.load_people(conn, [item.person_id for item, _ in part], needs)
+            persons = load_people(conn, [item.person_id for item, _ in part], needs)
         taken, entering = _plan(part, persons, plans, now)
         if taken:
             prepared = _prepare(engine, taken, entering, at)
@@ -131,19 +138,19 @@ def take_more(engine: Bulk, now: datetime, limit: int) -> int:
     how many events were consumed (0: the caller settles what is in flight first)."""
     with engine.db.read() as conn:
         owned, partitions = engine.scope.owned(), engine.partitions
-        if store.first_timer(conn, to_micros(now), owned, partitions=partitions) is not None:
+        if first_timer(conn, to_micros(now), owned, partitions=partitions) is not None:
             return 0
     return take(engine, now, limit)
 
 
 def _plan(
-    part: Sequence[tuple[store.InboxItem, list[Compiled]]],
+    part: Sequence[tuple[InboxItem, list[Compiled]]],
     persons: dict[int, Person],
     plans: dict[tuple[int, int], EntryPlan],
     now: datetime,
-) -> tuple[list[store.InboxItem], list[Entering]]:
+) -> tuple[list[InboxItem], list[Entering]]:
     """The events of `part` that are consumed here, and the entries they make."""
-    taken: list[store.InboxItem] = []
+    taken: list[InboxItem] = []
     entering: list[Entering] = []
     for item, flows in part:
         person = persons.get(item.person_id)
@@ -182,10 +189,10 @@ class _Prepared(NamedTuple):
 
 
 def _prepare(
-    engine: Bulk, taken: Sequence[store.InboxItem], entering: Sequence[Entering], at: int
+    engine: Bulk, taken: Sequence[InboxItem], entering: Sequence[Entering], at: int
 ) -> _Prepared:
     prepared = _Prepared([item.id for item in taken], [], [], {}, [], defaultdict(int))
-    # what a path's participations share, in store.COLUMNS order: phase ... local and
+    # what a path's participations share, in COLUMNS order: phase ... local and
     # wake_at ... exit_reason (a person's own: their variables and entry event)
     shared: dict[Leaf, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
     for item, compiled, entry in entering:
@@ -218,14 +225,14 @@ def _prepare(
         where = (compiled.account_id, compiled.flow_id, compiled.version)
         owner = (compiled.account_id, 0, compiled.flow_id, compiled.version, item.person_id)
         for message in entry.messages:
-            prepared.outbox.append((index, store.message_row(owner, at, message)))
+            prepared.outbox.append((index, message_row(owner, at, message)))
             prepared.counters[(*where, "", "messagesSent")] += message.parts
             prepared.counters[(*where, message.element, "messagesSent")] += message.parts
     return prepared
 
 
 def _json(value: Any) -> str | None:
-    """A JSON column's text; NULL when empty (store.EMPTY_AS_NULL)."""
+    """A JSON column's text; NULL when empty (EMPTY_AS_NULL)."""
     return orjson.dumps(value).decode() if value else None
 
 
@@ -243,30 +250,28 @@ def _write(engine: Bulk, conn: Connection, prepared: _Prepared, at: int) -> None
     handed to the sandbox and messagesSent; then each path's unique visits and counters."""
     dialect = dialect_of(conn.engine.url.drivername)
     p, j = param(dialect), json_param(dialect)
-    ids = store.next_ids(conn, len(prepared.rows))
+    ids = next_ids(conn, len(prepared.rows))
     details = {leaf: uniform.entry_detail(conn, c, at) for leaf, c in prepared.cohorts.items()}
     by_leaf: dict[Leaf, list[tuple[Any, ...]]] = defaultdict(list)
     for pid, values, leaf in zip(ids, prepared.rows, prepared.leaves, strict=True):
         by_leaf[leaf].append((pid, *values[1:], details[leaf]))
-    columns = f"INSERT INTO participations ({', '.join(store.COLUMNS)}, entry_detail)"
+    columns = f"INSERT INTO participations ({', '.join(COLUMNS)}, entry_detail)"
     for rows in by_leaf.values():
         # What a path's people share goes into the statement once; each row binds only
         # its own: the id, the person, their variables and entry event.
         shared = [rows[0][i] for i in range(len(rows[0])) if i not in _OWN]
         if all(sql_literal(v) is not None for v in shared):
             marks = ", ".join(
-                (j if name in store.JSON_COLUMNS else p)
-                if i in _OWN
-                else str(sql_literal(rows[0][i]))
-                for i, name in enumerate((*store.COLUMNS, "entry_detail"))
+                (j if name in JSON_COLUMNS else p) if i in _OWN else str(sql_literal(rows[0][i]))
+                for i, name in enumerate((*COLUMNS, "entry_detail"))
             )
             own = [tuple(row[i] for i in sorted(_OWN)) for row in rows]
             insert_values(conn, columns, marks, own)
         else:
-            marks = ", ".join(j if c in store.JSON_COLUMNS else p for c in store.COLUMNS)
+            marks = ", ".join(j if c in JSON_COLUMNS else p for c in COLUMNS)
             insert_values(conn, columns, f"{marks}, {p}", rows)
-    changes = store.Changes(consumed_inbox=prepared.consumed, counters=prepared.counters)
-    store.write_changes(conn, changes)
+    changes = Changes(consumed_inbox=prepared.consumed, counters=prepared.counters)
+    write_changes(conn, changes)
     outbox = []
     for index, row in prepared.outbox:
         row["participation_id"] = ids[index]
@@ -280,12 +285,12 @@ def _write(engine: Bulk, conn: Connection, prepared: _Prepared, at: int) -> None
         uniform._record(conn, cohort, members[leaf], at, entry_detail=details[leaf])
 
 
-# a participation row's own values (store.COLUMNS): id, person_id, variables, entry_event
-_OWN = frozenset(store.COLUMNS.index(c) for c in ("id", "person_id", "variables", "entry_event"))
+# a participation row's own values (COLUMNS): id, person_id, variables, entry_event
+_OWN = frozenset(COLUMNS.index(c) for c in ("id", "person_id", "variables", "entry_event"))
 
 
 def _busy(
-    engine: Bulk, conn: Connection, items: Sequence[store.InboxItem]
+    engine: Bulk, conn: Connection, items: Sequence[InboxItem]
 ) -> dict[int, list[tuple[str | None, int | None]]]:
     """What the people of `items` wait for (the event's name: programs.waiting_for), and
     when their timers come, by person."""
@@ -298,7 +303,7 @@ def _busy(
     for account_id, people in by_account.items():
         for start in range(0, len(people), uniform.CHUNK):
             chunk = people[start : start + uniform.CHUNK]
-            for person_id, flow_id, version, element, waiting_for, wake_at in store.fetch(
+            for person_id, flow_id, version, element, waiting_for, wake_at in fetch(
                 conn,
                 "SELECT person_id, flow_id, version, element, waiting_for, wake_at "
                 f"FROM participations WHERE account_id = {p} AND phase = {WAITING} "

@@ -37,8 +37,8 @@ from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove, entry_data
 from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.domain.templates import Field, Piece, pieces
-from tidings.store import journeys as store
 from tidings.store.dialect import Dialect, dialect_of, ids_in, param
+from tidings.store.ids import next_ids
 
 # The person's text fields a template may print here: API name -> people column.
 COLUMNS: Final = {
@@ -153,7 +153,7 @@ def write(
     # a person's messages in the path's order, person after person (as the outbox rows of
     # messages composed in Python are numbered): the k-th send of the n-th is first+n*k'
     count = len(sends)
-    base = store.next_ids(conn, len(pids) * count, "outbox")[0]
+    base = next_ids(conn, len(pids) * count, "outbox")[0]
     # each participation's rank: its distance from the first when they are numbered
     # without a gap (one writer's INSERT), else counted
     gapless = pids[-1] - pids[0] + 1 == len(pids)

@@ -40,11 +40,17 @@ from tidings.engine.dispatch import Sendable, hand_over, settle
 from tidings.engine.failures import blame
 from tidings.engine.in_flight import settled
 from tidings.engine.programs import Compiled, stored_waiting_for
-from tidings.store import journeys as store
 from tidings.store import traces
+from tidings.store.changes import Changes, write_changes
 from tidings.store.dialect import dialect_of, ids_in, json_param, param
 from tidings.store.events import EventRow, insert_events
+from tidings.store.inbox import InboxItem, due_inbox
+from tidings.store.outbox import message_row
+from tidings.store.participations import history, waiting_people
+from tidings.store.raw import fetch, partition_sql, person_partition_sql
+from tidings.store.snapshots import existing_people, load_people
 from tidings.store.tables import PHASE_CODE, WAITING
+from tidings.store.timers import first_timer, timed_people
 
 CHUNK = 2000
 PART = 2000  # entries composed while the writer commits the previous part
@@ -68,18 +74,18 @@ def wake_timers(engine: Bulk, now: datetime, limit: int) -> int:
     are those of the next `engine.batch_size` due timers."""
     at = to_micros(now)
     owned = engine.scope.owned()
-    where = store.partition_sql(owned)
-    mine = store.person_partition_sql(owned, engine.partitions)  # participations
+    where = partition_sql(owned)
+    mine = person_partition_sql(owned, engine.partitions)  # participations
     with engine.db.read() as conn:
         engine.programs.refresh(conn)
         p = param(dialect_of(conn.engine.url.drivername))
-        head = store.fetch(
+        head = fetch(
             conn,
             f"SELECT due_at FROM inbox WHERE due_at <= {p}{where} ORDER BY due_at, id LIMIT 1",
             (at,),
         )
         cut = at if not head else min(at, int(head[0][0]) - 1)
-        starts = store.fetch(
+        starts = fetch(
             conn,
             "SELECT DISTINCT flow_id, version, element FROM (SELECT flow_id, version, element "
             f"FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
@@ -105,7 +111,7 @@ def wake_timers(engine: Bulk, now: datetime, limit: int) -> int:
             c = cohort.compiled
             # `+flow_id` keeps SQLite on the due index: by the flow it picked the history
             # index and sorted every waiting row of the flow (a scan of 1M per batch).
-            rows = store.fetch(
+            rows = fetch(
                 conn,
                 f"SELECT id FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
                 f"AND wake_at <= {p} AND +flow_id = {p} AND version = {p} AND element = {p} "
@@ -125,7 +131,7 @@ def wake_timers(engine: Bulk, now: datetime, limit: int) -> int:
 # --- events ----------------------------------------------------------------------------------
 
 
-def match_events(engine: Bulk, now: datetime, limit: int, first: store.InboxItem) -> int:
+def match_events(engine: Bulk, now: datetime, limit: int, first: InboxItem) -> int:
     """Consume the longest head of the due inbox (up to `limit` stimuli, `first` the
     first of them) made of plain events that move everyone who waits for them alike;
     answer how many were consumed."""
@@ -133,7 +139,7 @@ def match_events(engine: Bulk, now: datetime, limit: int, first: store.InboxItem
     owned = engine.scope.owned()
     programs = engine.programs
     by_name: dict[tuple[int, str], list[Cohort] | None] = {}
-    head: list[store.InboxItem] = []
+    head: list[InboxItem] = []
     seen: set[int] = set()
     with engine.db.read() as conn:
         p = param(dialect_of(conn.engine.url.drivername))
@@ -141,8 +147,8 @@ def match_events(engine: Bulk, now: datetime, limit: int, first: store.InboxItem
         by_name[key] = _event_cohorts(engine, key[0], key[1], now)
         if by_name[key] is None:
             return 0
-        items = store.due_inbox(conn, at, limit, owned)
-        before = store.first_timer(conn, at, owned, partitions=engine.partitions)
+        items = due_inbox(conn, at, limit, owned)
+        before = first_timer(conn, at, owned, partitions=engine.partitions)
         for item in items:
             if item.kind != "event" or item.person_id in seen:
                 break
@@ -196,7 +202,7 @@ def match_events(engine: Bulk, now: datetime, limit: int, first: store.InboxItem
 
     def write(conn: Connection) -> int:
         engine.scope.fence(conn)
-        store.write_changes(conn, store.Changes(consumed_inbox=consumed))
+        write_changes(conn, Changes(consumed_inbox=consumed))
         for key, ids in moved.items():
             with blame(*key):
                 apply(conn, all_cohorts[key], ids, at)
@@ -205,7 +211,7 @@ def match_events(engine: Bulk, now: datetime, limit: int, first: store.InboxItem
     return int(engine.db.write(write))
 
 
-def take_entries(engine: Bulk, now: datetime, limit: int, first: store.InboxItem) -> int:
+def take_entries(engine: Bulk, now: datetime, limit: int, first: InboxItem) -> int:
     """Enter the head of the due inbox (up to `limit` stimuli, `first` the first of them)
     made of audience entries into one flow whose first steps are everyone's, for people
     who were never in it (the frequency cap has nothing to say about them); answer how
@@ -234,7 +240,7 @@ def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -
     cohort = Cohort(compiled, move)
 
     def writer(
-        taken: list[store.InboxItem], messages: dict[int, list[dict[str, Any]]]
+        taken: list[InboxItem], messages: dict[int, list[dict[str, Any]]]
     ) -> Callable[[Connection], int]:
         def write(conn: Connection) -> int:
             engine.scope.fence(conn)
@@ -250,7 +256,7 @@ def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -
             # on another person's); those deleted since they were queued are not found
             people = sorted({i.person_id for i in taken})
             for start in range(0, len(people), CHUNK):
-                for pid, person_id in store.fetch(
+                for pid, person_id in fetch(
                     conn,
                     "INSERT INTO participations (account_id, flow_id, version, person_id, "
                     "phase, element, wake_at, waiting_for, waiting_element, local, "
@@ -266,7 +272,7 @@ def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -
             where = (compiled.account_id, compiled.flow_id, compiled.version)
             if by_sql is not None:
                 return _write_sql(engine, conn, cohort, taken, ids, at, by_sql, detail)
-            changes = store.Changes()
+            changes = Changes()
             outbox: list[dict[str, Any]] = []
             for item in taken:
                 changes.consume(item)
@@ -279,7 +285,7 @@ def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -
                     parts = row["payload"]["parts"]
                     changes.counters[(*where, "", "messagesSent")] += parts
                     changes.counters[(*where, row["element"], "messagesSent")] += parts
-            store.write_changes(conn, changes)
+            write_changes(conn, changes)
             hand_over_entered(engine, conn, outbox, at)
             _record(conn, cohort, sorted(ids.values()), at, entry_detail=detail)
             return len(taken)
@@ -290,10 +296,10 @@ def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -
     # is read, its people loaded (only what their messages read) and their messages
     # composed (the writer's SQLite work leaves the interpreter free). The first part is
     # small, so the writer starts early.
-    head: list[store.InboxItem] = []
+    head: list[InboxItem] = []
     with engine.db.read() as conn:
         seen: set[int] = set()
-        for item in store.due_inbox(conn, at, limit, owned):
+        for item in due_inbox(conn, at, limit, owned):
             if not plain_entry(item) or item.flow_id != flow_id or item.person_id in seen:
                 break
             if item.account_id != compiled.account_id:
@@ -309,17 +315,17 @@ def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -
         start, size = start + size, PART
         with engine.db.read() as conn:
             people = {i.person_id for i in part}
-            been = set(store.history(conn, compiled.flow_id, people))
+            been = set(history(conn, compiled.flow_id, people))
             # a timer of theirs that is due comes first: the general path keeps the order
-            been |= store.timed_people(conn, people, at)
+            been |= timed_people(conn, people, at)
             fresh = [item for item in part if item.person_id not in been]
             persons = (
-                store.load_people(conn, [i.person_id for i in fresh], needs)
+                load_people(conn, [i.person_id for i in fresh], needs)
                 if move.sends and fresh and by_sql is None
                 else {}
             )
         messages: dict[int, list[dict[str, Any]]] = {}  # person -> their outbox rows
-        taken: list[store.InboxItem] = []
+        taken: list[InboxItem] = []
         for item in fresh:
             if move.sends and by_sql is None:
                 person = persons.get(item.person_id)
@@ -335,7 +341,7 @@ def _take_entries(engine: Bulk, now: datetime, limit: int, compiled: Compiled) -
                         compiled.version,
                         item.person_id,
                     )
-                    messages[item.person_id] = [store.message_row(where, at, m) for m in composed]
+                    messages[item.person_id] = [message_row(where, at, m) for m in composed]
             taken.append(item)
         if taken:
             pending.append(engine.db.submit(writer(taken, messages)))
@@ -365,7 +371,7 @@ def _write_sql(
     engine: Bulk,
     conn: Connection,
     cohort: Cohort,
-    taken: list[store.InboxItem],
+    taken: list[InboxItem],
     ids: dict[int, int],
     at: int,
     sends: list[sql_sends.SqlSend],
@@ -376,12 +382,12 @@ def _write_sql(
     general path), the messages written and handed over, and what the move counts."""
     # consumed: the entries of those who entered, and of people deleted since
     left = [i.person_id for i in taken if i.person_id not in ids]
-    gone = set(left) - set(store.existing_people(conn, left))
+    gone = set(left) - set(existing_people(conn, left))
     rows, parts = sql_sends.write(conn, sends, {pid: person for person, pid in ids.items()}, at)
     engine.composed_by_store += len(rows)
     c = cohort.compiled
     where = (c.account_id, c.flow_id, c.version)
-    changes = store.Changes()
+    changes = Changes()
     consumed = 0
     for item in taken:
         if item.person_id in ids or item.person_id in gone:
@@ -395,7 +401,7 @@ def _write_sql(
         (oid, account, pid, flow, version, element, person, "message", "sms", False)
         for oid, pid, person, element in rows
     ]
-    store.write_changes(conn, changes)
+    write_changes(conn, changes)
     # after the participations: a report goes to whoever now waits for it
     settle(
         conn,
@@ -423,10 +429,10 @@ def store_reports(engine: Bulk, now: datetime, limit: int) -> int:
     at = to_micros(now)
     owned = engine.scope.owned()
     programs = engine.programs
-    head: list[store.InboxItem] = []
+    head: list[InboxItem] = []
     seen: set[int] = set()
     with engine.db.read() as conn:
-        for item in store.due_inbox(conn, at, limit, owned):
+        for item in due_inbox(conn, at, limit, owned):
             name = str(item.payload.get("name"))
             if item.kind != "event" or not item.payload.get("store") or item.person_id in seen:
                 break
@@ -435,7 +441,7 @@ def store_reports(engine: Bulk, now: datetime, limit: int) -> int:
                 break
             head.append(item)
             seen.add(item.person_id)
-        busy = store.waiting_people(conn, ((i.account_id, i.person_id) for i in head))
+        busy = waiting_people(conn, ((i.account_id, i.person_id) for i in head))
     taken = next((n for n, item in enumerate(head) if item.person_id in busy), len(head))
     if not taken:
         return 0
@@ -454,14 +460,14 @@ def store_reports(engine: Bulk, now: datetime, limit: int) -> int:
 
     def write(conn: Connection) -> int:
         engine.scope.fence(conn)
-        store.write_changes(conn, store.Changes(consumed_inbox=consumed))
+        write_changes(conn, Changes(consumed_inbox=consumed))
         insert_events(conn, kept, skip_deleted=True)  # a deleted person's reports go too
         return taken
 
     return int(engine.db.write(write))
 
 
-def plain_entry(item: store.InboxItem) -> bool:
+def plain_entry(item: InboxItem) -> bool:
     """An audience entry: no variables, no event, not from another flow."""
     return item.kind == "enter" and not item.payload
 
@@ -492,7 +498,7 @@ def _event_cohorts(engine: Bulk, account_id: int, name: str, now: datetime) -> l
 
 
 def _waiting(
-    conn: Connection, items: Sequence[store.InboxItem], p: str
+    conn: Connection, items: Sequence[InboxItem], p: str
 ) -> dict[int, list[tuple[int, int, int, str, str | None, Any]]]:
     """The waiting participations of the people of `items`, a few columns each."""
     by_account: dict[int, list[int]] = defaultdict(list)
@@ -502,7 +508,7 @@ def _waiting(
     for account_id, people in by_account.items():
         for start in range(0, len(people), CHUNK):
             chunk = people[start : start + CHUNK]
-            for pid, person_id, flow_id, version, element, waiting_for, local in store.fetch(
+            for pid, person_id, flow_id, version, element, waiting_for, local in fetch(
                 conn,
                 "SELECT id, person_id, flow_id, version, element, waiting_for, local "
                 f"FROM participations WHERE account_id = {p} AND phase = {WAITING} "
@@ -612,9 +618,9 @@ def _record(
                 f"AS e WHERE {ids_in('p.id', chunk)} ON CONFLICT DO NOTHING",
                 tuple(visited),
             )
-    changes = store.Changes()
+    changes = Changes()
     for count in move.counts:
         key = (c.account_id, c.flow_id, c.version, count.element or "", count.name)
         changes.counters[key] += count.by * len(ids)
-    store.write_changes(conn, changes)
+    write_changes(conn, changes)
     conn.exec_driver_sql(f"UPDATE flows SET last_activity_at = {p} WHERE id = {p}", (at, c.flow_id))

@@ -1,0 +1,193 @@
+"""Participations: the row as stored (`Row`), the engine's reads of it (a person's live
+rows, a flow's history) and its writes. The engine is the only writer of
+participations; hot paths use raw driver SQL, JSON decoded with orjson.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from tidings.domain.durations import from_micros
+from tidings.domain.entry_rules import Past
+from tidings.store.dialect import (
+    dialect_of,
+    param,
+)
+from tidings.store.raw import chunks, fetch
+from tidings.store.tables import (
+    PHASE_CODE,
+    PHASES,
+    WAITING,
+)
+
+COLUMNS = (
+    "id",
+    "account_id",
+    "flow_id",
+    "version",
+    "person_id",
+    "phase",
+    "element",
+    "variables",
+    "entry_event",
+    "local",
+    "message_events",
+    "wake_at",
+    "waiting_for",
+    "waiting_element",
+    "entered_at",
+    "exited_at",
+    "exit_reason",
+)
+JSON_COLUMNS = {"variables", "entry_event", "local", "message_events"}
+# Stored as NULL when empty, read back as empty (tables.py): what each is when empty.
+EMPTY_AS_NULL: dict[str, Any] = {"variables": {}, "local": {}, "message_events": []}
+
+
+@dataclass
+class Row:
+    """A participation as stored (instants in micros, JSON decoded, NULL empties read as
+    empty, the phase by name: its code is the store's, tables.PHASES). `entry_detail` is
+    not here: only the set-based entry writes it, and the general path's updates leave it
+    as it is. `waiting_for` is the column as stored: NULL while the person waits for the
+    event of the element they wait at, which only the program knows (the engine maps it:
+    engine/programs.py `stored_waiting_for`, `Programs.waiting_for`)."""
+
+    id: int
+    account_id: int
+    flow_id: int
+    version: int
+    person_id: int
+    phase: str
+    element: str | None
+    variables: dict[str, Any]
+    entry_event: dict[str, Any] | None
+    local: dict[str, Any]
+    message_events: list[list[str]]
+    wake_at: int | None
+    waiting_for: str | None
+    waiting_element: str | None
+    entered_at: int
+    exited_at: int | None
+    exit_reason: str | None
+
+    def values(self) -> tuple[Any, ...]:
+        out = []
+        for name in COLUMNS:
+            value = getattr(self, name)
+            if name == "phase":
+                value = PHASE_CODE[value]
+            elif name in JSON_COLUMNS:
+                empty = name in EMPTY_AS_NULL and not value
+                value = None if value is None or empty else orjson.dumps(value).decode()
+            out.append(value)
+        return tuple(out)
+
+
+# An audience entry is queued as bundles, not a row a person: an `enter` row whose payload
+# is {"people": [person ids]} (of one partition; `person_id` is the first) stands for the
+
+
+SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM participations"
+_JSON_AT = tuple(i for i, c in enumerate(COLUMNS) if c in JSON_COLUMNS)
+_EMPTY_AT = tuple((COLUMNS.index(c), empty) for c, empty in EMPTY_AS_NULL.items())
+_PHASE_AT = COLUMNS.index("phase")
+
+
+def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
+    """Participations by raw SQL, JSON columns decoded with orjson (Core's row mapping and
+    stdlib json cost more than the query at engine rates)."""
+    out = []
+    loads = orjson.loads
+    for raw in fetch(conn, sql, params):
+        values = list(raw)
+        values[_PHASE_AT] = PHASES[values[_PHASE_AT]]
+        for i in _JSON_AT:
+            value = values[i]
+            if isinstance(value, str | bytes):
+                values[i] = loads(value)
+        for i, empty in _EMPTY_AT:
+            if values[i] is None:
+                values[i] = empty.copy()
+        out.append(Row(*values))
+    return out
+
+
+def waiting_people(conn: Connection, account_person: Iterable[tuple[int, int]]) -> set[int]:
+    """Those of these people who wait in some flow (one probe of the awaiting index each)."""
+    by_account: dict[int, set[int]] = defaultdict(set)
+    for account_id, person_id in account_person:
+        by_account[account_id].add(person_id)
+    p = param(dialect_of(conn.engine.url.drivername))
+    out: set[int] = set()
+    for account_id, ids in by_account.items():
+        for chunk in chunks(sorted(ids)):
+            out.update(
+                r[0]
+                for r in fetch(
+                    conn,
+                    f"SELECT DISTINCT person_id FROM participations WHERE account_id = {p} "
+                    f"AND phase = {WAITING} AND person_id IN ({', '.join([p] * len(chunk))})",
+                    (account_id, *chunk),
+                )
+            )
+    return out
+
+
+def live_of(conn: Connection, account_person: Iterable[tuple[int, int]]) -> list[Row]:
+    """Live participations of these people. Between batches a live participation is
+    always waiting (running is a state inside a batch), so the partial index on waiting
+    rows serves this, and people who wait for nothing cost one index probe."""
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for account_id, person_id in set(account_person):
+        by_account[account_id].append(person_id)
+    p = param(dialect_of(conn.engine.url.drivername))
+    out: list[Row] = []
+    for account_id, ids in by_account.items():
+        for chunk in chunks(ids):
+            out.extend(
+                raw_rows(
+                    conn,
+                    f"{SELECT_ROWS} WHERE account_id = {p} AND phase = {WAITING} "
+                    f"AND person_id IN ({', '.join([p] * len(chunk))})",
+                    (account_id, *chunk),
+                )
+            )
+    return out
+
+
+def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[int, list[Past]]:
+    """Every participation of these people in the flow (raw SQL: a batch asks for
+    thousands, and most have none)."""
+    dialect = dialect_of(conn.engine.url.drivername)
+    p = param(dialect)
+    out: dict[int, list[Past]] = defaultdict(list)
+    for chunk in chunks(sorted(set(person_ids))):
+        if dialect == "postgresql":
+            # A probe of (flow_id, person_id) for each person, whatever the statistics:
+            # `person_id IN (...)` on a table not analyzed since it grew was planned as
+            # the flow's whole index range, filtered (see store/person_refs.py).
+            sql = (
+                "SELECT w.p, h.entered_at, h.exited_at FROM unnest(%s::bigint[]) AS w(p) "
+                "CROSS JOIN LATERAL (SELECT entered_at, exited_at FROM participations "
+                "WHERE flow_id = %s AND person_id = w.p OFFSET 0) AS h"
+            )
+            found = fetch(conn, sql, (list(chunk), flow_id))
+        else:
+            found = fetch(
+                conn,
+                "SELECT person_id, entered_at, exited_at FROM participations WHERE flow_id = "
+                f"{p} AND person_id IN ({', '.join([p] * len(chunk))})",
+                (flow_id, *chunk),
+            )
+        for person_id, entered, exited in found:
+            out[person_id].append(
+                Past(from_micros(entered), None if exited is None else from_micros(exited))
+            )
+    return out

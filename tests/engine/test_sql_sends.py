@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tidings.bootstrap import Tidings
 from tidings.domain import sms
-from tidings.engine.sql_sends import _parts
+from tidings.engine.bulk.sql_sends import _parts
 from tidings.store.dialect import param
 
 TEXTS = [

@@ -41,10 +41,9 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
-from tidings.engine import bulk, catalogs, dispatch, entries, uniform
+from tidings.engine import bulk, catalogs, dispatch
 from tidings.engine.failures import blame
 from tidings.engine.figures import EngineFigures
-from tidings.engine.in_flight import InFlight
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored_waiting_for
@@ -98,13 +97,13 @@ class Engine:
     ) -> None:
         self.db = db
         self.figures = figures or EngineFigures()  # for /metrics (engine/figures.py)
-        # Set-based moves for people a stimulus moves alike (engine/uniform.py); off, every
+        # Set-based moves for people a stimulus moves alike (engine/bulk/); off, every
         # person is stepped alone (the tests compare the two).
         self.uniform_paths = uniform_paths
-        # ... and the store composes their SMS when it can (engine/sql_sends.py)
+        # ... and the store composes their SMS when it can (engine/bulk/sql_sends.py)
         self.sql_sends = sql_sends
         self.moved_in_bulk = 0  # people moved by those set-based paths, since start
-        self.composed_by_store = 0  # messages the store composed (engine/sql_sends.py)
+        self.bulk_tally = bulk.Tally()  # what they count
         self.scope: Scope = scope or Everything()
         self.interest = interest
         self.partitions = partitions
@@ -112,7 +111,27 @@ class Engine:
         self.programs = Programs()
         self._next_id = 0
         self._ids: list[int] = []  # PostgreSQL: this batch's ids, reserved in the read
-        self.in_flight = InFlight()  # event entries not committed yet
+        self.in_flight = bulk.InFlight()  # event entries not committed yet
+
+    @property
+    def composed_by_store(self) -> int:
+        """Messages the store composed (engine/bulk/sql_sends.py), since start."""
+        return self.bulk_tally.composed_by_store
+
+    def _bulk(self) -> bulk.Context:
+        """The set-based paths' context, as the engine's settings are now."""
+        return bulk.Context(
+            db=self.db,
+            scope=self.scope,
+            programs=self.programs,
+            partitions=self.partitions,
+            batch_size=self.batch_size,
+            sql_sends=self.sql_sends,
+            figures=self.figures,
+            in_flight=self.in_flight,
+            tally=self.bulk_tally,
+            forget_ids=self.forget_ids,
+        )
 
     def partition_of(self, person_id: int) -> int:
         return person_id % self.partitions
@@ -127,11 +146,7 @@ class Engine:
         the API calls the batch wrote there, saving a commit on the way to the call)."""
         at = to_micros(now)
         if self.uniform_paths:
-            limit = self.batch_size * UNIFORM_BATCHES
-            moved = entries.take_more(self, now, limit) if self.in_flight else 0
-            if not moved:
-                self.settle()  # whatever comes next reads the store as those parts left it
-                moved = uniform.wake_timers(self, now, limit) or bulk.take_head(self, now, limit)
+            moved = bulk.run(self._bulk(), now, self.batch_size * UNIFORM_BATCHES)
             if moved:
                 self.moved_in_bulk += moved
                 return moved, None
@@ -217,16 +232,12 @@ class Engine:
     def quiet(self, account_id: int, name: str) -> bool:
         """Whether no flow enters on the event `name` or counts it as its goal (then a
         report for a person who waits nowhere needs no step: see dispatch.py)."""
-        key = (account_id, name)
-        return not self.programs.event_entries.get(key) and not self.programs.goals.get(key)
+        return self.programs.quiet(account_id, name)
 
     def settle(self) -> None:
-        """Wait for the entry parts in flight (engine/entries.py); a failure is raised."""
-        if self.in_flight:
-            try:
-                self.in_flight.settle()
-            finally:
-                self.forget_ids()  # SQLite: the writer numbered those rows itself
+        """Wait for the entry parts in flight (engine/bulk/event_entries.py); a failure
+        is raised."""
+        bulk.settle(self._bulk())
 
     def forget_ids(self) -> None:
         """Participations were inserted with ids the store chose: read the next free

@@ -163,6 +163,12 @@ class Programs:
         compiled = self.by_version.get((flow_id, version))
         return None if compiled is None else compiled.program.awaited(element)
 
+    def quiet(self, account_id: int, name: str) -> bool:
+        """Whether no flow enters on the event `name` or counts it as its goal (then a
+        report for a person who waits nowhere needs no step: see dispatch.py)."""
+        key = (account_id, name)
+        return not self.event_entries.get(key) and not self.goals.get(key)
+
     def invalidate(self) -> None:
         self._stamp = ()
 

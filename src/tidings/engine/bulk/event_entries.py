@@ -6,7 +6,7 @@ on the way are decided for each person with the code the step itself runs, and t
 messages are composed for them (`messages.compose`), but everything else is everyone's
 on that path and proved once. The engine writes each person's participation (their
 variables and entry event), their outbox rows, and the trace, unique visits and
-counters of each path for all who took it (`uniform._record`).
+counters of each path for all who took it (`moves.record`).
 
 What does not qualify stays in the inbox, in order, for the general path: people who
 were in the flow before (the frequency cap decides), who wait for the event or have a
@@ -28,8 +28,8 @@ from sqlalchemy import Connection
 from tidings.domain.durations import to_micros
 from tidings.domain.journey import Person, Phase, admits
 from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
-from tidings.engine import uniform
-from tidings.engine.context import Bulk
+from tidings.engine.bulk.context import Context
+from tidings.engine.bulk.moves import CHUNK, Cohort, entry_detail, hand_over_entered, record
 from tidings.engine.failures import blame
 from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store.changes import Changes, write_changes
@@ -48,39 +48,39 @@ PART = 2000  # entries planned while the writer commits the previous part
 IN_FLIGHT = 2  # parts a round leaves with the writer while the next head is planned
 
 
-def enters(engine: Bulk, item: InboxItem) -> bool:
+def enters(ctx: Context, item: InboxItem) -> bool:
     """Whether `item` is an event that only enters flows (no goal or delivery report):
     the head it starts may go set-based (`take`)."""
-    return _flows(engine, item) is not None
+    return _flows(ctx, item) is not None
 
 
-def _flows(engine: Bulk, item: InboxItem) -> list[Compiled] | None:
+def _flows(ctx: Context, item: InboxItem) -> list[Compiled] | None:
     if item.kind != "event" or item.payload.get("store"):
         return None
     name = str(item.payload.get("name"))
     key = (item.account_id, name)
-    programs = engine.programs
+    programs = ctx.programs
     if name.startswith("message.") or programs.goals.get(key):
         return None
     return programs.event_entries.get(key) or None
 
 
-def take(engine: Bulk, now: datetime, limit: int) -> int:
+def take(ctx: Context, now: datetime, limit: int) -> int:
     """Enter the people of the head of the due inbox (up to `limit` events) made of
     events that enter flows, when their entries are on proved paths; answer how many
     events were consumed (0: the general path takes the inbox). The last parts are left
-    in flight (`Engine.in_flight`); the head starts past the stimuli in flight."""
+    in flight (`Context.in_flight`); the head starts past the stimuli in flight."""
     at = to_micros(now)
-    owned = engine.scope.owned()
-    flight = engine.in_flight
+    owned = ctx.scope.owned()
+    flight = ctx.in_flight
     head: list[tuple[InboxItem, list[Compiled]]] = []
     refuses: dict[int, bool] = {}  # flow -> whether its rules refuse even a first entry
-    with engine.db.read() as conn:
+    with ctx.db.read() as conn:
         seen = set(flight.people)  # a person's stimulus waits for their part's commit
         for item in due_inbox(conn, at, limit + len(flight.items), owned):
             if item.id in flight.items:
                 continue
-            flows = _flows(engine, item)
+            flows = _flows(ctx, item)
             if flows is None or item.person_id in seen or len(head) >= limit:
                 break
             for c in flows:
@@ -92,7 +92,7 @@ def take(engine: Bulk, now: datetime, limit: int) -> int:
             seen.add(item.person_id)
         if not head:
             return 0
-        busy = _busy(engine, conn, [item for item, _ in head])
+        busy = _busy(ctx, conn, [item for item, _ in head])
         candidates: dict[int, set[int]] = defaultdict(set)
         for item, flows in head:
             for compiled in flows:
@@ -120,27 +120,27 @@ def take(engine: Bulk, now: datetime, limit: int) -> int:
     needs = entry_needs(versions.values())  # what of each person is read: no more is loaded
     for start in range(0, len(fresh), PART):
         part = fresh[start : start + PART]
-        with engine.db.read() as conn:
+        with ctx.db.read() as conn:
             persons = load_people(conn, [item.person_id for item, _ in part], needs)
         taken, entering = _plan(part, persons, plans, now)
         if taken:
-            prepared = _prepare(engine, taken, entering, at)
-            future = engine.db.submit(_writer(engine, prepared, at))
+            prepared = _prepare(ctx, taken, entering, at)
+            future = ctx.db.submit(_writer(ctx, prepared, at))
             flight.add(future, prepared.consumed, {i.person_id for i in taken})
             flight.trim(IN_FLIGHT)  # the engine keeps no more than that ahead of the writer
             done += len(taken)
     return done
 
 
-def take_more(engine: Bulk, now: datetime, limit: int) -> int:
+def take_more(ctx: Context, now: datetime, limit: int) -> int:
     """Go on with the next head while parts are in flight, when it is one of event
-    entries (`take`) and no timer is due (timers come first: `Engine.run_once`); answer
+    entries (`take`) and no timer is due (timers come first: `chain.run`); answer
     how many events were consumed (0: the caller settles what is in flight first)."""
-    with engine.db.read() as conn:
-        owned, partitions = engine.scope.owned(), engine.partitions
+    with ctx.db.read() as conn:
+        owned, partitions = ctx.scope.owned(), ctx.partitions
         if first_timer(conn, to_micros(now), owned, partitions=partitions) is not None:
             return 0
-    return take(engine, now, limit)
+    return take(ctx, now, limit)
 
 
 def _plan(
@@ -183,13 +183,13 @@ class _Prepared(NamedTuple):
     consumed: list[int]  # inbox ids
     rows: list[tuple[Any, ...]]  # participation values, the id 0 (the writer's to give)
     leaves: list[Leaf]  # each row's path
-    cohorts: dict[Leaf, uniform.Cohort]
+    cohorts: dict[Leaf, Cohort]
     outbox: list[tuple[int, dict[str, Any]]]  # (row, outbox row for participation 0)
     counters: dict[tuple[int, int, int, str, str], int]
 
 
 def _prepare(
-    engine: Bulk, taken: Sequence[InboxItem], entering: Sequence[Entering], at: int
+    ctx: Context, taken: Sequence[InboxItem], entering: Sequence[Entering], at: int
 ) -> _Prepared:
     prepared = _Prepared([item.id for item in taken], [], [], {}, [], defaultdict(int))
     # what a path's participations share, in COLUMNS order: phase ... local and
@@ -199,7 +199,7 @@ def _prepare(
         leaf = entry.leaf
         if leaf not in shared:
             move = leaf.move
-            prepared.cohorts[leaf] = uniform.Cohort(compiled, move)
+            prepared.cohorts[leaf] = Cohort(compiled, move)
             exited = move.phase is Phase.exited
             shared[leaf] = (
                 (PHASE_CODE[move.phase], move.element),
@@ -236,22 +236,22 @@ def _json(value: Any) -> str | None:
     return orjson.dumps(value).decode() if value else None
 
 
-def _writer(engine: Bulk, prepared: _Prepared, at: int) -> Callable[[Connection], int]:
+def _writer(ctx: Context, prepared: _Prepared, at: int) -> Callable[[Connection], int]:
     def write(conn: Connection) -> int:
-        engine.scope.fence(conn)
-        _write(engine, conn, prepared, at)
+        ctx.scope.fence(conn)
+        _write(ctx, conn, prepared, at)
         return len(prepared.consumed)
 
     return write
 
 
-def _write(engine: Bulk, conn: Connection, prepared: _Prepared, at: int) -> None:
+def _write(ctx: Context, conn: Connection, prepared: _Prepared, at: int) -> None:
     """Participations (with their path's trace lines as their entry detail), outbox rows
     handed to the sandbox and messagesSent; then each path's unique visits and counters."""
     dialect = dialect_of(conn.engine.url.drivername)
     p, j = param(dialect), json_param(dialect)
     ids = next_ids(conn, len(prepared.rows))
-    details = {leaf: uniform.entry_detail(conn, c, at) for leaf, c in prepared.cohorts.items()}
+    details = {leaf: entry_detail(conn, c, at) for leaf, c in prepared.cohorts.items()}
     by_leaf: dict[Leaf, list[tuple[Any, ...]]] = defaultdict(list)
     for pid, values, leaf in zip(ids, prepared.rows, prepared.leaves, strict=True):
         by_leaf[leaf].append((pid, *values[1:], details[leaf]))
@@ -277,12 +277,12 @@ def _write(engine: Bulk, conn: Connection, prepared: _Prepared, at: int) -> None
         row["participation_id"] = ids[index]
         outbox.append(row)
     # their participations were just inserted (a deleted person's would have failed)
-    uniform.hand_over_entered(engine, conn, outbox, at)
+    hand_over_entered(ctx, conn, outbox, at)
     members: dict[Leaf, list[int]] = defaultdict(list)
     for pid, leaf in zip(ids, prepared.leaves, strict=True):
         members[leaf].append(pid)
     for leaf, cohort in prepared.cohorts.items():
-        uniform._record(conn, cohort, members[leaf], at, entry_detail=details[leaf])
+        record(conn, cohort, members[leaf], at, entry_detail=details[leaf])
 
 
 # a participation row's own values (COLUMNS): id, person_id, variables, entry_event
@@ -290,19 +290,19 @@ _OWN = frozenset(COLUMNS.index(c) for c in ("id", "person_id", "variables", "ent
 
 
 def _busy(
-    engine: Bulk, conn: Connection, items: Sequence[InboxItem]
+    ctx: Context, conn: Connection, items: Sequence[InboxItem]
 ) -> dict[int, list[tuple[str | None, int | None]]]:
     """What the people of `items` wait for (the event's name: programs.waiting_for), and
     when their timers come, by person."""
-    programs = engine.programs
+    programs = ctx.programs
     p = param(dialect_of(conn.engine.url.drivername))
     by_account: dict[int, list[int]] = defaultdict(list)
     for item in items:
         by_account[item.account_id].append(item.person_id)
     out: dict[int, list[tuple[str | None, int | None]]] = defaultdict(list)
     for account_id, people in by_account.items():
-        for start in range(0, len(people), uniform.CHUNK):
-            chunk = people[start : start + uniform.CHUNK]
+        for start in range(0, len(people), CHUNK):
+            chunk = people[start : start + CHUNK]
             for person_id, flow_id, version, element, waiting_for, wake_at in fetch(
                 conn,
                 "SELECT person_id, flow_id, version, element, waiting_for, wake_at "

@@ -1,4 +1,4 @@
-"""SMS composed by the store, for set-based entries (engine/uniform.take_entries).
+"""SMS composed by the store, for set-based entries (bulk/audience.take_entries).
 
 A launch sends the same template to a million people; composing each message in Python
 (load the person, render, count the parts, build the outbox row) costs more than the

@@ -1,0 +1,153 @@
+"""A cohort's move, written for all its people (`domain/journey/uniform.py`).
+
+Everyone of one version at one element whom a stimulus moves alike makes one move: the
+step function runs once, for nobody, and its outcome is written for all of them with a
+few statements per 2,000 people (participations updated, trace rows and unique visits
+inserted from the rows themselves, counters added once). What each person would have
+got from a step of their own is what they get here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from tidings.domain.durations import to_micros
+from tidings.domain.journey import Phase
+from tidings.domain.journey.program import Program
+from tidings.domain.journey.uniform import UniformMove
+from tidings.engine.bulk.context import Context
+from tidings.engine.dispatch import hand_over
+from tidings.engine.programs import Compiled, stored_waiting_for
+from tidings.store import traces
+from tidings.store.changes import Changes, write_changes
+from tidings.store.dialect import dialect_of, ids_in, json_param, param
+from tidings.store.tables import PHASE_CODE
+
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Everyone of one version at one element, and the move they all make."""
+
+    compiled: Compiled
+    move: UniformMove
+
+
+def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None:
+    """Write `cohort`'s move for the participations `ids`, as a step each would have."""
+    if not ids:
+        return
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    sets = (
+        f"phase = {p}, element = {p}, wake_at = {p}, waiting_for = {p}, waiting_element = {p}, "
+        f"local = {j}, exited_at = {p}, exit_reason = {p}"
+    )
+    values = move_state(cohort.compiled.program, cohort.move, at)
+    for start in range(0, len(ids), CHUNK):
+        listed = ids_in("id", ids[start : start + CHUNK])
+        conn.exec_driver_sql(f"UPDATE participations SET {sets} WHERE {listed}", values)
+    record(conn, cohort, ids, at)
+
+
+def move_state(program: Program, move: UniformMove, at: int) -> tuple[Any, ...]:
+    """phase (its code), element, wake_at, waiting_for (NULL when it is the element's own
+    event: programs.stored_waiting_for), waiting_element, local (NULL when empty),
+    exited_at and exit_reason after `move` at `at`."""
+    exited = move.phase is Phase.exited
+    return (
+        PHASE_CODE[move.phase],
+        move.element,
+        None if move.wake_at is None else to_micros(move.wake_at),
+        stored_waiting_for(program, move.element, move.waiting_for),
+        move.waiting_element,
+        orjson.dumps(dict(move.local)).decode() if move.local else None,
+        at if exited else None,
+        (move.exit_reason or "completed") if exited else None,
+    )
+
+
+def entry_detail(conn: Connection, cohort: Cohort, at: int) -> int | None:
+    """For an entry cohort (`move.start` None): the shared trace detail of its lines at
+    `at`, for the participations' `entry_detail` column (store/traces.py); insert them
+    with it and pass it to `record`, and they need no trace row. None: no lines."""
+    lines = _lines(cohort.move)
+    if not lines:
+        return None
+    return traces.entry_detail(conn, cohort.compiled.account_id, cohort.move.element, lines, at)
+
+
+def _lines(move: UniformMove) -> list[list[str | None]]:
+    return [[e, what] if why is None else [e, what, why] for e, what, why in move.lines]
+
+
+def record(
+    conn: Connection,
+    cohort: Cohort,
+    ids: Sequence[int],
+    at: int,
+    *,
+    entry_detail: int | None = None,
+) -> None:
+    """What the move counts and traces: trace lines, unique visits, counters, activity.
+
+    An entry's lines (`move.start` None; the participations `ids` entered at `at`) are
+    not trace rows but the participations' `entry_detail`: give the id they were inserted
+    with (`entry_detail(conn, cohort, at)`); without it, it is set on them here (an
+    update of each row). Any other move's lines are a trace row each."""
+    if not ids:
+        return
+    p = param(dialect_of(conn.engine.url.drivername))
+    move, c = cohort.move, cohort.compiled
+    lines = _lines(move)
+    entry = move.start is None
+    if entry and lines and entry_detail is None:
+        detail = traces.entry_detail(conn, c.account_id, move.element, lines, at)
+        for start in range(0, len(ids), CHUNK):
+            listed = ids_in("id", ids[start : start + CHUNK])
+            conn.exec_driver_sql(
+                f"UPDATE participations SET entry_detail = {p} WHERE {listed}", (detail,)
+            )
+    visited = sorted(set(move.visited))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        if lines and not entry:
+            listed = ", ".join(str(int(i)) for i in chunk)
+            traces.copy_steps(conn, listed, move.element, lines, at)
+        if visited:  # every element of the path in one statement (VALUES' column1)
+            conn.exec_driver_sql(
+                "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
+                "SELECT p.account_id, p.flow_id, p.version, e.column1, p.person_id "
+                f"FROM participations p CROSS JOIN (VALUES {', '.join([f'({p})'] * len(visited))}) "
+                f"AS e WHERE {ids_in('p.id', chunk)} ON CONFLICT DO NOTHING",
+                tuple(visited),
+            )
+    changes = Changes()
+    for count in move.counts:
+        key = (c.account_id, c.flow_id, c.version, count.element or "", count.name)
+        changes.counters[key] += count.by * len(ids)
+    write_changes(conn, changes)
+    conn.exec_driver_sql(f"UPDATE flows SET last_activity_at = {p} WHERE id = {p}", (at, c.flow_id))
+
+
+def hand_over_entered(
+    ctx: Context, conn: Connection, outbox: list[dict[str, Any]], at: int
+) -> None:
+    """Hand over the messages of people this write entered (their rows in `people` were
+    just read by the insert), after their participations: a report goes to whoever now
+    waits for it."""
+    hand_over(
+        conn,
+        outbox,
+        at,
+        partitions=ctx.partitions,
+        quiet=ctx.programs.quiet,
+        people_exist=True,
+        figures=ctx.figures,
+    )

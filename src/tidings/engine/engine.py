@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from tidings.domain.durations import from_micros, to_micros
 from tidings.domain.entry_rules import Past
@@ -51,14 +51,14 @@ from tidings.engine.scope import Everything, Scope
 from tidings.store import audience
 from tidings.store import flows as flow_store
 from tidings.store.changes import Changes, write_changes
+from tidings.store.counts import mark_active
 from tidings.store.database import Database
 from tidings.store.ids import next_ids
 from tidings.store.inbox import InboxItem, due_inbox
 from tidings.store.outbox import message_row
-from tidings.store.participations import Row, history, live_of
+from tidings.store.participations import Row, end_version, history, live_of
 from tidings.store.performance import people_inside
 from tidings.store.snapshots import load_people
-from tidings.store.tables import flows, participations
 from tidings.store.timers import due_timers
 
 HELD_RESULT = "_heldResult"  # in a participation's `local`: a result that came while paused
@@ -563,13 +563,8 @@ class Engine:
             quiet=self.quiet,
             figures=self.figures,
         )
-        if batch.active_flows:
-            # The "run for 1 year" rule counts from the last time an element fired.
-            conn.execute(
-                update(flows)
-                .where(flows.c.id.in_(sorted(batch.active_flows)))
-                .values(last_activity_at=at)
-            )
+        # The "run for 1 year" rule counts from the last time an element fired.
+        mark_active(conn, sorted(batch.active_flows), at)
         if batch.profile:
             apply_profile_updates(conn, batch.profile, now=at)
         if also is not None and any(o["kind"] == "call_api" for o in batch.changes.outbox):
@@ -621,21 +616,7 @@ class Engine:
             self.scope.fence(conn)
             done = 0
             for flow_id, version in canceled:
-                result = conn.execute(
-                    update(participations)
-                    .where(
-                        participations.c.flow_id == flow_id,
-                        participations.c.version == version,
-                        participations.c.phase != Phase.exited.value,
-                    )
-                    .values(
-                        phase=Phase.exited.value,
-                        exit_reason="canceled",
-                        exited_at=at,
-                        wake_at=None,
-                    )
-                )
-                done += result.rowcount
+                done += end_version(conn, flow_id, version, "canceled", at)
             return done
 
         return int(self.db.write(write))

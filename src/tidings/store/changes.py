@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import Connection
 
 from tidings.store import traces
+from tidings.store.counts import add_counters, add_visits
 from tidings.store.dialect import (
     Dialect,
     dialect_of,
@@ -115,22 +116,9 @@ def write_changes(conn: Connection, changes: Changes) -> None:
         notify_work(conn)
     insert_outbox(conn, changes.outbox)
     if changes.counters:
-        insert_values(  # one row a key (a dict's): PostgreSQL updates a row once a statement
-            conn,
-            "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value)",
-            f"{p}, {p}, {p}, {p}, {p}, {p}",
-            [(*key, value) for key, value in changes.counters.items() if value],
-            "ON CONFLICT (flow_id, version, element, name) "
-            "DO UPDATE SET value = flow_counters.value + excluded.value",
-        )
+        add_counters(conn, changes.counters)
     if changes.visits:
-        insert_values(
-            conn,
-            "INSERT INTO element_visits (account_id, flow_id, version, element, person_id)",
-            f"{p}, {p}, {p}, {p}, {p}",
-            sorted(changes.visits),
-            "ON CONFLICT DO NOTHING",
-        )
+        add_visits(conn, changes.visits)
     if changes.events:
         insert_values(
             conn,

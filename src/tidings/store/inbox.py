@@ -102,3 +102,15 @@ def take_from_bundles(conn: Connection, dialect: Dialect, taken: dict[int, list[
             f"UPDATE inbox SET person_id = {p}, payload = {j} WHERE id = {p}", kept
         )
     return gone
+
+
+def first_due(conn: Connection, now: int, owned: frozenset[int] | None = None) -> int | None:
+    """When the inbox's first stimulus due at `now` or before is due (None: none is)."""
+    p = param(dialect_of(conn.engine.url.drivername))
+    head = fetch(
+        conn,
+        f"SELECT due_at FROM inbox WHERE due_at <= {p}{partition_sql(owned)} "
+        "ORDER BY due_at, id LIMIT 1",
+        (now,),
+    )
+    return int(head[0][0]) if head else None

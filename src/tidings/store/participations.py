@@ -6,25 +6,19 @@ participations; hot paths use raw driver SQL, JSON decoded with orjson.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 
 from tidings.domain.durations import from_micros
 from tidings.domain.entry_rules import Past
-from tidings.store.dialect import (
-    dialect_of,
-    param,
-)
+from tidings.domain.journey import Phase
+from tidings.store.dialect import dialect_of, ids_in, json_param, param
 from tidings.store.raw import chunks, fetch
-from tidings.store.tables import (
-    PHASE_CODE,
-    PHASES,
-    WAITING,
-)
+from tidings.store.tables import PHASE_CODE, PHASES, WAITING, participations
 
 COLUMNS = (
     "id",
@@ -190,4 +184,81 @@ def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[i
             out[person_id].append(
                 Past(from_micros(entered), None if exited is None else from_micros(exited))
             )
+    return out
+
+
+MOVE_CHUNK = 2000  # participation ids a statement of a set-based move lists
+# what a move sets (engine/bulk/moves.move_state), in this order
+MOVE_COLUMNS = (
+    "phase",
+    "element",
+    "wake_at",
+    "waiting_for",
+    "waiting_element",
+    "local",
+    "exited_at",
+    "exit_reason",
+)
+
+
+def set_moved(conn: Connection, ids: Sequence[int], state: tuple[Any, ...]) -> None:
+    """The same state (`MOVE_COLUMNS`, `local` as JSON text) on the participations `ids`."""
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    sets = ", ".join(f"{c} = {j if c in JSON_COLUMNS else p}" for c in MOVE_COLUMNS)
+    for start in range(0, len(ids), MOVE_CHUNK):
+        listed = ids_in("id", ids[start : start + MOVE_CHUNK])
+        conn.exec_driver_sql(f"UPDATE participations SET {sets} WHERE {listed}", state)
+
+
+def set_entry_detail(conn: Connection, ids: Sequence[int], detail: int) -> None:
+    """The shared trace detail of an entry (store/traces.entry_detail) on these rows."""
+    p = param(dialect_of(conn.engine.url.drivername))
+    for start in range(0, len(ids), MOVE_CHUNK):
+        listed = ids_in("id", ids[start : start + MOVE_CHUNK])
+        conn.exec_driver_sql(
+            f"UPDATE participations SET entry_detail = {p} WHERE {listed}", (detail,)
+        )
+
+
+def end_version(conn: Connection, flow_id: int, version: int, reason: str, at: int) -> int:
+    """Everyone still in the version leaves at `at` for `reason`; answer how many."""
+    result = conn.execute(
+        update(participations)
+        .where(
+            participations.c.flow_id == flow_id,
+            participations.c.version == version,
+            participations.c.phase != Phase.exited.value,
+        )
+        .values(phase=Phase.exited.value, exit_reason=reason, exited_at=at, wake_at=None)
+    )
+    return int(result.rowcount)
+
+
+# A waiting participation as the set-based paths look at it: id, flow, version,
+# element, waiting_for (as stored), local (as stored: JSON text or NULL), wake_at.
+Waiting = tuple[int, int, int, str | None, str | None, Any, int | None]
+
+
+def waiting_of(
+    conn: Connection, account_person: Iterable[tuple[int, int]]
+) -> dict[int, list[Waiting]]:
+    """The waiting participations of these people, by person (the awaiting index by
+    person: their few waiting rows each)."""
+    by_account: dict[int, list[int]] = defaultdict(list)
+    for account_id, person_id in account_person:
+        by_account[account_id].append(person_id)
+    p = param(dialect_of(conn.engine.url.drivername))
+    out: dict[int, list[Waiting]] = defaultdict(list)
+    for account_id, people in by_account.items():
+        for start in range(0, len(people), MOVE_CHUNK):
+            chunk = people[start : start + MOVE_CHUNK]
+            for pid, person_id, flow_id, version, element, waiting_for, local, wake_at in fetch(
+                conn,
+                "SELECT id, person_id, flow_id, version, element, waiting_for, local, wake_at "
+                f"FROM participations WHERE account_id = {p} AND phase = {WAITING} "
+                f"AND person_id IN ({', '.join([p] * len(chunk))})",
+                (account_id, *chunk),
+            ):
+                out[person_id].append((pid, flow_id, version, element, waiting_for, local, wake_at))
     return out

@@ -67,3 +67,48 @@ def timed_people(conn: Connection, people: Iterable[int], at: int) -> set[int]:
             )
         )
     return out
+
+
+def due_elements(
+    conn: Connection,
+    now: int,
+    limit: int,
+    owned: frozenset[int] | None = None,
+    *,
+    partitions: int,
+) -> list[tuple[int, int, str | None]]:
+    """The (flow, version, element) of the next `limit` timers due at `now` or before."""
+    p = param(dialect_of(conn.engine.url.drivername))
+    return fetch(
+        conn,
+        "SELECT DISTINCT flow_id, version, element FROM (SELECT flow_id, version, element "
+        f"FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
+        f"AND wake_at <= {p}{person_partition_sql(owned, partitions)} "
+        f"ORDER BY wake_at LIMIT {int(limit)}) AS head",
+        (now,),
+    )
+
+
+def due_at_element(
+    conn: Connection,
+    now: int,
+    where: tuple[int, int, str | None],
+    limit: int,
+    owned: frozenset[int] | None = None,
+    *,
+    partitions: int,
+) -> list[int]:
+    """The participations whose timer is due at `now` or before at `where` (flow,
+    version, element), with no element-local state, up to `limit`, soonest first."""
+    p = param(dialect_of(conn.engine.url.drivername))
+    # `+flow_id` keeps SQLite on the due index: by the flow it picked the history index
+    # and sorted every waiting row of the flow (a scan of 1M per batch).
+    rows = fetch(
+        conn,
+        f"SELECT id FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
+        f"AND wake_at <= {p} AND +flow_id = {p} AND version = {p} AND element = {p} "
+        f"AND local IS NULL{person_partition_sql(owned, partitions)} "
+        f"ORDER BY wake_at LIMIT {int(limit)}",
+        (now, *where),
+    )
+    return [r[0] for r in rows]

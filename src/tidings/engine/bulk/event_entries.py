@@ -29,7 +29,7 @@ from tidings.domain.durations import to_micros
 from tidings.domain.journey import Person, Phase, admits
 from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
 from tidings.engine.bulk.context import Context
-from tidings.engine.bulk.moves import CHUNK, Cohort, entry_detail, hand_over_entered, record
+from tidings.engine.bulk.moves import Cohort, entry_detail, hand_over_entered, record
 from tidings.engine.failures import blame
 from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store.changes import Changes, write_changes
@@ -37,10 +37,9 @@ from tidings.store.dialect import dialect_of, insert_values, json_param, param, 
 from tidings.store.ids import next_ids
 from tidings.store.inbox import InboxItem, due_inbox
 from tidings.store.outbox import message_row
-from tidings.store.participations import COLUMNS, JSON_COLUMNS, history
-from tidings.store.raw import fetch
+from tidings.store.participations import COLUMNS, JSON_COLUMNS, history, waiting_of
 from tidings.store.snapshots import load_people
-from tidings.store.tables import PHASE_CODE, WAITING
+from tidings.store.tables import PHASE_CODE
 from tidings.store.timers import first_timer
 
 Entering = tuple[InboxItem, Compiled, PersonalEntry]
@@ -294,22 +293,13 @@ def _busy(
 ) -> dict[int, list[tuple[str | None, int | None]]]:
     """What the people of `items` wait for (the event's name: programs.waiting_for), and
     when their timers come, by person."""
-    programs = ctx.programs
-    p = param(dialect_of(conn.engine.url.drivername))
-    by_account: dict[int, list[int]] = defaultdict(list)
-    for item in items:
-        by_account[item.account_id].append(item.person_id)
-    out: dict[int, list[tuple[str | None, int | None]]] = defaultdict(list)
-    for account_id, people in by_account.items():
-        for start in range(0, len(people), CHUNK):
-            chunk = people[start : start + CHUNK]
-            for person_id, flow_id, version, element, waiting_for, wake_at in fetch(
-                conn,
-                "SELECT person_id, flow_id, version, element, waiting_for, wake_at "
-                f"FROM participations WHERE account_id = {p} AND phase = {WAITING} "
-                f"AND person_id IN ({', '.join([p] * len(chunk))})",
-                (account_id, *chunk),
-            ):
-                awaited = programs.waiting_for(flow_id, version, element, waiting_for)
-                out[person_id].append((awaited, wake_at))
-    return out
+    waiting_for = ctx.programs.waiting_for
+    return {
+        person_id: [
+            (waiting_for(flow_id, version, element, stored), wake_at)
+            for _, flow_id, version, element, stored, _, wake_at in rows
+        ]
+        for person_id, rows in waiting_of(
+            conn, ((i.account_id, i.person_id) for i in items)
+        ).items()
+    }

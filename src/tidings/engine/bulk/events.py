@@ -7,7 +7,6 @@ state or of a version that does not run.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,13 +16,11 @@ from tidings.domain.durations import to_micros
 from tidings.domain.journey.elements.waits import WaitForEventHandler
 from tidings.domain.journey.uniform import uniform_move
 from tidings.engine.bulk.context import Context
-from tidings.engine.bulk.moves import CHUNK, Cohort, apply
+from tidings.engine.bulk.moves import Cohort, apply
 from tidings.engine.failures import blame
 from tidings.store.changes import Changes, write_changes
-from tidings.store.dialect import dialect_of, param
 from tidings.store.inbox import InboxItem, due_inbox
-from tidings.store.raw import fetch
-from tidings.store.tables import WAITING
+from tidings.store.participations import waiting_of
 from tidings.store.timers import first_timer
 
 
@@ -38,7 +35,6 @@ def match_events(ctx: Context, now: datetime, limit: int, first: InboxItem) -> i
     head: list[InboxItem] = []
     seen: set[int] = set()
     with ctx.db.read() as conn:
-        p = param(dialect_of(conn.engine.url.drivername))
         key = (first.account_id, str(first.payload.get("name")))
         by_name[key] = _event_cohorts(ctx, key[0], key[1], now)
         if by_name[key] is None:
@@ -59,10 +55,10 @@ def match_events(ctx: Context, now: datetime, limit: int, first: InboxItem) -> i
             seen.add(item.person_id)
         if not head:
             return 0
-        waiting = _waiting(conn, head, p)
+        waiting = waiting_of(conn, ((i.account_id, i.person_id) for i in head))
     # Everyone waiting for the event must be in a cohort of it (a running version, nothing
     # element-local); the head ends before the first person for whom that is not so.
-    moved: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+    moved: dict[tuple[int, int, str | None], list[int]] = defaultdict(list)
     taken = 0
     for item in head:
         name = str(item.payload.get("name"))
@@ -70,10 +66,10 @@ def match_events(ctx: Context, now: datetime, limit: int, first: InboxItem) -> i
             (c.compiled.flow_id, c.compiled.version, c.move.start): c
             for c in by_name[(item.account_id, name)] or ()
         }
-        mine: list[tuple[tuple[int, int, str], int]] = []
+        mine: list[tuple[tuple[int, int, str | None], int]] = []
         fits = True
-        for pid, flow_id, version, element, waiting_for, local in waiting.get(item.person_id, ()):
-            if programs.waiting_for(flow_id, version, element, waiting_for) != name:
+        for pid, flow_id, version, element, stored, local, _ in waiting.get(item.person_id, ()):
+            if programs.waiting_for(flow_id, version, element, stored) != name:
                 continue
             compiled = programs.by_version.get((flow_id, version))
             if compiled is None or not compiled.runs:
@@ -129,28 +125,6 @@ def _event_cohorts(ctx: Context, account_id: int, name: str, now: datetime) -> l
             if move is None:
                 return None
             out.append(Cohort(compiled, move))
-    return out
-
-
-def _waiting(
-    conn: Connection, items: Sequence[InboxItem], p: str
-) -> dict[int, list[tuple[int, int, int, str, str | None, Any]]]:
-    """The waiting participations of the people of `items`, a few columns each."""
-    by_account: dict[int, list[int]] = defaultdict(list)
-    for item in items:
-        by_account[item.account_id].append(item.person_id)
-    out: dict[int, list[tuple[int, int, int, str, str | None, Any]]] = defaultdict(list)
-    for account_id, people in by_account.items():
-        for start in range(0, len(people), CHUNK):
-            chunk = people[start : start + CHUNK]
-            for pid, person_id, flow_id, version, element, waiting_for, local in fetch(
-                conn,
-                "SELECT id, person_id, flow_id, version, element, waiting_for, local "
-                f"FROM participations WHERE account_id = {p} AND phase = {WAITING} "
-                f"AND person_id IN ({', '.join([p] * len(chunk))})",
-                (account_id, *chunk),
-            ):
-                out[person_id].append((pid, flow_id, version, element, waiting_for, local))
     return out
 
 

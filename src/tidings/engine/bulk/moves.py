@@ -9,6 +9,7 @@ got from a step of their own is what they get here.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +25,12 @@ from tidings.engine.bulk.context import Context
 from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store import traces
-from tidings.store.changes import Changes, write_changes
-from tidings.store.dialect import dialect_of, ids_in, json_param, param
+from tidings.store.counts import add_counters, add_visits_of, mark_active
+from tidings.store.participations import set_entry_detail, set_moved
 from tidings.store.tables import PHASE_CODE
 
-CHUNK = 2000
+CHUNK = 2000  # people a statement of a path takes
+STEPS_CHUNK = 2000  # participations a trace row's copy lists
 
 
 @dataclass(frozen=True)
@@ -43,16 +45,7 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
     """Write `cohort`'s move for the participations `ids`, as a step each would have."""
     if not ids:
         return
-    dialect = dialect_of(conn.engine.url.drivername)
-    p, j = param(dialect), json_param(dialect)
-    sets = (
-        f"phase = {p}, element = {p}, wake_at = {p}, waiting_for = {p}, waiting_element = {p}, "
-        f"local = {j}, exited_at = {p}, exit_reason = {p}"
-    )
-    values = move_state(cohort.compiled.program, cohort.move, at)
-    for start in range(0, len(ids), CHUNK):
-        listed = ids_in("id", ids[start : start + CHUNK])
-        conn.exec_driver_sql(f"UPDATE participations SET {sets} WHERE {listed}", values)
+    set_moved(conn, ids, move_state(cohort.compiled.program, cohort.move, at))
     record(conn, cohort, ids, at)
 
 
@@ -103,37 +96,25 @@ def record(
     update of each row). Any other move's lines are a trace row each."""
     if not ids:
         return
-    p = param(dialect_of(conn.engine.url.drivername))
     move, c = cohort.move, cohort.compiled
     lines = _lines(move)
     entry = move.start is None
     if entry and lines and entry_detail is None:
-        detail = traces.entry_detail(conn, c.account_id, move.element, lines, at)
-        for start in range(0, len(ids), CHUNK):
-            listed = ids_in("id", ids[start : start + CHUNK])
-            conn.exec_driver_sql(
-                f"UPDATE participations SET entry_detail = {p} WHERE {listed}", (detail,)
-            )
-    visited = sorted(set(move.visited))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        if lines and not entry:
-            listed = ", ".join(str(int(i)) for i in chunk)
+        set_entry_detail(
+            conn, ids, traces.entry_detail(conn, c.account_id, move.element, lines, at)
+        )
+    if lines and not entry:
+        for start in range(0, len(ids), STEPS_CHUNK):
+            listed = ", ".join(str(int(i)) for i in ids[start : start + STEPS_CHUNK])
             traces.copy_steps(conn, listed, move.element, lines, at)
-        if visited:  # every element of the path in one statement (VALUES' column1)
-            conn.exec_driver_sql(
-                "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
-                "SELECT p.account_id, p.flow_id, p.version, e.column1, p.person_id "
-                f"FROM participations p CROSS JOIN (VALUES {', '.join([f'({p})'] * len(visited))}) "
-                f"AS e WHERE {ids_in('p.id', chunk)} ON CONFLICT DO NOTHING",
-                tuple(visited),
-            )
-    changes = Changes()
+    add_visits_of(conn, ids, sorted(set(move.visited)))
+    counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     for count in move.counts:
         key = (c.account_id, c.flow_id, c.version, count.element or "", count.name)
-        changes.counters[key] += count.by * len(ids)
-    write_changes(conn, changes)
-    conn.exec_driver_sql(f"UPDATE flows SET last_activity_at = {p} WHERE id = {p}", (at, c.flow_id))
+        counters[key] += count.by * len(ids)
+    if counters:
+        add_counters(conn, counters)
+    mark_active(conn, [c.flow_id], at)
 
 
 def hand_over_entered(

@@ -17,9 +17,8 @@ from tidings.domain.journey.uniform import uniform_move
 from tidings.engine.bulk.context import Context
 from tidings.engine.bulk.moves import Cohort, apply
 from tidings.engine.failures import blame
-from tidings.store.dialect import dialect_of, param
-from tidings.store.raw import fetch, partition_sql, person_partition_sql
-from tidings.store.tables import WAITING
+from tidings.store.inbox import first_due
+from tidings.store.timers import due_at_element, due_elements
 
 
 def wake_timers(ctx: Context, now: datetime, limit: int) -> int:
@@ -27,25 +26,12 @@ def wake_timers(ctx: Context, now: datetime, limit: int) -> int:
     alike; answer how many moved (0 leaves everything to the general path). The elements
     are those of the next `ctx.batch_size` due timers."""
     at = to_micros(now)
-    owned = ctx.scope.owned()
-    where = partition_sql(owned)
-    mine = person_partition_sql(owned, ctx.partitions)  # participations
+    owned, partitions = ctx.scope.owned(), ctx.partitions
     with ctx.db.read() as conn:
         ctx.programs.refresh(conn)
-        p = param(dialect_of(conn.engine.url.drivername))
-        head = fetch(
-            conn,
-            f"SELECT due_at FROM inbox WHERE due_at <= {p}{where} ORDER BY due_at, id LIMIT 1",
-            (at,),
-        )
-        cut = at if not head else min(at, int(head[0][0]) - 1)
-        starts = fetch(
-            conn,
-            "SELECT DISTINCT flow_id, version, element FROM (SELECT flow_id, version, element "
-            f"FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
-            f"AND wake_at <= {p}{mine} ORDER BY wake_at LIMIT {int(ctx.batch_size)}) AS head",
-            (cut,),
-        )
+        head = first_due(conn, at, owned)
+        cut = at if head is None else min(at, head - 1)
+        starts = due_elements(conn, cut, ctx.batch_size, owned, partitions=partitions)
     cohorts = []
     for flow_id, version, element in starts:
         compiled = ctx.programs.by_version.get((flow_id, version))
@@ -63,18 +49,11 @@ def wake_timers(ctx: Context, now: datetime, limit: int) -> int:
         left = limit
         for cohort in cohorts:
             c = cohort.compiled
-            # `+flow_id` keeps SQLite on the due index: by the flow it picked the history
-            # index and sorted every waiting row of the flow (a scan of 1M per batch).
-            rows = fetch(
-                conn,
-                f"SELECT id FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
-                f"AND wake_at <= {p} AND +flow_id = {p} AND version = {p} AND element = {p} "
-                f"AND local IS NULL{mine} ORDER BY wake_at LIMIT {int(left)}",
-                (cut, c.flow_id, c.version, cohort.move.start),
-            )
+            where = (c.flow_id, c.version, cohort.move.start)
+            ids = due_at_element(conn, cut, where, left, owned, partitions=partitions)
             with blame(c.flow_id, c.version, cohort.move.start):
-                apply(conn, cohort, [r[0] for r in rows], at)
-            left -= len(rows)
+                apply(conn, cohort, ids, at)
+            left -= len(ids)
             if left <= 0:
                 break
         return limit - left

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from tidings.domain.entry_rules import EntryRules
 from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
@@ -25,8 +25,8 @@ from tidings.domain.lifecycle import Status
 from tidings.domain.people import STANDARD_TYPES
 from tidings.engine.failures import blame
 from tidings.engine.interest import names_of
+from tidings.store import versions
 from tidings.store.definitions import attribute_types, event_types
-from tidings.store.tables import accounts, flow_versions, flows
 
 LIVE = (Status.active, Status.paused, Status.finishing, Status.canceled)  # failed: held
 
@@ -71,25 +71,12 @@ class Programs:
     def refresh(self, conn: Connection) -> None:
         """Re-read the live versions when any flow changed since the last look (its last
         change, or any version's status), or when told to (`invalidate`)."""
-        changed = conn.execute(select(func.max(flows.c.updated_at))).scalar()
-        statuses = conn.execute(
-            select(flow_versions.c.flow_id, flow_versions.c.version, flow_versions.c.status)
-            .where(flow_versions.c.status.in_([s.value for s in LIVE]))
-            .order_by(flow_versions.c.flow_id, flow_versions.c.version)
-        ).all()
-        stamp = (changed, tuple(tuple(r) for r in statuses))
+        live = [s.value for s in LIVE]
+        stamp = versions.stamp(conn, live)
         if stamp == self._stamp:
             return
-        rows = conn.execute(
-            select(
-                flow_versions.c.account_id,
-                flow_versions.c.flow_id,
-                flow_versions.c.version,
-                flow_versions.c.status,
-                flow_versions.c.document,
-            ).where(flow_versions.c.status.in_([s.value for s in LIVE]))
-        ).all()
-        zones = dict(conn.execute(select(accounts.c.id, accounts.c.timezone)).all())
+        rows = versions.versions_of(conn, live)
+        zones = versions.time_zones(conn)
         known: dict[tuple[int, int], Compiled] = {}
         schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         canceled: list[tuple[int, int]] = []

@@ -16,7 +16,14 @@ from sqlalchemy import Connection, update
 from tidings.domain.durations import from_micros
 from tidings.domain.entry_rules import Past
 from tidings.domain.journey import Phase
-from tidings.store.dialect import dialect_of, ids_in, json_param, param
+from tidings.store.dialect import (
+    dialect_of,
+    ids_in,
+    insert_values,
+    json_param,
+    param,
+    sql_literal,
+)
 from tidings.store.raw import chunks, fetch
 from tidings.store.tables import PHASE_CODE, PHASES, WAITING, participations
 
@@ -262,3 +269,72 @@ def waiting_of(
             ):
                 out[person_id].append((pid, flow_id, version, element, waiting_for, local, wake_at))
     return out
+
+
+# a participation row's own values (COLUMNS): id, person_id, variables, entry_event
+_OWN = frozenset(COLUMNS.index(c) for c in ("id", "person_id", "variables", "entry_event"))
+
+
+def insert_alike(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Participations that took one path (`COLUMNS` then `entry_detail`, JSON as text):
+    what they share goes into the statement once; each row binds only its own: the id,
+    the person, their variables and entry event."""
+    if not rows:
+        return
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    columns = f"INSERT INTO participations ({', '.join(COLUMNS)}, entry_detail)"
+    shared = [rows[0][i] for i in range(len(rows[0])) if i not in _OWN]
+    if all(sql_literal(v) is not None for v in shared):
+        marks = ", ".join(
+            (j if name in JSON_COLUMNS else p) if i in _OWN else str(sql_literal(rows[0][i]))
+            for i, name in enumerate((*COLUMNS, "entry_detail"))
+        )
+        own = [tuple(row[i] for i in sorted(_OWN)) for row in rows]
+        insert_values(conn, columns, marks, own)
+    else:
+        marks = ", ".join(j if c in JSON_COLUMNS else p for c in COLUMNS)
+        insert_values(conn, columns, f"{marks}, {p}", rows)
+
+
+def enter_people(
+    conn: Connection,
+    where: tuple[int, int, int],
+    people: Sequence[int],
+    state: tuple[Any, ...],
+    variables: str | None,
+    at: int,
+    detail: int | None,
+    *,
+    with_phone: bool = False,
+) -> dict[int, int]:
+    """Enter these people (ascending ids) of the account into the version, `where` is
+    (account, flow, version), all in one state (`MOVE_COLUMNS`) with the same variables
+    (JSON text or NULL) and entry detail, entered at `at`; those deleted since (and,
+    `with_phone`, those without a phone number) are not found. Answer person ->
+    participation."""
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    account_id, flow_id, version = where
+    reachable = (
+        " AND EXISTS (SELECT 1 FROM person_contacts c WHERE c.person_id = people.id "
+        "AND c.kind = 'phone')"
+        if with_phone
+        else ""
+    )
+    ids: dict[int, int] = {}
+    for start in range(0, len(people), MOVE_CHUNK):
+        for pid, person_id in fetch(
+            conn,
+            "INSERT INTO participations (account_id, flow_id, version, person_id, "
+            "phase, element, wake_at, waiting_for, waiting_element, local, "
+            "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
+            f"entry_detail) SELECT people.account_id, {p}, {p}, people.id, {p}, "
+            f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM people "
+            f"WHERE {ids_in('people.id', people[start : start + MOVE_CHUNK])} "
+            f"AND +people.account_id = {int(account_id)}{reachable} "
+            "ORDER BY people.id RETURNING id, person_id",
+            (flow_id, version, *state, variables, at, detail),
+        ):
+            ids[int(person_id)] = int(pid)
+    return ids

@@ -23,7 +23,6 @@ from tidings.engine.bulk import sql_sends
 from tidings.engine.bulk.context import Context
 from tidings.engine.bulk.in_flight import settled
 from tidings.engine.bulk.moves import (
-    CHUNK,
     Cohort,
     entry_detail,
     hand_over_entered,
@@ -33,12 +32,12 @@ from tidings.engine.bulk.moves import (
 from tidings.engine.dispatch import Sendable, settle
 from tidings.engine.failures import blame
 from tidings.engine.programs import Compiled
+from tidings.store import composed_sms
 from tidings.store.changes import Changes, write_changes
-from tidings.store.dialect import dialect_of, ids_in, json_param, param
+from tidings.store.composed_sms import SqlSend
 from tidings.store.inbox import InboxItem, due_inbox
 from tidings.store.outbox import message_row
-from tidings.store.participations import history
-from tidings.store.raw import fetch
+from tidings.store.participations import enter_people, history
 from tidings.store.snapshots import existing_people, load_people
 from tidings.store.timers import timed_people
 
@@ -79,32 +78,17 @@ def _take_entries(ctx: Context, now: datetime, limit: int, compiled: Compiled) -
     ) -> Callable[[Connection], int]:
         def write(conn: Connection) -> int:
             ctx.scope.fence(conn)
-            dialect = dialect_of(conn.engine.url.drivername)
-            p, j = param(dialect), json_param(dialect)
             state = move_state(program, move, at)
             variables = orjson.dumps(dict(move.variables)).decode() if move.variables else None
-            # the store composes the messages: only people it can send to enter here
-            reachable = "" if by_sql is None else f" AND {sql_sends.has_phone('people.id')}"
             detail = entry_detail(conn, cohort, at)
-            ids: dict[int, int] = {}  # person -> participation
-            # people in order of their ids (a queued entry into one flow does not depend
-            # on another person's); those deleted since they were queued are not found
-            people = sorted({i.person_id for i in taken})
-            for start in range(0, len(people), CHUNK):
-                for pid, person_id in fetch(
-                    conn,
-                    "INSERT INTO participations (account_id, flow_id, version, person_id, "
-                    "phase, element, wake_at, waiting_for, waiting_element, local, "
-                    "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
-                    f"entry_detail) SELECT people.account_id, {p}, {p}, people.id, {p}, "
-                    f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM people "
-                    f"WHERE {ids_in('people.id', people[start : start + CHUNK])} "
-                    f"AND +people.account_id = {int(compiled.account_id)}{reachable} "
-                    "ORDER BY people.id RETURNING id, person_id",
-                    (compiled.flow_id, compiled.version, *state, variables, at, detail),
-                ):
-                    ids[int(person_id)] = int(pid)
             where = (compiled.account_id, compiled.flow_id, compiled.version)
+            # people in order of their ids (a queued entry into one flow does not depend
+            # on another person's); those deleted since they were queued are not found;
+            # when the store composes the messages, only people it can send to enter here
+            people = sorted({i.person_id for i in taken})
+            ids = enter_people(  # person -> participation
+                conn, where, people, state, variables, at, detail, with_phone=by_sql is not None
+            )
             if by_sql is not None:
                 return _write_sql(ctx, conn, cohort, taken, ids, at, by_sql, detail)
             changes = Changes()
@@ -192,7 +176,7 @@ def _write_sql(
     taken: list[InboxItem],
     ids: dict[int, int],
     at: int,
-    sends: list[sql_sends.SqlSend],
+    sends: list[SqlSend],
     detail: int | None,
 ) -> int:
     """The rest of an entry part whose messages the store composes (sql_sends.py):
@@ -201,7 +185,7 @@ def _write_sql(
     # consumed: the entries of those who entered, and of people deleted since
     left = [i.person_id for i in taken if i.person_id not in ids]
     gone = set(left) - set(existing_people(conn, left))
-    rows, parts = sql_sends.write(conn, sends, {pid: person for person, pid in ids.items()}, at)
+    rows, parts = composed_sms.write(conn, sends, {pid: person for person, pid in ids.items()}, at)
     ctx.tally.composed_by_store += len(rows)
     c = cohort.compiled
     where = (c.account_id, c.flow_id, c.version)

@@ -33,11 +33,10 @@ from tidings.engine.bulk.moves import Cohort, entry_detail, hand_over_entered, r
 from tidings.engine.failures import blame
 from tidings.engine.programs import Compiled, stored_waiting_for
 from tidings.store.changes import Changes, write_changes
-from tidings.store.dialect import dialect_of, insert_values, json_param, param, sql_literal
 from tidings.store.ids import next_ids
 from tidings.store.inbox import InboxItem, due_inbox
 from tidings.store.outbox import message_row
-from tidings.store.participations import COLUMNS, JSON_COLUMNS, history, waiting_of
+from tidings.store.participations import history, insert_alike, waiting_of
 from tidings.store.snapshots import load_people
 from tidings.store.tables import PHASE_CODE
 from tidings.store.timers import first_timer
@@ -247,28 +246,13 @@ def _writer(ctx: Context, prepared: _Prepared, at: int) -> Callable[[Connection]
 def _write(ctx: Context, conn: Connection, prepared: _Prepared, at: int) -> None:
     """Participations (with their path's trace lines as their entry detail), outbox rows
     handed to the sandbox and messagesSent; then each path's unique visits and counters."""
-    dialect = dialect_of(conn.engine.url.drivername)
-    p, j = param(dialect), json_param(dialect)
     ids = next_ids(conn, len(prepared.rows))
     details = {leaf: entry_detail(conn, c, at) for leaf, c in prepared.cohorts.items()}
     by_leaf: dict[Leaf, list[tuple[Any, ...]]] = defaultdict(list)
     for pid, values, leaf in zip(ids, prepared.rows, prepared.leaves, strict=True):
         by_leaf[leaf].append((pid, *values[1:], details[leaf]))
-    columns = f"INSERT INTO participations ({', '.join(COLUMNS)}, entry_detail)"
     for rows in by_leaf.values():
-        # What a path's people share goes into the statement once; each row binds only
-        # its own: the id, the person, their variables and entry event.
-        shared = [rows[0][i] for i in range(len(rows[0])) if i not in _OWN]
-        if all(sql_literal(v) is not None for v in shared):
-            marks = ", ".join(
-                (j if name in JSON_COLUMNS else p) if i in _OWN else str(sql_literal(rows[0][i]))
-                for i, name in enumerate((*COLUMNS, "entry_detail"))
-            )
-            own = [tuple(row[i] for i in sorted(_OWN)) for row in rows]
-            insert_values(conn, columns, marks, own)
-        else:
-            marks = ", ".join(j if c in JSON_COLUMNS else p for c in COLUMNS)
-            insert_values(conn, columns, f"{marks}, {p}", rows)
+        insert_alike(conn, rows)
     changes = Changes(consumed_inbox=prepared.consumed, counters=prepared.counters)
     write_changes(conn, changes)
     outbox = []
@@ -282,10 +266,6 @@ def _write(ctx: Context, conn: Connection, prepared: _Prepared, at: int) -> None
         members[leaf].append(pid)
     for leaf, cohort in prepared.cohorts.items():
         record(conn, cohort, members[leaf], at, entry_detail=details[leaf])
-
-
-# a participation row's own values (COLUMNS): id, person_id, variables, entry_event
-_OWN = frozenset(COLUMNS.index(c) for c in ("id", "person_id", "variables", "entry_event"))
 
 
 def _busy(

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 import orjson
 from sqlalchemy import Connection
@@ -46,16 +46,17 @@ from tidings.engine.failures import blame
 from tidings.engine.figures import EngineFigures
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
-from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored_waiting_for
+from tidings.engine.programs import Compiled, Programs, moved, read_waiting_for
 from tidings.engine.scope import Everything, Scope
 from tidings.store import audience
 from tidings.store import flows as flow_store
 from tidings.store.changes import Changes, write_changes
 from tidings.store.counts import mark_active
 from tidings.store.database import Database
+from tidings.store.events import EventRow
 from tidings.store.ids import next_ids
 from tidings.store.inbox import InboxItem, due_inbox
-from tidings.store.outbox import message_row
+from tidings.store.outbox import call_row, message_row
 from tidings.store.participations import Row, end_version, history, live_of
 from tidings.store.performance import people_inside
 from tidings.store.snapshots import load_people
@@ -280,7 +281,7 @@ class Engine:
             when = from_micros(payload.get("time", item.due_at))
             if payload.get("store"):
                 batch.changes.events.append(
-                    (
+                    EventRow(
                         item.account_id,
                         item.person_id,
                         name,
@@ -468,53 +469,27 @@ class Engine:
         batch.touched.add(row.id)
 
     def _effect(self, batch: Batch, row: Row, effect: Effect, now: datetime) -> None:
-        if isinstance(effect, Count):  # most effects are counts and trace lines: no row
-            name, element = effect.name, effect.element
-            key = (row.account_id, row.flow_id, row.version, element or "", name)
-            batch.changes.counters[key] += effect.by
-            if name == "totalEngagements" and element:
-                batch.changes.visits.add(
-                    (row.account_id, row.flow_id, row.version, element, row.person_id)
-                )
-            return
-        at = to_micros(now)
-        if isinstance(effect, Trace):
-            # Every line of a batch happened at its instant: the row keeps it once.
-            line = [effect.element, effect.what]
-            if effect.why is not None:
-                line.append(effect.why)
-            batch.trace[row.id].append(line)
-            return
-        base = {
-            "account_id": row.account_id,
-            "participation_id": row.id,
-            "flow_id": row.flow_id,
-            "version": row.version,
-            "person_id": row.person_id,
-            "created_at": at,
-            "next_attempt_at": at,
-        }
         match effect:
+            case Count():  # most effects are counts and trace lines: no row
+                name, element = effect.name, effect.element
+                key = (row.account_id, row.flow_id, row.version, element or "", name)
+                batch.changes.counters[key] += effect.by
+                if name == "totalEngagements" and element:
+                    batch.changes.visits.add(
+                        (row.account_id, row.flow_id, row.version, element, row.person_id)
+                    )
+            case Trace():
+                # Every line of a batch happened at its instant: the row keeps it once.
+                line = [effect.element, effect.what]
+                if effect.why is not None:
+                    line.append(effect.why)
+                batch.trace[row.id].append(line)
             case SendMessage() | Notify():
                 where = (row.account_id, row.id, row.flow_id, row.version, row.person_id)
-                batch.changes.outbox.append(message_row(where, at, effect))
+                batch.changes.outbox.append(message_row(where, to_micros(now), effect))
             case CallApi():
-                batch.changes.outbox.append(
-                    {
-                        **base,
-                        "element": effect.element,
-                        "kind": "call_api",
-                        "channel": None,
-                        "payload": {
-                            "method": effect.method,
-                            "url": effect.url,
-                            "headers": dict(effect.headers),
-                            "body": effect.body,
-                            "timeout": effect.timeout_seconds,
-                            "retries": effect.retries,
-                        },
-                    }
-                )
+                where = (row.account_id, row.id, row.flow_id, row.version, row.person_id)
+                batch.changes.outbox.append(call_row(where, to_micros(now), effect))
             case UpdateProfile():
                 batch.profile[row.person_id].append(effect)
             case LookupCatalog():
@@ -537,11 +512,11 @@ class Engine:
                                 "participation": row.id,
                             },
                         },
-                        "due_at": at,
+                        "due_at": to_micros(now),
                     }
                 )
             case _:
-                raise AssertionError(effect)
+                assert_never(effect)
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -655,21 +630,21 @@ def _state(row: Row, person: Person, compiled: Compiled) -> State:
 
 
 def _apply(row: Row, state: State, now: datetime, compiled: Compiled) -> None:
-    """The new state on the row (the awaited event NULL when it is the element's own)."""
-    at = to_micros(now)
-    row.phase = state.phase.value
-    row.element = state.element
+    """The new state on the row (programs.moved: as the store keeps it)."""
+    (
+        row.phase,
+        row.element,
+        row.wake_at,
+        row.waiting_for,
+        row.waiting_element,
+        row.local,
+        row.exited_at,
+        row.exit_reason,
+    ) = moved(compiled.program, state, to_micros(now), (row.exited_at, row.exit_reason))
     row.variables = dict(state.variables)
-    row.local = dict(state.local)
     row.message_events = (
         sorted([list(e) for e in state.message_events]) if state.message_events else []
     )
-    row.wake_at = None if state.wake_at is None else to_micros(state.wake_at)
-    row.waiting_for = stored_waiting_for(compiled.program, state.element, state.waiting_for)
-    row.waiting_element = state.waiting_element
-    if state.phase is Phase.exited and row.exited_at is None:
-        row.exited_at = at
-        row.exit_reason = state.exit_reason or "completed"
 
 
 def _engaged(message_events: list[list[str]]) -> bool:

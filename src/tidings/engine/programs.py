@@ -16,17 +16,20 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from tidings.domain.durations import to_micros
 from tidings.domain.entry_rules import EntryRules
 from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
 from tidings.domain.flows.entry import one_off
-from tidings.domain.journey import compile_program
+from tidings.domain.journey import Phase, State, compile_program
 from tidings.domain.journey.program import Program
+from tidings.domain.journey.uniform import UniformMove
 from tidings.domain.lifecycle import Status
 from tidings.domain.people import STANDARD_TYPES
 from tidings.engine.failures import blame
 from tidings.engine.interest import names_of
 from tidings.store import versions
 from tidings.store.definitions import attribute_types, event_types
+from tidings.store.participations import Moved
 
 LIVE = (Status.active, Status.paused, Status.finishing, Status.canceled)  # failed: held
 
@@ -185,6 +188,31 @@ def stored_waiting_for(
     if waiting_for is not None and waiting_for == program.awaited(element):
         return None
     return waiting_for
+
+
+def moved(
+    program: Program,
+    state: State | UniformMove,
+    at: int,
+    exited: tuple[int | None, str | None] = (None, None),
+) -> Moved:
+    """The participation's columns after a step (`State`) or a set-based move at `at`,
+    as the store keeps them: the awaited event NULL when it is the element's own
+    (`stored_waiting_for`); an exit stamped once (`exited`: the row's `exited_at` and
+    `exit_reason` before), `completed` unless the state says why."""
+    exited_at, exit_reason = exited
+    if state.phase is Phase.exited and exited_at is None:
+        exited_at, exit_reason = at, state.exit_reason or "completed"
+    return Moved(
+        state.phase.value,
+        state.element,
+        None if state.wake_at is None else to_micros(state.wake_at),
+        stored_waiting_for(program, state.element, state.waiting_for),
+        state.waiting_element,
+        dict(state.local),
+        exited_at,
+        exit_reason,
+    )
 
 
 def read_waiting_for(program: Program, element: str | None, stored: str | None) -> str | None:

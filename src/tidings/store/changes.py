@@ -22,9 +22,10 @@ from tidings.store.dialect import (
     json_param,
     param,
 )
+from tidings.store.events import EventRow, insert_events
 from tidings.store.inbox import InboxItem, take_from_bundles
 from tidings.store.outbox import insert_outbox
-from tidings.store.participations import COLUMNS, JSON_COLUMNS, Row
+from tidings.store.participations import Row, insert_rows, update_rows
 from tidings.store.raw import chunks
 from tidings.store.wakeups import notify_work
 
@@ -44,7 +45,7 @@ class Changes:
         default_factory=lambda: defaultdict(int)
     )
     visits: set[tuple[int, int, int, str, int]] = field(default_factory=set)
-    events: list[tuple[int, int, str, str, int, int]] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
     # journey_steps rows: account, person, flow, version, participation, element, kind,
     # detail (JSON text), at
     steps: list[tuple[Any, ...]] = field(default_factory=list)
@@ -73,20 +74,8 @@ def write_changes(conn: Connection, changes: Changes) -> None:
     the trace (store/traces.py)."""
     dialect: Dialect = dialect_of(conn.engine.url.drivername)
     p, j = param(dialect), json_param(dialect)
-    marks = ", ".join(j if c in JSON_COLUMNS else p for c in COLUMNS)
-    if changes.inserted:
-        insert_values(
-            conn,
-            f"INSERT INTO participations ({', '.join(COLUMNS)})",
-            marks,
-            [r.values() for r in changes.inserted],
-        )
-    if changes.updated:
-        sets = ", ".join(f"{c} = {j if c in JSON_COLUMNS else p}" for c in COLUMNS[1:])
-        conn.exec_driver_sql(
-            f"UPDATE participations SET {sets} WHERE id = {p}",
-            [(*r.values()[1:], r.id) for r in changes.updated],
-        )
+    insert_rows(conn, changes.inserted)
+    update_rows(conn, changes.updated)
     consumed = changes.consumed_inbox
     if changes.consumed_bundled:
         consumed = [*consumed, *take_from_bundles(conn, dialect, changes.consumed_bundled)]
@@ -120,12 +109,7 @@ def write_changes(conn: Connection, changes: Changes) -> None:
     if changes.visits:
         add_visits(conn, changes.visits)
     if changes.events:
-        insert_values(
-            conn,
-            "INSERT INTO events (account_id, person_id, name, properties, time, received_at)",
-            f"{p}, {p}, {p}, {j}, {p}, {p}",
-            changes.events,
-        )
+        insert_events(conn, changes.events)
     if changes.steps:
         traces.write_steps(conn, changes.steps)
 

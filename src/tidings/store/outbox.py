@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from tidings.domain.journey import Notify, SendMessage
+from tidings.domain.journey import CallApi, Notify, SendMessage
 from tidings.store.dialect import (
     dialect_of,
     insert_values,
@@ -52,6 +52,32 @@ def message_row(
         "payload": payload,
         # the payload's JSON, made here (on the engine's thread) rather than by the writer
         "payload_json": orjson.dumps(payload).decode(),
+    }
+
+
+def call_row(where: tuple[int, int, int, int, int], at: int, call: CallApi) -> dict[str, Any]:
+    """The outbox row of an API call (`where` as `message_row`'s), pending for the
+    dispatcher."""
+    account_id, participation_id, flow_id, version, person_id = where
+    return {
+        "account_id": account_id,
+        "participation_id": participation_id,
+        "flow_id": flow_id,
+        "version": version,
+        "person_id": person_id,
+        "created_at": at,
+        "next_attempt_at": at,
+        "element": call.element,
+        "kind": "call_api",
+        "channel": None,
+        "payload": {
+            "method": call.method,
+            "url": call.url,
+            "headers": dict(call.headers),
+            "body": call.body,
+            "timeout": call.timeout_seconds,
+            "retries": call.retries,
+        },
     }
 
 

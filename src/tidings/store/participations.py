@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, update
@@ -195,21 +195,43 @@ def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[i
 
 
 MOVE_CHUNK = 2000  # participation ids a statement of a set-based move lists
-# what a move sets (engine/bulk/moves.move_state), in this order
-MOVE_COLUMNS = (
-    "phase",
-    "element",
-    "wake_at",
-    "waiting_for",
-    "waiting_element",
-    "local",
-    "exited_at",
-    "exit_reason",
-)
+
+
+class Moved(NamedTuple):
+    """What a step, or a set-based move, sets on a participation (engine/programs.moved
+    builds it): the phase by name, `waiting_for` as stored (NULL when it is the event of
+    the element waited at), `local` decoded."""
+
+    phase: str
+    element: str | None
+    wake_at: int | None
+    waiting_for: str | None
+    waiting_element: str | None
+    local: dict[str, Any]
+    exited_at: int | None
+    exit_reason: str | None
+
+    def values(self) -> tuple[Any, ...]:
+        """As stored, in this order: the phase's code, `local` JSON text (NULL when
+        empty)."""
+        local = orjson.dumps(self.local).decode() if self.local else None
+        return (
+            PHASE_CODE[self.phase],
+            self.element,
+            self.wake_at,
+            self.waiting_for,
+            self.waiting_element,
+            local,
+            self.exited_at,
+            self.exit_reason,
+        )
+
+
+MOVE_COLUMNS = Moved._fields  # what a move sets, in this order
 
 
 def set_moved(conn: Connection, ids: Sequence[int], state: tuple[Any, ...]) -> None:
-    """The same state (`MOVE_COLUMNS`, `local` as JSON text) on the participations `ids`."""
+    """The same state (`Moved.values()`) on the participations `ids`."""
     dialect = dialect_of(conn.engine.url.drivername)
     p, j = param(dialect), json_param(dialect)
     sets = ", ".join(f"{c} = {j if c in JSON_COLUMNS else p}" for c in MOVE_COLUMNS)
@@ -338,3 +360,30 @@ def enter_people(
         ):
             ids[int(person_id)] = int(pid)
     return ids
+
+
+def insert_rows(conn: Connection, rows: Sequence[Row]) -> None:
+    """New participations (a batch's entries), numbered by the engine."""
+    if not rows:
+        return
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    insert_values(
+        conn,
+        f"INSERT INTO participations ({', '.join(COLUMNS)})",
+        ", ".join(j if c in JSON_COLUMNS else p for c in COLUMNS),
+        [r.values() for r in rows],
+    )
+
+
+def update_rows(conn: Connection, rows: Sequence[Row]) -> None:
+    """Participations a batch stepped, every column as the row has it."""
+    if not rows:
+        return
+    dialect = dialect_of(conn.engine.url.drivername)
+    p, j = param(dialect), json_param(dialect)
+    sets = ", ".join(f"{c} = {j if c in JSON_COLUMNS else p}" for c in COLUMNS[1:])
+    conn.exec_driver_sql(
+        f"UPDATE participations SET {sets} WHERE id = {p}",
+        [(*r.values()[1:], r.id) for r in rows],
+    )

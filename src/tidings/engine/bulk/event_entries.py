@@ -26,19 +26,24 @@ import orjson
 from sqlalchemy import Connection
 
 from tidings.domain.durations import to_micros
-from tidings.domain.journey import Person, Phase, admits
+from tidings.domain.journey import Person, admits
 from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
 from tidings.engine.bulk.context import Context
-from tidings.engine.bulk.moves import Cohort, entry_detail, hand_over_entered, record
+from tidings.engine.bulk.moves import (
+    Cohort,
+    entry_detail,
+    hand_over_entered,
+    move_state,
+    record,
+)
 from tidings.engine.failures import blame
-from tidings.engine.programs import Compiled, stored_waiting_for
+from tidings.engine.programs import Compiled
 from tidings.store.changes import Changes, write_changes
 from tidings.store.ids import next_ids
 from tidings.store.inbox import InboxItem, due_inbox
 from tidings.store.outbox import message_row
 from tidings.store.participations import history, insert_alike, waiting_of
 from tidings.store.snapshots import load_people
-from tidings.store.tables import PHASE_CODE
 from tidings.store.timers import first_timer
 
 Entering = tuple[InboxItem, Compiled, PersonalEntry]
@@ -196,21 +201,14 @@ def _prepare(
     for item, compiled, entry in entering:
         leaf = entry.leaf
         if leaf not in shared:
-            move = leaf.move
-            prepared.cohorts[leaf] = Cohort(compiled, move)
-            exited = move.phase is Phase.exited
+            prepared.cohorts[leaf] = Cohort(compiled, leaf.move)
+            phase, element, wake_at, waiting_for, waiting_element, local, exited_at, reason = (
+                move_state(compiled.program, leaf.move, at)
+            )
             shared[leaf] = (
-                (PHASE_CODE[move.phase], move.element),
-                (
-                    _json(move.local),
-                    None,  # message_events: none yet
-                    None if move.wake_at is None else to_micros(move.wake_at),
-                    stored_waiting_for(compiled.program, move.element, move.waiting_for),
-                    move.waiting_element,
-                    at,
-                    at if exited else None,
-                    (move.exit_reason or "completed") if exited else None,
-                ),
+                (phase, element),
+                # message_events: none yet; entered at `at`
+                (local, None, wake_at, waiting_for, waiting_element, at, exited_at, reason),
             )
         state, rest = shared[leaf]
         person = item.person_id

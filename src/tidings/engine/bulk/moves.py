@@ -14,20 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
-from tidings.domain.durations import to_micros
-from tidings.domain.journey import Phase
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove
 from tidings.engine.bulk.context import Context
 from tidings.engine.dispatch import hand_over
-from tidings.engine.programs import Compiled, stored_waiting_for
+from tidings.engine.programs import Compiled, moved
 from tidings.store import traces
 from tidings.store.counts import add_counters, add_visits_of, mark_active
 from tidings.store.participations import set_entry_detail, set_moved
-from tidings.store.tables import PHASE_CODE
 
 CHUNK = 2000  # people a statement of a path takes
 STEPS_CHUNK = 2000  # participations a trace row's copy lists
@@ -50,20 +46,9 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
 
 
 def move_state(program: Program, move: UniformMove, at: int) -> tuple[Any, ...]:
-    """phase (its code), element, wake_at, waiting_for (NULL when it is the element's own
-    event: programs.stored_waiting_for), waiting_element, local (NULL when empty),
-    exited_at and exit_reason after `move` at `at`."""
-    exited = move.phase is Phase.exited
-    return (
-        PHASE_CODE[move.phase],
-        move.element,
-        None if move.wake_at is None else to_micros(move.wake_at),
-        stored_waiting_for(program, move.element, move.waiting_for),
-        move.waiting_element,
-        orjson.dumps(dict(move.local)).decode() if move.local else None,
-        at if exited else None,
-        (move.exit_reason or "completed") if exited else None,
-    )
+    """What `move` at `at` sets on each of its participations, as stored
+    (`Moved.values()`: programs.moved)."""
+    return moved(program, move, at).values()
 
 
 def entry_detail(conn: Connection, cohort: Cohort, at: int) -> int | None:

@@ -39,8 +39,8 @@ def store_reports(ctx: Context, now: datetime, limit: int) -> int:
     if not taken:
         return 0
     consumed = [item.id for item in head[:taken]]
-    kept: list[EventRow] = [
-        (
+    kept = [
+        EventRow(
             item.account_id,
             item.person_id,
             str(item.payload.get("name")),

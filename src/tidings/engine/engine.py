@@ -46,7 +46,7 @@ from tidings.engine.failures import blame
 from tidings.engine.figures import EngineFigures
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
-from tidings.engine.programs import Compiled, Programs, moved, read_waiting_for
+from tidings.engine.programs import Compiled, Programs, apply_moved, read_waiting_for
 from tidings.engine.scope import Everything, Scope
 from tidings.store import audience
 from tidings.store import flows as flow_store
@@ -630,17 +630,8 @@ def _state(row: Row, person: Person, compiled: Compiled) -> State:
 
 
 def _apply(row: Row, state: State, now: datetime, compiled: Compiled) -> None:
-    """The new state on the row (programs.moved: as the store keeps it)."""
-    (
-        row.phase,
-        row.element,
-        row.wake_at,
-        row.waiting_for,
-        row.waiting_element,
-        row.local,
-        row.exited_at,
-        row.exit_reason,
-    ) = moved(compiled.program, state, to_micros(now), (row.exited_at, row.exit_reason))
+    """The new state on the row (programs.apply_moved: as the store keeps it)."""
+    apply_moved(row, compiled.program, state, to_micros(now))
     row.variables = dict(state.variables)
     row.message_events = (
         sorted([list(e) for e in state.message_events]) if state.message_events else []

@@ -29,7 +29,7 @@ from tidings.engine.failures import blame
 from tidings.engine.interest import names_of
 from tidings.store import versions
 from tidings.store.definitions import attribute_types, event_types
-from tidings.store.participations import Moved
+from tidings.store.participations import Row
 
 LIVE = (Status.active, Status.paused, Status.finishing, Status.canceled)  # failed: held
 
@@ -190,29 +190,21 @@ def stored_waiting_for(
     return waiting_for
 
 
-def moved(
-    program: Program,
-    state: State | UniformMove,
-    at: int,
-    exited: tuple[int | None, str | None] = (None, None),
-) -> Moved:
-    """The participation's columns after a step (`State`) or a set-based move at `at`,
-    as the store keeps them: the awaited event NULL when it is the element's own
-    (`stored_waiting_for`); an exit stamped once (`exited`: the row's `exited_at` and
-    `exit_reason` before), `completed` unless the state says why."""
-    exited_at, exit_reason = exited
-    if state.phase is Phase.exited and exited_at is None:
-        exited_at, exit_reason = at, state.exit_reason or "completed"
-    return Moved(
-        state.phase.value,
-        state.element,
-        None if state.wake_at is None else to_micros(state.wake_at),
-        stored_waiting_for(program, state.element, state.waiting_for),
-        state.waiting_element,
-        dict(state.local),
-        exited_at,
-        exit_reason,
-    )
+def apply_moved(row: Row, program: Program, state: State | UniformMove, at: int) -> None:
+    """What a step (`State`) or a set-based move at `at` sets on a participation, on
+    `row`, as the store keeps it: the awaited event NULL when it is the element's own
+    (`stored_waiting_for`); an exit stamped once, `completed` unless the state says
+    why. The one encoding of a move: Engine._apply and bulk/moves.move_state use it."""
+    row.phase = state.phase.value
+    row.element = state.element
+    row.local = dict(state.local)
+    wake_at = state.wake_at
+    row.wake_at = None if wake_at is None else to_micros(wake_at)
+    row.waiting_for = stored_waiting_for(program, state.element, state.waiting_for)
+    row.waiting_element = state.waiting_element
+    if state.phase is Phase.exited and row.exited_at is None:
+        row.exited_at = at
+        row.exit_reason = state.exit_reason or "completed"
 
 
 def read_waiting_for(program: Program, element: str | None, stored: str | None) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, update
@@ -89,6 +89,11 @@ class Row:
                 value = None if value is None or empty else orjson.dumps(value).decode()
             out.append(value)
         return tuple(out)
+
+    def moved_values(self) -> tuple[Any, ...]:
+        """`values()` of the columns a move sets (`MOVE_COLUMNS`), in that order."""
+        values = self.values()
+        return tuple(values[i] for i in _MOVED_AT)
 
 
 # An audience entry is queued as bundles, not a row a person: an `enter` row whose payload
@@ -197,41 +202,22 @@ def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[i
 MOVE_CHUNK = 2000  # participation ids a statement of a set-based move lists
 
 
-class Moved(NamedTuple):
-    """What a step, or a set-based move, sets on a participation (engine/programs.moved
-    builds it): the phase by name, `waiting_for` as stored (NULL when it is the event of
-    the element waited at), `local` decoded."""
-
-    phase: str
-    element: str | None
-    wake_at: int | None
-    waiting_for: str | None
-    waiting_element: str | None
-    local: dict[str, Any]
-    exited_at: int | None
-    exit_reason: str | None
-
-    def values(self) -> tuple[Any, ...]:
-        """As stored, in this order: the phase's code, `local` JSON text (NULL when
-        empty)."""
-        local = orjson.dumps(self.local).decode() if self.local else None
-        return (
-            PHASE_CODE[self.phase],
-            self.element,
-            self.wake_at,
-            self.waiting_for,
-            self.waiting_element,
-            local,
-            self.exited_at,
-            self.exit_reason,
-        )
-
-
-MOVE_COLUMNS = Moved._fields  # what a move sets, in this order
+# What a step or a set-based move sets (engine/programs.apply_moved), in this order.
+MOVE_COLUMNS = (
+    "phase",
+    "element",
+    "wake_at",
+    "waiting_for",
+    "waiting_element",
+    "local",
+    "exited_at",
+    "exit_reason",
+)
+_MOVED_AT = tuple(COLUMNS.index(c) for c in MOVE_COLUMNS)
 
 
 def set_moved(conn: Connection, ids: Sequence[int], state: tuple[Any, ...]) -> None:
-    """The same state (`Moved.values()`) on the participations `ids`."""
+    """The same state (`Row.moved_values()`) on the participations `ids`."""
     dialect = dialect_of(conn.engine.url.drivername)
     p, j = param(dialect), json_param(dialect)
     sets = ", ".join(f"{c} = {j if c in JSON_COLUMNS else p}" for c in MOVE_COLUMNS)

@@ -16,14 +16,15 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tidings.domain.journey import Phase
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove
 from tidings.engine.bulk.context import Context
 from tidings.engine.dispatch import hand_over
-from tidings.engine.programs import Compiled, moved
+from tidings.engine.programs import Compiled, apply_moved
 from tidings.store import traces
 from tidings.store.counts import add_counters, add_visits_of, mark_active
-from tidings.store.participations import set_entry_detail, set_moved
+from tidings.store.participations import Row, set_entry_detail, set_moved
 
 CHUNK = 2000  # people a statement of a path takes
 STEPS_CHUNK = 2000  # participations a trace row's copy lists
@@ -47,8 +48,12 @@ def apply(conn: Connection, cohort: Cohort, ids: Sequence[int], at: int) -> None
 
 def move_state(program: Program, move: UniformMove, at: int) -> tuple[Any, ...]:
     """What `move` at `at` sets on each of its participations, as stored
-    (`Moved.values()`: programs.moved)."""
-    return moved(program, move, at).values()
+    (`participations.MOVE_COLUMNS`), encoded as a step's would be (programs.apply_moved,
+    Row.moved_values)."""
+    running = Phase.running.value
+    row = Row(0, 0, 0, 0, 0, running, None, {}, None, {}, [], None, None, None, at, None, None)
+    apply_moved(row, program, move, at)
+    return row.moved_values()
 
 
 def entry_detail(conn: Connection, cohort: Cohort, at: int) -> int | None:

@@ -21,7 +21,7 @@ from tests.support.stores import fresh_url, ok
 from tidings.bootstrap import build
 from tidings.clock import VirtualClock
 from tidings.config import Settings
-from tidings.engine import entries
+from tidings.engine.bulk import event_entries as entries
 
 KEY = "tdk_in_flight_test_key_0123456789abcd"
 PEOPLE = 40

@@ -14,7 +14,7 @@ from tidings.domain.journey import compile_program
 from tidings.domain.journey.elements.messages import Send
 from tidings.domain.journey.needs import message_needs
 from tidings.domain.journey.uniform import personal_sends, uniform_move
-from tidings.store.journeys import load_people
+from tidings.store.snapshots import load_people
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 

@@ -1,10 +1,10 @@
-"""engine/sql_sends.py: the SQL that composes SMS agrees with the domain's rules."""
+"""store/composed_sms.py: the SQL that composes SMS agrees with the domain's rules."""
 
 from __future__ import annotations
 
 from tidings.bootstrap import Tidings
 from tidings.domain import sms
-from tidings.engine.sql_sends import _parts
+from tidings.store.composed_sms import _parts
 from tidings.store.dialect import param
 
 TEXTS = [

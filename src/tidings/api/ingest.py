@@ -25,7 +25,9 @@ from tidings.domain.events import check_properties
 from tidings.domain.values import ValueType
 from tidings.store import idempotency
 from tidings.store.events import (
-    EventRow,
+    EventValues as EventRow,
+)
+from tidings.store.events import (
     encode_properties,
     insert_events,
     insert_inbox_events,

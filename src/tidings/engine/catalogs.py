@@ -16,7 +16,7 @@ from typing import Any
 from tidings.domain.journey import LookupCatalog
 from tidings.store import catalogs
 from tidings.store.database import Database
-from tidings.store.journeys import Row
+from tidings.store.participations import Row
 
 
 @dataclass(frozen=True, slots=True)

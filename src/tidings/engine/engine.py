@@ -11,10 +11,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 import orjson
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from tidings.domain.durations import from_micros, to_micros
 from tidings.domain.entry_rules import Past
@@ -41,20 +41,26 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
-from tidings.engine import bulk, catalogs, dispatch, entries, uniform
+from tidings.engine import bulk, catalogs, dispatch
 from tidings.engine.failures import blame
 from tidings.engine.figures import EngineFigures
-from tidings.engine.in_flight import InFlight
 from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
-from tidings.engine.programs import Compiled, Programs, read_waiting_for, stored_waiting_for
+from tidings.engine.programs import Compiled, Programs, apply_moved, read_waiting_for
 from tidings.engine.scope import Everything, Scope
 from tidings.store import audience
 from tidings.store import flows as flow_store
-from tidings.store import journeys as store
+from tidings.store.changes import Changes, write_changes
+from tidings.store.counts import mark_active
 from tidings.store.database import Database
+from tidings.store.events import EventRow
+from tidings.store.ids import next_ids
+from tidings.store.inbox import InboxItem, due_inbox
+from tidings.store.outbox import call_row, message_row
+from tidings.store.participations import Row, end_version, history, live_of
 from tidings.store.performance import people_inside
-from tidings.store.tables import flows, participations
+from tidings.store.snapshots import load_people
+from tidings.store.timers import due_timers
 
 HELD_RESULT = "_heldResult"  # in a participation's `local`: a result that came while paused
 UNIFORM_BATCHES = 4  # a set-based move takes up to this many batches' worth of people
@@ -64,13 +70,13 @@ UNIFORM_BATCHES = 4  # a set-based move takes up to this many batches' worth of 
 class Batch:
     """One batch in memory: participations by id, and what to write."""
 
-    rows: dict[int, store.Row] = field(default_factory=dict)
+    rows: dict[int, Row] = field(default_factory=dict)
     live: dict[tuple[int, int], int] = field(default_factory=dict)  # (flow, person) -> id
     of_person: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     new_ids: set[int] = field(default_factory=set)
     touched: set[int] = field(default_factory=set)
     active_flows: set[int] = field(default_factory=set)
-    changes: store.Changes = field(default_factory=store.Changes)
+    changes: Changes = field(default_factory=Changes)
     profile: dict[int, list[UpdateProfile]] = field(default_factory=lambda: defaultdict(list))
     history: dict[int, dict[int, list[Past]]] = field(default_factory=dict)
     trace: dict[int, list[list[Any]]] = field(default_factory=lambda: defaultdict(list))
@@ -92,13 +98,13 @@ class Engine:
     ) -> None:
         self.db = db
         self.figures = figures or EngineFigures()  # for /metrics (engine/figures.py)
-        # Set-based moves for people a stimulus moves alike (engine/uniform.py); off, every
+        # Set-based moves for people a stimulus moves alike (engine/bulk/); off, every
         # person is stepped alone (the tests compare the two).
         self.uniform_paths = uniform_paths
-        # ... and the store composes their SMS when it can (engine/sql_sends.py)
+        # ... and the store composes their SMS when it can (engine/bulk/sql_sends.py)
         self.sql_sends = sql_sends
         self.moved_in_bulk = 0  # people moved by those set-based paths, since start
-        self.composed_by_store = 0  # messages the store composed (engine/sql_sends.py)
+        self.bulk_tally = bulk.Tally()  # what they count
         self.scope: Scope = scope or Everything()
         self.interest = interest
         self.partitions = partitions
@@ -106,7 +112,27 @@ class Engine:
         self.programs = Programs()
         self._next_id = 0
         self._ids: list[int] = []  # PostgreSQL: this batch's ids, reserved in the read
-        self.in_flight = InFlight()  # event entries not committed yet
+        self.in_flight = bulk.InFlight()  # event entries not committed yet
+
+    @property
+    def composed_by_store(self) -> int:
+        """Messages the store composed (engine/bulk/sql_sends.py), since start."""
+        return self.bulk_tally.composed_by_store
+
+    def _bulk(self) -> bulk.Context:
+        """The set-based paths' context, as the engine's settings are now."""
+        return bulk.Context(
+            db=self.db,
+            scope=self.scope,
+            programs=self.programs,
+            partitions=self.partitions,
+            batch_size=self.batch_size,
+            sql_sends=self.sql_sends,
+            figures=self.figures,
+            in_flight=self.in_flight,
+            tally=self.bulk_tally,
+            forget_ids=self.forget_ids,
+        )
 
     def partition_of(self, person_id: int) -> int:
         return person_id % self.partitions
@@ -121,11 +147,7 @@ class Engine:
         the API calls the batch wrote there, saving a commit on the way to the call)."""
         at = to_micros(now)
         if self.uniform_paths:
-            limit = self.batch_size * UNIFORM_BATCHES
-            moved = entries.take_more(self, now, limit) if self.in_flight else 0
-            if not moved:
-                self.settle()  # whatever comes next reads the store as those parts left it
-                moved = uniform.wake_timers(self, now, limit) or bulk.take_head(self, now, limit)
+            moved = bulk.run(self._bulk(), now, self.batch_size * UNIFORM_BATCHES)
             if moved:
                 self.moved_in_bulk += moved
                 return moved, None
@@ -135,15 +157,15 @@ class Engine:
             if self.interest is not None:
                 self.interest.update(self.programs.interest())
             owned = self.scope.owned()
-            items = store.due_inbox(conn, at, self.batch_size, owned)
-            timers = store.due_timers(conn, at, self.batch_size, owned, partitions=self.partitions)
+            items = due_inbox(conn, at, self.batch_size, owned)
+            timers = due_timers(conn, at, self.batch_size, owned, partitions=self.partitions)
             timers = [t for t in timers if self._runs(t)]
             if not items and not timers:
                 return (self._idle_moves(at) if self.scope.leads() else 0), None
             # Everything live of the people with stimuli (an event may reach any of their
             # waits); a person who is only due on a timer needs no more than that row.
             people_ids = {(i.account_id, i.person_id) for i in items}
-            for row in [*store.live_of(conn, people_ids), *timers]:
+            for row in [*live_of(conn, people_ids), *timers]:
                 if row.id in batch.rows:
                     continue
                 batch.rows[row.id] = row
@@ -151,7 +173,7 @@ class Engine:
                 batch.of_person[row.person_id].add(row.id)
             entering = self._entry_candidates(items)
             for flow_id, person_ids in entering.items():
-                batch.history[flow_id] = store.history(conn, flow_id, person_ids)
+                batch.history[flow_id] = history(conn, flow_id, person_ids)
             # Only people with something to do are loaded: an event no flow starts on,
             # for a person who waits for nothing, is consumed without a look at them.
             involved = {row.person_id for row in batch.rows.values()}
@@ -159,19 +181,19 @@ class Engine:
                 involved |= person_ids
             # Message events (`store`) are kept in the person's events: they need the person.
             involved |= {i.person_id for i in items if i.kind != "event" or "store" in i.payload}
-            persons = store.load_people(conn, involved)
+            persons = load_people(conn, involved)
             if self.db.dialect == "postgresql":
                 # Other workers insert participations too: a batch takes its ids from the
                 # sequence, as many as it may need (a local counter would collide).
-                self._ids = store.next_ids(conn, self._entries_at_most(items))[::-1]
+                self._ids = next_ids(conn, self._entries_at_most(items))[::-1]
             elif not self._next_id:
-                self._next_id = store.next_ids(conn, 1)[0]
+                self._next_id = next_ids(conn, 1)[0]
 
         work: list[tuple[int, int, Any]] = [(t.wake_at or at, 0, t) for t in timers]
         work += [(i.due_at, 1, i) for i in items]
         work.sort(key=lambda w: (w[0], w[1], getattr(w[2], "id", 0)))
         for _due, _kind, thing in work:
-            if isinstance(thing, store.Row):
+            if isinstance(thing, Row):
                 self._step(batch, persons, thing.id, self._wake_stimulus(batch, thing.id), now)
             else:
                 self._item(batch, persons, thing, now)
@@ -192,11 +214,11 @@ class Engine:
         extra = self.db.write(lambda conn: self._write(conn, batch, at_now, also))
         return len(work), extra
 
-    def _runs(self, row: store.Row) -> bool:
+    def _runs(self, row: Row) -> bool:
         compiled = self.programs.by_version.get((row.flow_id, row.version))
         return compiled is not None and compiled.runs
 
-    def _entries_at_most(self, items: list[store.InboxItem]) -> int:
+    def _entries_at_most(self, items: list[InboxItem]) -> int:
         """An upper bound of the participations these stimuli can start."""
         count = 0
         for item in items:
@@ -211,16 +233,12 @@ class Engine:
     def quiet(self, account_id: int, name: str) -> bool:
         """Whether no flow enters on the event `name` or counts it as its goal (then a
         report for a person who waits nowhere needs no step: see dispatch.py)."""
-        key = (account_id, name)
-        return not self.programs.event_entries.get(key) and not self.programs.goals.get(key)
+        return self.programs.quiet(account_id, name)
 
     def settle(self) -> None:
-        """Wait for the entry parts in flight (engine/entries.py); a failure is raised."""
-        if self.in_flight:
-            try:
-                self.in_flight.settle()
-            finally:
-                self.forget_ids()  # SQLite: the writer numbered those rows itself
+        """Wait for the entry parts in flight (engine/bulk/event_entries.py); a failure
+        is raised."""
+        bulk.settle(self._bulk())
 
     def forget_ids(self) -> None:
         """Participations were inserted with ids the store chose: read the next free
@@ -236,7 +254,7 @@ class Engine:
         self._next_id += 1
         return pid
 
-    def _entry_candidates(self, items: list[store.InboxItem]) -> dict[int, set[int]]:
+    def _entry_candidates(self, items: list[InboxItem]) -> dict[int, set[int]]:
         out: dict[int, set[int]] = defaultdict(set)
         for item in items:
             if item.kind == "event":
@@ -251,7 +269,7 @@ class Engine:
     # --- stimuli -----------------------------------------------------------------------------
 
     def _item(
-        self, batch: Batch, persons: dict[int, Person], item: store.InboxItem, now: datetime
+        self, batch: Batch, persons: dict[int, Person], item: InboxItem, now: datetime
     ) -> None:
         person = persons.get(item.person_id)
         if person is None:
@@ -263,7 +281,7 @@ class Engine:
             when = from_micros(payload.get("time", item.due_at))
             if payload.get("store"):
                 batch.changes.events.append(
-                    (
+                    EventRow(
                         item.account_id,
                         item.person_id,
                         name,
@@ -380,7 +398,7 @@ class Engine:
             return reason
         pid = self._new_id()
         at = to_micros(now)
-        row = store.Row(
+        row = Row(
             id=pid,
             account_id=compiled.account_id,
             flow_id=compiled.flow_id,
@@ -450,54 +468,28 @@ class Engine:
             self._effect(batch, row, effect, now)
         batch.touched.add(row.id)
 
-    def _effect(self, batch: Batch, row: store.Row, effect: Effect, now: datetime) -> None:
-        if isinstance(effect, Count):  # most effects are counts and trace lines: no row
-            name, element = effect.name, effect.element
-            key = (row.account_id, row.flow_id, row.version, element or "", name)
-            batch.changes.counters[key] += effect.by
-            if name == "totalEngagements" and element:
-                batch.changes.visits.add(
-                    (row.account_id, row.flow_id, row.version, element, row.person_id)
-                )
-            return
-        at = to_micros(now)
-        if isinstance(effect, Trace):
-            # Every line of a batch happened at its instant: the row keeps it once.
-            line = [effect.element, effect.what]
-            if effect.why is not None:
-                line.append(effect.why)
-            batch.trace[row.id].append(line)
-            return
-        base = {
-            "account_id": row.account_id,
-            "participation_id": row.id,
-            "flow_id": row.flow_id,
-            "version": row.version,
-            "person_id": row.person_id,
-            "created_at": at,
-            "next_attempt_at": at,
-        }
+    def _effect(self, batch: Batch, row: Row, effect: Effect, now: datetime) -> None:
         match effect:
+            case Count():  # most effects are counts and trace lines: no row
+                name, element = effect.name, effect.element
+                key = (row.account_id, row.flow_id, row.version, element or "", name)
+                batch.changes.counters[key] += effect.by
+                if name == "totalEngagements" and element:
+                    batch.changes.visits.add(
+                        (row.account_id, row.flow_id, row.version, element, row.person_id)
+                    )
+            case Trace():
+                # Every line of a batch happened at its instant: the row keeps it once.
+                line = [effect.element, effect.what]
+                if effect.why is not None:
+                    line.append(effect.why)
+                batch.trace[row.id].append(line)
             case SendMessage() | Notify():
                 where = (row.account_id, row.id, row.flow_id, row.version, row.person_id)
-                batch.changes.outbox.append(store.message_row(where, at, effect))
+                batch.changes.outbox.append(message_row(where, to_micros(now), effect))
             case CallApi():
-                batch.changes.outbox.append(
-                    {
-                        **base,
-                        "element": effect.element,
-                        "kind": "call_api",
-                        "channel": None,
-                        "payload": {
-                            "method": effect.method,
-                            "url": effect.url,
-                            "headers": dict(effect.headers),
-                            "body": effect.body,
-                            "timeout": effect.timeout_seconds,
-                            "retries": effect.retries,
-                        },
-                    }
-                )
+                where = (row.account_id, row.id, row.flow_id, row.version, row.person_id)
+                batch.changes.outbox.append(call_row(where, to_micros(now), effect))
             case UpdateProfile():
                 batch.profile[row.person_id].append(effect)
             case LookupCatalog():
@@ -520,11 +512,11 @@ class Engine:
                                 "participation": row.id,
                             },
                         },
-                        "due_at": at,
+                        "due_at": to_micros(now),
                     }
                 )
             case _:
-                raise AssertionError(effect)
+                assert_never(effect)
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -536,7 +528,7 @@ class Engine:
         also: Callable[[Connection], Any] | None = None,
     ) -> Any:
         self.scope.fence(conn)
-        store.write_changes(conn, replace(batch.changes, outbox=[]))
+        write_changes(conn, replace(batch.changes, outbox=[]))
         # after the participations: a report goes to whoever now waits for it
         dispatch.hand_over(
             conn,
@@ -546,13 +538,8 @@ class Engine:
             quiet=self.quiet,
             figures=self.figures,
         )
-        if batch.active_flows:
-            # The "run for 1 year" rule counts from the last time an element fired.
-            conn.execute(
-                update(flows)
-                .where(flows.c.id.in_(sorted(batch.active_flows)))
-                .values(last_activity_at=at)
-            )
+        # The "run for 1 year" rule counts from the last time an element fired.
+        mark_active(conn, sorted(batch.active_flows), at)
         if batch.profile:
             apply_profile_updates(conn, batch.profile, now=at)
         if also is not None and any(o["kind"] == "call_api" for o in batch.changes.outbox):
@@ -604,21 +591,7 @@ class Engine:
             self.scope.fence(conn)
             done = 0
             for flow_id, version in canceled:
-                result = conn.execute(
-                    update(participations)
-                    .where(
-                        participations.c.flow_id == flow_id,
-                        participations.c.version == version,
-                        participations.c.phase != Phase.exited.value,
-                    )
-                    .values(
-                        phase=Phase.exited.value,
-                        exit_reason="canceled",
-                        exited_at=at,
-                        wake_at=None,
-                    )
-                )
-                done += result.rowcount
+                done += end_version(conn, flow_id, version, "canceled", at)
             return done
 
         return int(self.db.write(write))
@@ -632,7 +605,7 @@ def _drained(conn: Connection, compiled: Compiled) -> bool:
     )
 
 
-def _state(row: store.Row, person: Person, compiled: Compiled) -> State:
+def _state(row: Row, person: Person, compiled: Compiled) -> State:
     """The domain's state of a participation row (its awaited event by name)."""
     waiting_for = row.waiting_for
     if row.phase == Phase.waiting:
@@ -656,22 +629,13 @@ def _state(row: store.Row, person: Person, compiled: Compiled) -> State:
     )
 
 
-def _apply(row: store.Row, state: State, now: datetime, compiled: Compiled) -> None:
-    """The new state on the row (the awaited event NULL when it is the element's own)."""
-    at = to_micros(now)
-    row.phase = state.phase.value
-    row.element = state.element
+def _apply(row: Row, state: State, now: datetime, compiled: Compiled) -> None:
+    """The new state on the row (programs.apply_moved: as the store keeps it)."""
+    apply_moved(row, compiled.program, state, to_micros(now))
     row.variables = dict(state.variables)
-    row.local = dict(state.local)
     row.message_events = (
         sorted([list(e) for e in state.message_events]) if state.message_events else []
     )
-    row.wake_at = None if state.wake_at is None else to_micros(state.wake_at)
-    row.waiting_for = stored_waiting_for(compiled.program, state.element, state.waiting_for)
-    row.waiting_element = state.waiting_element
-    if state.phase is Phase.exited and row.exited_at is None:
-        row.exited_at = at
-        row.exit_reason = state.exit_reason or "completed"
 
 
 def _engaged(message_events: list[list[str]]) -> bool:

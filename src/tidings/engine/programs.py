@@ -14,19 +14,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from tidings.domain.durations import to_micros
 from tidings.domain.entry_rules import EntryRules
 from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
 from tidings.domain.flows.entry import one_off
-from tidings.domain.journey import compile_program
+from tidings.domain.journey import Phase, State, compile_program
 from tidings.domain.journey.program import Program
+from tidings.domain.journey.uniform import UniformMove
 from tidings.domain.lifecycle import Status
 from tidings.domain.people import STANDARD_TYPES
 from tidings.engine.failures import blame
 from tidings.engine.interest import names_of
+from tidings.store import versions
 from tidings.store.definitions import attribute_types, event_types
-from tidings.store.tables import accounts, flow_versions, flows
+from tidings.store.participations import Row
 
 LIVE = (Status.active, Status.paused, Status.finishing, Status.canceled)  # failed: held
 
@@ -71,25 +74,12 @@ class Programs:
     def refresh(self, conn: Connection) -> None:
         """Re-read the live versions when any flow changed since the last look (its last
         change, or any version's status), or when told to (`invalidate`)."""
-        changed = conn.execute(select(func.max(flows.c.updated_at))).scalar()
-        statuses = conn.execute(
-            select(flow_versions.c.flow_id, flow_versions.c.version, flow_versions.c.status)
-            .where(flow_versions.c.status.in_([s.value for s in LIVE]))
-            .order_by(flow_versions.c.flow_id, flow_versions.c.version)
-        ).all()
-        stamp = (changed, tuple(tuple(r) for r in statuses))
+        live = [s.value for s in LIVE]
+        stamp = versions.stamp(conn, live)
         if stamp == self._stamp:
             return
-        rows = conn.execute(
-            select(
-                flow_versions.c.account_id,
-                flow_versions.c.flow_id,
-                flow_versions.c.version,
-                flow_versions.c.status,
-                flow_versions.c.document,
-            ).where(flow_versions.c.status.in_([s.value for s in LIVE]))
-        ).all()
-        zones = dict(conn.execute(select(accounts.c.id, accounts.c.timezone)).all())
+        rows = versions.versions_of(conn, live)
+        zones = versions.time_zones(conn)
         known: dict[tuple[int, int], Compiled] = {}
         schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         canceled: list[tuple[int, int]] = []
@@ -163,6 +153,12 @@ class Programs:
         compiled = self.by_version.get((flow_id, version))
         return None if compiled is None else compiled.program.awaited(element)
 
+    def quiet(self, account_id: int, name: str) -> bool:
+        """Whether no flow enters on the event `name` or counts it as its goal (then a
+        report for a person who waits nowhere needs no step: see dispatch.py)."""
+        key = (account_id, name)
+        return not self.event_entries.get(key) and not self.goals.get(key)
+
     def invalidate(self) -> None:
         self._stamp = ()
 
@@ -192,6 +188,23 @@ def stored_waiting_for(
     if waiting_for is not None and waiting_for == program.awaited(element):
         return None
     return waiting_for
+
+
+def apply_moved(row: Row, program: Program, state: State | UniformMove, at: int) -> None:
+    """What a step (`State`) or a set-based move at `at` sets on a participation, on
+    `row`, as the store keeps it: the awaited event NULL when it is the element's own
+    (`stored_waiting_for`); an exit stamped once, `completed` unless the state says
+    why. The one encoding of a move: Engine._apply and bulk/moves.move_state use it."""
+    row.phase = state.phase.value
+    row.element = state.element
+    row.local = dict(state.local)
+    wake_at = state.wake_at
+    row.wake_at = None if wake_at is None else to_micros(wake_at)
+    row.waiting_for = stored_waiting_for(program, state.element, state.waiting_for)
+    row.waiting_element = state.waiting_element
+    if state.phase is Phase.exited and row.exited_at is None:
+        row.exited_at = at
+        row.exit_reason = state.exit_reason or "completed"
 
 
 def read_waiting_for(program: Program, element: str | None, stored: str | None) -> str | None:

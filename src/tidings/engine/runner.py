@@ -24,8 +24,10 @@ from tidings.engine.dispatch import dispatch_once
 from tidings.engine.engine import Engine
 from tidings.engine.failures import VersionFailed
 from tidings.engine.scope import LeaseLost
-from tidings.store import flows, journeys, traces
+from tidings.store import due as store_due
+from tidings.store import flows, traces
 from tidings.store.database import Database
+from tidings.store.outbox import has_due_calls, has_pending_sends
 
 T = TypeVar("T")
 log = logging.getLogger("tidings.engine")
@@ -118,7 +120,7 @@ class Runner:
         )
         done += stepped
         with self.db.read() as conn:
-            sends = journeys.has_pending_sends(conn, at, owned, partitions)
+            sends = has_pending_sends(conn, at, owned, partitions)
         if sends:
             done += self._fenced(
                 functools.partial(
@@ -134,7 +136,7 @@ class Runner:
             done += self._run_calls(claimed)
         else:
             with self.db.read() as conn:
-                calls = journeys.has_due_calls(conn, at, owned, partitions)
+                calls = has_due_calls(conn, at, owned, partitions)
             if calls:
                 done += self._call_apis(at, owned)
         done += answered
@@ -235,7 +237,7 @@ class Runner:
 
     def next_due(self) -> datetime | None:
         with self.db.read() as conn:
-            found = [journeys.next_due(conn), housekeeping.next_due(conn)]
+            found = [store_due.next_due(conn), housekeeping.next_due(conn)]
         values = [f for f in found if f is not None]
         return from_micros(min(values)) if values else None
 

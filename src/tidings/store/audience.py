@@ -215,7 +215,7 @@ class _Bundles:
                 bundle.clear()  # _close() copied it into the payload
 
     def _close(self, bundle: list[int]) -> None:
-        from tidings.store.journeys import BUNDLE
+        from tidings.store.inbox import BUNDLE
 
         payload = orjson.dumps({BUNDLE: bundle}).decode()
         self.rows.append(
@@ -419,7 +419,7 @@ def _ids(conn: Connection, query: Any, size: int) -> Iterator[list[int]]:
     """The ids `query` selects, `size` at a time, straight from the driver's cursor: a
     launch of millions holds a chunk at a time, and skips the per-row work of
     SQLAlchemy's results."""
-    from tidings.store.journeys import stream
+    from tidings.store.raw import stream
 
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     for rows in stream(conn, str(compiled), driver_params(conn, compiled), size):

@@ -354,3 +354,59 @@ def driver_params(conn: Connection, compiled: SQLCompiler) -> Any:
     if dialect_of_conn(conn) == "postgresql":
         return compiled.params
     return tuple(compiled.params[name] for name in compiled.positiontup or ())
+
+
+# --- raw SQL text of the set-based paths (store/composed_sms.py) -----------------------------
+
+
+def text_param(dialect: Dialect) -> str:
+    """A bound parameter typed as text (PostgreSQL cannot infer it inside `||`)."""
+    return "CAST(%s AS TEXT)" if dialect == "postgresql" else "?"
+
+
+def json_object(dialect: Dialect, pairs: Sequence[tuple[str, str]]) -> str:
+    """SQL: a JSON object of (key, SQL expression) pairs, keys literal."""
+    inner = ", ".join(f"'{key}', {value}" for key, value in pairs)
+    return f"jsonb_build_object({inner})" if dialect == "postgresql" else f"json_object({inner})"
+
+
+def json_false(dialect: Dialect) -> str:
+    """SQL: JSON's `false`, as a value of `json_object`."""
+    return "false" if dialect == "postgresql" else "json('false')"
+
+
+def json_field_int(dialect: Dialect, column: str, key: str) -> str:
+    """SQL: the integer at `key` of a JSON column (NULL when absent)."""
+    if dialect == "postgresql":
+        return f"({column}->>'{key}')::int"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def json_field_text(dialect: Dialect, column: str, *path: str) -> str:
+    """SQL: the text at `path` (keys) of a JSON column."""
+    if dialect == "postgresql":
+        return "->".join([column, *(f"'{k}'" for k in path[:-1])]) + f"->>'{path[-1]}'"
+    return f"json_extract({column}, '$.{'.'.join(path)}')"
+
+
+def json_set_int(dialect: Dialect, column: str, key: str) -> str:
+    """SQL: the JSON column with the integer parameter set at `key`."""
+    if dialect == "postgresql":
+        return f"jsonb_set({column}, '{{{key}}}', to_jsonb(%s::int))"
+    return f"json_set({column}, '$.{key}', ?)"
+
+
+# Printable ASCII without the backtick (not in GSM 03.38) and GSM-7's extension table.
+_GLOB_ASCII = "*[^ -~]*"
+_GLOB_WIDE = "*[]`^{}~|[\\]*"
+_RE_ASCII = "^[ -~]*$"
+_RE_WIDE = "[]`^{}~|[\\\\]"
+
+
+def gsm7_plain(dialect: Dialect, text: str) -> tuple[str, list[Any]]:
+    """SQL: the text expression `text` is printable ASCII of one GSM-7 septet a
+    character (no backtick, nothing of the extension table); and its parameters."""
+    p = param(dialect)
+    if dialect == "postgresql":
+        return f"{text} ~ {p} AND {text} !~ {p}", [_RE_ASCII, _RE_WIDE]
+    return f"{text} NOT GLOB {p} AND {text} NOT GLOB {p}", [_GLOB_ASCII, _GLOB_WIDE]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, select
@@ -14,12 +14,25 @@ from tidings.store.dialect import dialect_of, insert_values, json_param, param
 from tidings.store.tables import events, people
 from tidings.store.wakeups import notify_work
 
-# (account_id, person_id, name, properties JSON text, time, received_at)
-EventRow = tuple[int, int, str, str, int, int]
+
+class EventRow(NamedTuple):
+    """An event as written (instants in micros), by ingest and by the engine."""
+
+    account_id: int
+    person_id: int
+    name: str
+    properties: str  # JSON text
+    time: int
+    received_at: int
+
+
+# An EventRow's values as a plain tuple (it is one): what ingest builds until it builds
+# EventRows (api/ingest.py imports it under the old name; its owner moves it).
+EventValues = tuple[int, int, str, str, int, int]
 
 
 def insert_events(
-    conn: Connection, rows: Sequence[EventRow], *, skip_deleted: bool = False
+    conn: Connection, rows: Sequence[EventValues], *, skip_deleted: bool = False
 ) -> None:
     """Append events with multi-row inserts of raw driver SQL (DESIGN.md: hot paths skip Core's
     per-row compilation, which costs twice as much). `skip_deleted`: rows of people
@@ -39,7 +52,7 @@ def insert_events(
     )
 
 
-def insert_inbox_events(conn: Connection, rows: Sequence[EventRow], *, partitions: int) -> None:
+def insert_inbox_events(conn: Connection, rows: Sequence[EventValues], *, partitions: int) -> None:
     """The same events as engine stimuli (kind `event`), due when received."""
     if not rows:
         return

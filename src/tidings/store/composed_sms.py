@@ -1,58 +1,40 @@
-"""SMS composed by the store, for set-based entries (engine/uniform.take_entries).
-
-A launch sends the same template to a million people; composing each message in Python
-(load the person, render, count the parts, build the outbox row) costs more than the
-whole store's work for them, and it holds the interpreter the writer needs. When the
-template is literal text and the person's text fields (`Hi {{ person.firstName }}`,
-`{{ person.city | default: "there" }}`; `domain/templates.pieces`), the store builds
-each person's text itself, in the statement that writes their outbox row:
-
-- the text: the literals (and what is the same for everyone: variables, `now`) joined
-  with the person's columns, `COALESCE`d as Liquid prints a missing or empty field;
-- the recipient: the person's first phone number (by position), as `Run.recipient`;
-- the parts: a text of printable ASCII without GSM-7's two-septet characters (and
-  without the backtick, which GSM-7 lacks) is GSM-7 of one septet a character: one
-  part up to 160, else 153 a part. Any other text is counted by `domain/sms.parts`
-  afterwards, its rows only.
-
-The path is taken only when no text can be empty (a literal that is not blank) or
-reach the output limit (short literals, bounded columns), so every message goes; people
-without a phone are not entered here: their entries stay in the inbox for the general
-path, which traces why nothing was sent. tests/engine/test_uniform.py runs the same
-launches with and without this path and compares the sandbox messages.
+"""SMS the store composes, for set-based audience entries (engine/bulk/sql_sends.py
+plans which): the text from literals and the person's text columns, the recipient (their
+first phone number), and the parts of a plain GSM-7 text, all in the statement that
+writes each outbox row; any other text's parts are counted by `domain/sms` afterwards.
+Dialect differences are named in store/dialect.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Connection
 
 from tidings.domain import sms
-from tidings.domain.journey.elements.content import SmsContent
-from tidings.domain.journey.elements.messages import Send
-from tidings.domain.journey.program import Program
-from tidings.domain.journey.uniform import UniformMove, entry_data
 from tidings.domain.people import STANDARD_ATTRIBUTES
-from tidings.domain.templates import Field, Piece, pieces
-from tidings.store import journeys as store
-from tidings.store.dialect import Dialect, dialect_of, ids_in, param
+from tidings.domain.templates import Piece
+from tidings.store.dialect import (
+    Dialect,
+    dialect_of,
+    gsm7_plain,
+    ids_in,
+    json_false,
+    json_field_int,
+    json_field_text,
+    json_object,
+    json_set_int,
+    param,
+    text_param,
+)
+from tidings.store.ids import next_ids
 
 # The person's text fields a template may print here: API name -> people column.
 COLUMNS: Final = {
     "externalId": "external_id",
     **{k: c for k, c in STANDARD_ATTRIBUTES.items() if k not in ("birthDate", "timezone")},
 }
-FIELDS: Final = frozenset(COLUMNS)
-MAX_LITERAL = 4000  # characters of literal text (a column is at most 255)
-MAX_FIELDS = 20
-# Printable ASCII without the backtick (not in GSM 03.38) and the extension table.
-_GLOB_ASCII = "*[^ -~]*"
-_GLOB_WIDE = "*[]`^{}~|[\\]*"
-_RE_ASCII = "^[ -~]*$"
-_RE_WIDE = "[]`^{}~|[\\\\]"
 
 
 @dataclass(frozen=True)
@@ -64,42 +46,9 @@ class SqlSend:
     pieces: tuple[Piece, ...]
 
 
-def plan(program: Program, move: UniformMove, now: datetime) -> list[SqlSend] | None:
-    """The sends of an entry `move` as SQL texts, or None when one of them cannot be."""
-    if not move.sends:
-        return None
-    data = entry_data(program, move, now)  # the same for everyone; the person's are Fields
-    out = []
-    for element in move.sends:
-        handler = program.handlers[element]
-        if not isinstance(handler, Send) or not isinstance(handler.content, SmsContent):
-            return None
-        template = handler.content.text
-        if template is None:
-            return None
-        found = pieces(template, data, FIELDS)
-        if found is None:
-            return None
-        literal = "".join(p for p in found if isinstance(p, str))
-        fields = sum(isinstance(p, Field) for p in found)
-        if not literal.strip() or len(literal) > MAX_LITERAL or fields > MAX_FIELDS:
-            return None
-        out.append(SqlSend(element, handler.content.sender, tuple(found)))
-    return out
-
-
-def has_phone(person: str) -> str:
-    """SQL: the person (`person`, a column) has a phone number."""
-    return (
-        f"EXISTS (SELECT 1 FROM person_contacts c WHERE c.person_id = {person} "
-        "AND c.kind = 'phone')"
-    )
-
-
 def _text(dialect: Dialect, found: tuple[Piece, ...]) -> tuple[str, list[Any]]:
     """SQL of the text (over `people`) and its parameters."""
-    p = param(dialect)
-    literal = f"CAST({p} AS TEXT)" if dialect == "postgresql" else p
+    literal = text_param(dialect)
     sql: list[str] = []
     params: list[Any] = []
     for piece in found:
@@ -121,13 +70,7 @@ def _text(dialect: Dialect, found: tuple[Piece, ...]) -> tuple[str, list[Any]]:
 
 def _parts(dialect: Dialect, text: str) -> tuple[str, list[Any]]:
     """SQL of the parts of a plain GSM-7 text (`text` an SQL expression), else NULL."""
-    p = param(dialect)
-    if dialect == "postgresql":
-        plain = f"{text} ~ {p} AND {text} !~ {p}"
-        params: list[Any] = [_RE_ASCII, _RE_WIDE]
-    else:
-        plain = f"{text} NOT GLOB {p} AND {text} NOT GLOB {p}"
-        params = [_GLOB_ASCII, _GLOB_WIDE]
+    plain, params = gsm7_plain(dialect, text)
     return (
         f"CASE WHEN {plain} THEN (CASE WHEN length({text}) <= {sms.GSM_SINGLE} THEN 1 "
         f"ELSE (length({text}) + {sms.GSM_PART - 1}) / {sms.GSM_PART} END) END",
@@ -153,7 +96,7 @@ def write(
     # a person's messages in the path's order, person after person (as the outbox rows of
     # messages composed in Python are numbered): the k-th send of the n-th is first+n*k'
     count = len(sends)
-    base = store.next_ids(conn, len(pids) * count, "outbox")[0]
+    base = next_ids(conn, len(pids) * count, "outbox")[0]
     # each participation's rank: its distance from the first when they are numbered
     # without a gap (one writer's INSERT), else counted
     gapless = pids[-1] - pids[0] + 1 == len(pids)
@@ -162,16 +105,16 @@ def write(
         text, text_params = _text(dialect, send.pieces)
         parts, parts_params = _parts(dialect, "m.t")
         first = base + k
-        if dialect == "postgresql":
-            payload = (
-                f"jsonb_build_object('to', m.phone, 'from', CAST({p} AS TEXT), 'content', "
-                f"jsonb_build_object('text', m.t), 'parts', {parts}, 'wantsResult', false)"
-            )
-        else:
-            payload = (
-                f"json_object('to', m.phone, 'from', {p}, 'content', json_object('text', m.t), "
-                f"'parts', {parts}, 'wantsResult', json('false'))"
-            )
+        payload = json_object(
+            dialect,
+            [
+                ("to", "m.phone"),
+                ("from", text_param(dialect)),
+                ("content", json_object(dialect, [("text", "m.t")])),
+                ("parts", parts),
+                ("wantsResult", json_false(dialect)),
+            ],
+        )
         conn.exec_driver_sql(
             "INSERT INTO outbox (id, account_id, participation_id, flow_id, version, element, "
             "person_id, kind, channel, payload, status, attempts, next_attempt_at, created_at, "
@@ -205,20 +148,13 @@ def write(
 
 
 def _parts_of(dialect: Dialect) -> str:
-    if dialect == "postgresql":
-        return "(payload->>'parts')::int"
-    return "json_extract(payload, '$.parts')"
+    return json_field_int(dialect, "payload", "parts")
 
 
 def _count_the_rest(conn: Connection, dialect: Dialect, first: int, last: int) -> None:
     """Count the parts of the texts that are not plain GSM-7 (`domain/sms.parts`)."""
-    if dialect == "postgresql":
-        text, setter = (
-            "payload->'content'->>'text'",
-            "jsonb_set(payload, '{parts}', to_jsonb(%s::int))",
-        )
-    else:
-        text, setter = "json_extract(payload, '$.content.text')", "json_set(payload, '$.parts', ?)"
+    text = json_field_text(dialect, "payload", "content", "text")
+    setter = json_set_int(dialect, "payload", "parts")
     rest = conn.exec_driver_sql(
         f"SELECT id, {text} FROM outbox WHERE id BETWEEN {first} AND {last} "
         f"AND {_parts_of(dialect)} IS NULL"

@@ -6,7 +6,7 @@ on the way are decided for each person with the code the step itself runs, and t
 messages are composed for them (`messages.compose`), but everything else is everyone's
 on that path and proved once. The engine writes each person's participation (their
 variables and entry event), their outbox rows, and the trace, unique visits and
-counters of each path for all who took it (`uniform._record`).
+counters of each path for all who took it (`moves.record`).
 
 What does not qualify stays in the inbox, in order, for the general path: people who
 were in the flow before (the frequency cap decides), who wait for the event or have a
@@ -26,54 +26,64 @@ import orjson
 from sqlalchemy import Connection
 
 from tidings.domain.durations import to_micros
-from tidings.domain.journey import Person, Phase, admits
+from tidings.domain.journey import Person, admits
 from tidings.domain.journey.uniform import EntryPlan, Leaf, PersonalEntry, entry_needs
-from tidings.engine import uniform
-from tidings.engine.context import Bulk
+from tidings.engine.bulk.context import Context
+from tidings.engine.bulk.moves import (
+    Cohort,
+    entry_detail,
+    hand_over_entered,
+    move_state,
+    record,
+)
 from tidings.engine.failures import blame
-from tidings.engine.programs import Compiled, stored_waiting_for
-from tidings.store import journeys as store
-from tidings.store.dialect import dialect_of, insert_values, json_param, param, sql_literal
-from tidings.store.tables import PHASE_CODE, WAITING
+from tidings.engine.programs import Compiled
+from tidings.store.changes import Changes, write_changes
+from tidings.store.ids import next_ids
+from tidings.store.inbox import InboxItem, due_inbox
+from tidings.store.outbox import message_row
+from tidings.store.participations import history, insert_alike, waiting_of
+from tidings.store.snapshots import load_people
+from tidings.store.timers import first_timer
 
-Entering = tuple[store.InboxItem, Compiled, PersonalEntry]
+Entering = tuple[InboxItem, Compiled, PersonalEntry]
 PART = 2000  # entries planned while the writer commits the previous part
 IN_FLIGHT = 2  # parts a round leaves with the writer while the next head is planned
 
 
-def enters(engine: Bulk, item: store.InboxItem) -> bool:
+def enters(ctx: Context, item: InboxItem) -> bool:
     """Whether `item` is an event that only enters flows (no goal or delivery report):
     the head it starts may go set-based (`take`)."""
-    return _flows(engine, item) is not None
+    return _flows(ctx, item) is not None
 
 
-def _flows(engine: Bulk, item: store.InboxItem) -> list[Compiled] | None:
+def _flows(ctx: Context, item: InboxItem) -> list[Compiled] | None:
     if item.kind != "event" or item.payload.get("store"):
         return None
     name = str(item.payload.get("name"))
     key = (item.account_id, name)
-    programs = engine.programs
+    programs = ctx.programs
     if name.startswith("message.") or programs.goals.get(key):
         return None
     return programs.event_entries.get(key) or None
 
 
-def take(engine: Bulk, now: datetime, limit: int) -> int:
+def take(ctx: Context, now: datetime, limit: int) -> int:
     """Enter the people of the head of the due inbox (up to `limit` events) made of
     events that enter flows, when their entries are on proved paths; answer how many
     events were consumed (0: the general path takes the inbox). The last parts are left
-    in flight (`Engine.in_flight`); the head starts past the stimuli in flight."""
+    in flight (`Context.in_flight`); the head starts past the stimuli in flight."""
     at = to_micros(now)
-    owned = engine.scope.owned()
-    flight = engine.in_flight
-    head: list[tuple[store.InboxItem, list[Compiled]]] = []
+    owned = ctx.scope.owned()
+    flight = ctx.in_flight
+    head: list[tuple[InboxItem, list[Compiled]]] = []
     refuses: dict[int, bool] = {}  # flow -> whether its rules refuse even a first entry
-    with engine.db.read() as conn:
+    with ctx.db.read() as conn:
         seen = set(flight.people)  # a person's stimulus waits for their part's commit
-        for item in store.due_inbox(conn, at, limit + len(flight.items), owned):
+        for item in due_inbox(conn, at, limit + len(flight.items), owned):
             if item.id in flight.items:
                 continue
-            flows = _flows(engine, item)
+            flows = _flows(ctx, item)
             if flows is None or item.person_id in seen or len(head) >= limit:
                 break
             for c in flows:
@@ -85,7 +95,7 @@ def take(engine: Bulk, now: datetime, limit: int) -> int:
             seen.add(item.person_id)
         if not head:
             return 0
-        busy = _busy(engine, conn, [item for item, _ in head])
+        busy = _busy(ctx, conn, [item for item, _ in head])
         candidates: dict[int, set[int]] = defaultdict(set)
         for item, flows in head:
             for compiled in flows:
@@ -93,7 +103,7 @@ def take(engine: Bulk, now: datetime, limit: int) -> int:
         been = {
             (flow_id, person_id)
             for flow_id, people in candidates.items()
-            for person_id in store.history(conn, flow_id, people)
+            for person_id in history(conn, flow_id, people)
         }
     fresh = [
         (item, flows)
@@ -113,37 +123,37 @@ def take(engine: Bulk, now: datetime, limit: int) -> int:
     needs = entry_needs(versions.values())  # what of each person is read: no more is loaded
     for start in range(0, len(fresh), PART):
         part = fresh[start : start + PART]
-        with engine.db.read() as conn:
-            persons = store.load_people(conn, [item.person_id for item, _ in part], needs)
+        with ctx.db.read() as conn:
+            persons = load_people(conn, [item.person_id for item, _ in part], needs)
         taken, entering = _plan(part, persons, plans, now)
         if taken:
-            prepared = _prepare(engine, taken, entering, at)
-            future = engine.db.submit(_writer(engine, prepared, at))
+            prepared = _prepare(ctx, taken, entering, at)
+            future = ctx.db.submit(_writer(ctx, prepared, at))
             flight.add(future, prepared.consumed, {i.person_id for i in taken})
             flight.trim(IN_FLIGHT)  # the engine keeps no more than that ahead of the writer
             done += len(taken)
     return done
 
 
-def take_more(engine: Bulk, now: datetime, limit: int) -> int:
+def take_more(ctx: Context, now: datetime, limit: int) -> int:
     """Go on with the next head while parts are in flight, when it is one of event
-    entries (`take`) and no timer is due (timers come first: `Engine.run_once`); answer
+    entries (`take`) and no timer is due (timers come first: `chain.run`); answer
     how many events were consumed (0: the caller settles what is in flight first)."""
-    with engine.db.read() as conn:
-        owned, partitions = engine.scope.owned(), engine.partitions
-        if store.first_timer(conn, to_micros(now), owned, partitions=partitions) is not None:
+    with ctx.db.read() as conn:
+        owned, partitions = ctx.scope.owned(), ctx.partitions
+        if first_timer(conn, to_micros(now), owned, partitions=partitions) is not None:
             return 0
-    return take(engine, now, limit)
+    return take(ctx, now, limit)
 
 
 def _plan(
-    part: Sequence[tuple[store.InboxItem, list[Compiled]]],
+    part: Sequence[tuple[InboxItem, list[Compiled]]],
     persons: dict[int, Person],
     plans: dict[tuple[int, int], EntryPlan],
     now: datetime,
-) -> tuple[list[store.InboxItem], list[Entering]]:
+) -> tuple[list[InboxItem], list[Entering]]:
     """The events of `part` that are consumed here, and the entries they make."""
-    taken: list[store.InboxItem] = []
+    taken: list[InboxItem] = []
     entering: list[Entering] = []
     for item, flows in part:
         person = persons.get(item.person_id)
@@ -176,36 +186,29 @@ class _Prepared(NamedTuple):
     consumed: list[int]  # inbox ids
     rows: list[tuple[Any, ...]]  # participation values, the id 0 (the writer's to give)
     leaves: list[Leaf]  # each row's path
-    cohorts: dict[Leaf, uniform.Cohort]
+    cohorts: dict[Leaf, Cohort]
     outbox: list[tuple[int, dict[str, Any]]]  # (row, outbox row for participation 0)
     counters: dict[tuple[int, int, int, str, str], int]
 
 
 def _prepare(
-    engine: Bulk, taken: Sequence[store.InboxItem], entering: Sequence[Entering], at: int
+    ctx: Context, taken: Sequence[InboxItem], entering: Sequence[Entering], at: int
 ) -> _Prepared:
     prepared = _Prepared([item.id for item in taken], [], [], {}, [], defaultdict(int))
-    # what a path's participations share, in store.COLUMNS order: phase ... local and
+    # what a path's participations share, in COLUMNS order: phase ... local and
     # wake_at ... exit_reason (a person's own: their variables and entry event)
     shared: dict[Leaf, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
     for item, compiled, entry in entering:
         leaf = entry.leaf
         if leaf not in shared:
-            move = leaf.move
-            prepared.cohorts[leaf] = uniform.Cohort(compiled, move)
-            exited = move.phase is Phase.exited
+            prepared.cohorts[leaf] = Cohort(compiled, leaf.move)
+            phase, element, wake_at, waiting_for, waiting_element, local, exited_at, reason = (
+                move_state(compiled.program, leaf.move, at)
+            )
             shared[leaf] = (
-                (PHASE_CODE[move.phase], move.element),
-                (
-                    _json(move.local),
-                    None,  # message_events: none yet
-                    None if move.wake_at is None else to_micros(move.wake_at),
-                    stored_waiting_for(compiled.program, move.element, move.waiting_for),
-                    move.waiting_element,
-                    at,
-                    at if exited else None,
-                    (move.exit_reason or "completed") if exited else None,
-                ),
+                (phase, element),
+                # message_events: none yet; entered at `at`
+                (local, None, wake_at, waiting_for, waiting_element, at, exited_at, reason),
             )
         state, rest = shared[leaf]
         person = item.person_id
@@ -218,93 +221,63 @@ def _prepare(
         where = (compiled.account_id, compiled.flow_id, compiled.version)
         owner = (compiled.account_id, 0, compiled.flow_id, compiled.version, item.person_id)
         for message in entry.messages:
-            prepared.outbox.append((index, store.message_row(owner, at, message)))
+            prepared.outbox.append((index, message_row(owner, at, message)))
             prepared.counters[(*where, "", "messagesSent")] += message.parts
             prepared.counters[(*where, message.element, "messagesSent")] += message.parts
     return prepared
 
 
 def _json(value: Any) -> str | None:
-    """A JSON column's text; NULL when empty (store.EMPTY_AS_NULL)."""
+    """A JSON column's text; NULL when empty (EMPTY_AS_NULL)."""
     return orjson.dumps(value).decode() if value else None
 
 
-def _writer(engine: Bulk, prepared: _Prepared, at: int) -> Callable[[Connection], int]:
+def _writer(ctx: Context, prepared: _Prepared, at: int) -> Callable[[Connection], int]:
     def write(conn: Connection) -> int:
-        engine.scope.fence(conn)
-        _write(engine, conn, prepared, at)
+        ctx.scope.fence(conn)
+        _write(ctx, conn, prepared, at)
         return len(prepared.consumed)
 
     return write
 
 
-def _write(engine: Bulk, conn: Connection, prepared: _Prepared, at: int) -> None:
+def _write(ctx: Context, conn: Connection, prepared: _Prepared, at: int) -> None:
     """Participations (with their path's trace lines as their entry detail), outbox rows
     handed to the sandbox and messagesSent; then each path's unique visits and counters."""
-    dialect = dialect_of(conn.engine.url.drivername)
-    p, j = param(dialect), json_param(dialect)
-    ids = store.next_ids(conn, len(prepared.rows))
-    details = {leaf: uniform.entry_detail(conn, c, at) for leaf, c in prepared.cohorts.items()}
+    ids = next_ids(conn, len(prepared.rows))
+    details = {leaf: entry_detail(conn, c, at) for leaf, c in prepared.cohorts.items()}
     by_leaf: dict[Leaf, list[tuple[Any, ...]]] = defaultdict(list)
     for pid, values, leaf in zip(ids, prepared.rows, prepared.leaves, strict=True):
         by_leaf[leaf].append((pid, *values[1:], details[leaf]))
-    columns = f"INSERT INTO participations ({', '.join(store.COLUMNS)}, entry_detail)"
     for rows in by_leaf.values():
-        # What a path's people share goes into the statement once; each row binds only
-        # its own: the id, the person, their variables and entry event.
-        shared = [rows[0][i] for i in range(len(rows[0])) if i not in _OWN]
-        if all(sql_literal(v) is not None for v in shared):
-            marks = ", ".join(
-                (j if name in store.JSON_COLUMNS else p)
-                if i in _OWN
-                else str(sql_literal(rows[0][i]))
-                for i, name in enumerate((*store.COLUMNS, "entry_detail"))
-            )
-            own = [tuple(row[i] for i in sorted(_OWN)) for row in rows]
-            insert_values(conn, columns, marks, own)
-        else:
-            marks = ", ".join(j if c in store.JSON_COLUMNS else p for c in store.COLUMNS)
-            insert_values(conn, columns, f"{marks}, {p}", rows)
-    changes = store.Changes(consumed_inbox=prepared.consumed, counters=prepared.counters)
-    store.write_changes(conn, changes)
+        insert_alike(conn, rows)
+    changes = Changes(consumed_inbox=prepared.consumed, counters=prepared.counters)
+    write_changes(conn, changes)
     outbox = []
     for index, row in prepared.outbox:
         row["participation_id"] = ids[index]
         outbox.append(row)
     # their participations were just inserted (a deleted person's would have failed)
-    uniform.hand_over_entered(engine, conn, outbox, at)
+    hand_over_entered(ctx, conn, outbox, at)
     members: dict[Leaf, list[int]] = defaultdict(list)
     for pid, leaf in zip(ids, prepared.leaves, strict=True):
         members[leaf].append(pid)
     for leaf, cohort in prepared.cohorts.items():
-        uniform._record(conn, cohort, members[leaf], at, entry_detail=details[leaf])
-
-
-# a participation row's own values (store.COLUMNS): id, person_id, variables, entry_event
-_OWN = frozenset(store.COLUMNS.index(c) for c in ("id", "person_id", "variables", "entry_event"))
+        record(conn, cohort, members[leaf], at, entry_detail=details[leaf])
 
 
 def _busy(
-    engine: Bulk, conn: Connection, items: Sequence[store.InboxItem]
+    ctx: Context, conn: Connection, items: Sequence[InboxItem]
 ) -> dict[int, list[tuple[str | None, int | None]]]:
     """What the people of `items` wait for (the event's name: programs.waiting_for), and
     when their timers come, by person."""
-    programs = engine.programs
-    p = param(dialect_of(conn.engine.url.drivername))
-    by_account: dict[int, list[int]] = defaultdict(list)
-    for item in items:
-        by_account[item.account_id].append(item.person_id)
-    out: dict[int, list[tuple[str | None, int | None]]] = defaultdict(list)
-    for account_id, people in by_account.items():
-        for start in range(0, len(people), uniform.CHUNK):
-            chunk = people[start : start + uniform.CHUNK]
-            for person_id, flow_id, version, element, waiting_for, wake_at in store.fetch(
-                conn,
-                "SELECT person_id, flow_id, version, element, waiting_for, wake_at "
-                f"FROM participations WHERE account_id = {p} AND phase = {WAITING} "
-                f"AND person_id IN ({', '.join([p] * len(chunk))})",
-                (account_id, *chunk),
-            ):
-                awaited = programs.waiting_for(flow_id, version, element, waiting_for)
-                out[person_id].append((awaited, wake_at))
-    return out
+    waiting_for = ctx.programs.waiting_for
+    return {
+        person_id: [
+            (waiting_for(flow_id, version, element, stored), wake_at)
+            for _, flow_id, version, element, stored, _, wake_at in rows
+        ]
+        for person_id, rows in waiting_of(
+            conn, ((i.account_id, i.person_id) for i in items)
+        ).items()
+    }

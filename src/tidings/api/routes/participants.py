@@ -15,17 +15,11 @@ from tidings.api.paging import PageParams, page_of, page_params
 from tidings.api.responses import JSONResponse
 from tidings.api.routes.people import PersonCreate
 from tidings.api.schemas import ERRORS, MAX_ID, Strict, id_path
-from tidings.domain.errors import Conflict, InvalidInput, Problem, ProblemList
-from tidings.domain.flows import parse_document
-from tidings.domain.flows.entry import ApiEntry
-from tidings.domain.lifecycle import Status
-from tidings.domain.people import check_person
+from tidings.domain.errors import InvalidInput, Problem
 from tidings.domain.sandbox import SandboxSettings
-from tidings.domain.values import coerce
+from tidings.services.participants import enter_through_api
 from tidings.store import flows as flow_store
-from tidings.store import idempotency, journeys, sandbox
-from tidings.store.definitions import attribute_types
-from tidings.store.people import PersonWrite, write_people
+from tidings.store import sandbox
 from tidings.store.performance import performance
 
 router = APIRouter(tags=["journeys"], responses=ERRORS)
@@ -56,58 +50,17 @@ async def add_participant(
     given = body.person.model_dump(exclude_unset=True)
 
     def write(conn: Connection) -> tuple[int, Any]:
-        scope = f"participants.{flow_id}"
-        if idempotency_key is not None:
-            remembered = idempotency.recall(conn, account, scope, idempotency_key, now)
-            if remembered is not None:
-                return remembered
-        flow = flow_store.read_flow(conn, account, flow_id)
-        versions = flow_store.list_versions(conn, account, flow_id)
-        active = [v for v in versions if v.status is Status.active]
-        if not active:
-            raise Conflict(
-                f"flow {flow_id} is {flow.status.value}: only an active flow takes people"
-            )
-        doc = parse_document(active[-1].document)
-        if not isinstance(doc.entry, ApiEntry):
-            raise Conflict("this flow does not start through the Flow API (its entry is not 'api')")
-        declared = {v.name: v.type for v in doc.variables}
-        problems = ProblemList()
-        variables: dict[str, Any] = {}
-        for name, value in body.variables.items():
-            kind = declared.get(name)
-            if kind is None:
-                problems.add(f"variables.{name}", "is not a variable of this flow")
-                continue
-            try:
-                variables[name] = coerce(value, kind)
-            except ValueError as exc:
-                problems.add(f"variables.{name}", str(exc))
-        changes = check_person(given, attribute_types(conn, account), problems, "person.")
-        problems.raise_if_any()
-        written = write_people(
-            conn, account, [PersonWrite(changes, external_id=body.person.externalId)], now
-        )[0]
-        if isinstance(written, list):
-            raise InvalidInput([Problem("person." + p.field, p.message) for p in written])
-        journeys.enqueue(
+        return enter_through_api(
             conn,
-            [
-                {
-                    "account_id": account,
-                    "partition": written.id % ctx.partitions,
-                    "person_id": written.id,
-                    "kind": "enter",
-                    "flow_id": flow_id,
-                    "payload": {"variables": variables},
-                    "due_at": now,
-                }
-            ],
+            account,
+            flow_id,
+            person=given,
+            external_id=body.person.externalId,
+            variables=body.variables,
+            idempotency_key=idempotency_key,
+            now=now,
+            partitions=ctx.partitions,
         )
-        answer = {"status": "accepted", "person": written.id, "flow": flow_id}
-        if idempotency_key is not None:
-            idempotency.remember(conn, account, scope, idempotency_key, 202, answer, now)
-        return 202, answer
 
     status, answer = await ctx.db.write_async(write)
     if ctx.wake is not None:

@@ -9,12 +9,13 @@ again when the lease ends: the receiver sees the same key and can drop the dupli
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, select
 
-from tidings.channels import ApiRequest, ApiResult, CallApi
+from tidings.channels import ApiClient, ApiRequest, ApiResult, CallApi
 from tidings.engine.figures import EngineFigures
 from tidings.store import journeys
 from tidings.store.dialect import dialect_of, param
@@ -136,7 +137,7 @@ def count_failures(figures: EngineFigures, done: list[tuple[dict[str, Any], ApiR
 
 
 async def call_all(
-    client: CallApi, rows: list[dict[str, Any]], *, allow_private: bool
+    client: ApiClient, rows: list[dict[str, Any]], *, allow_private: bool
 ) -> list[tuple[dict[str, Any], ApiResult]]:
     limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -160,15 +161,24 @@ async def call_all(
 
 class Caller:
     """One long-lived event loop and HTTP client in its own thread, so keep-alive
-    connections are reused across batches (a client per batch halved throughput)."""
+    connections are reused across batches (a client per batch halved throughput).
+    `client`: makes the provider, in that loop (None: the real `CallApi`; the
+    composition root chooses)."""
 
-    def __init__(self, *, allow_private: bool, virtual: bool) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        virtual: bool,
+        client: Callable[[], ApiClient] | None = None,
+    ) -> None:
         import threading
 
         self.allow_private = allow_private
         self._virtual = virtual
+        self._make = client
         self._loop = asyncio.new_event_loop()
-        self._client: CallApi | None = None
+        self._client: ApiClient | None = None
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="tidings-calls", daemon=True
         )
@@ -179,8 +189,11 @@ class Caller:
 
     async def _call(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], ApiResult]]:
         if self._client is None:
-            sleep = self._no_wait if self._virtual else asyncio.sleep
-            self._client = CallApi(allow_private=self.allow_private, sleep=sleep)
+            if self._make is not None:
+                self._client = self._make()
+            else:
+                sleep = self._no_wait if self._virtual else asyncio.sleep
+                self._client = CallApi(allow_private=self.allow_private, sleep=sleep)
         return await call_all(self._client, rows, allow_private=self.allow_private)
 
     def submit(self, rows: list[dict[str, Any]]) -> Any:

@@ -237,3 +237,18 @@ def sql_literal(value: Any) -> str | None:
     if type(value) is str and "\x00" not in value:
         return "'" + value.replace("'", "''") + "'"
     return None
+
+
+# --- what each database kind means for the processes around it (bootstrap, cli) ---------
+
+
+def embedded(dialect: str) -> bool:
+    """SQLite: one process holds the API and the only engine of the file (so ingest may
+    skip events no live flow reacts to); on PostgreSQL other processes share the store."""
+    return dialect == "sqlite"
+
+
+def leases_partitions(dialect: str) -> bool:
+    """PostgreSQL: engines (`tidings worker`, serve's own) lease their share of the
+    partitions and run side by side; SQLite has one engine, which holds them all."""
+    return dialect == "postgresql"

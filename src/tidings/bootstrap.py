@@ -132,6 +132,15 @@ def compose(
     return _serve(settings, clock, providers)
 
 
+def open_store(settings: Settings | None = None, *, migrate: bool = True) -> Database:
+    """The store alone, migrated (the CLI's one-off commands: keys, flows import and
+    export, migrate); its writer is not started. The caller closes it."""
+    db = Database(url=(settings or Settings()).database_url)
+    if migrate:
+        db.migrate()
+    return db
+
+
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Tidings:
     """`tidings serve`'s system (`compose` with `role="serve"`)."""
     return compose(settings, role="serve", clock=clock)
@@ -147,8 +156,7 @@ def _serve(settings: Settings, clock: Clock, providers: Providers) -> Tidings:
     from tidings.api.app import create_app
     from tidings.api.context import AppContext
 
-    db = Database(url=settings.database_url)
-    db.migrate()
+    db = open_store(settings)
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
     with db.write_engine.begin() as conn:
         generated = ensure_default_account(conn, api_key=api_key, now=to_micros(clock.now()))
@@ -226,7 +234,7 @@ def _worker(settings: Settings, providers: Providers) -> Worker:
     """The engine alone, one of many, on PostgreSQL and the real clock. Migrates and
     starts the writer."""
     clock = RealClock()
-    db = Database(url=settings.database_url)
+    db = open_store(settings, migrate=False)
     figures = EngineFigures()
     scope = _lease_scope(db, clock, settings, figures)
     if scope is None:
@@ -244,7 +252,7 @@ def _engine_child(
     """Serve's engine process on the real clock: the only engine of a SQLite file, or
     on PostgreSQL a worker named as the serve process (the parent migrated)."""
     clock = RealClock()
-    db = Database(url=settings.database_url)
+    db = open_store(settings, migrate=False)  # the parent migrated
     db.start()
     scope = _lease_scope(db, clock, settings, figures, name=worker_name)
     engine = _engine(settings, db, scope, figures)

@@ -30,11 +30,9 @@ app = typer.Typer(help="Flows as files: export, import and validate.", no_args_i
 
 
 def _database() -> Any:
-    from tidings.store.database import Database
+    from tidings.bootstrap import open_store
 
-    db = Database(url=Settings().database_url)
-    db.migrate()
-    return db
+    return open_store(Settings())
 
 
 def _fail(error: TidingsError) -> NoReturn:

@@ -76,12 +76,16 @@ def read_document(
 ) -> dict[str, Any]:
     """A version's document (the newest by default)."""
     store.read_flow(conn, account_id, flow_id)
-    found = (
-        store.latest_version(conn, account_id, flow_id)
-        if version is None
-        else store.read_version(conn, account_id, flow_id, version)
-    )
-    return found.document
+    return version_or_newest(conn, account_id, flow_id, version).document
+
+
+def version_or_newest(
+    conn: Connection, account_id: int, flow_id: int, number: int | None
+) -> store.Version:
+    """Version `number` of the flow, or its newest when None."""
+    if number is None:
+        return store.latest_version(conn, account_id, flow_id)
+    return store.read_version(conn, account_id, flow_id, number)
 
 
 def version_history(conn: Connection, account_id: int, flow_id: int) -> list[dict[str, Any]]:

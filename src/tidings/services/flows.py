@@ -27,7 +27,7 @@ from tidings.domain.flows.schedule import schedule_instants
 from tidings.domain.flows.validate import inbound_clash
 from tidings.domain.lifecycle import Action, Status, allows, move
 from tidings.engine.housekeeping import start_audience
-from tidings.services.flow_views import flow_view
+from tidings.services.flow_views import flow_view, version_or_newest
 from tidings.store import flows as store
 from tidings.store.accounts import read_account
 from tidings.store.audience import Sources, count_audience, forget_sources, refresh_members
@@ -363,11 +363,7 @@ def duplicate(
 ) -> dict[str, Any]:
     """A new draft flow from a version's document (the latest by default)."""
     store.read_flow(conn, account_id, flow_id)
-    source = (
-        store.latest_version(conn, account_id, flow_id)
-        if number is None
-        else store.read_version(conn, account_id, flow_id, number)
-    )
+    source = version_or_newest(conn, account_id, flow_id, number)
     document = dict(source.document)
     _check_inbound_free(conn, account_id, document)
     document["name"] = f"{document.get('name') or 'Flow'} (copy)"[:255]

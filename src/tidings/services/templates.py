@@ -17,7 +17,7 @@ from tidings.domain.durations import format_micros
 from tidings.domain.errors import Conflict, NotFound
 from tidings.domain.flows import canonical_data, parse_document
 from tidings.domain.values import ValueType
-from tidings.services.flow_views import flow_view
+from tidings.services.flow_views import flow_view, version_or_newest
 from tidings.store import definitions
 from tidings.store import flows as store
 from tidings.store.tables import flow_templates
@@ -127,11 +127,7 @@ def save_flow_template(
     now: int,
 ) -> dict[str, Any]:
     """A flow's version (the newest by default) saved as a template."""
-    found = (
-        store.latest_version(conn, account_id, flow)
-        if version is None
-        else store.read_version(conn, account_id, flow, version)
-    )
+    found = version_or_newest(conn, account_id, flow, version)
     store.read_flow(conn, account_id, flow)
     return save_template(
         conn, account_id, name=name, description=description, document=found.document, now=now

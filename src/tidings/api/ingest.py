@@ -40,10 +40,33 @@ _FIELDS = frozenset(EventIn.model_fields)
 
 
 def parse_event(item: Any) -> Parsed | list[Problem]:
-    """One item of the body: who, name, properties and time, or why it is refused."""
-    plain = _plain(item)
-    if plain is not None:
-        return plain
+    """One item of the body: who, name, properties and time, or why it is refused.
+
+    The common well-formed item is checked here without pydantic (5x cheaper per item);
+    it accepts only a subset of what `EventIn` accepts, with the same meaning, and
+    anything else (every malformed item included) goes through `EventIn` for its
+    precise errors.
+    """
+    if type(item) is not dict or not item.keys() <= _FIELDS:
+        return _checked(item)
+    person, name = item.get("person"), item.get("name")
+    properties, when = item.get("properties", {}), item.get("time")
+    if type(person) is not dict or len(person) != 1 or type(properties) is not dict:
+        return _checked(item)
+    if type(name) is not str or not 0 < len(name) <= 128:
+        return _checked(item)
+    if when is not None and type(when) is not str:
+        return _checked(item)
+    external = person.get("externalId")
+    if type(external) is str and 0 < len(external) <= 255:
+        return Ref(external, None), name, properties, when
+    number = person.get("id")
+    if type(number) is int and 1 <= number <= MAX_ID:
+        return Ref(None, number), name, properties, when
+    return _checked(item)
+
+
+def _checked(item: Any) -> Parsed | list[Problem]:
     try:
         event = event_adapter.validate_python(item)
     except ValidationError as exc:
@@ -54,31 +77,6 @@ def parse_event(item: Any) -> Parsed | list[Problem]:
         event.properties,
         event.time,
     )
-
-
-def _plain(item: Any) -> Parsed | None:
-    """The common well-formed item, checked without pydantic (5x cheaper per item).
-
-    Accepts only a subset of what `EventIn` accepts, with the same meaning; anything else
-    (including every malformed item) goes through `EventIn` for its precise errors.
-    """
-    if type(item) is not dict or not item.keys() <= _FIELDS:
-        return None
-    person, name = item.get("person"), item.get("name")
-    properties, when = item.get("properties", {}), item.get("time")
-    if type(person) is not dict or len(person) != 1 or type(properties) is not dict:
-        return None
-    if type(name) is not str or not 0 < len(name) <= 128:
-        return None
-    if when is not None and type(when) is not str:
-        return None
-    external = person.get("externalId")
-    if type(external) is str and 0 < len(external) <= 255:
-        return Ref(external, None), name, properties, when
-    number = person.get("id")
-    if type(number) is int and 1 <= number <= MAX_ID:
-        return Ref(None, number), name, properties, when
-    return None
 
 
 def parse_items(body: bytes, what: str) -> tuple[list[Any], bool]:

@@ -20,14 +20,6 @@ SQL = re.compile(
     r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b|\b(SELECT .* FROM|INSERT INTO|DELETE FROM|"
     r"UPDATE \w+ SET|WHERE|ORDER BY|GROUP BY|JOIN)\b"
 )
-# Modules other helpers of the remodel (issue #14) are moving their SQL out of; the
-# coordinator empties this list once their work is merged.
-NOT_YET = frozenset(
-    {
-        "dispatch.py",  # "services"
-        "api_calls.py",  # "services"
-    }
-)
 
 
 def _modules() -> list[Path]:
@@ -85,9 +77,6 @@ def sql_in(source: str) -> list[str]:
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ENGINE)))
 def test_the_engine_holds_no_sql(path: Path) -> None:
     found = sql_in(path.read_text())
-    if path.name in NOT_YET and path.parent == ENGINE:
-        assert found, f"{path.name} holds no SQL any more: take it off NOT_YET"
-        return
     assert not found, f"SQL in engine/{path.relative_to(ENGINE)}: {found}"
 
 

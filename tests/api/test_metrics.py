@@ -16,7 +16,7 @@ from tests.support.metrics import Samples, parse, value
 from tidings.bootstrap import Tidings
 from tidings.domain.durations import format_micros, to_micros
 from tidings.domain.journey import SendMessage
-from tidings.store import accounts, journeys
+from tidings.store import accounts, changes, outbox
 
 NAMES = [
     "tidings_events_ingested_total",
@@ -153,8 +153,8 @@ def queue_late_sms(system: Tidings, api: Api, seconds: int) -> tuple[int, int]:
     message = SendMessage(element="hi", channel="sms", to="+385911234567", sender="S", content={})
 
     def queue(conn: Connection) -> None:
-        row = journeys.message_row((api.account_id, None, None, None, pid), due, message)  # type: ignore[arg-type]
-        journeys.write_changes(conn, journeys.Changes(outbox=[row]))
+        row = outbox.message_row((api.account_id, None, None, None, pid), due, message)  # type: ignore[arg-type]
+        changes.write_changes(conn, changes.Changes(outbox=[row]))
 
     system.db.write(queue)
     return pid % system.settings.partitions, due

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tidings.api.templates import predefined
 from tidings.cli.main import app
+from tidings.services.templates import predefined
 
 runner = CliRunner()
 

@@ -16,7 +16,7 @@ from tests.engine.test_journeys import drain, person
 from tidings.bootstrap import Tidings
 from tidings.domain.journey import SendMessage
 from tidings.engine.dispatch import dispatch_once
-from tidings.store import journeys
+from tidings.store import changes, outbox
 
 
 def launch(api: Api, doc: dict[str, Any]) -> int:
@@ -75,10 +75,10 @@ def test_reports_of_a_person_deleted_after_the_send_was_queued_are_not_kept(
 
     def queue(conn: Connection) -> None:
         rows = [
-            journeys.message_row((account, None, flow, 1, pid), 0, message)  # type: ignore[arg-type]
+            outbox.message_row((account, None, flow, 1, pid), 0, message)  # type: ignore[arg-type]
             for pid in (kept, gone)
         ]
-        journeys.write_changes(conn, journeys.Changes(outbox=rows))
+        changes.write_changes(conn, changes.Changes(outbox=rows))
 
     system.db.write(queue)
     assert api.delete(f"/people/{gone}").status_code == 204

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tidings.bootstrap import Tidings
-from tidings.store import journeys
+from tidings.store import timers
 from tidings.store.tables import WAITING
 
 
@@ -44,9 +44,9 @@ def test_due_timers_of_owned_partitions_are_those_of_their_people(system: Tiding
                 f"{WAITING}, 'w', -1, 0)"  # due before anything another test left
             )
         seen["all"] = sorted(people)
-        rows = journeys.due_timers(conn, -1, 1000, owned, partitions=partitions)
+        rows = timers.due_timers(conn, -1, 1000, owned, partitions=partitions)
         seen["owned"] = sorted(r.person_id for r in rows)
-        none = journeys.due_timers(conn, -1, 1000, frozenset(), partitions=partitions)
+        none = timers.due_timers(conn, -1, 1000, frozenset(), partitions=partitions)
         seen["none"] = [r.person_id for r in none]
         raise _Undo
 

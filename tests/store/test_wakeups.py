@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.postgres import create_database
-from tidings.store import accounts, events, journeys
+from tidings.store import accounts, changes, events
 from tidings.store.database import Database
 from tidings.store.wakeups import Listener
 
@@ -47,7 +47,7 @@ def test_new_inbox_rows_wake_the_listener_at_commit(db: Database) -> None:
 
         item = {"account_id": account, "partition": 1, "person_id": 17, "kind": "enter"}
         with db.engine.begin() as conn:
-            journeys.enqueue(conn, [{**item, "flow_id": 1, "payload": {}, "due_at": 0}])
+            changes.enqueue(conn, [{**item, "flow_id": 1, "payload": {}, "due_at": 0}])
         assert woken.wait(5), "API entries wake the engines"
     finally:
         listener.stop()

@@ -12,7 +12,7 @@ from fastapi import Request
 from prometheus_client import Counter
 
 if TYPE_CHECKING:
-    from tidings.api.ingest import IngestJob
+    from tidings.services.ingest import IngestJob
 
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import to_micros
@@ -87,7 +87,7 @@ class AppContext:
         self._event_types.pop(account_id, None)
 
     def __post_init__(self) -> None:
-        from tidings.api.ingest import store_events
+        from tidings.services.ingest import store_events
 
         partitions = self.partitions
         self.event_batcher = Batcher(

@@ -1,42 +1,20 @@
-"""Event ingest: check each item on its own, then store many requests' events at once.
-
-`check_events` runs in the request (CPU only); `store_events` runs in the writer for a
-whole batch of requests (see `store.batcher.Batcher`): one person look-up per account,
-multi-row inserts for every event (`store.dialect.insert_values`), idempotency answers
-remembered in the same commit.
-"""
+"""`POST /events` items as the API reads them: the body's one-or-many shape and each
+item's fields. The use case (checking against the definitions, storing many requests'
+events at once) is `services/ingest.py`."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
-from sqlalchemy import Connection, select
 
 from tidings.api.errors import validation_details
 from tidings.api.schemas import MAX_ID, Strict
-from tidings.domain.durations import parse_instant, to_micros
-from tidings.domain.errors import Conflict, InvalidInput, MalformedRequest, Problem, ProblemList
-from tidings.domain.events import check_properties
-from tidings.domain.values import ValueType
-from tidings.store import idempotency
-from tidings.store.events import (
-    EventValues as EventRow,
-)
-from tidings.store.events import (
-    encode_properties,
-    insert_events,
-    insert_inbox_events,
-)
-from tidings.store.person_refs import ensure_people
-from tidings.store.tables import people
+from tidings.domain.errors import InvalidInput, MalformedRequest, Problem
+from tidings.services.ingest import Parsed, Ref
 
 MAX_ITEMS = 1000
-SCOPE = "events"
 
 
 class PersonRef(Strict):
@@ -61,56 +39,44 @@ event_adapter = TypeAdapter(EventIn)
 _FIELDS = frozenset(EventIn.model_fields)
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """Who an accepted event is about: an externalId, or a server id."""
+def parse_event(item: Any) -> Parsed | list[Problem]:
+    """One item of the body: who, name, properties and time, or why it is refused.
 
-    externalId: str | None
-    id: int | None
-
-
-def _plain(item: Any) -> tuple[Ref, str, dict[str, Any], str | None] | None:
-    """The common well-formed item, checked without pydantic (5x cheaper per item).
-
-    Accepts only a subset of what `EventIn` accepts, with the same meaning; anything else
-    (including every malformed item) goes through `EventIn` for its precise errors.
+    The common well-formed item is checked here without pydantic (5x cheaper per item);
+    it accepts only a subset of what `EventIn` accepts, with the same meaning, and
+    anything else (every malformed item included) goes through `EventIn` for its
+    precise errors.
     """
     if type(item) is not dict or not item.keys() <= _FIELDS:
-        return None
+        return _checked(item)
     person, name = item.get("person"), item.get("name")
     properties, when = item.get("properties", {}), item.get("time")
     if type(person) is not dict or len(person) != 1 or type(properties) is not dict:
-        return None
+        return _checked(item)
     if type(name) is not str or not 0 < len(name) <= 128:
-        return None
+        return _checked(item)
     if when is not None and type(when) is not str:
-        return None
+        return _checked(item)
     external = person.get("externalId")
     if type(external) is str and 0 < len(external) <= 255:
         return Ref(external, None), name, properties, when
     number = person.get("id")
     if type(number) is int and 1 <= number <= MAX_ID:
         return Ref(None, number), name, properties, when
-    return None
+    return _checked(item)
 
 
-@dataclass
-class IngestJob:
-    """One request's checked events, waiting to be stored."""
-
-    account_id: int
-    idempotency_key: str | None
-    now: int
-    answers: list[dict[str, Any] | None]
-    accepted: list[tuple[int, Ref, str, str, int]]
-
-
-def refused(problems: list[Problem]) -> dict[str, Any]:
-    error = InvalidInput(problems)
-    return {
-        "status": "refused",
-        "error": {"code": error.code, "message": error.message, "details": error.details},
-    }
+def _checked(item: Any) -> Parsed | list[Problem]:
+    try:
+        event = event_adapter.validate_python(item)
+    except ValidationError as exc:
+        return [Problem(d["field"], d["message"]) for d in validation_details(exc.errors())]
+    return (
+        Ref(event.person.externalId, event.person.id),
+        event.name,
+        event.properties,
+        event.time,
+    )
 
 
 def parse_items(body: bytes, what: str) -> tuple[list[Any], bool]:
@@ -128,138 +94,3 @@ def parse_items(body: bytes, what: str) -> tuple[list[Any], bool]:
     if len(data) > MAX_ITEMS:
         raise InvalidInput([Problem("body", f"at most {MAX_ITEMS} items per request")])
     return data, False
-
-
-def check_events(
-    items: list[Any],
-    types: dict[str, dict[str, ValueType]],
-    *,
-    account_id: int,
-    idempotency_key: str | None,
-    now: int,
-) -> IngestJob:
-    job = IngestJob(account_id, idempotency_key, now, [None] * len(items), [])
-    for index, item in enumerate(items):
-        plain = _plain(item)
-        if plain is None:
-            try:
-                event = event_adapter.validate_python(item)
-            except ValidationError as exc:
-                job.answers[index] = refused(
-                    [Problem(d["field"], d["message"]) for d in validation_details(exc.errors())]
-                )
-                continue
-            plain = (
-                Ref(event.person.externalId, event.person.id),
-                event.name,
-                event.properties,
-                event.time,
-            )
-        ref, name, raw_properties, time = plain
-        problems = ProblemList()
-        definition = types.get(name)
-        properties: dict[str, Any] = {}
-        if definition is None:
-            problems.add("name", f"unknown event {name!r}: define it first")
-        else:
-            properties = check_properties(raw_properties, definition, problems, "")
-        when = now
-        if time is not None:
-            try:
-                when = to_micros(parse_instant(time))
-            except ValueError as exc:
-                problems.add("time", str(exc))
-        if problems:
-            job.answers[index] = refused(problems.items)
-            continue
-        job.accepted.append((index, ref, name, encode_properties(properties), when))
-    return job
-
-
-def store_events(
-    conn: Connection,
-    jobs: Sequence[IngestJob],
-    *,
-    partitions: int = 256,
-    wants: Callable[[int, str], bool] | None = None,
-    ingested: Callable[[int], None] | None = None,
-) -> list[tuple[int, Any]]:
-    """Store every job's accepted events; return each job's (status, body) in order.
-    `ingested` is told how many were stored (for /metrics)."""
-    results: list[tuple[int, Any] | None] = [None] * len(jobs)
-    live: list[int] = []
-    for n, job in enumerate(jobs):
-        if job.idempotency_key is not None:
-            remembered = idempotency.recall(
-                conn, job.account_id, SCOPE, job.idempotency_key, job.now
-            )
-            if remembered is not None:
-                results[n] = remembered
-                continue
-        live.append(n)
-
-    external: dict[int, set[str]] = defaultdict(set)
-    ids: dict[int, set[int]] = defaultdict(set)
-    for n in live:
-        for _, ref, *_ in jobs[n].accepted:
-            if ref.externalId is not None:
-                external[jobs[n].account_id].add(ref.externalId)
-            elif ref.id is not None:
-                ids[jobs[n].account_id].add(ref.id)
-    now = max((jobs[n].now for n in live), default=0)
-    by_external = {
-        account: ensure_people(conn, account, sorted(names), now)[0]
-        for account, names in external.items()
-    }
-    known_ids = {account: _existing(conn, account, wanted) for account, wanted in ids.items()}
-
-    rows: list[EventRow] = []
-    for n in live:
-        job = jobs[n]
-        mine: list[EventRow] = []
-        answers = list(job.answers)
-        for index, ref, name, properties, when in job.accepted:
-            if ref.externalId is not None:
-                person_id = by_external[job.account_id][ref.externalId]
-            else:
-                assert ref.id is not None
-                if ref.id not in known_ids[job.account_id]:
-                    answers[index] = refused(
-                        [Problem("person.id", f"person {ref.id} does not exist")]
-                    )
-                    continue
-                person_id = ref.id
-            mine.append((job.account_id, person_id, name, properties, when, job.now))
-            answers[index] = {"status": "accepted"}
-        body = {"items": answers}
-        if job.idempotency_key is not None:
-            try:
-                idempotency.remember(
-                    conn, job.account_id, SCOPE, job.idempotency_key, 202, body, job.now
-                )
-            except Conflict as exc:
-                results[n] = (
-                    409,
-                    {"error": {"code": exc.code, "message": exc.message, "details": []}},
-                )
-                continue
-        rows.extend(mine)
-        results[n] = (202, body)
-    insert_events(conn, rows)
-    if ingested is not None and rows:
-        ingested(len(rows))
-    # Every event is also a stimulus for the engine, in the same commit: flows it starts,
-    # waits it ends and goals it meets are found there, never by re-reading the log.
-    if wants is not None:
-        rows = [r for r in rows if wants(r[0], r[2])]
-    insert_inbox_events(conn, rows, partitions=partitions)
-    return [r for r in results if r is not None]
-
-
-def _existing(conn: Connection, account_id: int, wanted: set[int]) -> set[int]:
-    return {
-        row.id
-        for row in conn.execute(
-            select(people.c.id).where(people.c.account_id == account_id, people.c.id.in_(wanted))
-        )
-    }

@@ -30,11 +30,9 @@ app = typer.Typer(help="Flows as files: export, import and validate.", no_args_i
 
 
 def _database() -> Any:
-    from tidings.store.database import Database
+    from tidings.bootstrap import open_store
 
-    db = Database(url=Settings().database_url)
-    db.migrate()
-    return db
+    return open_store(Settings())
 
 
 def _fail(error: TidingsError) -> NoReturn:
@@ -60,18 +58,13 @@ def export_flow(
     ),
 ) -> None:
     """Print a flow's document in canonical JSON."""
-    from tidings.store import flows as store
+    from tidings.services.flow_views import read_document
 
     db = _database()
     try:
         with db.read() as conn:
-            store.read_flow(conn, account, flow_id)
-            found = (
-                store.latest_version(conn, account, flow_id)
-                if version is None
-                else store.read_version(conn, account, flow_id, version)
-            )
-        text = canonical_json(parse_document(found.document))
+            document = read_document(conn, account, flow_id, version)
+        text = canonical_json(parse_document(document))
     except TidingsError as exc:
         _fail(exc)
     finally:
@@ -89,12 +82,10 @@ def import_flow(
     account: int = typer.Option(1, help="The account id."),
 ) -> None:
     """Create a draft flow from a file (or replace a flow's draft); print its id."""
-    from tidings.api import flow_actions
     from tidings.clock import RealClock
     from tidings.domain.durations import to_micros
     from tidings.domain.flows import canonical_data
-    from tidings.domain.lifecycle import Action, move
-    from tidings.store import flows as store
+    from tidings.services import flows
 
     db = _database()
     now = to_micros(RealClock().now())
@@ -102,15 +93,9 @@ def import_flow(
         doc = load_text(file.read_text(), file.name)
         with db.write_engine.begin() as conn:
             if flow_id is None:
-                flow_id = store.create_flow(conn, account, document=canonical_data(doc), now=now)
+                flow_id = flows.create_flow(conn, account, canonical_data(doc), now)["id"]
             else:
-                store.read_flow(conn, account, flow_id)
-                latest = store.latest_version(conn, account, flow_id)
-                move(Action.edit, latest.status, what=f"version {latest.version}")
-                flow_actions.check_entry_kept(conn, account, flow_id, doc, latest.version)
-                store.update_document(
-                    conn, account, flow_id, latest.version, document=canonical_data(doc), now=now
-                )
+                flows.replace_document(conn, account, flow_id, doc, now)
     except TidingsError as exc:
         _fail(exc)
     finally:

@@ -90,10 +90,10 @@ def worker(
     import threading
 
     from tidings.bootstrap import build_worker
-    from tidings.store.dialect import dialect_of
+    from tidings.store.dialect import dialect_of, leases_partitions
 
     settings = Settings()
-    if dialect_of(settings.database_url) != "postgresql":
+    if not leases_partitions(dialect_of(settings.database_url)):
         console.print(
             "[red]tidings worker needs PostgreSQL[/red] (TIDINGS_DATABASE_URL="
             "postgresql+psycopg://user@host:port/db). On SQLite the engine inside "
@@ -134,9 +134,9 @@ def worker(
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    from tidings.store.database import Database
+    from tidings.bootstrap import open_store
 
-    Database(url=Settings().database_url).migrate()
+    open_store(Settings()).close()
     console.print("schema is up to date")
 
 
@@ -147,15 +147,14 @@ def create_key(
     admin: bool = typer.Option(False, help="Whether the key may change account settings."),
 ) -> None:
     """Create an API key and print it (it is shown only this once)."""
+    from tidings.bootstrap import open_store
     from tidings.clock import RealClock
     from tidings.domain.durations import to_micros
+    from tidings.domain.errors import NotFound
     from tidings.store.accounts import create_key as store_create_key
     from tidings.store.accounts import read_account
-    from tidings.store.database import Database
 
-    db = Database(url=Settings().database_url)
-    db.migrate()
-    from tidings.domain.errors import NotFound
+    db = open_store(Settings())
 
     try:
         with db.write_engine.begin() as conn:

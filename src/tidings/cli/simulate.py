@@ -371,18 +371,6 @@ def _chunks(items: list[Any]) -> Iterable[list[Any]]:
         yield items[i : i + CHUNK]
 
 
-class _AnsweringApi:
-    """call_api answered by the simulator: 200 with an empty JSON body, nothing sent."""
-
-    async def call(self, request: Any, *, allow_private: bool) -> Any:
-        from tidings.channels.call_api import ApiResult
-
-        return ApiResult("success", 200, {"status": 200, "body": {}, "headers": {}})
-
-    async def aclose(self) -> None:
-        return None
-
-
 async def _run(plan: Plan, system: Any) -> dict[str, Any]:
     import httpx
 
@@ -469,7 +457,7 @@ def run_plan(plan: Plan) -> dict[str, Any]:
     """Build the throwaway system, run the simulation, and tear it all down."""
     import logging
 
-    from tidings.bootstrap import build
+    from tidings.bootstrap import Providers, compose
     from tidings.clock import VirtualClock
     from tidings.config import Settings
 
@@ -480,12 +468,12 @@ def run_plan(plan: Plan) -> dict[str, Any]:
             api_key=KEY,
             clock="virtual",
         )
-        system = build(settings, clock=VirtualClock(plan.start))
+        # call_api is answered by the simulator unless --call-apis (Providers.answering)
+        providers = Providers() if plan.call_apis else Providers.answering()
+        system = compose(
+            settings, role="simulate", clock=VirtualClock(plan.start), providers=providers
+        )
         try:
-            if not plan.call_apis:
-                # The runner's API client, before its first use: answers without a network.
-                caller: Any = system.runner._caller
-                caller._client = _AnsweringApi()
             return asyncio.run(_run(plan, system))
         finally:
             system.close()

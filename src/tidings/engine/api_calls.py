@@ -9,16 +9,15 @@ again when the lease ends: the receiver sees the same key and can drop the dupli
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from tidings.channels import ApiRequest, ApiResult, CallApi
+from tidings.channels import ApiClient, ApiRequest, ApiResult, CallApi
 from tidings.engine.figures import EngineFigures
-from tidings.store import journeys
-from tidings.store.dialect import dialect_of, param
-from tidings.store.tables import accounts
+from tidings.store import changes, outbox
 
 MICROS = 1_000_000
 CONCURRENCY = 64
@@ -32,55 +31,34 @@ def claim(
     owned: frozenset[int] | None = None,
     partitions: int = 1,
 ) -> list[dict[str, Any]]:
-    """Due calls, leased for their whole time budget. On PostgreSQL the rows are locked
-    and rows other workers hold are skipped, so two workers never claim one call."""
-    dialect = dialect_of(conn.engine.url.drivername)
-    p = param(dialect)
-    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-    rows = conn.exec_driver_sql(
-        "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
-        "payload, attempts FROM outbox WHERE kind = 'call_api' "
-        f"AND status IN ('pending', 'sending') AND next_attempt_at <= {p}"
-        f"{journeys.outbox_sql(owned, partitions)} ORDER BY next_attempt_at, id "
-        f"LIMIT {int(limit)}{lock}",
-        (now,),
-    ).all()
+    """Due calls, leased for their whole time budget (`outbox.due_calls`: on PostgreSQL
+    two workers never claim one call)."""
+    rows = outbox.due_calls(conn, now, limit=limit, owned=owned, partitions=partitions)
     if not rows:
         return []
-    account_ids = sorted({r[1] for r in rows})
-    private = dict(
-        conn.execute(
-            select(accounts.c.id, accounts.c.allow_private_urls).where(
-                accounts.c.id.in_(account_ids)
-            )
-        ).all()
-    )
+    private = outbox.private_url_accounts(conn, (r.account_id for r in rows))
     claimed = []
     leases = []
     for r in rows:
-        payload = orjson.loads(r[7]) if isinstance(r[7], str | bytes) else r[7]
+        payload = orjson.loads(r.payload) if isinstance(r.payload, str | bytes) else r.payload
         budget = float(payload.get("timeout") or 10) * (int(payload.get("retries") or 0) + 1)
         lease = now + int((budget + 60) * MICROS)
-        leases.append((r[8] + 1, lease, r[0]))
+        leases.append((r.attempts + 1, lease, r.id))
         claimed.append(
             {
-                "id": r[0],
-                "account_id": r[1],
-                "participation_id": r[2],
-                "flow_id": r[3],
-                "version": r[4],
-                "element": r[5],
-                "person_id": r[6],
+                "id": r.id,
+                "account_id": r.account_id,
+                "participation_id": r.participation_id,
+                "flow_id": r.flow_id,
+                "version": r.version,
+                "element": r.element,
+                "person_id": r.person_id,
                 "payload": payload,
-                "attempts": r[8] + 1,
-                "allow_private": bool(private.get(r[1])),
+                "attempts": r.attempts + 1,
+                "allow_private": private.get(r.account_id, False),
             }
         )
-    conn.exec_driver_sql(
-        f"UPDATE outbox SET status = 'sending', attempts = {p}, next_attempt_at = {p} "
-        f"WHERE id = {p}",
-        leases,
-    )
+    outbox.lease_calls(conn, leases)
     return claimed
 
 
@@ -89,9 +67,8 @@ def settle(
 ) -> int:
     if not done:
         return 0
-    p = param(dialect_of(conn.engine.url.drivername))
-    conn.exec_driver_sql(
-        f"UPDATE outbox SET status = {p}, done_at = {p} WHERE id = {p}",
+    outbox.finish_calls(
+        conn,
         [
             ("done" if result.outcome == "success" else "failed", now, row["id"])
             for row, result in done
@@ -117,7 +94,7 @@ def settle(
                 "due_at": now,
             }
         )
-    journeys.enqueue(conn, items)
+    changes.enqueue(conn, items)
     return len(done)
 
 
@@ -136,7 +113,7 @@ def count_failures(figures: EngineFigures, done: list[tuple[dict[str, Any], ApiR
 
 
 async def call_all(
-    client: CallApi, rows: list[dict[str, Any]], *, allow_private: bool
+    client: ApiClient, rows: list[dict[str, Any]], *, allow_private: bool
 ) -> list[tuple[dict[str, Any], ApiResult]]:
     limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -160,15 +137,24 @@ async def call_all(
 
 class Caller:
     """One long-lived event loop and HTTP client in its own thread, so keep-alive
-    connections are reused across batches (a client per batch halved throughput)."""
+    connections are reused across batches (a client per batch halved throughput).
+    `client`: makes the provider, in that loop (None: the real `CallApi`; the
+    composition root chooses)."""
 
-    def __init__(self, *, allow_private: bool, virtual: bool) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        virtual: bool,
+        client: Callable[[], ApiClient] | None = None,
+    ) -> None:
         import threading
 
         self.allow_private = allow_private
         self._virtual = virtual
+        self._make = client
         self._loop = asyncio.new_event_loop()
-        self._client: CallApi | None = None
+        self._client: ApiClient | None = None
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="tidings-calls", daemon=True
         )
@@ -179,8 +165,11 @@ class Caller:
 
     async def _call(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], ApiResult]]:
         if self._client is None:
-            sleep = self._no_wait if self._virtual else asyncio.sleep
-            self._client = CallApi(allow_private=self.allow_private, sleep=sleep)
+            if self._make is not None:
+                self._client = self._make()
+            else:
+                sleep = self._no_wait if self._virtual else asyncio.sleep
+                self._client = CallApi(allow_private=self.allow_private, sleep=sleep)
         return await call_all(self._client, rows, allow_private=self.allow_private)
 
     def submit(self, rows: list[dict[str, Any]]) -> Any:

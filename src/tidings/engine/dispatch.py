@@ -23,39 +23,13 @@ from sqlalchemy import Connection
 
 from tidings.domain.sandbox import Outcome, SandboxSettings, decide, fixed_outcome
 from tidings.engine.figures import EngineFigures
-from tidings.store import journeys, sandbox
-from tidings.store.dialect import Dialect, dialect_of, ids_in, param
+from tidings.store import changes, outbox, participations, sandbox
+from tidings.store.ids import next_ids
+from tidings.store.outbox import Sendable as Sendable  # named by the set-based sends too
 
 MICROS = 1_000_000
-CHUNK = 2000
 # (account, event name) -> True when no flow enters on the event or has it as its goal.
 Quiet = Callable[[int, str], bool]
-
-
-def _extract(dialect: Dialect) -> tuple[str, str, str, str, str]:
-    """to, from, content, parts and wantsResult of an outbox payload, in SQL."""
-    if dialect == "postgresql":
-        return (
-            "payload->>'to'",
-            "payload->>'from'",
-            "COALESCE(payload->'content', '{}'::jsonb)",
-            "COALESCE((payload->>'parts')::int, 1)",
-            "COALESCE((payload->>'wantsResult')::boolean, false)",
-        )
-    return (
-        "json_extract(payload, '$.to')",
-        "json_extract(payload, '$.from')",
-        "COALESCE(json_extract(payload, '$.content'), '{}')",
-        "COALESCE(json_extract(payload, '$.parts'), 1)",
-        "COALESCE(json_extract(payload, '$.wantsResult'), 0)",
-    )
-
-
-# An outbox row as the dispatcher reads it: id, account, participation, flow, version,
-# element, person, kind, channel, wantsResult.
-Sendable = tuple[
-    int, int, int | None, int | None, int | None, str | None, int | None, str, str | None, bool
-]
 
 
 def dispatch_once(
@@ -68,26 +42,11 @@ def dispatch_once(
     quiet: Quiet | None = None,
     figures: EngineFigures | None = None,
 ) -> int:
-    dialect = dialect_of(conn.engine.url.drivername)
-    p = param(dialect)
-    wants = _extract(dialect)[4]
-    rows = journeys.fetch(
-        conn,
-        "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
-        f"channel, {wants} FROM outbox WHERE status = 'pending' AND next_attempt_at <= {p} "
-        f"AND kind != 'call_api'{journeys.outbox_sql(owned, partitions)} "
-        # By time, then id: in id order SQLite read the whole outbox past the done rows.
-        f"ORDER BY next_attempt_at, id LIMIT {int(limit)}",
-        (now,),
-    )
+    rows = outbox.due_sends(conn, now, limit=limit, owned=owned, partitions=partitions)
     if not rows:
         return 0
     ids = settle(conn, rows, now, partitions=partitions, quiet=quiet, figures=figures)
-    for start in range(0, len(ids), CHUNK):
-        listed = ids_in("id", ids[start : start + CHUNK])
-        conn.exec_driver_sql(
-            f"UPDATE outbox SET status = 'done', done_at = {int(now)} WHERE {listed}"
-        )
+    outbox.mark_sent(conn, ids, now)
     return len(rows)
 
 
@@ -101,18 +60,18 @@ def hand_over(
     people_exist: bool = False,
     figures: EngineFigures | None = None,
 ) -> None:
-    """Write a step's outbox rows (`journeys.message_row`); the messages and
+    """Write a step's outbox rows (`outbox.message_row`); the messages and
     notifications due now go to the sandbox provider in the same transaction, as the
     dispatcher would hand them over (the same `settle`), so their rows are written done
     and never read back. API calls, and anything due later, stay pending.
     `people_exist`: the step entered its people in this transaction (none was deleted)."""
     now_rows = [r for r in rows if _due_send(r, now)]
     if len(now_rows) != len(rows):
-        journeys.insert_outbox(conn, [r for r in rows if not _due_send(r, now)])
+        outbox.insert_outbox(conn, [r for r in rows if not _due_send(r, now)])
     if not now_rows:
         return
-    ids = journeys.next_ids(conn, len(now_rows), "outbox")
-    journeys.insert_outbox(conn, now_rows, ids=ids, done_at=now)
+    ids = next_ids(conn, len(now_rows), "outbox")
+    outbox.insert_outbox(conn, now_rows, ids=ids, done_at=now)
     sendable: list[Sendable] = [
         (
             oid,
@@ -157,9 +116,6 @@ def settle(
     dispatcher) to the sandbox provider: each message's fate, its sandbox row, its reports
     (events or stimuli) and the result a failover or a voice call waits for; answer the
     ids handed over. `people_exist`: the caller entered them in this transaction."""
-    dialect = dialect_of(conn.engine.url.drivername)
-    p = param(dialect)
-    to, sender, content, parts, _wants = _extract(dialect)
     settings: dict[int, SandboxSettings] = {}
     by_status: dict[str, list[int]] = defaultdict(list)
     new_inbox: list[dict[str, Any]] = []
@@ -211,19 +167,10 @@ def settle(
             )
     if figures is not None and "failed" in by_status:
         figures.provider_errors("sandbox", "failed", len(by_status["failed"]))
-    columns = ", ".join(f'"{c}"' for c in sandbox.COLUMNS)
     for status, ids in by_status.items():
-        for start in range(0, len(ids), CHUNK):
-            listed = ids_in("id", ids[start : start + CHUNK])
-            conn.exec_driver_sql(
-                f"INSERT INTO sandbox_messages ({columns}) SELECT id, account_id, "
-                f"COALESCE(channel, 'sms'), {to}, {sender}, {content}, {parts}, {p}, {p}, "
-                f"flow_id, version, element, person_id FROM outbox WHERE {listed} "
-                "ON CONFLICT DO NOTHING",
-                (status, now),
-            )
-    new_inbox += _kept(conn, reports, now, partitions, dialect, people_exist=people_exist)
-    journeys.enqueue(conn, new_inbox)
+        outbox.copy_to_sandbox(conn, ids, status, now)
+    new_inbox += _kept(conn, reports, now, partitions, people_exist=people_exist)
+    changes.enqueue(conn, new_inbox)
     return [row[0] for row in rows]
 
 
@@ -245,17 +192,16 @@ def _kept(
     reports: list[tuple[int, int, int, str]],
     now: int,
     partitions: int,
-    dialect: Dialect,
     *,
     people_exist: bool = False,
 ) -> list[dict[str, Any]]:
     """Write the reports of people who wait in no flow into their events, set-based
-    (the properties are built from the outbox row by SQL, as `_properties` would);
+    (`outbox.store_reports` builds the properties by SQL, as `_properties` would);
     answer the others as inbox stimuli (someone may wait for them). `people_exist`:
     the caller entered them in this transaction, so none can have been deleted."""
     if not reports:
         return []
-    waiting = journeys.waiting_people(conn, ((r[0], r[1]) for r in reports))
+    waiting = participations.waiting_people(conn, ((r[0], r[1]) for r in reports))
     stored: dict[str, list[int]] = defaultdict(list)  # event name -> outbox ids
     inbox: list[dict[str, Any]] = []
     rows: dict[int, tuple[Any, ...]] = {}
@@ -264,34 +210,12 @@ def _kept(
             stored[name].append(oid)
             continue
         if not rows:
-            rows = {
-                int(r[0]): r
-                for r in journeys.fetch(
-                    conn,
-                    "SELECT id, flow_id, version, element, channel FROM outbox WHERE id IN "
-                    f"({', '.join(str(int(r[2])) for r in reports if r[1] in waiting)})",
-                )
-            }
+            rows = outbox.message_refs(conn, (r[2] for r in reports if r[1] in waiting))
         _, flow, version, element, channel = rows[oid]
         properties = _properties(oid, flow, version, element, channel)
         inbox.append(_report(account, person % partitions, person, name, properties, now))
-    p = param(dialect)
-    build = "jsonb_build_object" if dialect == "postgresql" else "json_object"
-    built = (
-        f"{build}('flow', o.flow_id, 'version', o.version, 'element', o.element, "
-        "'channel', o.channel, 'messageId', CAST(o.id AS TEXT))"
-    )
     for name, ids in stored.items():
-        for start in range(0, len(ids), CHUNK):
-            listed = ids_in("o.id", ids[start : start + CHUNK])
-            # a person deleted since the send has no events any more: the join skips them
-            join = "" if people_exist else "JOIN people ON people.id = o.person_id "
-            conn.exec_driver_sql(
-                "INSERT INTO events (account_id, person_id, name, properties, time, received_at) "
-                f"SELECT o.account_id, o.person_id, {p}, {built}, {p}, {p} FROM outbox o "
-                f"{join}WHERE {listed} ORDER BY o.id",
-                (name, now, now),
-            )
+        outbox.store_reports(conn, name, ids, now, people_exist=people_exist)
     return inbox
 
 

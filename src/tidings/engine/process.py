@@ -30,36 +30,52 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from tidings.engine.figures import EngineFigures, shared_array
+from tidings.engine.runner import Runner
+from tidings.engine.worker import Worker
 
 log = logging.getLogger("tidings.engine")
 PR_SET_PDEATHSIG = 1
 READY_SECONDS = 60.0  # a killed predecessor may hold the engine lock for a while
 
 
-@dataclass(frozen=True)
-class ChildSettings:
-    database_url: str
-    partitions: int
-    allow_private_urls: bool
-    log_level: str
-    trace_retention_days: int = 30
-    uniform_paths: bool = True
-    sql_sends: bool = True
-    lease_seconds: float = 15.0  # PostgreSQL: the worker's leases (config.Settings)
-    lease_renew_seconds: float = 3.0
-    worker_name: str | None = None  # PostgreSQL: the serve process's (its pid in it)
+@dataclass
+class ChildEngine:
+    """What the child runs, as the composition root builds it (`bootstrap.compose` with
+    `role="engine_child"`): a runner, and on PostgreSQL the worker that drives it."""
+
+    runner: Runner
+    worker: Worker | None = None
+
+    def start(self) -> None:
+        if self.worker is not None:
+            self.worker.start()  # its partitions first, then the listener and the runner
+        else:
+            self.runner.start()
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()  # the runner, then its partitions go back at once
+        else:
+            self.runner.stop()
+        self.runner.db.close()
+
+
+# Builds the child's engine in the child, called with `figures=` (counted into shared
+# memory). A top-level function or a partial of one, so the spawned child unpickles it.
+Compose = Callable[..., ChildEngine]
 
 
 class EngineProcess:
     """The parent's handle: start, wake (cheap, coalesced, never blocks) and stop."""
 
-    def __init__(self, settings: ChildSettings) -> None:
+    def __init__(self, compose: Compose, *, database_url: str, log_level: str) -> None:
         context = multiprocessing.get_context("spawn")
         self._reader, self._writer = context.Pipe(duplex=False)
         os.set_blocking(self._writer.fileno(), False)
@@ -69,7 +85,7 @@ class EngineProcess:
         """The child's engine figures, counted by the child in shared memory (figures.py)."""
         self._process = context.Process(
             target=_child_main,
-            args=(settings, self._reader, ready, values),
+            args=(compose, database_url, log_level, self._reader, ready, values),
             name="tidings-engine",
             daemon=True,
         )
@@ -123,69 +139,31 @@ def _die_with_parent() -> None:
 
 
 def _child_main(  # pragma: no cover - child
-    settings: ChildSettings, wakes: Connection, ready: Connection, figures: Any
+    compose: Compose,
+    database_url: str,
+    log_level: str,
+    wakes: Connection,
+    ready: Connection,
+    figures: Any,
 ) -> None:
     _die_with_parent()
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s[engine]: %(message)s"
+        level=log_level.upper(), format="%(levelname)s %(name)s[engine]: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from tidings.store.database import sqlite_file
 
-    file = sqlite_file(settings.database_url)
+    file = sqlite_file(database_url)
     lock = None
     if file is not None:
         lock_path = Path(f"{file}.engine.lock")
         lock = lock_path.open("a")
         fcntl.flock(lock, fcntl.LOCK_EX)  # a killed predecessor may still be going down
-    from tidings.clock import RealClock
-    from tidings.engine.engine import Engine
-    from tidings.engine.runner import Runner
-    from tidings.store.database import Database
-
-    db = Database(url=settings.database_url)
-    db.start()
-    clock = RealClock()
-    counted = EngineFigures(figures)  # shared with the API process: what /metrics reads
-    scope = None
-    if db.dialect == "postgresql":
-        from tidings.engine.leases import LeaseScope
-
-        scope = LeaseScope(
-            db=db,
-            clock=clock,
-            partitions=settings.partitions,
-            lease_seconds=settings.lease_seconds,
-            renew_seconds=settings.lease_renew_seconds,
-            name=settings.worker_name,
-            figures=counted,
-        )
-    engine = Engine(
-        db=db,
-        partitions=settings.partitions,
-        scope=scope,
-        uniform_paths=settings.uniform_paths,
-        sql_sends=settings.sql_sends,
-        figures=counted,
-    )
-    runner = Runner(
-        db=db,
-        clock=clock,
-        engine=engine,
-        allow_private_urls=settings.allow_private_urls,
-        trace_retention_days=settings.trace_retention_days,
-    )
+    child = compose(figures=EngineFigures(figures))  # shared with the API: what /metrics reads
     from tidings.runtime import tune_runtime
 
     tune_runtime(engine=True)
-    worker = None
-    if scope is not None:
-        from tidings.engine.worker import Worker
-
-        worker = Worker(db=db, runner=runner, scope=scope)
-        worker.start()  # its partitions first, then the listener and the runner
-    else:
-        runner.start()
+    child.start()
     with contextlib.suppress(OSError):
         ready.send_bytes(b"ready")
         ready.close()
@@ -197,12 +175,8 @@ def _child_main(  # pragma: no cover - child
                 break
             if not got:
                 break  # end of file: the parent stopped or died
-            runner.wake()
+            child.runner.wake()
     finally:
-        if worker is not None:
-            worker.stop()  # the runner, then its partitions go back at once
-        else:
-            runner.stop()
-        db.close()
+        child.stop()
         if lock is not None:
             lock.close()

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
+from tidings.channels import ApiClient
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import from_micros, to_micros
 from tidings.engine import api_calls, housekeeping
@@ -49,11 +50,14 @@ class Runner:
         idle_seconds: float = 0.05,
         allow_private_urls: bool = False,
         trace_retention_days: int = 30,
+        api_client: Callable[[], ApiClient] | None = None,
     ):
         self.trace_retention = trace_retention_days * 86_400 * 1_000_000
         self._pruned_at = 0
         self.allow_private_urls = allow_private_urls
-        self._caller = api_calls.Caller(allow_private=allow_private_urls, virtual=clock.virtual)
+        self._caller = api_calls.Caller(
+            allow_private=allow_private_urls, virtual=clock.virtual, client=api_client
+        )
         self.db = db
         self.clock = clock
         self.engine = engine

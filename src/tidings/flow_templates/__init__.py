@@ -1,1 +1,1 @@
-"""Predefined flow templates, one JSON file each (see `api/templates.py`)."""
+"""Predefined flow templates, one JSON file each (see `services/templates.py`)."""

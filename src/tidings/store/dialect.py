@@ -410,3 +410,69 @@ def gsm7_plain(dialect: Dialect, text: str) -> tuple[str, list[Any]]:
     if dialect == "postgresql":
         return f"{text} ~ {p} AND {text} !~ {p}", [_RE_ASCII, _RE_WIDE]
     return f"{text} NOT GLOB {p} AND {text} NOT GLOB {p}", [_GLOB_ASCII, _GLOB_WIDE]
+
+
+# --- what each database kind means for the processes around it (bootstrap, cli) ---------
+
+
+def embedded(dialect: str) -> bool:
+    """SQLite: one process holds the API and the only engine of the file (so ingest may
+    skip events no live flow reacts to); on PostgreSQL other processes share the store."""
+    return dialect == "sqlite"
+
+
+def leases_partitions(dialect: str) -> bool:
+    """PostgreSQL: engines (`tidings worker`, serve's own) lease their share of the
+    partitions and run side by side; SQLite has one engine, which holds them all."""
+    return dialect == "postgresql"
+
+
+# --- JSON and locking in raw SQL text (the outbox's statements: store/outbox.py) ---------
+
+
+def sql_json_text(dialect: Dialect, column: str, key: str) -> str:
+    """A JSON column's member as text."""
+    if dialect == "postgresql":
+        return f"{column}->>'{key}'"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def sql_json_value(dialect: Dialect, column: str, key: str) -> str:
+    """A JSON column's member as JSON (an object stays an object)."""
+    if dialect == "postgresql":
+        return f"{column}->'{key}'"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def sql_json_int(dialect: Dialect, column: str, key: str) -> str:
+    """A JSON column's member as an integer."""
+    if dialect == "postgresql":
+        return f"({column}->>'{key}')::int"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def sql_json_bool(dialect: Dialect, column: str, key: str) -> str:
+    """A JSON column's member as a boolean (SQLite: 0 or 1)."""
+    if dialect == "postgresql":
+        return f"({column}->>'{key}')::boolean"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def sql_empty_object(dialect: Dialect) -> str:
+    """The empty JSON object as a literal of the JSON column type."""
+    return "'{}'::jsonb" if dialect == "postgresql" else "'{}'"
+
+
+def sql_false(dialect: Dialect) -> str:
+    return "false" if dialect == "postgresql" else "0"
+
+
+def sql_build_object(dialect: Dialect) -> str:
+    """The function that builds a JSON object from key, value, key, value ..."""
+    return "jsonb_build_object" if dialect == "postgresql" else "json_object"
+
+
+def sql_skip_locked(dialect: Dialect) -> str:
+    """The tail of a SELECT that claims rows: on PostgreSQL it locks them and skips those
+    another worker holds; SQLite has one writer and needs none."""
+    return " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""

@@ -6,7 +6,7 @@ import pytest
 
 from tests.api.flows.helpers import new_flow
 from tests.conftest import Api
-from tidings.api.templates import predefined
+from tidings.services.templates import predefined
 
 PREDEFINED = sorted(predefined())
 

@@ -48,6 +48,7 @@ from tidings.domain.errors import (
     TooLarge,
 )
 from tidings.domain.values import ValueType, check_text
+from tidings.services.items import refused
 from tidings.store import catalogs as store
 
 router = APIRouter(prefix="/catalogs", tags=["catalogs"], responses=ERRORS)
@@ -260,7 +261,7 @@ async def upsert_items(
         if problems:
             if single:
                 raise InvalidInput(problems.items)
-            answers[index] = _refused(problems.items)
+            answers[index] = refused(problems.items)
     account, now = who.account_id, ctx.now_micros()
 
     def write(conn: Connection) -> list[bool]:
@@ -287,14 +288,6 @@ def _parse_items(body: bytes) -> tuple[list[Any], bool]:
     if len(data) > MAX_ITEMS:
         raise InvalidInput([Problem("body", f"at most {MAX_ITEMS} items per request")])
     return data, False
-
-
-def _refused(problems: list[Problem]) -> dict[str, Any]:
-    error = InvalidInput(problems)
-    return {
-        "status": "refused",
-        "error": {"code": error.code, "message": error.message, "details": error.details},
-    }
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 Each item is checked on its own (a bad item is refused with its reason and never drops
 the good ones); the accepted ones of many concurrent requests are stored together by the
-event batcher (`api/ingest.py`). The answer goes out only after that commit.
+event batcher (`services/ingest.py`). The answer goes out only after that commit.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tidings.api.paging import PageParams, page_of, page_params
 from tidings.api.responses import JSONResponse
 from tidings.api.schemas import ERRORS, id_path
 from tidings.domain.errors import InvalidInput, Problem
+from tidings.services.ingest import check_events
 from tidings.store.events import list_person_events
 
 router = APIRouter(tags=["events"], responses=ERRORS)
@@ -43,9 +44,10 @@ async def accept_events(
 ) -> JSONResponse:
     """The whole of `POST /events` after authentication (also used by the fast path)."""
     items, single = ingest.parse_items(body, "an event")
-    job = ingest.check_events(
+    job = check_events(
         items,
         ctx.event_types(account_id),
+        parse=ingest.parse_event,
         account_id=account_id,
         idempotency_key=idempotency_key,
         now=ctx.now_micros(),

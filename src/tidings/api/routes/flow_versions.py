@@ -7,13 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from tidings.api import flow_actions as actions
 from tidings.api.auth import Caller, caller
 from tidings.api.context import AppContext, context
 from tidings.api.schemas import ERRORS, id_path, read_json
-from tidings.domain.errors import Conflict, InvalidInput, Problem
-from tidings.domain.lifecycle import Action, move
-from tidings.store import flows as store
+from tidings.domain.errors import InvalidInput, Problem
+from tidings.services import flow_views as views
+from tidings.services import flows as actions
 
 router = APIRouter(prefix="/flows/{flow_id}/versions", tags=["flows"], responses=ERRORS)
 FlowId = id_path("flow")
@@ -52,8 +51,7 @@ def list_versions(
     flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
 ) -> list[dict[str, Any]]:
     with ctx.db.read() as conn:
-        store.read_flow(conn, who.account_id, flow_id)
-        return [v.summary() for v in store.list_versions(conn, who.account_id, flow_id)]
+        return views.version_history(conn, who.account_id, flow_id)
 
 
 NEW_BODY = {
@@ -114,7 +112,7 @@ async def create_version(
     now = ctx.now_micros()
 
     def write(conn: Any) -> dict[str, Any]:
-        store.read_flow(conn, who.account_id, flow_id)  # another account's flow: a 404 first
+        views.check_flow(conn, who.account_id, flow_id)  # another account's flow: a 404 first
         base = _base_version(body)
         return actions.new_version(conn, who.account_id, flow_id, now, base=base)
 
@@ -169,16 +167,7 @@ def delete_version(
     ctx: AppContext = Depends(context),
 ) -> Response:
     now = ctx.now_micros()
-
-    def write(conn: Any) -> None:
-        store.read_flow(conn, who.account_id, flow_id, lock=True)
-        version = store.read_version(conn, who.account_id, flow_id, number)
-        move(Action.delete, version.status, what=f"version {number}")
-        if len(store.list_versions(conn, who.account_id, flow_id)) == 1:
-            raise Conflict("this is the flow's only version: delete the flow instead")
-        store.delete_version(conn, who.account_id, flow_id, number, now)
-
-    ctx.db.write(write)
+    ctx.db.write(lambda conn: actions.delete_version(conn, who.account_id, flow_id, number, now))
     return Response(status_code=204)
 
 

@@ -7,17 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field, TypeAdapter
 
-from tidings.api import flow_actions as actions
 from tidings.api import openapi
 from tidings.api.auth import Caller, caller
 from tidings.api.context import AppContext, context
 from tidings.api.paging import PageParams, page_of, page_params
 from tidings.api.schemas import ERRORS, Strict, id_path, read_json
-from tidings.api.templates import start_from_template
 from tidings.domain.errors import InvalidInput, Problem
 from tidings.domain.flows import FlowDocument, canonical_data, parse_document
-from tidings.domain.lifecycle import Action, Status, move
-from tidings.store import flows as store
+from tidings.domain.lifecycle import Action, Status
+from tidings.services import flow_views as views
+from tidings.services import flows as actions
+from tidings.services.templates import start_from_template
 
 router = APIRouter(prefix="/flows", tags=["flows"], responses=ERRORS)
 FlowId = id_path("flow")
@@ -53,12 +53,9 @@ async def create_flow(
             lambda conn: start_from_template(conn, who.account_id, name, now)
         )
     document = canonical_data(parse_document(data))
-
-    def write(conn: Any) -> dict[str, Any]:
-        flow_id = store.create_flow(conn, who.account_id, document=document, now=now)
-        return actions.flow_view(conn, who.account_id, flow_id)
-
-    return await ctx.db.write_async(write)
+    return await ctx.db.write_async(
+        lambda conn: actions.create_flow(conn, who.account_id, document, now)
+    )
 
 
 @router.get("", summary="All Communications: flows by last change")
@@ -70,14 +67,9 @@ def list_flows(
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
     with ctx.db.read() as conn:
-        rows = store.list_flows(
+        items = views.list_flows(
             conn, who.account_id, status=status, q=q, limit=page.limit, offset=page.offset
         )
-        items = [actions.list_view(flow) for flow in rows]
-        for item, flow in zip(items, rows, strict=True):
-            latest = store.latest_version(conn, who.account_id, flow.id)
-            item["version"] = latest.version
-            item["versionStatus"] = latest.status.value
     return page_of(items, page)
 
 
@@ -86,19 +78,14 @@ def read_flow(
     flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
     with ctx.db.read() as conn:
-        return actions.flow_view(conn, who.account_id, flow_id)
+        return views.flow_view(conn, who.account_id, flow_id)
 
 
 @router.delete("/{flow_id}", status_code=204, summary="Delete a flow that was never launched")
 def delete_flow(
     flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
 ) -> Response:
-    def write(conn: Any) -> None:
-        flow = store.read_flow(conn, who.account_id, flow_id, lock=True)
-        move(Action.delete, flow.status)
-        store.delete_flow(conn, who.account_id, flow_id)
-
-    ctx.db.write(write)
+    ctx.db.write(lambda conn: actions.delete_flow(conn, who.account_id, flow_id))
     return Response(status_code=204)
 
 
@@ -107,8 +94,7 @@ def read_document(
     flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
     with ctx.db.read() as conn:
-        store.read_flow(conn, who.account_id, flow_id)
-        return store.latest_version(conn, who.account_id, flow_id).document
+        return views.read_document(conn, who.account_id, flow_id)
 
 
 @router.put(
@@ -124,18 +110,9 @@ async def replace_document(
 ) -> dict[str, Any]:
     doc = parse_document(await read_json(request))
     now = ctx.now_micros()
-
-    def write(conn: Any) -> dict[str, Any]:
-        store.read_flow(conn, who.account_id, flow_id, lock=True)
-        latest = store.latest_version(conn, who.account_id, flow_id)
-        move(Action.edit, latest.status, what=f"version {latest.version}")
-        actions.check_entry_kept(conn, who.account_id, flow_id, doc, latest.version)
-        store.update_document(
-            conn, who.account_id, flow_id, latest.version, document=canonical_data(doc), now=now
-        )
-        return actions.flow_view(conn, who.account_id, flow_id)
-
-    return await ctx.db.write_async(write)
+    return await ctx.db.write_async(
+        lambda conn: actions.replace_document(conn, who.account_id, flow_id, doc, now)
+    )
 
 
 @router.post("/{flow_id}/validate", summary="Every problem that stops a launch")
@@ -143,9 +120,7 @@ def validate_flow(
     flow_id: int = FlowId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
     with ctx.db.read() as conn:
-        store.read_flow(conn, who.account_id, flow_id)
-        doc = parse_document(store.latest_version(conn, who.account_id, flow_id).document)
-        problems = actions.problems_of(conn, who.account_id, flow_id, doc)
+        problems = actions.validate_flow(conn, who.account_id, flow_id)
     return {"problems": [p.as_dict() for p in problems]}
 
 
@@ -159,21 +134,7 @@ def launch_flow(
     now = ctx.now_micros()
     if dryRun:
         with ctx.db.read() as conn:
-            store.read_flow(conn, who.account_id, flow_id)
-            latest = store.latest_version(conn, who.account_id, flow_id)
-            doc = parse_document(latest.document)
-            summary = actions.lift_off(conn, who.account_id, flow_id, doc, now)
-            summary["flow"]["version"] = latest.version
-            if latest.status is not Status.draft:
-                summary["canLaunch"] = False
-                summary["problems"].append(
-                    {
-                        "field": "status",
-                        "message": f"version {latest.version} is "
-                        f"{latest.status.value}; only a draft can be launched",
-                    }
-                )
-            return summary
+            return actions.launch_summary(conn, who.account_id, flow_id, now)
     return dict(
         ctx.write_and_refresh(
             lambda conn: actions.launch(

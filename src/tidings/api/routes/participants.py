@@ -1,32 +1,20 @@
-"""`POST /flows/{id}/participants`: the Flow API entry, and the engine's views of a flow:
-`/flows/{id}/performance`, `/flows/{id}/audience`; plus `/sandbox/messages|settings`."""
+"""`POST /flows/{id}/participants`: the Flow API entry (a person enters an active flow
+whose entry is `api`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header
 from pydantic import Field, model_validator
 from sqlalchemy import Connection
 
 from tidings.api.auth import Caller, caller
 from tidings.api.context import AppContext, context
-from tidings.api.paging import PageParams, page_of, page_params
 from tidings.api.responses import JSONResponse
 from tidings.api.routes.people import PersonCreate
-from tidings.api.schemas import ERRORS, MAX_ID, Strict, id_path
-from tidings.domain.errors import Conflict, InvalidInput, Problem, ProblemList
-from tidings.domain.flows import parse_document
-from tidings.domain.flows.entry import ApiEntry
-from tidings.domain.lifecycle import Status
-from tidings.domain.people import check_person
-from tidings.domain.sandbox import SandboxSettings
-from tidings.domain.values import coerce
-from tidings.store import flows as flow_store
-from tidings.store import idempotency, journeys, sandbox
-from tidings.store.definitions import attribute_types
-from tidings.store.people import PersonWrite, write_people
-from tidings.store.performance import performance
+from tidings.api.schemas import ERRORS, Strict, id_path
+from tidings.services.participants import enter_through_api
 
 router = APIRouter(tags=["journeys"], responses=ERRORS)
 FlowId = id_path("flow")
@@ -56,127 +44,19 @@ async def add_participant(
     given = body.person.model_dump(exclude_unset=True)
 
     def write(conn: Connection) -> tuple[int, Any]:
-        scope = f"participants.{flow_id}"
-        if idempotency_key is not None:
-            remembered = idempotency.recall(conn, account, scope, idempotency_key, now)
-            if remembered is not None:
-                return remembered
-        flow = flow_store.read_flow(conn, account, flow_id)
-        versions = flow_store.list_versions(conn, account, flow_id)
-        active = [v for v in versions if v.status is Status.active]
-        if not active:
-            raise Conflict(
-                f"flow {flow_id} is {flow.status.value}: only an active flow takes people"
-            )
-        doc = parse_document(active[-1].document)
-        if not isinstance(doc.entry, ApiEntry):
-            raise Conflict("this flow does not start through the Flow API (its entry is not 'api')")
-        declared = {v.name: v.type for v in doc.variables}
-        problems = ProblemList()
-        variables: dict[str, Any] = {}
-        for name, value in body.variables.items():
-            kind = declared.get(name)
-            if kind is None:
-                problems.add(f"variables.{name}", "is not a variable of this flow")
-                continue
-            try:
-                variables[name] = coerce(value, kind)
-            except ValueError as exc:
-                problems.add(f"variables.{name}", str(exc))
-        changes = check_person(given, attribute_types(conn, account), problems, "person.")
-        problems.raise_if_any()
-        written = write_people(
-            conn, account, [PersonWrite(changes, external_id=body.person.externalId)], now
-        )[0]
-        if isinstance(written, list):
-            raise InvalidInput([Problem("person." + p.field, p.message) for p in written])
-        journeys.enqueue(
+        return enter_through_api(
             conn,
-            [
-                {
-                    "account_id": account,
-                    "partition": written.id % ctx.partitions,
-                    "person_id": written.id,
-                    "kind": "enter",
-                    "flow_id": flow_id,
-                    "payload": {"variables": variables},
-                    "due_at": now,
-                }
-            ],
+            account,
+            flow_id,
+            person=given,
+            external_id=body.person.externalId,
+            variables=body.variables,
+            idempotency_key=idempotency_key,
+            now=now,
+            partitions=ctx.partitions,
         )
-        answer = {"status": "accepted", "person": written.id, "flow": flow_id}
-        if idempotency_key is not None:
-            idempotency.remember(conn, account, scope, idempotency_key, 202, answer, now)
-        return 202, answer
 
     status, answer = await ctx.db.write_async(write)
     if ctx.wake is not None:
         ctx.wake()
     return JSONResponse(answer, status_code=status)
-
-
-@router.get("/flows/{flow_id}/performance", summary="Flow and element metrics")
-def flow_performance(
-    flow_id: int = FlowId,
-    version: str = Query("all", pattern=r"^(all|[1-9][0-9]{0,5})$", description="all or N"),
-    who: Caller = Depends(caller),
-    ctx: AppContext = Depends(context),
-) -> dict[str, Any]:
-    with ctx.db.read() as conn:
-        flow_store.read_flow(conn, who.account_id, flow_id)
-        number = None if version == "all" else int(version)
-        if number is not None:
-            flow_store.read_version(conn, who.account_id, flow_id, number)
-        return performance(conn, who.account_id, flow_id, number)
-
-
-class SandboxSettingsIn(Strict):
-    delivered: float | None = Field(None, ge=0, le=1, description="Share delivered, 0 to 1")
-    seen: float | None = Field(None, ge=0, le=1, description="Share of delivered ones seen")
-    clicked: float | None = Field(None, ge=0, le=1, description="Share of seen ones clicked")
-    delay: str | None = Field(None, max_length=32, description="After how long (ISO 8601)")
-
-
-@router.get("/sandbox/settings", summary="How the sandbox provider answers")
-def read_sandbox_settings(
-    who: Caller = Depends(caller), ctx: AppContext = Depends(context)
-) -> dict[str, Any]:
-    with ctx.db.read() as conn:
-        return sandbox.read_settings(conn, who.account_id).as_dict()
-
-
-@router.patch("/sandbox/settings", summary="Change how the sandbox provider answers")
-def update_sandbox_settings(
-    body: SandboxSettingsIn, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
-) -> dict[str, Any]:
-    from tidings.domain.durations import parse_duration
-
-    if body.delay is not None:
-        try:
-            parse_duration(body.delay)
-        except ValueError as exc:
-            raise InvalidInput([Problem("delay", str(exc))]) from None
-
-    def write(conn: Connection) -> dict[str, Any]:
-        current = sandbox.read_settings(conn, who.account_id).as_dict()
-        current.update(body.model_dump(exclude_none=True))
-        settings = SandboxSettings(**current)
-        sandbox.write_settings(conn, who.account_id, settings)
-        return settings.as_dict()
-
-    return ctx.db.write(write)
-
-
-@router.get("/sandbox/messages", summary="What the sandbox provider sent")
-def sandbox_messages(
-    flow: int | None = Query(None, ge=1, le=MAX_ID),
-    person: int | None = Query(None, ge=1, le=MAX_ID),
-    page: PageParams = Depends(page_params),
-    who: Caller = Depends(caller),
-    ctx: AppContext = Depends(context),
-) -> dict[str, Any]:
-    with ctx.db.read() as conn:
-        rows = sandbox.list_messages(
-            conn, who.account_id, flow=flow, person=person, limit=page.limit, offset=page.offset
-        )
-    return page_of(rows, page)

@@ -38,7 +38,8 @@ from tidings.domain.people import (
     normalize_phone,
 )
 from tidings.domain.values import ValueType, check_text
-from tidings.store import idempotency
+from tidings.services import people as service
+from tidings.services.items import refused
 from tidings.store import people as store
 from tidings.store.definitions import attribute_types
 
@@ -118,13 +119,7 @@ def upsert_person(
     item = store.PersonWrite(changes, external_id=body.externalId)
     account, now = who.account_id, ctx.now_micros()
 
-    def write(conn: Connection) -> tuple[bool, dict[str, Any]]:
-        [answer] = store.write_people(conn, account, [item], now)
-        if isinstance(answer, list):
-            raise InvalidInput(answer)
-        return answer.created, store.read_person(conn, account, answer.id)
-
-    created, person = ctx.db.write(write)
+    created, person = ctx.db.write(lambda conn: service.upsert_person(conn, account, item, now))
     response.status_code = 201 if created else 200
     return person
 
@@ -150,21 +145,9 @@ async def upsert_people(
     account, now = who.account_id, ctx.now_micros()
 
     def write(conn: Connection) -> tuple[int, Any]:
-        if idempotency_key is not None:
-            remembered = idempotency.recall(conn, account, "people.batch", idempotency_key, now)
-            if remembered is not None:
-                return remembered
-        out = list(answers)
-        written = store.write_people(conn, account, [w for _, w in writes], now)
-        for (index, _), result in zip(writes, written, strict=True):
-            if isinstance(result, list):
-                out[index] = _refused(result)
-            else:
-                out[index] = {"status": "accepted", "id": result.id, "created": result.created}
-        body = {"items": out}
-        if idempotency_key is not None:
-            idempotency.remember(conn, account, "people.batch", idempotency_key, 200, body, now)
-        return 200, body
+        return service.upsert_people(
+            conn, account, answers, writes, idempotency_key=idempotency_key, now=now
+        )
 
     status, body = await ctx.db.write_async(write)
     return JSONResponse(body, status_code=status)
@@ -183,12 +166,12 @@ def _check_batch(
             body = _person.validate_python(raw)
         except ValidationError as exc:
             details = validation_details(exc.errors())
-            answers[index] = _refused([Problem(d["field"], d["message"]) for d in details])
+            answers[index] = refused([Problem(d["field"], d["message"]) for d in details])
             continue
         problems = ProblemList()
         changes = _check(body, types, problems)
         if problems:
-            answers[index] = _refused(problems.items)
+            answers[index] = refused(problems.items)
         else:
             writes.append((index, store.PersonWrite(changes, external_id=body.externalId)))
     return answers, writes
@@ -206,14 +189,6 @@ def _parse_batch(body: bytes) -> list[Any]:
     if len(data) > MAX_ITEMS:
         raise InvalidInput([Problem("body", f"at most {MAX_ITEMS} people per request")])
     return data
-
-
-def _refused(problems: list[Problem]) -> dict[str, Any]:
-    error = InvalidInput(problems)
-    return {
-        "status": "refused",
-        "error": {"code": error.code, "message": error.message, "details": error.details},
-    }
 
 
 @router.get("", summary="People by id, filtered by any of externalId, tag, email, phone, company")
@@ -278,20 +253,16 @@ def update_person(
     rename = "externalId" in body.model_fields_set
     account, now = who.account_id, ctx.now_micros()
 
-    def write(conn: Connection) -> dict[str, Any]:
-        if rename:
-            store.change_external_id(conn, account, person_id, body.externalId, now)
-        [answer] = store.write_people(conn, account, [item], now)
-        if isinstance(answer, list):
-            raise InvalidInput(answer)
-        return store.read_person(conn, account, person_id)
-
-    return ctx.db.write(write)
+    return ctx.db.write(
+        lambda conn: service.update_person(
+            conn, account, person_id, item, now, rename=rename, external_id=body.externalId
+        )
+    )
 
 
 @router.delete("/{person_id}", status_code=204, summary="Delete a person and all of theirs")
 def delete_person(
     person_id: int = PersonId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
 ) -> Response:
-    ctx.db.write(lambda conn: store.delete_person(conn, who.account_id, person_id))
+    ctx.db.write(lambda conn: service.delete_person(conn, who.account_id, person_id))
     return Response(status_code=204)

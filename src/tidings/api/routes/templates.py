@@ -7,12 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import Field, model_validator
 
-from tidings.api import templates as service
 from tidings.api.auth import Caller, caller
 from tidings.api.context import AppContext, context
 from tidings.api.schemas import ERRORS, MAX_ID, Strict
 from tidings.domain.flows import canonical_data, flow_json_schema, parse_document
-from tidings.store import flows as store
+from tidings.services import templates as service
 
 router = APIRouter(tags=["flows"], responses=ERRORS)
 
@@ -49,22 +48,23 @@ def create_template(
     given = None if body.document is None else canonical_data(parse_document(body.document))
 
     def write(conn: Any) -> dict[str, Any]:
-        document = given
-        if document is None:
+        if given is None:
             assert body.flow is not None
-            version = (
-                store.latest_version(conn, who.account_id, body.flow)
-                if body.version is None
-                else store.read_version(conn, who.account_id, body.flow, body.version)
+            return service.save_flow_template(
+                conn,
+                who.account_id,
+                name=body.name,
+                description=body.description,
+                flow=body.flow,
+                version=body.version,
+                now=now,
             )
-            store.read_flow(conn, who.account_id, body.flow)
-            document = version.document
         return service.save_template(
             conn,
             who.account_id,
             name=body.name,
             description=body.description,
-            document=document,
+            document=given,
             now=now,
         )
 

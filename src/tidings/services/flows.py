@@ -1,5 +1,8 @@
-"""What the flow endpoints do, as functions of one connection (run inside `db.write` or
-`db.read`): views, launch with its lift-off summary, versions, in-place edits."""
+"""Flow use cases, each a function of one connection (the caller runs it inside
+`db.write`, or `db.read` for the read-only ones): create, edit, validate, launch with its
+lift-off summary, pause/resume/cancel, versions, in-place edits, duplicates and audience
+changes. Each answers the flow's view (`services/flow_views.py`) and raises domain errors
+(`InvalidInput`, `Conflict`, `NotFound`, `IllegalTransition`)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tidings.domain.durations import format_micros, to_micros
+from tidings.domain.durations import to_micros
 from tidings.domain.errors import Conflict, InvalidInput, Problem
 from tidings.domain.flows import (
     FlowDocument,
@@ -24,50 +27,47 @@ from tidings.domain.flows.schedule import schedule_instants
 from tidings.domain.flows.validate import inbound_clash
 from tidings.domain.lifecycle import Action, Status, allows, move
 from tidings.engine.housekeeping import start_audience
+from tidings.services.flow_views import flow_view, version_or_newest
 from tidings.store import flows as store
 from tidings.store.accounts import read_account
 from tidings.store.audience import Sources, count_audience, forget_sources, refresh_members
 from tidings.store.flow_context import inbound_holders, validation_context
 
 
-def flow_view(conn: Connection, account_id: int, flow_id: int) -> dict[str, Any]:
-    flow = store.read_flow(conn, account_id, flow_id)
-    versions = store.list_versions(conn, account_id, flow_id)
-    latest = versions[-1]
-    running = [v.version for v in versions if v.status in (Status.active, Status.paused)]
-    failed = [v for v in versions if v.status is Status.failed]
-    return {
-        **list_view(flow, latest),
-        "document": latest.document,
-        "activeVersion": running[-1] if running else None,
-        "failure": None
-        if not failed
-        else {
-            "version": failed[-1].version,
-            "reason": failed[-1].failure,
-            "at": None if failed[-1].finished_at is None else format_micros(failed[-1].finished_at),
-        },
-        "versions": [v.summary() for v in versions],
-    }
+def create_flow(
+    conn: Connection, account_id: int, document: dict[str, Any], now: int
+) -> dict[str, Any]:
+    """A new draft flow of a canonical document."""
+    flow_id = store.create_flow(conn, account_id, document=document, now=now)
+    return flow_view(conn, account_id, flow_id)
 
 
-def list_view(flow: store.Flow, latest: store.Version | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": flow.id,
-        "name": flow.name,
-        "status": flow.status.value,
-        "schedule": {
-            "start": None if flow.starts_at is None else format_micros(flow.starts_at),
-            "end": None if flow.ends_at is None else format_micros(flow.ends_at),
-        },
-        "duplicateOf": flow.duplicate_of,
-        "createdAt": format_micros(flow.created_at),
-        "updatedAt": format_micros(flow.updated_at),
-    }
-    if latest is not None:
-        out["version"] = latest.version
-        out["versionStatus"] = latest.status.value
-    return out
+def delete_flow(conn: Connection, account_id: int, flow_id: int) -> None:
+    """Only a flow that was never launched can go."""
+    flow = store.read_flow(conn, account_id, flow_id, lock=True)
+    move(Action.delete, flow.status)
+    store.delete_flow(conn, account_id, flow_id)
+
+
+def replace_document(
+    conn: Connection, account_id: int, flow_id: int, doc: FlowDocument, now: int
+) -> dict[str, Any]:
+    """The newest version's document replaced, while that version is a draft."""
+    store.read_flow(conn, account_id, flow_id, lock=True)
+    latest = store.latest_version(conn, account_id, flow_id)
+    move(Action.edit, latest.status, what=f"version {latest.version}")
+    check_entry_kept(conn, account_id, flow_id, doc, latest.version)
+    store.update_document(
+        conn, account_id, flow_id, latest.version, document=canonical_data(doc), now=now
+    )
+    return flow_view(conn, account_id, flow_id)
+
+
+def validate_flow(conn: Connection, account_id: int, flow_id: int) -> list[Problem]:
+    """Every problem that stops the newest version's launch."""
+    store.read_flow(conn, account_id, flow_id)
+    doc = parse_document(store.latest_version(conn, account_id, flow_id).document)
+    return problems_of(conn, account_id, flow_id, doc)
 
 
 def check_entry_kept(
@@ -143,6 +143,26 @@ def lift_off(
         "problems": [p.as_dict() for p in problems],
         "canLaunch": not problems,
     }
+
+
+def launch_summary(conn: Connection, account_id: int, flow_id: int, now: int) -> dict[str, Any]:
+    """The lift-off page of the newest version (a launch's dry run): a version that is
+    no longer a draft cannot launch, and says why."""
+    store.read_flow(conn, account_id, flow_id)
+    latest = store.latest_version(conn, account_id, flow_id)
+    doc = parse_document(latest.document)
+    summary = lift_off(conn, account_id, flow_id, doc, now)
+    summary["flow"]["version"] = latest.version
+    if latest.status is not Status.draft:
+        summary["canLaunch"] = False
+        summary["problems"].append(
+            {
+                "field": "status",
+                "message": f"version {latest.version} is "
+                f"{latest.status.value}; only a draft can be launched",
+            }
+        )
+    return summary
 
 
 def _schedule_note(doc: FlowDocument, once: bool) -> str | None:
@@ -328,16 +348,22 @@ def stop_version(
     return flow_view(conn, account_id, flow_id)
 
 
+def delete_version(conn: Connection, account_id: int, flow_id: int, number: int, now: int) -> None:
+    """A draft version goes, unless it is the flow's only one."""
+    store.read_flow(conn, account_id, flow_id, lock=True)
+    version = store.read_version(conn, account_id, flow_id, number)
+    move(Action.delete, version.status, what=f"version {number}")
+    if len(store.list_versions(conn, account_id, flow_id)) == 1:
+        raise Conflict("this is the flow's only version: delete the flow instead")
+    store.delete_version(conn, account_id, flow_id, number, now)
+
+
 def duplicate(
     conn: Connection, account_id: int, flow_id: int, number: int | None, now: int
 ) -> dict[str, Any]:
     """A new draft flow from a version's document (the latest by default)."""
     store.read_flow(conn, account_id, flow_id)
-    source = (
-        store.latest_version(conn, account_id, flow_id)
-        if number is None
-        else store.read_version(conn, account_id, flow_id, number)
-    )
+    source = version_or_newest(conn, account_id, flow_id, number)
     document = dict(source.document)
     _check_inbound_free(conn, account_id, document)
     document["name"] = f"{document.get('name') or 'Flow'} (copy)"[:255]

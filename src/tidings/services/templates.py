@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
-from tidings.api import flow_actions as actions
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import Conflict, NotFound
 from tidings.domain.flows import canonical_data, parse_document
 from tidings.domain.values import ValueType
+from tidings.services.flow_views import flow_view, version_or_newest
 from tidings.store import definitions
 from tidings.store import flows as store
 from tidings.store.tables import flow_templates
@@ -84,7 +84,7 @@ def start_from_template(conn: Connection, account_id: int, name: str, now: int) 
             raise NotFound(f"there is no template {name!r}; GET /templates lists them")
         document = dict(row.document)
     flow_id = store.create_flow(conn, account_id, document=document, now=now)
-    return actions.flow_view(conn, account_id, flow_id)
+    return flow_view(conn, account_id, flow_id)
 
 
 def save_template(
@@ -114,6 +114,24 @@ def save_template(
         "predefined": False,
         "createdAt": format_micros(now),
     }
+
+
+def save_flow_template(
+    conn: Connection,
+    account_id: int,
+    *,
+    name: str,
+    description: str | None,
+    flow: int,
+    version: int | None,
+    now: int,
+) -> dict[str, Any]:
+    """A flow's version (the newest by default) saved as a template."""
+    found = version_or_newest(conn, account_id, flow, version)
+    store.read_flow(conn, account_id, flow)
+    return save_template(
+        conn, account_id, name=name, description=description, document=found.document, now=now
+    )
 
 
 def delete_template(conn: Connection, account_id: int, name: str) -> None:

@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tidings.domain.errors import Problem
-from tidings.domain.flows import check_messages, check_steps  # noqa: F401  (registers checks)
+from tidings.domain.flows import (  # noqa: F401  (registers checks)
+    check_actions,
+    check_branches,
+    check_calls,
+    check_messages,
+    check_waits,
+)
 from tidings.domain.flows.base import HHMM_RE
 from tidings.domain.flows.checker import Checker, check_element
 from tidings.domain.flows.context import ValidationContext

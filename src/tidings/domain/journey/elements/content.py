@@ -14,12 +14,12 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from tidings.domain import sms
+from tidings.domain.flows.calls import VoiceCall
 from tidings.domain.flows.messages import (
     EmailFields,
     SendFields,
     SmsFields,
     ViberFields,
-    VoiceCall,
     WhatsappFields,
 )
 from tidings.domain.journey.compiler import Compiler

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from tidings.domain.flows.checker import Checker, checks
 from tidings.domain.flows.messages import (
     EmailFields,
@@ -68,8 +70,10 @@ def check_send(c: Checker, fields: SendFields, element: str, prefix: str) -> Non
         _email(c, fields, element, prefix)
     elif isinstance(fields, WhatsappFields):
         _whatsapp(c, fields, element, prefix)
-    else:
+    elif isinstance(fields, ViberFields):
         _viber(c, fields, element, prefix)
+    else:
+        assert_never(fields)
 
 
 @checks(SendSms)

@@ -8,6 +8,7 @@ holds (`ValidationContext`): references, expressions, templates, the graph.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import assert_never
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tidings.domain.errors import Problem
@@ -111,8 +112,10 @@ def _entry(c: Checker) -> None:
             at_least=MIN_SFTP_POLL,
             required="enter how often to look for new files",
         )
+    elif isinstance(entry, ApiEntry):
+        pass  # an API entry has nothing to check
     else:
-        assert isinstance(entry, ApiEntry)
+        assert_never(entry)
 
 
 def _audience(c: Checker, entry: AudienceEntry) -> None:

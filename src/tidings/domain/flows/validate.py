@@ -11,14 +11,12 @@ from datetime import datetime, timedelta
 from typing import assert_never
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import tidings.domain.flows.check_actions
+import tidings.domain.flows.check_branches
+import tidings.domain.flows.check_calls
+import tidings.domain.flows.check_messages
+import tidings.domain.flows.check_waits  # noqa: F401  (the imports register the checks)
 from tidings.domain.errors import Problem
-from tidings.domain.flows import (  # noqa: F401  (registers checks)
-    check_actions,
-    check_branches,
-    check_calls,
-    check_messages,
-    check_waits,
-)
 from tidings.domain.flows.base import HHMM_RE
 from tidings.domain.flows.checker import Checker, check_element
 from tidings.domain.flows.context import ValidationContext

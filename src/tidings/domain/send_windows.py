@@ -158,3 +158,12 @@ def _clock_change(zone: tzinfo, day: date) -> datetime | None:
 
 
 __all__ = ["DAY_NAMES", "Window", "is_open", "next_opening", "window_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRule:
+    """A flow's send window, compiled (`journey/windows.compile_window`)."""
+
+    window: Window
+    zone: tzinfo | None  # a fixed zone (the flow's or one named); None: the recipient's
+    drop: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
 from tidings.domain.durations import format_instant, parse_instant
 
@@ -111,7 +111,7 @@ def coerce(value: Any, kind: ValueType) -> Any:
                 check_json(value)
                 return value
             raise ValueError("must be a list")
-    raise AssertionError(kind)  # pragma: no cover - the match is exhaustive
+    assert_never(kind)
 
 
 def _number(value: Any, *, integer: bool) -> int | float:

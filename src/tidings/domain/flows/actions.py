@@ -1,5 +1,5 @@
-"""Elements that act on data: profiles, variables, outside APIs, other flows, catalogs,
-internal notifications and inbound messages."""
+"""Elements that act on data: profiles, variables, outside APIs, other flows, catalogs and
+internal notifications."""
 
 from __future__ import annotations
 
@@ -8,15 +8,12 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from tidings.domain.flows.base import (
-    MAX_BRANCHES,
     MAX_LIST,
     MAX_MAP,
     MAX_NAME,
-    Branch,
     Duration,
     ElementBase,
     Expression,
-    Model,
     Template,
     VariableName,
 )
@@ -118,35 +115,3 @@ class CatalogLookup(ElementBase):
         max_length=MAX_MAP,
         description="Flow variables from the item: {variable: item.column}.",
     )
-
-
-class InboundBranch(Branch):
-    keyword: str | None = Field(
-        default=None, max_length=64, description="The message starts with this word."
-    )
-    regex: str | None = Field(
-        default=None, max_length=512, description="The message matches this regular expression."
-    )
-
-
-class InboundAssign(Model):
-    text: VariableName | None = Field(default=None, description="Variable for the text.")
-    sender: VariableName | None = Field(default=None, description="Variable for the sender.")
-
-
-class EvaluateInbound(ElementBase):
-    """Branch on the text of the inbound message that brought the person here."""
-
-    type: Literal["evaluate_inbound"] = Field(description="Branch on an inbound message.")
-    branches: list[InboundBranch] = Field(
-        default_factory=list,
-        max_length=MAX_BRANCHES,
-        description="Branches in order, each a keyword or a regex; first match wins.",
-    )
-    assign: InboundAssign = Field(
-        default_factory=InboundAssign,
-        description='Variables for the message: {"text": var, "sender": var}.',
-    )
-
-    def outcomes(self) -> tuple[str, ...]:
-        return (*(b.name for b in self.branches), "otherwise")

@@ -1,12 +1,12 @@
-"""Checks of the channel elements: a sender, content, valid templates."""
+"""Checks of the elements that send one message: a sender, content, valid templates."""
 
 from __future__ import annotations
 
-from tidings.domain.flows.actions import Notify
+from typing import assert_never
+
 from tidings.domain.flows.checker import Checker, checks
 from tidings.domain.flows.messages import (
     EmailFields,
-    Failover,
     SendEmail,
     SendFields,
     SendSms,
@@ -14,10 +14,8 @@ from tidings.domain.flows.messages import (
     SendWhatsapp,
     SmsFields,
     ViberFields,
-    VoiceCall,
     WhatsappFields,
 )
-from tidings.domain.values import ValueType
 
 SENDER = "enter a sender"
 TEXT = "enter the message text"
@@ -65,15 +63,17 @@ def _viber(c: Checker, fields: ViberFields, element: str, prefix: str) -> None:
         c.template(fields.button.url, f"{prefix}button.url", element)
 
 
-def _send(c: Checker, fields: SendFields, element: str, prefix: str) -> None:
+def check_send(c: Checker, fields: SendFields, element: str, prefix: str) -> None:
     if isinstance(fields, SmsFields):
         _sms(c, fields, element, prefix)
     elif isinstance(fields, EmailFields):
         _email(c, fields, element, prefix)
     elif isinstance(fields, WhatsappFields):
         _whatsapp(c, fields, element, prefix)
-    else:
+    elif isinstance(fields, ViberFields):
         _viber(c, fields, element, prefix)
+    else:
+        assert_never(fields)
 
 
 @checks(SendSms)
@@ -94,51 +94,3 @@ def _send_whatsapp(c: Checker, element: SendWhatsapp) -> None:
 @checks(SendViber)
 def _send_viber(c: Checker, element: SendViber) -> None:
     _viber(c, element, element.id, "")
-
-
-@checks(VoiceCall)
-def _voice_call(c: Checker, element: VoiceCall) -> None:
-    c.require(element.from_, "from", "enter the calling number", element.id)
-    c.require(element.say, "say", "enter what the call says", element.id)
-    c.template(element.say, "say", element.id)
-    if element.collect is not None:
-        kind = c.variable(element.collect.variable, "collect.variable", element.id)
-        if kind not in (None, ValueType.text, ValueType.integer):
-            c.add(
-                "collect.variable", "collected digits need a text or integer variable", element.id
-            )
-        c.duration(element.collect.timeout, "collect.timeout", element.id)
-    elif isinstance(element.next, dict) and "collected" in element.next:
-        c.add("next.collected", "the call collects no digits: add collect", element.id)
-
-
-@checks(Failover)
-def _failover(c: Checker, element: Failover) -> None:
-    if len(element.attempts) < 2:
-        c.add("attempts", "add at least two channels to try one after the other", element.id)
-    for i, attempt in enumerate(element.attempts):
-        _send(c, attempt, element.id, f"attempts.{i}.")
-    c.duration(element.wait_for_delivery, "waitForDelivery", element.id)
-
-
-@checks(Notify)
-def _notify(c: Checker, element: Notify) -> None:
-    e = element.id
-    c.require(element.channel, "channel", "choose sms or email", e)
-    c.expression(
-        element.to,
-        "to",
-        e,
-        scope=c.scope(),
-        expect=ValueType.text,
-        required="enter who to notify",
-    )
-    c.require(element.from_, "from", SENDER, e)
-    if element.channel == "sms":
-        c.require(element.text, "text", TEXT, e)
-    elif element.channel == "email":
-        c.require(element.subject, "subject", "enter a subject", e)
-        c.require(element.html, "html", "enter the email content", e)
-    for name, value in (("text", element.text), ("subject", element.subject)):
-        c.template(value, name, e)
-    c.template(element.html, "html", e)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -19,23 +19,17 @@ from tidings.domain.flows.actions import (
     AddToFlow,
     CallApi,
     CatalogLookup,
-    EvaluateInbound,
     Notify,
     UpdateProfile,
     UpdateVariable,
 )
 from tidings.domain.flows.base import MAX_ALL_ELEMENTS, MAX_ELEMENTS, MAX_NAME, Model
-from tidings.domain.flows.control import Exit, Segment, Split, Wait, WaitForEvent
+from tidings.domain.flows.branches import EvaluateInbound, Exit, Segment, Split
+from tidings.domain.flows.calls import Failover, VoiceCall
 from tidings.domain.flows.entry import Entry
-from tidings.domain.flows.messages import (
-    Failover,
-    SendEmail,
-    SendSms,
-    SendViber,
-    SendWhatsapp,
-    VoiceCall,
-)
+from tidings.domain.flows.messages import SendEmail, SendSms, SendViber, SendWhatsapp
 from tidings.domain.flows.settings import MAX_VARIABLES, Settings, Variable
+from tidings.domain.flows.waits import Wait, WaitForEvent
 from tidings.domain.values import check_text
 
 ElementType = (
@@ -59,25 +53,9 @@ ElementType = (
     | Exit
 )
 Element = Annotated[ElementType, Field(discriminator="type")]
-ELEMENT_TYPES: tuple[str, ...] = (
-    "send_sms",
-    "send_email",
-    "send_whatsapp",
-    "send_viber",
-    "voice_call",
-    "failover",
-    "wait",
-    "wait_for_event",
-    "segment",
-    "split",
-    "update_profile",
-    "update_variable",
-    "call_api",
-    "add_to_flow",
-    "notify",
-    "catalog_lookup",
-    "evaluate_inbound",
-    "exit",
+# The type names in the union's order, read from each model's `type` Literal.
+ELEMENT_TYPES: tuple[str, ...] = tuple(
+    get_args(model.model_fields["type"].annotation)[0] for model in get_args(ElementType)
 )
 
 

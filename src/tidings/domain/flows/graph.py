@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from tidings.domain.flows.base import ID_RE, MAX_ID
-from tidings.domain.flows.control import Exit
+from tidings.domain.flows.branches import Exit
 from tidings.domain.flows.document import ElementType, FlowDocument
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")

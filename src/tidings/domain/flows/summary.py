@@ -6,6 +6,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from tidings.domain.durations import parse_duration
+from tidings.domain.flows.calls import (
+    EmailAttempt,
+    SmsAttempt,
+    ViberAttempt,
+    WhatsappAttempt,
+)
 from tidings.domain.flows.context import ValidationContext
 from tidings.domain.flows.document import FlowDocument
 from tidings.domain.flows.entry import (
@@ -14,12 +20,6 @@ from tidings.domain.flows.entry import (
     EventEntry,
     InboundEntry,
     SftpEntry,
-)
-from tidings.domain.flows.messages import (
-    EmailAttempt,
-    SmsAttempt,
-    ViberAttempt,
-    WhatsappAttempt,
 )
 
 CHANNEL_OF = {

@@ -8,10 +8,15 @@ holds (`ValidationContext`): references, expressions, templates, the graph.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import assert_never
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import tidings.domain.flows.check_actions
+import tidings.domain.flows.check_branches
+import tidings.domain.flows.check_calls
+import tidings.domain.flows.check_messages
+import tidings.domain.flows.check_waits  # noqa: F401  (the imports register the checks)
 from tidings.domain.errors import Problem
-from tidings.domain.flows import check_messages, check_steps  # noqa: F401  (registers checks)
 from tidings.domain.flows.base import HHMM_RE
 from tidings.domain.flows.checker import Checker, check_element
 from tidings.domain.flows.context import ValidationContext
@@ -105,8 +110,10 @@ def _entry(c: Checker) -> None:
             at_least=MIN_SFTP_POLL,
             required="enter how often to look for new files",
         )
+    elif isinstance(entry, ApiEntry):
+        pass  # an API entry has nothing to check
     else:
-        assert isinstance(entry, ApiEntry)
+        assert_never(entry)
 
 
 def _audience(c: Checker, entry: AudienceEntry) -> None:

@@ -9,7 +9,8 @@ starting variables, the entry condition and the goal check.
 """
 
 from tidings.domain.journey.entry import GoalHit, admits, goal_reached
-from tidings.domain.journey.program import GoalSpec, Program, VariableSpec, compile_program
+from tidings.domain.journey.program import Program, compile_program
+from tidings.domain.journey.run import GoalSpec, VariableSpec
 from tidings.domain.journey.step import MAX_VISITS, advance
 from tidings.domain.journey.types import (
     AddToFlow,

@@ -20,26 +20,10 @@ from tidings.domain.flows.entry import EventEntry, InboundEntry
 from tidings.domain.journey.clock import zone
 from tidings.domain.journey.compiler import Compiler
 from tidings.domain.journey.elements import Handler, build
-from tidings.domain.journey.windows import WindowRule, compile_window
+from tidings.domain.journey.run import GoalSpec, VariableSpec
+from tidings.domain.journey.windows import compile_window
+from tidings.domain.send_windows import WindowRule
 from tidings.domain.values import ValueType
-
-
-@dataclass(frozen=True)
-class VariableSpec:
-    """A flow variable: its type and the compiled expression of its default."""
-
-    name: str
-    type: ValueType
-    default: Expression | None
-
-
-@dataclass(frozen=True)
-class GoalSpec:
-    """The goal event, the condition it must meet and the value it adds."""
-
-    event: str
-    where: Expression | None
-    value: Expression | None
 
 
 @dataclass(frozen=True, eq=False)

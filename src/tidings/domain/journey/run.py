@@ -10,15 +10,58 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from tidings.domain.expressions import EvalContext, Expression
 from tidings.domain.expressions.runtime import instant_text
 from tidings.domain.journey.types import Count, Effect, Person, Phase, State, Step, Trace
-from tidings.domain.values import coerce
+from tidings.domain.send_windows import WindowRule
+from tidings.domain.values import ValueType, coerce
 
-if TYPE_CHECKING:
-    from tidings.domain.journey.program import Program
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """A flow variable: its type and the compiled expression of its default."""
+
+    name: str
+    type: ValueType
+    default: Expression | None
+
+
+@dataclass(frozen=True)
+class GoalSpec:
+    """The goal event, the condition it must meet and the value it adds."""
+
+    event: str
+    where: Expression | None
+    value: Expression | None
+
+
+class Compiled(Protocol):
+    """What a run reads of its program (a `program.Program`): typed here, so run.py does
+    not import program.py, which builds the handlers that import run.py."""
+
+    @property
+    def flow_id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def types(self) -> Mapping[str, ValueType]: ...
+    @property
+    def goal(self) -> GoalSpec | None: ...
+    @property
+    def send_window(self) -> WindowRule | None: ...
+    @property
+    def handlers(self) -> Mapping[str, Any]: ...
+    @property
+    def sends(self) -> frozenset[str]: ...
+    @property
+    def variables(self) -> tuple[VariableSpec, ...]: ...
+    @property
+    def entry_assign(self) -> tuple[tuple[str, Expression], ...]: ...
+
 
 # --- what a handler decides ----------------------------------------------------------------
 
@@ -117,7 +160,7 @@ class Run:
         "variables",
     )
 
-    def __init__(self, program: Program, state: State, now: datetime) -> None:
+    def __init__(self, program: Compiled, state: State, now: datetime) -> None:
         self.program = program
         self.state = state
         self.now = now
@@ -289,7 +332,7 @@ class Run:
         return Step(state, tuple(self.effects))
 
 
-def is_ours(program: Program, props: Mapping[str, Any], element: str) -> bool:
+def is_ours(program: Compiled, props: Mapping[str, Any], element: str) -> bool:
     """Whether a message event's properties name `element` of this flow version."""
     return (
         props.get("element") == element

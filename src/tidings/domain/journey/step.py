@@ -35,6 +35,7 @@ same flow without window and goal costs what it did (20.8 -> 21.4, 13.2 -> 13.3,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final, assert_never
 
@@ -110,7 +111,7 @@ def _follow(run: Run, handler: Handler, move: Move, visits: int) -> Step:
 def _walk(run: Run, came_from: Handler | None, target: str | None, visits: int) -> Step:
     """Visit `target` and the elements after it until one holds the person or they
     leave; `came_from` is where an open end (no target) leaves from."""
-    handlers = run.program.handlers
+    handlers: Mapping[str, Handler] = run.program.handlers
     here = came_from.id if came_from is not None else None
     while True:
         if target is None:

@@ -21,7 +21,6 @@ flow's (which falls back to the account's); `"flow"`: the flow's; else the IANA 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Final
 
@@ -29,17 +28,10 @@ from tidings.domain.expressions.runtime import instant_text
 from tidings.domain.flows import FlowDocument
 from tidings.domain.journey.clock import first_zone, person_zone_name, zone
 from tidings.domain.journey.run import Go, Hold, Run
-from tidings.domain.send_windows import Window, next_opening, window_of
+from tidings.domain.send_windows import WindowRule, next_opening, window_of
 
 WINDOW: Final = "window"  # local-state key: the person waits for the window to open
 DROP: Final = Go()  # the send is dropped; the element goes on as it would without it
-
-
-@dataclass(frozen=True, slots=True)
-class WindowRule:
-    window: Window
-    zone: tzinfo | None  # a fixed zone (the flow's or one named); None: the recipient's
-    drop: bool
 
 
 def compile_window(doc: FlowDocument, flow_zone: str, problems: list[str]) -> WindowRule | None:

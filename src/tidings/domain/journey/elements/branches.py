@@ -20,8 +20,7 @@ from abc import abstractmethod
 from typing import NamedTuple
 
 from tidings.domain.expressions import Expression
-from tidings.domain.flows.actions import EvaluateInbound
-from tidings.domain.flows.control import Exit, Segment, Split
+from tidings.domain.flows.branches import EvaluateInbound, Exit, Segment, Split
 from tidings.domain.journey.compiler import Compiler
 from tidings.domain.journey.elements.base import Handler, builds
 from tidings.domain.journey.run import Go, Leave, Move, Run

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
-from tidings.domain.flows.messages import Failover, VoiceCall
+from tidings.domain.flows.calls import Failover, VoiceCall
 from tidings.domain.journey.compiler import Compiler
 from tidings.domain.journey.elements.base import Handler, builds, duration
 from tidings.domain.journey.elements.content import VoiceContent, content_of

@@ -11,15 +11,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, assert_never
 
 from tidings.domain import sms
+from tidings.domain.flows.calls import VoiceCall
 from tidings.domain.flows.messages import (
     EmailFields,
     SendFields,
     SmsFields,
     ViberFields,
-    VoiceCall,
     WhatsappFields,
 )
 from tidings.domain.journey.compiler import Compiler
@@ -222,4 +222,6 @@ def content_of(fields: SendFields, compiler: Compiler, where: str) -> Content:
         )
     if isinstance(fields, WhatsappFields):
         return WhatsappContent(fields, compiler, where)
-    return ViberContent(fields, compiler, where)
+    if isinstance(fields, ViberFields):
+        return ViberContent(fields, compiler, where)
+    assert_never(fields)

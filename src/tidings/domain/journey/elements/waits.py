@@ -21,7 +21,7 @@ from typing import Any
 from tidings.domain.durations import parse_instant
 from tidings.domain.events import STANDARD_EVENTS
 from tidings.domain.expressions.runtime import instant_text
-from tidings.domain.flows.control import Wait, WaitForEvent
+from tidings.domain.flows.waits import Wait, WaitForEvent
 from tidings.domain.journey.clock import first_zone, next_time_of_day, person_zone_name, time_of_day
 from tidings.domain.journey.compiler import Compiler, OpenFields
 from tidings.domain.journey.elements.base import Handler, builds, duration

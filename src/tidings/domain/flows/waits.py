@@ -1,4 +1,4 @@
-"""Elements that steer: waits, branches by condition or by chance, and the exit."""
+"""Elements that wait: for a time, or for an event."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from tidings.domain.flows.base import (
-    MAX_BRANCHES,
     MAX_ID,
     MAX_MAP,
-    Branch,
     Duration,
     ElementBase,
     Expression,
@@ -66,45 +64,3 @@ class WaitForEvent(ElementBase):
         max_length=MAX_MAP,
         description="Flow variables from the awaited event: {var: event.x}.",
     )
-
-
-class SegmentBranch(Branch):
-    when: Expression | None = Field(
-        default=None, description="The condition that sends a person down this branch."
-    )
-
-
-class Segment(ElementBase):
-    """Send each person down the first branch whose condition holds, else `otherwise`."""
-
-    type: Literal["segment"] = Field(description="Branch by condition.")
-    branches: list[SegmentBranch] = Field(
-        default_factory=list,
-        max_length=MAX_BRANCHES,
-        description="Branches in order; first match wins.",
-    )
-
-    def outcomes(self) -> tuple[str, ...]:
-        return (*(b.name for b in self.branches), "otherwise")
-
-
-class SplitBranch(Branch):
-    percent: int = Field(description="The share of people, in whole percent.")
-
-
-class Split(ElementBase):
-    """Split people at random (stable per person) by percentages summing to 100."""
-
-    type: Literal["split"] = Field(description="Split by chance (A/B).")
-    branches: list[SplitBranch] = Field(
-        default_factory=list, max_length=MAX_BRANCHES, description="The branches and shares."
-    )
-
-    def outcomes(self) -> tuple[str, ...]:
-        return tuple(b.name for b in self.branches)
-
-
-class Exit(ElementBase):
-    """The person leaves the flow here. Added automatically to every open branch."""
-
-    type: Literal["exit"] = Field(description="Exit the flow.")

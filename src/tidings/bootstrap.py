@@ -31,7 +31,7 @@ from tidings.engine.runner import Runner
 from tidings.engine.worker import Worker
 from tidings.store.accounts import ensure_default_account
 from tidings.store.database import Database
-from tidings.store.dialect import embedded, leases_partitions
+from tidings.store.dialect import embedded, several_engines
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -271,7 +271,7 @@ def _lease_scope(
 ) -> LeaseScope | None:
     """On PostgreSQL with the real clock an engine leases its share of the partitions;
     otherwise it holds them all (embedded, or the virtual clock's single drain)."""
-    if not leases_partitions(db.dialect) or clock.virtual:
+    if not several_engines(db.dialect) or clock.virtual:
         return None
     return LeaseScope(
         db=db,

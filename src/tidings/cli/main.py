@@ -90,10 +90,10 @@ def worker(
     import threading
 
     from tidings.bootstrap import build_worker
-    from tidings.store.dialect import dialect_of, leases_partitions
+    from tidings.store.dialect import dialect_of, several_engines
 
     settings = Settings()
-    if not leases_partitions(dialect_of(settings.database_url)):
+    if not several_engines(dialect_of(settings.database_url)):
         console.print(
             "[red]tidings worker needs PostgreSQL[/red] (TIDINGS_DATABASE_URL="
             "postgresql+psycopg://user@host:port/db). On SQLite the engine inside "

@@ -421,33 +421,13 @@ def embedded(dialect: str) -> bool:
     return dialect == "sqlite"
 
 
-def leases_partitions(dialect: str) -> bool:
-    """PostgreSQL: engines (`tidings worker`, serve's own) lease their share of the
-    partitions and run side by side; SQLite has one engine, which holds them all."""
-    return dialect == "postgresql"
-
-
 # --- JSON and locking in raw SQL text (the outbox's statements: store/outbox.py) ---------
-
-
-def sql_json_text(dialect: Dialect, column: str, key: str) -> str:
-    """A JSON column's member as text."""
-    if dialect == "postgresql":
-        return f"{column}->>'{key}'"
-    return f"json_extract({column}, '$.{key}')"
 
 
 def sql_json_value(dialect: Dialect, column: str, key: str) -> str:
     """A JSON column's member as JSON (an object stays an object)."""
     if dialect == "postgresql":
         return f"{column}->'{key}'"
-    return f"json_extract({column}, '$.{key}')"
-
-
-def sql_json_int(dialect: Dialect, column: str, key: str) -> str:
-    """A JSON column's member as an integer."""
-    if dialect == "postgresql":
-        return f"({column}->>'{key}')::int"
     return f"json_extract({column}, '$.{key}')"
 
 

@@ -22,14 +22,14 @@ from tidings.store.dialect import (
     dialect_of,
     ids_in,
     insert_values,
+    json_field_int,
+    json_field_text,
     json_param,
     param,
     sql_build_object,
     sql_empty_object,
     sql_false,
     sql_json_bool,
-    sql_json_int,
-    sql_json_text,
     sql_json_value,
     sql_literal,
     sql_skip_locked,
@@ -271,10 +271,10 @@ Sendable = tuple[
 def _payload(dialect: Dialect) -> tuple[str, str, str, str, str]:
     """to, from, content, parts and wantsResult of an outbox payload, in SQL."""
     return (
-        sql_json_text(dialect, "payload", "to"),
-        sql_json_text(dialect, "payload", "from"),
+        json_field_text(dialect, "payload", "to"),
+        json_field_text(dialect, "payload", "from"),
         f"COALESCE({sql_json_value(dialect, 'payload', 'content')}, {sql_empty_object(dialect)})",
-        f"COALESCE({sql_json_int(dialect, 'payload', 'parts')}, 1)",
+        f"COALESCE({json_field_int(dialect, 'payload', 'parts')}, 1)",
         f"COALESCE({sql_json_bool(dialect, 'payload', 'wantsResult')}, {sql_false(dialect)})",
     )
 

@@ -73,7 +73,7 @@ def hand_over(
     ids = next_ids(conn, len(now_rows), "outbox")
     outbox.insert_outbox(conn, now_rows, ids=ids, done_at=now)
     sendable: list[Sendable] = [
-        (
+        Sendable(
             oid,
             r["account_id"],
             r["participation_id"],

@@ -261,11 +261,20 @@ CHUNK = 2000
 
 # --- messages and notifications: the sandbox provider's side ----------------------------
 
-# An outbox row as the dispatcher reads it: id, account, participation, flow, version,
-# element, person, kind, channel, wantsResult.
-Sendable = tuple[
-    int, int, int | None, int | None, int | None, str | None, int | None, str, str | None, bool
-]
+
+class Sendable(NamedTuple):
+    """An outbox row as the dispatcher reads it."""
+
+    id: int
+    account_id: int
+    participation_id: int | None
+    flow_id: int | None
+    version: int | None
+    element: str | None
+    person_id: int | None
+    kind: str
+    channel: str | None
+    wants_result: bool
 
 
 def _payload(dialect: Dialect) -> tuple[str, str, str, str, str]:
@@ -292,7 +301,7 @@ def due_sends(
     dialect = dialect_of(conn.engine.url.drivername)
     p = param(dialect)
     wants = _payload(dialect)[4]
-    return fetch(
+    rows = fetch(
         conn,
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
         f"channel, {wants} FROM outbox WHERE status = 'pending' AND next_attempt_at <= {p} "
@@ -301,6 +310,8 @@ def due_sends(
         f"ORDER BY next_attempt_at, id LIMIT {int(limit)}",
         (now,),
     )
+    # SQLite reads wantsResult as 0/1
+    return [Sendable._make((*r[:9], bool(r[9]))) for r in rows]
 
 
 def mark_sent(conn: Connection, ids: Sequence[int], now: int) -> None:

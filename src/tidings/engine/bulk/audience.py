@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+import tidings.engine.bulk.sql_sends as sql_sends
 from tidings.domain.durations import to_micros
 from tidings.domain.journey.elements.messages import Send
 from tidings.domain.journey.needs import message_needs
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import personal_sends, uniform_move
-from tidings.engine.bulk import sql_sends
 from tidings.engine.bulk.context import Context
 from tidings.engine.bulk.in_flight import settled
 from tidings.engine.bulk.moves import (

@@ -1,13 +1,18 @@
 """The set-based paths' one door (`run`): which of them moves the next head of work, in
-the order the general path would take it, or none, and the general path does.
+the order the general path would take it, or none, and the general path does. The paths
+are imported by their own modules, not through the package, whose `__init__` imports this.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import tidings.engine.bulk.audience as audience
+import tidings.engine.bulk.event_entries as event_entries
+import tidings.engine.bulk.events as events
+import tidings.engine.bulk.reports as reports
+import tidings.engine.bulk.timers as timers
 from tidings.domain.durations import to_micros
-from tidings.engine.bulk import audience, event_entries, events, reports, timers
 from tidings.engine.bulk.context import Context
 from tidings.store.inbox import due_inbox
 

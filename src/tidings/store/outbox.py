@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
@@ -180,52 +179,9 @@ def insert_outbox(
         )
 
 
-@dataclass
-class Send:
-    id: int
-    account_id: int
-    participation_id: int | None
-    flow_id: int | None
-    version: int | None
-    element: str | None
-    person_id: int | None
-    kind: str
-    channel: str | None
-    payload: dict[str, Any]
-
-
 def outbox_sql(owned: frozenset[int] | None, partitions: int) -> str:
     """Outbox rows of owned partitions (the outbox has the person, not the partition)."""
     return person_partition_sql(owned, partitions)
-
-
-def pending_sends(
-    conn: Connection, now: int, limit: int, owned: frozenset[int] | None = None, partitions: int = 1
-) -> list[Send]:
-    """Pending message and notify rows, oldest first (raw SQL and orjson: a launch sends
-    hundreds of thousands)."""
-    p = param(dialect_of(conn.engine.url.drivername))
-    rows = conn.exec_driver_sql(
-        "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
-        f"channel, payload FROM outbox WHERE status = 'pending' AND next_attempt_at <= {p} "
-        f"AND kind != 'call_api'{outbox_sql(owned, partitions)} ORDER BY id LIMIT {int(limit)}",
-        (now,),
-    ).all()
-    return [
-        Send(
-            id=r[0],
-            account_id=r[1],
-            participation_id=r[2],
-            flow_id=r[3],
-            version=r[4],
-            element=r[5],
-            person_id=r[6],
-            kind=r[7],
-            channel=r[8],
-            payload=orjson.loads(r[9]) if isinstance(r[9], str | bytes) else r[9],
-        )
-        for r in rows
-    ]
 
 
 def has_pending_sends(
@@ -256,10 +212,9 @@ def has_due_calls(
     )
 
 
-# --- the dispatchers' side ------------------------------------------------------------
-CHUNK = 2000
+# --- the dispatchers' side: messages and notifications handed to the sandbox provider ---
 
-# --- messages and notifications: the sandbox provider's side ----------------------------
+CHUNK = 2000  # ids a statement lists
 
 
 class Sendable(NamedTuple):

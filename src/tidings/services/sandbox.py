@@ -1,5 +1,5 @@
-"""The sandbox provider's settings (how it answers: shares delivered, seen, clicked, and
-after how long) and what it sent."""
+"""The sandbox provider's settings: how it answers (shares delivered, seen, clicked, and
+after how long). What it sent is a read of the store (`store/sandbox.list_messages`)."""
 
 from __future__ import annotations
 
@@ -34,18 +34,3 @@ def change_settings(conn: Connection, account_id: int, changes: dict[str, Any]) 
     settings = SandboxSettings(**current)
     sandbox.write_settings(conn, account_id, settings)
     return settings.as_dict()
-
-
-def list_messages(
-    conn: Connection,
-    account_id: int,
-    *,
-    flow: int | None,
-    person: int | None,
-    limit: int,
-    offset: int,
-) -> list[dict[str, Any]]:
-    """A page of what the sandbox provider sent, of a flow or a person if given."""
-    return sandbox.list_messages(
-        conn, account_id, flow=flow, person=person, limit=limit, offset=offset
-    )

@@ -13,6 +13,7 @@ from tidings.api.context import AppContext, context
 from tidings.api.paging import PageParams, page_of, page_params
 from tidings.api.schemas import ERRORS, MAX_ID, Strict
 from tidings.services import sandbox as service
+from tidings.store import sandbox as sent
 
 router = APIRouter(tags=["journeys"], responses=ERRORS)
 
@@ -50,7 +51,7 @@ def sandbox_messages(
     ctx: AppContext = Depends(context),
 ) -> dict[str, Any]:
     with ctx.db.read() as conn:
-        rows = service.list_messages(
+        rows = sent.list_messages(
             conn, who.account_id, flow=flow, person=person, limit=page.limit, offset=page.offset
         )
     return page_of(rows, page)

@@ -3,16 +3,17 @@
 export function Pager({
   offset,
   size,
-  shown,
-  hasMore,
+  page,
   onChange,
 }: {
   offset: number;
   size: number;
-  shown: number;
-  hasMore: boolean;
+  /** The page on screen (none while it loads). */
+  page: { items: unknown[]; hasMore: boolean } | undefined;
   onChange: (offset: number) => void;
 }) {
+  const shown = page?.items.length ?? 0;
+  const hasMore = Boolean(page?.hasMore);
   return (
     <div className="pager">
       <button type="button" disabled={offset === 0} onClick={() => onChange(Math.max(0, offset - size))}>

@@ -17,6 +17,7 @@ import { elementLabel, toGraph } from "./graph";
 import { edgeTypes, nodeTypes, type FlowEdge, type FlowNode } from "./nodes";
 import { Performance as PerformancePanel, usePerformance, type PerformanceData } from "../performance/Performance";
 import { FlowSettings } from "./FlowSettings";
+import { AUDIENCE_SOURCES, patchVersion } from "./InPlace";
 import { SidePanel } from "./SidePanel";
 import { Versions } from "./Versions";
 import { useEditor, type Problem } from "./store";
@@ -195,38 +196,20 @@ function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance
 }
 
 /** Goal and schedule of a launched version, changed in place; answers what happened. */
-async function saveInPlace(flow: Flow, doc: FlowDocument): Promise<string> {
+function saveSettingsInPlace(flow: Flow, doc: FlowDocument): Promise<string> {
   const settings = (doc.settings ?? {}) as { goal?: unknown; schedule?: unknown };
-  try {
-    await unwrap(
-      api.PATCH("/api/v1/flows/{flow_id}/versions/{number}", {
-        params: { path: { flow_id: flow.id, number: flow.version } },
-        body: { settings: { goal: settings.goal ?? null, schedule: settings.schedule ?? { start: null, end: null } } } as never,
-      }),
-    );
-    return `Saved to version ${flow.version}.`;
-  } catch (e) {
-    return `Not saved: ${e instanceof Error ? e.message : String(e)}`;
-  }
+  return patchVersion(flow.id, flow.version, {
+    settings: { goal: settings.goal ?? null, schedule: settings.schedule ?? { start: null, end: null } },
+  });
 }
 
 /** The sources of a launched real-time audience, changed in place; answers what happened. */
-async function saveAudienceInPlace(flow: Flow, doc: FlowDocument): Promise<string> {
+function saveAudienceInPlace(flow: Flow, doc: FlowDocument): Promise<string> {
   const entry = doc.entry as Record<string, unknown>;
   const sources = Object.fromEntries(
-    ["segments", "tags", "people", "companies"].map((k) => [k, Array.isArray(entry[k]) ? entry[k] : []]),
+    AUDIENCE_SOURCES.map((k) => [k, Array.isArray(entry[k]) ? entry[k] : []]),
   );
-  try {
-    await unwrap(
-      api.PATCH("/api/v1/flows/{flow_id}/versions/{number}", {
-        params: { path: { flow_id: flow.id, number: flow.version } },
-        body: { entry: sources } as never,
-      }),
-    );
-    return `Saved to version ${flow.version}.`;
-  } catch (e) {
-    return `Not saved: ${e instanceof Error ? e.message : String(e)}`;
-  }
+  return patchVersion(flow.id, flow.version, { entry: sources });
 }
 
 /** Pause, resume or cancel a launched flow (POST /flows/{id}/pause|resume|cancel). */
@@ -453,7 +436,7 @@ function Editor({ flow }: { flow: Flow }) {
                 editable={editable}
                 inPlace={
                   ["active", "scheduled", "paused"].includes(flow.versionStatus)
-                    ? { version: flow.version, save: () => saveInPlace(flow, doc) }
+                    ? { version: flow.version, save: () => saveSettingsInPlace(flow, doc) }
                     : undefined
                 }
               />

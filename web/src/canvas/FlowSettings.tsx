@@ -1,5 +1,6 @@
-import { useId, useState } from "react";
+import { useId } from "react";
 import { getIn, setIn, type FlowDocument } from "./document";
+import { SaveInPlace, type InPlace } from "./InPlace";
 import { useEditor } from "./store";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -74,12 +75,10 @@ export function FlowSettings({
   doc: FlowDocument;
   editable: boolean;
   /** A launched version: goal and schedule change in place (PATCH /versions/{n}). */
-  inPlace?: { version: number; save: () => Promise<string | null> };
+  inPlace?: InPlace;
 }) {
   const edit = useEditor((s) => s.edit);
   const live = editable || inPlace !== undefined;
-  const [saving, setSaving] = useState(false);
-  const [said, setSaid] = useState<string | null>(null);
   const reentry = getIn(doc, ["settings", "reentry", "enabled"]) !== false;
   const days = (getIn(doc, ["settings", "sendWindow", "days"]) as string[] | undefined) ?? [];
   const forAYear = !getIn(doc, ["settings", "schedule", "end"]);
@@ -138,19 +137,7 @@ export function FlowSettings({
       <Json label="Variables" path={["variables"]} doc={doc} editable={editable} hint='[{"name": "cartValue", "type": "decimal", "default": "0"}]' />
       {inPlace && (
         <div className="field">
-          <button
-            type="button"
-            className="primary"
-            disabled={saving}
-            onClick={async () => {
-              setSaving(true);
-              setSaid(await inPlace.save());
-              setSaving(false);
-            }}
-          >
-            Save goal and schedule to version {inPlace.version}
-          </button>
-          {said && <p role="status">{said}</p>}
+          <SaveInPlace inPlace={inPlace} what="goal and schedule" />
         </div>
       )}
     </section>

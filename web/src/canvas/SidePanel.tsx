@@ -2,6 +2,7 @@ import { useEffect, useId, useState } from "react";
 import { ELEMENT_BY_TYPE, ELEMENTS, ENTRIES, FAMILIES, ENTRY_BY_TYPE, type Field } from "./catalogue";
 import { elementsOf, removeElement, replaceElement, updateElement, updateEntry, type FlowDocument } from "./document";
 import { elementLabel } from "./graph";
+import { AUDIENCE_SOURCES, SaveInPlace, type InPlace } from "./InPlace";
 import { useEditor, type Problem } from "./store";
 
 function JsonField({
@@ -230,22 +231,11 @@ function problemsFor(problems: Problem[] | null, element: string | null, field: 
   });
 }
 
-/** The sources of a predefined audience: what a launched real-time audience changes in place. */
-const AUDIENCE_SOURCES = new Set(["segments", "tags", "people", "companies"]);
-
-/** A launched version whose real-time audience changes in place (PATCH /versions/{n}). */
-export interface AudienceInPlace {
-  version: number;
-  save: () => Promise<string>;
-}
-
-function EntryPanel({ doc, editable, inPlace }: { doc: FlowDocument; editable: boolean; inPlace?: AudienceInPlace }) {
+function EntryPanel({ doc, editable, inPlace }: { doc: FlowDocument; editable: boolean; inPlace?: InPlace }) {
   const edit = useEditor((s) => s.edit);
   const problems = useEditor((s) => s.problems);
   const kind = ENTRY_BY_TYPE[doc.entry.type];
   const typeId = useId();
-  const [saving, setSaving] = useState(false);
-  const [said, setSaid] = useState<string | null>(null);
   const audienceLive = inPlace !== undefined && doc.entry.type === "audience" && doc.entry.update === "realtime";
   return (
     <>
@@ -270,7 +260,7 @@ function EntryPanel({ doc, editable, inPlace }: { doc: FlowDocument; editable: b
           key={`${doc.entry.type}.${f.key}`}
           field={f}
           value={doc.entry[f.key]}
-          disabled={!(editable || (audienceLive && AUDIENCE_SOURCES.has(f.key)))}
+          disabled={!(editable || (audienceLive && AUDIENCE_SOURCES.includes(f.key)))}
           problems={problemsFor(problems, "entry", f.key)}
           onChange={(v) => edit((d) => updateEntry(d, { [f.key]: v }), `entry.${f.key}`)}
         />
@@ -280,19 +270,7 @@ function EntryPanel({ doc, editable, inPlace }: { doc: FlowDocument; editable: b
           <p className="muted">
             The audience is updated in real time: people of a source you add enter as soon as you save.
           </p>
-          <button
-            type="button"
-            className="primary"
-            disabled={saving}
-            onClick={async () => {
-              setSaving(true);
-              setSaid(await inPlace.save());
-              setSaving(false);
-            }}
-          >
-            Save audience to version {inPlace.version}
-          </button>
-          {said && <p role="status">{said}</p>}
+          <SaveInPlace inPlace={inPlace} what="audience" />
         </div>
       )}
     </>
@@ -392,7 +370,7 @@ function ElementPanel({ doc, id, editable }: { doc: FlowDocument; id: string; ed
   );
 }
 
-export function SidePanel({ editable, audienceInPlace }: { editable: boolean; audienceInPlace?: AudienceInPlace }) {
+export function SidePanel({ editable, audienceInPlace }: { editable: boolean; audienceInPlace?: InPlace }) {
   const doc = useEditor((s) => s.doc);
   const selected = useEditor((s) => s.selected);
   const select = useEditor((s) => s.select);

@@ -200,13 +200,7 @@ export function FlowList() {
       {page && page.items.length === 0 && (
         <p>{search || status ? "No flow matches." : "No flows yet: create the first one."}</p>
       )}
-      <Pager
-        offset={offset}
-        size={PAGE}
-        shown={page?.items.length ?? 0}
-        hasMore={Boolean(page?.hasMore)}
-        onChange={setOffset}
-      />
+      <Pager offset={offset} size={PAGE} page={page} onChange={setOffset} />
     </main>
   );
 }

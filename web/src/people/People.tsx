@@ -106,13 +106,7 @@ export function People() {
         </tbody>
       </table>
       {page && page.items.length === 0 && <p>No one matches.</p>}
-      <Pager
-        offset={offset}
-        size={PAGE}
-        shown={page?.items.length ?? 0}
-        hasMore={Boolean(page?.hasMore)}
-        onChange={setOffset}
-      />
+      <Pager offset={offset} size={PAGE} page={page} onChange={setOffset} />
     </main>
   );
 }

@@ -89,13 +89,7 @@ export function SandboxMessages() {
         </tbody>
       </table>
       {page && page.items.length === 0 && <p>No messages yet.</p>}
-      <Pager
-        offset={offset}
-        size={PAGE}
-        shown={page?.items.length ?? 0}
-        hasMore={Boolean(page?.hasMore)}
-        onChange={setOffset}
-      />
+      <Pager offset={offset} size={PAGE} page={page} onChange={setOffset} />
     </main>
   );
 }

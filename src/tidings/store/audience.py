@@ -29,7 +29,6 @@ from sqlalchemy import (
 
 from tidings.domain.errors import Conflict
 from tidings.store.dialect import (
-    dialect_of,
     dialect_of_conn,
     driver_params,
     ids_in,
@@ -88,7 +87,7 @@ def audience_condition(
     409 naming it (the flow was valid when launched; its audience must still be).
     `by_id`: the account is tested on each row, not looked up by its index, so that SQLite
     walks the table in id order (by the index it sorts the members for an id order)."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     parts: list[ColumnElement[bool]] = []
     seg_ids, seg_names = _ids_and_names(sources.segments)
     if seg_names:
@@ -192,7 +191,7 @@ class _Bundles:
     def __init__(
         self, conn: Connection, account_id: int, flow_id: int, *, now: int, partitions: int
     ) -> None:
-        dialect = dialect_of(conn.engine.url.drivername)
+        dialect = dialect_of_conn(conn)
         self.conn, self.account_id, self.flow_id = conn, account_id, flow_id
         self.now, self.partitions = now, partitions
         self.by_partition = several_engines(dialect) and partitions > 1

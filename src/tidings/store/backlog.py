@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from tidings.store.dialect import dialect_of, param
+from tidings.store.dialect import dialect_of_conn, param
 from tidings.store.tables import WAITING
 
 CAP = 100_000  # rows a backlog count reads at most; a larger backlog reads as CAP
@@ -44,7 +44,7 @@ def read_backlog(
 ) -> Backlog:
     """What is due at `now` and not done yet, counted up to `cap` rows a kind (the
     outbox up to `outbox_cap` rows in all)."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     cap, outbox_cap = int(cap), int(outbox_cap)
     inbox = conn.exec_driver_sql(
         f"SELECT count(*) FROM (SELECT 1 FROM inbox WHERE due_at <= {p} LIMIT {cap}) t", (now,)
@@ -84,7 +84,7 @@ def oldest_due_by_partition(
 ) -> OldestDue:
     """Per partition with work due at `now`, when its oldest due work came due. Reads the
     oldest `cap` due rows of each kind (inbox, timers, pending outbox rows)."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     n, cap = int(partitions), int(cap)
     # A participation's or outbox row's partition is person_id % P (psycopg would read a
     # `%` as a placeholder: spelled as in journeys.person_partition_sql).
@@ -124,7 +124,7 @@ class LeasingEngine:
 def leasing_engines(conn: Connection, now: int, *, lease: int) -> list[LeasingEngine]:
     """The engines alive on PostgreSQL: a heartbeat within a lease's length, or an
     unexpired lease (the system's tables `workers` and `partition_leases`)."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     beats = {
         str(owner): (int(started), int(beat))
         for owner, started, beat in conn.exec_driver_sql(

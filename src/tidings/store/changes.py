@@ -16,7 +16,7 @@ from tidings.store import traces
 from tidings.store.counts import add_counters, add_visits
 from tidings.store.dialect import (
     Dialect,
-    dialect_of,
+    dialect_of_conn,
     ids_in,
     insert_values,
     json_param,
@@ -72,7 +72,7 @@ class Changes:
 def write_changes(conn: Connection, changes: Changes) -> None:
     """One batch's writes: participations, inbox, outbox, counters, visits, events, and
     the trace (store/traces.py)."""
-    dialect: Dialect = dialect_of(conn.engine.url.drivername)
+    dialect: Dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     insert_rows(conn, changes.inserted)
     update_rows(conn, changes.updated)

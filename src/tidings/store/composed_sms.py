@@ -17,7 +17,7 @@ from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.domain.templates import Piece
 from tidings.store.dialect import (
     Dialect,
-    dialect_of,
+    dialect_of_conn,
     gsm7_plain,
     ids_in,
     json_false,
@@ -89,7 +89,7 @@ def write(
     id, participation, person, element) and the parts they count, by element."""
     if not participations:
         return [], {}
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p = param(dialect)
     pids = sorted(participations)
     out: list[tuple[int, int, int, str]] = []

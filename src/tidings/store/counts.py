@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection
 
-from tidings.store.dialect import dialect_of, ids_in, insert_values, param
+from tidings.store.dialect import dialect_of_conn, ids_in, insert_values, param
 
 CHUNK = 2000  # participation ids a statement lists
 
@@ -15,7 +15,7 @@ CHUNK = 2000  # participation ids a statement lists
 def add_counters(conn: Connection, counters: dict[tuple[int, int, int, str, str], int]) -> None:
     """Add to the counters, keyed (account, flow, version, element, name); zeros are
     left out."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     insert_values(  # one row a key (a dict's): PostgreSQL updates a row once a statement
         conn,
         "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value)",
@@ -28,7 +28,7 @@ def add_counters(conn: Connection, counters: dict[tuple[int, int, int, str, str]
 
 def add_visits(conn: Connection, visits: Iterable[tuple[int, int, int, str, int]]) -> None:
     """Unique visits (account, flow, version, element, person); those kept already stay."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     insert_values(
         conn,
         "INSERT INTO element_visits (account_id, flow_id, version, element, person_id)",
@@ -43,7 +43,7 @@ def add_visits_of(conn: Connection, ids: Sequence[int], elements: Sequence[str])
     the rows themselves: every element in one statement (VALUES' column1)."""
     if not ids or not elements:
         return
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         conn.exec_driver_sql(
@@ -59,7 +59,7 @@ def mark_active(conn: Connection, flow_ids: Sequence[int], at: int) -> None:
     """An element of these flows fired at `at`."""
     if not flow_ids:
         return
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     conn.exec_driver_sql(
         f"UPDATE flows SET last_activity_at = {p} WHERE id IN ({', '.join([p] * len(flow_ids))})",
         (at, *flow_ids),

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
-from tidings.store.dialect import dialect_of, insert_values, json_param, param
+from tidings.store.dialect import dialect_of_conn, insert_values, json_param, param
 from tidings.store.tables import events, people
 from tidings.store.wakeups import notify_work
 
@@ -39,7 +39,7 @@ def insert_events(
     deleted since (delivery reports kept by the engine) are not written."""
     if not rows:
         return
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     columns = "INSERT INTO events (account_id, person_id, name, properties, time, received_at)"
     if not skip_deleted:
@@ -56,7 +56,7 @@ def insert_inbox_events(conn: Connection, rows: Sequence[EventValues], *, partit
     """The same events as engine stimuli (kind `event`), due when received."""
     if not rows:
         return
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     insert_values(
         conn,

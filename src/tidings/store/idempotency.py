@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from tidings.domain.errors import Conflict
-from tidings.store.dialect import dialect_of, insert_ignore
+from tidings.store.dialect import dialect_of_conn, insert_ignore
 from tidings.store.tables import idempotency_keys
 
 WINDOW_MICROS = 24 * 3600 * 1_000_000
@@ -48,7 +48,7 @@ def remember(
         delete(idempotency_keys).where(where, idempotency_keys.c.created_at < now - WINDOW_MICROS)
     )
     done = conn.execute(
-        insert_ignore(dialect_of(conn.engine.url.drivername), idempotency_keys).values(
+        insert_ignore(dialect_of_conn(conn), idempotency_keys).values(
             account_id=account_id,
             scope=scope,
             key=key,

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from tidings.store.dialect import (
     Dialect,
-    dialect_of,
+    dialect_of_conn,
     json_param,
     param,
 )
@@ -51,7 +51,7 @@ def due_inbox(
     """Due stimuli in order, up to `limit` (a bundle counts a stimulus a person). Raw SQL
     and orjson: at ingest rates this read is hot. The rows are fetched a few at a time
     (`stream`): `limit` rows of bundles would be `limit` times 2,000 people."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     sql = (
         "SELECT id, account_id, partition, person_id, kind, flow_id, version, "
         f"participation_id, payload, due_at FROM inbox WHERE due_at <= {p}"
@@ -106,7 +106,7 @@ def take_from_bundles(conn: Connection, dialect: Dialect, taken: dict[int, list[
 
 def first_due(conn: Connection, now: int, owned: frozenset[int] | None = None) -> int | None:
     """When the inbox's first stimulus due at `now` or before is due (None: none is)."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     head = fetch(
         conn,
         f"SELECT due_at FROM inbox WHERE due_at <= {p}{partition_sql(owned)} "

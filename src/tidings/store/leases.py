@@ -26,7 +26,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
 from tidings.store.dialect import (
-    dialect_of,
     dialect_of_conn,
     insert_ignore,
     set_local,
@@ -53,7 +52,7 @@ def ensure_partitions(conn: Connection, partitions: int) -> None:
     if have >= partitions:
         return
     conn.execute(
-        insert_ignore(dialect_of(conn.engine.url.drivername), leases),
+        insert_ignore(dialect_of_conn(conn), leases),
         [{"partition": p, "owner": None, "epoch": 0, "expires_at": 0} for p in range(partitions)],
     )
 
@@ -68,7 +67,7 @@ def heartbeat(conn: Connection, worker: str, now: int) -> None:
     ).rowcount
     if not seen:
         conn.execute(
-            insert_ignore(dialect_of(conn.engine.url.drivername), workers),
+            insert_ignore(dialect_of_conn(conn), workers),
             [{"id": worker, "started_at": now, "heartbeat_at": now}],
         )
 

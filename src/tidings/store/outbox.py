@@ -18,7 +18,7 @@ from tidings.domain.journey import CallApi, Notify, SendMessage
 from tidings.store import sandbox
 from tidings.store.dialect import (
     Dialect,
-    dialect_of,
+    dialect_of_conn,
     ids_in,
     insert_values,
     json_field_int,
@@ -105,7 +105,7 @@ def insert_outbox(
     already done (handed to the provider in this transaction: engine/dispatch.py)."""
     if not rows:
         return
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     columns = (
         "account_id, participation_id, flow_id, version, element, person_id, kind, channel, "
@@ -187,7 +187,7 @@ def outbox_sql(owned: frozenset[int] | None, partitions: int) -> str:
 def has_pending_sends(
     conn: Connection, now: int, owned: frozenset[int] | None = None, partitions: int = 1
 ) -> bool:
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     return (
         conn.exec_driver_sql(
             "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= "
@@ -201,7 +201,7 @@ def has_pending_sends(
 def has_due_calls(
     conn: Connection, now: int, owned: frozenset[int] | None = None, partitions: int = 1
 ) -> bool:
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     return (
         conn.exec_driver_sql(
             "SELECT id FROM outbox WHERE kind = 'call_api' AND status IN ('pending', 'sending') "
@@ -253,7 +253,7 @@ def due_sends(
 ) -> list[Sendable]:
     """Pending messages and notifications (not API calls) due by `now`, of the owned
     partitions, by time then id."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p = param(dialect)
     wants = _payload(dialect)[4]
     rows = fetch(
@@ -281,7 +281,7 @@ def mark_sent(conn: Connection, ids: Sequence[int], now: int) -> None:
 def copy_to_sandbox(conn: Connection, ids: Sequence[int], status: str, now: int) -> None:
     """The messages of these outbox rows, as the sandbox provider keeps them, with their
     `status` (copied by SQL: the payload is never decoded in Python)."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p = param(dialect)
     to, sender, content, parts, _wants = _payload(dialect)
     columns = ", ".join(f'"{c}"' for c in sandbox.COLUMNS)
@@ -314,7 +314,7 @@ def store_reports(
     """Report `name` of each of these messages straight into its person's events, the
     properties built from the outbox row (flow, version, element, channel, messageId).
     `people_exist`: none can have been deleted (else a deleted person's is skipped)."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p = param(dialect)
     built = (
         f"{sql_build_object(dialect)}('flow', o.flow_id, 'version', o.version, "
@@ -358,7 +358,7 @@ def due_calls(
     """Calls due by `now` (pending, or sending with an ended lease) of the owned
     partitions. On PostgreSQL the rows are locked and rows other workers hold are
     skipped, so two workers never claim one call."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p = param(dialect)
     rows = conn.exec_driver_sql(
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
@@ -386,7 +386,7 @@ def private_url_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[i
 def lease_calls(conn: Connection, leases: Sequence[tuple[int, int, int]]) -> None:
     """Claimed calls: (attempts, lease end, id) each, status `sending` until the lease
     ends (then another claim may take the call again)."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     conn.exec_driver_sql(
         f"UPDATE outbox SET status = 'sending', attempts = {p}, next_attempt_at = {p} "
         f"WHERE id = {p}",
@@ -396,7 +396,7 @@ def lease_calls(conn: Connection, leases: Sequence[tuple[int, int, int]]) -> Non
 
 def finish_calls(conn: Connection, finished: Sequence[tuple[str, int, int]]) -> None:
     """Answered calls: (status `done` or `failed`, done at, id) each."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     conn.exec_driver_sql(
         f"UPDATE outbox SET status = {p}, done_at = {p} WHERE id = {p}",
         finished,

@@ -17,7 +17,7 @@ from tidings.domain.durations import from_micros
 from tidings.domain.entry_rules import Past
 from tidings.domain.journey import Phase
 from tidings.store.dialect import (
-    dialect_of,
+    dialect_of_conn,
     ids_in,
     insert_values,
     json_param,
@@ -130,7 +130,7 @@ def waiting_people(conn: Connection, account_person: Iterable[tuple[int, int]]) 
     by_account: dict[int, set[int]] = defaultdict(set)
     for account_id, person_id in account_person:
         by_account[account_id].add(person_id)
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     out: set[int] = set()
     for account_id, ids in by_account.items():
         for chunk in chunks(sorted(ids)):
@@ -153,7 +153,7 @@ def live_of(conn: Connection, account_person: Iterable[tuple[int, int]]) -> list
     by_account: dict[int, list[int]] = defaultdict(list)
     for account_id, person_id in set(account_person):
         by_account[account_id].append(person_id)
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     out: list[Row] = []
     for account_id, ids in by_account.items():
         for chunk in chunks(ids):
@@ -171,7 +171,7 @@ def live_of(conn: Connection, account_person: Iterable[tuple[int, int]]) -> list
 def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[int, list[Past]]:
     """Every participation of these people in the flow (raw SQL: a batch asks for
     thousands, and most have none)."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p = param(dialect)
     out: dict[int, list[Past]] = defaultdict(list)
     for chunk in chunks(sorted(set(person_ids))):
@@ -218,7 +218,7 @@ _MOVED_AT = tuple(COLUMNS.index(c) for c in MOVE_COLUMNS)
 
 def set_moved(conn: Connection, ids: Sequence[int], state: tuple[Any, ...]) -> None:
     """The same state (`Row.moved_values()`) on the participations `ids`."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     sets = ", ".join(f"{c} = {j if c in JSON_COLUMNS else p}" for c in MOVE_COLUMNS)
     for start in range(0, len(ids), MOVE_CHUNK):
@@ -228,7 +228,7 @@ def set_moved(conn: Connection, ids: Sequence[int], state: tuple[Any, ...]) -> N
 
 def set_entry_detail(conn: Connection, ids: Sequence[int], detail: int) -> None:
     """The shared trace detail of an entry (store/traces.entry_detail) on these rows."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     for start in range(0, len(ids), MOVE_CHUNK):
         listed = ids_in("id", ids[start : start + MOVE_CHUNK])
         conn.exec_driver_sql(
@@ -263,7 +263,7 @@ def waiting_of(
     by_account: dict[int, list[int]] = defaultdict(list)
     for account_id, person_id in account_person:
         by_account[account_id].append(person_id)
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     out: dict[int, list[Waiting]] = defaultdict(list)
     for account_id, people in by_account.items():
         for start in range(0, len(people), MOVE_CHUNK):
@@ -289,7 +289,7 @@ def insert_alike(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     the person, their variables and entry event."""
     if not rows:
         return
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     columns = f"INSERT INTO participations ({', '.join(COLUMNS)}, entry_detail)"
     shared = [rows[0][i] for i in range(len(rows[0])) if i not in _OWN]
@@ -321,7 +321,7 @@ def enter_people(
     (JSON text or NULL) and entry detail, entered at `at`; those deleted since (and,
     `with_phone`, those without a phone number) are not found. Answer person ->
     participation."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     account_id, flow_id, version = where
     reachable = (
@@ -352,7 +352,7 @@ def insert_rows(conn: Connection, rows: Sequence[Row]) -> None:
     """New participations (a batch's entries), numbered by the engine."""
     if not rows:
         return
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     insert_values(
         conn,
@@ -366,7 +366,7 @@ def update_rows(conn: Connection, rows: Sequence[Row]) -> None:
     """Participations a batch stepped, every column as the row has it."""
     if not rows:
         return
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     sets = ", ".join(f"{c} = {j if c in JSON_COLUMNS else p}" for c in COLUMNS[1:])
     conn.exec_driver_sql(

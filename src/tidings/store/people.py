@@ -19,7 +19,7 @@ from tidings.domain.durations import format_micros
 from tidings.domain.errors import Conflict, NotFound, Problem
 from tidings.domain.people import STANDARD_ATTRIBUTES, PersonChanges, combine, merge_attributes
 from tidings.store.companies import find_companies
-from tidings.store.dialect import dialect_of, json_text
+from tidings.store.dialect import dialect_of_conn, json_text
 from tidings.store.person_refs import find_people
 from tidings.store.tables import (
     companies,
@@ -267,9 +267,7 @@ def drop_attribute(conn: Connection, account_id: int, name: str) -> int:
     holders = conn.execute(
         select(people.c.id, people.c.attributes).where(
             people.c.account_id == account_id,
-            json_text(dialect_of(conn.engine.url.drivername), people.c.attributes, name).is_not(
-                None
-            ),
+            json_text(dialect_of_conn(conn), people.c.attributes, name).is_not(None),
         )
     ).all()
     rows = [

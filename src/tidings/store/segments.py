@@ -17,7 +17,7 @@ from tidings.domain.durations import format_micros
 from tidings.domain.errors import Conflict, NotFound, ProblemList
 from tidings.domain.segments import Rule, RuleSchema, check_rule, rule_json
 from tidings.store.definitions import attribute_types, event_types
-from tidings.store.dialect import dialect_of
+from tidings.store.dialect import dialect_of_conn
 from tidings.store.segment_sql import condition
 from tidings.store.tables import people, segments
 
@@ -161,7 +161,7 @@ def segment_rule(conn: Connection, account_id: int, segment_id: int) -> Rule:
 
 def count_rule(conn: Connection, account_id: int, rule: Rule, *, now: int) -> int:
     """How many of the account's people `rule` holds for at `now`."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     query = (
         select(func.count())
         .select_from(people)
@@ -174,7 +174,7 @@ def rule_members(
     conn: Connection, account_id: int, rule: Rule, *, now: int, limit: int, offset: int
 ) -> list[dict[str, Any]]:
     """Person summaries of the people `rule` holds for at `now`, by id, `limit + 1`."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     rows = conn.execute(
         select(people.c.id, people.c.external_id, people.c.first_name, people.c.last_name)
         .where(people.c.account_id == account_id, condition(dialect, account_id, rule, now))

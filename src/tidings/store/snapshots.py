@@ -15,7 +15,7 @@ from tidings.domain.journey import Person
 from tidings.domain.journey.needs import EVERYTHING, Needs
 from tidings.domain.people import STANDARD_ATTRIBUTES
 from tidings.store.dialect import (
-    dialect_of,
+    dialect_of_conn,
     param,
 )
 from tidings.store.raw import chunks, fetch
@@ -31,7 +31,7 @@ def load_people(
     SQL). `needs` (domain/journey/needs.py) leaves out what nobody will read: the
     custom attributes, standard columns, tags, a kind of contact."""
     wanted = sorted(set(ids))
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     names = (
         _API_NAMES
         if needs.attributes is None
@@ -91,7 +91,7 @@ def load_people(
 
 def existing_people(conn: Connection, ids: Sequence[int]) -> list[int]:
     """Those of these people who exist (not deleted)."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     out: list[int] = []
     for chunk in chunks(sorted(set(ids))):
         marks = ", ".join([p] * len(chunk))

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 from tidings.store.dialect import (
-    dialect_of,
+    dialect_of_conn,
     param,
 )
 from tidings.store.participations import SELECT_ROWS, Row, raw_rows
@@ -27,7 +27,7 @@ def due_timers(
     *,
     partitions: int,
 ) -> list[Row]:
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     return raw_rows(
         conn,
         f"{SELECT_ROWS} WHERE phase = {WAITING} AND wake_at IS NOT NULL AND wake_at <= {p}"
@@ -40,7 +40,7 @@ def first_timer(
     conn: Connection, now: int, owned: frozenset[int] | None = None, *, partitions: int
 ) -> int | None:
     """When the earliest timer due at `now` or before comes (None: no timer is due)."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     found = fetch(
         conn,
         f"SELECT wake_at FROM participations WHERE phase = {WAITING} AND wake_at IS NOT NULL "
@@ -53,7 +53,7 @@ def first_timer(
 def timed_people(conn: Connection, people: Iterable[int], at: int) -> set[int]:
     """Those of these people with a timer due at `at` or before (the awaiting index by
     person: their few waiting rows each)."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     out: set[int] = set()
     for chunk in chunks(sorted(set(people))):
         out.update(
@@ -78,7 +78,7 @@ def due_elements(
     partitions: int,
 ) -> list[tuple[int, int, str | None]]:
     """The (flow, version, element) of the next `limit` timers due at `now` or before."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     return fetch(
         conn,
         "SELECT DISTINCT flow_id, version, element FROM (SELECT flow_id, version, element "
@@ -100,7 +100,7 @@ def due_at_element(
 ) -> list[int]:
     """The participations whose timer is due at `now` or before at `where` (flow,
     version, element), with no element-local state, up to `limit`, soonest first."""
-    p = param(dialect_of(conn.engine.url.drivername))
+    p = param(dialect_of_conn(conn))
     # `+flow_id` keeps SQLite on the due index: by the flow it picked the history index
     # and sorted every waiting row of the flow (a scan of 1M per batch).
     rows = fetch(

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, delete, func, or_, select
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
-from tidings.store.dialect import dialect_of, insert_values, json_param, param
+from tidings.store.dialect import dialect_of_conn, insert_values, json_param, param
 from tidings.store.element_names import ElementNames
 from tidings.store.tables import flows, journey_step_details, journey_steps, participations, people
 
@@ -57,7 +57,7 @@ def _shared(conn: Connection, wanted: Counter[Key]) -> dict[Key, int]:
     use it): stored for keys of two rows or more, looked up for the others."""
     if not wanted:
         return {}
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     digests = {key: _digest(key) for key in wanted}
     made = sorted(  # in one order: concurrent writers on PostgreSQL take locks alike
@@ -93,7 +93,7 @@ def write_steps(conn: Connection, steps: Sequence[tuple[Any, ...]]) -> None:
     as JSON text, at) each; details given to several rows are stored once."""
     if not steps:
         return
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     keys: list[Key] = [(s[0], s[6], s[5], s[7], s[8] // DAY) for s in steps]
     shared = _shared(conn, Counter(keys))
@@ -129,7 +129,7 @@ def copy_steps(conn: Connection, ids: str, element: str | None, lines: Any, at: 
     list of participation ids, ints only, of one account: a cohort of the engine's
     set-based moves, engine/uniform.py), each row taking its participation's person,
     flow and version. The lines are one shared detail (unless there is one row)."""
-    dialect = dialect_of(conn.engine.url.drivername)
+    dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     first = int(ids.split(",", 1)[0])
     account = conn.exec_driver_sql(

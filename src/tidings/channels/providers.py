@@ -48,8 +48,9 @@ class Outgoing:
 
     `content` is what the flow element rendered, by channel:
     - sms: `{"text"}`
-    - email: `{"subject", "html"?, "text"?, "replyTo"?}` (links already rewritten for
-      tracking and the open pixel already in the HTML when tracking is on)
+    - email: `{"subject", "html"?, "text"?, "replyTo"?}`. Links are already rewritten for
+      tracking, the open pixel and the visible unsubscribe link are already in the body:
+      a provider only adds the `List-Unsubscribe` headers from `unsubscribe_url`.
     - whatsapp: `{"text"}` or `{"template": {"name", "language", "params": [str]}}`
     - viber: `{"text"?, "image"?, "button"?: {"text", "url"}}`
     - voice: `{"say", "language"?, "collect"?: {"maxDigits", "timeout"}}`

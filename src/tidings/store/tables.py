@@ -152,6 +152,9 @@ people = Table(
     Column("preferred_language", String(35)),
     # Custom attributes; NULL when there are none (EmptyAsNull: read back as {}).
     Column("attributes", EmptyAsNull),
+    # The channels the person unsubscribed from, space-separated ("email sms"); NULL: none
+    # (migration 0018).
+    Column("unsubscribed", String(64)),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "external_id", name="uq_people_account_external"),
@@ -430,11 +433,18 @@ outbox = Table(
     Column("kind", String(16), nullable=False),  # message, call_api, notify
     Column("channel", String(16)),
     Column("payload", Json, nullable=False),
-    Column("status", String(16), nullable=False),  # pending, done, failed
+    # pending, done (sandbox, call_api), failed; a provider's messages: pending, sending
+    # (claimed), sent (accepted, awaiting its report), delivered or failed (reported)
+    Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("done_at", BigInteger),
+    # The connection a message goes out through; NULL: the sandbox (migration 0018).
+    Column("connection_id", Id),
+    Column("provider_id", String(64)),  # the provider's id of the message, when not ours
+    Column("price", Float),  # what the message cost, as priced or as the provider billed
+    Column("reason", String(500)),  # why it failed, in the provider's words
     Index(
         "ix_outbox_pending",
         "next_attempt_at",
@@ -448,7 +458,32 @@ outbox = Table(
         sqlite_where=text("kind = 'call_api' AND status IN ('pending', 'sending')"),
         postgresql_where=text("kind = 'call_api' AND status IN ('pending', 'sending')"),
     ),
+    # Messages due at a provider, pending or in flight (migration 0018).
+    Index(
+        "ix_outbox_due_provider",
+        "next_attempt_at",
+        sqlite_where=text("connection_id IS NOT NULL AND status IN ('pending', 'sending')"),
+        postgresql_where=text("connection_id IS NOT NULL AND status IN ('pending', 'sending')"),
+    ),
     sqlite_autoincrement=True,
+)
+
+# An account's link to a provider (DESIGN.md, Channels and providers; migration 0018).
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("name", String(200), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("channels", Json, nullable=False),
+    Column("settings", Json, nullable=False),  # secrets included: never answered, never logged
+    # When it was last made the default of its channels (the latest wins); NULL: not default.
+    Column("default_since", BigInteger),
+    Column("webhook_token", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
 flow_counters = Table(

@@ -167,6 +167,7 @@ def _serve(settings: Settings, clock: Clock, providers: Providers) -> Tidings:
         max_body_bytes=settings.max_body_bytes,
         allow_private_urls=settings.allow_private_urls,
         partitions=settings.partitions,
+        public_url=settings.public_url,
     )
 
     # One process holds the API and the only engine on SQLite: ingest may then skip the
@@ -313,4 +314,5 @@ def _runner(
         allow_private_urls=settings.allow_private_urls,
         trace_retention_days=settings.trace_retention_days,
         api_client=providers.call_api,
+        public_url=settings.public_url,
     )

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
         False, description="Let call_api reach private, loopback and link-local addresses."
     )
     clock: str = Field("real", description="real, virtual or virtual:INSTANT")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Where providers and people reach this server: the base of the webhook, "
+        "tracking and unsubscribe URLs (Twilio's signatures are checked against it).",
+    )
     partitions: int = Field(256, ge=1, le=65536, description="Person partitions, fixed at install.")
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted.")
     lease_seconds: float = Field(

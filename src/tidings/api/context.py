@@ -41,6 +41,8 @@ class AppContext:
     wake: Callable[[], None] | None = None
     """Tells the engine that new input is waiting (real clock), so it starts at once."""
     partitions: int = 256
+    public_url: str = "http://127.0.0.1:8000"
+    """TIDINGS_PUBLIC_URL: the base of webhook, tracking and unsubscribe URLs."""
     wants_event: Callable[[int, str], bool] | None = None
     """Whether the engine needs an event as a stimulus (None: always)."""
     refresh_interest: Callable[[Any], None] | None = None

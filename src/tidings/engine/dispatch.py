@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tidings.domain.routes import Routes
 from tidings.domain.sandbox import Outcome, SandboxSettings, decide, fixed_outcome
 from tidings.engine.figures import EngineFigures
 from tidings.store import changes, outbox, participations, sandbox
@@ -59,12 +60,19 @@ def hand_over(
     quiet: Quiet | None = None,
     people_exist: bool = False,
     figures: EngineFigures | None = None,
+    routes: Routes | None = None,
 ) -> None:
     """Write a step's outbox rows (`outbox.message_row`); the messages and
     notifications due now go to the sandbox provider in the same transaction, as the
     dispatcher would hand them over (the same `settle`), so their rows are written done
-    and never read back. API calls, and anything due later, stay pending.
+    and never read back. API calls, anything due later, and messages that `routes`
+    send through a connection (engine/sending.py) stay pending.
     `people_exist`: the step entered its people in this transaction (none was deleted)."""
+    if routes is not None and routes.accounts:
+        for r in rows:
+            if r["kind"] != "call_api" and r["account_id"] in routes.accounts:
+                named = r["payload"].get("connection")
+                r["connection_id"] = routes.route(r["account_id"], r["channel"], named)
     now_rows = [r for r in rows if _due_send(r, now)]
     if len(now_rows) != len(rows):
         outbox.insert_outbox(conn, [r for r in rows if not _due_send(r, now)])
@@ -99,7 +107,12 @@ def hand_over(
 
 
 def _due_send(row: dict[str, Any], now: int) -> bool:
-    return bool(row["kind"] != "call_api" and row["next_attempt_at"] <= now)
+    """A message for the sandbox, due now."""
+    return bool(
+        row["kind"] != "call_api"
+        and row["next_attempt_at"] <= now
+        and row.get("connection_id") is None
+    )
 
 
 def settle(

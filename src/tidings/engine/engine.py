@@ -537,6 +537,7 @@ class Engine:
             partitions=self.partitions,
             quiet=self.quiet,
             figures=self.figures,
+            routes=self.programs.routes,
         )
         # The "run for 1 year" rule counts from the last time an element fired.
         mark_active(conn, sorted(batch.active_flows), at)

@@ -34,6 +34,9 @@ PROVIDER_ERRORS = (
     ("call_api", "transport"),  # no usable answer: refused address, connection, timeout
     ("call_api", "exception"),  # a whole batch of calls raised (tried again later)
     ("sandbox", "failed"),  # a message the sandbox reported failed
+    # a connection's provider: refused a message for good, could not take it now (429,
+    # 5xx, timeout; tried again later), or raised (a bug; tried again later)
+    *((p, k) for p in ("infobip", "twilio", "smtp") for k in ("failed", "retry", "exception")),
 )
 LEASE_CHANGES = ("acquired", "released", "lost")
 

@@ -25,9 +25,10 @@ from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove
 from tidings.domain.lifecycle import Status
 from tidings.domain.people import STANDARD_TYPES
+from tidings.domain.routes import Routes
 from tidings.engine.failures import blame
 from tidings.engine.interest import names_of
-from tidings.store import versions
+from tidings.store import connections, versions
 from tidings.store.definitions import attribute_types, event_types
 from tidings.store.participations import Row
 
@@ -69,11 +70,18 @@ class Programs:
         self.active: dict[int, Compiled] = {}  # flow id -> its active version
         self.goals: dict[tuple[int, str], set[tuple[int, int]]] = {}  # -> (flow, version)
         self.canceled: list[tuple[int, int]] = []  # (flow, version) whose people leave
+        self.routes = Routes()  # which connection each message goes out through
         self._stamp: tuple[object, ...] = ()
+        self._routes_stamp: tuple[object, ...] = ()
 
     def refresh(self, conn: Connection) -> None:
         """Re-read the live versions when any flow changed since the last look (its last
-        change, or any version's status), or when told to (`invalidate`)."""
+        change, or any version's status), or when told to (`invalidate`); and the routes
+        when any connection changed."""
+        routes_stamp = connections.stamp(conn)
+        if routes_stamp != self._routes_stamp:
+            self.routes = Routes.of(connections.routes(conn))
+            self._routes_stamp = routes_stamp
         live = [s.value for s in LIVE]
         stamp = versions.stamp(conn, live)
         if stamp == self._stamp:
@@ -161,6 +169,7 @@ class Programs:
 
     def invalidate(self) -> None:
         self._stamp = ()
+        self._routes_stamp = ()
 
     def interest(self) -> set[tuple[int, str]]:
         """(account, event name) pairs the live versions react to (see interest.py)."""

@@ -20,13 +20,13 @@ from sqlalchemy import Connection
 from tidings.channels import ApiClient
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import from_micros, to_micros
-from tidings.engine import api_calls, housekeeping
+from tidings.engine import api_calls, housekeeping, sending
 from tidings.engine.dispatch import dispatch_once
 from tidings.engine.engine import Engine
 from tidings.engine.failures import VersionFailed
 from tidings.engine.scope import LeaseLost
 from tidings.store import due as store_due
-from tidings.store import flows, traces
+from tidings.store import flows, outbox, provider_outbox, traces
 from tidings.store.database import Database
 from tidings.store.outbox import has_due_calls, has_pending_sends
 
@@ -51,12 +51,19 @@ class Runner:
         allow_private_urls: bool = False,
         trace_retention_days: int = 30,
         api_client: Callable[[], ApiClient] | None = None,
+        public_url: str = "http://127.0.0.1:8000",
     ):
         self.trace_retention = trace_retention_days * 86_400 * 1_000_000
         self._pruned_at = 0
         self.allow_private_urls = allow_private_urls
         self._caller = api_calls.Caller(
             allow_private=allow_private_urls, virtual=clock.virtual, client=api_client
+        )
+        self._sender = sending.Sender(
+            links=sending.Links(public_url),
+            allow_private=allow_private_urls,
+            virtual=clock.virtual,
+            http=api_client,
         )
         self.db = db
         self.clock = clock
@@ -69,6 +76,7 @@ class Runner:
         self._calls_lock = threading.Lock()
         self._in_flight: set[Any] = set()  # real clock: calls whose answers are awaited
         self._answers: list[Any] = []  # real clock: answers not settled yet
+        self._sent: list[Any] = []  # real clock: providers' answers not settled yet
         self._audiences_at = 0
 
     # --- the work ------------------------------------------------------------------------
@@ -136,6 +144,10 @@ class Runner:
                     figures=self.engine.figures,
                 )
             )
+        with self.db.read() as conn:
+            messages = provider_outbox.has_due(conn, at, owned, partitions)
+        if messages:
+            done += self._send_messages(at, owned)
         if claimed:
             done += self._run_calls(claimed)
         else:
@@ -165,6 +177,53 @@ class Runner:
         )
         self.engine.programs.invalidate()
         self.engine.forget_ids()
+
+    def _send_messages(self, at: int, owned: frozenset[int] | None) -> int:
+        """Claim the messages due at providers and hand them to the sender's loop
+        (engine/sending.py). On the real clock the answers are settled at the next round;
+        the virtual clock waits for them."""
+        partitions = self.engine.partitions
+
+        def take(conn: Connection) -> tuple[list[sending.Job], dict[int, bool]]:
+            claimed = sending.claim(conn, at, owned=owned, partitions=partitions)
+            private = outbox.private_url_accounts(conn, (r.account_id for r in claimed))
+            return sending.jobs(conn, claimed), private
+
+        work, private = self._fenced(take)
+        if not work:
+            return 0
+        future = self._sender.submit(work, private)
+        if self.clock.virtual:
+            self._settle_sent(future.result())
+            return sum(len(j.rows) for j in work)
+        with self._calls_lock:
+            self._in_flight.add(future)
+        future.add_done_callback(self._messages_answered)
+        return sum(len(j.rows) for j in work)
+
+    def _messages_answered(self, future: Any) -> None:
+        """A batch of messages answered (on the sender's thread): keep it, wake the loop."""
+        with self._calls_lock:
+            self._in_flight.discard(future)
+        try:
+            done = future.result()
+        except Exception:
+            # The rows stay claimed ("sending") and are claimed again when their lease ends.
+            log.exception("sending messages failed; they will be tried again")
+            return
+        with self._calls_lock:
+            self._sent.extend(done)
+        self.wake()
+
+    def _settle_sent(self, done: list[Any]) -> None:
+        settled_at = to_micros(self.clock.now())
+        partitions = self.engine.partitions
+        figures = self.engine.figures
+        self._fenced(
+            lambda conn: sending.settle(
+                conn, settled_at, done, partitions=partitions, figures=figures
+            )
+        )
 
     def _call_apis(self, at: int, owned: frozenset[int] | None) -> int:
         """Claim due API calls, run them concurrently on the caller thread's client (its
@@ -209,12 +268,16 @@ class Runner:
         self.wake()
 
     def _settle_answers(self) -> int:
-        """Settle every answer that came since the last round, in one write."""
+        """Settle every answer that came since the last round, in one write each for
+        API calls and messages."""
         with self._calls_lock:
             done, self._answers = self._answers, []
+            sent, self._sent = self._sent, []
         if done:
             self._settle(done)
-        return len(done)
+        if sent:
+            self._settle_sent(sent)
+        return len(done) + len(sent)
 
     def _settle(self, done: list[Any]) -> None:
         settled_at = to_micros(self.clock.now())
@@ -288,6 +351,7 @@ class Runner:
         except Exception:
             log.exception("settling the last API answers failed; they will be tried again")
         self._caller.close()
+        self._sender.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

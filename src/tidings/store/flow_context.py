@@ -10,6 +10,7 @@ from tidings.domain.flows import ValidationContext
 from tidings.domain.lifecycle import ENDED, RUNNING, Status
 from tidings.domain.people import STANDARD_TYPES
 from tidings.store.catalogs import catalog_types
+from tidings.store.connections import of_account
 from tidings.store.definitions import attribute_types, event_types
 from tidings.store.tables import flow_versions, flows, segments, tags
 
@@ -38,6 +39,7 @@ def validation_context(
         flows=flow_states,
         taken_inbound=frozenset(taken_inbound(conn, account_id, but=flow_id)),
         flow_id=flow_id,
+        connections={c.id: frozenset(c.channels) for c in of_account(conn, account_id)},
     )
 
 

@@ -51,6 +51,13 @@ def message_row(
         "parts": message.parts,
         "wantsResult": False if isinstance(message, Notify) else message.wants_result,
     }
+    if isinstance(message, SendMessage):  # its way out, when the element chose one
+        if message.connection is not None:
+            payload["connection"] = message.connection
+        if message.track_links:
+            payload["trackLinks"] = True
+        if message.attempt is not None:  # a failover's: its provider's report names it
+            payload["attempt"] = message.attempt
     return {
         "account_id": account_id,
         "participation_id": participation_id,
@@ -130,9 +137,9 @@ def insert_outbox(
     if ids is None:
         insert_values(
             conn,
-            f"INSERT INTO outbox ({columns}, status)",
-            f"{p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, 0, {p}, {p}, 'pending'",
-            values,
+            f"INSERT INTO outbox ({columns}, status, connection_id)",
+            f"{p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {j}, 0, {p}, {p}, 'pending', {p}",
+            [(*v, o.get("connection_id")) for v, o in zip(values, rows, strict=True)],
         )
         return
     # What a group of rows shares (a send element's: account ... channel, and the
@@ -191,7 +198,8 @@ def has_pending_sends(
     return (
         conn.exec_driver_sql(
             "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= "
-            f"{p} AND kind != 'call_api'{outbox_sql(owned, partitions)} LIMIT 1",
+            f"{p} AND kind != 'call_api' AND connection_id IS NULL"
+            f"{outbox_sql(owned, partitions)} LIMIT 1",
             (now,),
         ).first()
         is not None
@@ -260,7 +268,7 @@ def due_sends(
         conn,
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
         f"channel, {wants} FROM outbox WHERE status = 'pending' AND next_attempt_at <= {p} "
-        f"AND kind != 'call_api'{outbox_sql(owned, partitions)} "
+        f"AND kind != 'call_api' AND connection_id IS NULL{outbox_sql(owned, partitions)} "
         # By time, then id: in id order SQLite read the whole outbox past the done rows.
         f"ORDER BY next_attempt_at, id LIMIT {int(limit)}",
         (now,),

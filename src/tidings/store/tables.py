@@ -445,6 +445,8 @@ outbox = Table(
     Column("provider_id", String(64)),  # the provider's id of the message, when not ours
     Column("price", Float),  # what the message cost, as priced or as the provider billed
     Column("reason", String(500)),  # why it failed, in the provider's words
+    Column("seen_at", BigInteger),  # when its first `seen` report came (once per message)
+    Column("clicked_at", BigInteger),  # when a provider first reported a click
     Index(
         "ix_outbox_pending",
         "next_attempt_at",

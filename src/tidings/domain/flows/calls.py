@@ -38,6 +38,12 @@ class VoiceCall(ElementBase):
         default=None, max_length=35, description="The text-to-speech language, e.g. en."
     )
     collect: Collect | None = Field(default=None, description="Digits to collect.")
+    connection: int | None = Field(
+        default=None,
+        ge=1,
+        description="The connection (id) it goes out through; default: the account's "
+        "default connection for voice, else the sandbox.",
+    )
 
 
 class SmsAttempt(SmsFields):

@@ -13,6 +13,7 @@ def _voice_call(c: Checker, element: VoiceCall) -> None:
     c.require(element.from_, "from", "enter the calling number", element.id)
     c.require(element.say, "say", "enter what the call says", element.id)
     c.template(element.say, "say", element.id)
+    c.connection(element.connection, "voice", "connection", element.id)
     if element.collect is not None:
         kind = c.variable(element.collect.variable, "collect.variable", element.id)
         if kind not in (None, ValueType.text, ValueType.integer):

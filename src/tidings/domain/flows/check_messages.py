@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import assert_never
 
 from tidings.domain.flows.checker import Checker, checks
@@ -19,10 +20,21 @@ from tidings.domain.flows.messages import (
 
 SENDER = "enter a sender"
 TEXT = "enter the message text"
+# An SMS sender as carriers take it: a number (E.164, or a short code) or an alphanumeric
+# sender id of at most 11 characters with a letter in it.
+_NUMBER = re.compile(r"\+?[0-9]{3,15}")
+_ALPHANUMERIC = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 .&_-]{1,11}")
 
 
 def _sms(c: Checker, fields: SmsFields, element: str, prefix: str) -> None:
     c.require(fields.from_, f"{prefix}from", SENDER, element)
+    sender = fields.from_
+    if sender and not (_NUMBER.fullmatch(sender) or _ALPHANUMERIC.fullmatch(sender)):
+        c.add(
+            f"{prefix}from",
+            "an SMS sender is a number (up to 15 digits) or at most 11 letters and digits",
+            element,
+        )
     c.require(fields.text, f"{prefix}text", TEXT, element)
     c.template(fields.text, f"{prefix}text", element)
 
@@ -66,14 +78,19 @@ def _viber(c: Checker, fields: ViberFields, element: str, prefix: str) -> None:
 def check_send(c: Checker, fields: SendFields, element: str, prefix: str) -> None:
     if isinstance(fields, SmsFields):
         _sms(c, fields, element, prefix)
+        channel = "sms"
     elif isinstance(fields, EmailFields):
         _email(c, fields, element, prefix)
+        channel = "email"
     elif isinstance(fields, WhatsappFields):
         _whatsapp(c, fields, element, prefix)
+        channel = "whatsapp"
     elif isinstance(fields, ViberFields):
         _viber(c, fields, element, prefix)
+        channel = "viber"
     else:
         assert_never(fields)
+    c.connection(fields.connection, channel, f"{prefix}connection", element)
 
 
 @checks(SendSms)

@@ -65,6 +65,17 @@ class Checker:
             return INBOUND_EVENT
         return None
 
+    def connection(self, connection: int | None, channel: str, field: str, element: str) -> None:
+        """A send's own `connection`: one of the account's, carrying its channel."""
+        known = self.ctx.connections
+        if connection is None or known is None:
+            return
+        channels = known.get(connection)
+        if channels is None:
+            self.add(field, f"there is no connection {connection}", element)
+        elif channel not in channels:
+            self.add(field, f"connection {connection} does not carry {channel}", element)
+
     def add(self, field: str, message: str, element: str | None = None) -> None:
         self.problems.append(Problem(field, message, element))
 

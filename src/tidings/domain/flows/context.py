@@ -42,6 +42,8 @@ class ValidationContext:
     """(channel, number, keyword or None for the whole number) used by other active flows."""
     flow_id: int | None = None
     """This flow's own id when it is stored already; None for a document not yet saved."""
+    connections: Mapping[int, frozenset[str]] | None = None
+    """Connection id -> the channels it carries; None: connections are not checked."""
 
     def event_types(self, name: str) -> Mapping[str, ValueType] | None:
         """The property types of event `name`, standard events included; None if unknown."""

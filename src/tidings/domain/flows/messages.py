@@ -19,12 +19,30 @@ from tidings.domain.flows.base import (
 SENDER = "The sender: a number, an alphanumeric sender id or an address."
 
 
-class SmsFields(Model):
+class Routed(Model):
+    """What every send (and failover attempt) may say about its way out."""
+
+    connection: int | None = Field(
+        default=None,
+        ge=1,
+        description="The connection (id) it goes out through; default: the account's "
+        "default connection for the channel, else the sandbox.",
+    )
+
+
+class Tracked(Routed):
+    track_links: bool = Field(
+        default=False,
+        description="Rewrite the links in the text so clicks are counted (message.clicked).",
+    )
+
+
+class SmsFields(Tracked):
     from_: str | None = Field(default=None, alias="from", max_length=320, description=SENDER)
     text: Template | None = Field(default=None, description="The message text (Liquid).")
 
 
-class EmailFields(Model):
+class EmailFields(Routed):
     from_: str | None = Field(
         default=None, alias="from", max_length=320, description="The sender address."
     )
@@ -46,7 +64,7 @@ class WhatsappTemplate(Model):
     )
 
 
-class WhatsappFields(Model):
+class WhatsappFields(Tracked):
     from_: str | None = Field(default=None, alias="from", max_length=320, description=SENDER)
     text: Template | None = Field(
         default=None, description="Free-form text (Liquid); inside the 24 h session only."
@@ -61,7 +79,7 @@ class ViberButton(Model):
     url: Template = Field(description="Where the button leads (Liquid).")
 
 
-class ViberFields(Model):
+class ViberFields(Tracked):
     from_: str | None = Field(default=None, alias="from", max_length=320, description=SENDER)
     text: Template | None = Field(default=None, description="The message text (Liquid).")
     image: str | None = Field(default=None, max_length=2048, description="An image URL.")

@@ -114,6 +114,8 @@ class SendMessage:
     # Failover: which attempt (0-based) this is. Its ResultArrived may carry it back as
     # data["attempt"], so a late report of an earlier attempt is recognised and ignored.
     attempt: int | None = None
+    connection: int | None = None  # the element's own connection; None: the default route
+    track_links: bool = False  # an SMS, WhatsApp or Viber text whose links are tracked
 
 
 @dataclass(frozen=True)

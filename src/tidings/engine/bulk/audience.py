@@ -127,7 +127,18 @@ def _take_entries(ctx: Context, now: datetime, limit: int, compiled: Compiled) -
             seen.add(item.person_id)
     pending: list[Future[int]] = []
     needs = message_needs(_send(program, e).content for e in move.sends)
-    by_sql = sql_sends.plan(program, move, now) if ctx.sql_sends else None
+    # A message that goes out through a connection is composed in Python: its row waits
+    # for the provider's dispatcher (engine/sending.py), not for the sandbox.
+    routed = any(
+        ctx.programs.routes.route(
+            compiled.account_id,
+            _send(program, e).content.channel,
+            _send(program, e).content.connection,
+        )
+        is not None
+        for e in move.sends
+    )
+    by_sql = sql_sends.plan(program, move, now) if ctx.sql_sends and not routed else None
     start, size = 0, FIRST_PART
     while start < len(head):
         part = head[start : start + size]

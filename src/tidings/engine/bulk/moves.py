@@ -121,4 +121,5 @@ def hand_over_entered(
         quiet=ctx.programs.quiet,
         people_exist=True,
         figures=ctx.figures,
+        routes=ctx.programs.routes,
     )

@@ -33,6 +33,8 @@ class Content(ABC):
 
     channel: ClassVar[str]
     contact: ClassVar[str] = "phone"  # what the recipient is: "phone" or "email"
+    connection: int | None = None  # the element's own connection (domain/routes.py)
+    track_links: bool = False  # the element asks for its links to be tracked
 
     def __init__(self, sender: str | None) -> None:
         self.sender = sender or ""
@@ -189,6 +191,7 @@ class VoiceContent(Content):
 
     def __init__(self, element: VoiceCall, compiler: Compiler) -> None:
         super().__init__(element.from_)
+        self.connection = element.connection
         self.say = compiler.template(element.say, f"{element.id}.say")
         self.language = element.language
         collect = element.collect
@@ -209,7 +212,14 @@ class VoiceContent(Content):
 
 
 def content_of(fields: SendFields, compiler: Compiler, where: str) -> Content:
-    """The content of a send element or a failover attempt."""
+    """The content of a send element or a failover attempt, with its way out."""
+    content = _content(fields, compiler, where)
+    content.connection = fields.connection
+    content.track_links = not isinstance(fields, EmailFields) and fields.track_links
+    return content
+
+
+def _content(fields: SendFields, compiler: Compiler, where: str) -> Content:
     if isinstance(fields, SmsFields):
         return SmsContent(fields.from_, compiler.template(fields.text, f"{where}.text"))
     if isinstance(fields, EmailFields):

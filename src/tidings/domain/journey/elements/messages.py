@@ -52,6 +52,8 @@ def compose(
         parts=parts,
         wants_result=wants_result,
         attempt=attempt,
+        connection=content.connection,
+        track_links=content.track_links,
     )
 
 

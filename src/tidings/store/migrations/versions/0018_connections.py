@@ -57,6 +57,8 @@ def upgrade() -> None:
     op.add_column("outbox", sa.Column("provider_id", sa.String(64)))
     op.add_column("outbox", sa.Column("price", sa.Float()))
     op.add_column("outbox", sa.Column("reason", sa.String(500)))
+    op.add_column("outbox", sa.Column("seen_at", sa.BigInteger()))
+    op.add_column("outbox", sa.Column("clicked_at", sa.BigInteger()))
     op.create_index(
         "ix_outbox_due_provider",
         "outbox",
@@ -70,7 +72,7 @@ def downgrade() -> None:
     op.drop_index("ix_outbox_due_provider", table_name="outbox")
     # Not batch mode: on SQLite it would copy `people`, and dropping the old table would
     # cascade to every table that refers to it. ALTER TABLE DROP COLUMN (SQLite 3.35+).
-    for column in ("reason", "price", "provider_id", "connection_id"):
+    for column in ("clicked_at", "seen_at", "reason", "price", "provider_id", "connection_id"):
         op.drop_column("outbox", column)
     op.drop_column("people", "unsubscribed")
     op.drop_table("connections")

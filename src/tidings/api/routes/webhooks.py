@@ -1,0 +1,103 @@
+"""`/webhooks/{token}/delivery` and `/webhooks/{token}/inbound`: providers' callbacks.
+
+No API key: the unguessable token names the connection (and Twilio's requests carry a
+signature its provider checks). A forged, malformed or unknown callback is a 4xx and
+changes nothing; a repeated one changes nothing either (services/deliveries.py,
+services/inbound.py). The URL a provider signed is the one under TIDINGS_PUBLIC_URL, not
+the address the request arrived at.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from tidings.api.context import AppContext, context
+from tidings.api.schemas import ERRORS
+from tidings.channels.answering import AnsweringApi
+from tidings.channels.providers import Callback, CallbackRefused, Provider
+from tidings.channels.registry import make_provider
+from tidings.domain.errors import Forbidden, InvalidInput, NotFound, Problem, Unauthorized
+from tidings.services import deliveries, inbound
+from tidings.store import connections
+from tidings.store.connections import ConnectionRow
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=ERRORS)
+Token = Path(min_length=16, max_length=64, description="The connection's webhook token")
+UNKNOWN = "no connection has this webhook"
+
+
+async def _callback(request: Request, ctx: AppContext, token: str, kind: str) -> Callback:
+    query = request.url.query
+    url = f"{ctx.public_url.rstrip('/')}/api/v1/webhooks/{token}/{kind}"
+    return Callback(
+        url=f"{url}?{query}" if query else url,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=await request.body(),
+        query=dict(request.query_params),
+    )
+
+
+def _connection(ctx: AppContext, token: str) -> tuple[ConnectionRow, Provider]:
+    with ctx.db.read() as conn:
+        row = connections.by_token(conn, token)
+    if row is None or row.provider == "sandbox":
+        raise NotFound(UNKNOWN)
+    try:
+        provider = make_provider(
+            row.provider, row.settings, http=AnsweringApi(), allow_private=True
+        )
+    except Exception:  # stored settings that no longer parse: nothing can be checked
+        raise NotFound(UNKNOWN) from None
+    return row, provider
+
+
+def _refused(exc: CallbackRefused) -> Exception:
+    if exc.status == 401:
+        return Unauthorized(exc.message)
+    if exc.status == 403:
+        return Forbidden(exc.message)
+    if exc.status == 404:
+        return NotFound(exc.message)
+    return InvalidInput([Problem(exc.field, exc.message)])
+
+
+@router.post("/{token}/delivery")
+async def delivery_callback(
+    request: Request, token: str = Token, ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    """A provider's delivery reports, in its own format."""
+    callback = await _callback(request, ctx, token, "delivery")
+    row, provider = _connection(ctx, token)
+    try:
+        reports = provider.delivery_reports(callback)
+    except CallbackRefused as exc:
+        raise _refused(exc) from None
+    now = ctx.now_micros()
+    changed = await ctx.db.write_async(
+        lambda conn: deliveries.record(conn, row, reports, now, partitions=ctx.partitions)
+    )
+    if changed and ctx.wake is not None:
+        ctx.wake()
+    return {"reports": len(reports), "changed": changed}
+
+
+@router.post("/{token}/inbound")
+async def inbound_callback(
+    request: Request, token: str = Token, ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    """Messages people sent to one of the connection's numbers, in the provider's format."""
+    callback = await _callback(request, ctx, token, "inbound")
+    row, provider = _connection(ctx, token)
+    try:
+        messages = provider.inbound_messages(callback)
+    except CallbackRefused as exc:
+        raise _refused(exc) from None
+    now = ctx.now_micros()
+    received = await ctx.db.write_async(
+        lambda conn: inbound.receive(conn, row, messages, now, partitions=ctx.partitions)
+    )
+    if received and ctx.wake is not None:
+        ctx.wake()
+    return {"messages": len(messages), "received": received}

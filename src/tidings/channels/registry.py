@@ -1,0 +1,78 @@
+"""The providers a connection may name, their settings and how one is made.
+
+`sandbox` is a provider too: a connection of it routes its channels back to the sandbox
+(the store's own table; channels/AGENTS.md), which a team uses to switch a channel off
+a real provider without editing flows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from tidings.channels.answering import ApiClient
+from tidings.channels.providers import CHANNELS, Provider
+
+CHANNELS_OF: dict[str, tuple[str, ...]] = {
+    "infobip": ("sms", "whatsapp", "viber", "voice", "email"),
+    "twilio": ("sms", "whatsapp"),
+    "smtp": ("email",),
+    "sandbox": CHANNELS,
+}
+PROVIDERS = tuple(CHANNELS_OF)
+
+
+class SandboxSettings(BaseModel):
+    """A sandbox connection has no settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def settings_model(provider: str) -> type[BaseModel]:
+    """The pydantic model of a provider's settings (camelCase on the wire)."""
+    if provider == "infobip":
+        from tidings.channels.infobip import InfobipSettings
+
+        return InfobipSettings
+    if provider == "twilio":
+        from tidings.channels.twilio import TwilioSettings
+
+        return TwilioSettings
+    if provider == "smtp":
+        from tidings.channels.smtp import SmtpSettings
+
+        return SmtpSettings
+    if provider == "sandbox":
+        return SandboxSettings
+    raise KeyError(provider)
+
+
+def secrets_of(provider: str) -> frozenset[str]:
+    """The settings (wire names) that are write-only."""
+    return {
+        "infobip": frozenset({"apiKey"}),
+        "twilio": frozenset({"authToken"}),
+        "smtp": frozenset({"password"}),
+    }.get(provider, frozenset())
+
+
+def make_provider(
+    provider: str, settings: Mapping[str, Any], *, http: ApiClient, allow_private: bool
+) -> Provider:
+    """A provider for a connection's stored settings (validated when they were saved)."""
+    model = settings_model(provider).model_validate(dict(settings))
+    if provider == "infobip":
+        from tidings.channels.infobip import InfobipProvider
+
+        return InfobipProvider(model, http, allow_private=allow_private)  # type: ignore[arg-type]
+    if provider == "twilio":
+        from tidings.channels.twilio import TwilioProvider
+
+        return TwilioProvider(model, http, allow_private=allow_private)  # type: ignore[arg-type]
+    if provider == "smtp":
+        from tidings.channels.smtp import SmtpProvider
+
+        return SmtpProvider(model, allow_private=allow_private)  # type: ignore[arg-type]
+    raise KeyError(provider)

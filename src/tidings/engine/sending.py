@@ -1,0 +1,412 @@
+"""Messages that go out through a connection: claimed from the outbox, sent in provider
+batches on the sender's own event loop, settled as their answers come back.
+
+- **Claim** (`claim`, in a write): due rows of the owned partitions are leased
+  (`sending` for `LEASE`); on PostgreSQL rows another worker holds are skipped. A crash
+  between claim and settle leaves them to be claimed again when the lease ends; the
+  outbox id is the provider's message id (Infobip `messageId`, Twilio's idempotency
+  token, the email's Message-ID), so a provider that de-duplicates sends them once.
+- **Send** (`Sender`, a thread with one event loop, so keep-alive connections live
+  across batches): each connection's messages go in batches of its provider's
+  `max_batch`, a few requests in flight per connection, paced by the connection's
+  `messagesPerSecond` per sender. A dead provider only holds its own requests: the
+  engine never waits on the real clock (answers are settled at the next round).
+- **Settle** (`settle`, in a write): `accepted` -> `sent` (the report comes by webhook:
+  services/deliveries.py); `failed` -> `failed`, a `message.failed` event with the
+  provider's reason and the result a failover or a voice call waits for; `retry` ->
+  `pending` again after `Retry-After` or a backoff with jitter, until `MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings.channels import ApiClient, CallApi
+from tidings.channels.providers import Outgoing, Provider, SendResult, Webhooks
+from tidings.channels.registry import make_provider
+from tidings.engine.figures import PROVIDER_ERRORS, EngineFigures
+from tidings.store import changes, connections, provider_outbox
+from tidings.store.connections import ConnectionRow
+from tidings.store.provider_outbox import Claimed
+
+log = logging.getLogger("tidings.sending")
+
+MICROS = 1_000_000
+LEASE = 120 * MICROS  # a claimed batch's time to be answered before it is claimed again
+MAX_ATTEMPTS = 10
+BACKOFF_FIRST = 1.0  # seconds after the first try that could not go
+BACKOFF_CAP = 600.0
+IN_FLIGHT = 4  # requests in flight per connection
+
+
+def claim(
+    conn: Connection,
+    now: int,
+    *,
+    owned: frozenset[int] | None = None,
+    partitions: int = 1,
+    limit: int = 5000,
+) -> list[Claimed]:
+    rows = provider_outbox.due(conn, now, limit=limit, owned=owned, partitions=partitions)
+    if rows:
+        provider_outbox.lease(conn, [r.id for r in rows], now + LEASE)
+    return rows
+
+
+@dataclass(frozen=True)
+class Job:
+    """One connection's claimed messages (`connection` None: it was deleted since)."""
+
+    connection: ConnectionRow | None
+    rows: list[Claimed]
+
+
+def jobs(conn: Connection, claimed: Sequence[Claimed]) -> list[Job]:
+    by_connection: dict[int, list[Claimed]] = defaultdict(list)
+    for row in claimed:
+        by_connection[row.connection_id].append(row)
+    found = connections.by_ids(conn, list(by_connection))
+    return [Job(found.get(cid), rows) for cid, rows in by_connection.items()]
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the providers post back: webhooks under the server's public URL."""
+
+    public_url: str
+
+    def webhooks(self, token: str) -> Webhooks:
+        base = f"{self.public_url.rstrip('/')}/api/v1/webhooks/{token}"
+        return Webhooks(delivery=f"{base}/delivery", inbound=f"{base}/inbound")
+
+
+def outgoing(row: Claimed) -> Outgoing:
+    """The message a claimed row asks for, as the provider is handed it."""
+    payload = row.payload
+    return Outgoing(
+        id=str(row.id),
+        channel=row.channel or "sms",
+        to=str(payload.get("to") or ""),
+        sender=str(payload.get("from") or ""),
+        content=payload.get("content") or {},
+        parts=int(payload.get("parts") or 1),
+    )
+
+
+Done = list[tuple[Claimed, SendResult, str]]  # each row, its answer, its provider
+
+
+class _Pace:
+    """At most `rate` messages a second (a token bucket holding one second's worth)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.at = time.monotonic()
+
+    async def take(self, n: int) -> None:
+        while True:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= min(n, self.rate):
+                self.tokens -= n
+                return
+            await asyncio.sleep((min(n, self.rate) - self.tokens) / self.rate)
+
+
+class Sender:
+    """One long-lived event loop in its own thread, holding one provider per connection
+    (made again when the connection changes). `http`: makes the HTTP client the HTTP
+    providers send through (None: the real `CallApi`); `virtual`: no pacing (time does
+    not pass on the virtual clock)."""
+
+    def __init__(
+        self,
+        *,
+        links: Links,
+        allow_private: bool,
+        virtual: bool,
+        http: Callable[[], ApiClient] | None = None,
+        make: Callable[..., Provider] = make_provider,
+    ) -> None:
+        self.links = links
+        self.allow_private = allow_private
+        self._virtual = virtual
+        self._make_http = http
+        self._make = make
+        self._http: ApiClient | None = None
+        self._providers: dict[int, tuple[int, Provider]] = {}
+        self._paces: dict[tuple[int, str], _Pace] = {}
+        self._limits: dict[int, asyncio.Semaphore] = {}
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="tidings-sending", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, work: list[Job], private: dict[int, bool]) -> Any:
+        """Send the jobs; a future of every claimed row with its result."""
+        return asyncio.run_coroutine_threadsafe(self._send_all(work, private), self._loop)
+
+    async def _send_all(self, work: list[Job], private: dict[int, bool]) -> Done:
+        parts = await asyncio.gather(*(self._job(job, private) for job in work))
+        return [pair for part in parts for pair in part]
+
+    async def _job(self, job: Job, private: dict[int, bool]) -> Done:
+        connection = job.connection
+        if connection is None:
+            gone = "the connection was deleted before the message went out"
+            return [(row, SendResult(str(row.id), "failed", gone), "") for row in job.rows]
+        try:
+            provider = await self._provider(connection, private.get(connection.account_id, False))
+        except Exception as exc:  # settings that no longer validate: refused, not retried
+            log.warning("connection %s cannot be used: %s", connection.id, type(exc).__name__)
+            reason = f"connection {connection.id} cannot be used: its settings are not valid"
+            name = connection.provider
+            return [(row, SendResult(str(row.id), "failed", reason), name) for row in job.rows]
+        limit = self._limits.setdefault(connection.id, asyncio.Semaphore(IN_FLIGHT))
+        webhooks = self.links.webhooks(connection.webhook_token)
+        rate = connection.settings.get("messagesPerSecond")
+        by_sender: dict[str, list[Claimed]] = defaultdict(list)
+        for row in job.rows:
+            by_sender[str(row.payload.get("from") or "")].append(row)
+        batches = [
+            rows[i : i + provider.max_batch]
+            for rows in by_sender.values()
+            for i in range(0, len(rows), provider.max_batch)
+        ]
+
+        async def one(rows: list[Claimed]) -> Done:
+            if rate and not self._virtual:
+                sender = str(rows[0].payload.get("from") or "")
+                pace = self._paces.setdefault((connection.id, sender), _Pace(float(rate)))
+                await pace.take(len(rows))
+            async with limit:
+                try:
+                    results = await provider.send([outgoing(r) for r in rows], webhooks)
+                except Exception:
+                    log.exception("provider %s raised; the batch is tried again", provider.name)
+                    results = [SendResult(str(r.id), "retry", "provider error") for r in rows]
+            by_id = {r.id: r for r in results}
+            missing = SendResult("", "retry", "the provider did not answer for this message")
+            return [(row, by_id.get(str(row.id), missing), provider.name) for row in rows]
+
+        parts = await asyncio.gather(*(one(b) for b in batches))
+        return [pair for part in parts for pair in part]
+
+    async def _provider(self, connection: ConnectionRow, allow: bool) -> Provider:
+        held = self._providers.get(connection.id)
+        if held is not None and held[0] == connection.updated_at:
+            return held[1]
+        if held is not None:
+            await held[1].aclose()
+        if self._http is None:
+            if self._make_http is not None:
+                self._http = self._make_http()
+            else:
+                self._http = CallApi(allow_private=self.allow_private, sleep=self._no_wait)
+        provider = self._make(
+            connection.provider,
+            connection.settings,
+            http=self._http,
+            allow_private=self.allow_private or allow,
+        )
+        self._providers[connection.id] = (connection.updated_at, provider)
+        return provider
+
+    async def _no_wait(self, _seconds: float) -> None:
+        return None  # providers are sent with retries=0: the dispatcher retries
+
+    def close(self) -> None:
+        async def shut() -> None:
+            for _, provider in self._providers.values():
+                await provider.aclose()
+            if self._http is not None:
+                await self._http.aclose()
+
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(shut(), self._loop).result(timeout=30)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+        self._loop.close()
+
+
+def backoff(message_id: int, attempt: int) -> float:
+    """Seconds before try `attempt + 1`: 1, 2, 4, ... <= 600, times 0.5 to 1.5 (jitter,
+    so the messages a provider refused together do not come back together). The
+    jitter is a hash of the message and the try: reproducible, and spread all the same."""
+    digest = hashlib.blake2b(f"{message_id}:{attempt}".encode(), digest_size=8).digest()
+    jitter = 0.5 + int.from_bytes(digest, "big") / 2**64
+    return min(BACKOFF_FIRST * 2.0 ** (attempt - 1), BACKOFF_CAP) * jitter
+
+
+def settle(
+    conn: Connection,
+    now: int,
+    done: Done,
+    *,
+    partitions: int,
+    figures: EngineFigures | None = None,
+) -> int:
+    """Write what the providers answered (see the module doc); answer how many."""
+    accepted: list[tuple[str | None, float | None, int]] = []
+    again: list[tuple[int, str | None, int]] = []
+    failed: list[tuple[str, int, str | None, float | None, int]] = []
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    rows: dict[int, Claimed] = {}
+    for row, result, provider in done:
+        rows[row.id] = row
+        if result.status == "accepted":
+            accepted.append((result.provider_id, result.price, row.id))
+            continue
+        if result.status == "retry" and row.attempts < MAX_ATTEMPTS:
+            wait = result.retry_after if result.retry_after is not None else None
+            seconds = wait if wait is not None else backoff(row.id, row.attempts)
+            again.append((now + int(max(seconds, 0.0) * MICROS), result.reason, row.id))
+            counts[(provider, "retry")] += 1
+            continue
+        reason = result.reason or "the provider refused the message"
+        if result.status == "retry":
+            reason = f"gave up after {row.attempts} tries: {reason}"
+        failed.append(("failed", now, reason[:500], result.price, row.id))
+        counts[(provider, "failed")] += 1
+    if accepted:
+        provider_outbox.accepted(conn, accepted)
+    if again:
+        provider_outbox.again(conn, again)
+    changed = provider_outbox.finish(conn, failed, leaving=("sending",))
+    reasons = {f[4]: f[2] for f in failed}
+    items: list[dict[str, Any]] = []
+    for oid in changed:
+        row = rows[oid]
+        items += report_items(
+            _Message.of(row), "failed", now, partitions=partitions, reason=reasons.get(oid)
+        )
+    changes.enqueue(conn, items)
+    if figures is not None:
+        for (provider, kind), n in counts.items():
+            if (provider, kind) in PROVIDER_ERRORS:
+                figures.provider_errors(provider, kind, n)
+    return len(done)
+
+
+@dataclass(frozen=True)
+class _Message:
+    """What a report needs of its message."""
+
+    id: int
+    account_id: int
+    participation_id: int | None
+    flow_id: int | None
+    version: int | None
+    element: str | None
+    person_id: int | None
+    kind: str
+    channel: str | None
+    wants_result: bool
+    attempt: int | None
+
+    @classmethod
+    def of(cls, row: Any) -> _Message:
+        payload = getattr(row, "payload", None)
+        if payload is not None:
+            wants, attempt = bool(payload.get("wantsResult")), payload.get("attempt")
+        else:
+            wants, attempt = row.wants_result, row.attempt
+        return cls(
+            row.id,
+            row.account_id,
+            row.participation_id,
+            row.flow_id,
+            row.version,
+            row.element,
+            row.person_id,
+            row.kind,
+            row.channel,
+            wants,
+            attempt,
+        )
+
+
+Message = _Message
+
+
+def report_items(
+    message: Any,
+    report: str,
+    due: int,
+    *,
+    partitions: int,
+    reason: str | None = None,
+    digits: str | None = None,
+    url: str | None = None,
+    result: bool = True,
+) -> list[dict[str, Any]]:
+    """The inbox stimuli of one report of a message: its person's event
+    `message.{report}` (with the reason of a failure, the URL of a click) and, when a
+    failover or a voice call waits for it (`result`), the result it waits for."""
+    m = message if isinstance(message, _Message) else _Message.of(message)
+    if m.kind != "message" or m.person_id is None:
+        return []
+    partition = m.person_id % partitions
+    properties: dict[str, Any] = {
+        "flow": m.flow_id,
+        "version": m.version,
+        "element": m.element,
+        "channel": m.channel,
+        "messageId": str(m.id),
+    }
+    if reason is not None and report == "failed":
+        properties["reason"] = reason
+    if url is not None:
+        properties["url"] = url
+    items: list[dict[str, Any]] = [
+        {
+            "account_id": m.account_id,
+            "partition": partition,
+            "person_id": m.person_id,
+            "kind": "event",
+            "payload": {
+                "name": f"message.{report}",
+                "properties": properties,
+                "time": due,
+                "store": True,
+            },
+            "due_at": due,
+        }
+    ]
+    if result and m.wants_result and m.participation_id is not None:
+        outcome = report
+        data: dict[str, Any] = {}
+        if m.channel == "voice":
+            outcome = "answered" if report == "delivered" else "notAnswered"
+            if digits:
+                outcome, data["digits"] = "collected", digits
+        if m.attempt is not None:
+            data["attempt"] = m.attempt
+        payload: dict[str, Any] = {"element": m.element, "outcome": outcome}
+        if data:
+            payload["data"] = data
+        items.append(
+            {
+                "account_id": m.account_id,
+                "partition": partition,
+                "person_id": m.person_id,
+                "kind": "result",
+                "participation_id": m.participation_id,
+                "payload": payload,
+                "due_at": due,
+            }
+        )
+    return items

@@ -1,0 +1,87 @@
+"""What a provider's delivery callback changes (`POST /webhooks/{token}/delivery`).
+
+The connection is named by the webhook's token; its provider parses the callback in its
+own format (`channels/<provider>.py`: a forged or malformed one is refused there). Each
+report names one of our messages by its outbox id, which must have gone out through
+this connection: a callback naming any other message is refused whole and changes
+nothing. Then, per report:
+
+- `pending` (accepted by an operator, not yet on the handset): only its price is kept;
+- `delivered` / `failed`: the message takes that status once (a repeated report, or a
+  report after the other final one, changes nothing), its person gets
+  `message.delivered` / `message.failed` (with the reason), and a failover or a voice
+  call that waits for it gets its result (a voice call's digits: `collected`);
+- `seen` / `clicked`: the event, once per message.
+
+A provider's reported price replaces the one the account's price table gave
+(`trafficCost`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings.channels.providers import Report
+from tidings.domain.errors import InvalidInput, NotFound, Problem
+from tidings.engine.sending import report_items
+from tidings.store import changes, provider_outbox
+from tidings.store.connections import ConnectionRow
+
+FINAL = ("delivered", "failed")
+
+
+def record(
+    conn: Connection,
+    connection: ConnectionRow,
+    reports: Sequence[Report],
+    now: int,
+    *,
+    partitions: int,
+) -> int:
+    """Apply the reports (see the module doc); answer how many changed anything."""
+    ids: list[int] = []
+    for i, report in enumerate(reports):
+        text = report.message_id
+        if not text.isdigit() or len(text) > 18:
+            raise InvalidInput([Problem(f"results.{i}.messageId", f"{text!r} is not ours")])
+        ids.append(int(text))
+    sent = provider_outbox.of_connection(conn, connection.id, ids)
+    unknown = [str(i) for i in ids if i not in sent]
+    if unknown:
+        raise NotFound(f"no message {', '.join(unknown[:5])} went out through this connection")
+    items: list[dict[str, Any]] = []
+    changed = 0
+    prices = [(r.price, oid) for r, oid in zip(reports, ids, strict=True) if r.price is not None]
+    provider_outbox.priced(conn, prices)
+    for report, oid in zip(reports, ids, strict=True):
+        message = sent[oid]
+        if report.status in FINAL:
+            done = provider_outbox.finish(
+                conn,
+                [(report.status, now, report.reason, report.price, oid)],
+                leaving=provider_outbox.OPEN,
+            )
+            if not done:
+                continue
+            items += report_items(
+                message,
+                report.status,
+                now,
+                partitions=partitions,
+                reason=report.reason,
+                digits=report.digits,
+            )
+            changed += 1
+        elif report.status in ("seen", "clicked"):
+            column = "seen_at" if report.status == "seen" else "clicked_at"
+            if not provider_outbox.first_time(conn, column, [oid], now):
+                continue
+            items += report_items(
+                message, report.status, now, partitions=partitions, url=report.url, result=False
+            )
+            changed += 1
+    changes.enqueue(conn, items)
+    return changed

@@ -1,0 +1,222 @@
+"""The outbox rows of messages that go out through a connection (engine/sending.py), and
+the reports that come back for them (services/deliveries.py).
+
+A row's life: `pending` (written by the step) -> `sending` (claimed, leased until
+`next_attempt_at`; a crash leaves it to be claimed again when the lease ends) -> `sent`
+(the provider accepted it) -> `delivered` or `failed` (its report). A send the provider
+refused is `failed` at once; one it could not take now is `pending` again, later.
+Each transition is an UPDATE guarded by the status it leaves, so a repeated report
+or a late answer changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import Connection
+
+from tidings.store.dialect import dialect_of_conn, ids_in, param, sql_skip_locked
+from tidings.store.outbox import outbox_sql
+from tidings.store.raw import fetch
+
+SENDING = ("pending", "sending")
+OPEN = ("pending", "sending", "sent")  # a report may still come
+
+
+class Claimed(NamedTuple):
+    """A message claimed for its provider."""
+
+    id: int
+    account_id: int
+    participation_id: int | None
+    flow_id: int | None
+    version: int | None
+    element: str | None
+    person_id: int | None
+    kind: str
+    channel: str | None
+    payload: dict[str, Any]
+    attempts: int  # this try's number, from 1
+    connection_id: int
+
+
+def due(
+    conn: Connection,
+    now: int,
+    *,
+    limit: int,
+    owned: frozenset[int] | None,
+    partitions: int,
+) -> list[Claimed]:
+    """Messages due at a provider by `now` (pending, or sending with an ended lease) of
+    the owned partitions, oldest first; on PostgreSQL rows another worker holds are
+    skipped. The caller leases them (`lease`) in the same transaction."""
+    dialect = dialect_of_conn(conn)
+    p = param(dialect)
+    rows = conn.exec_driver_sql(
+        "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
+        "kind, channel, payload, attempts, connection_id FROM outbox "
+        "WHERE connection_id IS NOT NULL AND status IN ('pending', 'sending') "
+        f"AND next_attempt_at <= {p}{outbox_sql(owned, partitions)} "
+        f"ORDER BY next_attempt_at, id LIMIT {int(limit)}{sql_skip_locked(dialect)}",
+        (now,),
+    ).all()
+    out = []
+    for r in rows:
+        payload = orjson.loads(r[9]) if isinstance(r[9], str | bytes) else dict(r[9])
+        out.append(Claimed._make((*r[:9], payload, int(r[10]) + 1, int(r[11]))))
+    return out
+
+
+def lease(conn: Connection, ids: Sequence[int], until: int) -> None:
+    """Claimed rows: `sending` until `until`, their attempt counted."""
+    for start in range(0, len(ids), 2000):
+        listed = ids_in("id", ids[start : start + 2000])
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
+            f"next_attempt_at = {int(until)} WHERE {listed}"
+        )
+
+
+def accepted(conn: Connection, rows: Sequence[tuple[str | None, float | None, int]]) -> None:
+    """(provider id, price, outbox id) of messages the provider took: `sent`."""
+    p = param(dialect_of_conn(conn))
+    conn.exec_driver_sql(
+        f"UPDATE outbox SET status = 'sent', provider_id = {p}, "
+        f"price = COALESCE({p}, price) WHERE id = {p} AND status = 'sending'",
+        list(rows),
+    )
+
+
+def again(conn: Connection, rows: Sequence[tuple[int, str | None, int]]) -> None:
+    """(when, reason, outbox id) of messages to try again: `pending` until then."""
+    p = param(dialect_of_conn(conn))
+    conn.exec_driver_sql(
+        f"UPDATE outbox SET status = 'pending', next_attempt_at = {p}, reason = {p} "
+        f"WHERE id = {p} AND status = 'sending'",
+        list(rows),
+    )
+
+
+def finish(
+    conn: Connection,
+    rows: Sequence[tuple[str, int, str | None, float | None, int]],
+    *,
+    leaving: Sequence[str],
+) -> list[int]:
+    """(status `delivered`/`failed`, at, reason, price, outbox id): the rows among them
+    still in one of the `leaving` statuses take it; answer the ids that changed (a
+    repeated report changes none)."""
+    if not rows:
+        return []
+    dialect = dialect_of_conn(conn)
+    p = param(dialect)
+    states = ", ".join(f"'{s}'" for s in leaving)
+    ids = [r[4] for r in rows]
+    before = {
+        int(r[0])
+        for start in range(0, len(ids), 2000)
+        for r in fetch(
+            conn,
+            f"SELECT id FROM outbox WHERE {ids_in('id', ids[start : start + 2000])} "
+            f"AND status IN ({states}){_for_update(dialect)}",
+        )
+    }
+    changing = [r for r in rows if r[4] in before]
+    if changing:
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET status = {p}, done_at = {p}, reason = COALESCE({p}, reason), "
+            f"price = COALESCE({p}, price) WHERE id = {p} AND status IN ({states})",
+            changing,
+        )
+    return [r[4] for r in changing]
+
+
+def _for_update(dialect: Any) -> str:
+    return " FOR UPDATE" if dialect == "postgresql" else ""
+
+
+def priced(conn: Connection, rows: Sequence[tuple[float, int]]) -> None:
+    """(price, outbox id): a provider's price for a message, whatever its status."""
+    if rows:
+        p = param(dialect_of_conn(conn))
+        conn.exec_driver_sql(f"UPDATE outbox SET price = {p} WHERE id = {p}", list(rows))
+
+
+class Sent(NamedTuple):
+    """A message sent through a connection, as a report finds it."""
+
+    id: int
+    account_id: int
+    participation_id: int | None
+    flow_id: int | None
+    version: int | None
+    element: str | None
+    person_id: int | None
+    kind: str
+    channel: str | None
+    status: str
+    wants_result: bool
+    attempt: int | None
+    price: float | None
+
+
+def of_connection(conn: Connection, connection_id: int, ids: Iterable[int]) -> dict[int, Sent]:
+    """These messages, those sent through this connection only (others are missing)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    p = param(dialect_of_conn(conn))
+    out: dict[int, Sent] = {}
+    for start in range(0, len(wanted), 2000):
+        for r in fetch(
+            conn,
+            "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
+            f"kind, channel, status, payload, price FROM outbox WHERE connection_id = {p} "
+            f"AND {ids_in('id', wanted[start : start + 2000])}",
+            (connection_id,),
+        ):
+            payload = orjson.loads(r[10]) if isinstance(r[10], str | bytes) else r[10]
+            wants = bool(payload.get("wantsResult"))
+            out[int(r[0])] = Sent._make((*r[:10], wants, payload.get("attempt"), r[11]))
+    return out
+
+
+def has_due(
+    conn: Connection, now: int, owned: frozenset[int] | None = None, partitions: int = 1
+) -> bool:
+    """Whether any message is due at a provider by `now` (a read before a claim)."""
+    p = param(dialect_of_conn(conn))
+    return (
+        conn.exec_driver_sql(
+            "SELECT id FROM outbox WHERE connection_id IS NOT NULL "
+            f"AND status IN ('pending', 'sending') AND next_attempt_at <= {p}"
+            f"{outbox_sql(owned, partitions)} LIMIT 1",
+            (now,),
+        ).first()
+        is not None
+    )
+
+
+def first_time(conn: Connection, column: str, ids: Sequence[int], now: int) -> list[int]:
+    """Mark `column` (`seen_at` or `clicked_at`) of these messages at `now` where it was
+    not set; answer the ids marked now (a repeated report marks none)."""
+    assert column in ("seen_at", "clicked_at")
+    if not ids:
+        return []
+    listed = ids_in("id", sorted(set(ids)))
+    dialect = dialect_of_conn(conn)
+    fresh = [
+        int(r[0])
+        for r in fetch(
+            conn,
+            f"SELECT id FROM outbox WHERE {listed} AND {column} IS NULL{_for_update(dialect)}",
+        )
+    ]
+    if fresh:
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET {column} = {int(now)} WHERE {ids_in('id', fresh)}"
+        )
+    return fresh

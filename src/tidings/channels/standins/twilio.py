@@ -1,0 +1,505 @@
+"""A loopback stand-in for Twilio's Programmable Messaging API (an aiohttp server on 127.0.0.1).
+
+It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` as Twilio does:
+
+- HTTP Basic auth `AccountSid:AuthToken`; a wrong or missing one is 401 with Twilio's error
+  JSON `{"code": 20003, "message": "Authenticate", "more_info", "status": 401}`; another
+  account's path is 404 (20404).
+- Form fields checked as Twilio checks them: `To` (21604 when missing, 21211 when not a
+  number), `From` or `MessagingServiceSid` (21603), `Body`, `ContentSid` or `MediaUrl`
+  (21602), a `Body` over 1600 characters (21617), a `ContentSid` that is not `HX` + 32 hex
+  (21655), `ContentVariables` that are not a JSON object (21656), a `StatusCallback` that is
+  not an http(s) URL (21609), WhatsApp and non-WhatsApp addresses mixed (21910); numbers in
+  `blocked` are refused with 21610 (an unsubscribed recipient).
+- 201 with a Message resource (`sid` "SM" + 32 hex, `status` "queued", `price` as
+  configured, Twilio's negative string or null).
+- It keeps what it accepted (`messages`, `by_sid`) and de-duplicates by the
+  `I-Twilio-Idempotency-Token` header (our outbox id): a repeat answers the first 201 again
+  and is neither stored nor reported twice (`duplicates` counts them).
+- After `report_delay` seconds it posts status callbacks to the message's `StatusCallback`,
+  form-encoded and signed with `X-Twilio-Signature` (the account's auth token), in order:
+  `queued`, `sent`, then the final status of the message's fate: `delivered`,
+  `undelivered` (ErrorCode 30003), `failed` (ErrorCode 30008), `read` (after `delivered`),
+  `sent` (no final report) or `none` (no callback at all). The fate is looked up by number
+  (`To` without its `whatsapp:` prefix), then by channel (`sms`, `whatsapp`), then
+  `default_fate`. `progress=False` posts only the final status (what a bench wants).
+- `fail_next(n, status, retry_after)` answers the next n requests with 429 (20429, with a
+  `Retry-After` header) or a 5xx (20500), before anything else is checked.
+- `post_inbound(url, from_, to, body, channel)` posts Twilio's incoming-message webhook,
+  signed, and answers the HTTP status it got.
+
+No per-message sleeps: callbacks wait in one FIFO (their due times are in order, as the
+delay is constant) drained by one task, which posts each message's sequence in its own task,
+at most `callback_concurrency` at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import os
+import re
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlparse
+
+import aiohttp
+from aiohttp import web
+
+from tidings.channels.twilio import (
+    API_VERSION,
+    CONTENT_SID,
+    MESSAGING_SERVICE_SID,
+    WHATSAPP_PREFIX,
+    signature,
+)
+from tidings.domain.sms import parts
+
+Fate = Literal["delivered", "undelivered", "failed", "read", "sent", "none"]
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "f" * 32
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_SEQUENCES: dict[str, tuple[str, ...]] = {
+    "delivered": ("queued", "sent", "delivered"),
+    "undelivered": ("queued", "sent", "undelivered"),
+    "failed": ("queued", "failed"),
+    "read": ("queued", "sent", "delivered", "read"),
+    "sent": ("queued", "sent"),
+    "none": (),
+}
+_ERROR_CODES = {"undelivered": "30003", "failed": "30008"}
+
+
+class TwilioError(Exception):
+    """An answer in Twilio's error shape."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class StandinMessage:
+    """A message the stand-in accepted."""
+
+    sid: str
+    channel: str  # "sms" or "whatsapp"
+    to: str  # as sent, prefix included
+    from_: str | None
+    body: str | None
+    content_sid: str | None
+    content_variables: dict[str, Any] | None
+    status_callback: str | None
+    idempotency_token: str | None
+    form: dict[str, str]
+    statuses: list[str] = field(default_factory=list)  # the callbacks posted, in order
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A callback the stand-in posted and the HTTP status it got (None: no answer)."""
+
+    url: str
+    form: dict[str, str]
+    status: int | None
+
+
+class TwilioStandin:
+    """See the module doc. `async with TwilioStandin() as twilio: twilio.url ...`."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str = ACCOUNT_SID,
+        auth_token: str = AUTH_TOKEN,
+        report_delay: float = 0.0,
+        default_fate: Fate = "delivered",
+        fates: Mapping[str, Fate] | None = None,
+        progress: bool = True,
+        price: str | None = None,
+        price_unit: str = "USD",
+        blocked: frozenset[str] = frozenset(),
+        callback_concurrency: int = 64,
+        keep_posted: bool = True,
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.report_delay = report_delay
+        self.default_fate: Fate = default_fate
+        self.fates: dict[str, Fate] = dict(fates or {})
+        self.progress = progress
+        self.price = price
+        self.price_unit = price_unit
+        self.blocked = set(blocked)
+        self.keep_posted = keep_posted
+        self.messages: list[StandinMessage] = []
+        self.by_sid: dict[str, StandinMessage] = {}
+        self.posted: list[Posted] = []
+        self.requests = 0
+        self.duplicates = 0
+        self.reports_posted = 0
+        self.reports_failed = 0
+        self._answers: dict[str, dict[str, Any]] = {}  # idempotency token -> first answer
+        self._failures: deque[tuple[int, float | None]] = deque()
+        self._queue: deque[tuple[float, StandinMessage]] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._in_flight = 0
+        self._slots = asyncio.Semaphore(callback_concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._worker: asyncio.Task[None] | None = None
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._callback_limit = callback_concurrency
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """The base URL to give the provider as `baseUrl`."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def messages_url(self, account_sid: str | None = None) -> str:
+        sid = account_sid or self.account_sid
+        return f"{self.url}/{API_VERSION}/Accounts/{sid}/Messages.json"
+
+    # lifecycle
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{version}/Accounts/{sid}/Messages.json", self._messages)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        connector = aiohttp.TCPConnector(limit=self._callback_limit)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=10), trust_env=False
+        )
+        self._worker = asyncio.create_task(self._drain())
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> TwilioStandin:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    # control
+
+    def fail_next(self, n: int, status: int = 429, retry_after: float | None = 1.0) -> None:
+        """Answer the next `n` requests with `status` (429: with `Retry-After`)."""
+        for _ in range(n):
+            self._failures.append((status, retry_after))
+
+    def fate_of(self, message: StandinMessage) -> Fate:
+        number = message.to.removeprefix(WHATSAPP_PREFIX)
+        return self.fates.get(number) or self.fates.get(message.channel) or self.default_fate
+
+    async def settle(self, seconds: float = 5.0) -> None:
+        """Wait (at most `seconds`) until every callback queued so far has been posted."""
+        async with asyncio.timeout(seconds):
+            while self._queue or self._in_flight:
+                self._idle.clear()
+                await self._idle.wait()
+
+    # the Messages API
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        if self._failures:
+            status, after = self._failures.popleft()
+            headers = {"Retry-After": f"{after:g}"} if status == 429 and after is not None else {}
+            code, words = (
+                (20429, "Too Many Requests") if status == 429 else (20500, "Internal Server Error")
+            )
+            return _error(TwilioError(status, code, words), headers)
+        try:
+            self._authenticate(request)
+            form = await _form(request)
+            token = request.headers.get("I-Twilio-Idempotency-Token")
+            if token is not None and token in self._answers:
+                self.duplicates += 1
+                return web.json_response(self._answers[token], status=201)
+            message = self._accept(form, token)
+        except TwilioError as exc:
+            return _error(exc)
+        answer = self._resource(message)
+        if token is not None:
+            self._answers[token] = answer
+        self._schedule(message)
+        return web.json_response(answer, status=201)
+
+    def _authenticate(self, request: web.Request) -> None:
+        refused = TwilioError(401, 20003, "Authenticate")
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            raise refused
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise refused from None
+        if user != self.account_sid or password != self.auth_token:
+            raise refused
+        if request.match_info["version"] != API_VERSION or request.match_info["sid"] != user:
+            raise TwilioError(404, 20404, f"The requested resource {request.path} was not found")
+
+    def _accept(self, form: dict[str, str], token: str | None) -> StandinMessage:
+        to = form.get("To", "")
+        if not to:
+            raise TwilioError(400, 21604, "A 'To' phone number is required.")
+        sender = form.get("From") or None
+        service = form.get("MessagingServiceSid") or None
+        if sender is None and service is None:
+            raise TwilioError(400, 21603, "A 'From' phone number is required.")
+        if service is not None and not MESSAGING_SERVICE_SID.fullmatch(service):
+            raise TwilioError(400, 21701, "The Messaging Service Sid is invalid.")
+        whatsapp = to.startswith(WHATSAPP_PREFIX)
+        if not _E164.fullmatch(to.removeprefix(WHATSAPP_PREFIX)):
+            raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {to}")
+        if sender is not None and sender.startswith(WHATSAPP_PREFIX) != whatsapp:
+            raise TwilioError(
+                400, 21910, "Invalid From and To pair. From and To should be of the same channel"
+            )
+        body = form.get("Body")
+        content_sid = form.get("ContentSid") or None
+        if not body and content_sid is None and not form.get("MediaUrl"):
+            raise TwilioError(400, 21602, "Message body is required.")
+        if body is not None and len(body) > 1600:
+            raise TwilioError(
+                400, 21617, "The concatenated message body exceeds the 1600 character limit."
+            )
+        variables: dict[str, Any] | None = None
+        if content_sid is not None:
+            if not CONTENT_SID.fullmatch(content_sid):
+                raise TwilioError(400, 21655, "The ContentSid is Invalid")
+            variables = _variables(form.get("ContentVariables"))
+        callback = form.get("StatusCallback") or None
+        if callback is not None:
+            parsed = urlparse(callback)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise TwilioError(400, 21609, f"Invalid StatusCallback url: {callback}")
+        if to.removeprefix(WHATSAPP_PREFIX) in self.blocked:
+            raise TwilioError(400, 21610, "Attempt to send to unsubscribed recipient")
+        message = StandinMessage(
+            sid="SM" + os.urandom(16).hex(),
+            channel="whatsapp" if whatsapp else "sms",
+            to=to,
+            from_=sender,
+            body=body,
+            content_sid=content_sid,
+            content_variables=variables,
+            status_callback=callback,
+            idempotency_token=token,
+            form=form,
+        )
+        self.messages.append(message)
+        self.by_sid[message.sid] = message
+        return message
+
+    def _resource(self, message: StandinMessage) -> dict[str, Any]:
+        now = formatdate(usegmt=True).replace("GMT", "+0000")
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message.sid}"
+        service = message.form.get("MessagingServiceSid")
+        return {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": message.body or "",
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": message.from_,
+            "messaging_service_sid": service,
+            "num_media": "0",
+            "num_segments": str(parts(message.body or "")),
+            "price": self.price,
+            "price_unit": self.price_unit,
+            "sid": message.sid,
+            "status": "queued" if message.from_ else "accepted",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": message.to,
+            "uri": f"{uri}.json",
+        }
+
+    # status callbacks
+
+    def _schedule(self, message: StandinMessage) -> None:
+        if message.status_callback is None or self.fate_of(message) == "none":
+            return
+        due = asyncio.get_running_loop().time() + self.report_delay
+        self._queue.append((due, message))
+        self._wake.set()
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                if not self._in_flight:
+                    self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            due, message = self._queue[0]
+            wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._slots.acquire()
+            self._queue.popleft()
+            self._in_flight += 1
+            task = asyncio.create_task(self._report(message))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        self._in_flight -= 1
+        if not self._in_flight and not self._queue:
+            self._idle.set()
+
+    async def _report(self, message: StandinMessage) -> None:
+        fate = self.fate_of(message)
+        sequence = _SEQUENCES[fate]
+        if not self.progress:
+            sequence = sequence[-1:] if fate != "read" else ("delivered", "read")
+        for status in sequence:
+            await self._post_status(message, status)
+
+    def status_form(self, message: StandinMessage, status: str) -> dict[str, str]:
+        """The form of a status callback, as Twilio posts it."""
+        form = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "From": message.from_ or "",
+            "MessageSid": message.sid,
+            "MessageStatus": status,
+            "SmsSid": message.sid,
+            "SmsStatus": status,
+            "To": message.to,
+        }
+        if message.form.get("MessagingServiceSid"):
+            form["MessagingServiceSid"] = message.form["MessagingServiceSid"]
+        if status in _ERROR_CODES:
+            form["ErrorCode"] = _ERROR_CODES[status]
+        if message.channel == "whatsapp":
+            form["ChannelPrefix"] = "whatsapp"
+            form["ChannelToAddress"] = message.to.removeprefix(WHATSAPP_PREFIX)
+        return form
+
+    async def _post_status(self, message: StandinMessage, status: str) -> None:
+        assert message.status_callback is not None
+        form = self.status_form(message, status)
+        token = f"{message.sid}-{status}"
+        got = await self._post(message.status_callback, form, token)
+        message.statuses.append(status)
+        if got is not None and 200 <= got < 300:
+            self.reports_posted += 1
+        else:
+            self.reports_failed += 1
+
+    async def _post(self, url: str, form: dict[str, str], token: str) -> int | None:
+        assert self._session is not None, "start the stand-in first"
+        headers = {
+            "X-Twilio-Signature": signature(self.auth_token, url, form),
+            "I-Twilio-Idempotency-Token": token,
+            "User-Agent": "TwilioProxy/1.1",
+        }
+        status: int | None
+        try:
+            async with self._session.post(url, data=form, headers=headers) as answer:
+                await answer.read()
+                status = answer.status
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            status = None
+        if self.keep_posted:
+            self.posted.append(Posted(url, form, status))
+        return status
+
+    # inbound
+
+    async def post_inbound(
+        self, url: str, from_: str, to: str, body: str, channel: str = "sms"
+    ) -> int | None:
+        """Post Twilio's incoming-message webhook to `url`, signed; the HTTP status it got."""
+        sid = "SM" + os.urandom(16).hex()
+        whatsapp = channel == "whatsapp"
+        sender = WHATSAPP_PREFIX + from_ if whatsapp else from_
+        form = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "Body": body,
+            "From": sender,
+            "MessageSid": sid,
+            "NumMedia": "0",
+            "NumSegments": str(parts(body)),
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "To": WHATSAPP_PREFIX + to if whatsapp else to,
+        }
+        if whatsapp:
+            form["WaId"] = from_.lstrip("+")
+            form["ProfileName"] = "Stand-in"
+        return await self._post(url, form, sid)
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    media = request.content_type
+    if media != "application/x-www-form-urlencoded":
+        raise TwilioError(400, 20001, f"Unsupported content type {media or 'none'}")
+    try:
+        text = (await request.read()).decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        raise TwilioError(400, 20001, "The request body is not form data") from None
+    return dict(pairs)
+
+
+def _variables(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise TwilioError(400, 21656, "The ContentVariables Parameter is invalid")
+    return value
+
+
+def _error(exc: TwilioError, headers: Mapping[str, str] | None = None) -> web.Response:
+    body = {
+        "code": exc.code,
+        "message": exc.message,
+        "more_info": f"https://www.twilio.com/docs/errors/{exc.code}",
+        "status": exc.status,
+    }
+    return web.json_response(body, status=exc.status, headers=headers)

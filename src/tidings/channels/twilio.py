@@ -1,0 +1,455 @@
+"""The Twilio provider: SMS and WhatsApp through Twilio's Programmable Messaging API.
+
+Wire format (Twilio's own, as twilio-python sends it):
+
+- **Send**: one message per request,
+  `POST {baseUrl}/2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP Basic auth
+  `AccountSid:AuthToken`, `application/x-www-form-urlencoded` fields `To`, `From` (or
+  `MessagingServiceSid` when the sender is a Messaging Service SID, `MG...`), `Body` (or
+  `ContentSid` + `ContentVariables`), `StatusCallback`. A batch's requests run
+  concurrently (at most `concurrency` at a time) through the injected `ApiClient`, so they
+  pass the private-address guard, DNS pinning and body bounds of `call_api`.
+- **StatusCallback** is the connection's delivery webhook with `m=<our outbox id>` added to
+  its query, so a status report names our id (Twilio signs the whole URL, query included).
+- **WhatsApp**: `To` and `From` carry the `whatsapp:` prefix. A template whose name is a
+  Twilio Content SID (`HX` + 32 hex) is sent as `ContentSid` with `ContentVariables`
+  `{"1": params[0], "2": params[1], ...}` (Twilio's numbered placeholders; the template's
+  language is Twilio's business: a Content SID names one approved template). Twilio has no
+  way to send a WhatsApp template by name, so a template whose name is not a Content SID
+  fails at once with a reason saying so (no request is made). Plain `{"text"}` goes as `Body`.
+- **Voice is not offered**: doing it properly (`Calls.json` with `Twiml` `<Say>`/`<Gather>`)
+  needs the `<Gather>` action URL to answer TwiML to Twilio, which the webhook seam
+  (`delivery_reports` returns reports, the webhook answers an empty 2xx) cannot do.
+- **Idempotency**: Twilio's Messages API documents no request idempotency (no client
+  message id, no idempotency key; `I-Twilio-Idempotency-Token` is the header Twilio puts on
+  the webhooks it sends, so a receiver can drop a retried webhook). Each request still
+  carries `I-Twilio-Idempotency-Token: <our outbox id>`; real Twilio ignores it, the
+  loopback stand-in (`standins/twilio.py`) de-duplicates by it. So at the real Twilio a
+  crash between its 201 and our recording of it can send a message twice.
+- **Answers**: 201 (any 2xx) -> `accepted` with `provider_id` = the Message `sid` and
+  `price` = |`price`| when Twilio already priced it (Twilio writes prices negative);
+  429 and 5xx -> `retry` (`retry_after` from `Retry-After`); a timeout or a connection
+  error -> `retry`; a refused URL (private address, invalid URL) -> `failed`; any other
+  answer -> `failed` with Twilio's `code` and `message`. The auth token never appears in a
+  reason (scrubbed even if an answer echoed it).
+
+Callbacks (form-encoded, signed with `X-Twilio-Signature`, checked first: a missing or wrong
+signature is `CallbackRefused(status=403)`; a body that is not UTF-8 form data is 400):
+
+- `delivery_reports`: `MessageStatus` queued, accepted, scheduled, sending, sent and
+  partially_delivered -> `pending`; delivered -> `delivered`; read -> `seen`; undelivered,
+  failed, canceled -> `failed` with `ErrorCode` (and `ErrorMessage` when present). The
+  inbound statuses (receiving, received) and statuses Twilio may add later are **refused**
+  (400 naming `MessageStatus`), not guessed: the refusal shows in Twilio's debugger and
+  changes nothing here. Our id comes from the `m` query parameter.
+- `inbound_messages`: Twilio's incoming-message webhook (`From`, `To`, `Body`,
+  `MessageSid`); `whatsapp:` addresses make the channel `whatsapp` (prefix stripped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+from urllib.parse import ParseResult, parse_qs, parse_qsl, urlencode, urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from tidings.channels.answering import ApiClient
+from tidings.channels.call_api import ApiRequest, ApiResult
+from tidings.channels.providers import (
+    Callback,
+    CallbackRefused,
+    Inbound,
+    Outgoing,
+    Report,
+    ReportStatus,
+    SendResult,
+    Webhooks,
+)
+
+SECRETS = frozenset({"authToken"})
+API_VERSION = "2010-04-01"
+SIGNATURE_HEADER = "x-twilio-signature"
+IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+WHATSAPP_PREFIX = "whatsapp:"
+ID_PARAMETER = "m"  # the StatusCallback query parameter that carries our outbox id
+
+CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
+MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+
+_PENDING = frozenset({"queued", "accepted", "scheduled", "sending", "sent", "partially_delivered"})
+_FAILED = frozenset({"undelivered", "failed", "canceled"})
+# Twilio's words for the delivery errors a status callback names most often (its callbacks
+# carry only the number, ErrorCode; twilio.com/docs/api/errors).
+ERROR_WORDS = {
+    "30001": "Queue overflow",
+    "30002": "Account suspended",
+    "30003": "Unreachable destination handset",
+    "30004": "Message blocked",
+    "30005": "Unknown destination handset",
+    "30006": "Landline or unreachable carrier",
+    "30007": "Message filtered",
+    "30008": "Unknown error",
+    "63016": "Outside the allowed window (WhatsApp free-form message)",
+}
+
+
+class TwilioSettings(BaseModel):
+    """A Twilio connection's settings, as `POST /connections` takes them (camelCase)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+
+    base_url: str = Field(default="https://api.twilio.com", alias="baseUrl")
+    account_sid: str = Field(alias="accountSid", pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: SecretStr = Field(alias="authToken", min_length=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("must be an http or https URL")
+        if parsed.query or parsed.fragment:
+            raise ValueError("must not have a query or a fragment")
+        return value.rstrip("/")
+
+
+# --- X-Twilio-Signature (twilio-python's twilio/request_validator.py, step by step) ---
+
+Params = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+def _grouped(params: Params) -> dict[str, set[str]]:
+    pairs = params.items() if isinstance(params, Mapping) else params
+    grouped: dict[str, set[str]] = {}
+    for name, value in pairs:
+        grouped.setdefault(name, set()).add(value)
+    return grouped
+
+
+def signature(auth_token: str, url: str, params: Params) -> str:
+    """Twilio's `X-Twilio-Signature` of a request to `url` with form `params`: base64 of
+    HMAC-SHA1 (key: the auth token) over the URL followed by each parameter's name and value,
+    names sorted, a repeated name's distinct values sorted (RequestValidator.compute_signature).
+    """
+    text = url
+    grouped = _grouped(params)
+    for name in sorted(grouped):
+        for value in sorted(grouped[name]):
+            text += name + value
+    mac = hmac.new(auth_token.encode("utf-8"), text.encode("utf-8"), hashlib.sha1)
+    return base64.b64encode(mac.digest()).decode("ascii").strip()
+
+
+def body_sha256(body: str) -> str:
+    """The hex SHA-256 of a JSON body, which Twilio puts in the URL as `bodySHA256`."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _remove_port(uri: ParseResult) -> str:
+    if not uri.port:
+        return uri.geturl()
+    return uri._replace(netloc=uri.netloc.split(":")[0]).geturl()
+
+
+def _add_port(uri: ParseResult) -> str:
+    if uri.port:
+        return uri.geturl()
+    port = 443 if uri.scheme == "https" else 80
+    return uri._replace(netloc=f"{uri.netloc}:{port}").geturl()
+
+
+def _same(one: str, other: str) -> bool:
+    return hmac.compare_digest(one.encode("utf-8"), other.encode("utf-8"))
+
+
+def valid_signature(auth_token: str, url: str, params: Params | str, given: str) -> bool:
+    """Whether `given` is Twilio's signature of a request to `url` (RequestValidator.validate).
+
+    `params` is the form's parameters, or the raw body (a `str`) of a JSON request, whose
+    SHA-256 must then match the URL's `bodySHA256` and which is signed as no parameters.
+    The URL is tried without its port and with the scheme's default port added, since
+    Twilio's signing is inconsistent about ports. Comparisons take constant time."""
+    try:
+        parsed = urlparse(url)
+        with_port, without_port = _add_port(parsed), _remove_port(parsed)
+    except ValueError:  # a port that is not a number
+        return False
+    body_ok = True
+    form: Params = {}
+    if isinstance(params, str):
+        query = parse_qs(parsed.query)
+        if "bodySHA256" in query:
+            body_ok = _same(body_sha256(params), query["bodySHA256"][0])
+    else:
+        form = list(params.items()) if isinstance(params, Mapping) else list(params)
+    without = _same(signature(auth_token, without_port, form), given)
+    with_ = _same(signature(auth_token, with_port, form), given)
+    return body_ok and (without or with_)
+
+
+# --- the provider ---
+
+
+class TwilioProvider:
+    """Sends SMS and WhatsApp through one Twilio account (see the module doc).
+
+    `http` is shared and owned by the caller (`aclose` does not close it); `allow_private`
+    is the account's `allowPrivateUrls` (or the server default) for the `baseUrl`."""
+
+    name: ClassVar[str] = "twilio"
+    channels: ClassVar[frozenset[str]] = frozenset({"sms", "whatsapp"})
+    max_batch: ClassVar[int] = 100  # Twilio takes one message per request; these run together
+
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        http: ApiClient,
+        *,
+        allow_private: bool,
+        concurrency: int = 32,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._settings = settings
+        self._http = http
+        self._allow_private = allow_private
+        self._concurrency = max(1, concurrency)
+        self._timeout = timeout_seconds
+        self._token = settings.auth_token.get_secret_value()
+        sid = settings.account_sid
+        self._url = f"{settings.base_url}/{API_VERSION}/Accounts/{sid}/Messages.json"
+        basic = base64.b64encode(f"{sid}:{self._token}".encode()).decode("ascii")
+        self._basic = basic
+        self._headers = {
+            "Authorization": f"Basic {basic}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        }
+
+    async def aclose(self) -> None:
+        return None
+
+    # sending
+
+    async def send(self, batch: Sequence[Outgoing], webhooks: Webhooks) -> list[SendResult]:
+        slots = asyncio.Semaphore(self._concurrency)
+
+        async def one(message: Outgoing) -> SendResult:
+            form = self.form(message, webhooks)
+            if isinstance(form, SendResult):
+                return form
+            async with slots:
+                result = await self._http.call(
+                    self._request(message.id, form), allow_private=self._allow_private
+                )
+            return self._result(message.id, result)
+
+        return list(await asyncio.gather(*(one(message) for message in batch)))
+
+    def form(self, message: Outgoing, webhooks: Webhooks) -> list[tuple[str, str]] | SendResult:
+        """The request's form fields for `message`, or why it cannot be sent."""
+        if message.channel not in self.channels:
+            return self._failed(message.id, f"twilio does not send {message.channel}")
+        if not message.to:
+            return self._failed(message.id, "no recipient")
+        whatsapp = message.channel == "whatsapp"
+        form = [("To", _address(message.to, whatsapp))]
+        if MESSAGING_SERVICE_SID.fullmatch(message.sender):
+            form.append(("MessagingServiceSid", message.sender))
+        elif message.sender:
+            form.append(("From", _address(message.sender, whatsapp)))
+        else:
+            return self._failed(message.id, "no sender")
+        content = message.content
+        template = content.get("template") if whatsapp else None
+        if isinstance(template, Mapping):
+            name = template.get("name")
+            if not isinstance(name, str) or not CONTENT_SID.fullmatch(name):
+                return self._failed(
+                    message.id,
+                    f"Twilio sends WhatsApp templates by Content SID (HX followed by 32 hex "
+                    f"digits); the template {name!r} is not one",
+                )
+            params = template.get("params") or []
+            variables = {str(i): str(p) for i, p in enumerate(params, 1)}
+            form.append(("ContentSid", name))
+            form.append(("ContentVariables", json.dumps(variables, ensure_ascii=False)))
+        else:
+            text = content.get("text")
+            if not isinstance(text, str) or not text:
+                return self._failed(message.id, "the message has no text")
+            form.append(("Body", text))
+        form.append(("StatusCallback", status_callback(webhooks.delivery, message.id)))
+        return form
+
+    def _request(self, message_id: str, form: list[tuple[str, str]]) -> ApiRequest:
+        headers = {**self._headers, IDEMPOTENCY_HEADER: message_id}
+        return ApiRequest(
+            "POST", self._url, headers, urlencode(form), timeout_seconds=self._timeout, retries=0
+        )
+
+    def _result(self, message_id: str, result: ApiResult) -> SendResult:
+        status = result.status
+        if status is None:
+            reason = self._scrub(result.error or "no answer")
+            if reason.startswith(("refused", "invalid")) or "certificate not trusted" in reason:
+                return SendResult(message_id, "failed", reason)
+            return SendResult(message_id, "retry", reason)
+        body = result.data.get("body")
+        if 200 <= status < 300:
+            sid = body.get("sid") if isinstance(body, dict) else None
+            price = _price(body.get("price")) if isinstance(body, dict) else None
+            provider_id = sid if isinstance(sid, str) and sid else None
+            return SendResult(message_id, "accepted", provider_id=provider_id, price=price)
+        reason = self._scrub(_twilio_reason(status, body, result.error))
+        if status == 429 or status >= 500:
+            headers = result.data.get("headers")
+            after = _retry_after(headers.get("retry-after") if isinstance(headers, dict) else None)
+            return SendResult(message_id, "retry", reason, retry_after=after)
+        return SendResult(message_id, "failed", reason)
+
+    def _failed(self, message_id: str, reason: str) -> SendResult:
+        return SendResult(message_id, "failed", reason)
+
+    def _scrub(self, text: str) -> str:
+        for secret in (self._token, self._basic):
+            if secret and secret in text:
+                text = text.replace(secret, "[secret]")
+        return text
+
+    # callbacks
+
+    def _form(self, callback: Callback) -> list[tuple[str, str]]:
+        """The callback's form fields once its signature is checked."""
+        media = callback.headers.get("content-type", "application/x-www-form-urlencoded")
+        if media.split(";", 1)[0].strip().lower() != "application/x-www-form-urlencoded":
+            raise CallbackRefused("content-type", "Twilio posts application/x-www-form-urlencoded")
+        try:
+            text = callback.body.decode("utf-8")
+            form = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise CallbackRefused("body", f"the body is not form data: {exc}") from None
+        given = callback.headers.get(SIGNATURE_HEADER)
+        if not given:
+            raise CallbackRefused("X-Twilio-Signature", "the signature is missing", 403)
+        if not valid_signature(self._token, callback.url, form, given):
+            raise CallbackRefused("X-Twilio-Signature", "the signature does not match", 403)
+        return form
+
+    def delivery_reports(self, callback: Callback) -> list[Report]:
+        fields = dict(self._form(callback))
+        message_id = callback.query.get(ID_PARAMETER) or _query(callback.url, ID_PARAMETER)
+        if not message_id:
+            raise CallbackRefused(ID_PARAMETER, "the callback URL names no message (?m=)")
+        _required(fields, "MessageSid")
+        status = _required(fields, "MessageStatus")
+        mapped: ReportStatus
+        reason = None
+        if status in _PENDING:
+            mapped = "pending"
+        elif status == "delivered":
+            mapped = "delivered"
+        elif status == "read":
+            mapped = "seen"
+        elif status in _FAILED:
+            mapped = "failed"
+            reason = _failure_reason(status, fields)
+        else:
+            raise CallbackRefused(
+                "MessageStatus", f"{status!r} is not a status of an outbound message"
+            )
+        return [Report(message_id, mapped, reason=reason)]
+
+    def inbound_messages(self, callback: Callback) -> list[Inbound]:
+        fields = dict(self._form(callback))
+        sender = _required(fields, "From")
+        to = _required(fields, "To")
+        sid = _required(fields, "MessageSid")
+        whatsapp = sender.startswith(WHATSAPP_PREFIX) or to.startswith(WHATSAPP_PREFIX)
+        return [
+            Inbound(
+                channel="whatsapp" if whatsapp else "sms",
+                sender=sender.removeprefix(WHATSAPP_PREFIX),
+                to=to.removeprefix(WHATSAPP_PREFIX),
+                text=fields.get("Body", ""),
+                provider_id=sid,
+            )
+        ]
+
+
+def status_callback(delivery: str, message_id: str) -> str:
+    """The delivery webhook URL with our outbox id as `m` in its query."""
+    separator = "&" if "?" in delivery else "?"
+    return f"{delivery}{separator}{urlencode({ID_PARAMETER: message_id})}"
+
+
+def _address(number: str, whatsapp: bool) -> str:
+    if whatsapp and not number.startswith(WHATSAPP_PREFIX):
+        return WHATSAPP_PREFIX + number
+    return number
+
+
+def _query(url: str, name: str) -> str | None:
+    values = parse_qs(urlparse(url).query).get(name)
+    return values[0] if values else None
+
+
+def _required(fields: Mapping[str, str], name: str) -> str:
+    value = fields.get(name)
+    if not value:
+        raise CallbackRefused(name, f"{name} is missing")
+    return value
+
+
+def _failure_reason(status: str, fields: Mapping[str, str]) -> str:
+    code = fields.get("ErrorCode", "")
+    words = fields.get("ErrorMessage") or ERROR_WORDS.get(code)
+    if code and words:
+        return f"{status}: Twilio error {code}: {words}"
+    if code:
+        return f"{status}: Twilio error {code}"
+    return status
+
+
+def _twilio_reason(status: int, body: Any, error: str | None) -> str:
+    """Twilio's error answer `{"code", "message", "more_info", "status"}` in words."""
+    if isinstance(body, dict):
+        message, code = body.get("message"), body.get("code")
+        if isinstance(message, str) and message:
+            return f"Twilio error {code}: {message}" if code is not None else message
+    return error or f"HTTP {status}"
+
+
+def _price(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        price = abs(float(value))
+    except (TypeError, ValueError):
+        return None
+    return price if price == price and price != float("inf") else None
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError):
+            return None
+    if seconds != seconds or seconds == float("inf"):
+        return None
+    return max(0.0, seconds)

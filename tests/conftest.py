@@ -7,12 +7,16 @@ tests are isolated the way tenants are, and fast.
 from __future__ import annotations
 
 import itertools
+import socket
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from tidings.bench.postgres import cluster
@@ -41,14 +45,35 @@ def _database_url(backend: str, request: pytest.FixtureRequest) -> str:
     return url
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def system(request: pytest.FixtureRequest) -> Iterator[Tidings]:
-    """A whole Tidings (store, app) on one backend, on a virtual clock."""
+    """A whole Tidings (store, app) on one backend, on a virtual clock. Its app also
+    listens on a loopback port, its `public_url`, where the providers' stand-ins post
+    their callbacks (tests/channels/)."""
+    port = _free_port()
     settings = Settings(
-        database_url=_database_url(request.param, request), api_key=ADMIN_KEY, clock="virtual"
+        database_url=_database_url(request.param, request),
+        api_key=ADMIN_KEY,
+        clock="virtual",
+        public_url=f"http://127.0.0.1:{port}",
     )
     built = build(settings, clock=VirtualClock())
+    server = uvicorn.Server(
+        uvicorn.Config(built.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, name="tidings-test-server", daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.01)
     yield built
+    server.should_exit = True
+    thread.join(timeout=10)
     built.close()
 
 

@@ -17,6 +17,7 @@ from tidings.api.routes import (
     catalogs,
     cluster,
     companies,
+    connections,
     event_definitions,
     events,
     flow_versions,
@@ -30,6 +31,7 @@ from tidings.api.routes import (
     system,
     tags,
     templates,
+    webhooks,
 )
 
 PREFIX = "/api/v1"
@@ -67,6 +69,8 @@ def create_app(ctx: AppContext) -> FastAPI:
         catalogs,
         journeys,
         cluster,
+        connections,
+        webhooks,
     ):
         api.include_router(module.router)
     app.include_router(api)

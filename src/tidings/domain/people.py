@@ -124,6 +124,10 @@ class PersonChanges:
     emails: list[str] | None
     tags: list[str] | None
     companies: list[str] | None
+    unsubscribed: list[str] | None = None  # the channels the person opted out of
+
+
+CONSENT_CHANNELS = ("sms", "email", "whatsapp", "viber", "voice")
 
 
 def check_person(
@@ -160,7 +164,18 @@ def check_person(
     emails = _contacts(data, "emails", normalize_email, problems, prefix)
     tags = _names(data, "tags", problems, prefix)
     companies = _names(data, "companies", problems, prefix)
-    return PersonChanges(standard, attributes, phones, emails, tags, companies)
+    unsubscribed = None
+    if "unsubscribed" in data:
+        unsubscribed = []
+        for i, channel in enumerate(data["unsubscribed"] or []):
+            if channel not in CONSENT_CHANNELS:
+                problems.add(
+                    f"{prefix}unsubscribed.{i}",
+                    f"{channel!r} is not a channel; one of {', '.join(CONSENT_CHANNELS)}",
+                )
+            elif channel not in unsubscribed:
+                unsubscribed.append(channel)
+    return PersonChanges(standard, attributes, phones, emails, tags, companies, unsubscribed)
 
 
 def _contacts(
@@ -238,6 +253,7 @@ def combine(earlier: PersonChanges, later: PersonChanges) -> PersonChanges:
         emails=earlier.emails if later.emails is None else later.emails,
         tags=earlier.tags if later.tags is None else later.tags,
         companies=earlier.companies if later.companies is None else later.companies,
+        unsubscribed=earlier.unsubscribed if later.unsubscribed is None else later.unsubscribed,
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import Connection
 
 from tidings.channels.addresses import ip_literal, is_localhost_name, refusal
@@ -129,29 +129,25 @@ def _channels(provider: str, given: Sequence[str] | None, problems: ProblemList)
     for i, channel in enumerate(given):
         if channel not in offered:
             problems.add(
-                f"channels.{i}", f"{provider} does not carry {channel!r}; it carries "
-                f"{', '.join(offered)}"
+                f"channels.{i}",
+                f"{provider} does not carry {channel!r}; it carries {', '.join(offered)}",
             )
         elif channel not in chosen:
             chosen.append(channel)
     return chosen
 
 
-def _settings(
-    provider: str, given: Mapping[str, Any], problems: ProblemList
-) -> dict[str, Any]:
+def _settings(provider: str, given: Mapping[str, Any], problems: ProblemList) -> dict[str, Any]:
     """The settings as stored (wire names), or the problems, each naming its field and
     never repeating a secret's value."""
     rest = dict(given)
     rate = rest.pop(PACING, None)
     out: dict[str, Any] = {}
     if rate is not None:
-        if (
-            isinstance(rate, bool)
-            or not isinstance(rate, int | float)
-            or not 0 < rate <= MAX_RATE
-        ):
-            problems.add(f"settings.{PACING}", f"a number of messages a second, 0 < n <= {MAX_RATE}")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= MAX_RATE:
+            problems.add(
+                f"settings.{PACING}", f"a number of messages a second, 0 < n <= {MAX_RATE}"
+            )
         else:
             out[PACING] = rate
     model = settings_model(provider)
@@ -162,8 +158,18 @@ def _settings(
             where = ".".join(str(p) for p in error["loc"])
             problems.add(f"settings.{where}" if where else "settings", error["msg"])
         return out
-    out.update(parsed.model_dump(mode="json", by_alias=True, exclude_none=True))
+    dumped = parsed.model_dump(mode="python", by_alias=True, exclude_none=True)
+    out.update({k: _plain(v) for k, v in dumped.items()})
     return out
+
+
+def _plain(value: Any) -> Any:
+    """A setting as stored: a secret's own value, anything else as JSON has it."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
 
 
 def _guard(provider: str, settings: Mapping[str, Any], allow_private: bool) -> None:

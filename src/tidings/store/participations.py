@@ -319,14 +319,17 @@ def enter_people(
     """Enter these people (ascending ids) of the account into the version, `where` is
     (account, flow, version), all in one state (`MOVE_COLUMNS`) with the same variables
     (JSON text or NULL) and entry detail, entered at `at`; those deleted since (and,
-    `with_phone`, those without a phone number) are not found. Answer person ->
-    participation."""
+    `with_phone`, those without a phone number or unsubscribed from SMS) are not found.
+    Answer person -> participation."""
     dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     account_id, flow_id, version = where
+    # the SQL-composed SMS go to people who have a phone and did not unsubscribe from SMS;
+    # the others are left to the general path, which traces why nothing was sent
     reachable = (
         " AND EXISTS (SELECT 1 FROM person_contacts c WHERE c.person_id = people.id "
-        "AND c.kind = 'phone')"
+        "AND c.kind = 'phone') AND (people.unsubscribed IS NULL "
+        "OR people.unsubscribed NOT LIKE '%sms%')"
         if with_phone
         else ""
     )

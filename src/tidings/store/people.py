@@ -32,7 +32,12 @@ from tidings.store.tables import (
 from tidings.store.tags import ensure_tags
 
 CHUNK = 500
-COLUMNS = list(STANDARD_ATTRIBUTES.values())
+COLUMNS = [*STANDARD_ATTRIBUTES.values(), "unsubscribed"]
+
+
+def consent(channels: Sequence[str] | None) -> str | None:
+    """The `unsubscribed` column of these channels (NULL for none)."""
+    return " ".join(sorted(set(channels))) if channels else None
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ def _insert(
     for key, folded in creations:
         row: dict[str, Any] = {column: None for column in COLUMNS}
         row.update({STANDARD_ATTRIBUTES[k]: v for k, v in folded.standard.items()})
+        row["unsubscribed"] = consent(folded.unsubscribed)
         row.update(
             account_id=account_id,
             external_id=key[1] if key[0] == "ext" else None,
@@ -158,6 +164,8 @@ def _update(conn: Connection, account_id: int, targets: dict[int, PersonChanges]
             folded = targets[row.id]
             values = {f"b_{c}": getattr(row, c) for c in COLUMNS}
             values.update({f"b_{STANDARD_ATTRIBUTES[k]}": v for k, v in folded.standard.items()})
+            if folded.unsubscribed is not None:
+                values["b_unsubscribed"] = consent(folded.unsubscribed)
             values["b_attributes"] = merge_attributes(row.attributes, folded.attributes)
             values["b_id"] = row.id
             rows.append(values)
@@ -389,6 +397,7 @@ def _person_json(row: Any) -> dict[str, Any]:
         emails=[],
         tags=[],
         companies=[],
+        unsubscribed=row.unsubscribed.split() if row.unsubscribed else [],
         attributes=dict(row.attributes),
         createdAt=format_micros(row.created_at),
         updatedAt=format_micros(row.updated_at),

@@ -216,7 +216,5 @@ def first_time(conn: Connection, column: str, ids: Sequence[int], now: int) -> l
         )
     ]
     if fresh:
-        conn.exec_driver_sql(
-            f"UPDATE outbox SET {column} = {int(now)} WHERE {ids_in('id', fresh)}"
-        )
+        conn.exec_driver_sql(f"UPDATE outbox SET {column} = {int(now)} WHERE {ids_in('id', fresh)}")
     return fresh

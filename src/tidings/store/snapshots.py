@@ -38,12 +38,13 @@ def load_people(
         else tuple(n for n in _API_NAMES if n in needs.attributes)
     )
     custom = needs.attributes is None or any(n not in STANDARD_ATTRIBUTES for n in needs.attributes)
-    columns = ["id", "external_id", "attributes" if custom else "NULL"]
+    columns = ["id", "external_id", "attributes" if custom else "NULL", "unsubscribed"]
     columns += [STANDARD_ATTRIBUTES[n] for n in names]
     kinds = [
         k for k, wanted_kind in (("phone", needs.phones), ("email", needs.emails)) if wanted_kind
     ]
     found: dict[int, tuple[str | None, dict[str, Any]]] = {}
+    opted_out: dict[int, frozenset[str]] = {}
     tag_names: dict[int, list[str]] = defaultdict(list)
     phones: dict[int, list[str]] = defaultdict(list)
     emails: dict[int, list[str]] = defaultdict(list)
@@ -54,10 +55,12 @@ def load_people(
         ):
             raw = row[2]
             attributes = dict(orjson.loads(raw) if isinstance(raw, str | bytes) else raw or {})
-            for name, value in zip(names, row[3:], strict=True):
+            for name, value in zip(names, row[4:], strict=True):
                 if value is not None:
                     attributes[name] = value
             found[row[0]] = (row[1], attributes)
+            if row[3]:
+                opted_out[row[0]] = frozenset(row[3].split())
         if needs.tags:
             for person_id, name in fetch(
                 conn,
@@ -84,6 +87,7 @@ def load_people(
             phones=tuple(phones.get(pid, ())),
             emails=tuple(emails.get(pid, ())),
             timezone=attributes.get("timezone"),
+            unsubscribed=opted_out.get(pid, frozenset()),
         )
         for pid, (external_id, attributes) in found.items()
     }

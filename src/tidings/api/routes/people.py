@@ -68,6 +68,12 @@ class PersonCreate(Strict):
     emails: list[str] | None = Field(None, description="Email addresses; replace all")
     tags: list[str] | None = Field(None, description="Tag names (created when new); replace all")
     companies: list[str] | None = Field(None, description="Existing company names; replace all")
+    unsubscribed: list[str] | None = Field(
+        None,
+        max_length=5,
+        description="Channels the person opted out of (sms, email, whatsapp, viber, voice); "
+        "replace all",
+    )
     attributes: dict[str, Any] | None = Field(
         None, description="Declared custom attributes, merged key by key; null removes one"
     )

@@ -40,6 +40,7 @@ class Person(NamedTuple):
     phones: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
     timezone: str | None = None
+    unsubscribed: frozenset[str] = frozenset()  # channels the person opted out of
 
 
 class State(NamedTuple):

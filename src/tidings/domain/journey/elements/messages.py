@@ -23,6 +23,10 @@ from tidings.domain.templates import RenderError
 NO_CONTACT = {"phone": "no phone number", "email": "no email address"}
 
 
+def unsubscribed(channel: str) -> str:
+    return f"the person unsubscribed from {channel}"
+
+
 def compose(
     run: Run,
     element: str,
@@ -31,7 +35,10 @@ def compose(
     wants_result: bool = False,
     attempt: int | None = None,
 ) -> SendMessage | str:
-    """The message for this person, or why it cannot go (no contact, does not render)."""
+    """The message for this person, or why it cannot go (unsubscribed, no contact, does
+    not render)."""
+    if content.channel in run.state.person.unsubscribed:
+        return unsubscribed(content.channel)
     to = run.recipient(content.contact)
     if to is None:
         return NO_CONTACT[content.contact]
@@ -66,6 +73,12 @@ def deliver(
     attempt: int | None = None,
 ) -> bool:
     """Emit the message and count it; False (with a trace saying why) when it cannot go."""
+    if content.channel in run.state.person.unsubscribed:
+        # consent: the message is not made; the person goes on (DESIGN.md, Consent)
+        run.trace(element, "not sent", unsubscribed(content.channel))
+        run.count("sendsDropped")
+        run.count("sendsDropped", element)
+        return False
     message = compose(run, element, content, wants_result=wants_result, attempt=attempt)
     if isinstance(message, str):
         run.trace(element, "skipped", message)

@@ -1,0 +1,132 @@
+"""What an inbound message changes (`POST /webhooks/{token}/inbound`).
+
+Each message finds its person by the sender's phone number (the first person of the
+account with that number), or creates one with it, as Braze and Infobip do. It becomes
+the person's `message.received` event (`channel`, `from`, `to`, `text`, `keyword`: the
+first word, upper-cased), which feeds `inbound` entries and `evaluate_inbound` like any
+event. A message the provider sends again (the same provider id) is taken once.
+`STOP` (and its usual synonyms) unsubscribes the sender from that channel and records
+`message.unsubscribed`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from tidings.channels.providers import Inbound
+from tidings.domain.people import PersonChanges
+from tidings.services.consent import unsubscribe_person
+from tidings.store import changes, idempotency
+from tidings.store.connections import ConnectionRow
+from tidings.store.people import PersonWrite, write_people
+from tidings.store.tables import person_contacts
+
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT"})
+_DIGITS = re.compile(r"\+?[0-9]{3,15}")
+
+
+def number(text: str) -> str:
+    """A phone number as E.164 with its "+"; anything else (a sender name) as given."""
+    cleaned = text.strip().removeprefix("whatsapp:").removeprefix("viber:")
+    compact = re.sub(r"[\s().-]", "", cleaned)
+    if _DIGITS.fullmatch(compact):
+        return "+" + compact.lstrip("+")
+    return cleaned
+
+
+def keyword(text: str) -> str:
+    """The first word of a message, upper-cased ("" for an empty one)."""
+    words = text.split(maxsplit=1)
+    return words[0].upper() if words else ""
+
+
+def receive(
+    conn: Connection,
+    connection: ConnectionRow,
+    messages: Sequence[Inbound],
+    now: int,
+    *,
+    partitions: int,
+) -> int:
+    """Take the messages (see the module doc); answer how many were new."""
+    account = connection.account_id
+    items: list[dict[str, Any]] = []
+    unsubscribe: dict[int, set[str]] = {}
+    taken = 0
+    for message in messages:
+        if message.provider_id:
+            key = f"{connection.id}:{message.provider_id}"[:255]
+            if idempotency.recall(conn, account, "inbound", key, now) is not None:
+                continue
+            idempotency.remember(conn, account, "inbound", key, 200, {}, now)
+        sender = number(message.sender)
+        person = _person(conn, account, sender, now)
+        first = keyword(message.text)
+        properties = {
+            "channel": message.channel,
+            "from": sender,
+            "to": number(message.to),
+            "text": message.text,
+            "keyword": first,
+        }
+        items.append(_event(account, person, "message.received", properties, now, partitions))
+        if first in STOP_WORDS:
+            unsubscribe.setdefault(person, set()).add(message.channel)
+            items.append(
+                _event(
+                    account,
+                    person,
+                    "message.unsubscribed",
+                    {"channel": message.channel, "from": sender},
+                    now,
+                    partitions,
+                )
+            )
+        taken += 1
+    for person, channels in unsubscribe.items():
+        unsubscribe_person(conn, account, person, channels, now)
+    changes.enqueue(conn, items)
+    return taken
+
+
+def _person(conn: Connection, account: int, phone: str, now: int) -> int:
+    found = conn.execute(
+        select(person_contacts.c.person_id)
+        .where(
+            person_contacts.c.account_id == account,
+            person_contacts.c.kind == "phone",
+            person_contacts.c.value == phone,
+        )
+        .order_by(person_contacts.c.person_id)
+        .limit(1)
+    ).scalar()
+    if found is not None:
+        return int(found)
+    changes_ = PersonChanges(
+        standard={}, attributes={}, phones=[phone], emails=None, tags=None, companies=None
+    )
+    written = write_people(conn, account, [PersonWrite(changes_)], now)[0]
+    assert not isinstance(written, list)  # no company named: nothing to refuse
+    return written.id
+
+
+def _event(
+    account: int,
+    person: int,
+    name: str,
+    properties: dict[str, Any],
+    now: int,
+    partitions: int,
+) -> dict[str, Any]:
+    return {
+        "account_id": account,
+        "partition": person % partitions,
+        "person_id": person,
+        "kind": "event",
+        "payload": {"name": name, "properties": properties, "time": now, "store": True},
+        "due_at": now,
+    }

@@ -35,10 +35,12 @@ def test_a_connection_hides_its_secret_and_answers_its_webhooks(api: Api) -> Non
     assert "secret-token-1" not in made.text
     assert body["default"] is True
     delivery, inbound = body["webhooks"]["delivery"], body["webhooks"]["inbound"]
-    assert delivery.endswith("/delivery") and inbound.endswith("/inbound")
+    assert delivery.endswith("/delivery")
+    assert inbound.endswith("/inbound")
     assert "/api/v1/webhooks/" in delivery
     read = api.get(f"/connections/{body['id']}")
-    assert read.status_code == 200 and "secret-token-1" not in read.text
+    assert read.status_code == 200
+    assert "secret-token-1" not in read.text
     listed = api.get("/connections").json()["items"]
     assert [c["id"] for c in listed] == [body["id"]]
     assert "secret-token-1" not in api.get("/connections").text
@@ -48,7 +50,8 @@ def test_a_change_without_the_secret_keeps_it(api: Api) -> None:
     made = api.post("/connections", json=twilio()).json()
     changed = api.patch(f"/connections/{made['id']}", json={"name": "Renamed", "default": True})
     assert changed.status_code == 200, changed.text
-    assert changed.json()["name"] == "Renamed" and changed.json()["default"] is True
+    assert changed.json()["name"] == "Renamed"
+    assert changed.json()["default"] is True
     assert changed.json()["settings"]["authToken"] == "set"
 
 

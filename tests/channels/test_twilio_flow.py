@@ -101,7 +101,8 @@ def test_an_sms_goes_out_through_twilio_and_its_report_moves_the_flow(
         ("+385911234567", "Hi Ana", "+15005550006")
     ]
     callback = standin.messages[0].status_callback or ""
-    assert "/api/v1/webhooks/" in callback and "m=" in callback
+    assert "/api/v1/webhooks/" in callback
+    assert "m=" in callback
     background.run(standin.settle())  # its signed status callbacks reached us
     drain(api)
     ana = person(api, "ana")
@@ -144,7 +145,8 @@ def test_a_repeated_report_changes_nothing(
     background.run(standin.settle())
     drain(api)
     delivered_posts = [p for p in standin.posted if p.form.get("MessageStatus") == "delivered"]
-    assert len(delivered_posts) == 1 and delivered_posts[0].status == 200
+    assert len(delivered_posts) == 1
+    assert delivered_posts[0].status == 200
     post = delivered_posts[0]
     again = api.client.post(
         "/api/v1" + post.url.split("/api/v1", 1)[1],

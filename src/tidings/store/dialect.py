@@ -456,3 +456,11 @@ def sql_skip_locked(dialect: Dialect) -> str:
     """The tail of a SELECT that claims rows: on PostgreSQL it locks them and skips those
     another worker holds; SQLite has one writer and needs none."""
     return " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+
+
+def sql_percent(dialect: Dialect, word: str) -> str:
+    """A LIKE pattern literal matching any text that contains `word` (letters only), as
+    the driver reads it in a statement with parameters (psycopg doubles its `%`)."""
+    assert word.isalpha()
+    percent = "%%" if dialect == "postgresql" else "%"
+    return f"'{percent}{word}{percent}'"

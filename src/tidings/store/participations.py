@@ -23,6 +23,7 @@ from tidings.store.dialect import (
     json_param,
     param,
     sql_literal,
+    sql_percent,
 )
 from tidings.store.raw import chunks, fetch
 from tidings.store.tables import PHASE_CODE, PHASES, WAITING, participations
@@ -329,7 +330,7 @@ def enter_people(
     reachable = (
         " AND EXISTS (SELECT 1 FROM person_contacts c WHERE c.person_id = people.id "
         "AND c.kind = 'phone') AND (people.unsubscribed IS NULL "
-        "OR people.unsubscribed NOT LIKE '%sms%')"
+        f"OR people.unsubscribed NOT LIKE {sql_percent(dialect, 'sms')})"
         if with_phone
         else ""
     )

@@ -72,6 +72,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	# the contracts import-linter cannot state: no SQL text in engine/, no import cycle
+	# anywhere in src/tidings (read with ast and graphlib; no database is started)
+	$(BIN)/pytest -q -p no:cacheprovider --noconftest tests/test_no_sql_in_engine.py tests/test_import_cycles.py
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests

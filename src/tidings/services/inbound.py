@@ -15,15 +15,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tidings.channels.providers import Inbound
 from tidings.domain.people import PersonChanges
 from tidings.services.consent import unsubscribe_person
 from tidings.store import changes, idempotency
 from tidings.store.connections import ConnectionRow
-from tidings.store.people import PersonWrite, write_people
-from tidings.store.tables import person_contacts
+from tidings.store.people import PersonWrite, person_by_phone, write_people
 
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT"})
 _DIGITS = re.compile(r"\+?[0-9]{3,15}")
@@ -94,18 +93,9 @@ def receive(
 
 
 def _person(conn: Connection, account: int, phone: str, now: int) -> int:
-    found = conn.execute(
-        select(person_contacts.c.person_id)
-        .where(
-            person_contacts.c.account_id == account,
-            person_contacts.c.kind == "phone",
-            person_contacts.c.value == phone,
-        )
-        .order_by(person_contacts.c.person_id)
-        .limit(1)
-    ).scalar()
+    found = person_by_phone(conn, account, phone)
     if found is not None:
-        return int(found)
+        return found
     changes_ = PersonChanges(
         standard={}, attributes={}, phones=[phone], emails=None, tags=None, companies=None
     )

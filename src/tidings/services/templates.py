@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import Conflict, NotFound
@@ -20,7 +20,7 @@ from tidings.domain.values import ValueType
 from tidings.services.flow_views import flow_view, version_or_newest
 from tidings.store import definitions
 from tidings.store import flows as store
-from tidings.store.tables import flow_templates
+from tidings.store import templates as own_templates
 
 
 @cache
@@ -46,21 +46,9 @@ def list_templates(conn: Connection, account_id: int) -> list[dict[str, Any]]:
             "predefined": False,
             "createdAt": format_micros(row.created_at),
         }
-        for row in conn.execute(
-            select(flow_templates)
-            .where(flow_templates.c.account_id == account_id)
-            .order_by(flow_templates.c.name)
-        )
+        for row in own_templates.list_own(conn, account_id)
     ]
     return shipped + own
-
-
-def _custom(conn: Connection, account_id: int, name: str) -> Any:
-    return conn.execute(
-        select(flow_templates).where(
-            flow_templates.c.account_id == account_id, flow_templates.c.name == name
-        )
-    ).one_or_none()
 
 
 def start_from_template(conn: Connection, account_id: int, name: str, now: int) -> dict[str, Any]:
@@ -79,7 +67,7 @@ def start_from_template(conn: Connection, account_id: int, name: str, now: int) 
                 )
         document = canonical_data(parse_document(shipped["document"]))
     else:
-        row = _custom(conn, account_id, name)
+        row = own_templates.find(conn, account_id, name)
         if row is None:
             raise NotFound(f"there is no template {name!r}; GET /templates lists them")
         document = dict(row.document)
@@ -96,16 +84,10 @@ def save_template(
     document: dict[str, Any],
     now: int,
 ) -> dict[str, Any]:
-    if name in predefined() or _custom(conn, account_id, name) is not None:
+    if name in predefined() or own_templates.find(conn, account_id, name) is not None:
         raise Conflict(f"a template named {name!r} exists already")
-    conn.execute(
-        insert(flow_templates).values(
-            account_id=account_id,
-            name=name,
-            description=description,
-            document=document,
-            created_at=now,
-        )
+    own_templates.add(
+        conn, account_id, name=name, description=description, document=document, now=now
     )
     return {
         "name": name,
@@ -137,10 +119,5 @@ def save_flow_template(
 def delete_template(conn: Connection, account_id: int, name: str) -> None:
     if name in predefined():
         raise Conflict(f"{name!r} is a predefined template and cannot be deleted")
-    done = conn.execute(
-        delete(flow_templates).where(
-            flow_templates.c.account_id == account_id, flow_templates.c.name == name
-        )
-    )
-    if done.rowcount == 0:
+    if not own_templates.remove(conn, account_id, name):
         raise NotFound(f"there is no template {name!r}")

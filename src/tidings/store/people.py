@@ -403,3 +403,41 @@ def _person_json(row: Any) -> dict[str, Any]:
         updatedAt=format_micros(row.updated_at),
     )
     return person
+
+
+def person_by_phone(conn: Connection, account_id: int, phone: str) -> int | None:
+    """The first person of the account with this phone number (by id), or None."""
+    found = conn.execute(
+        select(person_contacts.c.person_id)
+        .where(
+            person_contacts.c.account_id == account_id,
+            person_contacts.c.kind == "phone",
+            person_contacts.c.value == phone,
+        )
+        .order_by(person_contacts.c.person_id)
+        .limit(1)
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def add_unsubscribed(
+    conn: Connection, account_id: int, person_id: int, channels: Iterable[str], now: int
+) -> bool:
+    """Add `channels` to the person's opt-outs; answer whether anything changed."""
+    current = conn.execute(
+        select(people.c.unsubscribed)
+        .where(people.c.account_id == account_id, people.c.id == person_id)
+        .with_for_update()
+    ).first()
+    if current is None:
+        return False
+    before = set((current[0] or "").split())
+    after = before | set(channels)
+    if after == before:
+        return False
+    conn.execute(
+        update(people)
+        .where(people.c.account_id == account_id, people.c.id == person_id)
+        .values(unsubscribed=consent(sorted(after)), updated_at=now)
+    )
+    return True

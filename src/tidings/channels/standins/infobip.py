@@ -165,7 +165,7 @@ def _stamp() -> str:
 def _object(value: Any, field: str, allowed: frozenset[str] | None = None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _Bad(field, "must be an object")
-    if allowed is not None:
+    if allowed is not None and not value.keys() <= allowed:
         unknown = sorted(set(value) - allowed)
         if unknown:
             raise _Bad(f"{field}.{unknown[0]}", "is not a known property")
@@ -507,7 +507,7 @@ class InfobipStandin:
         self._failures = 0
         self._failure_status = 429
         self._failure_retry_after: float | None = None
-        self._heap: list[tuple[float, int, str, dict[str, Any]]] = []
+        self._heap: list[tuple[float, int, str, list[dict[str, Any]]]] = []
         self._order = itertools.count()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()  # set: no report queued or being posted
@@ -655,6 +655,7 @@ class InfobipStandin:
         now = asyncio.get_running_loop().time()
         stamp = _stamp()
         answers: list[dict[str, Any]] = []
+        outgoing: dict[str, list[dict[str, Any]]] = {}  # reports of this request, by URL
         pending = ENROUTE if kind in ("whatsapp-text", "template") else ACCEPTED
         for entry in entries:
             message_id = entry.message_id or str(uuid.uuid4())
@@ -674,8 +675,18 @@ class InfobipStandin:
                 }
                 self._seen[message_id] = kept
                 self.messages.append(kept)
-                self._schedule(entry, message_id, bulk, stamp, now)
+                if entry.report_url is not None:
+                    reports = self._reports(entry, message_id, bulk, stamp)
+                    if reports:
+                        outgoing.setdefault(entry.report_url, []).extend(reports)
             answers.append(_answer(kind, entry, message_id, status))
+        if outgoing:
+            # One heap entry per URL and request, not per report: the heap stays small.
+            due = now + self.report_delay
+            for url, reports in outgoing.items():
+                heapq.heappush(self._heap, (due, next(self._order), url, reports))
+            self._idle.clear()
+            self._wake.set()
         if kind == "whatsapp-text":
             return web.json_response(answers[0])
         return web.json_response({"bulkId": bulk, "messages": answers})
@@ -688,13 +699,13 @@ class InfobipStandin:
 
     # --- reports ---
 
-    def _schedule(self, entry: _Entry, message_id: str, bulk: str, stamp: str, now: float) -> None:
-        if entry.report_url is None:
-            return
+    def _reports(
+        self, entry: _Entry, message_id: str, bulk: str, stamp: str
+    ) -> list[dict[str, Any]]:
+        """The reports one accepted message will get, in the order they are posted."""
         fate = self.fate_of(entry.channel, entry.to)
         if fate == "none":
-            return
-        due = now + self.report_delay
+            return []
         head = {"bulkId": bulk, "messageId": message_id, "to": entry.to, "sentAt": stamp}
         reports: list[dict[str, Any]] = []
         if entry.channel == "voice":
@@ -706,10 +717,7 @@ class InfobipStandin:
                 reports.append(self._report(entry, head, TO_HANDSET, NO_ERROR, stamp))
             else:
                 reports.append(self._report(entry, head, NOT_DELIVERED, ABSENT_SUBSCRIBER, stamp))
-        for report in reports:
-            heapq.heappush(self._heap, (due, next(self._order), entry.report_url, report))
-        self._idle.clear()
-        self._wake.set()
+        return reports
 
     def _report(
         self,
@@ -779,9 +787,9 @@ class InfobipStandin:
             buckets: dict[str, list[dict[str, Any]]] = {}
             taken = 0
             while self._heap and self._heap[0][0] <= now and taken < _TAKE_PER_ROUND:
-                _, _, url, report = heapq.heappop(self._heap)
-                buckets.setdefault(url, []).append(report)
-                taken += 1
+                _, _, url, reports = heapq.heappop(self._heap)
+                buckets.setdefault(url, []).extend(reports)
+                taken += len(reports)
             size = max(1, self.report_batch)
             chunks = [
                 (url, reports[start : start + size])

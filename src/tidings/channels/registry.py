@@ -13,7 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from tidings.channels.answering import ApiClient
+from tidings.channels.infobip import InfobipProvider, InfobipSettings
 from tidings.channels.providers import CHANNELS, Provider
+from tidings.channels.twilio import TwilioProvider, TwilioSettings
 
 CHANNELS_OF: dict[str, tuple[str, ...]] = {
     "infobip": ("sms", "whatsapp", "viber", "voice", "email"),
@@ -33,12 +35,8 @@ class SandboxSettings(BaseModel):
 def settings_model(provider: str) -> type[BaseModel]:
     """The pydantic model of a provider's settings (camelCase on the wire)."""
     if provider == "infobip":
-        from tidings.channels.infobip import InfobipSettings
-
         return InfobipSettings
     if provider == "twilio":
-        from tidings.channels.twilio import TwilioSettings
-
         return TwilioSettings
     if provider == "smtp":
         from tidings.channels.smtp import SmtpSettings
@@ -63,14 +61,10 @@ def make_provider(
 ) -> Provider:
     """A provider for a connection's stored settings (validated when they were saved)."""
     model = settings_model(provider).model_validate(dict(settings))
-    if provider == "infobip":
-        from tidings.channels.infobip import InfobipProvider
-
-        return InfobipProvider(model, http, allow_private=allow_private)  # type: ignore[arg-type]
-    if provider == "twilio":
-        from tidings.channels.twilio import TwilioProvider
-
-        return TwilioProvider(model, http, allow_private=allow_private)  # type: ignore[arg-type]
+    if isinstance(model, InfobipSettings):
+        return InfobipProvider(model, http, allow_private=allow_private)
+    if isinstance(model, TwilioSettings):
+        return TwilioProvider(model, http, allow_private=allow_private)
     if provider == "smtp":
         from tidings.channels.smtp import SmtpProvider
 

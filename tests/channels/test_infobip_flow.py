@@ -1,0 +1,212 @@
+"""Infobip end to end: flows send through the loopback Infobip stand-in, which posts its
+delivery reports back to the connection's webhook. WhatsApp with SMS failover delivers by
+SMS when WhatsApp fails; a voice call's digits reach `collect.variable` and take the
+`collected` outcome; a repeated report changes nothing; a report naming a message that
+is not the connection's is refused and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.api.flows.helpers import launched
+from tests.conftest import Api
+from tests.engine.test_journeys import drain, messages
+from tests.support.background import Background, started
+from tidings.channels.standins.infobip import InfobipStandin
+
+KEY = "infobip-test-key"
+
+
+@pytest.fixture
+def infobip() -> Iterator[tuple[InfobipStandin, Background]]:
+    standin = InfobipStandin(api_key=KEY, fates={"whatsapp": "failed"}, voice_digits="42")
+    with started(standin) as background:
+        yield standin, background
+
+
+def connect(api: Api, standin: InfobipStandin) -> dict[str, Any]:
+    assert api.patch("/account", json={"allowPrivateUrls": True}).status_code == 200
+    made = api.post(
+        "/connections",
+        json={
+            "name": "Infobip",
+            "provider": "infobip",
+            "settings": {"baseUrl": standin.url, "apiKey": KEY},
+            "default": True,
+        },
+    )
+    assert made.status_code == 201, made.text
+    body: dict[str, Any] = made.json()
+    return body
+
+
+def enter(api: Api, flow: int, external_id: str, phone: str) -> dict[str, Any]:
+    person = {"externalId": external_id, "firstName": "Ana", "phones": [phone]}
+    answer = api.post(f"/flows/{flow}/participants", json={"person": person})
+    assert answer.status_code in (200, 201, 202), answer.text
+    found: dict[str, Any] = api.get("/people", params={"externalId": external_id}).json()["items"][
+        0
+    ]
+    return found
+
+
+def settle(api: Api, standin: InfobipStandin, background: Background) -> None:
+    """The step and its sends, the reports posted back, and what they move."""
+    drain(api)
+    background.run(standin.drain())
+    drain(api)
+
+
+def names(api: Api, person_id: int) -> list[str]:
+    items = api.get(f"/people/{person_id}/events").json()["items"]
+    return [e["name"] for e in items]
+
+
+FAILOVER = {
+    "name": "WhatsApp, else SMS",
+    "entry": {"type": "api"},
+    "elements": [
+        {
+            "id": "f1",
+            "type": "failover",
+            "waitForDelivery": "PT1H",
+            "attempts": [
+                {
+                    "type": "send_whatsapp",
+                    "from": "+447860099299",
+                    "text": "Hi {{ person.firstName }}",
+                },
+                {"type": "send_sms", "from": "Shop", "text": "Hi {{ person.firstName }} (SMS)"},
+            ],
+            "next": {"delivered": "ok", "failed": "ko"},
+        },
+        {"id": "ok", "type": "update_profile", "addTags": ["reached"]},
+        {"id": "ko", "type": "update_profile", "addTags": ["unreached"]},
+    ],
+}
+
+
+def test_whatsapp_with_sms_failover_delivers_by_sms_when_whatsapp_fails(
+    api: Api, infobip: tuple[InfobipStandin, Background]
+) -> None:
+    standin, background = infobip
+    connect(api, standin)
+    flow = launched(api, FAILOVER)["id"]
+    ana = enter(api, flow, "ana", "+385911234567")
+    settle(api, standin, background)  # WhatsApp sent, its failure reported
+    settle(api, standin, background)  # then the SMS, delivered
+    sent = [(m["channel"], m["to"]) for m in standin.messages]
+    assert sent == [("whatsapp", "385911234567"), ("sms", "385911234567")]
+    assert [m["content"].get("text") for m in standin.messages][1] == "Hi Ana (SMS)"
+    found = api.get(f"/people/{ana['id']}").json()
+    assert "reached" in found["tags"]
+    seen = names(api, ana["id"])
+    assert "message.failed" in seen
+    assert "message.delivered" in seen
+    assert messages(api, flow) == []
+
+
+VOICE = {
+    "name": "Survey call",
+    "entry": {"type": "api"},
+    "variables": [{"name": "answer", "type": "text"}],
+    "elements": [
+        {
+            "id": "call",
+            "type": "voice_call",
+            "from": "+385015551234",
+            "say": "Press a number, {{ person.firstName }}",
+            "language": "en",
+            "collect": {"variable": "answer", "maxDigits": 2, "timeout": "PT5S"},
+            "next": {"collected": "got", "answered": "plain", "notAnswered": "missed"},
+        },
+        {"id": "got", "type": "update_profile", "set": {"lastAnswer": "answer"}},
+        {"id": "plain", "type": "update_profile", "addTags": ["answered"]},
+        {"id": "missed", "type": "update_profile", "addTags": ["missed"]},
+    ],
+}
+
+
+def test_a_voice_call_collects_digits_through_infobip(
+    api: Api, infobip: tuple[InfobipStandin, Background]
+) -> None:
+    standin, background = infobip
+    assert api.post("/attributes", json={"name": "lastAnswer", "type": "text"}).status_code in (
+        200,
+        201,
+    )
+    connect(api, standin)
+    flow = launched(api, VOICE)["id"]
+    ana = enter(api, flow, "ana", "+385911234567")
+    settle(api, standin, background)
+    assert [m["channel"] for m in standin.messages] == ["voice"]
+    found = api.get(f"/people/{ana['id']}").json()
+    assert found["attributes"].get("lastAnswer") == "42"
+
+
+def test_reports_are_idempotent_and_only_the_connections_own(
+    api: Api, other_api: Api, infobip: tuple[InfobipStandin, Background]
+) -> None:
+    standin, background = infobip
+    made = connect(api, standin)
+    flow = launched(
+        api,
+        {
+            "name": "One SMS",
+            "entry": {"type": "api"},
+            "elements": [{"id": "s", "type": "send_sms", "from": "Shop", "text": "Hello"}],
+        },
+    )["id"]
+    ana = enter(api, flow, "ana", "+385911234567")
+    settle(api, standin, background)
+    message_id = standin.messages[0]["messageId"]
+    path = "/api/v1" + made["webhooks"]["delivery"].split("/api/v1", 1)[1]
+    report = {
+        "results": [
+            {
+                "messageId": message_id,
+                "to": "385911234567",
+                "status": {
+                    "groupId": 3,
+                    "groupName": "DELIVERED",
+                    "id": 5,
+                    "name": "DELIVERED_TO_HANDSET",
+                    "description": "Message delivered to handset",
+                },
+                "price": {"pricePerMessage": 0.02, "currency": "EUR"},
+            }
+        ]
+    }
+    again = api.client.post(path, json=report)
+    assert again.status_code == 200, again.text
+    assert again.json()["changed"] == 0
+    drain(api)
+    assert names(api, ana["id"]).count("message.delivered") == 1
+    # another account's connection cannot report on this message
+    assert other_api.patch("/account", json={"allowPrivateUrls": True}).status_code == 200
+    theirs = connect(other_api, standin)
+    other_path = "/api/v1" + theirs["webhooks"]["delivery"].split("/api/v1", 1)[1]
+    failed = {
+        "results": [
+            {
+                **report["results"][0],
+                "status": {
+                    "groupId": 5,
+                    "groupName": "REJECTED",
+                    "id": 6,
+                    "name": "REJECTED_NETWORK",
+                    "description": "x",
+                },
+            }
+        ]
+    }
+    refused = api.client.post(other_path, json=failed)
+    assert refused.status_code == 404
+    malformed = api.client.post(path, json={"results": [{"status": "nope"}]})
+    assert 400 <= malformed.status_code < 500
+    assert 400 <= api.client.post(path, content=b"not json").status_code < 500
+    drain(api)
+    assert "message.failed" not in names(api, ana["id"])

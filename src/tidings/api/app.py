@@ -31,6 +31,7 @@ from tidings.api.routes import (
     system,
     tags,
     templates,
+    tracking,
     webhooks,
 )
 
@@ -76,6 +77,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.include_router(api)
     app.state.metrics = metrics.registry(ctx)
     app.include_router(metrics.router)  # at the root, beside /api/v1 (DESIGN.md)
+    app.include_router(tracking.router)  # /t/ and /u/: links in messages, no API key
     openapi.install(app)
     web.install(app)  # the web app at `/`, for the paths no route matches
     app.add_middleware(

@@ -43,6 +43,16 @@ class AppContext:
     partitions: int = 256
     public_url: str = "http://127.0.0.1:8000"
     """TIDINGS_PUBLIC_URL: the base of webhook, tracking and unsubscribe URLs."""
+    _tracking_key: bytes | None = None
+
+    def tracking_key(self) -> bytes:
+        """The install's key that signs tracking and unsubscribe links (read once)."""
+        if self._tracking_key is None:
+            from tidings.store import secrets
+
+            self._tracking_key = self.db.write(lambda conn: secrets.secret(conn, secrets.TRACKING))
+        return self._tracking_key
+
     wants_event: Callable[[int, str], bool] | None = None
     """Whether the engine needs an event as a stimulus (None: always)."""
     refresh_interest: Callable[[Any], None] | None = None

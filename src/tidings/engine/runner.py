@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -26,7 +27,7 @@ from tidings.engine.engine import Engine
 from tidings.engine.failures import VersionFailed
 from tidings.engine.scope import LeaseLost
 from tidings.store import due as store_due
-from tidings.store import flows, outbox, provider_outbox, traces
+from tidings.store import flows, outbox, provider_outbox, secrets, traces
 from tidings.store.database import Database
 from tidings.store.outbox import has_due_calls, has_pending_sends
 
@@ -183,6 +184,10 @@ class Runner:
         (engine/sending.py). On the real clock the answers are settled at the next round;
         the virtual clock waits for them."""
         partitions = self.engine.partitions
+
+        if not self._sender.links.key:  # the install's link-signing key, read once
+            key = self.db.write(lambda conn: secrets.secret(conn, secrets.TRACKING))
+            self._sender.links = replace(self._sender.links, key=key)
 
         def take(conn: Connection) -> tuple[list[sending.Job], dict[int, bool]]:
             claimed = sending.claim(conn, at, owned=owned, partitions=partitions)

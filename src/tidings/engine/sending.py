@@ -34,6 +34,7 @@ from sqlalchemy import Connection
 from tidings.channels import ApiClient, CallApi
 from tidings.channels.providers import Outgoing, Provider, SendResult, Webhooks
 from tidings.channels.registry import make_provider
+from tidings.domain import tracking
 from tidings.engine.figures import PROVIDER_ERRORS, EngineFigures
 from tidings.store import changes, connections, provider_outbox
 from tidings.store.connections import ConnectionRow
@@ -81,26 +82,69 @@ def jobs(conn: Connection, claimed: Sequence[Claimed]) -> list[Job]:
 
 @dataclass(frozen=True)
 class Links:
-    """Where the providers post back: webhooks under the server's public URL."""
+    """The URLs a message carries, under the server's public URL: the providers'
+    webhooks, and the tracking and unsubscribe links (signed with `key`)."""
 
     public_url: str
+    key: bytes = b""
 
     def webhooks(self, token: str) -> Webhooks:
         base = f"{self.public_url.rstrip('/')}/api/v1/webhooks/{token}"
         return Webhooks(delivery=f"{base}/delivery", inbound=f"{base}/inbound")
 
+    def track(self, message: int, kind: tracking.Kind, index: int = 0) -> str:
+        token = tracking.encode(tracking.Token(message, kind, index), self.key)
+        path = "u" if kind == "unsubscribe" else "t"
+        return f"{self.public_url.rstrip('/')}/{path}/{token}"
 
-def outgoing(row: Claimed) -> Outgoing:
-    """The message a claimed row asks for, as the provider is handed it."""
+
+def outgoing(row: Claimed, links: Links) -> Outgoing:
+    """The message a claimed row asks for, as the provider is handed it: an email to a
+    person with its links tracked, an open pixel and an unsubscribe link (the header
+    and a visible one); another channel's text with its links tracked when the element
+    says `trackLinks`."""
     payload = row.payload
+    content = dict(payload.get("content") or {})
+    unsubscribe = None
+    person = row.kind == "message" and row.person_id is not None
+    if person and row.channel == "email":
+        html, text = content.get("html"), content.get("text")
+        first = len(tracking.links(html, is_html=True)) if html else 0
+        if html:
+            html = tracking.rewrite(
+                html, is_html=True, link=lambda i: links.track(row.id, "click", i)
+            )
+            html = tracking.with_pixel(html, links.track(row.id, "open"))
+        if text:
+            text = tracking.rewrite(
+                text, is_html=False, link=lambda i: links.track(row.id, "click", i), start=first
+            )
+        unsubscribe = links.track(row.id, "unsubscribe")
+        html, text = tracking.with_unsubscribe(html, text, unsubscribe)
+        content.update({k: v for k, v in (("html", html), ("text", text)) if v is not None})
+    elif person and payload.get("trackLinks") and isinstance(content.get("text"), str):
+        content["text"] = tracking.rewrite(
+            content["text"], is_html=False, link=lambda i: links.track(row.id, "click", i)
+        )
     return Outgoing(
         id=str(row.id),
         channel=row.channel or "sms",
         to=str(payload.get("to") or ""),
         sender=str(payload.get("from") or ""),
-        content=payload.get("content") or {},
+        content=content,
         parts=int(payload.get("parts") or 1),
+        unsubscribe_url=unsubscribe,
     )
+
+
+def tracked_links(content: dict[str, Any], channel: str | None) -> list[str]:
+    """The links of a message's content in the order `outgoing` numbered them."""
+    if channel == "email":
+        html, text = content.get("html"), content.get("text")
+        found = tracking.links(html, is_html=True) if isinstance(html, str) else []
+        return found + (tracking.links(text, is_html=False) if isinstance(text, str) else [])
+    text = content.get("text")
+    return tracking.links(text, is_html=False) if isinstance(text, str) else []
 
 
 Done = list[tuple[Claimed, SendResult, str]]  # each row, its answer, its provider
@@ -194,7 +238,7 @@ class Sender:
                 await pace.take(len(rows))
             async with limit:
                 try:
-                    results = await provider.send([outgoing(r) for r in rows], webhooks)
+                    results = await provider.send([outgoing(r, self.links) for r in rows], webhooks)
                 except Exception:
                     log.exception("provider %s raised; the batch is tried again", provider.name)
                     results = [SendResult(str(r.id), "retry", "provider error") for r in rows]
@@ -282,7 +326,7 @@ def settle(
         failed.append(("failed", now, reason[:500], result.price, row.id))
         counts[(provider, "failed")] += 1
     if accepted:
-        provider_outbox.accepted(conn, accepted)
+        provider_outbox.accepted(conn, accepted, now)
     if again:
         provider_outbox.again(conn, again)
     changed = provider_outbox.finish(conn, failed, leaving=("sending",))

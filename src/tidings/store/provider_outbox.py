@@ -80,11 +80,14 @@ def lease(conn: Connection, ids: Sequence[int], until: int) -> None:
         )
 
 
-def accepted(conn: Connection, rows: Sequence[tuple[str | None, float | None, int]]) -> None:
-    """(provider id, price, outbox id) of messages the provider took: `sent`."""
+def accepted(
+    conn: Connection, rows: Sequence[tuple[str | None, float | None, int]], now: int
+) -> None:
+    """(provider id, price, outbox id) of messages the provider took at `now`: `sent`,
+    and `next_attempt_at` (no try is due any more) keeps when it was handed over."""
     p = param(dialect_of_conn(conn))
     conn.exec_driver_sql(
-        f"UPDATE outbox SET status = 'sent', provider_id = {p}, "
+        f"UPDATE outbox SET status = 'sent', provider_id = {p}, next_attempt_at = {int(now)}, "
         f"price = COALESCE({p}, price) WHERE id = {p} AND status = 'sending'",
         list(rows),
     )
@@ -218,3 +221,33 @@ def first_time(conn: Connection, column: str, ids: Sequence[int], now: int) -> l
     if fresh:
         conn.exec_driver_sql(f"UPDATE outbox SET {column} = {int(now)} WHERE {ids_in('id', fresh)}")
     return fresh
+
+
+class Tracked(NamedTuple):
+    """A message as its tracking and unsubscribe links find it."""
+
+    message: Sent
+    content: dict[str, Any]
+    track_links: bool
+    handed_at: int  # when the provider took it (`accepted`)
+    seen_at: int | None
+
+
+def tracked(conn: Connection, message_id: int) -> Tracked | None:
+    """The message a signed link names (any account: the signature is the authority)."""
+    p = param(dialect_of_conn(conn))
+    rows = fetch(
+        conn,
+        "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
+        "kind, channel, status, payload, price, next_attempt_at, seen_at FROM outbox "
+        f"WHERE id = {p}",
+        (message_id,),
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    payload = orjson.loads(r[10]) if isinstance(r[10], str | bytes) else dict(r[10])
+    wants = bool(payload.get("wantsResult"))
+    sent = Sent._make((*r[:10], wants, payload.get("attempt"), r[11]))
+    content = dict(payload.get("content") or {})
+    return Tracked(sent, content, bool(payload.get("trackLinks")), int(r[12]), r[13])

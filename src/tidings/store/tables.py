@@ -470,6 +470,15 @@ outbox = Table(
     sqlite_autoincrement=True,
 )
 
+# Server-wide secrets, made at first need (migration 0018): the key that signs tracking
+# and unsubscribe links (domain/tracking.py), the same for every process of the install.
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
 # An account's link to a provider (DESIGN.md, Channels and providers; migration 0018).
 connections = Table(
     "connections",

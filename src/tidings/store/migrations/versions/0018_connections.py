@@ -8,7 +8,8 @@ A connection is an account's link to a provider (Infobip, Twilio, an SMTP server
 message routed through one keeps its id on its outbox row, with the provider's own id,
 its price and a failure's reason, and is claimed by the provider dispatcher through
 `ix_outbox_due_provider` (engine/sending.py). Messages without a connection go to the
-sandbox as before. A person's `unsubscribed` channels (consent) are kept on their row.
+sandbox as before. `server_secrets` keeps the key that signs tracking links. A person's
+`unsubscribed` channels (consent) are kept on their row.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ DUE = "connection_id IS NOT NULL AND status IN ('pending', 'sending')"
 
 
 def upgrade() -> None:
+    op.create_table(
+        "server_secrets",
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("value", sa.String(255), nullable=False),
+        sa.PrimaryKeyConstraint("name", name="pk_server_secrets"),
+    )
     op.create_table(
         "connections",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -76,3 +83,4 @@ def downgrade() -> None:
         op.drop_column("outbox", column)
     op.drop_column("people", "unsubscribed")
     op.drop_table("connections")
+    op.drop_table("server_secrets")

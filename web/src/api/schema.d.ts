@@ -292,6 +292,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Connections */
+        get: operations["list_connections_api_v1_connections_get"];
+        put?: never;
+        /** Create Connection */
+        post: operations["create_connection_api_v1_connections_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connections/{connection_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Connection */
+        get: operations["read_connection_api_v1_connections__connection_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Connection */
+        delete: operations["delete_connection_api_v1_connections__connection_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Connection */
+        patch: operations["update_connection_api_v1_connections__connection_id__patch"];
+        trace?: never;
+    };
     "/api/v1/event-definitions": {
         parameters: {
             query?: never;
@@ -952,6 +989,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/{token}/delivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delivery Callback
+         * @description A provider's delivery reports, in its own format.
+         */
+        post: operations["delivery_callback_api_v1_webhooks__token__delivery_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{token}/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Inbound Callback
+         * @description Messages people sent to one of the connection's numbers, in the provider's format.
+         */
+        post: operations["inbound_callback_api_v1_webhooks__token__inbound_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1415,6 +1492,53 @@ export interface components {
              */
             name?: string | null;
         };
+        /** ConnectionCreate */
+        ConnectionCreate: {
+            /**
+             * Channels
+             * @description The channels it carries (default: every channel the provider has)
+             */
+            channels?: string[] | null;
+            /**
+             * Default
+             * @description Make it the route of its channels for the account (latest wins)
+             * @default false
+             */
+            default: boolean;
+            /**
+             * Name
+             * @description A name people know it by
+             */
+            name: string;
+            /**
+             * Provider
+             * @description The provider: infobip, twilio, smtp or sandbox
+             */
+            provider: string;
+            /**
+             * Settings
+             * @description The provider's settings (infobip: baseUrl, apiKey; twilio: baseUrl, accountSid, authToken; smtp: host, port, security, username, password); any provider: messagesPerSecond. Secrets are write-only.
+             */
+            settings?: {
+                [key: string]: unknown;
+            };
+        };
+        /** ConnectionUpdate */
+        ConnectionUpdate: {
+            /** Channels */
+            channels?: string[] | null;
+            /** Default */
+            default?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Settings
+             * @description Settings to change (a secret left out is kept; null removes one)
+             */
+            settings?: {
+                [key: string]: unknown;
+            } | null;
+        };
         /** CsvAnswer */
         CsvAnswer: {
             /** Created */
@@ -1439,6 +1563,12 @@ export interface components {
         };
         /** EmailAttempt */
         EmailAttempt: {
+            /**
+             * Connection
+             * @description The connection (id) it goes out through; default: the account's default connection for the channel, else the sandbox.
+             * @default null
+             */
+            connection: number | null;
             /**
              * From
              * @description The sender address.
@@ -2108,6 +2238,12 @@ export interface components {
              * @default null
              */
             timezone: string | null;
+            /**
+             * Unsubscribed
+             * @description Channels the person opted out of (sms, email, whatsapp, viber, voice); replace all
+             * @default null
+             */
+            unsubscribed: string[] | null;
         };
         /** PersonRef */
         PersonRef: {
@@ -2190,6 +2326,11 @@ export interface components {
              * @description IANA zone such as Europe/Zagreb
              */
             timezone?: string | null;
+            /**
+             * Unsubscribed
+             * @description Channels the person opted out of (sms, email, whatsapp, viber, voice); replace all
+             */
+            unsubscribed?: string[] | null;
         };
         /**
          * Reentry
@@ -2444,6 +2585,12 @@ export interface components {
          */
         SendEmail: {
             /**
+             * Connection
+             * @description The connection (id) it goes out through; default: the account's default connection for the channel, else the sandbox.
+             * @default null
+             */
+            connection: number | null;
+            /**
              * From
              * @description The sender address.
              * @default null
@@ -2512,6 +2659,12 @@ export interface components {
          */
         SendSms: {
             /**
+             * Connection
+             * @description The connection (id) it goes out through; default: the account's default connection for the channel, else the sandbox.
+             * @default null
+             */
+            connection: number | null;
+            /**
              * From
              * @description The sender: a number, an alphanumeric sender id or an address.
              * @default null
@@ -2543,6 +2696,12 @@ export interface components {
              */
             text: string | null;
             /**
+             * Tracklinks
+             * @description Rewrite the links in the text so clicks are counted (message.clicked).
+             * @default false
+             */
+            trackLinks: boolean;
+            /**
              * @description Send an SMS. (enum property replaced by openapi-typescript)
              * @enum {string}
              */
@@ -2566,6 +2725,12 @@ export interface components {
              * @default null
              */
             button: components["schemas"]["ViberButton"] | null;
+            /**
+             * Connection
+             * @description The connection (id) it goes out through; default: the account's default connection for the channel, else the sandbox.
+             * @default null
+             */
+            connection: number | null;
             /**
              * From
              * @description The sender: a number, an alphanumeric sender id or an address.
@@ -2604,6 +2769,12 @@ export interface components {
              */
             text: string | null;
             /**
+             * Tracklinks
+             * @description Rewrite the links in the text so clicks are counted (message.clicked).
+             * @default false
+             */
+            trackLinks: boolean;
+            /**
              * @description Send a Viber message. (enum property replaced by openapi-typescript)
              * @enum {string}
              */
@@ -2622,6 +2793,12 @@ export interface components {
          * @description Send a WhatsApp message.
          */
         SendWhatsapp: {
+            /**
+             * Connection
+             * @description The connection (id) it goes out through; default: the account's default connection for the channel, else the sandbox.
+             * @default null
+             */
+            connection: number | null;
             /**
              * From
              * @description The sender: a number, an alphanumeric sender id or an address.
@@ -2658,6 +2835,12 @@ export interface components {
              * @default null
              */
             text: string | null;
+            /**
+             * Tracklinks
+             * @description Rewrite the links in the text so clicks are counted (message.clicked).
+             * @default false
+             */
+            trackLinks: boolean;
             /**
              * @description Send a WhatsApp message. (enum property replaced by openapi-typescript)
              * @enum {string}
@@ -2790,6 +2973,12 @@ export interface components {
         /** SmsAttempt */
         SmsAttempt: {
             /**
+             * Connection
+             * @description The connection (id) it goes out through; default: the account's default connection for the channel, else the sandbox.
+             * @default null
+             */
+            connection: number | null;
+            /**
              * From
              * @description The sender: a number, an alphanumeric sender id or an address.
              * @default null
@@ -2801,6 +2990,12 @@ export interface components {
              * @default null
              */
             text: string | null;
+            /**
+             * Tracklinks
+             * @description Rewrite the links in the text so clicks are counted (message.clicked).
+             * @default false
+             */
+            trackLinks: boolean;
             /**
              * @description Try an SMS. (enum property replaced by openapi-typescript)
              * @enum {string}
@@ -3067,6 +3262,12 @@ export interface components {
              */
             button: components["schemas"]["ViberButton"] | null;
             /**
+             * Connection
+             * @description The connection (id) it goes out through; default: the account's default connection for the channel, else the sandbox.
+             * @default null
+             */
+            connection: number | null;
+            /**
              * From
              * @description The sender: a number, an alphanumeric sender id or an address.
              * @default null
@@ -3084,6 +3285,12 @@ export interface components {
              * @default null
              */
             text: string | null;
+            /**
+             * Tracklinks
+             * @description Rewrite the links in the text so clicks are counted (message.clicked).
+             * @default false
+             */
+            trackLinks: boolean;
             /**
              * @description Try Viber. (enum property replaced by openapi-typescript)
              * @enum {string}
@@ -3129,6 +3336,12 @@ export interface components {
              * @default null
              */
             collect: components["schemas"]["Collect"] | null;
+            /**
+             * Connection
+             * @description The connection (id) it goes out through; default: the account's default connection for voice, else the sandbox.
+             * @default null
+             */
+            connection: number | null;
             /**
              * From
              * @description The calling number.
@@ -3308,6 +3521,12 @@ export interface components {
         /** WhatsappAttempt */
         WhatsappAttempt: {
             /**
+             * Connection
+             * @description The connection (id) it goes out through; default: the account's default connection for the channel, else the sandbox.
+             * @default null
+             */
+            connection: number | null;
+            /**
              * From
              * @description The sender: a number, an alphanumeric sender id or an address.
              * @default null
@@ -3324,6 +3543,12 @@ export interface components {
              * @default null
              */
             text: string | null;
+            /**
+             * Tracklinks
+             * @description Rewrite the links in the text so clicks are counted (message.clicked).
+             * @default false
+             */
+            trackLinks: boolean;
             /**
              * @description Try WhatsApp. (enum property replaced by openapi-typescript)
              * @enum {string}
@@ -5609,6 +5834,404 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_connections_api_v1_connections_get: {
+        parameters: {
+            query?: {
+                /** @description How many items, 1 to 1,000. */
+                limit?: number;
+                /** @description How many items to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_connection_api_v1_connections_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    read_connection_api_v1_connections__connection_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connection's id */
+                connection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_connection_api_v1_connections__connection_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connection's id */
+                connection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_connection_api_v1_connections__connection_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connection's id */
+                connection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionUpdate"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -10126,6 +10749,164 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delivery_callback_api_v1_webhooks__token__delivery_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connection's webhook token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    inbound_callback_api_v1_webhooks__token__inbound_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connection's webhook token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
             };
             /** @description Malformed request */
             400: {

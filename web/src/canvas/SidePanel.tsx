@@ -174,6 +174,22 @@ function Input({
         ))}
       </select>
     );
+  } else if (field.kind === "checkbox") {
+    return (
+      <div className="field checkbox">
+        <label>
+          <input
+            {...common}
+            type="checkbox"
+            checked={value === true}
+            onChange={(e) => onChange(e.target.checked ? true : undefined)}
+          />{" "}
+          {field.label}
+        </label>
+        {field.hint && <p className="muted">{field.hint}</p>}
+        {problemText}
+      </div>
+    );
   } else if (field.kind === "number") {
     control = (
       <input

@@ -1,7 +1,7 @@
 // What the canvas knows of each element type and entry type: the guide's words, the fields of
 // DESIGN.md's element table and the outcomes. Pure data, shared by the canvas and its tests.
 
-export type FieldKind = "text" | "textarea" | "duration" | "json" | "number" | "select" | "branches";
+export type FieldKind = "text" | "textarea" | "duration" | "json" | "number" | "select" | "branches" | "checkbox";
 
 export interface Field {
   key: string;
@@ -35,6 +35,14 @@ export const FAMILIES: Array<[ElementKind["family"], string]> = [
 
 const templateHint = "Liquid placeholders such as {{ person.firstName }} or {{ cartValue }}";
 const exprHint = "an expression: variables bare, person.x, event.x";
+const connection: Field = {
+  key: "connection", label: "Connection", kind: "number",
+  hint: "a connection's id; empty: the account's default for the channel",
+};
+const trackLinks: Field = {
+  key: "trackLinks", label: "Track links", kind: "checkbox",
+  hint: "links in the text lead through Tidings, so clicks are counted",
+};
 
 export const ELEMENTS: ElementKind[] = [
   {
@@ -42,6 +50,8 @@ export const ELEMENTS: ElementKind[] = [
     fields: [
       { key: "from", label: "Sender", kind: "text" },
       { key: "text", label: "Text", kind: "textarea", hint: templateHint },
+      trackLinks,
+      connection,
     ],
   },
   {
@@ -52,6 +62,7 @@ export const ELEMENTS: ElementKind[] = [
       { key: "subject", label: "Subject", kind: "text", hint: templateHint },
       { key: "html", label: "HTML", kind: "textarea", hint: templateHint },
       { key: "text", label: "Plain text", kind: "textarea" },
+      connection,
     ],
   },
   {
@@ -60,6 +71,8 @@ export const ELEMENTS: ElementKind[] = [
       { key: "from", label: "Sender", kind: "text" },
       { key: "text", label: "Text", kind: "textarea", hint: templateHint },
       { key: "template", label: "Template", kind: "json", hint: '{"name", "language", "params"}' },
+      trackLinks,
+      connection,
     ],
   },
   {
@@ -69,6 +82,8 @@ export const ELEMENTS: ElementKind[] = [
       { key: "text", label: "Text", kind: "textarea", hint: templateHint },
       { key: "image", label: "Image", kind: "text" },
       { key: "button", label: "Button", kind: "json", hint: '{"text", "url"}' },
+      trackLinks,
+      connection,
     ],
   },
   {
@@ -79,6 +94,7 @@ export const ELEMENTS: ElementKind[] = [
       { key: "say", label: "Say", kind: "textarea", hint: templateHint },
       { key: "language", label: "Language", kind: "text" },
       { key: "collect", label: "Collect digits", kind: "json", hint: '{"variable", "maxDigits", "timeout"}' },
+      connection,
     ],
   },
   {

@@ -21,10 +21,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tidings.domain.prices import price_micros
 from tidings.domain.routes import Routes
 from tidings.domain.sandbox import Outcome, SandboxSettings, decide, fixed_outcome
 from tidings.engine.figures import EngineFigures
-from tidings.store import changes, outbox, participations, sandbox
+from tidings.store import changes, outbox, participations, provider_outbox, sandbox
+from tidings.store.counts import add_counters
 from tidings.store.ids import next_ids
 from tidings.store.outbox import Sendable as Sendable  # named by the set-based sends too
 
@@ -130,6 +132,7 @@ def settle(
     (events or stimuli) and the result a failover or a voice call waits for; answer the
     ids handed over. `people_exist`: the caller entered them in this transaction."""
     settings: dict[int, SandboxSettings] = {}
+    tables: dict[int, dict[str, Any]] = {}  # accounts with a price table
     by_status: dict[str, list[int]] = defaultdict(list)
     new_inbox: list[dict[str, Any]] = []
     # (account, person, outbox id, event name) of reports due now that no flow enters or
@@ -139,8 +142,10 @@ def settle(
     plans: dict[Any, tuple[int, list[tuple[str, bool]]]] = {}  # per account (and outcome)
     for oid, account, participation, flow, version, element, person, kind, channel, want in rows:
         if account not in settings:
-            settings[account] = sandbox.read_settings(conn, account)
+            settings[account], table = sandbox.settings_and_prices(conn, account)
             fixed[account] = fixed_outcome(settings[account])
+            if table:
+                tables[account] = table
         same = fixed[account]
         outcome = same or decide(oid, settings[account])
         by_status[outcome.reports[0]].append(oid)
@@ -180,11 +185,35 @@ def settle(
             )
     if figures is not None and "failed" in by_status:
         figures.provider_errors("sandbox", "failed", len(by_status["failed"]))
+    if tables:
+        _price(conn, [r for r in rows if r.account_id in tables and r.kind == "message"], tables)
     for status, ids in by_status.items():
         outbox.copy_to_sandbox(conn, ids, status, now)
     new_inbox += _kept(conn, reports, now, partitions, people_exist=people_exist)
     changes.enqueue(conn, new_inbox)
     return [row[0] for row in rows]
+
+
+def _price(conn: Connection, rows: Sequence[Sendable], tables: dict[int, dict[str, Any]]) -> None:
+    """Price the messages of accounts with a price table (domain/prices.py): each row's
+    price, and the flow's and element's `trafficCostMicros`."""
+    if not rows:
+        return
+    targets = outbox.targets(conn, [r.id for r in rows])
+    prices: list[tuple[float, int]] = []
+    counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    for row in rows:
+        to, parts = targets.get(row.id, ("", 1))
+        cost = price_micros(tables[row.account_id], row.channel, to, parts)
+        if not cost:
+            continue
+        prices.append((cost / 1_000_000, row.id))
+        if row.flow_id is not None and row.version is not None:
+            where = (row.account_id, row.flow_id, row.version)
+            counters[(*where, "", "trafficCostMicros")] += cost
+            counters[(*where, row.element or "", "trafficCostMicros")] += cost
+    provider_outbox.priced(conn, prices)
+    add_counters(conn, dict(counters))
 
 
 def _report(

@@ -35,9 +35,12 @@ from tidings.channels import ApiClient, CallApi
 from tidings.channels.providers import Outgoing, Provider, SendResult, Webhooks
 from tidings.channels.registry import make_provider
 from tidings.domain import tracking
+from tidings.domain.prices import price_micros
 from tidings.engine.figures import PROVIDER_ERRORS, EngineFigures
 from tidings.store import changes, connections, provider_outbox
+from tidings.store.accounts import price_tables
 from tidings.store.connections import ConnectionRow
+from tidings.store.counts import add_counters
 from tidings.store.provider_outbox import Claimed
 
 log = logging.getLogger("tidings.sending")
@@ -309,10 +312,21 @@ def settle(
     failed: list[tuple[str, int, str | None, float | None, int]] = []
     counts: dict[tuple[str, str], int] = defaultdict(int)
     rows: dict[int, Claimed] = {}
+    tables = price_tables(conn, {row.account_id for row, _, _ in done})
+    costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     for row, result, provider in done:
         rows[row.id] = row
         if result.status == "accepted":
-            accepted.append((result.provider_id, result.price, row.id))
+            price = result.price
+            if price is None and row.account_id in tables:
+                to, parts = str(row.payload.get("to") or ""), int(row.payload.get("parts") or 1)
+                micros = price_micros(tables[row.account_id], row.channel, to, parts)
+                price = micros / 1_000_000 if micros else None
+            accepted.append((result.provider_id, price, row.id))
+            if price and row.kind == "message" and row.flow_id is not None:
+                where = (row.account_id, row.flow_id, row.version or 0)
+                costs[(*where, "", "trafficCostMicros")] += round(price * 1_000_000)
+                costs[(*where, row.element or "", "trafficCostMicros")] += round(price * 1_000_000)
             continue
         if result.status == "retry" and row.attempts < MAX_ATTEMPTS:
             wait = result.retry_after if result.retry_after is not None else None
@@ -327,6 +341,7 @@ def settle(
         counts[(provider, "failed")] += 1
     if accepted:
         provider_outbox.accepted(conn, accepted, now)
+        add_counters(conn, dict(costs))
     if again:
         provider_outbox.again(conn, again)
     changed = provider_outbox.finish(conn, failed, leaving=("sending",))

@@ -19,6 +19,7 @@ A provider's reported price replaces the one the account's price table gave
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from tidings.domain.errors import InvalidInput, NotFound, Problem
 from tidings.engine.sending import report_items
 from tidings.store import changes, provider_outbox
 from tidings.store.connections import ConnectionRow
+from tidings.store.counts import add_counters
 
 FINAL = ("delivered", "failed")
 
@@ -54,8 +56,19 @@ def record(
         raise NotFound(f"no message {', '.join(unknown[:5])} went out through this connection")
     items: list[dict[str, Any]] = []
     changed = 0
+    # a provider's price replaces the table's: the counters take the difference
     prices = [(r.price, oid) for r, oid in zip(reports, ids, strict=True) if r.price is not None]
+    costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    for price, oid in prices:
+        message = sent[oid]
+        delta = round(price * 1_000_000) - round((message.price or 0) * 1_000_000)
+        if delta and message.kind == "message" and message.flow_id is not None:
+            where = (message.account_id, message.flow_id, message.version or 0)
+            costs[(*where, "", "trafficCostMicros")] += delta
+            costs[(*where, message.element or "", "trafficCostMicros")] += delta
+        sent[oid] = message._replace(price=price)
     provider_outbox.priced(conn, prices)
+    add_counters(conn, dict(costs))
     for report, oid in zip(reports, ids, strict=True):
         message = sent[oid]
         if report.status in FINAL:

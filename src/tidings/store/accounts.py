@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ class Account:
     timezone: str
     allow_private_urls: bool
     created_at: int
+    prices: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,3 +121,16 @@ def ensure_default_account(conn: Connection, *, api_key: str | None, now: int) -
             conn, account_id=DEFAULT_ACCOUNT_ID, name="first key", admin=True, now=now
         )
     return generated
+
+
+def price_tables(conn: Connection, account_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The price tables of these accounts, of those that have one."""
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.prices).where(
+            accounts.c.id.in_(wanted), accounts.c.prices.is_not(None)
+        )
+    ).all()
+    return {int(r[0]): dict(r[1]) for r in rows if r[1]}

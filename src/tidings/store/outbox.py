@@ -304,6 +304,20 @@ def copy_to_sandbox(conn: Connection, ids: Sequence[int], status: str, now: int)
         )
 
 
+def targets(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """id -> (recipient, parts) of these outbox rows (read from their payloads)."""
+    dialect = dialect_of_conn(conn)
+    to, _sender, _content, parts, _wants = _payload(dialect)
+    out: dict[int, tuple[str, int]] = {}
+    for start in range(0, len(ids), CHUNK):
+        listed = ids_in("id", ids[start : start + CHUNK])
+        for oid, target, count in fetch(
+            conn, f"SELECT id, {to}, {parts} FROM outbox WHERE {listed}"
+        ):
+            out[int(oid)] = (str(target or ""), int(count or 1))
+    return out
+
+
 def message_refs(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
     """id -> (id, flow, version, element, channel) of these outbox rows."""
     return {

@@ -41,6 +41,11 @@ ELEMENT_NAMES = (
 MICROS = Decimal(1_000_000)
 
 
+def _cost(values: dict[str, float]) -> float:
+    """`trafficCostMicros` as a number, exact to the millionth."""
+    return float(Decimal(int(values.get("trafficCostMicros", 0))) / MICROS)
+
+
 def people_inside(conn: Connection, account_id: int, flow_id: int, version: int) -> int:
     """Entries into the version less its exits, from its counters (exact: they are
     committed with every step): 0 once everyone who entered has left."""
@@ -90,6 +95,7 @@ def performance(
     flow["profilesInFlow"] = int(people_in)
     flow["refusedEntries"] = refused
     flow["goalValue"] = float(Decimal(int(flow_level.get("goalValueMicros", 0))) / MICROS)
+    flow["trafficCost"] = _cost(flow_level)
     entries = int(flow_level.get("profilesInFlow", 0))  # counted once per entry
     flow["conversionRate"] = round(flow["goalPerformers"] / entries, 4) if entries else 0.0
     unique: dict[str, int] = {
@@ -118,6 +124,7 @@ def performance(
             "totalEngagements": int(values.get("totalEngagements", 0)),
             "uniqueEngagements": unique.get(element, 0),
             "messagesSent": int(values.get("messagesSent", 0)),
+            "trafficCost": _cost(values),
             "sendsDeferred": int(values.get("sendsDeferred", 0)),
             "sendsDropped": int(values.get("sendsDropped", 0)),
         }

@@ -9,16 +9,36 @@ from sqlalchemy import Connection, delete, insert, select
 from tidings.domain.durations import format_micros
 from tidings.domain.sandbox import SandboxSettings
 from tidings.store.element_names import ElementNames
-from tidings.store.tables import sandbox_messages, sandbox_settings
+from tidings.store.tables import accounts, sandbox_messages, sandbox_settings
 
 
 def read_settings(conn: Connection, account_id: int) -> SandboxSettings:
+    return settings_and_prices(conn, account_id)[0]
+
+
+def settings_and_prices(
+    conn: Connection, account_id: int
+) -> tuple[SandboxSettings, dict[str, Any] | None]:
+    """The account's sandbox settings and its price table (None: none), in one read."""
     row = conn.execute(
-        select(sandbox_settings).where(sandbox_settings.c.account_id == account_id)
+        select(
+            accounts.c.prices,
+            sandbox_settings.c.delivered,
+            sandbox_settings.c.seen,
+            sandbox_settings.c.clicked,
+            sandbox_settings.c.delay,
+        )
+        .select_from(
+            accounts.outerjoin(sandbox_settings, sandbox_settings.c.account_id == accounts.c.id)
+        )
+        .where(accounts.c.id == account_id)
     ).one_or_none()
     if row is None:
-        return SandboxSettings()
-    return SandboxSettings(row.delivered, row.seen, row.clicked, row.delay)
+        return SandboxSettings(), None
+    prices = dict(row.prices) if row.prices else None
+    if row.delivered is None:
+        return SandboxSettings(), prices
+    return SandboxSettings(row.delivered, row.seen, row.clicked, row.delay), prices
 
 
 def write_settings(conn: Connection, account_id: int, settings: SandboxSettings) -> None:

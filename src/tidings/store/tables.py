@@ -119,6 +119,7 @@ accounts = Table(
     Column("name", String(255), nullable=False),
     Column("timezone", String(64), nullable=False, server_default="UTC"),
     Column("allow_private_urls", Boolean, nullable=False, server_default="0"),
+    Column("prices", Json),  # the traffic price table (domain/prices.py); NULL: none
     Column("created_at", BigInteger, nullable=False),
     sqlite_autoincrement=True,  # ids are never reused after a delete
 )

@@ -12,7 +12,8 @@ from tidings.api.auth import Caller, admin, caller
 from tidings.api.context import AppContext, context
 from tidings.api.schemas import ERRORS, Strict
 from tidings.domain.durations import format_micros
-from tidings.domain.errors import Forbidden, InvalidInput, Problem
+from tidings.domain.errors import Forbidden, InvalidInput, Problem, ProblemList
+from tidings.domain.prices import check_prices
 from tidings.store import accounts as store
 
 router = APIRouter(tags=["accounts"], responses=ERRORS)
@@ -28,6 +29,11 @@ class AccountUpdate(Strict):
     timezone: str | None = Field(None, max_length=64)
     allowPrivateUrls: bool | None = Field(
         None, description="Let call_api reach private, loopback and link-local addresses"
+    )
+    prices: dict[str, Any] | None = Field(
+        None,
+        description='Traffic prices per message part by channel, e.g. {"sms": {"default": '
+        '0.05, "HR": 0.04}, "email": 0.001}; a provider\'s reported price replaces them',
     )
 
 
@@ -46,6 +52,7 @@ def _out(account: store.Account) -> dict[str, Any]:
         "name": account.name,
         "timezone": account.timezone,
         "allowPrivateUrls": account.allow_private_urls,
+        "prices": account.prices or {},
         "createdAt": format_micros(account.created_at),
     }
 
@@ -88,4 +95,9 @@ def update_account(
         changes["timezone"] = body.timezone
     if body.allowPrivateUrls is not None:
         changes["allow_private_urls"] = body.allowPrivateUrls
+    if body.prices is not None:
+        problems = ProblemList()
+        table = check_prices(body.prices, problems)
+        problems.raise_if_any()
+        changes["prices"] = table or None
     return _out(ctx.db.write(lambda conn: store.update_account(conn, who.account_id, changes)))

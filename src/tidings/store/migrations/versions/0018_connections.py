@@ -9,7 +9,7 @@ message routed through one keeps its id on its outbox row, with the provider's o
 its price and a failure's reason, and is claimed by the provider dispatcher through
 `ix_outbox_due_provider` (engine/sending.py). Messages without a connection go to the
 sandbox as before. `server_secrets` keeps the key that signs tracking links. A person's
-`unsubscribed` channels (consent) are kept on their row.
+`unsubscribed` channels (consent) are kept on their row, an account's price table on its.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.add_column("people", sa.Column("unsubscribed", sa.String(64)))
+    op.add_column("accounts", sa.Column("prices", Json))
     op.add_column("outbox", sa.Column("connection_id", Id))
     op.add_column("outbox", sa.Column("provider_id", sa.String(64)))
     op.add_column("outbox", sa.Column("price", sa.Float()))
@@ -82,5 +83,6 @@ def downgrade() -> None:
     for column in ("clicked_at", "seen_at", "reason", "price", "provider_id", "connection_id"):
         op.drop_column("outbox", column)
     op.drop_column("people", "unsubscribed")
+    op.drop_column("accounts", "prices")
     op.drop_table("connections")
     op.drop_table("server_secrets")

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr, getaddresses
 from html.parser import HTMLParser
 from typing import Any
 
@@ -164,7 +164,13 @@ def _address(field: str, value: str) -> tuple[str, str]:
     if "\r" in value or "\n" in value:
         raise InvalidEmail(field, "an address may not contain a line break")
     plain = _PLAIN.fullmatch(value)
-    name, spec = ("", plain.group(1)) if plain else parseaddr(value)
+    if plain:
+        name, spec = "", plain.group(1)
+    else:
+        found = getaddresses([value])
+        if len(found) != 1:
+            raise InvalidEmail(field, f"{value!r} is not one email address")
+        name, spec = found[0]
     local, at, host = spec.rpartition("@")
     if not at or not local or not host or _CONTROLS.search(spec) or " " in spec:
         raise InvalidEmail(field, f"{value!r} is not an email address")
@@ -228,6 +234,8 @@ def _leaf(subtype: str, text: str) -> _Leaf:
     """A text/`subtype` part holding `text`: 7bit when ASCII with short lines, else
     quoted-printable (the C encoder of `binascii`)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
     if text.isascii() and all(len(line) <= _MAX_LINE for line in text.split("\n")):
         return _Leaf(subtype, "7bit", text)
     body = binascii.b2a_qp(text.encode("utf-8", "surrogatepass"), istext=True).decode("ascii")
@@ -359,6 +367,9 @@ _LINES = frozenset(
 _CELLS = frozenset({"td", "th"})
 _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "area", "base", "col"})
 _SKIPPED_HREFS = ("#", "javascript:", "data:")
+_LINE_END = "\x01"  # a block ends: a line break, unless the run already has one
+_PARAGRAPH = "\x02"  # a paragraph or heading ends: a blank line
+_BREAKS = re.compile(r"[\x01\x02\n](?:[ \t]*[\x01\x02\n])*")
 
 
 class _TextMaker(HTMLParser):
@@ -382,11 +393,11 @@ class _TextMaker(HTMLParser):
         if tag == "br":
             self.pieces.append("\n")
         elif tag in _PARAGRAPHS:
-            self.pieces.append("\n\n")
+            self.pieces.append(_PARAGRAPH)
             if tag == "pre":
                 self._pre += 1
         elif tag in _LINES:
-            self.pieces.append("\n")
+            self.pieces.append(_LINE_END)
             if tag == "li":
                 self.pieces.append("- ")
         elif tag in _CELLS:
@@ -410,11 +421,11 @@ class _TextMaker(HTMLParser):
                 self._skipping.pop()
             return
         if tag in _PARAGRAPHS:
-            self.pieces.append("\n\n")
+            self.pieces.append(_PARAGRAPH)
             if tag == "pre" and self._pre:
                 self._pre -= 1
         elif tag in _LINES:
-            self.pieces.append("\n")
+            self.pieces.append(_LINE_END)
         elif tag == "a" and self._links:
             href, start = self._links.pop()
             if href and not href.lower().startswith(_SKIPPED_HREFS):
@@ -433,6 +444,14 @@ class _TextMaker(HTMLParser):
             self.pieces.append(re.sub(r"\s+", " ", data))
 
 
+def _breaks(run: re.Match[str]) -> str:
+    """One run of block ends and `<br>`s: as many line ends as its strongest member asks
+    (a paragraph two, a block one, each `<br>` one), so nested blocks add no blank lines."""
+    found = run.group()
+    strongest = 2 if _PARAGRAPH in found else 1 if _LINE_END in found else 0
+    return "\n" * max(strongest, found.count("\n"))
+
+
 def html_to_text(html: str) -> str:
     """A readable plain-text rendering of `html` for the text/plain part.
 
@@ -444,7 +463,8 @@ def html_to_text(html: str) -> str:
     maker = _TextMaker()
     maker.feed(html)
     maker.close()
+    text = _BREAKS.sub(_breaks, "".join(maker.pieces))
     lines: list[str] = []
-    for line in "".join(maker.pieces).split("\n"):
+    for line in text.split("\n"):
         lines.extend(_SPACES.sub(" ", part).strip() for part in line.split("\x00"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip() + "\n"

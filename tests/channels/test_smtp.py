@@ -135,6 +135,19 @@ async def test_a_connection_the_server_dropped_is_replaced(standin: SmtpStandin)
     assert standin.duplicates == 0
 
 
+async def test_a_drop_noticed_only_when_sending_is_retried_at_once_on_a_new_connection(
+    standin: SmtpStandin,
+) -> None:
+    async with provider(standin, maxConnections=1) as p:
+        assert statuses(await send(p, [email(1)])) == ["accepted"]
+        standin.drop_connections()  # no pause: the client learns it on its next command
+        results = await send(p, [email(2), email(3)])
+
+    assert statuses(results) == ["accepted", "accepted"]
+    assert standin.connections == 2
+    assert standin.count == 3
+
+
 async def test_a_refused_recipient_fails_that_message_only(standin: SmtpStandin) -> None:
     standin.reject("person3@example.com")
     batch = [email(n) for n in range(6)]

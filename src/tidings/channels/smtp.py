@@ -390,10 +390,7 @@ class SmtpProvider:
         settings = self._settings
         addresses = await self._addresses(settings.host)
         sock = await _dial(addresses, settings.effective_port)
-        tls = settings.security != "none"
-        context = (
-            self._tls if self._tls is not None else (ssl.create_default_context() if tls else None)
-        )
+        context = self._tls_context() if settings.security != "none" else None
         connection = aiosmtplib.SMTP(
             hostname=settings.host,  # with `sock`: only the name TLS verifies (and SNI)
             sock=sock,
@@ -415,6 +412,12 @@ class SmtpProvider:
             raise
         self.connections_opened += 1
         return connection
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """The injected context, else the system's trust store (loaded once)."""
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
 
     async def _addresses(self, host: str) -> list[str]:
         """The checked addresses to dial (see `call_api._addresses`), or `_Trouble`."""

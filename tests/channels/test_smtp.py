@@ -225,6 +225,34 @@ async def test_a_server_that_never_greets_times_out_as_retry() -> None:
     assert "timed out" in results[0].reason
 
 
+async def test_a_send_cancelled_mid_exchange_does_not_return_its_connection() -> None:
+    opened: list[asyncio.StreamWriter] = []
+
+    async def mute_after_ehlo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        opened.append(writer)
+        writer.write(b"220 mute.example ESMTP\r\n")
+        await reader.readline()  # EHLO
+        writer.write(b"250 mute.example\r\n")
+        await reader.read()  # MAIL and whatever follows: never answered
+
+    server = await asyncio.start_server(mute_after_ehlo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = SmtpSettings(host="127.0.0.1", port=port, security="none", maxConnections=1)
+    try:
+        async with SmtpProvider(settings, allow_private=True) as p:
+            for _ in range(2):
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(p.send([email(1)], WEBHOOKS), 0.3)
+    finally:
+        for writer in opened:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+        await asyncio.sleep(0.01)
+
+    assert len(opened) == 2  # the second send did not reuse the half-used connection
+
+
 # --- the private-address guard ---------------------------------------------------------------
 
 

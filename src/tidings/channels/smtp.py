@@ -262,6 +262,7 @@ class SmtpProvider:
                 try:
                     while jobs and healthy:
                         job = jobs.popleft()
+                        healthy = False  # until the exchange ends: a cancelled one is closed
                         result, healthy = await self._deliver(connection, job)
                         if result is None:  # lost before the content went: once more, anew
                             job.tried_again = True

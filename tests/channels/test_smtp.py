@@ -225,32 +225,56 @@ async def test_a_server_that_never_greets_times_out_as_retry() -> None:
     assert "timed out" in results[0].reason
 
 
-async def test_a_send_cancelled_mid_exchange_does_not_return_its_connection() -> None:
-    opened: list[asyncio.StreamWriter] = []
+class Mute:
+    """A server that greets and answers EHLO, then answers nothing: `opened` connections."""
 
-    async def mute_after_ehlo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        opened.append(writer)
+    def __init__(self) -> None:
+        self.opened: list[asyncio.StreamWriter] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.opened.append(writer)
         writer.write(b"220 mute.example ESMTP\r\n")
         await reader.readline()  # EHLO
         writer.write(b"250 mute.example\r\n")
         await reader.read()  # MAIL and whatever follows: never answered
 
-    server = await asyncio.start_server(mute_after_ehlo, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    settings = SmtpSettings(host="127.0.0.1", port=port, security="none", maxConnections=1)
-    try:
+    async def __aenter__(self) -> Mute:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for writer in self.opened:
+            writer.close()
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+        await asyncio.sleep(0.01)
+
+
+async def test_a_server_that_stops_answering_times_out_as_retry_once() -> None:
+    async with Mute() as mute:
+        settings = SmtpSettings(
+            host="127.0.0.1", port=mute.port, security="none", timeoutSeconds=0.2
+        )
+        async with SmtpProvider(settings, allow_private=True) as p:
+            results = await send(p, [email(1)])
+
+    assert (results[0].status, results[0].reason) == ("retry", "timed out after 0.2 s")
+    assert len(mute.opened) == 1  # not tried again at once: the server is slow, not gone
+
+
+async def test_a_send_cancelled_mid_exchange_does_not_return_its_connection() -> None:
+    async with Mute() as mute:
+        settings = SmtpSettings(host="127.0.0.1", port=mute.port, security="none", maxConnections=1)
         async with SmtpProvider(settings, allow_private=True) as p:
             for _ in range(2):
                 with pytest.raises(TimeoutError):
                     await asyncio.wait_for(p.send([email(1)], WEBHOOKS), 0.3)
-    finally:
-        for writer in opened:
-            writer.close()
-        server.close()
-        await server.wait_closed()
-        await asyncio.sleep(0.01)
 
-    assert len(opened) == 2  # the second send did not reuse the half-used connection
+    assert len(mute.opened) == 2  # the second send did not reuse the half-used connection
 
 
 # --- the private-address guard ---------------------------------------------------------------

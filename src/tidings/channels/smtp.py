@@ -310,12 +310,12 @@ class SmtpProvider:
         except aiosmtplib.SMTPResponseException as exc:
             keep = exc.code != 421 and await self._reset(connection)
             return self._answer(job, exc.code, exc.message), keep
-        except (aiosmtplib.SMTPServerDisconnected, ConnectionError, OSError) as exc:
+        except TimeoutError:  # aiosmtplib's SMTPTimeoutError too; before OSError, its base
+            return SendResult(job.id, "retry", f"timed out after {timeout:g} s"), False
+        except (aiosmtplib.SMTPServerDisconnected, OSError) as exc:
             if not content_sent and not job.tried_again:
                 return None, False
             return SendResult(job.id, "retry", f"connection lost: {self._scrub(str(exc))}"), False
-        except (aiosmtplib.SMTPTimeoutError, TimeoutError):
-            return SendResult(job.id, "retry", f"timed out after {timeout:g} s"), False
         except (aiosmtplib.SMTPException, ValueError) as exc:
             # aiosmtplib refuses an address it cannot quote (ValueError), or the like.
             keep = await self._reset(connection)

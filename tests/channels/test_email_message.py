@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email import policy
+from email.errors import NonASCIILocalPartDefect
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesParser, Parser
 from typing import Any
 
 import pytest
@@ -47,7 +48,10 @@ def outgoing(**content: Any) -> Outgoing:
 
 def parsed(message: Outgoing) -> EmailMessage:
     data = render(message, domain="shop.example", now=NOW)
-    result = BytesParser(policy=policy.default).parsebytes(data)
+    if data.isascii():
+        result = BytesParser(policy=policy.default).parsebytes(data)
+    else:  # SMTPUTF8: the headers are UTF-8, as a server that took it reads them
+        result = Parser(policy=policy.default).parsestr(data.decode("utf-8"))
     assert isinstance(result, EmailMessage)
     return result
 
@@ -221,6 +225,23 @@ def test_an_international_domain_goes_as_idna_and_a_utf8_local_part_needs_smtput
     assert not needs_utf8(idn)
     assert needs_utf8(utf8)
     assert "To: ana.šimić@example.com\r\n".encode() in utf8
+
+
+@pytest.mark.parametrize(
+    ("to", "name", "spec"),
+    [
+        ('"Doe, John" <john@example.com>', "Doe, John", "john@example.com"),
+        ('"Ana \\"the\\" Š." <ana@example.com>', 'Ana "the" Š.', "ana@example.com"),
+        ("Dr. Who <who@example.com>", "Dr. Who", "who@example.com"),
+        ("Ana <ana.šimić@example.com>", "Ana", "ana.šimić@example.com"),
+    ],
+)
+def test_display_names_are_quoted_or_encoded_as_needed(to: str, name: str, spec: str) -> None:
+    message = parsed(outgoing(to=to))
+
+    assert message["To"].addresses[0].display_name == name
+    assert message["To"].addresses[0].addr_spec == spec
+    assert not [d for d in message["To"].defects if not isinstance(d, NonASCIILocalPartDefect)]
 
 
 @pytest.mark.parametrize(

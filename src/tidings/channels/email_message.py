@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, getaddresses
+from email.utils import format_datetime, getaddresses
 from html.parser import HTMLParser
 from typing import Any
 
@@ -66,6 +66,7 @@ _URL = re.compile(r"https?://[\x21-\x7e]+", re.IGNORECASE)
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 _PLAIN = re.compile(r"\s*([^\s<>()\[\]\\,;:@\"]+@[^\s<>()\[\]\\,;:@\"]+)\s*")
 _UTF8_LOCAL = re.compile(r"[^\s<>()\[\]\\,;:@\"]+")
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
@@ -198,8 +199,15 @@ def _mailbox(name: str, field: str, value: str) -> str:
     if not display:
         return spec
     if display.isascii() and "=?" not in display:
-        return formataddr((display, spec))
+        return _fold(name, [*_phrase(display).split(" "), f"<{spec}>"])
     return _fold(name, [*encoded_words(display), f"<{spec}>"])
+
+
+def _phrase(display: str) -> str:
+    """An ASCII display name as RFC 5322 writes it: quoted when it holds a special."""
+    if not _SPECIALS.search(display):
+        return display
+    return '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def subject_of(content: Mapping[str, Any]) -> str:

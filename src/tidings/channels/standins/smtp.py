@@ -40,7 +40,7 @@ import weakref
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesParser, Parser
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,7 +81,11 @@ class Received:
 
     def message(self) -> EmailMessage:
         """The message parsed by the stdlib (`email.policy.default`)."""
-        parsed = BytesParser(policy=policy.default).parsebytes(self.data)
+        if self.data.isascii():
+            parsed = BytesParser(policy=policy.default).parsebytes(self.data)
+        else:  # SMTPUTF8: headers in UTF-8 (RFC 6532), which BytesParser would not decode
+            text = self.data.decode("utf-8", "surrogateescape")
+            parsed = Parser(policy=policy.default).parsestr(text)
         assert isinstance(parsed, EmailMessage)
         return parsed
 

@@ -28,6 +28,11 @@
   could take: a refused address, an untrusted certificate, a server without STARTTLS when
   it is required, or a rejected login (535) -> `failed`; the rest -> `retry`. The password
   is never part of a reason or a log line (scrubbed even if a server echoed it).
+- **Cost** (measured against the stand-in in another process, 8 connections, on a busy
+  2-core machine): 2,000-2,500 emails/s; about 200 us of CPU per email here, plus about
+  70 us to derive the text part of an HTML-only email. Most of the rest is the four
+  round trips of an SMTP transaction (MAIL, RCPT, DATA, content): aiosmtplib does not
+  pipeline.
 - **Callbacks**: SMTP has none (bounces arrive as email, not as webhooks), so
   `delivery_reports` and `inbound_messages` refuse with `CallbackRefused("provider", ...,
   404)`: a request to an SMTP connection's webhook URL is a 404 that changes nothing,

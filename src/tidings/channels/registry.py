@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from tidings.channels.answering import ApiClient
 from tidings.channels.infobip import InfobipProvider, InfobipSettings
 from tidings.channels.providers import CHANNELS, Provider
+from tidings.channels.smtp import SmtpProvider, SmtpSettings
 from tidings.channels.twilio import TwilioProvider, TwilioSettings
 
 CHANNELS_OF: dict[str, tuple[str, ...]] = {
@@ -24,6 +25,9 @@ CHANNELS_OF: dict[str, tuple[str, ...]] = {
     "sandbox": CHANNELS,
 }
 PROVIDERS = tuple(CHANNELS_OF)
+# Providers that send no delivery reports: a message they accept is as delivered as it
+# will be known to be (an SMTP server's 250), so it counts as delivered at once.
+UNREPORTED = frozenset({"smtp"})
 
 
 class SandboxSettings(BaseModel):
@@ -39,8 +43,6 @@ def settings_model(provider: str) -> type[BaseModel]:
     if provider == "twilio":
         return TwilioSettings
     if provider == "smtp":
-        from tidings.channels.smtp import SmtpSettings
-
         return SmtpSettings
     if provider == "sandbox":
         return SandboxSettings
@@ -65,8 +67,6 @@ def make_provider(
         return InfobipProvider(model, http, allow_private=allow_private)
     if isinstance(model, TwilioSettings):
         return TwilioProvider(model, http, allow_private=allow_private)
-    if provider == "smtp":
-        from tidings.channels.smtp import SmtpProvider
-
-        return SmtpProvider(model, allow_private=allow_private)  # type: ignore[arg-type]
+    if isinstance(model, SmtpSettings):
+        return SmtpProvider(model, allow_private=allow_private)
     raise KeyError(provider)

@@ -33,7 +33,7 @@ from sqlalchemy import Connection
 
 from tidings.channels import ApiClient, CallApi
 from tidings.channels.providers import Outgoing, Provider, SendResult, Webhooks
-from tidings.channels.registry import make_provider
+from tidings.channels.registry import UNREPORTED, make_provider
 from tidings.domain import tracking
 from tidings.domain.prices import price_micros
 from tidings.engine.figures import PROVIDER_ERRORS, EngineFigures
@@ -313,6 +313,7 @@ def settle(
     counts: dict[tuple[str, str], int] = defaultdict(int)
     rows: dict[int, Claimed] = {}
     tables = price_tables(conn, {row.account_id for row, _, _ in done})
+    items: list[dict[str, Any]] = []
     costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     for row, result, provider in done:
         rows[row.id] = row
@@ -342,11 +343,18 @@ def settle(
     if accepted:
         provider_outbox.accepted(conn, accepted, now)
         add_counters(conn, dict(costs))
+    # a provider without delivery reports: accepted is delivered (registry.UNREPORTED)
+    final = [
+        ("delivered", now, None, None, row.id)
+        for row, result, provider in done
+        if result.status == "accepted" and provider in UNREPORTED
+    ]
+    for oid in provider_outbox.finish(conn, final, leaving=("sent",)):
+        items += report_items(_Message.of(rows[oid]), "delivered", now, partitions=partitions)
     if again:
         provider_outbox.again(conn, again)
     changed = provider_outbox.finish(conn, failed, leaving=("sending",))
     reasons = {f[4]: f[2] for f in failed}
-    items: list[dict[str, Any]] = []
     for oid in changed:
         row = rows[oid]
         items += report_items(

@@ -150,3 +150,47 @@ def test_a_wrong_token_finds_nothing(api: Api) -> None:
         answer = api.client.get(url, follow_redirects=False)
         assert answer.status_code in (404, 422)
     assert api.client.post("/u/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").status_code == 404
+
+
+def test_sandbox_emails_carry_tracked_links_too(api: Api) -> None:
+    flow = launched(api, {**EMAIL, "name": "Sandbox email"})["id"]
+    ana = enter(api, flow, "ana")
+    drain(api)
+    sent = [m for m in api.get("/sandbox/messages", params={"flow": flow}).json()["items"]]
+    assert len(sent) == 1
+    html = sent[0]["html"]
+    assert "https://shop.example/cart" not in html
+    clicks = re.findall(r'href="([^"]*/t/[^"]*)"', html)
+    assert len(clicks) == 1
+    assert "/u/" in html
+    drain(api, "PT5M")
+    answer = api.client.get(path(clicks[0]), follow_redirects=False)
+    assert answer.headers["location"] == "https://shop.example/cart?a=1&b=2"
+    drain(api)
+    assert any(e["name"] == "message.clicked" for e in names(api, ana["id"]))
+
+
+def test_an_sms_with_track_links_carries_tracked_links(api: Api) -> None:
+    document = {
+        "name": "Tracked SMS",
+        "entry": {"type": "api"},
+        "elements": [
+            {
+                "id": "s",
+                "type": "send_sms",
+                "from": "Shop",
+                "trackLinks": True,
+                "text": "Your cart: https://shop.example/c/1 - see you",
+            }
+        ],
+    }
+    flow = launched(api, document)["id"]
+    person = {"externalId": "ivo", "phones": ["+385911234567"]}
+    assert api.post(f"/flows/{flow}/participants", json={"person": person}).status_code < 300
+    drain(api)
+    text = api.get("/sandbox/messages", params={"flow": flow}).json()["items"][0]["text"]
+    assert "https://shop.example/c/1" not in text
+    assert text.endswith(" - see you")
+    link = re.findall(r"(http\S*/t/[A-Za-z0-9_-]+)", text)[0]
+    answer = api.client.get(path(link), follow_redirects=False)
+    assert answer.headers["location"] == "https://shop.example/c/1"

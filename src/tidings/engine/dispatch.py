@@ -25,6 +25,7 @@ from tidings.domain.prices import price_micros
 from tidings.domain.routes import Routes
 from tidings.domain.sandbox import Outcome, SandboxSettings, decide, fixed_outcome
 from tidings.engine.figures import EngineFigures
+from tidings.engine.sending import Links, with_tracking
 from tidings.store import changes, outbox, participations, provider_outbox, sandbox
 from tidings.store.counts import add_counters
 from tidings.store.ids import next_ids
@@ -44,11 +45,12 @@ def dispatch_once(
     owned: frozenset[int] | None = None,
     quiet: Quiet | None = None,
     figures: EngineFigures | None = None,
+    links: Links | None = None,
 ) -> int:
     rows = outbox.due_sends(conn, now, limit=limit, owned=owned, partitions=partitions)
     if not rows:
         return 0
-    ids = settle(conn, rows, now, partitions=partitions, quiet=quiet, figures=figures)
+    ids = settle(conn, rows, now, partitions=partitions, quiet=quiet, figures=figures, links=links)
     outbox.mark_sent(conn, ids, now)
     return len(rows)
 
@@ -63,6 +65,7 @@ def hand_over(
     people_exist: bool = False,
     figures: EngineFigures | None = None,
     routes: Routes | None = None,
+    links: Links | None = None,
 ) -> None:
     """Write a step's outbox rows (`outbox.message_row`); the messages and
     notifications due now go to the sandbox provider in the same transaction, as the
@@ -94,6 +97,7 @@ def hand_over(
             r["kind"],
             r["channel"],
             bool(r["payload"].get("wantsResult")),
+            r["channel"] == "email" or bool(r["payload"].get("trackLinks")),
         )
         for oid, r in zip(ids, now_rows, strict=True)
     ]
@@ -105,6 +109,7 @@ def hand_over(
         quiet=quiet,
         people_exist=people_exist,
         figures=figures,
+        links=links,
     )
 
 
@@ -126,6 +131,7 @@ def settle(
     quiet: Quiet | None = None,
     people_exist: bool = False,
     figures: EngineFigures | None = None,
+    links: Links | None = None,
 ) -> list[int]:
     """Hand `rows` (outbox rows already written: by the step itself, or read back by the
     dispatcher) to the sandbox provider: each message's fate, its sandbox row, its reports
@@ -140,7 +146,7 @@ def settle(
     reports: list[tuple[int, int, int, str]] = []
     fixed: dict[int, Outcome | None] = {}  # per account: everyone's outcome, if alike
     plans: dict[Any, tuple[int, list[tuple[str, bool]]]] = {}  # per account (and outcome)
-    for oid, account, participation, flow, version, element, person, kind, channel, want in rows:
+    for oid, account, participation, flow, version, element, person, kind, channel, want, _ in rows:
         if account not in settings:
             settings[account], table = sandbox.settings_and_prices(conn, account)
             fixed[account] = fixed_outcome(settings[account])
@@ -189,6 +195,28 @@ def settle(
         _price(conn, [r for r in rows if r.account_id in tables and r.kind == "message"], tables)
     for status, ids in by_status.items():
         outbox.copy_to_sandbox(conn, ids, status, now)
+    tracked = [r.id for r in rows if r.tracked and r.kind == "message" and r.person_id is not None]
+    if tracked and links is not None and links.key:
+        # emails (and texts with trackLinks) as they went out: links through /t/, the
+        # open pixel and the unsubscribe link, as a provider is handed them (sending.py)
+        payloads = outbox.contents(conn, tracked)
+        channels = {r.id: r.channel for r in rows}
+        sandbox.rewrite_contents(
+            conn,
+            [
+                (
+                    with_tracking(
+                        oid,
+                        channels[oid],
+                        payload.get("content") or {},
+                        bool(payload.get("trackLinks")),
+                        links,
+                    )[0],
+                    oid,
+                )
+                for oid, payload in payloads.items()
+            ],
+        )
     new_inbox += _kept(conn, reports, now, partitions, people_exist=people_exist)
     changes.enqueue(conn, new_inbox)
     return [row[0] for row in rows]

@@ -48,6 +48,7 @@ from tidings.engine.interest import Interest
 from tidings.engine.profile import apply_profile_updates
 from tidings.engine.programs import Compiled, Programs, apply_moved, read_waiting_for
 from tidings.engine.scope import Everything, Scope
+from tidings.engine.sending import Links
 from tidings.store import audience
 from tidings.store import flows as flow_store
 from tidings.store.changes import Changes, write_changes
@@ -113,6 +114,9 @@ class Engine:
         self._next_id = 0
         self._ids: list[int] = []  # PostgreSQL: this batch's ids, reserved in the read
         self.in_flight = bulk.InFlight()  # event entries not committed yet
+        # how tracked links and unsubscribe links are made (set by the runner, which knows
+        # the public URL and reads the install's key)
+        self.links: Links | None = None
 
     @property
     def composed_by_store(self) -> int:
@@ -132,6 +136,7 @@ class Engine:
             in_flight=self.in_flight,
             tally=self.bulk_tally,
             forget_ids=self.forget_ids,
+            links=self.links,
         )
 
     def partition_of(self, person_id: int) -> int:
@@ -538,6 +543,7 @@ class Engine:
             quiet=self.quiet,
             figures=self.figures,
             routes=self.programs.routes,
+            links=self.links,
         )
         # The "run for 1 year" rule counts from the last time an element fired.
         mark_active(conn, sorted(batch.active_flows), at)

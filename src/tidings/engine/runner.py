@@ -108,6 +108,10 @@ class Runner:
         partitions = self.engine.partitions
         scope = self.engine.scope
         scope.checkpoint()
+        if not self._sender.links.key:  # the install's link-signing key, read once
+            key = self.db.write(lambda conn: secrets.secret(conn, secrets.TRACKING))
+            self._sender.links = replace(self._sender.links, key=key)
+            self.engine.links = self._sender.links
         leads = scope.leads()
         owned = scope.owned()
         answered = self._settle_answers()
@@ -143,6 +147,7 @@ class Runner:
                     owned=owned,
                     quiet=self.engine.quiet,
                     figures=self.engine.figures,
+                    links=self.engine.links,
                 )
             )
         with self.db.read() as conn:
@@ -184,10 +189,6 @@ class Runner:
         (engine/sending.py). On the real clock the answers are settled at the next round;
         the virtual clock waits for them."""
         partitions = self.engine.partitions
-
-        if not self._sender.links.key:  # the install's link-signing key, read once
-            key = self.db.write(lambda conn: secrets.secret(conn, secrets.TRACKING))
-            self._sender.links = replace(self._sender.links, key=key)
 
         def take(conn: Connection) -> tuple[list[sending.Job], dict[int, bool]]:
             claimed = sending.claim(conn, at, owned=owned, partitions=partitions)

@@ -101,34 +101,43 @@ class Links:
         return f"{self.public_url.rstrip('/')}/{path}/{token}"
 
 
+def with_tracking(
+    message: int, channel: str | None, content: dict[str, Any], track_links: bool, links: Links
+) -> tuple[dict[str, Any], str | None]:
+    """A person's message as it goes out, and its unsubscribe URL: an email with its links
+    tracked, an open pixel and a visible unsubscribe link; another channel's text with
+    its links tracked when the element says `trackLinks`."""
+    content = dict(content)
+
+    def click(i: int) -> str:
+        return links.track(message, "click", i)
+
+    if channel == "email":
+        html, text = content.get("html"), content.get("text")
+        first = len(tracking.links(html, is_html=True)) if isinstance(html, str) else 0
+        if isinstance(html, str):
+            html = tracking.rewrite(html, is_html=True, link=click)
+            html = tracking.with_pixel(html, links.track(message, "open"))
+        if isinstance(text, str):
+            text = tracking.rewrite(text, is_html=False, link=click, start=first)
+        unsubscribe = links.track(message, "unsubscribe")
+        html, text = tracking.with_unsubscribe(html, text, unsubscribe)
+        content.update({k: v for k, v in (("html", html), ("text", text)) if v is not None})
+        return content, unsubscribe
+    if track_links and isinstance(content.get("text"), str):
+        content["text"] = tracking.rewrite(content["text"], is_html=False, link=click)
+    return content, None
+
+
 def outgoing(row: Claimed, links: Links) -> Outgoing:
-    """The message a claimed row asks for, as the provider is handed it: an email to a
-    person with its links tracked, an open pixel and an unsubscribe link (the header
-    and a visible one); another channel's text with its links tracked when the element
-    says `trackLinks`."""
+    """The message a claimed row asks for, as the provider is handed it (a person's with
+    its tracking: `with_tracking`)."""
     payload = row.payload
     content = dict(payload.get("content") or {})
     unsubscribe = None
-    person = row.kind == "message" and row.person_id is not None
-    if person and row.channel == "email":
-        html, text = content.get("html"), content.get("text")
-        first = len(tracking.links(html, is_html=True)) if html else 0
-        if html:
-            html = tracking.rewrite(
-                html, is_html=True, link=lambda i: links.track(row.id, "click", i)
-            )
-            html = tracking.with_pixel(html, links.track(row.id, "open"))
-        if text:
-            text = tracking.rewrite(
-                text, is_html=False, link=lambda i: links.track(row.id, "click", i), start=first
-            )
-        unsubscribe = links.track(row.id, "unsubscribe")
-        html, text = tracking.with_unsubscribe(html, text, unsubscribe)
-        content.update({k: v for k, v in (("html", html), ("text", text)) if v is not None})
-    elif person and payload.get("trackLinks") and isinstance(content.get("text"), str):
-        content["text"] = tracking.rewrite(
-            content["text"], is_html=False, link=lambda i: links.track(row.id, "click", i)
-        )
+    if row.kind == "message" and row.person_id is not None:
+        tracked = bool(payload.get("trackLinks"))
+        content, unsubscribe = with_tracking(row.id, row.channel, content, tracked, links)
     return Outgoing(
         id=str(row.id),
         channel=row.channel or "sms",

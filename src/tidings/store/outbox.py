@@ -238,6 +238,7 @@ class Sendable(NamedTuple):
     kind: str
     channel: str | None
     wants_result: bool
+    tracked: bool = False  # an email, or a text whose links are tracked (`trackLinks`)
 
 
 def _payload(dialect: Dialect) -> tuple[str, str, str, str, str]:
@@ -264,17 +265,19 @@ def due_sends(
     dialect = dialect_of_conn(conn)
     p = param(dialect)
     wants = _payload(dialect)[4]
+    tracks = f"COALESCE({sql_json_bool(dialect, 'payload', 'trackLinks')}, {sql_false(dialect)})"
     rows = fetch(
         conn,
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, kind, "
-        f"channel, {wants} FROM outbox WHERE status = 'pending' AND next_attempt_at <= {p} "
+        f"channel, {wants}, {tracks} FROM outbox WHERE status = 'pending' "
+        f"AND next_attempt_at <= {p} "
         f"AND kind != 'call_api' AND connection_id IS NULL{outbox_sql(owned, partitions)} "
         # By time, then id: in id order SQLite read the whole outbox past the done rows.
         f"ORDER BY next_attempt_at, id LIMIT {int(limit)}",
         (now,),
     )
     # SQLite reads wantsResult as 0/1
-    return [Sendable._make((*r[:9], bool(r[9]))) for r in rows]
+    return [Sendable._make((*r[:9], bool(r[9]), r[8] == "email" or bool(r[10]))) for r in rows]
 
 
 def mark_sent(conn: Connection, ids: Sequence[int], now: int) -> None:
@@ -315,6 +318,16 @@ def targets(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, int]]:
             conn, f"SELECT id, {to}, {parts} FROM outbox WHERE {listed}"
         ):
             out[int(oid)] = (str(target or ""), int(count or 1))
+    return out
+
+
+def contents(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """id -> the payload of these outbox rows."""
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), CHUNK):
+        listed = ids_in("id", ids[start : start + CHUNK])
+        for oid, payload in fetch(conn, f"SELECT id, payload FROM outbox WHERE {listed}"):
+            out[int(oid)] = orjson.loads(payload) if isinstance(payload, str | bytes) else payload
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from tidings.domain.durations import format_micros
 from tidings.domain.sandbox import SandboxSettings
@@ -101,3 +101,14 @@ def list_messages(
             }
         )
     return out
+
+
+def rewrite_contents(conn: Connection, rows: list[tuple[dict[str, Any], int]]) -> None:
+    """(content, message id): the messages as they went out (tracked links)."""
+    if rows:
+        conn.execute(
+            update(sandbox_messages)
+            .where(sandbox_messages.c.id == bindparam("b_id"))
+            .values(content=bindparam("b_content")),
+            [{"b_content": content, "b_id": oid} for content, oid in rows],
+        )

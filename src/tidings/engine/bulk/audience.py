@@ -211,7 +211,7 @@ def _write_sql(
         changes.counters[(*where, element, "messagesSent")] += n
     account, flow, version = where
     sendable: list[Sendable] = [
-        Sendable(oid, account, pid, flow, version, element, person, "message", "sms", False)
+        Sendable(oid, account, pid, flow, version, element, person, "message", "sms", False, False)
         for oid, pid, person, element in rows
     ]
     write_changes(conn, changes)

@@ -13,6 +13,7 @@ from tidings.engine.bulk.in_flight import InFlight
 from tidings.engine.figures import EngineFigures
 from tidings.engine.programs import Programs
 from tidings.engine.scope import Scope
+from tidings.engine.sending import Links
 from tidings.store.database import Database
 
 
@@ -35,3 +36,4 @@ class Context:
     in_flight: InFlight  # event entries not committed yet (event_entries.py)
     tally: Tally
     forget_ids: Callable[[], None]  # participations were numbered by the store
+    links: Links | None = None  # tracking and unsubscribe links (engine/sending.py)

@@ -122,4 +122,5 @@ def hand_over_entered(
         people_exist=True,
         figures=ctx.figures,
         routes=ctx.programs.routes,
+        links=ctx.links,
     )

@@ -51,7 +51,7 @@ def plan(program: Program, move: UniformMove, now: datetime) -> list[SqlSend] | 
         if not isinstance(handler, Send) or not isinstance(handler.content, SmsContent):
             return None
         template = handler.content.text
-        if template is None:
+        if template is None or handler.content.track_links:  # tracked links: in Python
             return None
         found = pieces(template, data, FIELDS)
         if found is None:

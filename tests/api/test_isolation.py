@@ -22,6 +22,7 @@ PATCHES: dict[str, dict[str, Any]] = {
     "audience": {"add": {"tags": ["vip"]}},
     "catalogs": {"name": "stolen"},
     "items": {"values": {"title": "stolen"}},
+    "connections": {"name": "stolen"},
 }
 
 
@@ -55,7 +56,12 @@ def owned_resources(api: Api) -> dict[str, str]:
         ).status_code
         == 201
     )
+    connection = api.post(
+        "/connections",
+        json={"name": "Mail", "provider": "smtp", "settings": {"host": "smtp.example.com"}},
+    ).json()
     return {
+        "connection_id": str(connection["id"]),
         "catalog_id": str(catalog["id"]),
         "key": "A-1",
         "flow_id": str(flow["id"]),
@@ -76,7 +82,9 @@ def test_no_endpoint_lets_another_account_reach_these_ids(api: Api, other_api: A
     tried = 0
     for path, operations in document["paths"].items():
         params = re.findall(r"{(\w+)}", path)
-        if not params:
+        if not params or path.startswith("/api/v1/webhooks/"):
+            # a webhook reads no API key: its unguessable token is the credential
+            # (tests/channels/test_connections_api.py refuses unknown and forged ones)
             continue
         resource = path.removeprefix("/api/v1/").split("/")[0]
         if path.endswith(("/participants", "/audience")):

@@ -15,11 +15,17 @@ CHUNK = 20_000
 
 
 def populate(
-    url: str, *, people_count: int, api_key: str, tag: str = "vip", phones: bool = True
+    url: str,
+    *,
+    people_count: int,
+    api_key: str,
+    tag: str = "vip",
+    phones: bool = True,
+    emails: bool = False,
 ) -> float:
     """Create the default account, `people_count` people with `tag` (and a phone each
-    unless `phones` is off: workloads that send SMS need one, people who only wait do not);
-    return the seconds it took."""
+    unless `phones` is off: workloads that send SMS need one, people who only wait do not;
+    an email address each with `emails`); return the seconds it took."""
     started = time.perf_counter()
     db = Database(url=url)
     db.migrate()
@@ -57,6 +63,20 @@ def populate(
                             "person_id": pid,
                             "kind": "phone",
                             "value": f"+38591{pid:07d}",
+                            "position": 0,
+                        }
+                        for pid in range(first, last + 1)
+                    ],
+                )
+            if emails:
+                conn.execute(
+                    insert(person_contacts),
+                    [
+                        {
+                            "account_id": 1,
+                            "person_id": pid,
+                            "kind": "email",
+                            "value": f"p{pid}@example.com",
                             "position": 0,
                         }
                         for pid in range(first, last + 1)

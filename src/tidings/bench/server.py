@@ -59,7 +59,13 @@ def running_server(
     folder = scratch("tidings-bench-")
     url = database_url or f"sqlite:///{folder / 'bench.db'}"
     port = free_port()
-    env = {**os.environ, **(env or {}), "TIDINGS_DATABASE_URL": url, "TIDINGS_API_KEY": BENCH_KEY}
+    env = {
+        **os.environ,
+        "TIDINGS_PUBLIC_URL": f"http://127.0.0.1:{port}",  # where stand-ins post back
+        **(env or {}),
+        "TIDINGS_DATABASE_URL": url,
+        "TIDINGS_API_KEY": BENCH_KEY,
+    }
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "tidings", "serve", "--port", str(port), "--clock", clock],

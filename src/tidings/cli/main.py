@@ -199,6 +199,24 @@ def bench_launch(people: int = typer.Option(1_000_000, help="Audience size.")) -
     launch.main(people)
 
 
+@bench.command("dispatch")
+def bench_dispatch(
+    provider: str = typer.Option("infobip", help="infobip or smtp (a loopback stand-in)."),
+    messages: int = typer.Option(
+        0, help="Messages (default: 1,000,000 for infobip, 100,000 for smtp)."
+    ),
+    compare: bool = typer.Option(True, help="Also run the same launch to the sandbox."),
+) -> None:
+    """A launch whose messages go out through a provider connection: messages/s accepted
+    by the provider and delivery reports/s ingested."""
+    import json
+
+    from tidings.bench import dispatch
+
+    count = messages or (100_000 if provider == "smtp" else 1_000_000)
+    print(json.dumps(dispatch.run(provider=provider, messages=count, compare=compare)), flush=True)
+
+
 @bench.command("journeys-http")
 def bench_journeys_http(
     seconds: float = typer.Option(20.0, help="How long the clients post."),

@@ -69,31 +69,34 @@ def record(
         sent[oid] = message._replace(price=price)
     provider_outbox.priced(conn, prices)
     add_counters(conn, dict(costs))
+    # the final reports, the first of each message's (set-based: one read, one write)
+    finals: dict[int, Report] = {}
     for report, oid in zip(reports, ids, strict=True):
-        message = sent[oid]
-        if report.status in FINAL:
-            done = provider_outbox.finish(
-                conn,
-                [(report.status, now, report.reason, report.price, oid)],
-                leaving=provider_outbox.OPEN,
-            )
-            if not done:
-                continue
-            items += report_items(
-                message,
-                report.status,
-                now,
-                partitions=partitions,
-                reason=report.reason,
-                digits=report.digits,
-            )
-            changed += 1
-        elif report.status in ("seen", "clicked"):
+        if report.status in FINAL and oid not in finals:
+            finals[oid] = report
+    done = provider_outbox.finish(
+        conn,
+        [(r.status, now, r.reason, r.price, oid) for oid, r in finals.items()],
+        leaving=provider_outbox.OPEN,
+    )
+    for oid in done:
+        report = finals[oid]
+        items += report_items(
+            sent[oid],
+            report.status,
+            now,
+            partitions=partitions,
+            reason=report.reason,
+            digits=report.digits,
+        )
+    changed += len(done)
+    for report, oid in zip(reports, ids, strict=True):
+        if report.status in ("seen", "clicked"):
             column = "seen_at" if report.status == "seen" else "clicked_at"
             if not provider_outbox.first_time(conn, column, [oid], now):
                 continue
             items += report_items(
-                message, report.status, now, partitions=partitions, url=report.url, result=False
+                sent[oid], report.status, now, partitions=partitions, url=report.url, result=False
             )
             changed += 1
     changes.enqueue(conn, items)

@@ -95,19 +95,19 @@ def check_send(c: Checker, fields: SendFields, element: str, prefix: str) -> Non
 
 @checks(SendSms)
 def _send_sms(c: Checker, element: SendSms) -> None:
-    _sms(c, element, element.id, "")
+    check_send(c, element, element.id, "")
 
 
 @checks(SendEmail)
 def _send_email(c: Checker, element: SendEmail) -> None:
-    _email(c, element, element.id, "")
+    check_send(c, element, element.id, "")
 
 
 @checks(SendWhatsapp)
 def _send_whatsapp(c: Checker, element: SendWhatsapp) -> None:
-    _whatsapp(c, element, element.id, "")
+    check_send(c, element, element.id, "")
 
 
 @checks(SendViber)
 def _send_viber(c: Checker, element: SendViber) -> None:
-    _viber(c, element, element.id, "")
+    check_send(c, element, element.id, "")

@@ -315,4 +315,5 @@ def _runner(
         trace_retention_days=settings.trace_retention_days,
         api_client=providers.call_api,
         public_url=settings.public_url,
+        send_lease_seconds=settings.send_lease_seconds,
     )

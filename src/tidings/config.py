@@ -55,4 +55,11 @@ class Settings(BaseSettings):
         description="Let the store compose the SMS of set-based entries whose text is "
         "literals and the person's text fields (off: composed in Python; the same messages).",
     )
+    send_lease_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="How long a batch of messages handed to a provider may go unanswered "
+        "before it is claimed and sent again (after a crash; the outbox id keeps it one "
+        "message at a provider that de-duplicates).",
+    )
     log_level: str = Field("info", description="debug, info, warning or error")

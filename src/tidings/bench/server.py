@@ -54,11 +54,16 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    database_url: str | None = None, clock: str = "real", env: dict[str, str] | None = None
+    database_url: str | None = None,
+    clock: str = "real",
+    env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[Server]:
+    """`tidings serve` in a process of its own, on `port` (a free one by default: a
+    restarted server keeps its public URL by being given the same)."""
     folder = scratch("tidings-bench-")
     url = database_url or f"sqlite:///{folder / 'bench.db'}"
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "TIDINGS_PUBLIC_URL": f"http://127.0.0.1:{port}",  # where stand-ins post back

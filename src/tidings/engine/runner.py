@@ -53,7 +53,9 @@ class Runner:
         trace_retention_days: int = 30,
         api_client: Callable[[], ApiClient] | None = None,
         public_url: str = "http://127.0.0.1:8000",
+        send_lease_seconds: float = 120.0,
     ):
+        self.send_lease = int(send_lease_seconds * 1_000_000)
         self.trace_retention = trace_retention_days * 86_400 * 1_000_000
         self._pruned_at = 0
         self.allow_private_urls = allow_private_urls
@@ -191,7 +193,9 @@ class Runner:
         partitions = self.engine.partitions
 
         def take(conn: Connection) -> tuple[list[sending.Job], dict[int, bool]]:
-            claimed = sending.claim(conn, at, owned=owned, partitions=partitions)
+            claimed = sending.claim(
+                conn, at, owned=owned, partitions=partitions, lease=self.send_lease
+            )
             private = outbox.private_url_accounts(conn, (r.account_id for r in claimed))
             return sending.jobs(conn, claimed), private
 

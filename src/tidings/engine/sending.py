@@ -60,10 +60,11 @@ def claim(
     owned: frozenset[int] | None = None,
     partitions: int = 1,
     limit: int = 5000,
+    lease: int = LEASE,
 ) -> list[Claimed]:
     rows = provider_outbox.due(conn, now, limit=limit, owned=owned, partitions=partitions)
     if rows:
-        provider_outbox.lease(conn, [r.id for r in rows], now + LEASE)
+        provider_outbox.lease(conn, [r.id for r in rows], now + lease)
     return rows
 
 

@@ -473,8 +473,13 @@ class InfobipStandin:
         report_parallel: int = 8,
         reject_numbers: frozenset[str] = frozenset(),
         reject_duplicates: bool = False,
+        answer_delay: float = 0.0,
     ) -> None:
         self.api_key = api_key
+        # seconds between accepting a request's messages and answering it (a crash test
+        # kills the sender while its batch is at the provider)
+        self.answer_delay = answer_delay
+        self.duplicates = 0  # messages sent again with a messageId already accepted
         self.report_delay = report_delay
         self.fates: dict[str, Fate] = {
             "sms": "delivered",
@@ -605,7 +610,10 @@ class InfobipStandin:
             except ValueError:
                 self.requests.append((request.path, 0))
                 return web.json_response(_error("BAD_REQUEST", "Bad request"), status=400)
-            return self._accept(request.path, kind, parse, body)
+            answer = self._accept(request.path, kind, parse, body)
+            if self.answer_delay:
+                await asyncio.sleep(self.answer_delay)
+            return answer
 
         return handle
 
@@ -663,6 +671,7 @@ class InfobipStandin:
             if not self._addressable(entry) or entry.to in self.reject_numbers:
                 status = REJECTED_DESTINATION
             elif message_id in self._seen:
+                self.duplicates += 1
                 status = REJECTED_DUPLICATE if self.reject_duplicates else pending
             else:
                 kept = {

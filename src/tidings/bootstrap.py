@@ -47,12 +47,15 @@ class Providers:
 
     call_api: Callable[[], ApiClient] | None = None
     """Makes the `call_api` provider (in the caller's event loop)."""
+    tracking: bool = True
+    """Messages carry tracked links, the open pixel and unsubscribe links (a simulation
+    shows them as written)."""
 
     @classmethod
     def answering(cls) -> Providers:
         """Nothing leaves the machine: messages go to the sandbox (always), `call_api` is
         answered 200 `{}` (`channels/answering.py`)."""
-        return cls(call_api=AnsweringApi)
+        return cls(call_api=AnsweringApi, tracking=False)
 
 
 @dataclass
@@ -316,4 +319,5 @@ def _runner(
         api_client=providers.call_api,
         public_url=settings.public_url,
         send_lease_seconds=settings.send_lease_seconds,
+        tracking=providers.tracking,
     )

@@ -57,6 +57,7 @@ def test_create_answers_the_stored_profile(shop: Api) -> None:
         "emails": ["ana@example.com"],
         "tags": ["vip"],
         "companies": [],
+        "unsubscribed": [],
         "attributes": {"loyaltyPoints": 120},
     }
 

@@ -54,7 +54,9 @@ class Runner:
         api_client: Callable[[], ApiClient] | None = None,
         public_url: str = "http://127.0.0.1:8000",
         send_lease_seconds: float = 120.0,
+        tracking: bool = True,
     ):
+        self.tracking = tracking  # off: messages keep their links as written (simulate)
         self.send_lease = int(send_lease_seconds * 1_000_000)
         self.trace_retention = trace_retention_days * 86_400 * 1_000_000
         self._pruned_at = 0
@@ -113,7 +115,8 @@ class Runner:
         if not self._sender.links.key:  # the install's link-signing key, read once
             key = self.db.write(lambda conn: secrets.secret(conn, secrets.TRACKING))
             self._sender.links = replace(self._sender.links, key=key)
-            self.engine.links = self._sender.links
+            if self.tracking:
+                self.engine.links = self._sender.links
         leads = scope.leads()
         owned = scope.owned()
         answered = self._settle_answers()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tidings.domain.durations import format_micros
-from tidings.domain.errors import Conflict, NotFound
+from tidings.domain.errors import Conflict, InvalidInput, NotFound, Problem
 from tidings.domain.flows import canonical_data, parse_document
 from tidings.domain.values import ValueType
 from tidings.services.flow_views import flow_view, version_or_newest
@@ -66,6 +66,8 @@ def start_from_template(conn: Connection, account_id: int, name: str, now: int) 
                     now=now,
                 )
         document = canonical_data(parse_document(shipped["document"]))
+    elif not name.isprintable():  # no stored name has control characters (NUL among them)
+        raise NotFound(f"there is no template {name!r}; GET /templates lists them")
     else:
         row = own_templates.find(conn, account_id, name)
         if row is None:
@@ -84,6 +86,8 @@ def save_template(
     document: dict[str, Any],
     now: int,
 ) -> dict[str, Any]:
+    if not name.isprintable():
+        raise InvalidInput([Problem("name", "a template name has no control characters")])
     if name in predefined() or own_templates.find(conn, account_id, name) is not None:
         raise Conflict(f"a template named {name!r} exists already")
     own_templates.add(
@@ -119,5 +123,7 @@ def save_flow_template(
 def delete_template(conn: Connection, account_id: int, name: str) -> None:
     if name in predefined():
         raise Conflict(f"{name!r} is a predefined template and cannot be deleted")
+    if not name.isprintable():
+        raise NotFound(f"there is no template {name!r}")
     if not own_templates.remove(conn, account_id, name):
         raise NotFound(f"there is no template {name!r}")

@@ -1053,6 +1053,13 @@ export interface components {
             allowPrivateUrls?: boolean | null;
             /** Name */
             name?: string | null;
+            /**
+             * Prices
+             * @description Traffic prices per message part by channel, e.g. {"sms": {"default": 0.05, "HR": 0.04}, "email": 0.001}; a provider's reported price replaces them
+             */
+            prices?: {
+                [key: string]: unknown;
+            } | null;
             /** Timezone */
             timezone?: string | null;
         };

@@ -160,6 +160,33 @@ FLOWS: list[dict[str, Any]] = [
         "settings": {"schedule": {"end": "2099-01-01T00:00:00Z"}},
         "elements": [{"id": "wc", "type": "wait_for_event", "event": "Cart", "timeout": "P1D"}],
     },
+    {  # inbound messages enter on their channel, number and keyword; evaluate_inbound
+        # reads each person's own message
+        "name": "Inbound",
+        "entry": {
+            "type": "inbound",
+            "channel": "sms",
+            "number": "385990000001",
+            "keyword": "join",
+            "assign": {"said": "event.text"},
+        },
+        "variables": [{"name": "said", "type": "text"}, {"name": "who", "type": "text"}],
+        "elements": [
+            {
+                "id": "ev",
+                "type": "evaluate_inbound",
+                "branches": [{"name": "code", "regex": "\\d+"}],
+                "assign": {"sender": "who"},
+                "next": {"code": "iw"},
+            },
+            {"id": "iw", "type": "wait", "duration": "PT1H"},
+        ],
+    },
+    {  # every message to a number, into a fixed wait
+        "name": "Inbox",
+        "entry": {"type": "inbound", "channel": "sms", "number": "+385990000002"},
+        "elements": [{"id": "ib", "type": "wait", "duration": "PT2H"}],
+    },
 ]
 
 
@@ -259,6 +286,19 @@ def _journeys(api: Api) -> dict[str, Any]:
     # u12-u19 were in: in the flow still (alreadyInFlow) or out (the cap); u20-u23 are new.
     carts([(i, i * 13 % 90 - 10) for i in range(12, 24)])
     advance("PT2H")
+    # Inbound messages: to the keyword's number with and without a code, with another
+    # first word, to the other number, on another channel.
+    for who, to, said, channel in [
+        (range(0, 6), "+385990000001", "join 42", "sms"),
+        (range(6, 10), "+385990000001", "JOIN now", "sms"),
+        (range(10, 14), "+385990000001", "hello", "sms"),
+        (range(14, 20), "+385990000002", "hi", "sms"),
+        (range(20, 24), "+385990000002", "hi", "whatsapp"),
+    ]:
+        keyword = said.split()[0].upper()
+        sent = {"from": "+385911111111", "to": to, "text": said, "keyword": keyword}
+        events("message.received", who, channel=channel, **sent)
+    advance("PT30M")
     advance("P3D")
     # Now nobody waits anywhere: the reports of a last message are only kept as events.
     body = {"delivered": 0.8, "seen": 0.5, "clicked": 0.5}
@@ -404,6 +444,10 @@ def test_set_based_moves_give_everyone_what_their_own_step_gives(
         "event Cart",
     ):
         assert seen in steps, seen
+    for seen in ("matched: regex", "JOIN now"):
+        assert seen in steps, seen
+    inbound, inbox = (alone["performance"][len(FLOWS) - i]["flow"] for i in (2, 1))
+    assert (inbound["profilesInFlow"], inbox["profilesInFlow"]) == (10, 6)
     for seen in ("entryLimit", "alreadyInFlow", "no phone number"):
         assert seen in steps, seen
     assert alone["tables"]["inbox"] == [("0",)]

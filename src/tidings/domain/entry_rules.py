@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from tidings.domain.durations import parse_duration
 from tidings.domain.flows import FlowDocument
-from tidings.domain.flows.entry import EventEntry
+from tidings.domain.flows.entry import EventEntry, InboundEntry
+from tidings.domain.inbound import EVENT as INBOUND_EVENT
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Past:
 
 @dataclass(frozen=True)
 class EntryRules:
-    event: str | None  # the event that starts the flow, for event entries
+    event: str | None  # the event that starts the flow: event and inbound entries
     reentry: bool
     delay: timedelta
     limits: tuple[tuple[int, timedelta], ...]
@@ -35,8 +36,14 @@ class EntryRules:
     @classmethod
     def of(cls, doc: FlowDocument) -> EntryRules:
         cap = doc.settings.reentry
+        entry = doc.entry
+        event = None
+        if isinstance(entry, EventEntry):
+            event = entry.event
+        elif isinstance(entry, InboundEntry):
+            event = INBOUND_EVENT  # which messages it takes: `admits`
         return cls(
-            event=doc.entry.event if isinstance(doc.entry, EventEntry) else None,
+            event=event,
             reentry=cap.enabled,
             delay=parse_duration(cap.delay) if cap.delay else timedelta(0),
             limits=tuple((limit.max, parse_duration(limit.per)) for limit in cap.limits),

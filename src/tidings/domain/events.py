@@ -33,6 +33,7 @@ STANDARD_EVENTS: dict[str, dict[str, ValueType]] = {
         "from": ValueType.text,
         "to": ValueType.text,
         "text": ValueType.text,
+        "keyword": ValueType.text,  # the first word of the text, upper-cased
     },
 }
 

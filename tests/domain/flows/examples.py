@@ -25,7 +25,8 @@ CONTEXT = ValidationContext(
     flow_id=3,
 )
 
-# One of every element type, all reachable, no loop, valid against CONTEXT.
+# One of every element type, all reachable, no loop, valid against CONTEXT but for
+# evaluate_inbound, which needs an inbound entry (test_validate puts one in).
 EVERY_ELEMENT: dict[str, Any] = {
     "name": "Every element",
     "timezone": "Europe/Zagreb",

@@ -36,7 +36,14 @@ def test_design_example_is_valid() -> None:
 
 
 def test_every_element_type_is_valid() -> None:
-    assert problems(every_element()) == []
+    # On the example's event entry, evaluate_inbound has no inbound message to read
+    assert [(p.element, p.field) for p in problems(every_element())] == [("inb1", "")]
+    data = every_element()
+    data["entry"] = ENTRIES["inbound"]
+    data["variables"] = [v for v in data["variables"] if v["type"] != "list"]  # event-only
+    assert problems(data) == []
+    data["entry"] = {"type": "event", "event": "message.received"}
+    assert problems(data) == []
 
 
 @pytest.mark.parametrize("kind", sorted(ENTRIES))
@@ -507,6 +514,48 @@ CASES: list[tuple[str, Change, str | None, str, str]] = [
         "regular expression",
     ),
     (
+        "inbound regex too long",
+        _add(
+            {
+                "id": "in",
+                "type": "evaluate_inbound",
+                "branches": [{"name": "y", "regex": "a" * 201}],
+            }
+        ),
+        "in",
+        "branches.0.regex",
+        "longer than 200",
+    ),
+    (
+        "inbound regex with a nested repeat",
+        _add(
+            {
+                "id": "in",
+                "type": "evaluate_inbound",
+                "branches": [{"name": "y", "regex": "(\\w+\\s?)+$"}],
+            }
+        ),
+        "in",
+        "branches.0.regex",
+        "(a+)+",
+    ),
+    (
+        "inbound keyword of two words",
+        _add(
+            {"id": "in", "type": "evaluate_inbound", "branches": [{"name": "y", "keyword": "a b"}]}
+        ),
+        "in",
+        "branches.0.keyword",
+        "one word",
+    ),
+    (
+        "evaluate_inbound without an inbound entry",
+        _add({"id": "in", "type": "evaluate_inbound", "branches": [{"name": "y", "keyword": "Y"}]}),
+        "in",
+        "",
+        "inbound entry",
+    ),
+    (
         "call_api without url",
         _add({"id": "api", "type": "call_api"}),
         "api",
@@ -644,3 +693,15 @@ def test_validate_never_fails_and_names_real_elements(data: Data) -> None:
             e.id for e in with_exits(doc).elements
         }
         assert problem.message
+
+
+def test_a_number_is_taken_with_or_without_its_plus() -> None:
+    data = design_example()
+    data["entry"] = {"type": "inbound", "channel": "sms", "number": "385 99 123 4567"}
+    data["entry"]["keyword"] = "Stop"
+    found = [(p.field, p.message) for p in problems(data) if p.field.startswith("entry")]
+    assert found == [
+        ("entry.keyword", "another active flow already takes keyword 'Stop' on 385 99 123 4567")
+    ]
+    data["entry"] = {"type": "inbound", "channel": "viber", "number": "shopco", "keyword": "JOIN"}
+    assert [p.field for p in problems(data) if p.field.startswith("entry")] == ["entry.number"]

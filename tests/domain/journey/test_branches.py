@@ -1,5 +1,5 @@
-"""`segment` (first match), `split` (stable per person, by the percentages) and the
-element that is not available yet."""
+"""`segment` (first match), `split` (stable per person, by the percentages) and
+`evaluate_inbound` (keyword or regex on the message that brought the person in)."""
 
 from __future__ import annotations
 
@@ -118,18 +118,89 @@ def test_splits_of_the_same_id_in_two_flows_are_independent() -> None:
     assert 900 <= same <= 1100
 
 
-def test_evaluate_inbound_is_not_available_yet() -> None:
-    doc = flow(
+ENDING = {e["id"] for e in ENDS}
+INBOUND = {"type": "inbound", "channel": "sms", "number": "+385991234567"}
+TEXT_VARIABLES = [{"name": "reply", "type": "text"}, {"name": "sender", "type": "text"}]
+
+
+def evaluate(*branches: dict[str, Any], **assign: str) -> dict[str, Any]:
+    names = {b["name"]: b["name"] for b in branches}
+    return flow(
         {
             "id": "inb",
             "type": "evaluate_inbound",
-            "branches": [{"name": "yes", "keyword": "YES"}],
-            "next": {"yes": "a", "otherwise": "b"},
+            "branches": list(branches),
+            "assign": assign,
+            "next": {**names, "otherwise": "rest"},
         },
         *ENDS,
+        *({"id": name, "type": "exit"} for name in names if name not in ENDING),
+        entry=INBOUND,
+        variables=TEXT_VARIABLES,
     )
-    step = Journey(doc).enter()
-    assert visited(step) == ["inb", "b"]
-    assert traces(step, "not available yet") == [
-        ("inb", "not available yet", "evaluate_inbound: otherwise"),
+
+
+def message(text: str, **more: Any) -> dict[str, Any]:
+    word = text.split()[0].upper() if text.split() else ""
+    sent = {"channel": "sms", "from": "+385911234567", "to": "+385991234567", "text": text}
+    return sent | ({"keyword": word} if word else {}) | more
+
+
+def test_evaluate_inbound_takes_the_first_keyword_in_any_case() -> None:
+    doc = evaluate({"name": "a", "keyword": "yes"}, {"name": "b", "keyword": "YES"})
+    step = Journey(doc).enter(**message("Yes please"))
+    assert visited(step) == ["inb", "a"]
+    assert traces(step, "branch") == [("inb", "branch", "'a' matched: keyword 'YES'")]
+    # the first word only, whole: "yesterday" is not "yes"
+    assert visited(Journey(doc).enter(**message("yesterday yes"))) == ["inb", "rest"]
+    # without a keyword property, the first word of the text
+    assert visited(Journey(doc).enter(text="  yes!  ", channel="sms")) == ["inb", "rest"]
+    assert visited(Journey(doc).enter(text="  YeS ok", channel="sms")) == ["inb", "a"]
+
+
+CODE = r"\b\d{4}\b"
+
+
+def test_evaluate_inbound_searches_a_regex_and_assigns_text_and_sender() -> None:
+    doc = evaluate(
+        {"name": "stop", "keyword": "STOP"},
+        {"name": "code", "regex": CODE},
+        text="reply",
+        sender="sender",
+    )
+    step = Journey(doc).enter(**message("my code is 1234, thanks"))
+    assert visited(step) == ["inb", "code"]
+    assert traces(step, "branch") == [
+        ("inb", "branch", f"'code' matched: regex {CODE!r} found '1234'")
     ]
+    assert step.state.variables == {"reply": "my code is 1234, thanks", "sender": "+385911234567"}
+    step = Journey(doc).enter(**message("hello there"))
+    assert visited(step) == ["inb", "rest"]
+    assert traces(step, "branch") == [
+        ("inb", "branch", "no branch matched 'hello there': otherwise")
+    ]
+    assert step.state.variables["reply"] == "hello there"
+
+
+def test_a_regex_searches_only_the_start_of_a_long_text() -> None:
+    doc = evaluate({"name": "end", "regex": "END$"})
+    assert visited(Journey(doc).enter(**message("x" * 100 + "END"))) == ["inb", "end"]
+    assert visited(Journey(doc).enter(**message("x" * 2000 + "END"))) == ["inb", "rest"]
+
+
+def test_without_a_message_evaluate_inbound_takes_otherwise() -> None:
+    doc = evaluate({"name": "a", "keyword": "YES"}, text="reply")
+    doc["entry"] = {"type": "api"}
+    step = Journey(doc).enter()
+    assert visited(step) == ["inb", "rest"]
+    assert traces(step, "branch") == [
+        ("inb", "branch", "no inbound message brought the person in: otherwise")
+    ]
+    assert step.state.variables == {"reply": None, "sender": None}
+
+
+def test_a_refused_regex_never_matches_and_is_a_compile_problem() -> None:
+    doc = evaluate({"name": "bad", "regex": "(a+)+$"}, {"name": "ok", "regex": "a"})
+    program = compiled(doc)
+    assert [p.split(":")[0] for p in program.problems] == ["inb.branches.0.regex"]
+    assert visited(Journey(program).enter(**message("aaaa"))) == ["inb", "ok"]

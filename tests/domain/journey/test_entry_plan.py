@@ -13,7 +13,7 @@ from tidings.domain.journey.needs import EVERYTHING, Needs
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.step import advance
 from tidings.domain.journey.types import Count, Person, SendMessage, State, Trace
-from tidings.domain.journey.uniform import EntryPlan, PersonalEntry, entry_needs
+from tidings.domain.journey.uniform import EntryPlan, PersonalEntry, entry_needs, uniform_move
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -201,3 +201,23 @@ def test_an_entry_loads_what_its_conditions_and_messages_read() -> None:
     assert entry_needs([tagged, PROGRAMS["assign and defaults"]]).phones
     zoned = program(entry={"type": "event", "event": "Cart", "where": "person.timezone == 'UTC'"})
     assert entry_needs([zoned]) is EVERYTHING
+
+
+def test_evaluate_inbound_is_never_on_a_proved_path() -> None:
+    """evaluate_inbound reads each person's own message: entries through it, and
+    audience entries into it, are each person's step."""
+    inbound = program(
+        {
+            "id": "ask",
+            "type": "evaluate_inbound",
+            "branches": [{"name": "yes", "keyword": "YES"}],
+            "next": {"yes": "w", "otherwise": "w"},
+        },
+        {"id": "w", "type": "wait", "duration": "P1D"},
+        entry={"type": "inbound", "channel": "sms", "number": "+385991234567"},
+    )
+    assert not inbound.handlers["ask"].uniform("enter")
+    ana = Person(id=1, external_id="a", attributes={})
+    message = {"channel": "sms", "to": "+385991234567", "text": "yes", "keyword": "YES"}
+    assert EntryPlan(inbound, NOW).enter(ana, message) is None
+    assert uniform_move(inbound, None, "enter", NOW) is None

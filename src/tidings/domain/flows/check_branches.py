@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from tidings.domain.flows.base import Branch
 from tidings.domain.flows.branches import EvaluateInbound, Exit, Segment, Split
 from tidings.domain.flows.checker import Checker, checks
+from tidings.domain.flows.entry import EventEntry, InboundEntry
+from tidings.domain.inbound import EVENT as INBOUND_EVENT
+from tidings.domain.inbound import pattern_problem
 from tidings.domain.values import ValueType
 
 
@@ -51,17 +53,30 @@ def _split(c: Checker, element: Split) -> None:
 @checks(EvaluateInbound)
 def _evaluate_inbound(c: Checker, element: EvaluateInbound) -> None:
     e = element.id
+    entry = c.doc.entry
+    if not isinstance(entry, InboundEntry) and not (
+        isinstance(entry, EventEntry) and entry.event == INBOUND_EVENT
+    ):
+        c.add(
+            "",
+            "evaluate_inbound reads the inbound message that brought the person in: the "
+            f"flow must start with an inbound entry (or an event entry on {INBOUND_EVENT})",
+            e,
+        )
     branch_names(c, element.branches, e, otherwise=True)
     for i, branch in enumerate(element.branches):
         if (branch.keyword is None) == (branch.regex is None):
             c.add(f"branches.{i}.keyword", "enter either a keyword or a regex", e)
         elif branch.keyword is not None:
-            c.require(branch.keyword, f"branches.{i}.keyword", "enter the keyword", e)
+            field = f"branches.{i}.keyword"
+            if c.require(branch.keyword, field, "enter the keyword", e) and (
+                len(branch.keyword.split()) > 1
+            ):
+                c.add(field, "a keyword is one word", e)
         elif branch.regex is not None:
-            try:
-                re.compile(branch.regex)
-            except re.error as exc:
-                c.add(f"branches.{i}.regex", f"is not a valid regular expression: {exc}", e)
+            problem = pattern_problem(branch.regex)
+            if problem is not None:
+                c.add(f"branches.{i}.regex", problem, e)
     for key, name in (("text", element.assign.text), ("sender", element.assign.sender)):
         if name is not None:
             kind = c.variable(name, f"assign.{key}", e)

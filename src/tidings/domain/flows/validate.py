@@ -30,6 +30,7 @@ from tidings.domain.flows.entry import (
 )
 from tidings.domain.flows.graph import busy_loops, reachable
 from tidings.domain.flows.schedule import schedule_instant, schedule_zone
+from tidings.domain.inbound import normal_number
 from tidings.domain.values import ValueType
 
 RESERVED = frozenset({"person", "event", "response", "item", "true", "false", "null"})
@@ -44,9 +45,10 @@ def inbound_clash(entry: Inbound, taken: Inbound) -> str | None:
     """Why an inbound entry on `entry` cannot run beside one that holds `taken`: "number"
     (that one takes every message to the number), "keyword taken" (this one would take
     every message, and that one takes a keyword of it) or "keyword" (the same keyword);
-    None when both can run."""
+    None when both can run. Numbers compare as the entries match them (`normal_number`:
+    "+385..." and "385..." are one number)."""
     channel, number, keyword = entry
-    if channel != taken[0] or number.strip() != taken[1].strip():
+    if channel != taken[0] or normal_number(number) != normal_number(taken[1]):
         return None
     mine = keyword.strip().casefold() if keyword else None
     other = taken[2].strip().casefold() if taken[2] else None

@@ -11,7 +11,8 @@ On `Entered`, variables start in three layers, mapped first, defaulted last:
    `event.x`, `person.x` and the variables mapped above; in declared order, so a default
    may use an earlier variable's default), else null.
 
-`admits` (the entry's `where`) is for the shell: whether an event lets a person in.
+`admits` (an inbound entry's channel, number and keyword; an event entry's `where`) is for
+the shell, on the general and the set-based path alike: whether an event lets a person in.
 
 The goal: an event of a person inside the flow (between entry and exit; the entry event
 itself is not one) that is the goal's event and meets its `where` makes them a goal
@@ -76,7 +77,11 @@ def start(run: Run, entered: Entered) -> None:
 def admits(
     program: Program, person: Person, event: Mapping[str, Any] | None, now: datetime
 ) -> bool:
-    """Whether the entry's `where` lets this person in on this event (True without one)."""
+    """Whether the entry lets this person in on this event: an inbound entry takes only
+    the messages to its channel, number and keyword (`InboundMatch`); an event entry's
+    `where` must hold (True without one)."""
+    if program.entry_inbound is not None and not program.entry_inbound.matches(event or {}):
+        return False
     if program.entry_where is None:
         return True
     ctx = EvalContext(

@@ -17,6 +17,8 @@ from typing import Any
 from tidings.domain.expressions import Expression
 from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
 from tidings.domain.flows.entry import EventEntry, InboundEntry
+from tidings.domain.inbound import EVENT as INBOUND_EVENT
+from tidings.domain.inbound import InboundMatch
 from tidings.domain.journey.clock import zone
 from tidings.domain.journey.compiler import Compiler
 from tidings.domain.journey.elements import Handler, build
@@ -45,6 +47,8 @@ class Program:
     sends: frozenset[str]  # send elements: their message events are recorded
     problems: tuple[str, ...]  # what did not compile (validation would have refused it)
     send_window: WindowRule | None = None  # None: messages go out at any time
+    # an inbound entry: the messages (`message.received` events) it takes
+    entry_inbound: InboundMatch | None = None
 
     def awaited(self, element: str | None) -> str | None:
         """The event everyone waiting at `element` waits for, when the element names it
@@ -90,12 +94,14 @@ def compile_program(
     entry = doc.entry
     entry_event: str | None = None
     entry_where = None
+    entry_inbound = None
     entry_assign: tuple[tuple[str, Expression], ...] = ()
     if isinstance(entry, EventEntry):
         entry_event = entry.event
         entry_where = compiler.condition(entry.where, "entry.where", scope=entry_scope)
     elif isinstance(entry, InboundEntry):
-        entry_event = "message.received"
+        entry_event = INBOUND_EVENT
+        entry_inbound = InboundMatch.of(entry.channel, entry.number, entry.keyword)
     if isinstance(entry, EventEntry | InboundEntry):
         entry_assign = compiler.assignments(entry.assign, "entry.assign", scope=entry_scope)
     goal = _goal(doc, compiler)
@@ -116,6 +122,7 @@ def compile_program(
         sends=compiler.sends,
         problems=tuple(compiler.problems),
         send_window=send_window,
+        entry_inbound=entry_inbound,
     )
 
 

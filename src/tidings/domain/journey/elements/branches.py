@@ -1,5 +1,6 @@
 """Elements that choose the way on: `segment` (by condition), `split` (by chance, stable
-per person), `evaluate_inbound` (not available yet) and `exit`.
+per person), `evaluate_inbound` (by the inbound message that brought the person in) and
+`exit`.
 
 `segment` and `split` are deciders: what they do is a pure choice for the person
 (`Decider.choose`, reading nothing but the run's context) followed by the same move for
@@ -16,16 +17,17 @@ do not put the same people on the same side.
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import abstractmethod
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from tidings.domain.expressions import Expression
 from tidings.domain.flows.branches import EvaluateInbound, Exit, Segment, Split
+from tidings.domain.inbound import compile_pattern, keyword_of, searched
 from tidings.domain.journey.compiler import Compiler
 from tidings.domain.journey.elements.base import Handler, builds
 from tidings.domain.journey.run import Go, Leave, Move, Run
-
-NOT_YET = "not available yet"
 
 
 class Choice(NamedTuple):
@@ -110,16 +112,77 @@ class SplitHandler(Decider):
         raise AssertionError("unreachable: the buckets cover the total")  # pragma: no cover
 
 
+class InboundBranch(NamedTuple):
+    """One compiled branch of an `evaluate_inbound`: a keyword (case-folded) or a
+    pattern; neither (a pattern refused, which validation would have refused) never
+    matches."""
+
+    name: str
+    keyword: str | None
+    pattern: re.Pattern[str] | None
+
+
 @builds(EvaluateInbound)
 class InboundHandler(Handler):
-    """Branching on inbound messages comes in a later issue: everyone takes `otherwise`."""
+    """Branch on the inbound message that brought the person in (the entry event,
+    `message.received`): the first branch whose keyword is the message's first word (any
+    case) or whose regular expression `re.search`es its text (the first
+    `inbound.MAX_TEXT` characters) wins, else `otherwise`; `assign` keeps the text and the
+    sender in flow variables. Per person: it reads their message (never `uniform`)."""
 
     def __init__(self, element: EvaluateInbound, compiler: Compiler) -> None:
         super().__init__(element)
+        branches = []
+        for i, branch in enumerate(element.branches):
+            keyword = branch.keyword.strip().casefold() if branch.keyword else None
+            pattern = None
+            if not keyword and branch.regex is not None:
+                compiled = compile_pattern(branch.regex)
+                if isinstance(compiled, str):
+                    compiler.problems.append(f"{element.id}.branches.{i}.regex: {compiled}")
+                else:
+                    pattern = compiled
+            branches.append(InboundBranch(branch.name, keyword or None, pattern))
+        self.branches = tuple(branches)
+        self.text = element.assign.text
+        self.sender = element.assign.sender
 
     def enter(self, run: Run) -> Move:
-        run.trace(self.id, NOT_YET, "evaluate_inbound: otherwise")
-        return Go("otherwise")
+        message = run.entry_event
+        text = message.get("text") if message is not None else None
+        if message is None or not isinstance(text, str):
+            run.trace(self.id, "branch", "no inbound message brought the person in: otherwise")
+            return Go("otherwise")
+        choice = self.choose(message, text)
+        run.trace(self.id, "branch", choice.why)
+        sender = message.get("from")
+        if self.text is not None:
+            run.set_variable(self.text, text, self.id)
+        if self.sender is not None and isinstance(sender, str):
+            run.set_variable(self.sender, sender, self.id)
+        return Go(choice.outcome)
+
+    def choose(self, message: Mapping[str, Any], text: str) -> Choice:
+        """The branch the message takes, and why."""
+        keyword = keyword_of(message)
+        searched_text = searched(text)
+        for branch in self.branches:
+            if branch.keyword is not None:
+                if keyword == branch.keyword:
+                    why = f"{branch.name!r} matched: keyword {branch.keyword.upper()!r}"
+                    return Choice(branch.name, why)
+            elif branch.pattern is not None:
+                found = branch.pattern.search(searched_text)
+                if found is not None:
+                    pattern = branch.pattern.pattern
+                    why = f"{branch.name!r} matched: regex {pattern!r} found {_excerpt(found[0])}"
+                    return Choice(branch.name, why)
+        return Choice("otherwise", f"no branch matched {_excerpt(text)}: otherwise")
+
+
+def _excerpt(text: str, most: int = 40) -> str:
+    """A text for a trace line: quoted, cut after `most` characters."""
+    return repr(text if len(text) <= most else text[:most] + "…")
 
 
 @builds(Exit)

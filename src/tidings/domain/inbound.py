@@ -1,0 +1,134 @@
+"""Inbound messages: which ones an `inbound` entry takes, and how `evaluate_inbound`
+reads one.
+
+An inbound message (SMS, WhatsApp, Viber) to one of the account's numbers is the person's
+standard event `message.received`, with the properties `channel`, `from`, `to`, `text`
+and `keyword` (the first word of the text, upper-cased). Numbers come normalised: a phone
+number in E.164 with a leading "+", an alphanumeric sender as given.
+
+    match = InboundMatch.of("sms", "385991234567", "join")
+    match.matches({"channel": "sms", "to": "+385991234567", "text": "Join me"})  # True
+
+- Numbers are compared by `normal_number`: a phone number (digits, with or without a
+  leading "+", spaces, dashes, dots or brackets between them) by its digits; anything
+  else (an alphanumeric sender) exactly, but in any case.
+- A keyword is one word, compared in any case with the message's first word
+  (`keyword_of`: its `keyword` property, else the first word of its text).
+- Regular expressions (`evaluate_inbound`) are Python's `re`, searched in the first
+  `MAX_TEXT` characters of the text. `re` backtracks and cannot be interrupted, so a
+  pattern is refused when it is longer than `MAX_PATTERN` characters or has a shape whose
+  time grows fast with the text (`regex_guard.slow_shape`: `(a+)+`, `\\d*\\d*x`):
+  `pattern_problem`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from tidings.domain.regex_guard import slow_shape
+
+EVENT: Final = "message.received"
+MAX_TEXT: Final = 1600  # characters of a message a regular expression searches
+MAX_PATTERN: Final = 200  # characters of a regular expression
+
+_SEPARATORS: Final = re.compile(r"[\s\-().]")
+_PHONE: Final = re.compile(r"\+?[0-9]+")
+
+
+def normal_number(number: str) -> str:
+    """The form in which two numbers are compared: a phone number's digits (no "+",
+    no separators), or an alphanumeric sender case-folded."""
+    text = number.strip()
+    compact = _SEPARATORS.sub("", text)
+    if compact and _PHONE.fullmatch(compact):
+        return compact.lstrip("+")
+    return text.casefold()
+
+
+def first_word(text: str) -> str | None:
+    """The first word of `text` (split on white space); None for a blank text."""
+    words = text.split(maxsplit=1)
+    return words[0] if words else None
+
+
+def keyword_of(message: Mapping[str, Any]) -> str | None:
+    """A message's keyword, case-folded: its `keyword` property when it has one, else
+    the first word of its `text`; None when it has neither."""
+    keyword = message.get("keyword")
+    if isinstance(keyword, str) and keyword.strip():
+        return keyword.strip().casefold()
+    text = message.get("text")
+    word = first_word(text) if isinstance(text, str) else None
+    return word.casefold() if word is not None else None
+
+
+@dataclass(frozen=True)
+class InboundMatch:
+    """Which `message.received` events an `inbound` entry takes: those on `channel` to
+    `number` (normalised) and, when it has a `keyword` (case-folded), starting with it."""
+
+    channel: str
+    number: str
+    keyword: str | None
+
+    @classmethod
+    def of(cls, channel: str | None, number: str | None, keyword: str | None) -> InboundMatch:
+        """The match of an entry's fields; an entry without a channel or a number (which
+        validation refuses) takes nothing."""
+        word = keyword.strip().casefold() if keyword is not None and keyword.strip() else None
+        return cls(
+            channel=(channel or "").casefold(),
+            number=normal_number(number) if number and number.strip() else "",
+            keyword=word,
+        )
+
+    def matches(self, message: Mapping[str, Any]) -> bool:
+        """Whether the properties of a `message.received` event are a message this entry
+        takes."""
+        if not self.channel or not self.number:
+            return False
+        channel, to = message.get("channel"), message.get("to")
+        if not isinstance(channel, str) or channel.casefold() != self.channel:
+            return False
+        if not isinstance(to, str) or normal_number(to) != self.number:
+            return False
+        return self.keyword is None or keyword_of(message) == self.keyword
+
+
+def searched(text: str) -> str:
+    """The part of a message's text a regular expression searches."""
+    return text[:MAX_TEXT]
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` cannot be a branch's regular expression; None when it can."""
+    if len(pattern) > MAX_PATTERN:
+        return f"is longer than {MAX_PATTERN} characters"
+    try:
+        re.compile(pattern)
+    except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}: overflow
+        return f"is not a valid regular expression: {exc}"
+    shape = slow_shape(pattern)
+    if shape == "nested":
+        return (
+            "repeats a group that itself repeats in more than one way (like (a+)+ or "
+            "(a|ab)*), which can take very long on some texts: write it without the "
+            "nested repeat"
+        )
+    if shape == "adjacent":
+        return (
+            "has two repeats that can match the same characters one after the other, "
+            "then more (like \\d*\\d*x or .*\\d+$), which can take very long on some "
+            "texts: write it with one of them (a search finds a match anywhere, so a "
+            "leading .* is never needed)"
+        )
+    return None
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str] | str:
+    """The compiled pattern, or why it is refused (`pattern_problem`)."""
+    problem = pattern_problem(pattern)
+    return problem if problem is not None else re.compile(pattern)

@@ -13,7 +13,8 @@ number in E.164 with a leading "+", an alphanumeric sender as given.
   leading "+", spaces, dashes, dots or brackets between them) by its digits; anything
   else (an alphanumeric sender) exactly, but in any case.
 - A keyword is one word, compared in any case with the message's first word
-  (`keyword_of`: its `keyword` property, else the first word of its text).
+  (`keyword_of`: its `keyword` property, else the first word of its text). An entry
+  without a keyword takes any message to its number but an opt-out (`OPT_OUT`: STOP...).
 - Regular expressions (`evaluate_inbound`) are Python's `re`, searched in the first
   `MAX_TEXT` characters of the text. `re` backtracks and cannot be interrupted, so a
   pattern is refused when it is longer than `MAX_PATTERN` characters or has a shape whose
@@ -34,6 +35,9 @@ EVENT: Final = "message.received"
 MAX_TEXT: Final = 1600  # characters of a message a regular expression searches
 MAX_PATTERN: Final = 200  # characters of a regular expression
 
+# Opt-out words: such a message unsubscribes its sender (services/inbound.py) and enters
+# no flow that takes "any message" (a flow with that keyword still takes it).
+OPT_OUT: Final = frozenset({"stop", "stopall", "unsubscribe", "end", "quit", "cancel", "optout"})
 _SEPARATORS: Final = re.compile(r"[\s\-().]")
 _PHONE: Final = re.compile(r"\+?[0-9]+")
 
@@ -95,7 +99,10 @@ class InboundMatch:
             return False
         if not isinstance(to, str) or normal_number(to) != self.number:
             return False
-        return self.keyword is None or keyword_of(message) == self.keyword
+        word = keyword_of(message)
+        if self.keyword is None:
+            return word not in OPT_OUT
+        return word == self.keyword
 
 
 def searched(text: str) -> str:

@@ -18,13 +18,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tidings.channels.providers import Inbound
+from tidings.domain.inbound import OPT_OUT
 from tidings.domain.people import PersonChanges
 from tidings.services.consent import unsubscribe_person
 from tidings.store import changes, idempotency
 from tidings.store.connections import ConnectionRow
 from tidings.store.people import PersonWrite, person_by_phone, write_people
 
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT"})
+STOP_WORDS = frozenset(word.upper() for word in OPT_OUT)
 _DIGITS = re.compile(r"\+?[0-9]{3,15}")
 
 

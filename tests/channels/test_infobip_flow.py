@@ -13,7 +13,7 @@ import pytest
 
 from tests.api.flows.helpers import launched
 from tests.conftest import Api
-from tests.engine.test_journeys import drain, messages
+from tests.engine.test_journeys import drain, messages, perf
 from tests.support.background import Background, started
 from tidings.channels.standins.infobip import InfobipStandin
 
@@ -210,3 +210,38 @@ def test_reports_are_idempotent_and_only_the_connections_own(
     assert 400 <= api.client.post(path, content=b"not json").status_code < 500
     drain(api)
     assert "message.failed" not in names(api, ana["id"])
+
+
+def test_an_audience_launch_sends_through_the_connection(
+    api: Api, infobip: tuple[InfobipStandin, Background]
+) -> None:
+    """The store composes a launch's SMS (sql_sends.py); through a connection they are
+    written pending for the provider's dispatcher, not handed to the sandbox."""
+    standin, background = infobip
+    connect(api, standin)
+    for n in range(3):
+        person = {
+            "externalId": f"p{n}",
+            "firstName": f"Ana{n}",
+            "tags": ["vip"],
+            "phones": [f"+38591123456{n}"],
+        }
+        assert api.post("/people", json=person).status_code == 201
+    flow = launched(
+        api,
+        {
+            "name": "Launch",
+            "entry": {"type": "audience", "tags": ["vip"]},
+            "elements": [
+                {"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi {{ person.firstName }}"}
+            ],
+        },
+    )["id"]
+    settle(api, standin, background)
+    assert sorted(m["content"]["text"] for m in standin.messages) == [
+        "Hi Ana0",
+        "Hi Ana1",
+        "Hi Ana2",
+    ]
+    assert messages(api, flow) == []
+    assert perf(api, flow)["flow"]["messagesSent"] == 3

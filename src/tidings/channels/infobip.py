@@ -63,6 +63,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tidings.channels.answering import ApiClient
@@ -398,7 +399,8 @@ class InfobipProvider:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON (orjson: a batch of 1,000 messages is built on the sender's loop)."""
+    return orjson.dumps(value).decode()
 
 
 def _phone(number: str) -> str:

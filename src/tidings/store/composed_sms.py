@@ -26,6 +26,7 @@ from tidings.store.dialect import (
     json_object,
     json_set_int,
     param,
+    sql_literal,
     text_param,
 )
 from tidings.store.ids import next_ids
@@ -44,6 +45,7 @@ class SqlSend:
     element: str
     sender: str
     pieces: tuple[Piece, ...]
+    connection: int | None = None  # written pending for this connection; None: the sandbox
 
 
 def _text(dialect: Dialect, found: tuple[Piece, ...]) -> tuple[str, list[Any]]:
@@ -115,17 +117,31 @@ def write(
                 ("wantsResult", json_false(dialect)),
             ],
         )
+        # to the sandbox: written done (the caller hands them over); through a connection:
+        # pending, for its dispatcher (engine/sending.py)
+        status = "'done'" if send.connection is None else "'pending'"
+        done = p if send.connection is None else "NULL"
         conn.exec_driver_sql(
             "INSERT INTO outbox (id, account_id, participation_id, flow_id, version, element, "
             "person_id, kind, channel, payload, status, attempts, next_attempt_at, created_at, "
-            f"done_at) SELECT {p} + m.rn * {count}, m.account_id, m.pid, m.flow_id, m.version, "
-            f"{p}, m.person_id, 'message', 'sms', {payload}, 'done', 0, {p}, {p}, {p} FROM ("
+            f"done_at, connection_id) SELECT {p} + m.rn * {count}, m.account_id, m.pid, "
+            f"m.flow_id, m.version, {p}, m.person_id, 'message', 'sms', {payload}, {status}, 0, "
+            f"{p}, {p}, {done}, {sql_literal(send.connection)} FROM ("
             "SELECT pa.id AS pid, pa.account_id, pa.flow_id, pa.version, pa.person_id, "
             f"{text} AS t, (SELECT c.value FROM person_contacts c WHERE c.person_id = "
             "pa.person_id AND c.kind = 'phone' ORDER BY c.position LIMIT 1) AS phone, "
             f"{order} AS rn FROM participations pa "
             f"JOIN people ON people.id = pa.person_id WHERE {ids_in('pa.id', pids)}) AS m",
-            (first, send.element, send.sender, *parts_params, at, at, at, *text_params),
+            (
+                first,
+                send.element,
+                send.sender,
+                *parts_params,
+                at,
+                at,
+                *((at,) if send.connection is None else ()),
+                *text_params,
+            ),
         )
     last = base + len(pids) * count - 1
 

@@ -86,11 +86,21 @@ def accepted(
     """(provider id, price, outbox id) of messages the provider took at `now`: `sent`,
     and `next_attempt_at` (no try is due any more) keeps when it was handed over."""
     p = param(dialect_of_conn(conn))
-    conn.exec_driver_sql(
-        f"UPDATE outbox SET status = 'sent', provider_id = {p}, next_attempt_at = {int(now)}, "
-        f"price = COALESCE({p}, price) WHERE id = {p} AND status = 'sending'",
-        list(rows),
-    )
+    plain = [oid for provider_id, price, oid in rows if provider_id is None and price is None]
+    for start in range(0, len(plain), 2000):  # most: nothing of their own, one statement
+        listed = ids_in("id", plain[start : start + 2000])
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET status = 'sent', next_attempt_at = {int(now)} "
+            f"WHERE {listed} AND status = 'sending'"
+        )
+    own = [r for r in rows if r[0] is not None or r[1] is not None]
+    if own:
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET status = 'sent', provider_id = {p}, "
+            f"next_attempt_at = {int(now)}, price = COALESCE({p}, price) "
+            f"WHERE id = {p} AND status = 'sending'",
+            own,
+        )
 
 
 def again(conn: Connection, rows: Sequence[tuple[int, str | None, int]]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -127,18 +128,20 @@ def _take_entries(ctx: Context, now: datetime, limit: int, compiled: Compiled) -
             seen.add(item.person_id)
     pending: list[Future[int]] = []
     needs = message_needs(_send(program, e).content for e in move.sends)
-    # A message that goes out through a connection is composed in Python: its row waits
-    # for the provider's dispatcher (engine/sending.py), not for the sandbox.
-    routed = any(
-        ctx.programs.routes.route(
-            compiled.account_id,
-            _send(program, e).content.channel,
-            _send(program, e).content.connection,
-        )
-        is not None
-        for e in move.sends
-    )
-    by_sql = sql_sends.plan(program, move, now) if ctx.sql_sends and not routed else None
+    # The store composes the SMS it can (sql_sends.py); one that goes out through a
+    # connection is written pending for the provider's dispatcher, not handed over here.
+    by_sql = sql_sends.plan(program, move, now) if ctx.sql_sends else None
+    if by_sql is not None:
+        routes = ctx.programs.routes
+        by_sql = [
+            replace(
+                send,
+                connection=routes.route(
+                    compiled.account_id, "sms", _send(program, send.element).content.connection
+                ),
+            )
+            for send in by_sql
+        ]
     start, size = 0, FIRST_PART
     while start < len(head):
         part = head[start : start + size]
@@ -210,9 +213,11 @@ def _write_sql(
         changes.counters[(*where, "", "messagesSent")] += n
         changes.counters[(*where, element, "messagesSent")] += n
     account, flow, version = where
+    routed = {send.element for send in sends if send.connection is not None}
     sendable: list[Sendable] = [
         Sendable(oid, account, pid, flow, version, element, person, "message", "sms", False, False)
         for oid, pid, person, element in rows
+        if element not in routed  # the rest wait for their provider (engine/sending.py)
     ]
     write_changes(conn, changes)
     # after the participations: a report goes to whoever now waits for it

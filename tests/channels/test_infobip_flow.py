@@ -245,3 +245,52 @@ def test_an_audience_launch_sends_through_the_connection(
     ]
     assert messages(api, flow) == []
     assert perf(api, flow)["flow"]["messagesSent"] == 3
+
+
+def test_a_dead_provider_holds_only_its_own_messages(
+    api: Api, infobip: tuple[InfobipStandin, Background], closed_port: int
+) -> None:
+    """A connection whose provider does not answer is tried again with backoff and in
+    the end fails its messages with the reason; another connection's go out meanwhile."""
+    standin, background = infobip
+    connect(api, standin)  # the default route, alive
+    dead = api.post(
+        "/connections",
+        json={
+            "name": "Dead",
+            "provider": "infobip",
+            "channels": ["sms"],
+            "settings": {"baseUrl": f"http://127.0.0.1:{closed_port}", "apiKey": KEY},
+        },
+    ).json()
+    flow = launched(
+        api,
+        {
+            "name": "Two ways",
+            "entry": {"type": "api"},
+            "elements": [
+                {
+                    "id": "a",
+                    "type": "send_sms",
+                    "from": "Shop",
+                    "text": "By the dead one",
+                    "connection": dead["id"],
+                    "next": "b",
+                },
+                {"id": "b", "type": "send_sms", "from": "Shop", "text": "By the live one"},
+            ],
+        },
+    )["id"]
+    ana = enter(api, flow, "ana", "+385911234567")
+    settle(api, standin, background)
+    assert [m["content"]["text"] for m in standin.messages] == ["By the live one"]
+    assert "message.failed" not in names(api, ana["id"])  # still being tried
+    drain(api, "PT2H")  # every try, with backoff
+    failed = [
+        e
+        for e in api.get(f"/people/{ana['id']}/events").json()["items"]
+        if e["name"] == "message.failed"
+    ]
+    assert len(failed) == 1
+    assert failed[0]["properties"]["element"] == "a"
+    assert "gave up after 10 tries" in failed[0]["properties"]["reason"]

@@ -8,11 +8,12 @@ import pytest
 from tidings.domain.inbound import (
     MAX_PATTERN,
     InboundMatch,
+    compile_pattern,
     keyword_of,
     normal_number,
     pattern_problem,
+    searched,
 )
-from tidings.domain.regex_guard import slow_shape
 
 
 @pytest.mark.parametrize(
@@ -63,37 +64,26 @@ def test_an_entry_takes_its_channel_number_and_keyword() -> None:
 
 
 @pytest.mark.parametrize(
-    "pattern",
-    ["(a+)+$", "(?:\\w+\\s?)*x", "((a)+)+", "(a*){11}", "(?P<n>a?)+", "(x{1,3})+", "(?i)(a+)+"],
-)
-def test_nested_repeats_are_refused(pattern: str) -> None:
-    assert slow_shape(pattern) == "nested"
-    problem = pattern_problem(pattern)
-    assert problem is not None
-    assert "(a+)+" in problem
-
-
-@pytest.mark.parametrize(
-    "pattern",
+    ("pattern", "text", "found"),
     [
-        "\\d*\\d*x",
-        ".*\\d+$",
-        "\\w+\\s*\\w+!",
-        "(\\d+)\\s*(\\d+)x",
-        ".*a.*x",
-        "\\d+1\\d+x",
-        "[0-9]+\\d{2,}\\b",
-        "(?:a|b)*a*c",
-        "(a+)a+x",
-        "(?=\\d*\\d*x)",
-        "(?:\\d*\\d*)x",
+        ("(a+)+$", "a" * 1599 + "b", False),
+        ("\\d*\\d*x", "1" * 1600, False),
+        (".*\\d+$", "1" * 1599 + "x", False),
+        ("(?:\\w+\\s?)*x", "ab " * 530, False),
+        ("(a|ab)*c", "ab" * 800, False),
+        ("^\\S+@\\S+\\.\\S+$", "a@" * 800, False),
+        ("(a+)+$", "aaaa", True),
     ],
 )
-def test_adjacent_repeats_followed_by_more_are_refused(pattern: str) -> None:
-    assert slow_shape(pattern) == "adjacent", pattern
-    problem = pattern_problem(pattern)
-    assert problem is not None
-    assert "one after the other" in problem
+def test_patterns_that_backtrack_for_ever_in_re_answer_at_once(
+    pattern: str, text: str, found: bool
+) -> None:
+    """Patterns whose time grows exponentially (or as a high power) with the text in
+    Python's `re`, on texts crafted against them: RE2 answers in linear time (under `re`
+    these searches do not end), so anyone who texts the number cannot stall a step."""
+    compiled = compile_pattern(pattern)
+    assert not isinstance(compiled, str), compiled
+    assert (compiled.search(searched(text)) is not None) is found
 
 
 @pytest.mark.parametrize(
@@ -107,9 +97,7 @@ def test_adjacent_repeats_followed_by_more_are_refused(pattern: str) -> None:
         "[(]+a+\\)+",
         "\\(a+\\)+",
         "(x{2})+",
-        "(?<=a)b+",
         "a{,3}",
-        "{",
         ".*a.*",
         "\\d+\\s*\\d+",
         "^\\s*(yes|y)\\s*$",
@@ -117,9 +105,7 @@ def test_adjacent_repeats_followed_by_more_are_refused(pattern: str) -> None:
         "code:\\s*(\\w+)",
         "\\w+@\\w+\\.\\w+",
         "[A-Z]{2}\\d+",
-        "(?P<code>\\d+)-(?P=code)",
         "\\x41+b",
-        "(?#note)a+b",
         "(\\d+,)+",
         "^(?:\\s*\\w+,)+$",
         "(?:\\s+y)*z",
@@ -132,7 +118,7 @@ def test_plain_patterns_pass(pattern: str) -> None:
 def test_long_and_invalid_patterns_are_refused() -> None:
     assert pattern_problem("a" * MAX_PATTERN) is None
     assert pattern_problem("a" * (MAX_PATTERN + 1)) == f"is longer than {MAX_PATTERN} characters"
-    for bad in ("((", "a{5,3}", "a{99999999999}"):
+    for bad in ("((", "a{5,3}", "(a)\\1", "(?<=a)b", "(?=x)"):
         problem = pattern_problem(bad)
         assert problem is not None
-        assert problem.startswith("is not a valid regular expression"), problem
+        assert problem.startswith("is not a regular expression Tidings can run"), problem

@@ -189,9 +189,8 @@ def problems(api: Api, document: dict[str, Any]) -> list[tuple[str | None, str, 
 
 def test_evaluate_inbound_refuses_a_bad_regex_at_validation(api: Api) -> None:
     for regex, message in [
-        ("((", "is not a valid regular expression"),
-        ("(\\w+\\s?)+$", "repeats a group that itself repeats"),
-        (".*\\d+$", "has two repeats that can match the same characters"),
+        ("((", "is not a regular expression Tidings can run"),
+        ("x" * 10 + "(?<=a)b", "is not a regular expression Tidings can run"),
         ("x" * 201, "is longer than 200 characters"),
     ]:
         ask = copy.deepcopy(EVALUATE[0])

@@ -15,11 +15,11 @@ number in E.164 with a leading "+", an alphanumeric sender as given.
 - A keyword is one word, compared in any case with the message's first word
   (`keyword_of`: its `keyword` property, else the first word of its text). An entry
   without a keyword takes any message to its number but an opt-out (`OPT_OUT`: STOP...).
-- Regular expressions (`evaluate_inbound`) are Python's `re`, searched in the first
-  `MAX_TEXT` characters of the text. `re` backtracks and cannot be interrupted, so a
-  pattern is refused when it is longer than `MAX_PATTERN` characters or has a shape whose
-  time grows fast with the text (`regex_guard.slow_shape`: `(a+)+`, `\\d*\\d*x`):
-  `pattern_problem`.
+- Regular expressions (`evaluate_inbound`) are RE2's (google-re2), searched in the first
+  `MAX_TEXT` characters of the text: RE2 runs in time linear in the text, so a pattern
+  cannot make a message someone sends stall a step (Python's `re` backtracks: `(a+)+$`
+  on 1,600 crafted characters never ends). A pattern over `MAX_PATTERN` characters, or
+  one RE2 does not take (backreferences, lookarounds), is refused at validation.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tidings.domain.regex_guard import slow_shape
+import re2
 
 EVENT: Final = "message.received"
 MAX_TEXT: Final = 1600  # characters of a message a regular expression searches
@@ -110,32 +110,35 @@ def searched(text: str) -> str:
     return text[:MAX_TEXT]
 
 
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is a validation problem, not a log line
+    return options
+
+
+_OPTIONS: Final = _options()
+
+
 def pattern_problem(pattern: str) -> str | None:
     """Why `pattern` cannot be a branch's regular expression; None when it can."""
+    compiled = compile_pattern(pattern)
+    return compiled if isinstance(compiled, str) else None
+
+
+def compile_pattern(pattern: str) -> re2._Regexp[str] | str:
+    """The compiled pattern, or why it is refused.
+
+    Patterns are RE2's (Python's `re` syntax but for backreferences and lookarounds):
+    RE2 matches in time linear in the text, so no pattern, however written, lets a
+    message someone sends stall a step, which backtracking `re` cannot promise."""
     if len(pattern) > MAX_PATTERN:
         return f"is longer than {MAX_PATTERN} characters"
     try:
-        re.compile(pattern)
-    except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}: overflow
-        return f"is not a valid regular expression: {exc}"
-    shape = slow_shape(pattern)
-    if shape == "nested":
+        return re2.compile(pattern, _OPTIONS)
+    except re2.error as exc:
+        first = exc.args[0] if exc.args else "not valid"
+        reason = first.decode(errors="replace") if isinstance(first, bytes) else str(first)
         return (
-            "repeats a group that itself repeats in more than one way (like (a+)+ or "
-            "(a|ab)*), which can take very long on some texts: write it without the "
-            "nested repeat"
+            f"is not a regular expression Tidings can run ({reason}); backreferences and "
+            "lookarounds are not supported"
         )
-    if shape == "adjacent":
-        return (
-            "has two repeats that can match the same characters one after the other, "
-            "then more (like \\d*\\d*x or .*\\d+$), which can take very long on some "
-            "texts: write it with one of them (a search finds a match anywhere, so a "
-            "leading .* is never needed)"
-        )
-    return None
-
-
-def compile_pattern(pattern: str) -> re.Pattern[str] | str:
-    """The compiled pattern, or why it is refused (`pattern_problem`)."""
-    problem = pattern_problem(pattern)
-    return problem if problem is not None else re.compile(pattern)

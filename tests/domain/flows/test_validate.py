@@ -527,17 +527,17 @@ CASES: list[tuple[str, Change, str | None, str, str]] = [
         "longer than 200",
     ),
     (
-        "inbound regex with a nested repeat",
+        "inbound regex with a backreference",
         _add(
             {
                 "id": "in",
                 "type": "evaluate_inbound",
-                "branches": [{"name": "y", "regex": "(\\w+\\s?)+$"}],
+                "branches": [{"name": "y", "regex": "(a)\\1"}],
             }
         ),
         "in",
         "branches.0.regex",
-        "(a+)+",
+        "backreferences",
     ),
     (
         "inbound keyword of two words",

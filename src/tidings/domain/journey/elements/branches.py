@@ -17,10 +17,11 @@ do not put the same people on the same side.
 from __future__ import annotations
 
 import hashlib
-import re
 from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+import re2
 
 from tidings.domain.expressions import Expression
 from tidings.domain.flows.branches import EvaluateInbound, Exit, Segment, Split
@@ -119,7 +120,7 @@ class InboundBranch(NamedTuple):
 
     name: str
     keyword: str | None
-    pattern: re.Pattern[str] | None
+    pattern: re2._Regexp[str] | None
 
 
 @builds(EvaluateInbound)
@@ -174,8 +175,8 @@ class InboundHandler(Handler):
             elif branch.pattern is not None:
                 found = branch.pattern.search(searched_text)
                 if found is not None:
-                    pattern = branch.pattern.pattern
-                    why = f"{branch.name!r} matched: regex {pattern!r} found {_excerpt(found[0])}"
+                    pattern, excerpt = branch.pattern.pattern, _excerpt(found.group(0))
+                    why = f"{branch.name!r} matched: regex {pattern!r} found {excerpt}"
                     return Choice(branch.name, why)
         return Choice("otherwise", f"no branch matched {_excerpt(text)}: otherwise")
 

@@ -41,7 +41,7 @@ from tidings.store import changes, connections, provider_outbox
 from tidings.store.accounts import price_tables
 from tidings.store.connections import ConnectionRow
 from tidings.store.counts import add_counters
-from tidings.store.provider_outbox import Claimed
+from tidings.store.provider_outbox import Claimed, Sent
 
 log = logging.getLogger("tidings.sending")
 
@@ -360,7 +360,7 @@ def settle(
         if result.status == "accepted" and provider in UNREPORTED
     ]
     for oid in provider_outbox.finish(conn, final, leaving=("sent",)):
-        items += report_items(_Message.of(rows[oid]), "delivered", now, partitions=partitions)
+        items += report_items(sent_of(rows[oid]), "delivered", now, partitions=partitions)
     if again:
         provider_outbox.again(conn, again)
     changed = provider_outbox.finish(conn, failed, leaving=("sending",))
@@ -368,7 +368,7 @@ def settle(
     for oid in changed:
         row = rows[oid]
         items += report_items(
-            _Message.of(row), "failed", now, partitions=partitions, reason=reasons.get(oid)
+            sent_of(row), "failed", now, partitions=partitions, reason=reasons.get(oid)
         )
     changes.enqueue(conn, items)
     if figures is not None:
@@ -378,49 +378,28 @@ def settle(
     return len(done)
 
 
-@dataclass(frozen=True)
-class _Message:
-    """What a report needs of its message."""
-
-    id: int
-    account_id: int
-    participation_id: int | None
-    flow_id: int | None
-    version: int | None
-    element: str | None
-    person_id: int | None
-    kind: str
-    channel: str | None
-    wants_result: bool
-    attempt: int | None
-
-    @classmethod
-    def of(cls, row: Any) -> _Message:
-        payload = getattr(row, "payload", None)
-        if payload is not None:
-            wants, attempt = bool(payload.get("wantsResult")), payload.get("attempt")
-        else:
-            wants, attempt = row.wants_result, row.attempt
-        return cls(
-            row.id,
-            row.account_id,
-            row.participation_id,
-            row.flow_id,
-            row.version,
-            row.element,
-            row.person_id,
-            row.kind,
-            row.channel,
-            wants,
-            attempt,
-        )
-
-
-Message = _Message
+def sent_of(row: Claimed) -> Sent:
+    """A claimed row as a report reads it (`report_items`)."""
+    payload = row.payload
+    return Sent(
+        row.id,
+        row.account_id,
+        row.participation_id,
+        row.flow_id,
+        row.version,
+        row.element,
+        row.person_id,
+        row.kind,
+        row.channel,
+        "sending",
+        bool(payload.get("wantsResult")),
+        payload.get("attempt"),
+        None,
+    )
 
 
 def report_items(
-    message: Any,
+    message: Sent,
     report: str,
     due: int,
     *,
@@ -433,7 +412,7 @@ def report_items(
     """The inbox stimuli of one report of a message: its person's event
     `message.{report}` (with the reason of a failure, the URL of a click) and, when a
     failover or a voice call waits for it (`result`), the result it waits for."""
-    m = message if isinstance(message, _Message) else _Message.of(message)
+    m = message
     if m.kind != "message" or m.person_id is None:
         return []
     partition = m.person_id % partitions

@@ -9,6 +9,7 @@ the address the request arrived at.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -63,24 +64,45 @@ def _refused(exc: CallbackRefused) -> Exception:
     return InvalidInput([Problem(exc.field, exc.message)])
 
 
+async def _receive(
+    request: Request,
+    ctx: AppContext,
+    token: str,
+    kind: str,
+    parse: Callable[[Provider, Callback], Sequence[Any]],
+    apply: Callable[..., int],
+) -> tuple[int, int]:
+    """Parse a callback in its provider's format and apply what it carries in one write;
+    answer how many items it carried and how many changed anything."""
+    callback = await _callback(request, ctx, token, kind)
+    row, provider = _connection(ctx, token)
+    try:
+        items = parse(provider, callback)
+    except CallbackRefused as exc:
+        raise _refused(exc) from None
+    now, partitions = ctx.now_micros(), ctx.partitions
+    changed = await ctx.db.write_async(
+        lambda conn: apply(conn, row, items, now, partitions=partitions)
+    )
+    if changed and ctx.wake is not None:
+        ctx.wake()
+    return len(items), changed
+
+
 @router.post("/{token}/delivery")
 async def delivery_callback(
     request: Request, token: str = Token, ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
     """A provider's delivery reports, in its own format."""
-    callback = await _callback(request, ctx, token, "delivery")
-    row, provider = _connection(ctx, token)
-    try:
-        reports = provider.delivery_reports(callback)
-    except CallbackRefused as exc:
-        raise _refused(exc) from None
-    now = ctx.now_micros()
-    changed = await ctx.db.write_async(
-        lambda conn: deliveries.record(conn, row, reports, now, partitions=ctx.partitions)
+    reports, changed = await _receive(
+        request,
+        ctx,
+        token,
+        "delivery",
+        lambda provider, callback: provider.delivery_reports(callback),
+        deliveries.record,
     )
-    if changed and ctx.wake is not None:
-        ctx.wake()
-    return {"reports": len(reports), "changed": changed}
+    return {"reports": reports, "changed": changed}
 
 
 @router.post("/{token}/inbound")
@@ -88,16 +110,12 @@ async def inbound_callback(
     request: Request, token: str = Token, ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
     """Messages people sent to one of the connection's numbers, in the provider's format."""
-    callback = await _callback(request, ctx, token, "inbound")
-    row, provider = _connection(ctx, token)
-    try:
-        messages = provider.inbound_messages(callback)
-    except CallbackRefused as exc:
-        raise _refused(exc) from None
-    now = ctx.now_micros()
-    received = await ctx.db.write_async(
-        lambda conn: inbound.receive(conn, row, messages, now, partitions=ctx.partitions)
+    messages, received = await _receive(
+        request,
+        ctx,
+        token,
+        "inbound",
+        lambda provider, callback: provider.inbound_messages(callback),
+        inbound.receive,
     )
-    if received and ctx.wake is not None:
-        ctx.wake()
-    return {"messages": len(messages), "received": received}
+    return {"messages": messages, "received": received}

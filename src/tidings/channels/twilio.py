@@ -17,9 +17,17 @@ Wire format (Twilio's own, as twilio-python sends it):
   language is Twilio's business: a Content SID names one approved template). Twilio has no
   way to send a WhatsApp template by name, so a template whose name is not a Content SID
   fails at once with a reason saying so (no request is made). Plain `{"text"}` goes as `Body`.
-- **Voice is not offered**: doing it properly (`Calls.json` with `Twiml` `<Say>`/`<Gather>`)
-  needs the `<Gather>` action URL to answer TwiML to Twilio, which the webhook seam
-  (`delivery_reports` returns reports, the webhook answers an empty 2xx) cannot do.
+- **Voice**: `POST {baseUrl}/2010-04-01/Accounts/{AccountSid}/Calls.json` with `To`,
+  `From`, inline `Twiml` (`<Response><Say language="..">text</Say></Response>`; with
+  `collect`: the `<Say>` inside `<Gather input="dtmf" numDigits=".." timeout=".."
+  action="{delivery webhook}?m={id}&gather=1">`), `StatusCallback` (the delivery webhook
+  with `m`) and `StatusCallbackEvent=completed`. Twilio requests the `<Gather>` action with
+  `Digits` as soon as they are keyed in, before the call's `completed` status callback,
+  so the digits are the call's first final report (`delivered` with `digits`: the
+  `collected` outcome) and `completed` changes nothing after it; a call with no digits
+  reports `completed` (answered). `busy`, `no-answer`, `failed` and `canceled` are
+  `failed` (not answered). The `<Gather>` action must be answered with TwiML:
+  `callback_answer` gives the webhook `<Response><Hangup/></Response>` for it.
 - **Idempotency**: Twilio's Messages API documents no request idempotency (no client
   message id, no idempotency key; `I-Twilio-Idempotency-Token` is the header Twilio puts on
   the webhooks it sends, so a receiver can drop a retried webhook). Each request still
@@ -59,6 +67,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import ParseResult, parse_qs, parse_qsl, urlencode, urlparse
+from xml.sax.saxutils import escape as xml_escape
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -74,6 +83,7 @@ from tidings.channels.providers import (
     SendResult,
     Webhooks,
 )
+from tidings.domain.durations import parse_duration
 
 SECRETS = frozenset({"authToken"})
 API_VERSION = "2010-04-01"
@@ -87,6 +97,9 @@ MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 
 _PENDING = frozenset({"queued", "accepted", "scheduled", "sending", "sent", "partially_delivered"})
 _FAILED = frozenset({"undelivered", "failed", "canceled"})
+GATHER_PARAMETER = "gather"  # on a call's <Gather> action URL: the request carries Digits
+_CALL_PENDING = frozenset({"queued", "initiated", "ringing", "in-progress"})
+_CALL_FAILED = frozenset({"busy", "no-answer", "failed", "canceled"})
 # Twilio's words for the delivery errors a status callback names most often (its callbacks
 # carry only the number, ErrorCode; twilio.com/docs/api/errors).
 ERROR_WORDS = {
@@ -206,7 +219,7 @@ class TwilioProvider:
     is the account's `allowPrivateUrls` (or the server default) for the `baseUrl`."""
 
     name: ClassVar[str] = "twilio"
-    channels: ClassVar[frozenset[str]] = frozenset({"sms", "whatsapp"})
+    channels: ClassVar[frozenset[str]] = frozenset({"sms", "whatsapp", "voice"})
     max_batch: ClassVar[int] = 100  # Twilio takes one message per request; these run together
 
     def __init__(
@@ -226,6 +239,7 @@ class TwilioProvider:
         self._token = settings.auth_token.get_secret_value()
         sid = settings.account_sid
         self._url = f"{settings.base_url}/{API_VERSION}/Accounts/{sid}/Messages.json"
+        self._calls_url = f"{settings.base_url}/{API_VERSION}/Accounts/{sid}/Calls.json"
         basic = base64.b64encode(f"{sid}:{self._token}".encode()).decode("ascii")
         self._basic = basic
         self._headers = {
@@ -246,9 +260,10 @@ class TwilioProvider:
             form = self.form(message, webhooks)
             if isinstance(form, SendResult):
                 return form
+            url = self._calls_url if message.channel == "voice" else self._url
             async with slots:
                 result = await self._http.call(
-                    self._request(message.id, form), allow_private=self._allow_private
+                    self._request(message.id, form, url), allow_private=self._allow_private
                 )
             return self._result(message.id, result)
 
@@ -260,6 +275,8 @@ class TwilioProvider:
             return self._failed(message.id, f"twilio does not send {message.channel}")
         if not message.to:
             return self._failed(message.id, "no recipient")
+        if message.channel == "voice":
+            return self._call_form(message, webhooks)
         whatsapp = message.channel == "whatsapp"
         form = [("To", _address(message.to, whatsapp))]
         if MESSAGING_SERVICE_SID.fullmatch(message.sender):
@@ -290,10 +307,42 @@ class TwilioProvider:
         form.append(("StatusCallback", status_callback(webhooks.delivery, message.id)))
         return form
 
-    def _request(self, message_id: str, form: list[tuple[str, str]]) -> ApiRequest:
+    def _call_form(
+        self, message: Outgoing, webhooks: Webhooks
+    ) -> list[tuple[str, str]] | SendResult:
+        """A voice call's form: who, from where, and the TwiML it plays (module doc)."""
+        if not message.sender:
+            return self._failed(message.id, "no calling number")
+        say = message.content.get("say")
+        if not isinstance(say, str) or not say.strip():
+            return self._failed(message.id, "the call says nothing")
+        language = message.content.get("language")
+        spoken = "<Say"
+        if isinstance(language, str) and language:
+            spoken += f' language="{xml_escape(language, {chr(34): "&quot;"})}"'
+        spoken += f">{xml_escape(say)}</Say>"
+        collect = message.content.get("collect")
+        if isinstance(collect, Mapping):
+            action = status_callback(webhooks.delivery, message.id) + f"&{GATHER_PARAMETER}=1"
+            digits = int(collect.get("maxDigits") or 1)
+            seconds = _seconds(collect.get("timeout"), default=5)
+            spoken = (
+                f'<Gather input="dtmf" numDigits="{digits}" timeout="{seconds}" '
+                f'action="{xml_escape(action, {chr(34): "&quot;"})}" method="POST">'
+                f"{spoken}</Gather>"
+            )
+        return [
+            ("To", message.to),
+            ("From", message.sender),
+            ("Twiml", f"<Response>{spoken}</Response>"),
+            ("StatusCallback", status_callback(webhooks.delivery, message.id)),
+            ("StatusCallbackEvent", "completed"),
+        ]
+
+    def _request(self, message_id: str, form: list[tuple[str, str]], url: str) -> ApiRequest:
         headers = {**self._headers, IDEMPOTENCY_HEADER: message_id}
         return ApiRequest(
-            "POST", self._url, headers, urlencode(form), timeout_seconds=self._timeout, retries=0
+            "POST", url, headers, urlencode(form), timeout_seconds=self._timeout, retries=0
         )
 
     def _result(self, message_id: str, result: ApiResult) -> SendResult:
@@ -349,6 +398,8 @@ class TwilioProvider:
         message_id = callback.query.get(ID_PARAMETER) or _query(callback.url, ID_PARAMETER)
         if not message_id:
             raise CallbackRefused(ID_PARAMETER, "the callback URL names no message (?m=)")
+        if "CallSid" in fields:
+            return [self._call_report(message_id, fields, callback)]
         _required(fields, "MessageSid")
         status = _required(fields, "MessageStatus")
         mapped: ReportStatus
@@ -367,6 +418,33 @@ class TwilioProvider:
                 "MessageStatus", f"{status!r} is not a status of an outbound message"
             )
         return [Report(message_id, mapped, reason=reason)]
+
+    def _call_report(
+        self, message_id: str, fields: Mapping[str, str], callback: Callback
+    ) -> Report:
+        """A call's `<Gather>` action (its digits) or its status callback."""
+        gathered = callback.query.get(GATHER_PARAMETER) or _query(callback.url, GATHER_PARAMETER)
+        if gathered:
+            digits = fields.get("Digits", "")
+            if digits and not digits.replace("*", "").replace("#", "").isdigit():
+                raise CallbackRefused("Digits", f"{digits!r} are not keypad digits")
+            return Report(message_id, "delivered", digits=digits or None)
+        status = _required(fields, "CallStatus")
+        if status == "completed":
+            return Report(message_id, "delivered")
+        if status in _CALL_FAILED:
+            return Report(message_id, "failed", reason=f"call {status}")
+        if status in _CALL_PENDING:
+            return Report(message_id, "pending")
+        raise CallbackRefused("CallStatus", f"{status!r} is not a status of a call")
+
+    def callback_answer(self, callback: Callback) -> tuple[bytes, str] | None:
+        """What Twilio must be answered: TwiML for a `<Gather>` action (hang up), else
+        nothing in particular."""
+        gathered = callback.query.get(GATHER_PARAMETER) or _query(callback.url, GATHER_PARAMETER)
+        if not gathered:
+            return None
+        return b'<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>', "text/xml"
 
     def inbound_messages(self, callback: Callback) -> list[Inbound]:
         fields = dict(self._form(callback))
@@ -389,6 +467,16 @@ def status_callback(delivery: str, message_id: str) -> str:
     """The delivery webhook URL with our outbox id as `m` in its query."""
     separator = "&" if "?" in delivery else "?"
     return f"{delivery}{separator}{urlencode({ID_PARAMETER: message_id})}"
+
+
+def _seconds(value: Any, *, default: int) -> int:
+    """Whole seconds of an ISO 8601 duration (`PT5S`), at least 1."""
+    if isinstance(value, str) and value:
+        try:
+            return max(1, round(parse_duration(value).total_seconds()))
+        except ValueError:
+            return default
+    return default
 
 
 def _address(number: str, whatsapp: bool) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from tidings.api.context import AppContext, context
 from tidings.api.schemas import ERRORS
@@ -71,7 +71,7 @@ async def _receive(
     kind: str,
     parse: Callable[[Provider, Callback], Sequence[Any]],
     apply: Callable[..., int],
-) -> tuple[int, int]:
+) -> tuple[int, int, tuple[bytes, str] | None]:
     """Parse a callback in its provider's format and apply what it carries in one write;
     answer how many items it carried and how many changed anything."""
     callback = await _callback(request, ctx, token, kind)
@@ -86,15 +86,18 @@ async def _receive(
     )
     if changed and ctx.wake is not None:
         ctx.wake()
-    return len(items), changed
+    # a provider that must be answered in its own language (Twilio's <Gather> action: TwiML)
+    answer = getattr(provider, "callback_answer", None)
+    spoken = answer(callback) if answer is not None else None
+    return len(items), changed, spoken
 
 
 @router.post("/{token}/delivery")
 async def delivery_callback(
     request: Request, token: str = Token, ctx: AppContext = Depends(context)
-) -> dict[str, Any]:
+) -> Any:
     """A provider's delivery reports, in its own format."""
-    reports, changed = await _receive(
+    reports, changed, spoken = await _receive(
         request,
         ctx,
         token,
@@ -102,6 +105,8 @@ async def delivery_callback(
         lambda provider, callback: provider.delivery_reports(callback),
         deliveries.record,
     )
+    if spoken is not None:
+        return Response(content=spoken[0], media_type=spoken[1])
     return {"reports": reports, "changed": changed}
 
 
@@ -110,7 +115,7 @@ async def inbound_callback(
     request: Request, token: str = Token, ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
     """Messages people sent to one of the connection's numbers, in the provider's format."""
-    messages, received = await _receive(
+    messages, received, _ = await _receive(
         request,
         ctx,
         token,

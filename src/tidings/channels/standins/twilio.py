@@ -39,6 +39,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import html
 import json
 import os
 import re
@@ -78,6 +79,9 @@ _SEQUENCES: dict[str, tuple[str, ...]] = {
 _ERROR_CODES = {"undelivered": "30003", "failed": "30008"}
 
 
+_GATHER_ACTION = re.compile(r'<Gather\b[^>]*\baction="([^"]*)"')
+
+
 class TwilioError(Exception):
     """An answer in Twilio's error shape."""
 
@@ -91,7 +95,7 @@ class StandinMessage:
     """A message the stand-in accepted."""
 
     sid: str
-    channel: str  # "sms" or "whatsapp"
+    channel: str  # "sms", "whatsapp" or "voice" (a call: `body` holds its TwiML)
     to: str  # as sent, prefix included
     from_: str | None
     body: str | None
@@ -129,8 +133,10 @@ class TwilioStandin:
         blocked: frozenset[str] = frozenset(),
         callback_concurrency: int = 64,
         keep_posted: bool = True,
+        voice_digits: str = "1234",
     ) -> None:
         self.account_sid = account_sid
+        self.voice_digits = voice_digits  # what a called person keys in at a <Gather>
         self.auth_token = auth_token
         self.report_delay = report_delay
         self.default_fate: Fate = default_fate
@@ -176,6 +182,7 @@ class TwilioStandin:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/{version}/Accounts/{sid}/Messages.json", self._messages)
+        app.router.add_post("/{version}/Accounts/{sid}/Calls.json", self._calls)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -254,6 +261,78 @@ class TwilioStandin:
             self._answers[token] = answer
         self._schedule(message)
         return web.json_response(answer, status=201)
+
+    # the Calls API (voice): a call plays its TwiML; a <Gather> action gets `voice_digits`
+
+    async def _calls(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        try:
+            self._authenticate(request)
+            form = await _form(request)
+            token = request.headers.get("I-Twilio-Idempotency-Token")
+            if token is not None and token in self._answers:
+                self.duplicates += 1
+                return web.json_response(self._answers[token], status=201)
+            to, sender = form.get("To", ""), form.get("From", "")
+            if not to:
+                raise TwilioError(400, 21201, "No 'To' number is specified")
+            if not sender:
+                raise TwilioError(400, 21213, "No 'From' number is specified")
+            if not _E164.fullmatch(to):
+                raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {to}")
+            twiml = form.get("Twiml") or None
+            if twiml is None and not form.get("Url"):
+                raise TwilioError(400, 21205, "Url parameter is required.")
+        except TwilioError as exc:
+            return _error(exc)
+        call = StandinMessage(
+            sid="CA" + os.urandom(16).hex(),
+            channel="voice",
+            to=to,
+            from_=sender,
+            body=twiml,
+            content_sid=None,
+            content_variables=None,
+            status_callback=form.get("StatusCallback") or None,
+            idempotency_token=token,
+            form=form,
+        )
+        self.messages.append(call)
+        self.by_sid[call.sid] = call
+        now = formatdate(usegmt=True).replace("GMT", "+0000")
+        answer = {
+            "sid": call.sid, "account_sid": self.account_sid, "to": to, "from": sender,
+            "status": "queued", "direction": "outbound-api", "date_created": now,
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{call.sid}.json",
+        }  # fmt: skip
+        if token is not None:
+            self._answers[token] = answer
+        self._schedule(call)
+        return web.json_response(answer, status=201)
+
+    async def _report_call(self, call: StandinMessage) -> None:
+        """As Twilio does: the <Gather> action with the digits as soon as they are keyed in,
+        then the `completed` status callback; a number that does not answer: `no-answer`."""
+        assert call.status_callback is not None
+        fate = self.fate_of(call)
+        base = {"AccountSid": self.account_sid, "ApiVersion": API_VERSION, "CallSid": call.sid,
+                "From": call.from_ or "", "To": call.to, "Direction": "outbound-api"}  # fmt: skip
+        if fate in ("failed", "undelivered"):
+            form = {**base, "CallStatus": "no-answer"}
+            await self._post(call.status_callback, form, f"{call.sid}-no-answer")
+            call.statuses.append("no-answer")
+            return
+        action = _GATHER_ACTION.search(call.body or "")
+        if action is not None and self.voice_digits:
+            url = html.unescape(action.group(1))
+            form = {**base, "CallStatus": "in-progress", "Digits": self.voice_digits}
+            await self._post(url, form, f"{call.sid}-gather")
+            call.statuses.append("gathered")
+        form = {**base, "CallStatus": "completed", "CallDuration": "7"}
+        got = await self._post(call.status_callback, form, f"{call.sid}-completed")
+        call.statuses.append("completed")
+        if got is not None and 200 <= got < 300:
+            self.reports_posted += 1
 
     def _authenticate(self, request: web.Request) -> None:
         refused = TwilioError(401, 20003, "Authenticate")
@@ -386,6 +465,9 @@ class TwilioStandin:
             self._idle.set()
 
     async def _report(self, message: StandinMessage) -> None:
+        if message.channel == "voice":
+            await self._report_call(message)
+            return
         fate = self.fate_of(message)
         sequence = _SEQUENCES[fate]
         if not self.progress:

@@ -119,3 +119,29 @@ def test_a_forged_or_unknown_webhook_is_refused(api: Api) -> None:
     assert unknown.status_code == 404
     short = api.client.post("/api/v1/webhooks/abc/delivery", content=b"{}")
     assert short.status_code in (404, 422)
+
+
+def test_an_smtp_host_on_a_private_address_is_refused_unless_allowed(api: Api) -> None:
+    local = {"name": "Mail", "provider": "smtp",
+             "settings": {"host": "127.0.0.1", "port": 2525, "security": "none"}}  # fmt: skip
+    refused = api.post("/connections", json=local)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"] == "settings.host"
+    for host in ("localhost", "10.1.2.3", "169.254.169.254", "[::1]"):
+        also = api.post("/connections", json={**local, "settings": {"host": host}})
+        assert also.status_code == 422, host
+    assert api.patch("/account", json={"allowPrivateUrls": True}).status_code == 200
+    assert api.post("/connections", json=local).status_code == 201
+
+
+def test_the_default_route_follows_the_latest_default_and_a_deleted_one_is_gone(
+    api: Api,
+) -> None:
+    first = api.post("/connections", json=twilio(default=True)).json()
+    second = api.post("/connections", json=twilio(name="Second", default=True)).json()
+    assert api.get(f"/connections/{first['id']}").json()["default"] is True
+    assert api.get(f"/connections/{second['id']}").json()["default"] is True
+    off = api.patch(f"/connections/{second['id']}", json={"default": False})
+    assert off.json()["default"] is False
+    assert api.delete(f"/connections/{first['id']}").status_code == 204
+    assert [c["id"] for c in api.get("/connections").json()["items"]] == [second["id"]]

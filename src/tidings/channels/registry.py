@@ -25,6 +25,7 @@ CHANNELS_OF: dict[str, tuple[str, ...]] = {
     "sandbox": CHANNELS,
 }
 PROVIDERS = tuple(CHANNELS_OF)
+PACING = "messagesPerSecond"  # any connection's: at most this many messages a second
 # Providers that send no delivery reports: a message they accept is as delivered as it
 # will be known to be (an SMTP server's 250), so it counts as delivered at once.
 UNREPORTED = frozenset({"smtp"})
@@ -61,8 +62,10 @@ def secrets_of(provider: str) -> frozenset[str]:
 def make_provider(
     provider: str, settings: Mapping[str, Any], *, http: ApiClient, allow_private: bool
 ) -> Provider:
-    """A provider for a connection's stored settings (validated when they were saved)."""
-    model = settings_model(provider).model_validate(dict(settings))
+    """A provider for a connection's stored settings (validated when they were saved);
+    the dispatcher's own settings (`PACING`) are not the provider's."""
+    own = {k: v for k, v in settings.items() if k != PACING}
+    model = settings_model(provider).model_validate(own)
     if isinstance(model, InfobipSettings):
         return InfobipProvider(model, http, allow_private=allow_private)
     if isinstance(model, TwilioSettings):

@@ -238,10 +238,11 @@ class Sender:
         by_sender: dict[str, list[Claimed]] = defaultdict(list)
         for row in job.rows:
             by_sender[str(row.payload.get("from") or "")].append(row)
+        size = provider.max_batch
+        if rate and not self._virtual:  # a paced connection: no batch beyond a second's worth
+            size = max(1, min(size, int(float(rate))))
         batches = [
-            rows[i : i + provider.max_batch]
-            for rows in by_sender.values()
-            for i in range(0, len(rows), provider.max_batch)
+            rows[i : i + size] for rows in by_sender.values() for i in range(0, len(rows), size)
         ]
 
         async def one(rows: list[Claimed]) -> Done:

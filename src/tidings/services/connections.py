@@ -20,14 +20,19 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy import Connection
 
 from tidings.channels.addresses import ip_literal, is_localhost_name, refusal
-from tidings.channels.registry import CHANNELS_OF, PROVIDERS, secrets_of, settings_model
+from tidings.channels.registry import (
+    CHANNELS_OF,
+    PACING,
+    PROVIDERS,
+    secrets_of,
+    settings_model,
+)
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import InvalidInput, Problem, ProblemList
 from tidings.store import connections as store
 from tidings.store.accounts import read_account
 from tidings.store.connections import ConnectionRow
 
-PACING = "messagesPerSecond"  # every provider's: at most this many messages a second
 MAX_RATE = 1_000_000
 
 

@@ -1,0 +1,49 @@
+"""A connection's `messagesPerSecond` paces what the dispatcher hands its provider, per
+sender: a burst within the rate goes at once, the rest waits for its turn."""
+
+from __future__ import annotations
+
+import time
+
+from tests.support.background import started
+from tidings.channels.standins.infobip import InfobipStandin
+from tidings.engine.sending import Job, Links, Sender
+from tidings.store.connections import ConnectionRow
+from tidings.store.provider_outbox import Claimed
+
+KEY = "pacing-key"
+
+
+def claimed(n: int, sender: str) -> Claimed:
+    payload = {"to": f"+38591{n:07d}", "from": sender, "content": {"text": "Hi"}, "parts": 1}
+    return Claimed(n, 1, None, None, None, "s", None, "message", "sms", payload, 1, 7)
+
+
+def test_a_connection_sends_no_faster_than_its_rate_per_sender() -> None:
+    standin = InfobipStandin(api_key=KEY)
+    with started(standin):
+        connection = ConnectionRow(
+            7, 1, "paced", "infobip", ("sms",),
+            {"baseUrl": standin.url, "apiKey": KEY, "messagesPerSecond": 20},
+            None, "t" * 43, 0, 0,
+        )  # fmt: skip
+        sender = Sender(links=Links("http://127.0.0.1:9"), allow_private=True, virtual=False)
+        try:
+            started_at = time.monotonic()
+            rows = [claimed(n, "Shop") for n in range(1, 41)]
+            done = sender.submit([Job(connection, rows)], {1: True}).result(timeout=30)
+            one_sender = time.monotonic() - started_at
+            assert [r.status for _, r, _ in done] == ["accepted"] * 40
+            # 20 at once, 20 more a second later: not all within the first second
+            assert one_sender >= 0.9
+            assert len(standin.messages) == 40
+
+            # two senders each have their own pace: 20 each go at once
+            started_at = time.monotonic()
+            rows = [claimed(100 + n, "Alpha") for n in range(20)]
+            rows += [claimed(200 + n, "Beta") for n in range(20)]
+            done = sender.submit([Job(connection, rows)], {1: True}).result(timeout=30)
+            assert [r.status for _, r, _ in done] == ["accepted"] * 40
+            assert time.monotonic() - started_at < one_sender
+        finally:
+            sender.close()

@@ -39,6 +39,14 @@ def _timers_due(p: str) -> str:
     return f"phase = {WAITING} AND wake_at IS NOT NULL AND wake_at <= {p}"
 
 
+# Outbox rows due, as the two partial indexes hold them: the sandbox's sends and the API
+# calls (ix_outbox_pending), and the messages waiting for a provider (ix_outbox_due_provider).
+_OUTBOX_DUE = (
+    "status = 'pending' AND connection_id IS NULL",
+    "connection_id IS NOT NULL AND status IN ('pending', 'sending')",
+)
+
+
 def read_backlog(
     conn: Connection, now: int, *, cap: int = CAP, outbox_cap: int = OUTBOX_CAP
 ) -> Backlog:
@@ -53,21 +61,21 @@ def read_backlog(
         f"SELECT count(*) FROM (SELECT 1 FROM participations WHERE {_timers_due(p)} LIMIT {cap}) t",
         (now,),
     ).scalar_one()
-    outbox = {
-        str(channel): int(n)
+    outbox: dict[str, int] = {}
+    for rows in _OUTBOX_DUE:  # each read by its own partial index
         for channel, n in conn.exec_driver_sql(
             "SELECT c, count(*) FROM (SELECT COALESCE(channel, kind) AS c FROM outbox "
-            f"WHERE status = 'pending' AND next_attempt_at <= {p} LIMIT {outbox_cap}) t "
-            "GROUP BY c",
+            f"WHERE {rows} AND next_attempt_at <= {p} LIMIT {outbox_cap}) t GROUP BY c",
             (now,),
-        ).all()
-    }
+        ).all():
+            outbox[str(channel)] = outbox.get(str(channel), 0) + int(n)
     # The earliest of each: the first entry of each index (the minimum, not a scan).
     firsts = conn.exec_driver_sql(
         "SELECT (SELECT min(due_at) FROM inbox), "
         f"(SELECT min(wake_at) FROM participations WHERE phase = {WAITING} "
         "AND wake_at IS NOT NULL), "
-        "(SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending')"
+        f"(SELECT min(next_attempt_at) FROM outbox WHERE {_OUTBOX_DUE[0]}), "
+        f"(SELECT min(next_attempt_at) FROM outbox WHERE {_OUTBOX_DUE[1]})"
     ).one()
     due = [int(f) for f in firsts if f is not None and int(f) <= now]
     return Backlog(int(inbox), int(timers), outbox, min(due) if due else None)
@@ -94,9 +102,12 @@ def oldest_due_by_partition(
         f"ORDER BY due_at LIMIT {cap}",
         f"SELECT {of_person} AS part, wake_at AS due FROM participations "
         f"WHERE {_timers_due(p)} ORDER BY wake_at LIMIT {cap}",
-        f"SELECT {of_person} AS part, next_attempt_at AS due FROM outbox "
-        f"WHERE status = 'pending' AND next_attempt_at <= {p} AND person_id IS NOT NULL "
-        f"ORDER BY next_attempt_at LIMIT {cap}",
+        *(
+            f"SELECT {of_person} AS part, next_attempt_at AS due FROM outbox "
+            f"WHERE {due} AND next_attempt_at <= {p} AND person_id IS NOT NULL "
+            f"ORDER BY next_attempt_at LIMIT {cap}"
+            for due in _OUTBOX_DUE
+        ),
     ]
     oldest: dict[int, int] = {}
     complete = True

@@ -6,7 +6,6 @@ from sqlalchemy import Connection, func, select
 
 from tidings.store.tables import (
     inbox,
-    outbox,
     participations,
 )
 
@@ -20,11 +19,15 @@ def next_due(conn: Connection) -> int | None:
             )
         ).scalar(),
         conn.execute(select(func.min(inbox.c.due_at))).scalar(),
-        conn.execute(
-            select(func.min(outbox.c.next_attempt_at)).where(
-                outbox.c.status.in_(["pending", "sending"])
+        # the outbox's due rows, each kind read by its own partial index
+        *(
+            conn.exec_driver_sql(f"SELECT min(next_attempt_at) FROM outbox WHERE {due}").scalar()
+            for due in (
+                "status = 'pending' AND connection_id IS NULL",
+                "kind = 'call_api' AND status IN ('pending', 'sending')",
+                "connection_id IS NOT NULL AND status IN ('pending', 'sending')",
             )
-        ).scalar(),
+        ),
     ]
     found = [int(c) for c in candidates if c is not None]
     return min(found) if found else None

@@ -448,11 +448,13 @@ outbox = Table(
     Column("reason", String(500)),  # why it failed, in the provider's words
     Column("seen_at", BigInteger),  # when its first `seen` report came (once per message)
     Column("clicked_at", BigInteger),  # when a provider first reported a click
+    # Sandbox sends and API calls due (a provider's messages have their own index below,
+    # so thousands of them waiting for a provider never slow the sandbox's look-ups).
     Index(
         "ix_outbox_pending",
         "next_attempt_at",
-        sqlite_where=text("status = 'pending'"),
-        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending' AND connection_id IS NULL"),
+        postgresql_where=text("status = 'pending' AND connection_id IS NULL"),
     ),
     # Due API calls, pending or in flight (migration 0009): claims read them by time.
     Index(

@@ -67,6 +67,15 @@ def upgrade() -> None:
     op.add_column("outbox", sa.Column("reason", sa.String(500)))
     op.add_column("outbox", sa.Column("seen_at", sa.BigInteger()))
     op.add_column("outbox", sa.Column("clicked_at", sa.BigInteger()))
+    # the sandbox's pending index leaves the provider's messages out (they have their own)
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    op.create_index(
+        "ix_outbox_pending",
+        "outbox",
+        ["next_attempt_at"],
+        sqlite_where=sa.text("status = 'pending' AND connection_id IS NULL"),
+        postgresql_where=sa.text("status = 'pending' AND connection_id IS NULL"),
+    )
     op.create_index(
         "ix_outbox_due_provider",
         "outbox",
@@ -78,6 +87,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_outbox_due_provider", table_name="outbox")
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    op.create_index(
+        "ix_outbox_pending",
+        "outbox",
+        ["next_attempt_at"],
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
     # Not batch mode: on SQLite it would copy `people`, and dropping the old table would
     # cascade to every table that refers to it. ALTER TABLE DROP COLUMN (SQLite 3.35+).
     for column in ("clicked_at", "seen_at", "reason", "price", "provider_id", "connection_id"):

@@ -47,9 +47,14 @@ def test_sigkill_while_a_batch_is_at_the_provider_sends_nothing_twice(tmp_path: 
     path = tmp_path / "crash.db"
     url = f"sqlite:///{path}"
     populate(url, people_count=PEOPLE, api_key=BENCH_KEY)
-    # Infobip retries a report until it is answered: long enough to outlive the restart
+    # The reports come after the kill (report_delay), and Infobip retries a report until
+    # it is answered: long enough to outlive the restart.
     standin = InfobipStandin(
-        api_key=KEY, answer_delay=3.0, report_retries=400, report_retry_delay=0.1
+        api_key=KEY,
+        answer_delay=3.0,
+        report_delay=5.0,
+        report_retries=400,
+        report_retry_delay=0.1,
     )
     env = {"TIDINGS_ALLOW_PRIVATE_URLS": "1", "TIDINGS_SEND_LEASE_SECONDS": "2"}
     port = free_port()  # the same public URL after the restart: reports still reach it

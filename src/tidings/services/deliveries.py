@@ -67,7 +67,13 @@ def record(
             costs[(*where, "", "trafficCostMicros")] += delta
             costs[(*where, message.element or "", "trafficCostMicros")] += delta
         sent[oid] = message._replace(price=price)
-    provider_outbox.priced(conn, prices)
+    # a final report's price is written with its status (`finish`); the others' here
+    final_ids = {
+        oid
+        for r, oid in zip(reports, ids, strict=True)
+        if r.status in FINAL and r.price is not None
+    }
+    provider_outbox.priced(conn, [(price, oid) for price, oid in prices if oid not in final_ids])
     add_counters(conn, dict(costs))
     # the final reports, the first of each message's (set-based: one read, one write)
     finals: dict[int, Report] = {}

@@ -138,12 +138,19 @@ def finish(
         )
     }
     changing = [r for r in rows if r[4] in before]
-    if changing:
-        conn.exec_driver_sql(
-            f"UPDATE outbox SET status = {p}, done_at = {p}, reason = COALESCE({p}, reason), "
-            f"price = COALESCE({p}, price) WHERE id = {p} AND status IN ({states})",
-            changing,
-        )
+    # one statement for each (status, at, reason, price): a provider's reports mostly share
+    # them (a batch delivered at one price), so a bucket of 1,000 is a statement or two
+    alike: dict[tuple[str, int, str | None, float | None], list[int]] = {}
+    for status, at, reason, price, oid in changing:
+        alike.setdefault((status, at, reason, price), []).append(oid)
+    for (status, at, reason, price), same in alike.items():
+        for start in range(0, len(same), 2000):
+            conn.exec_driver_sql(
+                f"UPDATE outbox SET status = {p}, done_at = {p}, reason = COALESCE({p}, reason), "
+                f"price = COALESCE({p}, price) WHERE {ids_in('id', same[start : start + 2000])} "
+                f"AND status IN ({states})",
+                (status, at, reason, price),
+            )
     return [r[4] for r in changing]
 
 

@@ -20,7 +20,7 @@ from tidings.channels.twilio import TwilioProvider, TwilioSettings
 
 CHANNELS_OF: dict[str, tuple[str, ...]] = {
     "infobip": ("sms", "whatsapp", "viber", "voice", "email"),
-    "twilio": ("sms", "whatsapp"),
+    "twilio": ("sms", "whatsapp", "voice"),
     "smtp": ("email",),
     "sandbox": CHANNELS,
 }

@@ -5,13 +5,18 @@ signature its provider checks). A forged, malformed or unknown callback is a 4xx
 changes nothing; a repeated one changes nothing either (services/deliveries.py,
 services/inbound.py). The URL a provider signed is the one under TIDINGS_PUBLIC_URL, not
 the address the request arrived at.
+
+A provider may need a particular answer to a callback: Twilio continues a call with the
+TwiML it gets in the answer to a `<Gather>` action. A provider with `callback_answer(callback)
+-> (body, content type) | None` says so; the delivery webhook answers that body, once the
+reports are recorded, instead of its JSON.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from tidings.api.context import AppContext, context
 from tidings.api.schemas import ERRORS
@@ -63,10 +68,10 @@ def _refused(exc: CallbackRefused) -> Exception:
     return InvalidInput([Problem(exc.field, exc.message)])
 
 
-@router.post("/{token}/delivery")
+@router.post("/{token}/delivery", response_model=dict[str, Any])
 async def delivery_callback(
     request: Request, token: str = Token, ctx: AppContext = Depends(context)
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
     """A provider's delivery reports, in its own format."""
     callback = await _callback(request, ctx, token, "delivery")
     row, provider = _connection(ctx, token)
@@ -80,7 +85,27 @@ async def delivery_callback(
     )
     if changed and ctx.wake is not None:
         ctx.wake()
+    answer = _answer(provider, callback)
+    if answer is not None:
+        body, media_type = answer
+        return Response(content=body, media_type=media_type)
     return {"reports": len(reports), "changed": changed}
+
+
+def _answer(provider: Provider, callback: Callback) -> tuple[bytes, str] | None:
+    """The provider's own answer to a recorded callback, when it has one (Twilio's TwiML)."""
+    answering = getattr(provider, "callback_answer", None)
+    if not callable(answering):
+        return None
+    answer = answering(callback)
+    if (
+        isinstance(answer, tuple)
+        and len(answer) == 2
+        and isinstance(answer[0], bytes)
+        and isinstance(answer[1], str)
+    ):
+        return answer[0], answer[1]
+    return None
 
 
 @router.post("/{token}/inbound")

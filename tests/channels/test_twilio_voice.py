@@ -1,26 +1,61 @@
-"""Voice calls through Twilio, end to end: the call's TwiML says the text and gathers
-digits; Twilio's signed <Gather> action brings the digits back (answered with TwiML), so
-the call takes `collected` and the variable holds them; a number that does not answer
-takes `notAnswered`."""
+"""Voice calls through a Twilio connection, end to end: a flow's `voice_call` goes out as a
+`Calls.json` request with inline TwiML to the loopback Twilio stand-in, which requests the
+`<Gather>` action (the digits) and then posts the `completed` status, both signed, to
+Tidings' delivery webhook. The digits reach `collect.variable` and take the `collected`
+outcome; the webhook answers the Gather action with TwiML; an unanswered call takes
+`notAnswered`. Nothing goes to the sandbox."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from tests.api.flows.helpers import launched
 from tests.conftest import Api
-from tests.engine.test_journeys import drain
+from tests.engine.test_journeys import drain, messages
 from tests.support.background import Background, started
 from tidings.channels.standins.twilio import TwilioStandin
 from tidings.channels.twilio import signature
 
-SID = "AC" + "3" * 32
-TOKEN = "twilio-voice-token"
+SID = "AC" + "2" * 32
+TOKEN = "twilio-voice-test-token"
+UNANSWERED = "+385910000000"
+
+
+@pytest.fixture
+def twilio() -> Iterator[tuple[TwilioStandin, Background]]:
+    standin = TwilioStandin(
+        account_sid=SID, auth_token=TOKEN, voice_digits="42", fates={UNANSWERED: "no-answer"}
+    )
+    with started(standin) as background:
+        yield standin, background
+
+
+def connect(api: Api, standin: TwilioStandin) -> dict[str, Any]:
+    """The person attribute the flow sets, and a Twilio connection carrying voice."""
+    attribute = api.post("/attributes", json={"name": "lastAnswer", "type": "text"})
+    assert attribute.status_code in (200, 201), attribute.text
+    assert api.patch("/account", json={"allowPrivateUrls": True}).status_code == 200
+    made = api.post(
+        "/connections",
+        json={
+            "name": "Twilio voice",
+            "provider": "twilio",
+            "channels": ["voice"],
+            "settings": {"baseUrl": standin.url, "accountSid": SID, "authToken": TOKEN},
+            "default": True,
+        },
+    )
+    assert made.status_code == 201, made.text
+    body: dict[str, Any] = made.json()
+    return body
+
+
 VOICE = {
-    "name": "Survey call",
+    "name": "Call and ask",
     "entry": {"type": "api"},
     "variables": [{"name": "answer", "type": "text"}],
     "elements": [
@@ -28,9 +63,9 @@ VOICE = {
             "id": "call",
             "type": "voice_call",
             "from": "+15005550006",
-            "say": "Hello {{ person.firstName }} & friends, press a number",
-            "language": "en-GB",
-            "collect": {"variable": "answer", "maxDigits": 2, "timeout": "PT7S"},
+            "say": "Press a number, {{ person.firstName }} & co",
+            "language": "en",
+            "collect": {"variable": "answer", "maxDigits": 2, "timeout": "PT5S"},
             "next": {"collected": "got", "answered": "plain", "notAnswered": "missed"},
         },
         {"id": "got", "type": "update_profile", "set": {"lastAnswer": "answer"}},
@@ -40,94 +75,97 @@ VOICE = {
 }
 
 
-@pytest.fixture
-def twilio() -> Iterator[tuple[TwilioStandin, Background]]:
-    standin = TwilioStandin(
-        account_sid=SID, auth_token=TOKEN, voice_digits="42", fates={"+385910000000": "failed"}
-    )
-    with started(standin) as background:
-        yield standin, background
-
-
-def person(api: Api, external_id: str) -> dict[str, Any]:
+def enter(api: Api, flow: int, external_id: str, phone: str) -> dict[str, Any]:
+    person = {"externalId": external_id, "firstName": "Ana", "phones": [phone]}
+    answer = api.post(f"/flows/{flow}/participants", json={"person": person})
+    assert answer.status_code in (200, 201, 202), answer.text
     found: dict[str, Any] = api.get("/people", params={"externalId": external_id}).json()["items"][
         0
     ]
     return found
 
 
-def test_a_call_gathers_digits_and_a_silent_number_is_not_answered(
-    api: Api, twilio: tuple[TwilioStandin, Background]
-) -> None:
-    standin, background = twilio
-    assert api.patch("/account", json={"allowPrivateUrls": True}).status_code == 200
-    assert api.post("/attributes", json={"name": "lastAnswer", "type": "text"}).status_code == 201
-    made = api.post(
-        "/connections",
-        json={
-            "name": "Twilio voice",
-            "provider": "twilio",
-            "channels": ["voice"],
-            "default": True,
-            "settings": {"baseUrl": standin.url, "accountSid": SID, "authToken": TOKEN},
-        },
-    )
-    assert made.status_code == 201, made.text
-    flow = launched(api, VOICE)["id"]
-    for external_id, phone in (("ana", "+385911234567"), ("ivo", "+385910000000")):
-        body = {"person": {"externalId": external_id, "firstName": "Ana", "phones": [phone]}}
-        assert api.post(f"/flows/{flow}/participants", json=body).status_code < 300
+def settle(api: Api, standin: TwilioStandin, background: Background) -> None:
+    """The step and its call, the call's callbacks posted back, and what they move."""
     drain(api)
     background.run(standin.settle())
     drain(api)
-    calls = {m.to: m for m in standin.messages}
-    assert set(calls) == {"+385911234567", "+385910000000"}
-    twiml = calls["+385911234567"].body or ""
-    assert '<Say language="en-GB">Hello Ana &amp; friends, press a number</Say>' in twiml
-    assert 'numDigits="2"' in twiml
-    assert 'timeout="7"' in twiml
-    assert person(api, "ana")["attributes"].get("lastAnswer") == "42"
-    assert "missed" in person(api, "ivo")["tags"]
-    gathers = [p for p in standin.posted if "Digits" in p.form]
-    assert len(gathers) == 1
-    assert gathers[0].status == 200
 
 
-def test_a_gather_action_is_answered_with_twiml_and_forgery_is_refused(
+def names(api: Api, person_id: int) -> list[str]:
+    items = api.get(f"/people/{person_id}/events").json()["items"]
+    return [e["name"] for e in items]
+
+
+def test_a_voice_call_collects_digits_through_twilio(
     api: Api, twilio: tuple[TwilioStandin, Background]
 ) -> None:
     standin, background = twilio
-    assert api.patch("/account", json={"allowPrivateUrls": True}).status_code == 200
-    assert api.post("/attributes", json={"name": "lastAnswer", "type": "text"}).status_code == 201
-    made = api.post(
-        "/connections",
-        json={
-            "name": "Twilio voice",
-            "provider": "twilio",
-            "channels": ["voice"],
-            "default": True,
-            "settings": {"baseUrl": standin.url, "accountSid": SID, "authToken": TOKEN},
-        },
-    ).json()
+    connect(api, standin)
     flow = launched(api, VOICE)["id"]
-    body = {"person": {"externalId": "eva", "phones": ["+385912345678"]}}
-    assert api.post(f"/flows/{flow}/participants", json=body).status_code < 300
+    ana = enter(api, flow, "ana", "+385911234567")
+    settle(api, standin, background)
+    (placed,) = standin.messages
+    assert (placed.channel, placed.to, placed.from_) == ("voice", "+385911234567", "+15005550006")
+    assert placed.say == "Press a number, Ana & co"
+    assert placed.gather is not None
+    assert placed.gather.num_digits == 2
+    assert "/api/v1/webhooks/" in (placed.gather.action or "")
+    assert placed.statuses == ["gather", "completed"]
+    gathered, completed = standin.posted
+    assert gathered.form["Digits"] == "42"
+    assert gathered.status == 200
+    assert gathered.answer == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    assert (completed.form["CallStatus"], completed.status) == ("completed", 200)
+    found = api.get(f"/people/{ana['id']}").json()
+    assert found["attributes"].get("lastAnswer") == "42"
+    assert "answered" not in found["tags"]
+    assert names(api, ana["id"]).count("message.delivered") == 1
+    assert messages(api, flow) == []  # nothing went to the sandbox
+
+
+def test_an_unanswered_call_takes_not_answered(
+    api: Api, twilio: tuple[TwilioStandin, Background]
+) -> None:
+    standin, background = twilio
+    connect(api, standin)
+    flow = launched(api, VOICE)["id"]
+    ivo = enter(api, flow, "ivo", UNANSWERED)
+    settle(api, standin, background)
+    (posted,) = standin.posted
+    assert posted.form["CallStatus"] == "no-answer"
+    found = api.get(f"/people/{ivo['id']}").json()
+    assert "missed" in found["tags"]
+    events = api.get(f"/people/{ivo['id']}/events").json()["items"]
+    failed = [e for e in events if e["name"] == "message.failed"]
+    assert [e["properties"]["reason"] for e in failed] == ["no-answer"]
+
+
+def test_a_forged_gather_action_changes_nothing(
+    api: Api, twilio: tuple[TwilioStandin, Background]
+) -> None:
+    standin, background = twilio
+    standin.voice_digits = ""  # Ana presses nothing: the call is only answered
+    connect(api, standin)
+    flow = launched(api, VOICE)["id"]
+    ana = enter(api, flow, "ana", "+385911234567")
     drain(api)
-    background.run(standin.settle())
-    call = standin.messages[0]
-    message_id = (call.status_callback or "").split("m=")[1]
-    url = f"{made['webhooks']['delivery']}?m={message_id}&gather=1"
-    form = {"CallSid": call.sid, "Digits": "7", "CallStatus": "in-progress"}
-    path = "/api/v1" + url.split("/api/v1", 1)[1]
-    answer = api.client.post(
-        path, data=form, headers={"X-Twilio-Signature": signature(TOKEN, url, form)}
-    )
-    assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("text/xml")
-    assert "<Response>" in answer.text
+    (placed,) = standin.messages
+    action = placed.gather.action if placed.gather else ""
+    assert action
+    path = "/api/v1" + action.split("/api/v1", 1)[1]
+    form = {"CallSid": placed.sid, "CallStatus": "in-progress", "Digits": "99"}
     forged = api.client.post(
         path,
-        data={**form, "Digits": "9"},
-        headers={"X-Twilio-Signature": signature(TOKEN, url, form)},
+        content=urlencode(form),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature("not-the-token", action, form),
+        },
     )
     assert forged.status_code == 403
+    background.run(standin.settle())
+    drain(api)
+    found = api.get(f"/people/{ana['id']}").json()
+    assert "answered" in found["tags"]
+    assert found["attributes"].get("lastAnswer") is None

@@ -16,6 +16,8 @@ AGENTS.md) does three things, all without touching the database:
   (a provider that signs, Twilio, checks the signature here), raises `CallbackRefused`
   naming the field; the webhook answers it with a 4xx and changes nothing.
 - `inbound_messages(callback)`: the messages in an inbound callback, as `Inbound`s.
+- optionally `callback_answer(callback) -> (body, content type) | None`: what the provider
+  must be answered instead of the webhook's JSON (Twilio's TwiML to a `<Gather>` action).
 
 Providers are made by `make_provider(connection, http)` in the composition root's
 providers; HTTP providers send through the `call_api` client (`ApiClient`), so they pass

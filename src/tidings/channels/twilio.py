@@ -1,4 +1,5 @@
-"""The Twilio provider: SMS and WhatsApp through Twilio's Programmable Messaging API.
+"""The Twilio provider: SMS and WhatsApp through Twilio's Programmable Messaging API, voice
+calls through its Voice API.
 
 Wire format (Twilio's own, as twilio-python sends it):
 
@@ -17,24 +18,26 @@ Wire format (Twilio's own, as twilio-python sends it):
   language is Twilio's business: a Content SID names one approved template). Twilio has no
   way to send a WhatsApp template by name, so a template whose name is not a Content SID
   fails at once with a reason saying so (no request is made). Plain `{"text"}` goes as `Body`.
-- **Voice**: `POST {baseUrl}/2010-04-01/Accounts/{AccountSid}/Calls.json` with `To`,
-  `From`, inline `Twiml` (`<Response><Say language="..">text</Say></Response>`; with
-  `collect`: the `<Say>` inside `<Gather input="dtmf" numDigits=".." timeout=".."
-  action="{delivery webhook}?m={id}&gather=1">`), `StatusCallback` (the delivery webhook
-  with `m`) and `StatusCallbackEvent=completed`. Twilio requests the `<Gather>` action with
-  `Digits` as soon as they are keyed in, before the call's `completed` status callback,
-  so the digits are the call's first final report (`delivered` with `digits`: the
-  `collected` outcome) and `completed` changes nothing after it; a call with no digits
-  reports `completed` (answered). `busy`, `no-answer`, `failed` and `canceled` are
-  `failed` (not answered). The `<Gather>` action must be answered with TwiML:
-  `callback_answer` gives the webhook `<Response><Hangup/></Response>` for it.
-- **Idempotency**: Twilio's Messages API documents no request idempotency (no client
-  message id, no idempotency key; `I-Twilio-Idempotency-Token` is the header Twilio puts on
+- **Voice**: one call per request, `POST {baseUrl}/2010-04-01/Accounts/{AccountSid}/Calls.json`
+  (twilio-python's `CallList.create`), form fields `To`, `From` (a phone number: a Messaging
+  Service cannot call), `Twiml` (inline TwiML, so Twilio fetches nothing from us to start
+  the call), `StatusCallback` (the delivery webhook with `?m=<id>`) and
+  `StatusCallbackEvent=completed` (only the final status: queued, ringing and answered
+  events would only be `pending`). The TwiML is
+  `<Response><Say language="..">text</Say></Response>` (`language` only when the element
+  names one; Twilio's default is en-US), or with `collect` (`{"maxDigits", "timeout"}`, the
+  timeout an ISO 8601 duration, whole seconds, at least 1):
+  `<Response><Gather input="dtmf" numDigits=".." timeout=".." action="{delivery
+  webhook}?m={id}&amp;gather=1" method="POST"><Say ..>text</Say></Gather></Response>`. Text
+  and attributes are XML-escaped. Twilio takes at most 4000 characters of `Twiml`: a longer
+  call fails at once (no request is made).
+- **Idempotency**: Twilio's Messages and Calls APIs document no request idempotency (no
+  client message id, no idempotency key; `I-Twilio-Idempotency-Token` is the header Twilio puts on
   the webhooks it sends, so a receiver can drop a retried webhook). Each request still
   carries `I-Twilio-Idempotency-Token: <our outbox id>`; real Twilio ignores it, the
   loopback stand-in (`standins/twilio.py`) de-duplicates by it. So at the real Twilio a
-  crash between its 201 and our recording of it can send a message twice.
-- **Answers**: 201 (any 2xx) -> `accepted` with `provider_id` = the Message `sid` and
+  crash between its 201 and our recording of it can send a message (or call) twice.
+- **Answers**: 201 (any 2xx) -> `accepted` with `provider_id` = the Message's (Call's) `sid` and
   `price` = |`price`| when Twilio already priced it (Twilio writes prices negative);
   429 and 5xx -> `retry` (`retry_after` from `Retry-After`); a timeout or a connection
   error -> `retry`; a refused URL (private address, invalid URL) -> `failed`; any other
@@ -50,6 +53,22 @@ signature is `CallbackRefused(status=403)`; a body that is not UTF-8 form data i
   inbound statuses (receiving, received) and statuses Twilio may add later are **refused**
   (400 naming `MessageStatus`), not guessed: the refusal shows in Twilio's debugger and
   changes nothing here. Our id comes from the `m` query parameter.
+- Calls (`CallSid` in the form): the status callback's `CallStatus` completed ->
+  `delivered` (answered); busy, no-answer, failed and canceled -> `failed` with the status
+  as the reason; queued, initiated, ringing and in-progress -> `pending`; anything else is
+  refused (400 naming `CallStatus`). A request to the `<Gather>` action (`gather=1` in the
+  query) with `Digits` is `delivered` with those digits; without digits it is `pending`
+  (Twilio only calls the action when keys were pressed, unless asked otherwise).
+  **Which report counts**: the first final report of a message wins in the store, so the
+  digits must arrive before the `completed` callback, and they do: Twilio requests the
+  action URL while the call is live and continues the call with the TwiML it answers
+  (`callback_answer`: an empty `<Response/>`, which hangs up), and posts the `completed`
+  status only once the call has ended, after that answer. (A caller who hangs up while the
+  action request is in flight could race it; then the call counts as `answered` without
+  digits.) A call with a Gather whose person pressed nothing reports only `completed`:
+  `answered`.
+- `callback_answer`: the TwiML Twilio expects in the answer to a `<Gather>` action
+  (`text/xml`); other callbacks get the webhook's JSON.
 - `inbound_messages`: Twilio's incoming-message webhook (`From`, `To`, `Body`,
   `MessageSid`); `whatsapp:` addresses make the channel `whatsapp` (prefix stripped).
 """
@@ -61,13 +80,14 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import ParseResult, parse_qs, parse_qsl, urlencode, urlparse
-from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import escape, quoteattr
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -91,13 +111,18 @@ SIGNATURE_HEADER = "x-twilio-signature"
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 WHATSAPP_PREFIX = "whatsapp:"
 ID_PARAMETER = "m"  # the StatusCallback query parameter that carries our outbox id
+GATHER_PARAMETER = "gather"  # `gather=1`: a request to a call's <Gather> action
+TWIML_LIMIT = 4000  # characters of inline `Twiml` Twilio takes
+TWIML = "text/xml"
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+# characters XML 1.0 cannot carry at all (not even escaped): dropped from what a call says
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _PENDING = frozenset({"queued", "accepted", "scheduled", "sending", "sent", "partially_delivered"})
 _FAILED = frozenset({"undelivered", "failed", "canceled"})
-GATHER_PARAMETER = "gather"  # on a call's <Gather> action URL: the request carries Digits
 _CALL_PENDING = frozenset({"queued", "initiated", "ringing", "in-progress"})
 _CALL_FAILED = frozenset({"busy", "no-answer", "failed", "canceled"})
 # Twilio's words for the delivery errors a status callback names most often (its callbacks
@@ -213,7 +238,8 @@ def valid_signature(auth_token: str, url: str, params: Params | str, given: str)
 
 
 class TwilioProvider:
-    """Sends SMS and WhatsApp through one Twilio account (see the module doc).
+    """Sends SMS and WhatsApp and makes voice calls through one Twilio account (see the
+    module doc).
 
     `http` is shared and owned by the caller (`aclose` does not close it); `allow_private`
     is the account's `allowPrivateUrls` (or the server default) for the `baseUrl`."""
@@ -260,8 +286,8 @@ class TwilioProvider:
             form = self.form(message, webhooks)
             if isinstance(form, SendResult):
                 return form
-            url = self._calls_url if message.channel == "voice" else self._url
             async with slots:
+                url = self._calls_url if message.channel == "voice" else self._url
                 result = await self._http.call(
                     self._request(message.id, form, url), allow_private=self._allow_private
                 )
@@ -310,31 +336,27 @@ class TwilioProvider:
     def _call_form(
         self, message: Outgoing, webhooks: Webhooks
     ) -> list[tuple[str, str]] | SendResult:
-        """A voice call's form: who, from where, and the TwiML it plays (module doc)."""
+        """A call's form fields (twilio-python's `CallList.create`), or why it cannot be made."""
         if not message.sender:
-            return self._failed(message.id, "no calling number")
-        say = message.content.get("say")
-        if not isinstance(say, str) or not say.strip():
-            return self._failed(message.id, "the call says nothing")
-        language = message.content.get("language")
-        spoken = "<Say"
-        if isinstance(language, str) and language:
-            spoken += f' language="{xml_escape(language, {chr(34): "&quot;"})}"'
-        spoken += f">{xml_escape(say)}</Say>"
-        collect = message.content.get("collect")
-        if isinstance(collect, Mapping):
-            action = status_callback(webhooks.delivery, message.id) + f"&{GATHER_PARAMETER}=1"
-            digits = int(collect.get("maxDigits") or 1)
-            seconds = _seconds(collect.get("timeout"), default=5)
-            spoken = (
-                f'<Gather input="dtmf" numDigits="{digits}" timeout="{seconds}" '
-                f'action="{xml_escape(action, {chr(34): "&quot;"})}" method="POST">'
-                f"{spoken}</Gather>"
+            return self._failed(message.id, "no caller number (From)")
+        if MESSAGING_SERVICE_SID.fullmatch(message.sender):
+            return self._failed(
+                message.id, "a Messaging Service cannot make calls: From must be a phone number"
+            )
+        try:
+            document = twiml(message.content, gather_action(webhooks.delivery, message.id))
+        except ValueError as exc:
+            return self._failed(message.id, f"voice: {exc}")
+        if len(document) > TWIML_LIMIT:
+            return self._failed(
+                message.id,
+                f"voice: the call's TwiML has {len(document)} characters; Twilio takes at "
+                f"most {TWIML_LIMIT}",
             )
         return [
             ("To", message.to),
             ("From", message.sender),
-            ("Twiml", f"<Response>{spoken}</Response>"),
+            ("Twiml", document),
             ("StatusCallback", status_callback(webhooks.delivery, message.id)),
             ("StatusCallbackEvent", "completed"),
         ]
@@ -398,8 +420,8 @@ class TwilioProvider:
         message_id = callback.query.get(ID_PARAMETER) or _query(callback.url, ID_PARAMETER)
         if not message_id:
             raise CallbackRefused(ID_PARAMETER, "the callback URL names no message (?m=)")
-        if "CallSid" in fields:
-            return [self._call_report(message_id, fields, callback)]
+        if "CallSid" in fields and "MessageSid" not in fields:
+            return [_call_report(message_id, fields, _gather(callback))]
         _required(fields, "MessageSid")
         status = _required(fields, "MessageStatus")
         mapped: ReportStatus
@@ -419,32 +441,13 @@ class TwilioProvider:
             )
         return [Report(message_id, mapped, reason=reason)]
 
-    def _call_report(
-        self, message_id: str, fields: Mapping[str, str], callback: Callback
-    ) -> Report:
-        """A call's `<Gather>` action (its digits) or its status callback."""
-        gathered = callback.query.get(GATHER_PARAMETER) or _query(callback.url, GATHER_PARAMETER)
-        if gathered:
-            digits = fields.get("Digits", "")
-            if digits and not digits.replace("*", "").replace("#", "").isdigit():
-                raise CallbackRefused("Digits", f"{digits!r} are not keypad digits")
-            return Report(message_id, "delivered", digits=digits or None)
-        status = _required(fields, "CallStatus")
-        if status == "completed":
-            return Report(message_id, "delivered")
-        if status in _CALL_FAILED:
-            return Report(message_id, "failed", reason=f"call {status}")
-        if status in _CALL_PENDING:
-            return Report(message_id, "pending")
-        raise CallbackRefused("CallStatus", f"{status!r} is not a status of a call")
-
     def callback_answer(self, callback: Callback) -> tuple[bytes, str] | None:
-        """What Twilio must be answered: TwiML for a `<Gather>` action (hang up), else
-        nothing in particular."""
-        gathered = callback.query.get(GATHER_PARAMETER) or _query(callback.url, GATHER_PARAMETER)
-        if not gathered:
-            return None
-        return b'<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>', "text/xml"
+        """What the webhook answers a callback it has recorded: to a `<Gather>` action, the
+        TwiML Twilio continues the call with (an empty `<Response/>`: it hangs up), as
+        `(body, content type)`; None for any other callback (the webhook's JSON will do)."""
+        if _gather(callback):
+            return EMPTY_TWIML, TWIML
+        return None
 
     def inbound_messages(self, callback: Callback) -> list[Inbound]:
         fields = dict(self._form(callback))
@@ -469,14 +472,80 @@ def status_callback(delivery: str, message_id: str) -> str:
     return f"{delivery}{separator}{urlencode({ID_PARAMETER: message_id})}"
 
 
-def _seconds(value: Any, *, default: int) -> int:
-    """Whole seconds of an ISO 8601 duration (`PT5S`), at least 1."""
-    if isinstance(value, str) and value:
+def gather_action(delivery: str, message_id: str) -> str:
+    """The `<Gather>` action URL of a call: the delivery webhook with `m=<id>&gather=1`."""
+    separator = "&" if "?" in delivery else "?"
+    query = urlencode({ID_PARAMETER: message_id, GATHER_PARAMETER: "1"})
+    return f"{delivery}{separator}{query}"
+
+
+def twiml(content: Mapping[str, Any], action: str) -> str:
+    """The inline TwiML of a call: `<Say>` the text, inside a `<Gather>` when `collect` asks
+    for digits (see the module doc). Raises ValueError for content a call cannot say."""
+    say = content.get("say")
+    if not isinstance(say, str) or not say.strip():
+        raise ValueError("the call has nothing to say")
+    language = content.get("language")
+    attributes = ""
+    if isinstance(language, str) and language:
+        attributes = f" language={quoteattr(_NOT_XML.sub('', language))}"
+    spoken = f"<Say{attributes}>{escape(_NOT_XML.sub('', say))}</Say>"
+    collect = content.get("collect")
+    if collect is None:
+        return f"<Response>{spoken}</Response>"
+    if not isinstance(collect, Mapping):
+        raise ValueError("collect must be an object")
+    digits = collect.get("maxDigits", 1)
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
+        raise ValueError("collect.maxDigits must be a positive whole number")
+    seconds = _seconds(collect.get("timeout", "PT5S"))
+    gather = (
+        f'<Gather input="dtmf" numDigits="{digits}" timeout="{seconds}" '
+        f'action={quoteattr(action)} method="POST">'
+    )
+    return f"<Response>{gather}{spoken}</Gather></Response>"
+
+
+def _seconds(value: Any) -> int:
+    """A `collect.timeout` (ISO 8601 duration, or seconds) as whole seconds, at least 1."""
+    if isinstance(value, bool):
+        raise ValueError("collect.timeout must be a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
         try:
-            return max(1, round(parse_duration(value).total_seconds()))
-        except ValueError:
-            return default
-    return default
+            seconds = parse_duration(value).total_seconds()
+        except ValueError as exc:
+            raise ValueError(f"collect.timeout: {exc}") from None
+    else:
+        raise ValueError("collect.timeout must be a duration")
+    if seconds != seconds or seconds == float("inf"):
+        raise ValueError("collect.timeout must be a duration")
+    return max(1, math.ceil(seconds))
+
+
+def _gather(callback: Callback) -> bool:
+    """Whether a callback is a request to a call's `<Gather>` action (`gather=1`)."""
+    value = callback.query.get(GATHER_PARAMETER) or _query(callback.url, GATHER_PARAMETER)
+    return value == "1"
+
+
+def _call_report(message_id: str, fields: Mapping[str, str], gather: bool) -> Report:
+    """A call's status callback or `<Gather>` action as a report (see the module doc)."""
+    _required(fields, "CallSid")
+    if gather:
+        digits = fields.get("Digits", "")
+        if digits:
+            return Report(message_id, "delivered", digits=digits)
+        return Report(message_id, "pending")
+    status = _required(fields, "CallStatus")
+    if status == "completed":
+        return Report(message_id, "delivered")
+    if status in _CALL_FAILED:
+        return Report(message_id, "failed", reason=status)
+    if status in _CALL_PENDING:
+        return Report(message_id, "pending")
+    raise CallbackRefused("CallStatus", f"{status!r} is not a status of a call")
 
 
 def _address(number: str, whatsapp: bool) -> str:

@@ -1,4 +1,5 @@
-"""A loopback stand-in for Twilio's Programmable Messaging API (an aiohttp server on 127.0.0.1).
+"""A loopback stand-in for Twilio's Programmable Messaging and Voice APIs (an aiohttp server on
+127.0.0.1).
 
 It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` as Twilio does:
 
@@ -28,6 +29,31 @@ It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` as Twilio does
 - `post_inbound(url, from_, to, body, channel)` posts Twilio's incoming-message webhook,
   signed, and answers the HTTP status it got.
 
+Calls: `POST /2010-04-01/Accounts/{AccountSid}/Calls.json`, the same Basic auth, 429/5xx
+injection and de-duplication by `I-Twilio-Idempotency-Token`:
+
+- Form fields checked: `To` (21201 when missing, 21211 when not a number), `From` (21213),
+  `Twiml` or `Url` (21205 "Url parameter is required"), a `StatusCallback` that is not an
+  http(s) URL (21609). An inline `Twiml` that is not a `<Response>` document is refused at
+  once with 12100 (Document parse failure); real Twilio takes the request and fails the
+  call later, which a test would notice less clearly. A `Url` is kept but never fetched.
+- 201 with a Call resource (`sid` "CA" + 32 hex, `status` "queued"). The call is kept in
+  `messages` (and `by_sid`) as a `StandinMessage` with channel "voice", its `twiml` and,
+  when the TwiML has one, its `<Gather>` (`action`, `method`, `numDigits`, `timeout`) and
+  what it says.
+- After `report_delay` the call happens, by its fate (by number, then by channel "voice",
+  then `default_fate`): `completed` (also what delivered, read and sent mean for a call),
+  `no-answer` (also undelivered), `busy`, `failed`, `canceled`, or `none` (nothing at all).
+  An answered call with a `<Gather action>` first requests the action, signed, with
+  `Digits` = `voice_digits` cut to `numDigits` (no request when `voice_digits` is empty: the
+  person pressed nothing; always POSTed) and keeps the TwiML it gets back (`Posted.answer`),
+  then posts the `completed` status callback: Twilio ends a call only after the action's
+  TwiML has run, so the digits always arrive first. Status callbacks go to `StatusCallback`
+  for the events named in `StatusCallbackEvent` (initiated, ringing, answered, completed;
+  none named: completed only, as Twilio does); `progress=False` posts only the final one.
+  For an SMS or WhatsApp message the call fates mean: completed -> delivered, the others ->
+  undelivered.
+
 No per-message sleeps: callbacks wait in one FIFO (their due times are in order, as the
 delay is constant) drained by one task, which posts each message's sequence in its own task,
 at most `callback_concurrency` at a time.
@@ -39,7 +65,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import html
 import json
 import os
 import re
@@ -49,6 +74,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlparse
+from xml.etree import ElementTree
 
 import aiohttp
 from aiohttp import web
@@ -62,7 +88,18 @@ from tidings.channels.twilio import (
 )
 from tidings.domain.sms import parts
 
-Fate = Literal["delivered", "undelivered", "failed", "read", "sent", "none"]
+Fate = Literal[
+    "delivered",
+    "undelivered",
+    "failed",
+    "read",
+    "sent",
+    "none",
+    "completed",
+    "no-answer",
+    "busy",
+    "canceled",
+]
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f" * 32
@@ -77,9 +114,20 @@ _SEQUENCES: dict[str, tuple[str, ...]] = {
     "none": (),
 }
 _ERROR_CODES = {"undelivered": "30003", "failed": "30008"}
-
-
-_GATHER_ACTION = re.compile(r'<Gather\b[^>]*\baction="([^"]*)"')
+# what a fate means for the other kind: a call's fate for a message, a message's for a call
+_AS_MESSAGE: dict[str, Fate] = {
+    "completed": "delivered",
+    "no-answer": "undelivered",
+    "busy": "undelivered",
+    "canceled": "undelivered",
+}
+_AS_CALL: dict[str, Fate] = {
+    "delivered": "completed",
+    "read": "completed",
+    "sent": "completed",
+    "undelivered": "no-answer",
+}
+_CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 
 
 class TwilioError(Exception):
@@ -90,12 +138,23 @@ class TwilioError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+@dataclass(frozen=True)
+class Gather:
+    """A call's `<Gather>`, as its TwiML says it."""
+
+    action: str | None
+    method: str
+    num_digits: int | None
+    timeout: int | None
+    say: str  # what is said inside it
+
+
 @dataclass
 class StandinMessage:
-    """A message the stand-in accepted."""
+    """A message (or a call) the stand-in accepted."""
 
     sid: str
-    channel: str  # "sms", "whatsapp" or "voice" (a call: `body` holds its TwiML)
+    channel: str  # "sms", "whatsapp" or "voice"
     to: str  # as sent, prefix included
     from_: str | None
     body: str | None
@@ -105,6 +164,11 @@ class StandinMessage:
     idempotency_token: str | None
     form: dict[str, str]
     statuses: list[str] = field(default_factory=list)  # the callbacks posted, in order
+    twiml: str | None = None  # a call's inline TwiML
+    gather: Gather | None = None  # a call's <Gather>
+    say: str | None = None  # what a call says (all its <Say>s)
+    events: tuple[str, ...] = ()  # a call's StatusCallbackEvent values
+    digits: str | None = None  # the Digits a call's Gather action was sent
 
 
 @dataclass(frozen=True)
@@ -114,6 +178,7 @@ class Posted:
     url: str
     form: dict[str, str]
     status: int | None
+    answer: str = ""  # the body of the answer (a Gather action's TwiML)
 
 
 class TwilioStandin:
@@ -136,7 +201,6 @@ class TwilioStandin:
         voice_digits: str = "1234",
     ) -> None:
         self.account_sid = account_sid
-        self.voice_digits = voice_digits  # what a called person keys in at a <Gather>
         self.auth_token = auth_token
         self.report_delay = report_delay
         self.default_fate: Fate = default_fate
@@ -146,6 +210,7 @@ class TwilioStandin:
         self.price_unit = price_unit
         self.blocked = set(blocked)
         self.keep_posted = keep_posted
+        self.voice_digits = voice_digits
         self.messages: list[StandinMessage] = []
         self.by_sid: dict[str, StandinMessage] = {}
         self.posted: list[Posted] = []
@@ -176,6 +241,10 @@ class TwilioStandin:
     def messages_url(self, account_sid: str | None = None) -> str:
         sid = account_sid or self.account_sid
         return f"{self.url}/{API_VERSION}/Accounts/{sid}/Messages.json"
+
+    def calls_url(self, account_sid: str | None = None) -> str:
+        sid = account_sid or self.account_sid
+        return f"{self.url}/{API_VERSION}/Accounts/{sid}/Calls.json"
 
     # lifecycle
 
@@ -226,7 +295,10 @@ class TwilioStandin:
 
     def fate_of(self, message: StandinMessage) -> Fate:
         number = message.to.removeprefix(WHATSAPP_PREFIX)
-        return self.fates.get(number) or self.fates.get(message.channel) or self.default_fate
+        fate = self.fates.get(number) or self.fates.get(message.channel) or self.default_fate
+        if message.channel == "voice":
+            return _AS_CALL.get(fate, fate)
+        return _AS_MESSAGE.get(fate, fate)
 
     async def settle(self, seconds: float = 5.0) -> None:
         """Wait (at most `seconds`) until every callback queued so far has been posted."""
@@ -237,15 +309,22 @@ class TwilioStandin:
 
     # the Messages API
 
+    def _injected(self) -> web.Response | None:
+        """The next 429 / 5xx `fail_next` asked for, if any."""
+        if not self._failures:
+            return None
+        status, after = self._failures.popleft()
+        headers = {"Retry-After": f"{after:g}"} if status == 429 and after is not None else {}
+        code, words = (
+            (20429, "Too Many Requests") if status == 429 else (20500, "Internal Server Error")
+        )
+        return _error(TwilioError(status, code, words), headers)
+
     async def _messages(self, request: web.Request) -> web.Response:
         self.requests += 1
-        if self._failures:
-            status, after = self._failures.popleft()
-            headers = {"Retry-After": f"{after:g}"} if status == 429 and after is not None else {}
-            code, words = (
-                (20429, "Too Many Requests") if status == 429 else (20500, "Internal Server Error")
-            )
-            return _error(TwilioError(status, code, words), headers)
+        injected = self._injected()
+        if injected is not None:
+            return injected
         try:
             self._authenticate(request)
             form = await _form(request)
@@ -262,77 +341,107 @@ class TwilioStandin:
         self._schedule(message)
         return web.json_response(answer, status=201)
 
-    # the Calls API (voice): a call plays its TwiML; a <Gather> action gets `voice_digits`
+    # the Calls API
 
     async def _calls(self, request: web.Request) -> web.Response:
         self.requests += 1
+        injected = self._injected()
+        if injected is not None:
+            return injected
         try:
             self._authenticate(request)
-            form = await _form(request)
+            pairs = await _pairs(request)
             token = request.headers.get("I-Twilio-Idempotency-Token")
             if token is not None and token in self._answers:
                 self.duplicates += 1
                 return web.json_response(self._answers[token], status=201)
-            to, sender = form.get("To", ""), form.get("From", "")
-            if not to:
-                raise TwilioError(400, 21201, "No 'To' number is specified")
-            if not sender:
-                raise TwilioError(400, 21213, "No 'From' number is specified")
-            if not _E164.fullmatch(to):
-                raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {to}")
-            twiml = form.get("Twiml") or None
-            if twiml is None and not form.get("Url"):
-                raise TwilioError(400, 21205, "Url parameter is required.")
+            call = self._accept_call(pairs, token)
         except TwilioError as exc:
             return _error(exc)
-        call = StandinMessage(
-            sid="CA" + os.urandom(16).hex(),
-            channel="voice",
-            to=to,
-            from_=sender,
-            body=twiml,
-            content_sid=None,
-            content_variables=None,
-            status_callback=form.get("StatusCallback") or None,
-            idempotency_token=token,
-            form=form,
-        )
-        self.messages.append(call)
-        self.by_sid[call.sid] = call
-        now = formatdate(usegmt=True).replace("GMT", "+0000")
-        answer = {
-            "sid": call.sid, "account_sid": self.account_sid, "to": to, "from": sender,
-            "status": "queued", "direction": "outbound-api", "date_created": now,
-            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{call.sid}.json",
-        }  # fmt: skip
+        answer = self._call_resource(call)
         if token is not None:
             self._answers[token] = answer
         self._schedule(call)
         return web.json_response(answer, status=201)
 
-    async def _report_call(self, call: StandinMessage) -> None:
-        """As Twilio does: the <Gather> action with the digits as soon as they are keyed in,
-        then the `completed` status callback; a number that does not answer: `no-answer`."""
-        assert call.status_callback is not None
-        fate = self.fate_of(call)
-        base = {"AccountSid": self.account_sid, "ApiVersion": API_VERSION, "CallSid": call.sid,
-                "From": call.from_ or "", "To": call.to, "Direction": "outbound-api"}  # fmt: skip
-        if fate in ("failed", "undelivered"):
-            form = {**base, "CallStatus": "no-answer"}
-            await self._post(call.status_callback, form, f"{call.sid}-no-answer")
-            call.statuses.append("no-answer")
-            return
-        action = _GATHER_ACTION.search(call.body or "")
-        if action is not None and self.voice_digits:
-            url = html.unescape(action.group(1))
-            form = {**base, "CallStatus": "in-progress", "Digits": self.voice_digits}
-            await self._post(url, form, f"{call.sid}-gather")
-            call.statuses.append("gathered")
-        form = {**base, "CallStatus": "completed", "CallDuration": "7"}
-        got = await self._post(call.status_callback, form, f"{call.sid}-completed")
-        call.statuses.append("completed")
-        if got is not None and 200 <= got < 300:
-            self.reports_posted += 1
+    def _accept_call(self, pairs: list[tuple[str, str]], token: str | None) -> StandinMessage:
+        form = dict(pairs)
+        to = form.get("To", "")
+        if not to:
+            raise TwilioError(400, 21201, "No 'To' number is specified")
+        sender = form.get("From", "")
+        if not sender:
+            raise TwilioError(400, 21213, "No 'From' number is specified")
+        if not _E164.fullmatch(to):
+            raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {to}")
+        document = form.get("Twiml") or None
+        if document is None and not form.get("Url"):
+            raise TwilioError(
+                400,
+                21205,
+                "Url parameter is required. For more information, see "
+                "http://www.twilio.com/docs/api/twiml",
+            )
+        callback = form.get("StatusCallback") or None
+        if callback is not None:
+            parsed = urlparse(callback)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise TwilioError(400, 21609, f"Invalid StatusCallback url: {callback}")
+        gather, say = _read_twiml(document) if document is not None else (None, None)
+        events: list[str] = []
+        for name, value in pairs:
+            if name == "StatusCallbackEvent":
+                events += value.split()
+        call = StandinMessage(
+            sid="CA" + os.urandom(16).hex(),
+            channel="voice",
+            to=to,
+            from_=sender,
+            body=None,
+            content_sid=None,
+            content_variables=None,
+            status_callback=callback,
+            idempotency_token=token,
+            form=form,
+            twiml=document,
+            gather=gather,
+            say=say,
+            events=tuple(events) or ("completed",),
+        )
+        self.messages.append(call)
+        self.by_sid[call.sid] = call
+        return call
+
+    def _call_resource(self, call: StandinMessage) -> dict[str, Any]:
+        now = formatdate(usegmt=True).replace("GMT", "+0000")
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{call.sid}"
+        return {
+            "account_sid": self.account_sid,
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": call.from_,
+            "from_formatted": call.from_,
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "price": self.price,
+            "price_unit": self.price_unit,
+            "queue_time": "0",
+            "sid": call.sid,
+            "start_time": None,
+            "status": "queued",
+            "subresource_uris": {"recordings": f"{uri}/Recordings.json"},
+            "to": call.to,
+            "to_formatted": call.to,
+            "trunk_sid": None,
+            "uri": f"{uri}.json",
+        }
 
     def _authenticate(self, request: web.Request) -> None:
         refused = TwilioError(401, 20003, "Authenticate")
@@ -431,7 +540,10 @@ class TwilioStandin:
     # status callbacks
 
     def _schedule(self, message: StandinMessage) -> None:
-        if message.status_callback is None or self.fate_of(message) == "none":
+        posts_nothing = message.status_callback is None and (
+            message.gather is None or message.gather.action is None
+        )
+        if posts_nothing or self.fate_of(message) == "none":
             return
         due = asyncio.get_running_loop().time() + self.report_delay
         self._queue.append((due, message))
@@ -466,7 +578,7 @@ class TwilioStandin:
 
     async def _report(self, message: StandinMessage) -> None:
         if message.channel == "voice":
-            await self._report_call(message)
+            await self._call(message)
             return
         fate = self.fate_of(message)
         sequence = _SEQUENCES[fate]
@@ -507,6 +619,78 @@ class TwilioStandin:
         else:
             self.reports_failed += 1
 
+    # calls
+
+    async def _call(self, call: StandinMessage) -> None:
+        """The call happens: its progress, its Gather action, its final status, in order."""
+        fate = self.fate_of(call)
+        if fate == "completed":
+            progress: tuple[str, ...] = ("initiated", "ringing", "answered")
+        elif fate == "no-answer":
+            progress = ("initiated", "ringing")
+        else:
+            progress = ("initiated",)
+        if self.progress:
+            for event in progress:
+                await self._post_call_status(call, event)
+        gather = call.gather
+        if fate == "completed" and gather is not None and gather.action is not None:
+            digits = self.voice_digits
+            if gather.num_digits:  # Twilio stops listening after numDigits keys
+                digits = digits[: gather.num_digits]
+            if digits:
+                await self._post_gather(call, gather.action, digits)
+        await self._post_call_status(call, "completed")
+
+    def call_form(self, call: StandinMessage, status: str) -> dict[str, str]:
+        """The form of a call's status callback (or Gather action), as Twilio posts it."""
+        return {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": call.sid,
+            "CallStatus": status,
+            "Called": call.to,
+            "Caller": call.from_ or "",
+            "Direction": "outbound-api",
+            "From": call.from_ or "",
+            "To": call.to,
+        }
+
+    async def _post_call_status(self, call: StandinMessage, event: str) -> None:
+        """The status callback of `event` (the `completed` event carries the call's final
+        status: completed, no-answer, busy, failed or canceled), if it was asked for."""
+        if call.status_callback is None or event not in call.events:
+            return
+        status = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}.get(
+            event
+        ) or str(self.fate_of(call))
+        form = self.call_form(call, status)
+        form["CallbackSource"] = "call-progress-events"
+        form["SequenceNumber"] = str(len(call.statuses))
+        form["Timestamp"] = formatdate(usegmt=True).replace("GMT", "+0000")
+        if event == "completed":
+            seconds = "12" if status == "completed" else "0"
+            form["CallDuration"] = form["Duration"] = seconds
+        got = await self._post(call.status_callback, form, f"{call.sid}-{status}")
+        call.statuses.append(status)
+        if got is not None and 200 <= got < 300:
+            self.reports_posted += 1
+        else:
+            self.reports_failed += 1
+
+    async def _post_gather(self, call: StandinMessage, action: str, digits: str) -> None:
+        form = self.call_form(call, "in-progress")
+        form["Digits"] = digits
+        form["FinishedOnKey"] = ""
+        form["msg"] = "Gather End"
+        call.digits = digits
+        got = await self._post(action, form, f"{call.sid}-gather")
+        call.statuses.append("gather")
+        if got is not None and 200 <= got < 300:
+            self.reports_posted += 1
+        else:
+            self.reports_failed += 1
+
     async def _post(self, url: str, form: dict[str, str], token: str) -> int | None:
         assert self._session is not None, "start the stand-in first"
         headers = {
@@ -515,14 +699,17 @@ class TwilioStandin:
             "User-Agent": "TwilioProxy/1.1",
         }
         status: int | None
+        text = ""
         try:
             async with self._session.post(url, data=form, headers=headers) as answer:
-                await answer.read()
+                body = await answer.read()
                 status = answer.status
+                if self.keep_posted:
+                    text = body.decode("utf-8", "replace")
         except (aiohttp.ClientError, TimeoutError, OSError):
             status = None
         if self.keep_posted:
-            self.posted.append(Posted(url, form, status))
+            self.posted.append(Posted(url, form, status, text))
         return status
 
     # inbound
@@ -553,16 +740,51 @@ class TwilioStandin:
         return await self._post(url, form, sid)
 
 
-async def _form(request: web.Request) -> dict[str, str]:
+async def _pairs(request: web.Request) -> list[tuple[str, str]]:
     media = request.content_type
     if media != "application/x-www-form-urlencoded":
         raise TwilioError(400, 20001, f"Unsupported content type {media or 'none'}")
     try:
         text = (await request.read()).decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True)
+        return parse_qsl(text, keep_blank_values=True)
     except (UnicodeDecodeError, ValueError):
         raise TwilioError(400, 20001, "The request body is not form data") from None
-    return dict(pairs)
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    return dict(await _pairs(request))
+
+
+def _read_twiml(document: str) -> tuple[Gather | None, str]:
+    """A call's `<Gather>` (the first) and everything it says, from its inline TwiML."""
+    if "<!" in document:  # TwiML has no DOCTYPE or entity declarations: none are parsed
+        raise TwilioError(400, 12100, "Document parse failure: declarations are not TwiML")
+    try:
+        root = ElementTree.fromstring(document)  # noqa: S314 - no DTD (above), loopback only
+    except ElementTree.ParseError:
+        raise TwilioError(400, 12100, "Document parse failure") from None
+    if root.tag != "Response":
+        raise TwilioError(400, 12100, "Document parse failure: the root must be <Response>")
+    said = " ".join((say.text or "") for say in root.iter("Say"))
+    element = root.find(".//Gather")
+    if element is None:
+        return None, said
+    gather = Gather(
+        action=element.get("action"),
+        method=(element.get("method") or "POST").upper(),
+        num_digits=_whole(element.get("numDigits")),
+        timeout=_whole(element.get("timeout")),
+        say=" ".join((say.text or "") for say in element.iter("Say")),
+    )
+    return gather, said
+
+
+def _whole(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise TwilioError(400, 12100, f"Document parse failure: {value!r} is not a number")
+    return int(value)
 
 
 def _variables(raw: str | None) -> dict[str, Any] | None:

@@ -619,7 +619,9 @@ def test_seen_and_email_tracking_reports() -> None:
     assert p.delivery_reports(callback(clicked)) == [
         Report("e-1", "clicked", url="https://x.example")
     ]
-    assert p.delivery_reports(callback({"notificationType": "COMPLAINED", "messageId": "e"})) == []
+    assert p.delivery_reports(callback({"notificationType": "COMPLAINED", "messageId": "e"})) == [
+        Report("e", "unsubscribed", reason="COMPLAINED")
+    ]
 
 
 def test_a_price_in_an_unknown_currency_is_no_price() -> None:

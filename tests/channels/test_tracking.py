@@ -194,3 +194,23 @@ def test_an_sms_with_track_links_carries_tracked_links(api: Api) -> None:
     link = re.findall(r"(http\S*/t/[A-Za-z0-9_-]+)", text)[0]
     answer = api.client.get(path(link), follow_redirects=False)
     assert answer.headers["location"] == "https://shop.example/c/1"
+
+
+def test_an_unsubscribe_reported_by_infobip_takes_the_person_off_email(
+    api: Api, infobip: tuple[InfobipStandin, Background]
+) -> None:
+    standin, background = infobip
+    made = connect(api, standin)
+    flow = launched(api, {**EMAIL, "name": "Reported unsubscribe"})["id"]
+    ana = enter(api, flow, "ana")
+    drain(api)
+    background.run(standin.drain())
+    message_id = standin.messages[0]["messageId"]
+    path_ = "/api/v1" + made["webhooks"]["delivery"].split("/api/v1", 1)[1]
+    event = {"notificationType": "UNSUBSCRIBED", "messageId": message_id, "domain": "shop"}
+    for _ in range(2):  # Infobip may post it again: once is enough
+        answer = api.client.post(path_, json=event)
+        assert answer.status_code == 200, answer.text
+    drain(api)
+    assert api.get(f"/people/{ana['id']}").json()["unsubscribed"] == ["email"]
+    assert sum(e["name"] == "message.unsubscribed" for e in names(api, ana["id"])) == 1

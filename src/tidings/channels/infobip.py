@@ -296,7 +296,8 @@ class InfobipProvider:
         one odd report cannot make Infobip retry a whole bucket. A result without `status`
         but with `seenAt` is a WhatsApp / Viber "seen" report. An email tracking event
         (`notificationType` OPENED / CLICKED) is `seen` / `clicked` with the `url`;
-        LATE_BOUNCE is `failed`; COMPLAINED and UNSUBSCRIBED carry nothing a `Report` can
+        LATE_BOUNCE is `failed`; COMPLAINED and UNSUBSCRIBED are `unsubscribed` (the person is
+        taken off email); other events carry nothing a `Report` can
         say and yield no report. Voice: answered calls come as DELIVERED_TO_HANDSET
         (`delivered`), unanswered, busy or failed ones as UNDELIVERABLE (`failed`); the digits
         are `voiceCall.dtmfCodes` (or `voiceCall.ivr.collectedDtmfs`, or the deprecated
@@ -755,6 +756,8 @@ def _tracking(data: Mapping[str, Any]) -> list[Report]:
         return [Report(message_id, "clicked", url=url)]
     if kind == "LATE_BOUNCE":
         return [Report(message_id, "failed", reason="LATE_BOUNCE: the email bounced")]
+    if kind in ("UNSUBSCRIBED", "COMPLAINED"):  # either way: send them no more email
+        return [Report(message_id, "unsubscribed", reason=kind)]
     return []
 
 

@@ -79,7 +79,9 @@ class SendResult:
     price: float | None = None  # when the provider prices at once
 
 
-ReportStatus = Literal["pending", "delivered", "failed", "seen", "clicked"]
+# `unsubscribed`: the person opted out through the provider (an email's unsubscribe or
+# spam complaint reported by the provider)
+ReportStatus = Literal["pending", "delivered", "failed", "seen", "clicked", "unsubscribed"]
 
 
 @dataclass(frozen=True, slots=True)

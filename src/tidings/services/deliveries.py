@@ -11,7 +11,9 @@ nothing. Then, per report:
   report after the other final one, changes nothing), its person gets
   `message.delivered` / `message.failed` (with the reason), and a failover or a voice
   call that waits for it gets its result (a voice call's digits: `collected`);
-- `seen` / `clicked`: the event, once per message.
+- `seen` / `clicked`: the event, once per message;
+- `unsubscribed` (Infobip's UNSUBSCRIBED or COMPLAINED email event): the person is
+  unsubscribed from the message's channel and gets `message.unsubscribed`, once.
 
 A provider's reported price replaces the one the account's price table gave
 (`trafficCost`).
@@ -28,6 +30,7 @@ from sqlalchemy import Connection
 from tidings.channels.providers import Report
 from tidings.domain.errors import InvalidInput, NotFound, Problem
 from tidings.engine.sending import report_items
+from tidings.services.consent import unsubscribe_person
 from tidings.store import changes, provider_outbox
 from tidings.store.connections import ConnectionRow
 from tidings.store.counts import add_counters
@@ -97,6 +100,20 @@ def record(
         )
     changed += len(done)
     for report, oid in zip(reports, ids, strict=True):
+        message = sent[oid]
+        if report.status == "unsubscribed":
+            # the provider says the person opted out (an email's unsubscribe, a complaint)
+            person, channel = message.person_id, message.channel
+            if (
+                person is not None
+                and channel is not None
+                and unsubscribe_person(conn, message.account_id, person, [channel], now)
+            ):
+                items += report_items(
+                    message, "unsubscribed", now, partitions=partitions, result=False
+                )
+                changed += 1
+            continue
         if report.status in ("seen", "clicked"):
             column = "seen_at" if report.status == "seen" else "clicked_at"
             if not provider_outbox.first_time(conn, column, [oid], now):

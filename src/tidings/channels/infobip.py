@@ -77,8 +77,8 @@ from tidings.channels.providers import (
     ReportStatus,
     SendResult,
     Webhooks,
+    collect_seconds,
 )
-from tidings.domain.durations import parse_duration
 
 SECRETS = frozenset({"apiKey"})
 
@@ -475,22 +475,6 @@ def _viber(message: Outgoing, webhooks: Webhooks) -> tuple[str, dict[str, Any]]:
     return VIBER_PATH, built
 
 
-def _seconds(value: Any) -> int:
-    """A `collect.timeout` (ISO 8601 duration, or seconds) as whole seconds, at least 1."""
-    if isinstance(value, bool):
-        raise _Invalid("voice: collect.timeout must be a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = parse_duration(value).total_seconds()
-        except ValueError as exc:
-            raise _Invalid(f"voice: collect.timeout: {exc}") from None
-    else:
-        raise _Invalid("voice: collect.timeout must be a duration")
-    return max(1, math.ceil(seconds))
-
-
 def _voice(message: Outgoing, webhooks: Webhooks) -> tuple[str, dict[str, Any]]:
     built: dict[str, Any] = {}
     if message.sender:
@@ -506,7 +490,10 @@ def _voice(message: Outgoing, webhooks: Webhooks) -> tuple[str, dict[str, Any]]:
         if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
             raise _Invalid("voice: collect.maxDigits must be a positive whole number")
         built["maxDtmf"] = digits
-        built["dtmfTimeout"] = _seconds(collect.get("timeout", "PT5S"))
+        try:
+            built["dtmfTimeout"] = collect_seconds(collect.get("timeout", "PT5S"))
+        except ValueError as exc:
+            raise _Invalid(f"voice: {exc}") from None
     return VOICE_PATH, built
 
 

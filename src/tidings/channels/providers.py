@@ -27,9 +27,12 @@ the same private-address guard, DNS pinning and body bounds as `call_api`. Secre
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
+
+from tidings.domain.durations import parse_duration
 
 CHANNELS = ("sms", "email", "whatsapp", "viber", "voice")
 Channel = Literal["sms", "email", "whatsapp", "viber", "voice"]
@@ -65,6 +68,25 @@ class Outgoing:
     content: Mapping[str, Any]
     parts: int = 1
     unsubscribe_url: str | None = None  # email: List-Unsubscribe and the visible link
+
+
+def collect_seconds(value: Any) -> int:
+    """A voice call's `collect.timeout` (an ISO 8601 duration, or seconds) as the whole
+    seconds providers take, at least 1; ValueError naming the field when it is not one."""
+    if isinstance(value, bool):
+        raise ValueError("collect.timeout must be a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = parse_duration(value).total_seconds()
+        except ValueError as exc:
+            raise ValueError(f"collect.timeout: {exc}") from None
+    else:
+        raise ValueError("collect.timeout must be a duration")
+    if seconds != seconds or seconds == float("inf"):
+        raise ValueError("collect.timeout must be a duration")
+    return max(1, math.ceil(seconds))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from tidings.channels import infobip, smtp, twilio
 from tidings.channels.answering import ApiClient
 from tidings.channels.infobip import InfobipProvider, InfobipSettings
 from tidings.channels.providers import CHANNELS, Provider
@@ -53,9 +54,9 @@ def settings_model(provider: str) -> type[BaseModel]:
 def secrets_of(provider: str) -> frozenset[str]:
     """The settings (wire names) that are write-only."""
     return {
-        "infobip": frozenset({"apiKey"}),
-        "twilio": frozenset({"authToken"}),
-        "smtp": frozenset({"password"}),
+        "infobip": infobip.SECRETS,
+        "twilio": twilio.SECRETS,
+        "smtp": smtp.SECRETS,
     }.get(provider, frozenset())
 
 

@@ -80,7 +80,6 @@ import base64
 import hashlib
 import hmac
 import json
-import math
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -102,8 +101,8 @@ from tidings.channels.providers import (
     ReportStatus,
     SendResult,
     Webhooks,
+    collect_seconds,
 )
-from tidings.domain.durations import parse_duration
 
 SECRETS = frozenset({"authToken"})
 API_VERSION = "2010-04-01"
@@ -498,30 +497,12 @@ def twiml(content: Mapping[str, Any], action: str) -> str:
     digits = collect.get("maxDigits", 1)
     if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
         raise ValueError("collect.maxDigits must be a positive whole number")
-    seconds = _seconds(collect.get("timeout", "PT5S"))
+    seconds = collect_seconds(collect.get("timeout", "PT5S"))
     gather = (
         f'<Gather input="dtmf" numDigits="{digits}" timeout="{seconds}" '
         f'action={quoteattr(action)} method="POST">'
     )
     return f"<Response>{gather}{spoken}</Gather></Response>"
-
-
-def _seconds(value: Any) -> int:
-    """A `collect.timeout` (ISO 8601 duration, or seconds) as whole seconds, at least 1."""
-    if isinstance(value, bool):
-        raise ValueError("collect.timeout must be a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = parse_duration(value).total_seconds()
-        except ValueError as exc:
-            raise ValueError(f"collect.timeout: {exc}") from None
-    else:
-        raise ValueError("collect.timeout must be a duration")
-    if seconds != seconds or seconds == float("inf"):
-        raise ValueError("collect.timeout must be a duration")
-    return max(1, math.ceil(seconds))
 
 
 def _gather(callback: Callback) -> bool:

@@ -69,7 +69,7 @@ import json
 import os
 import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Literal
@@ -321,47 +321,45 @@ class TwilioStandin:
         return _error(TwilioError(status, code, words), headers)
 
     async def _messages(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        injected = self._injected()
-        if injected is not None:
-            return injected
-        try:
-            self._authenticate(request)
-            form = await _form(request)
-            token = request.headers.get("I-Twilio-Idempotency-Token")
-            if token is not None and token in self._answers:
-                self.duplicates += 1
-                return web.json_response(self._answers[token], status=201)
-            message = self._accept(form, token)
-        except TwilioError as exc:
-            return _error(exc)
-        answer = self._resource(message)
-        if token is not None:
-            self._answers[token] = answer
-        self._schedule(message)
-        return web.json_response(answer, status=201)
+        async def accept(token: str | None) -> tuple[StandinMessage, dict[str, Any]]:
+            message = self._accept(await _form(request), token)
+            return message, self._resource(message)
+
+        return await self._create(request, accept)
 
     # the Calls API
 
     async def _calls(self, request: web.Request) -> web.Response:
+        async def accept(token: str | None) -> tuple[StandinMessage, dict[str, Any]]:
+            call = self._accept_call(await _pairs(request), token)
+            return call, self._call_resource(call)
+
+        return await self._create(request, accept)
+
+    async def _create(
+        self,
+        request: web.Request,
+        accept: Callable[[str | None], Awaitable[tuple[StandinMessage, dict[str, Any]]]],
+    ) -> web.Response:
+        """One create request, as Twilio answers it: injected failures first, then auth,
+        a repeated idempotency token answered with the first 201, else `accept`ed (or its
+        TwilioError), its callbacks scheduled."""
         self.requests += 1
         injected = self._injected()
         if injected is not None:
             return injected
         try:
             self._authenticate(request)
-            pairs = await _pairs(request)
             token = request.headers.get("I-Twilio-Idempotency-Token")
             if token is not None and token in self._answers:
                 self.duplicates += 1
                 return web.json_response(self._answers[token], status=201)
-            call = self._accept_call(pairs, token)
+            created, answer = await accept(token)
         except TwilioError as exc:
             return _error(exc)
-        answer = self._call_resource(call)
         if token is not None:
             self._answers[token] = answer
-        self._schedule(call)
+        self._schedule(created)
         return web.json_response(answer, status=201)
 
     def _accept_call(self, pairs: list[tuple[str, str]], token: str | None) -> StandinMessage:

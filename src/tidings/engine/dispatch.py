@@ -25,7 +25,7 @@ from tidings.domain.prices import price_micros
 from tidings.domain.routes import Routes
 from tidings.domain.sandbox import Outcome, SandboxSettings, decide, fixed_outcome
 from tidings.engine.figures import EngineFigures
-from tidings.engine.sending import Links, with_tracking
+from tidings.engine.sending import Links, add_cost, with_tracking
 from tidings.store import changes, outbox, participations, provider_outbox, sandbox
 from tidings.store.counts import add_counters
 from tidings.store.ids import next_ids
@@ -236,10 +236,7 @@ def _price(conn: Connection, rows: Sequence[Sendable], tables: dict[int, dict[st
         if not cost:
             continue
         prices.append((cost / 1_000_000, row.id))
-        if row.flow_id is not None and row.version is not None:
-            where = (row.account_id, row.flow_id, row.version)
-            counters[(*where, "", "trafficCostMicros")] += cost
-            counters[(*where, row.element or "", "trafficCostMicros")] += cost
+        add_cost(counters, row, cost)
     provider_outbox.priced(conn, prices)
     add_counters(conn, dict(counters))
 

@@ -209,24 +209,8 @@ class Runner:
         if self.clock.virtual:
             self._settle_sent(future.result())
             return sum(len(j.rows) for j in work)
-        with self._calls_lock:
-            self._in_flight.add(future)
-        future.add_done_callback(self._messages_answered)
+        self._keep_answers(future, self._sent, "sending messages")
         return sum(len(j.rows) for j in work)
-
-    def _messages_answered(self, future: Any) -> None:
-        """A batch of messages answered (on the sender's thread): keep it, wake the loop."""
-        with self._calls_lock:
-            self._in_flight.discard(future)
-        try:
-            done = future.result()
-        except Exception:
-            # The rows stay claimed ("sending") and are claimed again when their lease ends.
-            log.exception("sending messages failed; they will be tried again")
-            return
-        with self._calls_lock:
-            self._sent.extend(done)
-        self.wake()
 
     def _settle_sent(self, done: list[Any]) -> None:
         settled_at = to_micros(self.clock.now())
@@ -259,33 +243,51 @@ class Runner:
         if self.clock.virtual:
             self._settle(future.result())
             return len(claimed)
-        with self._calls_lock:
-            self._in_flight.add(future)
-        future.add_done_callback(self._answered)
+        self._keep_answers(
+            future,
+            self._answers,
+            "API calls",
+            lambda: self.engine.figures.provider_errors("call_api", "exception"),
+        )
         return len(claimed)
 
-    def _answered(self, future: Any) -> None:
-        """A batch of calls answered (on the caller's thread): keep it, wake the loop."""
+    def _keep_answers(
+        self,
+        future: Any,
+        kept: list[Any],
+        what: str,
+        failed: Callable[[], None] | None = None,
+    ) -> None:
+        """Real clock: keep a batch's answers in `kept` when they come (on the sending
+        thread) and wake the loop, which settles them at its next round. A batch that
+        raised stays claimed (`sending`) and is claimed again when its lease ends, as after
+        a crash."""
         with self._calls_lock:
-            self._in_flight.discard(future)
-        try:
-            done = future.result()
-        except Exception:
-            # The rows stay claimed ("sending") and are claimed again when their time
-            # comes, as after a crash.
-            log.exception("API calls failed; they will be tried again")
-            self.engine.figures.provider_errors("call_api", "exception")
-            return
-        with self._calls_lock:
-            self._answers.extend(done)
-        self.wake()
+            self._in_flight.add(future)
+
+        def answered(done_future: Any) -> None:
+            with self._calls_lock:
+                self._in_flight.discard(done_future)
+            try:
+                done = done_future.result()
+            except Exception:
+                log.exception("%s failed; they will be tried again", what)
+                if failed is not None:
+                    failed()
+                return
+            with self._calls_lock:
+                kept.extend(done)
+            self.wake()
+
+        future.add_done_callback(answered)
 
     def _settle_answers(self) -> int:
         """Settle every answer that came since the last round, in one write each for
         API calls and messages."""
-        with self._calls_lock:
-            done, self._answers = self._answers, []
-            sent, self._sent = self._sent, []
+        with self._calls_lock:  # emptied in place: `_keep_answers` holds the lists
+            done, sent = self._answers[:], self._sent[:]
+            self._answers.clear()
+            self._sent.clear()
         if done:
             self._settle(done)
         if sent:

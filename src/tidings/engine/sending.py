@@ -41,6 +41,7 @@ from tidings.store import changes, connections, provider_outbox
 from tidings.store.accounts import price_tables
 from tidings.store.connections import ConnectionRow
 from tidings.store.counts import add_counters
+from tidings.store.outbox import Sendable
 from tidings.store.provider_outbox import Claimed, Sent
 
 log = logging.getLogger("tidings.sending")
@@ -325,7 +326,7 @@ def settle(
     rows: dict[int, Claimed] = {}
     tables = price_tables(conn, {row.account_id for row, _, _ in done})
     items: list[dict[str, Any]] = []
-    costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    costs: Costs = defaultdict(int)
     for row, result, provider in done:
         rows[row.id] = row
         if result.status == "accepted":
@@ -335,10 +336,8 @@ def settle(
                 micros = price_micros(tables[row.account_id], row.channel, to, parts)
                 price = micros / 1_000_000 if micros else None
             accepted.append((result.provider_id, price, row.id))
-            if price and row.kind == "message" and row.flow_id is not None:
-                where = (row.account_id, row.flow_id, row.version or 0)
-                costs[(*where, "", "trafficCostMicros")] += round(price * 1_000_000)
-                costs[(*where, row.element or "", "trafficCostMicros")] += round(price * 1_000_000)
+            if price and row.kind == "message":
+                add_cost(costs, row, round(price * 1_000_000))
             continue
         if result.status == "retry" and row.attempts < MAX_ATTEMPTS:
             wait = result.retry_after if result.retry_after is not None else None
@@ -377,6 +376,19 @@ def settle(
             if (provider, kind) in PROVIDER_ERRORS:
                 figures.provider_errors(provider, kind, n)
     return len(done)
+
+
+Costs = dict[tuple[int, int, int, str, str], int]
+
+
+def add_cost(costs: Costs, message: Claimed | Sent | Sendable, micros: int) -> None:
+    """Count `micros` of traffic cost on the message's flow and element (counters
+    `trafficCostMicros`, answered as `trafficCost` by the performance read)."""
+    if message.flow_id is None or not micros:
+        return
+    where = (message.account_id, message.flow_id, message.version or 0)
+    costs[(*where, "", "trafficCostMicros")] += micros
+    costs[(*where, message.element or "", "trafficCostMicros")] += micros
 
 
 def sent_of(row: Claimed) -> Sent:

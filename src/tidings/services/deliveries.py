@@ -29,11 +29,11 @@ from sqlalchemy import Connection
 
 from tidings.channels.providers import Report
 from tidings.domain.errors import InvalidInput, NotFound, Problem
-from tidings.engine.sending import report_items
-from tidings.services.consent import unsubscribe_person
+from tidings.engine.sending import add_cost, report_items
 from tidings.store import changes, provider_outbox
 from tidings.store.connections import ConnectionRow
 from tidings.store.counts import add_counters
+from tidings.store.people import add_unsubscribed
 
 FINAL = ("delivered", "failed")
 
@@ -64,11 +64,8 @@ def record(
     costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     for price, oid in prices:
         message = sent[oid]
-        delta = round(price * 1_000_000) - round((message.price or 0) * 1_000_000)
-        if delta and message.kind == "message" and message.flow_id is not None:
-            where = (message.account_id, message.flow_id, message.version or 0)
-            costs[(*where, "", "trafficCostMicros")] += delta
-            costs[(*where, message.element or "", "trafficCostMicros")] += delta
+        if message.kind == "message":
+            add_cost(costs, message, round(price * 1e6) - round((message.price or 0) * 1e6))
         sent[oid] = message._replace(price=price)
     # a final report's price is written with its status (`finish`); the others' here
     final_ids = {
@@ -107,7 +104,7 @@ def record(
             if (
                 person is not None
                 and channel is not None
-                and unsubscribe_person(conn, message.account_id, person, [channel], now)
+                and add_unsubscribed(conn, message.account_id, person, [channel], now)
             ):
                 items += report_items(
                     message, "unsubscribed", now, partitions=partitions, result=False

@@ -18,12 +18,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tidings.channels.providers import Inbound
-from tidings.domain.inbound import OPT_OUT
+from tidings.domain.inbound import OPT_OUT, first_word
 from tidings.domain.people import PersonChanges
-from tidings.services.consent import unsubscribe_person
 from tidings.store import changes, idempotency
 from tidings.store.connections import ConnectionRow
-from tidings.store.people import PersonWrite, person_by_phone, write_people
+from tidings.store.people import PersonWrite, add_unsubscribed, person_by_phone, write_people
 
 STOP_WORDS = frozenset(word.upper() for word in OPT_OUT)
 _DIGITS = re.compile(r"\+?[0-9]{3,15}")
@@ -36,12 +35,6 @@ def number(text: str) -> str:
     if _DIGITS.fullmatch(compact):
         return "+" + compact.lstrip("+")
     return cleaned
-
-
-def keyword(text: str) -> str:
-    """The first word of a message, upper-cased ("" for an empty one)."""
-    words = text.split(maxsplit=1)
-    return words[0].upper() if words else ""
 
 
 def receive(
@@ -65,7 +58,7 @@ def receive(
             idempotency.remember(conn, account, "inbound", key, 200, {}, now)
         sender = number(message.sender)
         person = _person(conn, account, sender, now)
-        first = keyword(message.text)
+        first = (first_word(message.text) or "").upper()
         properties = {
             "channel": message.channel,
             "from": sender,
@@ -88,7 +81,7 @@ def receive(
             )
         taken += 1
     for person, channels in unsubscribe.items():
-        unsubscribe_person(conn, account, person, channels, now)
+        add_unsubscribed(conn, account, person, channels, now)
     changes.enqueue(conn, items)
     return taken
 

@@ -20,8 +20,8 @@ from sqlalchemy import Connection
 
 from tidings.domain.tracking import Token
 from tidings.engine.sending import report_items, tracked_links
-from tidings.services.consent import unsubscribe_person
 from tidings.store import changes, provider_outbox
+from tidings.store.people import add_unsubscribed
 
 MICROS = 1_000_000
 PREFETCH_WINDOW = 30 * MICROS
@@ -70,7 +70,7 @@ def unsubscribe(conn: Connection, token: Token, now: int, *, partitions: int) ->
     message = found.message
     if message.person_id is None or message.channel is None:
         return True
-    if unsubscribe_person(conn, message.account_id, message.person_id, [message.channel], now):
+    if add_unsubscribed(conn, message.account_id, message.person_id, [message.channel], now):
         items = report_items(message, "unsubscribed", now, partitions=partitions, result=False)
         changes.enqueue(conn, items)
     return True

@@ -423,7 +423,9 @@ def person_by_phone(conn: Connection, account_id: int, phone: str) -> int | None
 def add_unsubscribed(
     conn: Connection, account_id: int, person_id: int, channels: Iterable[str], now: int
 ) -> bool:
-    """Add `channels` to the person's opt-outs; answer whether anything changed."""
+    """Add `channels` to the person's opt-outs (consent: an inbound STOP, the one-click
+    unsubscribe, a provider's report; a send on such a channel is then not made, see
+    domain/journey/elements/messages.py); answer whether anything changed."""
     current = conn.execute(
         select(people.c.unsubscribed)
         .where(people.c.account_id == account_id, people.c.id == person_id)

@@ -288,3 +288,19 @@ def bench_events(
 def bench_parked(people: int = typer.Option(10_000_000, help="People parked in waits.")) -> None:
     """People parked in waits: the store's size and the server's RSS."""
     _workload("parked", people)
+
+
+@bench.command("performance")
+def bench_performance(
+    participations: int = typer.Option(10_000_000, help="Participations in the store."),
+    people: int = typer.Option(2_000_000, help="People they belong to (re-entries)."),
+    calls: int = typer.Option(100, help="Calls timed for each answer."),
+) -> None:
+    """The flow performance answer (all versions, channels, a 90-day daily series) of a
+    flow with millions of participations and their events: p50/p99 latency."""
+    import json
+
+    from tidings.bench import performance
+
+    result = performance.run(participations=participations, people=people, calls=calls)
+    print(json.dumps(result), flush=True)

@@ -192,7 +192,9 @@ def settle(
     if figures is not None and "failed" in by_status:
         figures.provider_errors("sandbox", "failed", len(by_status["failed"]))
     if tables:
-        _price(conn, [r for r in rows if r.account_id in tables and r.kind == "message"], tables)
+        _price(
+            conn, [r for r in rows if r.account_id in tables and r.kind == "message"], tables, now
+        )
     for status, ids in by_status.items():
         outbox.copy_to_sandbox(conn, ids, status, now)
     tracked = [r.id for r in rows if r.tracked and r.kind == "message" and r.person_id is not None]
@@ -222,7 +224,9 @@ def settle(
     return [row[0] for row in rows]
 
 
-def _price(conn: Connection, rows: Sequence[Sendable], tables: dict[int, dict[str, Any]]) -> None:
+def _price(
+    conn: Connection, rows: Sequence[Sendable], tables: dict[int, dict[str, Any]], now: int
+) -> None:
     """Price the messages of accounts with a price table (domain/prices.py): each row's
     price, and the flow's and element's `trafficCostMicros`."""
     if not rows:
@@ -238,7 +242,7 @@ def _price(conn: Connection, rows: Sequence[Sendable], tables: dict[int, dict[st
         prices.append((cost / 1_000_000, row.id))
         add_cost(counters, row, cost)
     provider_outbox.priced(conn, prices)
-    add_counters(conn, dict(counters))
+    add_counters(conn, dict(counters), now)
 
 
 def _report(

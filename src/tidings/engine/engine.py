@@ -52,7 +52,7 @@ from tidings.engine.sending import Links
 from tidings.store import audience
 from tidings.store import flows as flow_store
 from tidings.store.changes import Changes, write_changes
-from tidings.store.counts import mark_active
+from tidings.store.counts import PEOPLE_ONCE, mark_active
 from tidings.store.database import Database
 from tidings.store.events import EventRow
 from tidings.store.ids import next_ids
@@ -456,6 +456,9 @@ class Engine:
         if not engaged_before and row.message_events and _engaged(row.message_events):
             key = (row.account_id, row.flow_id, row.version, "", "activeProfiles")
             batch.changes.counters[key] += 1
+            batch.changes.visits.add(
+                (row.account_id, row.flow_id, row.version, "#activeProfiles", row.person_id)
+            )
         batch.active_flows.add(row.flow_id)
         if row.phase == Phase.exited:
             batch.live.pop((row.flow_id, row.person_id), None)
@@ -482,6 +485,10 @@ class Engine:
                 if name == "totalEngagements" and element:
                     batch.changes.visits.add(
                         (row.account_id, row.flow_id, row.version, element, row.person_id)
+                    )
+                elif element is None and name in PEOPLE_ONCE:  # counted once a person
+                    batch.changes.visits.add(
+                        (row.account_id, row.flow_id, row.version, f"#{name}", row.person_id)
                     )
             case Trace():
                 # Every line of a batch happened at its instant: the row keeps it once.
@@ -533,7 +540,7 @@ class Engine:
         also: Callable[[Connection], Any] | None = None,
     ) -> Any:
         self.scope.fence(conn)
-        write_changes(conn, replace(batch.changes, outbox=[]))
+        write_changes(conn, replace(batch.changes, outbox=[], at=at))
         # after the participations: a report goes to whoever now waits for it
         dispatch.hand_over(
             conn,

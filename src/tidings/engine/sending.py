@@ -40,7 +40,7 @@ from tidings.engine.figures import PROVIDER_ERRORS, EngineFigures
 from tidings.store import changes, connections, provider_outbox
 from tidings.store.accounts import price_tables
 from tidings.store.connections import ConnectionRow
-from tidings.store.counts import add_counters
+from tidings.store.counts import add_counters, channel_counter
 from tidings.store.outbox import Sendable
 from tidings.store.provider_outbox import Claimed, Sent
 
@@ -352,7 +352,7 @@ def settle(
         counts[(provider, "failed")] += 1
     if accepted:
         provider_outbox.accepted(conn, accepted, now)
-        add_counters(conn, dict(costs))
+        add_counters(conn, dict(costs), now)
     # a provider without delivery reports: accepted is delivered (registry.UNREPORTED)
     final = [
         ("delivered", now, None, None, row.id)
@@ -389,6 +389,8 @@ def add_cost(costs: Costs, message: Claimed | Sent | Sendable, micros: int) -> N
     where = (message.account_id, message.flow_id, message.version or 0)
     costs[(*where, "", "trafficCostMicros")] += micros
     costs[(*where, message.element or "", "trafficCostMicros")] += micros
+    if message.channel:
+        costs[channel_counter(*where, message.channel, "costMicros")] += micros
 
 
 def sent_of(row: Claimed) -> Sent:

@@ -74,7 +74,7 @@ def record(
         if r.status in FINAL and r.price is not None
     }
     provider_outbox.priced(conn, [(price, oid) for price, oid in prices if oid not in final_ids])
-    add_counters(conn, dict(costs))
+    add_counters(conn, dict(costs), now)
     # the final reports, the first of each message's (set-based: one read, one write)
     finals: dict[int, Report] = {}
     for report, oid in zip(reports, ids, strict=True):

@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import Connection
 
 from tidings.store import traces
-from tidings.store.counts import add_counters, add_visits
+from tidings.store.counts import add_counters, add_visits, count_reports
 from tidings.store.dialect import (
     Dialect,
     dialect_of_conn,
@@ -49,6 +49,8 @@ class Changes:
     # journey_steps rows: account, person, flow, version, participation, element, kind,
     # detail (JSON text), at
     steps: list[tuple[Any, ...]] = field(default_factory=list)
+    # when the batch happened (micros): the hour its counters add to (store/counts.py)
+    at: int | None = None
 
     def consume(self, item: InboxItem) -> None:
         """Take `item` out of the inbox: its row, or its person out of a bundle."""
@@ -105,10 +107,11 @@ def write_changes(conn: Connection, changes: Changes) -> None:
         notify_work(conn)
     insert_outbox(conn, changes.outbox)
     if changes.counters:
-        add_counters(conn, changes.counters)
+        add_counters(conn, changes.counters, changes.at)
     if changes.visits:
-        add_visits(conn, changes.visits)
+        add_visits(conn, changes.visits, changes.at)
     if changes.events:
+        count_reports(conn, changes.events)
         insert_events(conn, changes.events)
     if changes.steps:
         traces.write_steps(conn, changes.steps)

@@ -1,58 +1,178 @@
-"""What steps count: flow counters, unique element visits, and the flows' last activity
-(the "run for 1 year" rule counts from it)."""
+"""What steps count: flow counters, unique visits, the flow figures by hour, and the
+flows' last activity (the "run for 1 year" rule counts from it).
+
+Counters (`flow_counters`, keyed flow, version, element, name) are added to in the
+transaction of the step that counts, so they are exact after any crash; the performance
+answer reads them and nothing else (store/performance.py).
+
+People are counted once through `element_visits`, a row per (flow, version, element,
+person) inserted if absent: each row really inserted adds one to a counter. An element's
+rows count its `uniqueEngagements`; the pseudo-elements `#profilesInFlow`,
+`#activeProfiles` and `#goalPerformers` count the flow's `people.*` (a person's first
+entry, engagement, goal). Every visit is kept twice, for its version and for version 0
+(all versions), since people who took part in two versions are one person over all.
+
+The flow-level counters of `SERIES` are also added to `flow_series` under the UTC hour of
+the step (`hour`: hours since the epoch), so a series by hour or day reads a few rows a
+day (store/performance.py turns hours into the flow's zone).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from tidings.store.dialect import dialect_of_conn, ids_in, insert_values, param
 
 CHUNK = 2000  # participation ids a statement lists
+HOUR = 3_600_000_000  # micros
+# The people counted once, as pseudo-elements of the visits, and their flow counters.
+PEOPLE_ONCE = ("profilesInFlow", "activeProfiles", "goalPerformers")
+PSEUDO = {f"#{name}": f"people.{name}" for name in PEOPLE_ONCE}
+# Flow-level counters that are also kept by hour.
+SERIES = frozenset(
+    {
+        "profilesExited",
+        "messagesSent",
+        "trafficCostMicros",
+        "goalValueMicros",
+        "sendsDeferred",
+        "sendsDropped",
+        *PSEUDO.values(),
+    }
+)
+
+Counters = Mapping[tuple[int, int, int, str, str], int]
+# A channel's figures are flow-level counters named `channel.{channel}.{figure}`.
+CHANNEL_FIGURES = ("sent", "delivered", "failed", "seen", "clicked", "parts", "costMicros")
+# The message events that count as a channel's figure (their properties name the flow,
+# version and channel: engine/sending.py report_items).
+REPORTED = {f"message.{f}": f for f in ("delivered", "failed", "seen", "clicked")}
 
 
-def add_counters(conn: Connection, counters: dict[tuple[int, int, int, str, str], int]) -> None:
+def channel_counter(
+    account: int, flow: int, version: int, channel: str, figure: str
+) -> tuple[int, int, int, str, str]:
+    return (account, flow, version, "", f"channel.{channel}.{figure}")
+
+
+def count_reports(conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
+    """The channel figures of the message reports among events about to be written
+    (`EventRow`s: account, person, name, properties JSON, time, received): only the
+    engine's own, whose properties it built from the message's outbox row."""
+    counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    for row in rows:
+        figure = REPORTED.get(row[2])
+        if figure is None:
+            continue
+        properties = orjson.loads(row[3])
+        flow, channel = properties.get("flow"), properties.get("channel")
+        if isinstance(flow, int) and isinstance(channel, str) and channel:
+            version = properties.get("version")
+            where = (row[0], flow, version if isinstance(version, int) else 0, channel)
+            counters[channel_counter(*where, figure)] += 1
+    add_counters(conn, counters)
+
+
+def add_counters(conn: Connection, counters: Counters, at: int | None = None) -> None:
     """Add to the counters, keyed (account, flow, version, element, name); zeros are
-    left out."""
+    left out. With `at` (micros), the flow-level ones of `SERIES` are also added to the
+    hour of `at`."""
     p = param(dialect_of_conn(conn))
+    rows = [(*key, value) for key, value in counters.items() if value]
+    if not rows:
+        return
     insert_values(  # one row a key (a dict's): PostgreSQL updates a row once a statement
         conn,
         "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value)",
         f"{p}, {p}, {p}, {p}, {p}, {p}",
-        [(*key, value) for key, value in counters.items() if value],
+        rows,
         "ON CONFLICT (flow_id, version, element, name) "
         "DO UPDATE SET value = flow_counters.value + excluded.value",
     )
+    if at is not None:
+        add_series(conn, {key: value for key, value in counters.items() if value}, at)
 
 
-def add_visits(conn: Connection, visits: Iterable[tuple[int, int, int, str, int]]) -> None:
-    """Unique visits (account, flow, version, element, person); those kept already stay."""
+def add_series(conn: Connection, counters: Counters, at: int) -> None:
+    """The flow-level counters of `SERIES` in `counters`, added to the hour of `at`."""
+    hour = at // HOUR
     p = param(dialect_of_conn(conn))
+    rows = [
+        (account, flow, version, hour, name, value)
+        for (account, flow, version, element, name), value in counters.items()
+        if value and not element and name in SERIES
+    ]
     insert_values(
         conn,
-        "INSERT INTO element_visits (account_id, flow_id, version, element, person_id)",
-        f"{p}, {p}, {p}, {p}, {p}",
-        sorted(visits),
-        "ON CONFLICT DO NOTHING",
+        "INSERT INTO flow_series (account_id, flow_id, version, hour, name, value)",
+        f"{p}, {p}, {p}, {p}, {p}, {p}",
+        rows,
+        "ON CONFLICT (flow_id, version, hour, name) "
+        "DO UPDATE SET value = flow_series.value + excluded.value",
     )
 
 
-def add_visits_of(conn: Connection, ids: Sequence[int], elements: Sequence[str]) -> None:
+def _count_new(conn: Connection, new: Iterable[tuple[int, int, int, str]], at: int | None) -> None:
+    """Counters of visits really inserted, (account, flow, version, element) each."""
+    counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    for account, flow, version, element in new:
+        name = PSEUDO.get(element)
+        if name is None:
+            counters[(account, flow, version, element, "uniqueEngagements")] += 1
+        else:
+            counters[(account, flow, version, "", name)] += 1
+    add_counters(conn, counters, at)
+
+
+def add_visits(
+    conn: Connection, visits: Iterable[tuple[int, int, int, str, int]], at: int | None = None
+) -> None:
+    """Unique visits (account, flow, version, element, person), for their version and
+    all versions; those kept already stay. The new ones add to their counters."""
+    p = param(dialect_of_conn(conn))
+    rows = sorted({v for visit in visits for v in (visit, (*visit[:2], 0, *visit[3:]))})
+    head = "INSERT INTO element_visits (account_id, flow_id, version, element, person_id)"
+    one = f"({p}, {p}, {p}, {p}, {p})"
+    new: list[tuple[int, int, int, str]] = []
+    step = 1000
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        new += conn.exec_driver_sql(
+            f"{head} VALUES {', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING "
+            "RETURNING account_id, flow_id, version, element",
+            tuple(v for row in chunk for v in row),
+        ).all()
+    _count_new(conn, new, at)
+
+
+def add_visits_of(
+    conn: Connection, ids: Sequence[int], elements: Sequence[str], at: int | None = None
+) -> None:
     """Unique visits of `elements` by the people of the participations `ids`, taken from
-    the rows themselves: every element in one statement (VALUES' column1)."""
+    the rows themselves: every element in one statement (VALUES' column1), for their
+    version and all versions. The new ones add to their counters."""
     if not ids or not elements:
         return
     p = param(dialect_of_conn(conn))
+    new: list[tuple[int, int, int, str]] = []
+    marks = ", ".join([f"({p})"] * len(elements))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        conn.exec_driver_sql(
-            "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
-            "SELECT p.account_id, p.flow_id, p.version, e.column1, p.person_id "
-            f"FROM participations p CROSS JOIN (VALUES {', '.join([f'({p})'] * len(elements))}) "
-            f"AS e WHERE {ids_in('p.id', chunk)} ON CONFLICT DO NOTHING",
-            tuple(elements),
-        )
+        for version in ("p.version", "0"):
+            new += conn.exec_driver_sql(
+                "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
+                f"SELECT p.account_id, p.flow_id, {version}, e.column1, p.person_id "
+                f"FROM participations p CROSS JOIN (VALUES {marks}) "
+                f"AS e WHERE {ids_in('p.id', chunk)} ON CONFLICT DO NOTHING "
+                "RETURNING account_id, flow_id, version, element",
+                tuple(elements),
+            ).all()
+    _count_new(conn, new, at)
 
 
 def mark_active(conn: Connection, flow_ids: Sequence[int], at: int) -> None:

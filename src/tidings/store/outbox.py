@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 
 from tidings.domain.journey import CallApi, Notify, SendMessage
 from tidings.store import sandbox
+from tidings.store.counts import REPORTED, add_counters, channel_counter
 from tidings.store.dialect import (
     Dialect,
     dialect_of_conn,
@@ -112,6 +113,7 @@ def insert_outbox(
     already done (handed to the provider in this transaction: engine/dispatch.py)."""
     if not rows:
         return
+    _count_sent(conn, rows)
     dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     columns = (
@@ -184,6 +186,21 @@ def insert_outbox(
             f"{p}, {a}, {p}, {f}, {v}, {e}, {p}, {k}, {c}, {j}, 0, {d}, {m}, 'done', {done}",
             own,
         )
+
+
+def _count_sent(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """The channel figures `sent` and `parts` of the messages among `rows`."""
+    counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    at = None
+    for o in rows:
+        if o["kind"] != "message" or o["flow_id"] is None or not o["channel"]:
+            continue
+        where = (o["account_id"], o["flow_id"], o["version"] or 0, o["channel"])
+        counters[channel_counter(*where, "sent")] += 1
+        counters[channel_counter(*where, "parts")] += int(o["payload"].get("parts") or 1)
+        at = o["created_at"]
+    if counters:
+        add_counters(conn, counters, at)
 
 
 def outbox_sql(owned: frozenset[int] | None, partitions: int) -> str:
@@ -351,6 +368,7 @@ def store_reports(
     `people_exist`: none can have been deleted (else a deleted person's is skipped)."""
     dialect = dialect_of_conn(conn)
     p = param(dialect)
+    _count_reported(conn, name, ids)
     built = (
         f"{sql_build_object(dialect)}('flow', o.flow_id, 'version', o.version, "
         "'element', o.element, 'channel', o.channel, 'messageId', CAST(o.id AS TEXT))"
@@ -365,6 +383,23 @@ def store_reports(
             f"{join}WHERE {listed} ORDER BY o.id",
             (name, now, now),
         )
+
+
+def _count_reported(conn: Connection, name: str, ids: Sequence[int]) -> None:
+    """The channel figure of report `name` (REPORTED) of these messages."""
+    figure = REPORTED.get(name)
+    if figure is None:
+        return
+    counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    for start in range(0, len(ids), CHUNK):
+        for account, flow, version, channel, n in conn.exec_driver_sql(
+            "SELECT account_id, flow_id, version, channel, count(*) FROM outbox WHERE "
+            f"{ids_in('id', ids[start : start + CHUNK])} AND kind = 'message' "
+            "AND flow_id IS NOT NULL AND channel IS NOT NULL "
+            "GROUP BY account_id, flow_id, version, channel"
+        ):
+            counters[channel_counter(account, flow, version or 0, channel, figure)] += int(n)
+    add_counters(conn, counters)
 
 
 # --- call_api rows: claimed, leased, finished -------------------------------------------

@@ -52,6 +52,7 @@ WITHOUT_ROWID = (
     "person_companies",
     "element_visits",
     "audience_members",
+    "flow_series",
 )
 Json = JSON().with_variant(JSONB(), "postgresql")
 
@@ -657,3 +658,21 @@ journey_steps = Table(
 
 # Indexes on expressions, which Alembic's comparison cannot see (tests/store checks them).
 EXPRESSION_INDEXES = (uq_participations_history,)
+
+# --- flow performance over time (issue #17, migration 0021) ---------------------------------
+# The flow figures by UTC hour (`hour`: hours since the epoch), added to with every step
+# beside `flow_counters` (store/counts.py): a series by hour or day in the flow's zone
+# sums at most 24 rows a name and day, however many people the flow has. Version 0 holds
+# the people counted once over all versions (`people.*`, see store/counts.py).
+flow_series = Table(
+    "flow_series",
+    metadata,
+    _account(),
+    Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    PrimaryKeyConstraint("flow_id", "version", "hour", "name"),
+    sqlite_with_rowid=False,
+)

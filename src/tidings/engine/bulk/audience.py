@@ -36,6 +36,7 @@ from tidings.engine.programs import Compiled
 from tidings.store import composed_sms
 from tidings.store.changes import Changes, write_changes
 from tidings.store.composed_sms import SqlSend
+from tidings.store.counts import channel_counter
 from tidings.store.inbox import InboxItem, due_inbox
 from tidings.store.outbox import message_row
 from tidings.store.participations import enter_people, history
@@ -92,7 +93,7 @@ def _take_entries(ctx: Context, now: datetime, limit: int, compiled: Compiled) -
             )
             if by_sql is not None:
                 return _write_sql(ctx, conn, cohort, taken, ids, at, by_sql, detail)
-            changes = Changes()
+            changes = Changes(at=at)
             outbox: list[dict[str, Any]] = []
             for item in taken:
                 changes.consume(item)
@@ -203,7 +204,7 @@ def _write_sql(
     ctx.tally.composed_by_store += len(rows)
     c = cohort.compiled
     where = (c.account_id, c.flow_id, c.version)
-    changes = Changes()
+    changes = Changes(at=at)
     consumed = 0
     for item in taken:
         if item.person_id in ids or item.person_id in gone:
@@ -212,6 +213,9 @@ def _write_sql(
     for element, n in parts.items():
         changes.counters[(*where, "", "messagesSent")] += n
         changes.counters[(*where, element, "messagesSent")] += n
+    if rows:  # the channel's figures (insert_outbox counts the messages composed here)
+        changes.counters[channel_counter(*where, "sms", "sent")] += len(rows)
+        changes.counters[channel_counter(*where, "sms", "parts")] += sum(parts.values())
     account, flow, version = where
     routed = {send.element for send in sends if send.connection is not None}
     sendable: list[Sendable] = [

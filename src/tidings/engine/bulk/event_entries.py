@@ -251,7 +251,7 @@ def _write(ctx: Context, conn: Connection, prepared: _Prepared, at: int) -> None
         by_leaf[leaf].append((pid, *values[1:], details[leaf]))
     for rows in by_leaf.values():
         insert_alike(conn, rows)
-    changes = Changes(consumed_inbox=prepared.consumed, counters=prepared.counters)
+    changes = Changes(consumed_inbox=prepared.consumed, counters=prepared.counters, at=at)
     write_changes(conn, changes)
     outbox = []
     for index, row in prepared.outbox:

@@ -23,7 +23,7 @@ from tidings.engine.bulk.context import Context
 from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled, apply_moved
 from tidings.store import traces
-from tidings.store.counts import add_counters, add_visits_of, mark_active
+from tidings.store.counts import PEOPLE_ONCE, add_counters, add_visits_of, mark_active
 from tidings.store.participations import Row, set_entry_detail, set_moved
 
 CHUNK = 2000  # people a statement of a path takes
@@ -97,13 +97,15 @@ def record(
         for start in range(0, len(ids), STEPS_CHUNK):
             listed = ", ".join(str(int(i)) for i in ids[start : start + STEPS_CHUNK])
             traces.copy_steps(conn, listed, move.element, lines, at)
-    add_visits_of(conn, ids, sorted(set(move.visited)))
+    # people counted once: their first entry, engagement or goal (store/counts.py)
+    once = {f"#{n.name}" for n in move.counts if n.element is None and n.name in PEOPLE_ONCE}
+    add_visits_of(conn, ids, sorted(set(move.visited) | once), at)
     counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     for count in move.counts:
         key = (c.account_id, c.flow_id, c.version, count.element or "", count.name)
         counters[key] += count.by * len(ids)
     if counters:
-        add_counters(conn, counters)
+        add_counters(conn, counters, at)
     mark_active(conn, [c.flow_id], at)
 
 

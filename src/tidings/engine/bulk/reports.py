@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from tidings.domain.durations import to_micros
 from tidings.engine.bulk.context import Context
 from tidings.store.changes import Changes, write_changes
+from tidings.store.counts import count_reports
 from tidings.store.events import EventRow, insert_events
 from tidings.store.inbox import InboxItem, due_inbox
 from tidings.store.participations import waiting_people
@@ -54,6 +55,7 @@ def store_reports(ctx: Context, now: datetime, limit: int) -> int:
     def write(conn: Connection) -> int:
         ctx.scope.fence(conn)
         write_changes(conn, Changes(consumed_inbox=consumed))
+        count_reports(conn, kept)
         insert_events(conn, kept, skip_deleted=True)  # a deleted person's reports go too
         return taken
 

@@ -225,7 +225,9 @@ def series(
     first = int(points[0].timestamp()) // 3600
     last = int(end.timestamp() - 1) // 3600
     p = param(dialect_of_conn(conn))
-    versions = "((name LIKE 'people.%') = (version = 0))" if version is None else f"version = {p}"
+    # all versions: people counted once are version 0's rows, the rest the versions' sum
+    versions = f"((name LIKE {p}) = (version = 0))" if version is None else f"version = {p}"
+    chosen = ("people.%",) if version is None else (version,)
     # a point's key: its hour, or its local day (days since the epoch, wall clock)
     runs = [(first, last, 0)] if by == "hour" else _segments(first, last, zone)
     keys = [
@@ -243,7 +245,7 @@ def series(
             f"SELECT {bucket} AS b, name, sum(value) FROM flow_series "
             f"WHERE account_id = {p} AND flow_id = {p} AND hour BETWEEN {p} AND {p} "
             f"AND {versions} GROUP BY b, name",
-            (account_id, flow_id, low, high, *(() if version is None else (version,))),
+            (account_id, flow_id, low, high, *chosen),
         )
         for key, name, value in rows:
             figure, slot = SERIES_NAMES.get(name), slot_of.get(int(key))

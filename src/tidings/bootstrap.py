@@ -29,6 +29,7 @@ from tidings.engine.leases import LeaseScope
 from tidings.engine.process import ChildEngine, EngineProcess
 from tidings.engine.runner import Runner
 from tidings.engine.worker import Worker
+from tidings.services.report_worker import ReportWorker
 from tidings.store.accounts import ensure_default_account
 from tidings.store.database import Database
 from tidings.store.dialect import embedded, several_engines
@@ -70,8 +71,11 @@ class Tidings:
     runner: Runner
     engine_process: EngineProcess | None = None
     worker: Worker | None = None
+    reports: ReportWorker | None = None
 
     def close(self) -> None:
+        if self.reports is not None:
+            self.reports.stop()  # a report cut short is pending again for the next start
         if self.engine_process is not None:
             self.engine_process.stop()
         if self.worker is not None:
@@ -192,6 +196,11 @@ def _serve(settings: Settings, clock: Clock, providers: Providers) -> Tidings:
 
     ctx.refresh_interest = after_flow_change
     runner = _runner(settings, db, clock, engine, providers)
+    # Reports are built by a thread of this process, on either clock (in real time: on
+    # the virtual clock a report is ready shortly without advancing it).
+    reports = ReportWorker(db=db, clock=clock)
+    reports.start()
+    ctx.wake_reports = reports.wake
     engine_process = None
     worker = None
     if clock.virtual:
@@ -226,6 +235,7 @@ def _serve(settings: Settings, clock: Clock, providers: Providers) -> Tidings:
         runner=runner,
         engine_process=engine_process,
         worker=worker,
+        reports=reports,
     )
 
 

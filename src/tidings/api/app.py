@@ -26,6 +26,7 @@ from tidings.api.routes import (
     participants,
     people,
     performance,
+    reports,
     sandbox,
     segments,
     system,
@@ -72,6 +73,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         cluster,
         connections,
         webhooks,
+        reports,
     ):
         api.include_router(module.router)
     app.include_router(api)

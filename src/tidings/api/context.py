@@ -41,6 +41,8 @@ class AppContext:
     wake: Callable[[], None] | None = None
     """Tells the engine that new input is waiting (real clock), so it starts at once."""
     partitions: int = 256
+    wake_reports: Callable[[], None] | None = None
+    """Tells the report worker that a report was asked for (services/report_worker.py)."""
     public_url: str = "http://127.0.0.1:8000"
     """TIDINGS_PUBLIC_URL: the base of webhook, tracking and unsubscribe URLs."""
     _tracking_key: bytes | None = None

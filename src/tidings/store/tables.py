@@ -676,3 +676,47 @@ flow_series = Table(
     PrimaryKeyConstraint("flow_id", "version", "hour", "name"),
     sqlite_with_rowid=False,
 )
+
+# --- reports made in the background (issue #17: reports, migration 0022) --------------------
+# A report asked for through `POST /reports` is a row here (`status` pending, running,
+# ready or failed with its `reason`); a report worker claims it (`lease_until`, wall-clock
+# micros: a worker that stops mid-way leaves it to be claimed again) and writes its file
+# into `report_chunks`, a MiB a row, which `GET /reports/{id}/file` streams back in order.
+# In the database rather than a folder: every serve process of a PostgreSQL install reads
+# them, backups hold them, and an account's delete takes them along (services/reports.py).
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("type", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("request", Json, nullable=False),  # what was asked: flow, version, month, accounts
+    Column("status", String(16), nullable=False),
+    Column("reason", String(500)),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_until", BigInteger),
+    Column("rows", BigInteger),
+    Column("size", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger),
+    Index("ix_reports_account", "account_id", "id"),
+    Index(
+        "ix_reports_due",
+        "id",
+        sqlite_where=text("status IN ('pending', 'running')"),
+        postgresql_where=text("status IN ('pending', 'running')"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+report_chunks = Table(
+    "report_chunks",
+    metadata,
+    _account(),
+    Column("report_id", Id, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("report_id", "seq"),
+)

@@ -85,7 +85,7 @@ def test_the_goal_event_that_ends_a_wait_counts_too() -> None:
     journey = goal_flow({"event": "Purchase", "value": "event.amount"}, awaiting)
     step = journey.event("Purchase", amount=5)
     assert step.state.phase is Phase.exited
-    assert step.state.local == {"goal": "2026-01-05T09:00:00Z"}
+    assert step.state.local == {"goal": "2026-01-05T09:00:00Z", "goalValue": 5}
     assert goal_counts(journey) == {"goalPerformers": 1, "goalValueMicros": 5_000_000}
 
 

@@ -136,6 +136,8 @@ def reach_goal(run: Run, event: EventArrived) -> None:
     run.count("goalPerformers")
     why = event.name
     micros = value_micros(hit.value)
+    if micros or hit.value == 0:
+        run.goal_value = hit.value
     if micros:
         run.count("goalValueMicros", None, micros)
         why = f"{event.name}, value {hit.value}"

@@ -93,9 +93,11 @@ class Leave:
 Move = Go | Hold | Leave
 
 _ENTRY: Final[Any] = object()  # `event=` default: the entry event
-# The one local-state key kept from element to element: when the person reached the
-# flow's goal in this participation (an instant text), so it counts once.
+# The local-state keys kept from element to element: when the person reached the
+# flow's goal in this participation (an instant text), so it counts once, and the goal's
+# value then (a number; absent without one), which the people report shows.
 GOAL: Final = "goal"
+GOAL_VALUE: Final = "goalValue"
 # And how many add_to_flow steps in a row brought the person here (elements/actions.py).
 HOPS: Final = "hops"
 
@@ -151,6 +153,7 @@ class Run:
         "effects",
         "entry_event",
         "goal_at",
+        "goal_value",
         "hops",
         "message_events",
         "now",
@@ -172,6 +175,7 @@ class Run:
         self.hops: int = hops if type(hops) is int else 0
         self.effects: list[Effect] = []
         self.goal_at: str | None = None  # the goal was reached in this run, at this instant
+        self.goal_value: int | float | None = None  # and its value then
         self._data: PersonView | None = None
         self._now_text: str | None = None
 
@@ -287,6 +291,9 @@ class Run:
             reached = self.goal_at or old.local.get(GOAL)
             if reached is not None:
                 local = {**local, GOAL: reached}
+                value = self.goal_value if self.goal_at else old.local.get(GOAL_VALUE)
+                if value is not None:
+                    local[GOAL_VALUE] = value
         if self.hops:
             local = {**local, HOPS: self.hops}
         return State(

@@ -1,0 +1,121 @@
+"""`/reports`: reports as CSV or XLSX files, built in the background (services/reports.py,
+services/report_worker.py): ask for one, list them, read one's state, download its file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+
+from tidings.api.auth import Caller, caller
+from tidings.api.context import AppContext, context
+from tidings.api.paging import PageParams, page_of, page_params
+from tidings.api.schemas import ERRORS, MAX_ID, Strict, id_path
+from tidings.domain.errors import Conflict
+from tidings.services import reports as service
+from tidings.services.report_files import CONTENT_TYPES
+from tidings.store import reports as store
+
+router = APIRouter(prefix="/reports", tags=["reports"], responses=ERRORS)
+ReportId = id_path("report")
+
+
+class ReportCreate(Strict):
+    type: Literal["flow", "channels", "participants", "mep", "imports"] = Field(
+        description="flow: the flow's and each element's figures; channels: each "
+        "channel's messages; participants: one row a participation; mep: the monthly "
+        "engaged persons; imports: the flow's SFTP imports."
+    )
+    name: str | None = Field(
+        None, min_length=1, max_length=200, description="The report's name, and its file's."
+    )
+    flow: int | None = Field(
+        None, ge=1, le=MAX_ID, description="The flow (flow, channels, participants, imports)."
+    )
+    version: int | None = Field(
+        None, ge=1, le=999_999, description="One version of the flow (default: all)."
+    )
+    month: str | None = Field(None, max_length=7, description="YYYY-MM (mep).")
+    accounts: list[int] | None = Field(
+        None, max_length=1000, description="The accounts an MEP report covers."
+    )
+    format: Literal["csv", "xlsx"] = Field("csv", description="csv (UTF-8) or xlsx")
+
+
+@router.post("", status_code=202, summary="Ask for a report, built in the background")
+def create_report(
+    body: ReportCreate, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    now = ctx.now_micros()
+    created = ctx.db.write(
+        lambda conn: service.create_report(
+            conn,
+            who.account_id,
+            type=body.type,
+            format=body.format,
+            name=body.name,
+            flow=body.flow,
+            version=body.version,
+            month=body.month,
+            accounts=body.accounts,
+            now=now,
+        )
+    )
+    if ctx.wake_reports is not None:
+        ctx.wake_reports()
+    return created
+
+
+@router.get("", summary="The account's reports, newest first")
+def list_reports(
+    page: PageParams = Depends(page_params),
+    who: Caller = Depends(caller),
+    ctx: AppContext = Depends(context),
+) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        rows = store.list_reports(conn, who.account_id, limit=page.limit, offset=page.offset)
+    return page_of(rows, page)
+
+
+@router.get("/{report_id}", summary="A report: pending, ready (size, rows) or failed (reason)")
+def read_report(
+    report_id: int = ReportId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        return store.read_report(conn, who.account_id, report_id)
+
+
+@router.get(
+    "/{report_id}/file",
+    summary="The report's file (409 until it is ready)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {t: {} for t in CONTENT_TYPES.values()}}},
+)
+def report_file(
+    report_id: int = ReportId, who: Caller = Depends(caller), ctx: AppContext = Depends(context)
+) -> StreamingResponse:
+    account_id = who.account_id
+    with ctx.db.read() as conn:
+        report = store.read_report(conn, account_id, report_id)
+        if report["status"] == "pending":
+            raise Conflict(f"report {report_id} is not ready yet: ask again shortly")
+        if report["status"] == "failed":
+            raise Conflict(f"report {report_id} failed: {report['reason']}")
+        pieces = store.chunk_count(conn, account_id, report_id)
+
+    def stream() -> Iterator[bytes]:
+        for seq in range(pieces):  # a MiB at a time, each in its own short read
+            with ctx.db.read() as conn:
+                yield store.read_chunk(conn, account_id, report_id, seq)
+
+    return StreamingResponse(
+        stream(),
+        media_type=CONTENT_TYPES[report["format"]],
+        headers={
+            "Content-Disposition": service.content_disposition(report["name"], report["format"]),
+            "Content-Length": str(report["size"]),
+        },
+    )

@@ -1,0 +1,169 @@
+"""What each type of report holds: a registry from the report's type to its source, a
+function `(conn, account_id, request) -> (header, rows)` whose rows are an iterator (a
+source of millions streams them from a cursor; the file writer takes one at a time).
+
+A type that is not in `SOURCES` is refused at `POST /reports` (422 naming `type`): to
+add one (MEP, SFTP imports), write its source and add it to `SOURCES` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings.analytics.performance import flow_performance
+from tidings.domain.durations import from_micros, parse_instant
+from tidings.domain.journey.run import GOAL, GOAL_VALUE
+from tidings.services.report_files import Cell
+from tidings.store import flows
+from tidings.store.reports import participation_rows
+
+TYPES = ("flow", "channels", "participants", "mep", "imports")
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """A report as asked for (`POST /reports`), its fields checked."""
+
+    type: str
+    flow: int | None = None
+    version: int | None = None
+    month: str | None = None
+    accounts: tuple[int, ...] | None = None
+
+    @classmethod
+    def of(cls, type: str, stored: dict[str, Any]) -> ReportRequest:
+        accounts = stored.get("accounts")
+        return cls(
+            type=type,
+            flow=stored.get("flow"),
+            version=stored.get("version"),
+            month=stored.get("month"),
+            accounts=None if accounts is None else tuple(accounts),
+        )
+
+
+Table = tuple[list[str], Iterator[Sequence[Cell]]]
+Source = Callable[[Connection, int, ReportRequest], Table]
+
+# --- flow: the flow's figures and each element's --------------------------------------
+
+FLOW_FIGURES = (
+    "profilesInFlow",
+    "profilesExited",
+    "activeProfiles",
+    "goalPerformers",
+    "goalValue",
+    "conversionRate",
+)
+SHARED_FIGURES = ("messagesSent", "trafficCost", "sendsDeferred", "sendsDropped")
+ELEMENT_FIGURES = ("totalEngagements", "uniqueEngagements")
+
+
+def _flow_id(request: ReportRequest) -> int:
+    assert request.flow is not None  # checked when the report was asked for
+    return request.flow
+
+
+def flow_table(conn: Connection, account_id: int, request: ReportRequest) -> Table:
+    """A row for the flow, then one per element (GET /flows/{id}/performance's figures
+    under the same names); refusals by reason in `refused.<reason>` columns."""
+    flow_id = _flow_id(request)
+    name = flows.read_flow(conn, account_id, flow_id).name
+    answer = flow_performance(conn, account_id, flow_id, request.version)
+    figures, elements = answer["flow"], answer["elements"]
+    reasons = sorted(
+        set(figures["refusedEntries"]).union(*(e.get("refused", {}) for e in elements.values()))
+    )
+    columns = (*FLOW_FIGURES, *SHARED_FIGURES, *ELEMENT_FIGURES)
+    header = ["Row", "Element", "Name", *columns, *(f"refused.{r}" for r in reasons)]
+    rows: list[list[Cell]] = [
+        [
+            "flow",
+            None,
+            name,
+            *(figures.get(c) for c in columns),
+            *(figures["refusedEntries"].get(r, 0) for r in reasons),
+        ]
+    ]
+    for element, values in elements.items():
+        refused = values.get("refused", {})
+        rows.append(
+            [
+                "element",
+                element,
+                values.get("name"),
+                *(values.get(c) for c in columns),
+                *(refused.get(r, 0) for r in reasons),
+            ]
+        )
+    return header, iter(rows)
+
+
+# --- channels: each channel's messages -------------------------------------------------
+
+CHANNEL_FIGURES = ("sent", "delivered", "failed", "seen", "clicked", "parts", "cost")
+
+
+def channels_table(conn: Connection, account_id: int, request: ReportRequest) -> Table:
+    answer = flow_performance(conn, account_id, _flow_id(request), request.version)
+    rows: list[list[Cell]] = [
+        [channel, *(figures.get(f, 0) for f in CHANNEL_FIGURES)]
+        for channel, figures in answer["channels"].items()
+    ]
+    return ["Channel", *CHANNEL_FIGURES], iter(rows)
+
+
+# --- participants: one row a participation, streamed -----------------------------------
+
+PARTICIPANT_HEADER = [
+    "Person ID",
+    "Version",
+    "Status",
+    "Exit Reason",
+    "Entered At",
+    "Exited At",
+    "Goal Met",
+    "Goal Met At",
+    "Goal Value",
+]
+
+
+def _participants(rows: Iterator[Any]) -> Iterator[Sequence[Cell]]:
+    for row in rows:
+        local = row.local or {}
+        met = local.get(GOAL)
+        yield (
+            row.external_id,
+            row.version,
+            row.phase,
+            row.exit_reason,
+            from_micros(row.entered_at),
+            None if row.exited_at is None else from_micros(row.exited_at),
+            met is not None,
+            parse_instant(met) if isinstance(met, str) else None,
+            local.get(GOAL_VALUE),
+        )
+
+
+def participants_table(conn: Connection, account_id: int, request: ReportRequest) -> Table:
+    """The flow's participations in id order (of a version, or all), streamed."""
+    rows = participation_rows(conn, account_id, _flow_id(request), request.version)
+    return list(PARTICIPANT_HEADER), _participants(rows)
+
+
+SOURCES: dict[str, Source] = {
+    "flow": flow_table,
+    "channels": channels_table,
+    "participants": participants_table,
+}
+SHEETS = {
+    "flow": "Flow",
+    "channels": "Channels",
+    "participants": "Participants",
+    "mep": "MEP",
+    "imports": "Imports",
+}

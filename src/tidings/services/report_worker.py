@@ -21,6 +21,7 @@ another process asked for, or left).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -69,6 +70,7 @@ class ReportWorker:
         self.lease = int(lease_seconds * MICROS)
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._held = threading.Lock()
         self._thread: threading.Thread | None = None
 
     # --- the thread -----------------------------------------------------------------------
@@ -89,6 +91,13 @@ class ReportWorker:
             self._thread.join(timeout=60)
             self._thread = None
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """No report is claimed inside (the one being built finishes first): what a
+        pending report looks like, for a test or a maintenance pause."""
+        with self._held:
+            yield
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
@@ -105,17 +114,18 @@ class ReportWorker:
     def work_once(self) -> bool:
         """Build one report due, if any (looked for with a read first); answers whether
         there was one."""
-        wall = _wall()
-        with self.db.read() as conn:
-            if not store.has_due(conn, wall):
-                return False
-        now = to_micros(self.clock.now())
-        claimed = self.db.write(
-            lambda conn: store.claim_report(conn, wall, lease=self.lease, now=now)
-        )
-        if claimed is not None:
-            self.build(claimed)
-        return True
+        with self._held:
+            wall = _wall()
+            with self.db.read() as conn:
+                if not store.has_due(conn, wall):
+                    return False
+            now = to_micros(self.clock.now())
+            claimed = self.db.write(
+                lambda conn: store.claim_report(conn, wall, lease=self.lease, now=now)
+            )
+            if claimed is not None:
+                self.build(claimed)
+            return True
 
     def build(self, claimed: store.Claimed) -> None:
         try:

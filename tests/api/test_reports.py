@@ -155,7 +155,8 @@ def test_the_people_report_as_csv_is_the_flows_participations(
         ["false", "", ""],
         ["false", "", ""],
     ]
-    assert all(r[5] > first for r in rows[1:4]) and rows[4][5] == ""
+    assert all(r[5] > first for r in rows[1:4])
+    assert rows[4][5] == ""
     # the list has it, newest first
     listed = api.get("/reports").json()
     assert listed["items"][0]["id"] == created["id"]
@@ -181,13 +182,15 @@ def test_the_people_report_as_xlsx_opens_with_real_dates(api: Api, shop: dict[st
     formula, buyer = rows[1], rows[2]
     # text stays text in a workbook: the externalId as it is, never a formula
     assert formula[:5] == ["=2+3", 1, "exited", "completed", naive]
-    assert isinstance(formula[5], datetime) and formula[5] > naive
+    assert isinstance(formula[5], datetime)
+    assert formula[5] > naive
     assert buyer[6:] == [
         True,
         shop["bought"].astimezone(UTC).replace(tzinfo=None, microsecond=0),
         12.5,
     ]
-    assert rows[4][2] == "waiting" and rows[4][5] is None
+    assert rows[4][2] == "waiting"
+    assert rows[4][5] is None
 
 
 def test_the_flow_and_channels_reports_are_the_performance_figures(
@@ -206,7 +209,8 @@ def test_the_flow_and_channels_reports_are_the_performance_figures(
     for name, value in performance["flow"].items():
         if name != "refusedEntries":
             assert float(figures[name]) == value, name
-    assert int(figures["profilesInFlow"]) == 3 and float(figures["goalValue"]) == 12.5
+    assert int(figures["profilesInFlow"]) == 3
+    assert float(figures["goalValue"]) == 12.5
     assert [r[1] for r in elements] == sorted(performance["elements"])
     for row in elements:
         values = dict(zip(header, row, strict=True))
@@ -348,7 +352,8 @@ def test_reports_are_listed_newest_first_a_page_at_a_time(api: Api) -> None:
     assert [r["id"] for r in page["items"]] == ids[::-1][:2]
     assert page["hasMore"] is True
     rest = api.get("/reports", params={"limit": 2, "offset": 2}).json()
-    assert [r["id"] for r in rest["items"]] == ids[:1] and rest["hasMore"] is False
+    assert [r["id"] for r in rest["items"]] == ids[:1]
+    assert rest["hasMore"] is False
     for report_id in ids:
         assert finished(api, report_id)["status"] == "ready"
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from tidings.analytics.performance import flow_performance
-from tidings.domain.durations import from_micros, parse_instant
+from tidings.domain.durations import parse_instant
 from tidings.domain.journey.run import GOAL, GOAL_VALUE
 from tidings.services.report_files import Cell
 from tidings.store import flows
 from tidings.store.reports import participation_rows
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TYPES = ("flow", "channels", "participants", "mep", "imports")
 
 
@@ -132,17 +134,17 @@ PARTICIPANT_HEADER = [
 ]
 
 
-def _participants(rows: Iterator[Any]) -> Iterator[Sequence[Cell]]:
-    for row in rows:
-        local = row.local or {}
+def _participants(rows: Iterator[tuple[Any, ...]]) -> Iterator[Sequence[Cell]]:
+    epoch, micros = EPOCH, timedelta(microseconds=1)
+    for external_id, version, phase, reason, entered, exited, local in rows:
         met = local.get(GOAL)
         yield (
-            row.external_id,
-            row.version,
-            row.phase,
-            row.exit_reason,
-            from_micros(row.entered_at),
-            None if row.exited_at is None else from_micros(row.exited_at),
+            external_id,
+            version,
+            phase,
+            reason,
+            epoch + entered * micros,
+            None if exited is None else epoch + exited * micros,
             met is not None,
             parse_instant(met) if isinstance(met, str) else None,
             local.get(GOAL_VALUE),

@@ -37,6 +37,7 @@ from tidings.services.report_files import Cell, write_csv, write_xlsx
 from tidings.services.report_sources import SHEETS, SOURCES, ReportRequest
 from tidings.store import reports as store
 from tidings.store.database import Database
+from tidings.store.dialect import scan_cache
 
 log = logging.getLogger("tidings.reports")
 MICROS = 1_000_000
@@ -171,7 +172,7 @@ class ReportWorker:
             written[0] += 1
             written[1] += len(data)
 
-        with self.db.read() as conn:
+        with self.db.read() as conn, scan_cache(conn):
             header, rows = source(conn, claimed.account_id, request)
             kept = self._keep_lease(claimed.id, rows)
             if claimed.format == "xlsx":

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
@@ -60,7 +61,7 @@ def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         # A WAL grows to its largest transaction (a launch queues every member in one) and
         # keeps that size; this gives the space back at the next checkpoint beyond 64 MiB.
         cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
@@ -316,6 +317,36 @@ def for_update(conn: Connection, query: Select[Any]) -> Select[Any]:
     """`query` locking its rows until the transaction ends (PostgreSQL's FOR UPDATE; on
     SQLite the single writer's lock already excludes every other write)."""
     return query.with_for_update() if dialect_of_conn(conn) == "postgresql" else query
+
+
+CACHE_KIB = 65536  # SQLite's page cache a connection (configure_sqlite)
+SCAN_CACHE_KIB = 2048
+
+
+@contextmanager
+def scan_cache(conn: Connection) -> Iterator[None]:
+    """A long scan read once (a report's rows) on a small page cache: SQLite's would fill
+    its 64 MiB with pages never read again, and keep them after on this pooled
+    connection; restored afterwards. PostgreSQL's cache is the server's."""
+    if dialect_of_conn(conn) != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{SCAN_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA shrink_memory")
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
+
+
+def shed_cache(conn: Connection) -> None:
+    """Let go of this connection's cached pages beyond `SCAN_CACHE_KIB` (SQLite frees
+    them when the cache shrinks; it may grow again at once): the writer, before it
+    writes a piece of a report's file, so the pieces written before do not fill its
+    cache. PostgreSQL: nothing."""
+    if dialect_of_conn(conn) == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SCAN_CACHE_KIB}")
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
 
 
 def set_local(conn: Connection, settings: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
-from tidings.store.dialect import dialect_of_conn, param
+from tidings.store.dialect import dialect_of_conn, param, shed_cache
 from tidings.store.tables import PHASES, report_chunks, reports
 
 MAX_ATTEMPTS = 3  # a report whose worker stopped this often while building it fails
@@ -175,7 +175,9 @@ def renew_lease(conn: Connection, report_id: int, lease_until: int) -> None:
 def write_chunk(
     conn: Connection, account_id: int, report_id: int, seq: int, data: bytes, lease_until: int
 ) -> None:
-    """One piece of the file, in order; renews the worker's lease."""
+    """One piece of the file, in order; renews the worker's lease. The pieces written
+    before leave the writer's page cache first (a file is never read back by it)."""
+    shed_cache(conn)
     conn.execute(
         insert(report_chunks).values(account_id=account_id, report_id=report_id, seq=seq, data=data)
     )

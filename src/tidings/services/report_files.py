@@ -22,7 +22,7 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import xlsxwriter
@@ -102,6 +102,24 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]], sink: Sink)
     return count
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+EXCEL_EPOCH_DAYS = 25569  # 1899-12-30 to 1970-01-01, in Excel's 1900 date system
+
+
+def _write_other(page: Any, line: int, column: int, value: Any, instant: Any) -> None:
+    """A cell of another type than the usual ones (a subclass of one of them)."""
+    if isinstance(value, bool):
+        page.write_boolean(line, column, value)
+    elif isinstance(value, datetime):
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        page.write_datetime(line, column, naive, instant)
+    elif isinstance(value, str):
+        page.write_string(line, column, value)
+    else:
+        page.write_number(line, column, value)
+
+
 def write_xlsx(
     header: Sequence[str], rows: Iterable[Sequence[Cell]], sink: Sink, *, sheet: str
 ) -> int:
@@ -126,25 +144,39 @@ def write_xlsx(
         sheets = 0
         line = XLSX_ROWS
         page: Any = None
+        string: Any = None
+        number: Any = None
+        boolean: Any = None
         for row in rows:
             if line >= XLSX_ROWS:
                 sheets += 1
                 page = book.add_worksheet(sheet if sheets == 1 else f"{sheet} {sheets}")
                 for column, title in enumerate(header):
                     page.write_string(0, column, title, bold)
+                # the row/column forms of write_string & co., without their A1 wrapper
+                # (a tenth of the time at a million rows of nine cells)
+                string, number, boolean = (
+                    page._write_string,
+                    page._write_number,
+                    page._write_boolean,
+                )
                 line = 1
-            for column, value in enumerate(row):
+            cells: Sequence[Any] = row  # checked by exact type below (mypy reads Cell)
+            for column, value in enumerate(cells):
+                kind = value.__class__
                 if value is None:
                     continue
-                if isinstance(value, str):
-                    page.write_string(line, column, value)
-                elif isinstance(value, bool):
-                    page.write_boolean(line, column, value)
-                elif isinstance(value, datetime):
-                    naive = value.astimezone(UTC).replace(tzinfo=None)
-                    page.write_datetime(line, column, naive, instant)
+                if kind is str:
+                    string(line, column, value)
+                elif kind is int or kind is float:
+                    number(line, column, value)
+                elif kind is datetime:
+                    # Excel's serial day (1900 system), as write_datetime computes it
+                    number(line, column, (value - EPOCH) / DAY + EXCEL_EPOCH_DAYS, instant)
+                elif kind is bool:
+                    boolean(line, column, value)
                 else:
-                    page.write_number(line, column, value)
+                    _write_other(page, line, column, value, instant)
             line += 1
             count += 1
         if page is None:  # no rows: the header alone

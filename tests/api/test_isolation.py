@@ -60,7 +60,9 @@ def owned_resources(api: Api) -> dict[str, str]:
         "/connections",
         json={"name": "Mail", "provider": "smtp", "settings": {"host": "smtp.example.com"}},
     ).json()
+    report = api.post("/reports", json={"type": "channels", "flow": flow["id"]}).json()
     return {
+        "report_id": str(report["id"]),
         "connection_id": str(connection["id"]),
         "catalog_id": str(catalog["id"]),
         "key": "A-1",
@@ -132,6 +134,7 @@ def test_lists_of_another_account_are_empty_of_these(api: Api, other_api: Api) -
         "/attributes",
         "/flows",
         "/catalogs",
+        "/reports",
     ):
         assert other_api.get(path).json()["items"] == [], path
     custom = [d for d in other_api.get("/event-definitions").json()["items"] if not d["standard"]]

@@ -97,3 +97,13 @@ def test_a_run_leaves_no_store_behind_unless_asked_to(tmp_path: Path) -> None:
     bench("launch", "--people", "50", env={"TMPDIR": str(kept), "TIDINGS_BENCH_KEEP": "1"})
     stores = list(kept.glob("tidings-bench-launch-*/launch.db"))
     assert len(stores) == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_report_prints_its_seconds_and_peak_rss_at_each_size(fmt: str) -> None:
+    found = bench("report", "--rows", "300", "--runs", "1", "--format", fmt)
+    assert (found["workload"], found["format"], found["rows"]) == ("report", fmt, 300)
+    assert found["median_seconds"] > 0
+    assert found["target_seconds"] == {"csv": 30, "xlsx": 90}[fmt]
+    assert found["peak_rss_mb"]["300"] > 10
+    assert found["sizes"][0]["rows"] == 300

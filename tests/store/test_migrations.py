@@ -255,7 +255,7 @@ def test_0006_keeps_the_link_rows_and_stores_them_by_their_key_on_sqlite(tmp_pat
     assert [[tuple(r) for r in rows] for rows in kept] == [
         [(1, 1, 1)],
         [(1, 1, "phone", "+385911234567", 0)],
-        [(1, 1, 0, "w", 1), (1, 1, 1, "w", 1)],  # 0021 keeps it for all versions too
+        [(1, 1, 1, "w", 1)],
     ]
     for table in WITHOUT_ROWID:
         assert "WITHOUT ROWID" in schema[table], table

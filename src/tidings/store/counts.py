@@ -7,10 +7,13 @@ answer reads them and nothing else (store/performance.py).
 
 People are counted once through `element_visits`, a row per (flow, version, element,
 person) inserted if absent: each row really inserted adds one to a counter. An element's
-rows count its `uniqueEngagements`; the pseudo-elements `#profilesInFlow`,
+rows count its `uniqueEngagements` in the version; the pseudo-elements `#profilesInFlow`,
 `#activeProfiles` and `#goalPerformers` count the flow's `people.*` (a person's first
-entry, engagement, goal). Every visit is kept twice, for its version and for version 0
-(all versions), since people who took part in two versions are one person over all.
+entry, engagement, goal). Those are kept twice, for their version and for version 0 (all
+versions), since people who took part in two versions are one person over all. An
+element's visits are not: a second row for every visit cost a fifth of the engine's time
+on event entries (`tidings bench events`), so over all versions an element's unique
+engagements are the sum of its versions'.
 
 The flow-level counters of `SERIES` are also added to `flow_series` under the UTC hour of
 the step (`hour`: hours since the epoch), so a series by hour or day reads a few rows a
@@ -129,13 +132,24 @@ def _count_new(conn: Connection, new: Iterable[tuple[int, int, int, str]], at: i
     add_counters(conn, counters, at)
 
 
+def _with_all(
+    visit: tuple[int, int, int, str, int],
+) -> tuple[tuple[int, int, int, str, int], ...]:
+    """A visit, and for a person counted once its all-versions twin (version 0)."""
+    if visit[3] in PSEUDO:
+        return (visit, (visit[0], visit[1], 0, visit[3], visit[4]))
+    return (visit,)
+
+
 def add_visits(
     conn: Connection, visits: Iterable[tuple[int, int, int, str, int]], at: int | None = None
 ) -> None:
-    """Unique visits (account, flow, version, element, person), for their version and
-    all versions; those kept already stay. The new ones add to their counters."""
+    """Unique visits (account, flow, version, element, person), people counted once also
+    for all versions; those kept already stay. The new ones add to their counters."""
     p = param(dialect_of_conn(conn))
-    rows = sorted({v for visit in visits for v in (visit, (*visit[:2], 0, *visit[3:]))})
+    rows = sorted(
+        {v for visit in visits for v in _with_all(visit)}  # people once: version 0 too
+    )
     head = "INSERT INTO element_visits (account_id, flow_id, version, element, person_id)"
     one = f"({p}, {p}, {p}, {p}, {p})"
     new: list[tuple[int, int, int, str]] = []
@@ -154,23 +168,25 @@ def add_visits_of(
     conn: Connection, ids: Sequence[int], elements: Sequence[str], at: int | None = None
 ) -> None:
     """Unique visits of `elements` by the people of the participations `ids`, taken from
-    the rows themselves: every element in one statement (VALUES' column1), for their
-    version and all versions. The new ones add to their counters."""
+    the rows themselves: every element in one statement (VALUES' column1), people counted
+    once also for all versions. The new ones add to their counters."""
     if not ids or not elements:
         return
     p = param(dialect_of_conn(conn))
     new: list[tuple[int, int, int, str]] = []
-    marks = ", ".join([f"({p})"] * len(elements))
+    once = [e for e in elements if e in PSEUDO]  # people once: version 0 too
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        for version in ("p.version", "0"):
+        for version, listed in (("p.version", elements), ("0", once)):
+            if not listed:
+                continue
             new += conn.exec_driver_sql(
                 "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
                 f"SELECT p.account_id, p.flow_id, {version}, e.column1, p.person_id "
-                f"FROM participations p CROSS JOIN (VALUES {marks}) "
+                f"FROM participations p CROSS JOIN (VALUES {', '.join([f'({p})'] * len(listed))}) "
                 f"AS e WHERE {ids_in('p.id', chunk)} ON CONFLICT DO NOTHING "
                 "RETURNING account_id, flow_id, version, element",
-                tuple(elements),
+                tuple(listed),
             ).all()
     _count_new(conn, new, at)
 

@@ -61,7 +61,7 @@ def upgrade() -> None:
     run(
         "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
         "SELECT DISTINCT account_id, flow_id, 0, element, person_id FROM element_visits "
-        "WHERE version > 0 ON CONFLICT DO NOTHING"
+        "WHERE version > 0 AND element LIKE '#%' ON CONFLICT DO NOTHING"
     )
     # their counters: an element's unique engagements, the flow's people
     run(

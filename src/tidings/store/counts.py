@@ -5,15 +5,18 @@ Counters (`flow_counters`, keyed flow, version, element, name) are added to in t
 transaction of the step that counts, so they are exact after any crash; the performance
 answer reads them and nothing else (store/performance.py).
 
-People are counted once through `element_visits`, a row per (flow, version, element,
-person) inserted if absent: each row really inserted adds one to a counter. An element's
-rows count its `uniqueEngagements` in the version; the pseudo-elements `#profilesInFlow`,
-`#activeProfiles` and `#goalPerformers` count the flow's `people.*` (a person's first
-entry, engagement, goal). Those are kept twice, for their version and for version 0 (all
-versions), since people who took part in two versions are one person over all. An
-element's visits are not: a second row for every visit cost a fifth of the engine's time
-on event entries (`tidings bench events`), so over all versions an element's unique
-engagements are the sum of its versions'.
+People are counted once. `people.profilesInFlow` of a version (and of version 0: all
+versions) is added to at a person's first entry into it, which the engine knows from the
+history it reads for the entry rules (the set-based paths take only people never in the
+flow). The rest through `element_visits`, a row per (flow, version, element, person)
+inserted if absent: each row really inserted adds one to a counter. An element's rows
+count its `uniqueEngagements` in the version; the pseudo-elements `#activeProfiles` and
+`#goalPerformers` count the flow's `people.*` (a person's first engagement, goal).
+Those are kept twice, for their version and for version 0 (all versions), since people
+who took part in two versions are one person over all. An element's visits are not: a
+second row for every visit cost a fifth of the engine's time on event entries (`tidings
+bench events`), so over all versions an element's unique engagements are the sum of its
+versions'.
 
 The flow-level counters of `SERIES` are also added to `flow_series` under the UTC hour of
 the step (`hour`: hours since the epoch), so a series by hour or day reads a few rows a
@@ -33,8 +36,10 @@ from tidings.store.dialect import dialect_of_conn, ids_in, insert_values, param
 
 CHUNK = 2000  # participation ids a statement lists
 HOUR = 3_600_000_000  # micros
-# The people counted once, as pseudo-elements of the visits, and their flow counters.
-PEOPLE_ONCE = ("profilesInFlow", "activeProfiles", "goalPerformers")
+# The people counted once as pseudo-elements of the visits, and their flow counters (a
+# first entry needs no row: the engine counts it from the person's history in the flow,
+# which it reads for the entry rules anyway).
+PEOPLE_ONCE = ("activeProfiles", "goalPerformers")
 PSEUDO = {f"#{name}": f"people.{name}" for name in PEOPLE_ONCE}
 # Flow-level counters that are also kept by hour.
 SERIES = frozenset(
@@ -45,6 +50,7 @@ SERIES = frozenset(
         "goalValueMicros",
         "sendsDeferred",
         "sendsDropped",
+        "people.profilesInFlow",
         *PSEUDO.values(),
     }
 )

@@ -97,10 +97,13 @@ def record(
         for start in range(0, len(ids), STEPS_CHUNK):
             listed = ", ".join(str(int(i)) for i in ids[start : start + STEPS_CHUNK])
             traces.copy_steps(conn, listed, move.element, lines, at)
-    # people counted once: their first entry, engagement or goal (store/counts.py)
+    # people counted once: a first engagement or goal (store/counts.py)
     once = {f"#{n.name}" for n in move.counts if n.element is None and n.name in PEOPLE_ONCE}
     add_visits_of(conn, ids, sorted(set(move.visited) | once), at)
     counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    if entry:  # the set-based paths enter only people never in the flow: first entries
+        for version in (c.version, 0):
+            counters[(c.account_id, c.flow_id, version, "", "people.profilesInFlow")] += len(ids)
     for count in move.counts:
         key = (c.account_id, c.flow_id, c.version, count.element or "", count.name)
         counters[key] += count.by * len(ids)

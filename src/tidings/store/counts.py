@@ -25,7 +25,7 @@ day (store/performance.py turns hours into the flow's zone).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -126,15 +126,17 @@ def add_series(conn: Connection, counters: Counters, at: int) -> None:
     )
 
 
-def _count_new(conn: Connection, new: Iterable[tuple[int, int, int, str]], at: int | None) -> None:
-    """Counters of visits really inserted, (account, flow, version, element) each."""
+def _count_new(
+    conn: Connection, new: Mapping[tuple[int, int, int, str], int], at: int | None
+) -> None:
+    """Counters of visits really inserted: how many, by (account, flow, version, element)."""
     counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
-    for account, flow, version, element in new:
+    for (account, flow, version, element), n in new.items():
         name = PSEUDO.get(element)
         if name is None:
-            counters[(account, flow, version, element, "uniqueEngagements")] += 1
+            counters[(account, flow, version, element, "uniqueEngagements")] += n
         else:
-            counters[(account, flow, version, "", name)] += 1
+            counters[(account, flow, version, "", name)] += n
     add_counters(conn, counters, at)
 
 
@@ -158,42 +160,49 @@ def add_visits(
     )
     head = "INSERT INTO element_visits (account_id, flow_id, version, element, person_id)"
     one = f"({p}, {p}, {p}, {p}, {p})"
-    new: list[tuple[int, int, int, str]] = []
+    new: Counter[tuple[int, int, int, str]] = Counter()
     step = 1000
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
-        new += conn.exec_driver_sql(
-            f"{head} VALUES {', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING "
-            "RETURNING account_id, flow_id, version, element",
-            tuple(v for row in chunk for v in row),
-        ).all()
+        new.update(
+            tuple(row)
+            for row in conn.exec_driver_sql(
+                f"{head} VALUES {', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING "
+                "RETURNING account_id, flow_id, version, element",
+                tuple(v for row in chunk for v in row),
+            )
+        )
     _count_new(conn, new, at)
 
 
 def add_visits_of(
-    conn: Connection, ids: Sequence[int], elements: Sequence[str], at: int | None = None
+    conn: Connection,
+    where: tuple[int, int, int],
+    ids: Sequence[int],
+    elements: Sequence[str],
+    at: int | None = None,
 ) -> None:
-    """Unique visits of `elements` by the people of the participations `ids`, taken from
-    the rows themselves: every element in one statement (VALUES' column1), people counted
-    once also for all versions. The new ones add to their counters."""
+    """Unique visits of `elements` by the people of the participations `ids`, all of
+    `where` (account, flow, version), taken from the rows themselves; people counted once
+    also for all versions. The new ones add to their counters: a statement an element,
+    whose row count says how many were new (fetching the new rows back cost more)."""
     if not ids or not elements:
         return
     p = param(dialect_of_conn(conn))
-    new: list[tuple[int, int, int, str]] = []
-    once = [e for e in elements if e in PSEUDO]  # people once: version 0 too
+    account, flow, version = where
+    new: Counter[tuple[int, int, int, str]] = Counter()
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        for version, listed in (("p.version", elements), ("0", once)):
-            if not listed:
-                continue
-            new += conn.exec_driver_sql(
-                "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
-                f"SELECT p.account_id, p.flow_id, {version}, e.column1, p.person_id "
-                f"FROM participations p CROSS JOIN (VALUES {', '.join([f'({p})'] * len(listed))}) "
-                f"AS e WHERE {ids_in('p.id', chunk)} ON CONFLICT DO NOTHING "
-                "RETURNING account_id, flow_id, version, element",
-                tuple(listed),
-            ).all()
+        listed = ids_in("p.id", ids[start : start + CHUNK])
+        for element in elements:
+            # people once (a pseudo-element): version 0 too
+            for kept in (version, 0) if element in PSEUDO else (version,):
+                inserted = conn.exec_driver_sql(
+                    "INSERT INTO element_visits (account_id, flow_id, version, element, "
+                    f"person_id) SELECT p.account_id, p.flow_id, {int(kept)}, {p}, p.person_id "
+                    f"FROM participations p WHERE {listed} ON CONFLICT DO NOTHING",
+                    (element,),
+                ).rowcount
+                new[(account, flow, kept, element)] += max(inserted, 0)
     _count_new(conn, new, at)
 
 

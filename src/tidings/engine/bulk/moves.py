@@ -99,7 +99,9 @@ def record(
             traces.copy_steps(conn, listed, move.element, lines, at)
     # people counted once: a first engagement or goal (store/counts.py)
     once = {f"#{n.name}" for n in move.counts if n.element is None and n.name in PEOPLE_ONCE}
-    add_visits_of(conn, ids, sorted(set(move.visited) | once), at)
+    add_visits_of(
+        conn, (c.account_id, c.flow_id, c.version), ids, sorted(set(move.visited) | once), at
+    )
     counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     if entry:  # the set-based paths enter only people never in the flow: first entries
         for version in (c.version, 0):

@@ -35,6 +35,8 @@ from tidings.store.dialect import embedded, several_engines
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
+    from pathlib import Path
 
     from fastapi import FastAPI
 
@@ -144,6 +146,19 @@ def open_store(settings: Settings | None = None, *, migrate: bool = True) -> Dat
     return db
 
 
+def simulation_system(folder: Path, *, key: str, start: datetime, call_apis: bool) -> Tidings:
+    """A throwaway system for a simulation or a test run (`services/test_runs.py`): a
+    SQLite store in `folder`, the virtual clock at `start`, the default account's key
+    `key`; nothing leaves the machine unless `call_apis` (then `call_api` really calls)."""
+    from tidings.clock import VirtualClock
+
+    settings = Settings(
+        database_url=f"sqlite:///{folder / 'simulate.db'}", api_key=key, clock="virtual"
+    )
+    providers = Providers() if call_apis else Providers.answering()
+    return compose(settings, role="simulate", clock=VirtualClock(start), providers=providers)
+
+
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Tidings:
     """`tidings serve`'s system (`compose` with `role="serve"`)."""
     return compose(settings, role="serve", clock=clock)
@@ -171,6 +186,7 @@ def _serve(settings: Settings, clock: Clock, providers: Providers) -> Tidings:
         allow_private_urls=settings.allow_private_urls,
         partitions=settings.partitions,
         public_url=settings.public_url,
+        simulation_system=simulation_system,
     )
 
     # One process holds the API and the only engine on SQLite: ingest may then skip the

@@ -4,6 +4,8 @@ sandbox and flows are untouched."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -229,3 +231,32 @@ def test_a_run_past_its_time_limit_stops(api: Api, monkeypatch: pytest.MonkeyPat
     assert "time limit" in answer.json()["error"]["message"]
     monkeypatch.undo()
     assert run(api, flow, people=5, days=1).status_code == 200  # the next run is not blocked
+
+
+def test_one_run_at_a_time_while_other_requests_keep_flowing(api: Api) -> None:
+    flow = vip_flow(api)
+    answers: list[Any] = []
+
+    def run_big() -> None:  # until it gets its turn (a small run may hold it first)
+        while (answer := run(api, flow, people=1000, days=2)).status_code == 409:
+            time.sleep(0.01)
+        answers.append(answer)
+
+    big = threading.Thread(target=run_big)
+    big.start()
+    refused = flowing = 0
+    while big.is_alive():
+        assert api.get(f"/flows/{flow}").status_code == 200  # not stuck behind the run
+        flowing += 1
+        second = run(api, flow, people=1, days=1)
+        if second.status_code == 409:
+            refused += 1
+            assert "already running" in second.json()["error"]["message"]
+        else:
+            assert second.status_code == 200, second.text
+        time.sleep(0.05)
+    big.join()
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["elements"]["hello"]["messagesSent"] == 1000
+    assert refused >= 1
+    assert flowing >= 1

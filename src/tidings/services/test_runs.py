@@ -15,6 +15,7 @@ sandbox, and `call_api` is answered by the simulator (200, `{}`) unless `call_ap
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import tempfile
 import time
@@ -412,9 +413,17 @@ class SystemFactory(Protocol):
     def __call__(self, folder: Path, *, key: str, start: datetime, call_apis: bool) -> System: ...
 
 
+def _scratch() -> str | None:
+    """Where the throwaway store goes: memory (`/dev/shm`) when the machine has it, since
+    nothing of it needs to survive and its every commit (SQLite, synchronous=FULL) would
+    otherwise wait for the disk; else the system's temporary folder."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def run_plan(plan: Plan, factory: SystemFactory) -> dict[str, Any]:
     """Build the throwaway system, run the simulation, and tear it all down."""
-    with tempfile.TemporaryDirectory(prefix="tidings-simulate-") as folder:
+    with tempfile.TemporaryDirectory(prefix="tidings-simulate-", dir=_scratch()) as folder:
         system = factory(Path(folder), key=KEY, start=plan.start, call_apis=plan.call_apis)
         try:
             return asyncio.run(_run(plan, system))

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 NAMES = ("Ana", "Ivo", "Petra", "Marko", "Maja", "Luka", "Iva", "Josip", "Nina", "Tomislav")
 KEY = "tdk_simulate_local_key_of_a_throwaway_store"
 CHUNK = 1000  # people or events per request (the API's limit)
-STEP = timedelta(hours=6)  # how far the clock moves between two looks at the time limit
+STEP = timedelta(days=1)  # how far the clock moves between two looks at the time limit
 SEND_TYPES = ("send_sms", "send_email", "send_whatsapp", "send_viber", "voice_call", "failover")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -417,7 +417,7 @@ def _scratch() -> str | None:
     """Where the throwaway store goes: memory (`/dev/shm`) when the machine has it, since
     nothing of it needs to survive and its every commit (SQLite, synchronous=FULL) would
     otherwise wait for the disk; else the system's temporary folder."""
-    shm = Path("/dev/shm")
+    shm = Path("/dev/shm")  # noqa: S108 - a private folder inside it (mkdtemp), removed after
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
 
 

@@ -211,6 +211,11 @@ def test_another_accounts_flow_is_not_found(api: Api, other_api: Api) -> None:
         ({"events": [{"person": "p1", "name": "X", "when": "PT1H"}]}, "events.0.when"),
         ({"events": [{"person": "nobody", "name": "X"}]}, "events"),
         ({"version": 0}, "version"),
+        ({"profiles": [{"externalId": None}]}, "profiles.0.externalId"),
+        ({"profiles": [{"externalId": "a"}, {"externalId": "a"}]}, "profiles.1.externalId"),
+        ({"profiles": [{"externalId": "a", "attributes": {"bad name": 1}}]}, "profiles"),
+        ({"events": [{"person": "p1", "name": "has space"}]}, "events"),
+        ({"events": [{"person": "p1", "name": "X", "properties": {"a b": 1}}]}, "events"),
     ],
 )
 def test_bad_input_names_the_field(api: Api, body: dict[str, Any], field: str) -> None:

@@ -15,6 +15,7 @@ sandbox, and `call_api` is answered by the simulator (200, `{}`) unless `call_ap
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import tempfile
@@ -42,6 +43,18 @@ class BadInput(Exception):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class Refused(RuntimeError):
+    """The throwaway system refused a request (4xx): `message` is its error's."""
+
+    def __init__(self, method: str, path: str, status: int, text: str) -> None:
+        super().__init__(f"{method} {path}: {status} {text}")
+        self.status = status
+        try:
+            self.message = str(json.loads(text)["error"]["message"])
+        except (ValueError, KeyError, TypeError):
+            self.message = text[:300]
 
 
 class TooLong(Exception):
@@ -174,7 +187,7 @@ class Simulation:
     async def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         answer = await self.client.request(method, "/api/v1" + path, json=body, params=params)
         if answer.status_code >= 300:
-            raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.text}")
+            raise Refused(method, path, answer.status_code, answer.text)
         return answer.json() if answer.content else None
 
     async def declare(self, plan: Plan) -> None:
@@ -195,11 +208,18 @@ class Simulation:
         for name in flow_events(plan.document):
             events.setdefault(name, {})
         for name, props in sorted(events.items()):
-            await self.call("POST", "/event-definitions", {"name": name, "properties": props})
+            try:
+                await self.call("POST", "/event-definitions", {"name": name, "properties": props})
+            except Refused as exc:
+                raise BadInput(f"event {name}: {exc.message}", self.hints.get("events")) from None
         attributes = infer_types(p.get("attributes") or {} for p in plan.people)
         attributes.update(plan.context.get("attributes") or {})
         for name, kind in sorted(attributes.items()):
-            await self.call("POST", "/attributes", {"name": name, "type": kind})
+            try:
+                await self.call("POST", "/attributes", {"name": name, "type": kind})
+            except Refused as exc:
+                where = self.hints.get("people")
+                raise BadInput(f"attribute {name}: {exc.message}", where) from None
 
     async def people(self, people: list[dict[str, Any]]) -> dict[str, int]:
         ids: dict[str, int] = {}

@@ -119,8 +119,15 @@ def create_test_run(
         if body.profiles is not None
         else test_runs.synthetic_people(body.people or 100)
     )
+    seen: set[str] = set()
     for index, person in enumerate(people):
-        person.setdefault("externalId", f"p{index + 1}")
+        who = person.setdefault("externalId", f"p{index + 1}")
+        if not isinstance(who, str) or not who:
+            raise InvalidInput([Problem(f"profiles.{index}.externalId", "must be a text")])
+        if who in seen:
+            message = f"{who!r} is given twice: each person once"
+            raise InvalidInput([Problem(f"profiles.{index}.externalId", message)])
+        seen.add(who)
     events = []
     for index, event in enumerate(body.events):
         try:
@@ -152,6 +159,8 @@ def create_test_run(
         result = test_runs.run_plan(plan, ctx.simulation_system)
     except test_runs.BadInput as exc:
         raise InvalidInput([Problem(exc.field or "body", str(exc))]) from None
+    except test_runs.Refused as exc:  # what the throwaway system would not take
+        raise InvalidInput([Problem("body", f"the test run cannot go on: {exc.message}")]) from None
     except test_runs.TooLong as exc:
         limit = f"{TIME_LIMIT_SECONDS:g} s"
         message = f"{exc}: the limit is {limit}; try fewer people or days"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import Api, shot, sign_in
+from tests.web.conftest import Api, Console, shot, sign_in
 
 pytestmark = pytest.mark.slow  # a real server and a real browser
 
@@ -117,3 +117,22 @@ def test_a_test_run_of_uploaded_people_by_keyboard(page: Any, api: Api) -> None:
     toggle.focus()
     page.keyboard.press("Enter")
     expect(node(page, "Gift")).not_to_contain_text("Test run")
+
+
+def test_a_flow_with_problems_says_them_instead_of_running(
+    page: Any, api: Api, console: Console
+) -> None:
+    console.allow(r"status of 422")  # the problems, answered on the panel
+    api.call("POST", "/attributes", 201, json={"name": "vip", "type": "boolean"})
+    broken = {**VIP, "elements": [{**VIP["elements"][0], "from": None}, *VIP["elements"][1:]]}
+    flow = api.call("POST", "/flows", 201, json=broken)
+    sign_in(page, api.key, f"/flows/{flow['id']}")
+
+    page.get_by_role("button", name="Test run", exact=True).click()
+    panel = page.get_by_role("complementary", name="Test run")
+    panel.get_by_label("People", exact=True).fill("5")
+    panel.get_by_role("button", name="Run").click()
+    alert = panel.get_by_role("alert")
+    expect(alert).to_contain_text("the flow does not validate")
+    expect(alert).to_contain_text("Hello — Sender")
+    expect(node(page, "Hello")).not_to_contain_text("Test run")

@@ -473,7 +473,15 @@ function Editor({ flow }: { flow: Flow }) {
             {panel === "versions" && <Versions flow={flow} />}
             {panel === "performance" && <PerformancePanel flowId={flow.id} doc={doc} versions={flow.versions} />}
             {panel === "testrun" && (
-              <TestRun flowId={flow.id} version={flow.version} doc={doc} beforeRun={save} result={testRun} onResult={setTestRun} />
+              <TestRun
+                flowId={flow.id}
+                version={flow.version}
+                doc={doc}
+                beforeRun={save}
+                result={testRun}
+                onResult={setTestRun}
+                describe={(p) => describe(doc, p)}
+              />
             )}
             <button type="button" onClick={() => show(null)}>
               Close panel

@@ -41,6 +41,8 @@ interface Props {
   beforeRun: () => Promise<boolean>;
   result: TestRunResult | null;
   onResult: (result: TestRunResult | null) => void;
+  /** A validation problem as the canvas words it ("Reminder SMS — Sender: …"). */
+  describe: (problem: { element?: string | null; field: string; message: string }) => string;
 }
 
 const CHANNELS: Record<string, string> = {
@@ -77,7 +79,7 @@ function parseEvents(text: string): NonNullable<Body["events"]> {
     });
 }
 
-export function TestRun({ flowId, version, doc, beforeRun, result, onResult }: Props) {
+export function TestRun({ flowId, version, doc, beforeRun, result, onResult, describe }: Props) {
   const [people, setPeople] = useState("20");
   const [days, setDays] = useState("2");
   const [events, setEvents] = useState("");
@@ -130,11 +132,9 @@ export function TestRun({ flowId, version, doc, beforeRun, result, onResult }: P
       onResult(answer);
     } catch (err) {
       if (err instanceof ApiError) {
-        const details = err.details.map((d) => {
-          const where = (d as { element?: string }).element;
-          const who = where ? `${names.get(where) ?? where} — ` : "";
-          return `${who}${d.field ? `${d.field}: ` : ""}${d.message ?? ""}`;
-        });
+        const details = err.details.map((d) =>
+          describe({ element: (d as { element?: string }).element, field: d.field ?? "", message: d.message ?? "" }),
+        );
         setError({ message: err.message, details });
       } else setError({ message: String(err), details: [] });
     } finally {

@@ -265,3 +265,18 @@ def test_one_run_at_a_time_while_other_requests_keep_flowing(api: Api) -> None:
     assert answers[0].json()["elements"]["hello"]["messagesSent"] == 1000
     assert refused >= 1
     assert flowing >= 1
+
+
+def test_what_a_throwaway_system_cannot_copy_is_refused_by_name(api: Api) -> None:
+    other = api.post("/flows", json={"name": "Other", "entry": {"type": "api"}}).json()["id"]
+    document = {
+        "name": "Hand over",
+        "entry": {"type": "api"},
+        "elements": [{"id": "pass", "type": "add_to_flow", "flow": other}],
+    }
+    flow = api.post("/flows", json=document).json()["id"]
+    assert api.post(f"/flows/{flow}/validate").json()["problems"] == []
+    answer = run(api, flow, people=2, days=1)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["message"] == "a test run cannot reproduce this flow"
+    assert answer.json()["error"]["details"][0]["element"] == "pass"

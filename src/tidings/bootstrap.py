@@ -15,6 +15,7 @@ clock and the providers. Everything else receives what it needs as arguments.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -156,7 +157,14 @@ def simulation_system(folder: Path, *, key: str, start: datetime, call_apis: boo
         database_url=f"sqlite:///{folder / 'simulate.db'}", api_key=key, clock="virtual"
     )
     providers = Providers() if call_apis else Providers.answering()
-    return compose(settings, role="simulate", clock=VirtualClock(start), providers=providers)
+    # Its migrations would otherwise be logged by the serving process at every test run.
+    migrations = logging.getLogger("alembic.runtime.migration")
+    level = migrations.level
+    migrations.setLevel(max(level, logging.WARNING))
+    try:
+        return compose(settings, role="simulate", clock=VirtualClock(start), providers=providers)
+    finally:
+        migrations.setLevel(level)
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Tidings:

@@ -31,6 +31,7 @@ from tidings.api.routes import (
     system,
     tags,
     templates,
+    test_runs,
     tracking,
     webhooks,
 )
@@ -72,6 +73,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         cluster,
         connections,
         webhooks,
+        test_runs,
     ):
         api.include_router(module.router)
     app.include_router(api)

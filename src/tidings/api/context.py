@@ -13,6 +13,7 @@ from prometheus_client import Counter
 
 if TYPE_CHECKING:
     from tidings.services.ingest import IngestJob
+    from tidings.services.test_runs import SystemFactory
 
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import to_micros
@@ -44,6 +45,9 @@ class AppContext:
     public_url: str = "http://127.0.0.1:8000"
     """TIDINGS_PUBLIC_URL: the base of webhook, tracking and unsubscribe URLs."""
     _tracking_key: bytes | None = None
+    simulation_system: SystemFactory | None = None
+    """Builds the throwaway system of a test run (`bootstrap.simulation_system`); None:
+    test runs are not offered."""
 
     def tracking_key(self) -> bytes:
         """The install's key that signs tracking and unsubscribe links (read once)."""

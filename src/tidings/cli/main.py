@@ -290,6 +290,21 @@ def bench_parked(people: int = typer.Option(10_000_000, help="People parked in w
     _workload("parked", people)
 
 
+@bench.command("test-run")
+def bench_test_run(
+    people: int = typer.Option(1000, help="Synthetic people of each run (≤ 1000)."),
+    days: int = typer.Option(90, help="Days on the run's clock (≤ 90)."),
+    runs: int = typer.Option(3, help="Runs timed."),
+) -> None:
+    """The web app's Test run at its bounds: seconds per run, and the latency of other
+    requests meanwhile (the run works in the threadpool)."""
+    import json
+
+    from tidings.bench import test_run
+
+    print(json.dumps(test_run.run(people, days, runs)), flush=True)
+
+
 @bench.command("performance")
 def bench_performance(
     participations: int = typer.Option(10_000_000, help="Participations in the store."),

@@ -546,7 +546,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Flow and element metrics */
+        /** Flow, element and channel metrics */
         get: operations["flow_performance_api_v1_flows__flow_id__performance_get"];
         put?: never;
         post?: never;
@@ -567,6 +567,23 @@ export interface paths {
         put?: never;
         /** Continue a paused flow */
         post: operations["resume_flow_api_v1_flows__flow_id__resume_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/flows/{flow_id}/test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the flow on a virtual clock in a throwaway system (Test run) */
+        post: operations["create_test_run_api_v1_flows__flow_id__test_runs_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3128,6 +3145,59 @@ export interface components {
              * @description Which version (default newest)
              */
             version?: number | null;
+        };
+        /** TestRunCreate */
+        TestRunCreate: {
+            /**
+             * Days
+             * @description How long the run lasts on its clock
+             * @default 7
+             */
+            days: number;
+            /** Events */
+            events?: components["schemas"]["TestRunEvent"][];
+            /**
+             * People
+             * @description Synthetic people p1..pN with a name, phone and email (default 100)
+             */
+            people?: number | null;
+            /**
+             * Profiles
+             * @description The people, as POST /people/batch takes them (instead of `people`)
+             */
+            profiles?: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Version
+             * @description Default: the newest
+             */
+            version?: number | null;
+        };
+        /** TestRunEvent */
+        TestRunEvent: {
+            /**
+             * At
+             * @description An offset from the start (PT2H, P1D) or an instant; default the start
+             */
+            at?: string | null;
+            /**
+             * Name
+             * @description The event, e.g. CartAbandoned
+             */
+            name: string;
+            /**
+             * Person
+             * @description An externalId of the run's people, or "*"
+             */
+            person: string;
+            /**
+             * Properties
+             * @description The event's properties
+             */
+            properties?: {
+                [key: string]: unknown;
+            };
         };
         /**
          * UpdateProfile
@@ -7759,6 +7829,12 @@ export interface operations {
             query?: {
                 /** @description all or N */
                 version?: string;
+                /** @description With it, `series`: the flow figures by hour or day (flow's zone). */
+                by?: ("hour" | "day") | null;
+                /** @description The series' start: an instant, or a date (its start in the flow's zone). */
+                from?: string | null;
+                /** @description The series' end (excluded); default now. */
+                to?: string | null;
             };
             header?: never;
             path: {
@@ -7847,6 +7923,89 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_test_run_api_v1_flows__flow_id__test_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The flow's id */
+                flow_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestRunCreate"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

@@ -23,6 +23,8 @@ from tidings.api.routes import (
     flow_versions,
     flows,
     journeys,
+    keys,
+    mep,
     participants,
     people,
     performance,
@@ -72,6 +74,8 @@ def create_app(ctx: AppContext) -> FastAPI:
         cluster,
         connections,
         webhooks,
+        keys,
+        mep,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -95,6 +95,12 @@ class AppContext:
         self._event_types[account_id] = (types, time.monotonic() + DEFINITIONS_CACHE_SECONDS)
         return types
 
+    def forget_key(self, key_id: int) -> None:
+        """A revoked key: drop it from the cache, so its next call gets 401 at once."""
+        for digest, (owner, _) in list(self._keys.items()):
+            if owner.key_id == key_id:
+                self._keys.pop(digest, None)
+
     def forget_event_types(self, account_id: int) -> None:
         self._event_types.pop(account_id, None)
 

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from tidings.store import traces
+from tidings.store import mep, traces
 from tidings.store.counts import add_counters, add_visits
 from tidings.store.dialect import (
     Dialect,
@@ -75,6 +75,7 @@ def write_changes(conn: Connection, changes: Changes) -> None:
     dialect: Dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     insert_rows(conn, changes.inserted)
+    mep.add_entries(conn, changes.inserted)  # the entries' engaged persons (MEP)
     update_rows(conn, changes.updated)
     consumed = changes.consumed_inbox
     if changes.consumed_bundled:

@@ -121,6 +121,9 @@ accounts = Table(
     Column("allow_private_urls", Boolean, nullable=False, server_default="0"),
     Column("prices", Json),  # the traffic price table (domain/prices.py); NULL: none
     Column("created_at", BigInteger, nullable=False),
+    # the account whose admin key created it (its sub-accounts' MEP is its to read); NULL:
+    # none (the default account, and accounts made by `tidings` itself)
+    Column("parent_id", Id, index=True),
     sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
@@ -657,3 +660,33 @@ journey_steps = Table(
 
 # Indexes on expressions, which Alembic's comparison cannot see (tests/store checks them).
 EXPRESSION_INDEXES = (uq_participations_history,)
+
+# --- keys, sub-accounts and monthly engaged persons (issue #17, "MEP"; store/mep.py) -------
+# A person who enters a flow in a calendar month of the account's zone is one engaged person
+# of that month: one row, the first entry's (insert-if-absent in the entry's transaction).
+# `month` is year * 100 + month (202611). No foreign key to the person or the flow: who was
+# engaged stays billed after a delete. `engaged_counts` adds up the rows really inserted,
+# by the flow of each person's first entry, so a month of millions reads a few rows.
+
+engaged_people = Table(
+    "engaged_people",
+    metadata,
+    _account(),
+    Column("month", Integer, nullable=False),
+    Column("person_id", Id, nullable=False),
+    Column("engaged_at", BigInteger, nullable=False),
+    Column("flow_id", Id, nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("account_id", "month", "person_id"),
+    sqlite_with_rowid=False,  # stored by its key, as the link tables (WITHOUT_ROWID)
+)
+
+engaged_counts = Table(
+    "engaged_counts",
+    metadata,
+    _account(),
+    Column("month", Integer, nullable=False),
+    Column("flow_id", Id, nullable=False),
+    Column("engaged", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "month", "flow_id"),
+)

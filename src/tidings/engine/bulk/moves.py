@@ -22,7 +22,7 @@ from tidings.domain.journey.uniform import UniformMove
 from tidings.engine.bulk.context import Context
 from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled, apply_moved
-from tidings.store import traces
+from tidings.store import mep, traces
 from tidings.store.counts import add_counters, add_visits_of, mark_active
 from tidings.store.participations import Row, set_entry_detail, set_moved
 
@@ -89,6 +89,7 @@ def record(
     move, c = cohort.move, cohort.compiled
     lines = _lines(move)
     entry = move.start is None
+    mep.add_entered(conn, c.account_id, c.flow_id, ids if entry else (), at)  # MEP
     if entry and lines and entry_detail is None:
         set_entry_detail(
             conn, ids, traces.entry_detail(conn, c.account_id, move.element, lines, at)

@@ -225,6 +225,19 @@ def bench_launch(people: int = typer.Option(1_000_000, help="Audience size.")) -
     launch.main(people)
 
 
+@bench.command("mep")
+def bench_mep(
+    people: int = typer.Option(2_000_000, help="Engaged persons in the month."),
+    calls: int = typer.Option(100, help="GET /mep calls timed."),
+    report: bool = typer.Option(True, help="Also stream the month's MEP report rows."),
+) -> None:
+    """A month of engaged persons in the store: GET /mep p50/p99, and the MEP report's
+    rows streamed (rows/s, RSS)."""
+    from tidings.bench import mep
+
+    mep.main(people, calls, report)
+
+
 @bench.command("dispatch")
 def bench_dispatch(
     provider: str = typer.Option("infobip", help="infobip or smtp (a loopback stand-in)."),

@@ -32,8 +32,9 @@ def create_key(
     """A new key of the account: its view with the key itself (`key`), shown only here."""
     store.read_account(conn, account_id)  # NotFound for an unknown account (the CLI)
     secret = store.create_key(conn, account_id=account_id, name=name, admin=admin, now=now)
-    created = store.list_keys(conn, account_id)[-1]  # ids only grow: the newest is ours
-    return {**key_view(created), "key": secret}
+    owner = store.resolve_key(conn, secret)
+    assert owner is not None  # just written, in this transaction
+    return {**key_view(store.read_key(conn, account_id, owner.key_id)), "key": secret}
 
 
 def list_keys(conn: Connection, account_id: int) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """`tidings bench mep --people N`: a month of N engaged persons written straight into the
 store (the roll-up's rows and counters, as entries would have left them: store/mep.py),
-then GET /mep timed on a real server (p50/p99 of `calls` calls), and the MEP report's
+then GET /mep timed on a real server (p50/p99 of `calls` calls; and the same answer
+read in-process, without HTTP: `store*`), and the MEP report's
 rows streamed from the store (rows/s, with the reader's peak RSS)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from tidings.analytics.mep import engaged_persons
 from tidings.bench.population import populate
 from tidings.bench.scratch import scratch
 from tidings.bench.server import BENCH_KEY, running_server
@@ -109,6 +111,14 @@ def run(*, people: int, calls: int, report: bool) -> dict[str, Any]:
     if answer["total"] != people or len(answer["accounts"]) != len(accounts):
         raise RuntimeError(f"GET /mep answered {answer['total']} of {people} people")
     latencies.sort()
+    # the same answer read in this process, without HTTP: what the roll-up costs the store
+    inside: list[float] = []
+    with db.read() as conn:
+        for _ in range(calls):
+            begun = time.perf_counter()
+            engaged_persons(conn, 1, None, to_micros(now))
+            inside.append((time.perf_counter() - begun) * 1000)
+    inside.sort()
     out: dict[str, Any] = {
         "workload": "mep",
         "people": people,
@@ -119,6 +129,8 @@ def run(*, people: int, calls: int, report: bool) -> dict[str, Any]:
         "p50Ms": round(latencies[len(latencies) // 2], 2),
         "p99Ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
         "maxMs": round(latencies[-1], 2),
+        "storeP50Ms": round(inside[len(inside) // 2], 2),
+        "storeP99Ms": round(inside[min(len(inside) - 1, int(len(inside) * 0.99))], 2),
     }
     if report:
         began = time.perf_counter()

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from tidings.domain.durations import from_micros, to_micros
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 def month_of(at: int, zone: ZoneInfo) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tidings.domain.durations import format_micros
+from tidings.domain.errors import InvalidInput, Problem
 from tidings.store import accounts as store
 
 
@@ -30,6 +31,8 @@ def create_key(
     conn: Connection, account_id: int, *, name: str, admin: bool, now: int
 ) -> dict[str, Any]:
     """A new key of the account: its view with the key itself (`key`), shown only here."""
+    if not name.strip() or not name.isprintable():
+        raise InvalidInput([Problem("name", "a key's name is text without control characters")])
     store.read_account(conn, account_id)  # NotFound for an unknown account (the CLI)
     secret = store.create_key(conn, account_id=account_id, name=name, admin=admin, now=now)
     owner = store.resolve_key(conn, secret)

@@ -75,7 +75,6 @@ def write_changes(conn: Connection, changes: Changes) -> None:
     dialect: Dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
     insert_rows(conn, changes.inserted)
-    mep.add_entries(conn, changes.inserted)  # the entries' engaged persons (MEP)
     update_rows(conn, changes.updated)
     consumed = changes.consumed_inbox
     if changes.consumed_bundled:
@@ -107,6 +106,7 @@ def write_changes(conn: Connection, changes: Changes) -> None:
     insert_outbox(conn, changes.outbox)
     if changes.counters:
         add_counters(conn, changes.counters)
+    mep.add_entries(conn, changes.inserted)  # MEP, after flow_counters as everywhere
     if changes.visits:
         add_visits(conn, changes.visits)
     if changes.events:

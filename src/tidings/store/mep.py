@@ -8,7 +8,9 @@ version) and adds the rows really inserted to `engaged_counts` by (account, mont
 a month of millions reads a few counter rows. Messages sent outside flows write nothing
 here. Entries are written by the per-person path (`store/changes.write_changes`:
 `add_entries`) and by the set-based one (`engine/bulk/moves.record`: `add_entered`), one
-statement or two per batch, never one per person.
+statement or two per batch, never one per person. On PostgreSQL each write adds to
+`engaged_counts` after `flow_counters` (and in key order), so concurrent workers take
+the counter rows' locks in one order.
 """
 
 from __future__ import annotations

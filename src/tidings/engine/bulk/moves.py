@@ -89,7 +89,6 @@ def record(
     move, c = cohort.move, cohort.compiled
     lines = _lines(move)
     entry = move.start is None
-    mep.add_entered(conn, c.account_id, c.flow_id, ids if entry else (), at)  # MEP
     if entry and lines and entry_detail is None:
         set_entry_detail(
             conn, ids, traces.entry_detail(conn, c.account_id, move.element, lines, at)
@@ -105,6 +104,7 @@ def record(
         counters[key] += count.by * len(ids)
     if counters:
         add_counters(conn, counters)
+    mep.add_entered(conn, c.account_id, c.flow_id, ids if entry else (), at)  # MEP
     mark_active(conn, [c.flow_id], at)
 
 

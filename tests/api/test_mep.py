@@ -190,6 +190,16 @@ def test_the_month_is_the_accounts_calendar_month(system: Tidings, api: Api) -> 
         ("early", entered, start, flow, "Boundary"),
         ("late", entered, start, flow, "Boundary"),
     ]
+    # a person deleted since stays engaged (billed), named by their id in the report
+    late = _person_id(api, "late")
+    assert api.delete(f"/people/{late}").status_code == 204
+    assert _mep(api, new)["total"] == 2
+    with system.db.read() as conn:
+        rows = list(mep.report_rows(conn, [api.account_id], int(new.replace("-", ""))))
+    assert sorted(rows) == [
+        (late, entered, start, flow, "Boundary"),
+        ("early", entered, start, flow, "Boundary"),
+    ]
 
 
 def test_a_parent_sees_its_sub_accounts_mep_but_not_their_people_or_flows(

@@ -32,7 +32,8 @@ def test_a_created_key_is_shown_once_and_listed_without_its_secret(api: Api) -> 
     assert [k["name"] for k in items] == ["test", "reporting"]
     assert created["key"] not in listed.text
     mine = next(k for k in items if k["id"] == created["id"])
-    assert set(mine) == {"id", "name", "admin", "prefix", "createdAt"}
+    assert set(mine) == {"id", "name", "admin", "prefix", "createdAt", "lastUsedAt"}
+    assert mine["lastUsedAt"] is None
     assert created["key"].startswith(mine["prefix"])
     # the new key is one of this account's
     reader = _as(api, created["key"])
@@ -143,3 +144,16 @@ def test_bad_key_ids_are_refused(api: Api, key_id: str) -> None:
 
 def test_an_unknown_key_id_is_404(api: Api) -> None:
     assert api.delete("/keys/999999999").status_code == 404
+
+
+def test_a_key_shows_when_it_was_last_used(api: Api) -> None:
+    created = _create(api, "used")
+    unused = _create(api, "unused")
+    now = api.get("/clock").json()["now"]
+    assert _as(api, created["key"]).get("/people").status_code == 200
+    _create(api, "a write after the use: the use's mark is queued before it")
+    listed = {k["name"]: k for k in api.get("/keys").json()["items"]}
+    assert listed["used"]["lastUsedAt"] == now
+    assert listed["unused"]["lastUsedAt"] is None
+    assert listed["test"]["lastUsedAt"] is not None  # this client's own key
+    assert unused["id"] == listed["unused"]["id"]

@@ -18,7 +18,7 @@ from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import to_micros
 from tidings.domain.values import ValueType
 from tidings.engine.figures import EngineFigures
-from tidings.store.accounts import KeyOwner, hash_key, resolve_key
+from tidings.store.accounts import KeyOwner, hash_key, resolve_key, touch_key
 from tidings.store.batcher import Batcher
 from tidings.store.database import Database
 from tidings.store.definitions import event_types
@@ -140,6 +140,9 @@ class AppContext:
             owner = resolve_key(conn, key)
         if owner is not None:
             self._keys[digest] = (owner, time.monotonic() + KEY_CACHE_SECONDS)
+            now, key_id = self.now_micros(), owner.key_id
+            # "last used", to within the cache's period: queued, the call does not wait
+            self.db.submit(lambda conn: touch_key(conn, key_id, now))
         return owner
 
 

@@ -24,6 +24,7 @@ def key_view(key: store.Key) -> dict[str, Any]:
         "admin": key.admin,
         "prefix": key.prefix,
         "createdAt": format_micros(key.created_at),
+        "lastUsedAt": None if key.last_used_at is None else format_micros(key.last_used_at),
     }
 
 

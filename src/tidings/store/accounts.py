@@ -116,16 +116,26 @@ class Key:
     prefix: str
     admin: bool
     created_at: int
+    last_used_at: int | None
 
 
 def list_keys(conn: Connection, account_id: int) -> list[Key]:
     rows = conn.execute(
         select(api_keys.c.id, api_keys.c.name, api_keys.c.prefix, api_keys.c.admin)
-        .add_columns(api_keys.c.created_at)
+        .add_columns(api_keys.c.created_at, api_keys.c.last_used_at)
         .where(api_keys.c.account_id == account_id)
         .order_by(api_keys.c.id)
     ).all()
-    return [Key(int(r[0]), r[1], r[2], bool(r[3]), int(r[4])) for r in rows]
+    return [
+        Key(int(r[0]), r[1], r[2], bool(r[3]), int(r[4]), None if r[5] is None else int(r[5]))
+        for r in rows
+    ]
+
+
+def touch_key(conn: Connection, key_id: int, now: int) -> None:
+    """The key was presented at `now` (the API's key cache calls this at most once per
+    key and cache period, not on every call)."""
+    conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
 
 
 def read_key(conn: Connection, account_id: int, key_id: int) -> Key:

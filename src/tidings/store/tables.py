@@ -137,6 +137,8 @@ api_keys = Table(
     Column("prefix", String(16), nullable=False),
     Column("admin", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # when a call last presented it (to within the API's key cache, 30 s); NULL: never
+    Column("last_used_at", BigInteger),
     sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 

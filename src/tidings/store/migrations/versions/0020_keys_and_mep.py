@@ -4,7 +4,8 @@ Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-04 17:30:00.000000
 
-An account created by another account's admin key is its sub-account (`parent_id`).
+An account created by another account's admin key is its sub-account (`parent_id`); a
+key keeps when it was last used (`last_used_at`).
 `engaged_people` keeps one row a person and calendar month of the account's zone (the
 first flow entry), written with the entry; `engaged_counts` adds them up by the flow of
 that first entry, so GET /mep reads a few rows however many people (store/mep.py).
@@ -27,6 +28,7 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def upgrade() -> None:
     op.add_column("accounts", sa.Column("parent_id", Id))
+    op.add_column("api_keys", sa.Column("last_used_at", sa.BigInteger()))
     op.create_index("ix_accounts_parent_id", "accounts", ["parent_id"])
     op.create_table(
         "engaged_people",
@@ -68,3 +70,4 @@ def downgrade() -> None:
     # Not batch mode: on SQLite it would copy `accounts`, and dropping the old table would
     # cascade to every table that refers to it. ALTER TABLE DROP COLUMN (SQLite 3.35+).
     op.drop_column("accounts", "parent_id")
+    op.drop_column("api_keys", "last_used_at")

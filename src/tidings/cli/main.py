@@ -168,12 +168,15 @@ def create_key(
 @keys.command("list")
 def list_keys(account: int = typer.Option(1, help="The account id.")) -> None:
     """List the account's keys (never their secrets): id, name, admin, first characters,
-    created."""
+    created, last used."""
     from tidings.services import keys as service
 
     for key in _on_store(lambda conn: service.list_keys(conn, account)):
         admin = "admin" if key["admin"] else "-"
-        typer.echo(f"{key['id']}\t{key['name']}\t{admin}\t{key['prefix']}…\t{key['createdAt']}")
+        used = key["lastUsedAt"] or "never used"
+        typer.echo(
+            f"{key['id']}\t{key['name']}\t{admin}\t{key['prefix']}…\t{key['createdAt']}\t{used}"
+        )
 
 
 def _on_store(use_case: Callable[[Any], T]) -> T:

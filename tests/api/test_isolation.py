@@ -60,7 +60,9 @@ def owned_resources(api: Api) -> dict[str, str]:
         "/connections",
         json={"name": "Mail", "provider": "smtp", "settings": {"host": "smtp.example.com"}},
     ).json()
+    key = api.post("/keys", json={"name": "victim key"}).json()
     return {
+        "key_id": str(key["id"]),
         "connection_id": str(connection["id"]),
         "catalog_id": str(catalog["id"]),
         "key": "A-1",
@@ -120,6 +122,7 @@ def test_no_endpoint_lets_another_account_reach_these_ids(api: Api, other_api: A
     assert (catalog["name"], catalog["itemCount"]) == ("products", 1)
     item = api.get(f"/catalogs/{ids['catalog_id']}/items/A-1").json()
     assert item["values"] == {"title": "Boots"}
+    assert ids["key_id"] in {str(k["id"]) for k in api.get("/keys").json()["items"]}
 
 
 def test_lists_of_another_account_are_empty_of_these(api: Api, other_api: Api) -> None:

@@ -97,3 +97,11 @@ def test_a_run_leaves_no_store_behind_unless_asked_to(tmp_path: Path) -> None:
     bench("launch", "--people", "50", env={"TMPDIR": str(kept), "TIDINGS_BENCH_KEEP": "1"})
     stores = list(kept.glob("tidings-bench-launch-*/launch.db"))
     assert len(stores) == 1
+
+
+def test_mep_reads_a_month_from_the_roll_up_and_streams_its_report() -> None:
+    result = bench("mep", "--people", "3000", "--calls", "5")
+    assert result["workload"] == "mep"
+    assert result["reportRows"] == 3000  # GET /mep's total was checked against the people
+    assert result["p99Ms"] > 0
+    assert result["storeP99Ms"] > 0

@@ -23,6 +23,8 @@ from tidings.api.routes import (
     flow_versions,
     flows,
     journeys,
+    keys,
+    mep,
     participants,
     people,
     performance,
@@ -74,6 +76,8 @@ def create_app(ctx: AppContext) -> FastAPI:
         connections,
         webhooks,
         test_runs,
+        keys,
+        mep,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -54,6 +54,7 @@ def _out(account: store.Account) -> dict[str, Any]:
         "allowPrivateUrls": account.allow_private_urls,
         "prices": account.prices or {},
         "createdAt": format_micros(account.created_at),
+        "parent": account.parent_id,
     }
 
 
@@ -61,14 +62,18 @@ def _out(account: store.Account) -> dict[str, Any]:
 def create_account(
     body: AccountCreate, who: Caller = Depends(admin), ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
-    """Create another account and answer with its first admin key (shown only this once)."""
+    """Create another account, a sub-account of the caller's (its admin sees the
+    sub-account's MEP, never its people or flows), and answer with its first admin key
+    (shown only this once)."""
     if who.account_id != store.DEFAULT_ACCOUNT_ID:
         raise Forbidden("only an admin key of the default account may create accounts")
     _check_zone(body.timezone)
     now = ctx.now_micros()
 
     def write(conn: Any) -> dict[str, Any]:
-        account = store.create_account(conn, name=body.name, timezone=body.timezone, now=now)
+        account = store.create_account(
+            conn, name=body.name, timezone=body.timezone, now=now, parent_id=who.account_id
+        )
         key = store.create_key(conn, account_id=account.id, name="first key", admin=True, now=now)
         return {**_out(account), "apiKey": key}
 

@@ -22,7 +22,7 @@ from tidings.domain.journey.uniform import UniformMove
 from tidings.engine.bulk.context import Context
 from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled, apply_moved
-from tidings.store import traces
+from tidings.store import mep, traces
 from tidings.store.counts import PEOPLE_ONCE, add_counters, add_visits_of, mark_active
 from tidings.store.participations import Row, set_entry_detail, set_moved
 
@@ -111,6 +111,7 @@ def record(
         counters[key] += count.by * len(ids)
     if counters:
         add_counters(conn, counters, at)
+    mep.add_entered(conn, c.account_id, c.flow_id, ids if entry else (), at)  # MEP
     mark_active(conn, [c.flow_id], at)
 
 

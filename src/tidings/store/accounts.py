@@ -26,6 +26,7 @@ class Account:
     created_at: int
     prices: dict[str, Any] | None = None
     parent_id: int | None = None
+    mep_subscription: int | None = None
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,9 @@ accounts = Table(
     # the account whose admin key created it (its sub-accounts' MEP is its to read); NULL:
     # none (the default account, and accounts made by `tidings` itself)
     Column("parent_id", Id, index=True),
+    # the monthly engaged persons the account's subscription includes (the MEP
+    # dashboard shows the month's use of it); NULL: none set (migration 0021)
+    Column("mep_subscription", BigInteger),
     sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 

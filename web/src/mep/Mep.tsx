@@ -13,11 +13,13 @@ interface AccountSettings {
   mepSubscription?: number | null;
 }
 
-function lastMonths(count: number): string[] {
-  const now = new Date();
-  return Array.from({ length: count }, (_, n) =>
-    new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - n, 1)).toISOString().slice(0, 7),
-  );
+/** `2026-11` and the two months before it, newest first. */
+export function threeMonths(month: string): string[] {
+  const [year, number] = month.split("-").map(Number);
+  return [0, 1, 2].map((back) => {
+    const d = new Date(Date.UTC(year, number - 1 - back, 1));
+    return d.toISOString().slice(0, 7);
+  });
 }
 
 /** The MEP dashboard: monthly engaged persons of the account and its sub-accounts, the
@@ -25,13 +27,16 @@ function lastMonths(count: number): string[] {
  * use of the subscription (the account setting `mepSubscription`). Admin keys only: the
  * API's 403 is shown as it says. */
 export function Mep() {
-  const months = lastMonths(3);
-  const [month, setMonth] = useState(months[0]);
+  // the server's current month (its clock may be virtual), then the two before it
+  const [month, setMonth] = useState<string | null>(null);
   const mep = useQuery({
     queryKey: ["mep", month],
     retry: false,
-    queryFn: () => call<MepAnswer>("GET", `/mep?month=${month}`),
+    queryFn: () => call<MepAnswer>("GET", month ? `/mep?month=${month}` : "/mep"),
   });
+  const [current, setCurrent] = useState<string | null>(null);
+  if (current === null && mep.data) setCurrent(mep.data.month);
+  const months = current ? threeMonths(current) : [];
   const account = useQuery({
     queryKey: ["account settings"],
     queryFn: () => call<AccountSettings>("GET", "/account"),
@@ -47,7 +52,7 @@ export function Mep() {
       </p>
       <label className="field" style={{ maxWidth: 200 }}>
         Month
-        <select value={month} onChange={(e) => setMonth(e.target.value)}>
+        <select value={month ?? current ?? ""} onChange={(e) => setMonth(e.target.value)}>
           {months.map((m) => (
             <option key={m} value={m}>
               {m}

@@ -48,13 +48,6 @@ export async function download(report: Report): Promise<void> {
   URL.revokeObjectURL(url);
 }
 
-function lastMonths(count: number): string[] {
-  const now = new Date();
-  return Array.from({ length: count }, (_, n) => {
-    const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - n, 1));
-    return d.toISOString().slice(0, 7);
-  });
-}
 
 /** "Reports": create one (flow performance, channels, the people of a flow, MEP, SFTP
  * imports) as CSV or XLSX; it is made in the background; download it when ready. */
@@ -64,7 +57,7 @@ export function Reports() {
   const [type, setType] = useState("flow");
   const [flow, setFlow] = useState("");
   const [version, setVersion] = useState("");
-  const [month, setMonth] = useState(lastMonths(1)[0]);
+  const [month, setMonth] = useState("");
   const [format, setFormat] = useState("csv");
   const [name, setName] = useState("");
   const [failure, setFailure] = useState<string | null>(null);
@@ -93,7 +86,7 @@ export function Reports() {
     const body: Record<string, unknown> = { type, format, name: name || REPORT_TYPES.find(([t]) => t === type)?.[1] };
     if (NEEDS_FLOW.has(type) && flow) body.flow = Number(flow);
     if (NEEDS_FLOW.has(type) && version) body.version = Number(version);
-    if (type === "mep") body.month = month;
+    if (type === "mep" && month) body.month = month;
     create.mutate(body);
   };
   const page = reports.data;
@@ -133,13 +126,7 @@ export function Reports() {
         {type === "mep" && (
           <label className="field">
             Month
-            <select value={month} onChange={(e) => setMonth(e.target.value)}>
-              {lastMonths(3).map((m) => (
-                <option key={m} value={m}>
-                  {m}
-                </option>
-              ))}
-            </select>
+            <input placeholder="2026-11" pattern="[0-9]{4}-[0-9]{2}" value={month} onChange={(e) => setMonth(e.target.value)} />
           </label>
         )}
         <label className="field">

@@ -35,6 +35,13 @@ class AccountUpdate(Strict):
         description='Traffic prices per message part by channel, e.g. {"sms": {"default": '
         '0.05, "HR": 0.04}, "email": 0.001}; a provider\'s reported price replaces them',
     )
+    mepSubscription: int | None = Field(
+        None,
+        ge=0,
+        le=10**12,
+        description="The monthly engaged persons the subscription includes (0: none set); "
+        "the MEP dashboard shows the month's use of it",
+    )
 
 
 def _check_zone(zone: str) -> None:
@@ -55,6 +62,7 @@ def _out(account: store.Account) -> dict[str, Any]:
         "prices": account.prices or {},
         "createdAt": format_micros(account.created_at),
         "parent": account.parent_id,
+        "mepSubscription": account.mep_subscription,
     }
 
 
@@ -100,6 +108,8 @@ def update_account(
         changes["timezone"] = body.timezone
     if body.allowPrivateUrls is not None:
         changes["allow_private_urls"] = body.allowPrivateUrls
+    if body.mepSubscription is not None:
+        changes["mep_subscription"] = body.mepSubscription or None
     if body.prices is not None:
         problems = ProblemList()
         table = check_prices(body.prices, problems)

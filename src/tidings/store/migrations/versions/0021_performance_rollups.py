@@ -9,7 +9,8 @@ in counters (`uniqueEngagements` of an element, `people.*` of the flow; version 
 versions), so the performance answer reads counters only (store/counts.py says how they
 are kept). The existing visits and entries are carried over here; goals and engagements
 met before this migration are carried over as their counters were (per participation, an
-upper bound), since no row says which person met them.
+upper bound), since no row says which person met them. `accounts.mep_subscription` is the
+MEP a subscription includes (the MEP dashboard shows the month's use of it).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("flow_id", "version", "hour", "name", name="pk_flow_series"),
         sqlite_with_rowid=False,
     )
+    op.add_column("accounts", sa.Column("mep_subscription", sa.BigInteger()))
     run = op.execute
     # an element's unique engagements and the flow's people, as counters
     run(
@@ -87,3 +89,5 @@ def downgrade() -> None:
     )
     op.execute("DELETE FROM element_visits WHERE version = 0 OR element LIKE '#%'")
     op.drop_table("flow_series")
+    # not batch mode, which would copy `accounts` (see 0020): ALTER TABLE DROP COLUMN
+    op.drop_column("accounts", "mep_subscription")

@@ -41,9 +41,7 @@ def test_the_mep_dashboard_shows_the_months_engaged_persons(page: Any, api: Api)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="MEP").click()
     figures = page.get_by_label("MEP highlights")
     expect(figures.get_by_text("Total MEP").locator("xpath=..")).to_contain_text("4")
-    expect(figures.get_by_text("Subscription").locator("xpath=..")).to_contain_text(
-        "4 of 200 (2%)"
-    )
+    expect(figures.get_by_text("Subscription").locator("xpath=..")).to_contain_text("4 of 200 (2%)")
     accounts = page.get_by_role("table", name="MEP per account")
     expect(accounts.get_by_role("row").filter(has_text="Shop")).to_contain_text("4")
     top = page.get_by_role("table", name="Top flows")

@@ -15,6 +15,7 @@ clock and the providers. Everything else receives what it needs as arguments.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -36,6 +37,8 @@ from tidings.store.dialect import embedded, several_engines
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
+    from pathlib import Path
 
     from fastapi import FastAPI
 
@@ -148,6 +151,26 @@ def open_store(settings: Settings | None = None, *, migrate: bool = True) -> Dat
     return db
 
 
+def simulation_system(folder: Path, *, key: str, start: datetime, call_apis: bool) -> Tidings:
+    """A throwaway system for a simulation or a test run (`services/test_runs.py`): a
+    SQLite store in `folder`, the virtual clock at `start`, the default account's key
+    `key`; nothing leaves the machine unless `call_apis` (then `call_api` really calls)."""
+    from tidings.clock import VirtualClock
+
+    settings = Settings(
+        database_url=f"sqlite:///{folder / 'simulate.db'}", api_key=key, clock="virtual"
+    )
+    providers = Providers() if call_apis else Providers.answering()
+    # Its migrations would otherwise be logged by the serving process at every test run.
+    migrations = logging.getLogger("alembic.runtime.migration")
+    level = migrations.level
+    migrations.setLevel(max(level, logging.WARNING))
+    try:
+        return compose(settings, role="simulate", clock=VirtualClock(start), providers=providers)
+    finally:
+        migrations.setLevel(level)
+
+
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Tidings:
     """`tidings serve`'s system (`compose` with `role="serve"`)."""
     return compose(settings, role="serve", clock=clock)
@@ -175,6 +198,7 @@ def _serve(settings: Settings, clock: Clock, providers: Providers) -> Tidings:
         allow_private_urls=settings.allow_private_urls,
         partitions=settings.partitions,
         public_url=settings.public_url,
+        simulation_system=simulation_system,
     )
 
     # One process holds the API and the only engine on SQLite: ingest may then skip the

@@ -76,3 +76,17 @@ def test_keys_are_stored_hashed(system: Tidings, api: Api) -> None:
         stored = list(hashes)
     assert api.key not in stored
     assert accounts.hash_key(api.key) in stored
+
+
+def test_the_mep_subscription_is_a_setting_of_the_account(api: Api, other_api: Api) -> None:
+    assert api.get("/account").json()["mepSubscription"] is None
+    changed = api.patch("/account", json={"mepSubscription": 50000})
+    assert changed.status_code == 200, changed.text
+    assert api.get("/account").json()["mepSubscription"] == 50000
+    assert other_api.get("/account").json()["mepSubscription"] is None
+    for bad in (-1, "many", 1.5, 10**13):
+        refused = api.patch("/account", json={"mepSubscription": bad})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["details"][0]["field"] == "mepSubscription"
+    assert api.get("/account").json()["mepSubscription"] == 50000  # nothing changed
+    assert api.patch("/account", json={"mepSubscription": 0}).json()["mepSubscription"] is None

@@ -61,8 +61,10 @@ def owned_resources(api: Api) -> dict[str, str]:
         json={"name": "Mail", "provider": "smtp", "settings": {"host": "smtp.example.com"}},
     ).json()
     report = api.post("/reports", json={"type": "channels", "flow": flow["id"]}).json()
+    key = api.post("/keys", json={"name": "victim key"}).json()
     return {
         "report_id": str(report["id"]),
+        "key_id": str(key["id"]),
         "connection_id": str(connection["id"]),
         "catalog_id": str(catalog["id"]),
         "key": "A-1",
@@ -122,6 +124,7 @@ def test_no_endpoint_lets_another_account_reach_these_ids(api: Api, other_api: A
     assert (catalog["name"], catalog["itemCount"]) == ("products", 1)
     item = api.get(f"/catalogs/{ids['catalog_id']}/items/A-1").json()
     assert item["values"] == {"title": "Boots"}
+    assert ids["key_id"] in {str(k["id"]) for k in api.get("/keys").json()["items"]}
 
 
 def test_lists_of_another_account_are_empty_of_these(api: Api, other_api: Api) -> None:

@@ -38,6 +38,8 @@ def test_no_input_makes_a_server_error(fuzzed_system: Tidings) -> None:
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        if operation.method.upper() == "DELETE" and operation.path == "/keys/{key_id}":
+            continue  # it could revoke the fuzzer's own key (tests/api/test_keys.py fuzzes it)
         operations += 1
 
         @given(case=operation.as_strategy())

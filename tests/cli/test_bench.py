@@ -107,3 +107,11 @@ def test_report_prints_its_seconds_and_peak_rss_at_each_size(fmt: str) -> None:
     assert found["target_seconds"] == {"csv": 30, "xlsx": 90}[fmt]
     assert found["peak_rss_mb"]["300"] > 10
     assert found["sizes"][0]["rows"] == 300
+
+
+def test_mep_reads_a_month_from_the_roll_up_and_streams_its_report() -> None:
+    result = bench("mep", "--people", "3000", "--calls", "5")
+    assert result["workload"] == "mep"
+    assert result["reportRows"] == 3000  # GET /mep's total was checked against the people
+    assert result["p99Ms"] > 0
+    assert result["storeP99Ms"] > 0

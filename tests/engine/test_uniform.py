@@ -392,6 +392,10 @@ def _tables(system: Any) -> dict[str, Any]:
         "sandbox": 'SELECT id, person_id, "to", sender, parts, status, content '
         "FROM sandbox_messages",
         "inbox": "SELECT count(*) FROM inbox",
+        # monthly engaged persons (store/mep.py): each person once a month, first entry
+        "engaged": "SELECT account_id, month, person_id, engaged_at, flow_id, version "
+        "FROM engaged_people",
+        "engaged counts": "SELECT account_id, month, flow_id, engaged FROM engaged_counts",
     }
     found = {  # not compared: how each path stored what the queries above read alike
         "entry rows": "SELECT count(*) FROM journey_steps s JOIN participations p "

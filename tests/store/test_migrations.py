@@ -255,7 +255,7 @@ def test_0006_keeps_the_link_rows_and_stores_them_by_their_key_on_sqlite(tmp_pat
     assert [[tuple(r) for r in rows] for rows in kept] == [
         [(1, 1, 1)],
         [(1, 1, "phone", "+385911234567", 0)],
-        [(1, 1, 0, "w", 1), (1, 1, 1, "w", 1)],  # 0021 keeps it for all versions too
+        [(1, 1, 1, "w", 1)],
     ]
     for table in WITHOUT_ROWID:
         assert "WITHOUT ROWID" in schema[table], table
@@ -597,4 +597,34 @@ def test_0017_seeds_running_real_time_audiences_with_everyone_ever_in_the_flow(
     db = _at_revision(url, "0014", down=True)
     with db.read() as conn:
         assert "audience_members" not in inspect(conn).get_table_names()
+    db.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0020_adds_sub_accounts_and_the_mep_roll_up_and_downgrade_takes_them_away(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Accounts keep their rows both ways (no parent before: NULL after); the roll-up's
+    tables come and go."""
+    url = _store_url(backend, request, tmp_path)
+    db = _at_revision(url, "0019")
+    with db.write_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO accounts (name, timezone, allow_private_urls, created_at) "
+            "VALUES ('Old', 'Europe/Zagreb', false, 0)"
+        )
+    db.close()
+    db = _at_revision(url, "0020")
+    with db.write_engine.begin() as conn:
+        tables = set(inspect(conn).get_table_names())
+        assert {"engaged_people", "engaged_counts"} <= tables
+        rows = conn.exec_driver_sql("SELECT name, parent_id FROM accounts").all()
+        assert [tuple(r) for r in rows] == [("Old", None)]
+    db.close()
+    db = _at_revision(url, "0019", down=True)
+    with db.write_engine.begin() as conn:
+        tables = set(inspect(conn).get_table_names())
+        assert not {"engaged_people", "engaged_counts"} & tables
+        assert "parent_id" not in {c["name"] for c in inspect(conn).get_columns("accounts")}
+        assert conn.exec_driver_sql("SELECT name FROM accounts").scalars().all() == ["Old"]
     db.close()

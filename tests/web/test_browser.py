@@ -214,6 +214,15 @@ def test_performance_versions_and_settings_of_a_launched_flow(page: Any, api: Ap
     expect(page.get_by_role("group", name="Reminder SMS", exact=True)).to_contain_text(
         "Messages sent 1"
     )
+    # the channels' figures and the flow figures by day (the last point is today's)
+    channels = page.get_by_role("table", name="Channel performance")
+    expect(channels.get_by_role("columnheader", name="SMS")).to_be_visible()
+    expect(channels.get_by_role("row", name="Sent").get_by_role("cell").first).to_have_text("1")
+    expect(page.get_by_role("img", name="Flow figures by day: a line chart")).to_be_visible()
+    today = page.get_by_role("table", name="Flow figures by day").get_by_role("row").last
+    expect(today.get_by_role("cell").first).to_have_text("1")  # profiles in flow today
+    page.get_by_label("Show by").select_option("hour")
+    expect(page.get_by_role("img", name="Flow figures by hour: a line chart")).to_be_visible()
     shot(page, "performance-view")
 
     page.get_by_role("button", name="Pause").click()

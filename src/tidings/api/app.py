@@ -23,6 +23,8 @@ from tidings.api.routes import (
     flow_versions,
     flows,
     journeys,
+    keys,
+    mep,
     participants,
     people,
     performance,
@@ -32,6 +34,7 @@ from tidings.api.routes import (
     system,
     tags,
     templates,
+    test_runs,
     tracking,
     webhooks,
 )
@@ -73,6 +76,9 @@ def create_app(ctx: AppContext) -> FastAPI:
         cluster,
         connections,
         webhooks,
+        test_runs,
+        keys,
+        mep,
         reports,
     ):
         api.include_router(module.router)

@@ -13,12 +13,13 @@ from prometheus_client import Counter
 
 if TYPE_CHECKING:
     from tidings.services.ingest import IngestJob
+    from tidings.services.test_runs import SystemFactory
 
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import to_micros
 from tidings.domain.values import ValueType
 from tidings.engine.figures import EngineFigures
-from tidings.store.accounts import KeyOwner, hash_key, resolve_key
+from tidings.store.accounts import KeyOwner, hash_key, resolve_key, touch_key
 from tidings.store.batcher import Batcher
 from tidings.store.database import Database
 from tidings.store.definitions import event_types
@@ -46,6 +47,9 @@ class AppContext:
     public_url: str = "http://127.0.0.1:8000"
     """TIDINGS_PUBLIC_URL: the base of webhook, tracking and unsubscribe URLs."""
     _tracking_key: bytes | None = None
+    simulation_system: SystemFactory | None = None
+    """Builds the throwaway system of a test run (`bootstrap.simulation_system`); None:
+    test runs are not offered."""
 
     def tracking_key(self) -> bytes:
         """The install's key that signs tracking and unsubscribe links (read once)."""
@@ -97,6 +101,12 @@ class AppContext:
         self._event_types[account_id] = (types, time.monotonic() + DEFINITIONS_CACHE_SECONDS)
         return types
 
+    def forget_key(self, key_id: int) -> None:
+        """A revoked key: drop it from the cache, so its next call gets 401 at once."""
+        for digest, (owner, _) in list(self._keys.items()):
+            if owner.key_id == key_id:
+                self._keys.pop(digest, None)
+
     def forget_event_types(self, account_id: int) -> None:
         self._event_types.pop(account_id, None)
 
@@ -136,6 +146,9 @@ class AppContext:
             owner = resolve_key(conn, key)
         if owner is not None:
             self._keys[digest] = (owner, time.monotonic() + KEY_CACHE_SECONDS)
+            now, key_id = self.now_micros(), owner.key_id
+            # "last used", to within the cache's period: queued, the call does not wait
+            self.db.submit(lambda conn: touch_key(conn, key_id, now))
         return owner
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
 from types import FrameType
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +23,7 @@ app.add_typer(keys, name="keys")
 app.add_typer(flows_app, name="flows")
 app.command("simulate")(simulate)
 console = Console(stderr=True)
+T = TypeVar("T")
 
 
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -144,30 +147,56 @@ def migrate() -> None:
 def create_key(
     name: str = typer.Option("cli", help="A label for the key."),
     account: int = typer.Option(1, help="The account id."),
-    admin: bool = typer.Option(False, help="Whether the key may change account settings."),
+    admin: bool = typer.Option(
+        False,
+        help="An admin key also manages the account, its keys, connections and "
+        "sub-accounts and reads MEP.",
+    ),
 ) -> None:
     """Create an API key and print it (it is shown only this once)."""
-    from tidings.bootstrap import open_store
     from tidings.clock import RealClock
     from tidings.domain.durations import to_micros
-    from tidings.domain.errors import NotFound
-    from tidings.store.accounts import create_key as store_create_key
-    from tidings.store.accounts import read_account
+    from tidings.services import keys as service
+
+    now = to_micros(RealClock().now())
+    created = _on_store(
+        lambda conn: service.create_key(conn, account, name=name, admin=admin, now=now)
+    )
+    typer.echo(created["key"])
+
+
+@keys.command("list")
+def list_keys(account: int = typer.Option(1, help="The account id.")) -> None:
+    """List the account's keys (never their secrets): id, name, admin, first characters,
+    created, last used."""
+    from tidings.services import keys as service
+
+    for key in _on_store(lambda conn: service.list_keys(conn, account)):
+        admin = "admin" if key["admin"] else "-"
+        used = key["lastUsedAt"] or "never used"
+        typer.echo(
+            f"{key['id']}\t{key['name']}\t{admin}\t{key['prefix']}…\t{key['createdAt']}\t{used}"
+        )
+
+
+def _on_store(use_case: Callable[[Any], T]) -> T:
+    """Run a use case in one transaction of the configured database; an unknown account
+    (or any domain error) is a message and exit status 1."""
+    from tidings.bootstrap import open_store
+    from tidings.domain.errors import NotFound, TidingsError
 
     db = open_store(Settings())
-
     try:
         with db.write_engine.begin() as conn:
-            read_account(conn, account)
-            key = store_create_key(
-                conn, account_id=account, name=name, admin=admin, now=to_micros(RealClock().now())
-            )
+            return use_case(conn)
     except NotFound as exc:
         console.print(f"[red]{exc.message}[/red] (start `tidings serve` once to create it)")
         raise typer.Exit(1) from None
+    except TidingsError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
     finally:
         db.close()
-    typer.echo(key)
 
 
 def _main() -> None:  # pragma: no cover
@@ -197,6 +226,19 @@ def bench_launch(people: int = typer.Option(1_000_000, help="Audience size.")) -
     from tidings.bench import launch
 
     launch.main(people)
+
+
+@bench.command("mep")
+def bench_mep(
+    people: int = typer.Option(2_000_000, help="Engaged persons in the month."),
+    calls: int = typer.Option(100, help="GET /mep calls timed."),
+    report: bool = typer.Option(True, help="Also stream the month's MEP report rows."),
+) -> None:
+    """A month of engaged persons in the store: GET /mep p50/p99, and the MEP report's
+    rows streamed (rows/s, RSS)."""
+    from tidings.bench import mep
+
+    mep.main(people, calls, report)
 
 
 @bench.command("dispatch")
@@ -288,6 +330,21 @@ def bench_events(
 def bench_parked(people: int = typer.Option(10_000_000, help="People parked in waits.")) -> None:
     """People parked in waits: the store's size and the server's RSS."""
     _workload("parked", people)
+
+
+@bench.command("test-run")
+def bench_test_run(
+    people: int = typer.Option(1000, help="Synthetic people of each run (≤ 1000)."),
+    days: int = typer.Option(90, help="Days on the run's clock (≤ 90)."),
+    runs: int = typer.Option(3, help="Runs timed."),
+) -> None:
+    """The web app's Test run at its bounds: seconds per run, and the latency of other
+    requests meanwhile (the run works in the threadpool)."""
+    import json
+
+    from tidings.bench import test_run
+
+    print(json.dumps(test_run.run(people, days, runs)), flush=True)
 
 
 @bench.command("performance")

@@ -10,38 +10,36 @@ Then the flow's performance is printed per element, with a few rendered messages
 sandbox provider. Nothing leaves the machine: messages go to the sandbox, and `call_api`
 is answered by the simulator (200, `{}`) unless `--call-apis` is given.
 
+The run itself is `services/test_runs.py` (which the web app's Test run uses too); this
+module reads the files and options and prints the answer.
+
 Exit status: 0 when the simulation ran, 1 when the flow does not validate (its problems
 are printed), 2 when an input file cannot be used.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
 import re
-import tempfile
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 
-NAMES = ("Ana", "Ivo", "Petra", "Marko", "Maja", "Luka", "Iva", "Josip", "Nina", "Tomislav")
-KEY = "tdk_simulate_local_key_of_a_throwaway_store"
-CHUNK = 1000  # people or events per request (the API's limit)
-SEND_TYPES = ("send_sms", "send_email", "send_whatsapp", "send_viber", "voice_call", "failover")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+from tidings.services.test_runs import (
+    BadInput,
+    Event,
+    Plan,
+    parse_at,
+    run_plan,
+    synthetic_people,
+)
+
 _NUMBER = re.compile(r"^-?(0|[1-9]\d{0,14})(\.\d{1,15})?$")
-
-
-class BadInput(Exception):
-    """An input file or option that cannot be used; the message says where and why."""
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -50,31 +48,6 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 # --- inputs -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Event:
-    person: str  # an externalId, or "*" for every person
-    name: str | None  # None: a Flow API entry (with `variables`)
-    properties: dict[str, Any]
-    at: datetime
-    variables: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_at(value: Any, start: datetime, where: str) -> datetime:
-    """An offset from the start (`PT2H`, `P1D`) or an instant with its offset."""
-    from tidings.domain.durations import parse_duration, parse_instant
-
-    if value is None:
-        return start
-    if not isinstance(value, str):
-        raise BadInput(f"{where}: at must be a duration such as PT2H or an instant")
-    try:
-        if value.startswith(("P", "-P")):
-            return start + parse_duration(value)
-        return parse_instant(value)
-    except ValueError as exc:
-        raise BadInput(f"{where}: at: {exc}") from None
 
 
 def read_events(path: Path, start: datetime) -> list[Event]:
@@ -171,312 +144,6 @@ def read_people(path: Path) -> list[dict[str, Any]]:
     if not people:
         raise BadInput(f"{path.name}: no people")
     return people
-
-
-def synthetic_people(count: int) -> list[dict[str, Any]]:
-    """`count` people p1..pN with a first name, a phone number and an email address."""
-    return [
-        {
-            "externalId": f"p{i}",
-            "firstName": NAMES[(i - 1) % len(NAMES)],
-            "phones": [f"+38591{i:07d}"],
-            "emails": [f"p{i}@example.com"],
-        }
-        for i in range(1, count + 1)
-    ]
-
-
-def value_type(value: Any) -> str | None:
-    """The ValueType name a JSON value suggests (None for objects and nulls)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "decimal"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        if _DATE.match(value):
-            return "date"
-        if _INSTANT.match(value):
-            return "datetime"
-        return "text"
-    return None
-
-
-def infer_types(samples: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Property -> type over several objects: integers and decimals mix to decimal, any
-    other disagreement reads as text."""
-    found: dict[str, str] = {}
-    for sample in samples:
-        for name, value in sample.items():
-            kind = value_type(value)
-            if kind is None:
-                continue
-            seen = found.get(name)
-            if seen is None or seen == kind:
-                found[name] = kind
-            elif {seen, kind} == {"integer", "decimal"}:
-                found[name] = "decimal"
-            else:
-                found[name] = "text"
-    return found
-
-
-def flow_events(document: Mapping[str, Any]) -> set[str]:
-    """The custom events a flow document names (entry, goal, wait_for_event)."""
-    names: set[str] = set()
-    entry = document.get("entry") or {}
-    if entry.get("type") == "event" and isinstance(entry.get("event"), str):
-        names.add(entry["event"])
-    goal = (document.get("settings") or {}).get("goal") or {}
-    if isinstance(goal.get("event"), str):
-        names.add(goal["event"])
-    for element in document.get("elements") or []:
-        if isinstance(element, dict) and isinstance(element.get("event"), str):
-            names.add(element["event"])
-    return {name for name in names if not name.startswith("message.")}
-
-
-# --- the run ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Plan:
-    document: dict[str, Any]
-    people: list[dict[str, Any]]
-    events: list[Event]
-    start: datetime
-    end: datetime
-    context: dict[str, Any]
-    timezone: str | None
-    sandbox: dict[str, Any]
-    samples: int
-    call_apis: bool
-
-
-class Simulation:
-    """The throwaway system and an in-process client of its API."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.notes: list[str] = []
-        self.flow_id = 0
-
-    async def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
-        answer = await self.client.request(method, "/api/v1" + path, json=body, params=params)
-        if answer.status_code >= 300:
-            raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.text}")
-        return answer.json() if answer.content else None
-
-    async def declare(self, plan: Plan) -> None:
-        """Event and attribute definitions: the --context file's, then what the events
-        and people files show, then the flow's events with no properties."""
-        events: dict[str, dict[str, str]] = {
-            name: dict(props) for name, props in (plan.context.get("events") or {}).items()
-        }
-        by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for event in plan.events:
-            if event.name is not None:
-                by_name[event.name].append(event.properties)
-        for name, samples in by_name.items():
-            if name.startswith("message."):
-                continue
-            inferred = infer_types(samples)
-            events[name] = {**inferred, **events.get(name, {})}
-        for name in flow_events(plan.document):
-            events.setdefault(name, {})
-        for name, props in sorted(events.items()):
-            await self.call("POST", "/event-definitions", {"name": name, "properties": props})
-        attributes = infer_types(p.get("attributes") or {} for p in plan.people)
-        attributes.update(plan.context.get("attributes") or {})
-        for name, kind in sorted(attributes.items()):
-            await self.call("POST", "/attributes", {"name": name, "type": kind})
-
-    async def people(self, people: list[dict[str, Any]]) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for chunk in _chunks(people):
-            answer = await self.call("POST", "/people/batch", chunk)
-            for person, item in zip(chunk, answer["items"], strict=True):
-                if item.get("status") == "refused":
-                    raise BadInput(f"person {person['externalId']}: {item['error']['message']}")
-                ids[person["externalId"]] = int(item["id"])
-        return ids
-
-    async def launch(self, document: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
-        """The launched flow, or the problems that keep it from launching."""
-        created = await self.call("POST", "/flows", document)
-        problems = await self.call("POST", f"/flows/{created['id']}/validate")
-        if problems["problems"]:
-            found: list[dict[str, Any]] = problems["problems"]
-            return found
-        launched: dict[str, Any] = await self.call("POST", f"/flows/{created['id']}/launch")
-        return launched
-
-    async def advance(self, to: datetime) -> None:
-        await self.call("POST", "/clock/advance", {"to": to.isoformat()})
-
-    async def post_events(self, events: list[Event], people: list[str], at: datetime) -> None:
-        flow_api = [e for e in events if e.name is None]
-        named = [e for e in events if e.name is not None]
-        bodies = [
-            {
-                "person": {"externalId": who},
-                "name": event.name,
-                "properties": event.properties,
-                "time": at.isoformat(),
-            }
-            for event in named
-            for who in (people if event.person == "*" else [event.person])
-        ]
-        for chunk in _chunks(bodies):
-            answer = await self.call("POST", "/events", chunk)
-            for body, item in zip(chunk, answer["items"], strict=True):
-                if item.get("status") == "refused":
-                    who = body["person"]["externalId"]
-                    raise BadInput(f"event {body['name']} of {who}: {item['error']['message']}")
-        for event in flow_api:
-            for who in people if event.person == "*" else [event.person]:
-                await self.enter(who, event.variables)
-
-    async def enter(self, who: str, variables: dict[str, Any]) -> None:
-        body = {"person": {"externalId": who}, "variables": variables}
-        await self.call("POST", f"/flows/{self.flow_id}/participants", body)
-
-    async def samples(self, flow: int, sends: list[str], wanted: int) -> list[dict[str, Any]]:
-        """One rendered message per element that sent any, in element order, at most
-        `wanted`."""
-        first: dict[str, dict[str, Any]] = {}
-        offset = 0
-        for _ in range(20):  # at most 20,000 messages are looked through
-            page = await self.call("GET", "/sandbox/messages", flow=flow, limit=1000, offset=offset)
-            for message in page["items"]:
-                first.setdefault(message["element"], message)
-            if not page["hasMore"] or all(s in first for s in sends):
-                break
-            offset += 1000
-        ordered = [first[e] for e in sends if e in first]
-        ordered += [m for e, m in first.items() if e not in sends]
-        return [_sample(m) for m in ordered[:wanted]]
-
-
-def _sample(message: Mapping[str, Any]) -> dict[str, Any]:
-    keep = ("element", "channel", "to", "from", "text", "subject", "html", "say", "parts")
-    return {k: message[k] for k in keep if message.get(k) is not None}
-
-
-def _chunks(items: list[Any]) -> Iterable[list[Any]]:
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
-
-
-async def _run(plan: Plan, system: Any) -> dict[str, Any]:
-    import httpx
-
-    transport = httpx.ASGITransport(app=system.app)
-    headers = {"Authorization": f"Bearer {KEY}"}
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://simulate", headers=headers, timeout=3600
-    ) as client:
-        sim = Simulation(client)
-        if plan.timezone:
-            await sim.call("PATCH", "/account", {"timezone": plan.timezone})
-        if plan.sandbox:
-            await sim.call("PATCH", "/sandbox/settings", plan.sandbox)
-        await sim.declare(plan)
-        ids = await sim.people(plan.people)
-        launched = await sim.launch(plan.document)
-        if isinstance(launched, list):
-            return {"problems": launched}
-        flow = int(launched["id"])
-        sim.flow_id = flow
-        everyone = list(ids)
-        entry = (plan.document.get("entry") or {}).get("type")
-        events = sorted(plan.events, key=lambda e: e.at)
-        unknown = sorted({e.person for e in events if e.person != "*" and e.person not in ids})
-        if unknown:
-            raise BadInput(f"events name people who are not in the simulation: {unknown[:5]}")
-        if entry == "api" and not any(e.name is None for e in events):
-            events.insert(0, Event("*", None, {}, plan.start))  # everyone enters at the start
-        late = [e for e in events if e.at > plan.end]
-        early = [e for e in events if e.at < plan.start]
-        if late:
-            sim.notes.append(f"{len(late)} events after the end were not sent")
-        if early:
-            raise BadInput(f"an event at {early[0].at.isoformat()} is before the start")
-        by_time: dict[datetime, list[Event]] = defaultdict(list)
-        for event in events:
-            if event.at <= plan.end:
-                by_time[event.at].append(event)
-        await sim.advance(plan.start)
-        for at in sorted(by_time):
-            await sim.advance(at)
-            await sim.post_events(by_time[at], everyone, at)
-        await sim.advance(plan.end)
-        performance = await sim.call("GET", f"/flows/{flow}/performance")
-        document = launched["document"]
-        elements = []
-        for element in document.get("elements") or []:
-            counts = performance["elements"].get(element["id"], {})
-            row = {
-                "id": element["id"],
-                "type": element["type"],
-                "name": element.get("name"),
-                "totalEngagements": counts.get("totalEngagements", 0),
-                "uniqueEngagements": counts.get("uniqueEngagements", 0),
-                "messagesSent": counts.get("messagesSent", 0),
-            }
-            row.update({k: v for k, v in counts.items() if k not in row and v})
-            elements.append(row)
-        sends = [e["id"] for e in elements if e["type"] in (*SEND_TYPES, "notify")]
-        samples = await sim.samples(flow, sends, plan.samples) if plan.samples else []
-        if entry == "event" and not plan.events:
-            sim.notes.append("the flow starts on an event: give --events to make people enter")
-        if not plan.call_apis and any(e["type"] == "call_api" for e in elements):
-            sim.notes.append("call_api was answered by the simulator (200, {}): --call-apis")
-        return {
-            "flow": {"id": flow, "name": document.get("name"), "version": launched["version"]},
-            "start": _instant(plan.start),
-            "end": _instant(plan.end),
-            "people": len(ids),
-            "performance": performance["flow"],
-            "elements": elements,
-            "samples": samples,
-            "notes": sim.notes,
-        }
-
-
-def _instant(moment: datetime) -> str:
-    from tidings.domain.durations import format_instant
-
-    return format_instant(moment)
-
-
-def run_plan(plan: Plan) -> dict[str, Any]:
-    """Build the throwaway system, run the simulation, and tear it all down."""
-    import logging
-
-    from tidings.bootstrap import Providers, compose
-    from tidings.clock import VirtualClock
-    from tidings.config import Settings
-
-    logging.getLogger("tidings").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="tidings-simulate-") as folder:
-        settings = Settings(
-            database_url=f"sqlite:///{Path(folder) / 'simulate.db'}",
-            api_key=KEY,
-            clock="virtual",
-        )
-        # call_api is answered by the simulator unless --call-apis (Providers.answering)
-        providers = Providers() if plan.call_apis else Providers.answering()
-        system = compose(
-            settings, role="simulate", clock=VirtualClock(plan.start), providers=providers
-        )
-        try:
-            return asyncio.run(_run(plan, system))
-        finally:
-            system.close()
 
 
 # --- printing ---------------------------------------------------------------------------------
@@ -609,7 +276,7 @@ def simulate(
             samples=samples,
             call_apis=call_apis,
         )
-        result = run_plan(plan)
+        result = _run_quietly(plan)
     except ValueError as exc:
         _fail(str(exc))
     except BadInput as exc:
@@ -634,6 +301,16 @@ def simulate(
         typer.echo(json.dumps({"valid": True, "days": days, **result}, indent=2, default=str))
     else:
         typer.echo(render_text(result, days), nl=False)
+
+
+def _run_quietly(plan: Plan) -> dict[str, Any]:
+    """The run on `bootstrap.simulation_system`, the throwaway system's logs silenced."""
+    import logging
+
+    from tidings.bootstrap import simulation_system
+
+    logging.getLogger("tidings").setLevel(logging.ERROR)
+    return run_plan(plan, simulation_system)
 
 
 def _problems(exc: Any) -> list[Any]:

@@ -24,6 +24,7 @@ class Past:
 
     entered_at: datetime
     exited_at: datetime | None  # None: still inside
+    version: int = 0  # which version it was in (0: not known)
 
 
 @dataclass(frozen=True)

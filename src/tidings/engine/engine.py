@@ -426,8 +426,16 @@ class Engine:
         batch.new_ids.add(pid)
         batch.live[(compiled.flow_id, person.id)] = pid
         batch.of_person[person.id].add(pid)
+        # people once (store/counts.py): a first entry into the flow, and into the version
+        account, flow = compiled.account_id, compiled.flow_id
+        if not past:
+            batch.changes.counters[(account, flow, 0, "", "people.profilesInFlow")] += 1
+        if not any(p.version == compiled.version for p in past):
+            batch.changes.counters[
+                (account, flow, compiled.version, "", "people.profilesInFlow")
+            ] += 1
         batch.history.setdefault(compiled.flow_id, {}).setdefault(person.id, []).append(
-            Past(now, None)
+            Past(now, None, compiled.version)
         )
         self._step(batch, persons, pid, Entered(variables, event, hops), now)
         return None
@@ -466,7 +474,7 @@ class Engine:
             for past in batch.history.get(row.flow_id, {}).get(row.person_id, []):
                 if past.exited_at is None:
                     batch.history[row.flow_id][row.person_id] = [
-                        p if p is not past else Past(p.entered_at, now)
+                        p if p is not past else Past(p.entered_at, now, p.version)
                         for p in batch.history[row.flow_id][row.person_id]
                     ]
                     break

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from tidings.domain.errors import NotFound
+from tidings.domain.errors import Conflict, NotFound
+from tidings.store.dialect import for_update
 from tidings.store.tables import accounts, api_keys
 
 DEFAULT_ACCOUNT_ID = 1
@@ -24,6 +25,8 @@ class Account:
     allow_private_urls: bool
     created_at: int
     prices: dict[str, Any] | None = None
+    parent_id: int | None = None
+    mep_subscription: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,34 @@ def new_key() -> str:
     return "tdk_" + secrets.token_urlsafe(32)
 
 
-def create_account(conn: Connection, *, name: str, timezone: str, now: int) -> Account:
+def create_account(
+    conn: Connection, *, name: str, timezone: str, now: int, parent_id: int | None = None
+) -> Account:
+    """A new account; `parent_id`: the account whose admin key created it (a sub-account)."""
     row = conn.execute(
         insert(accounts)
-        .values(name=name, timezone=timezone, allow_private_urls=False, created_at=now)
+        .values(
+            name=name,
+            timezone=timezone,
+            allow_private_urls=False,
+            created_at=now,
+            parent_id=parent_id,
+        )
         .returning(*accounts.c)
     ).one()
     return Account(**row._mapping)
+
+
+def family(conn: Connection, account_id: int) -> list[tuple[int, str, str]]:
+    """The account and its sub-accounts (those its admin keys created), as (id, name,
+    timezone), the account first."""
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.name, accounts.c.timezone)
+        .where((accounts.c.id == account_id) | (accounts.c.parent_id == account_id))
+        .order_by(accounts.c.id)
+    ).all()
+    own = [(int(r[0]), r[1], r[2]) for r in rows if r[0] == account_id]
+    return own + [(int(r[0]), r[1], r[2]) for r in rows if r[0] != account_id]
 
 
 def read_account(conn: Connection, account_id: int) -> Account:
@@ -80,6 +104,66 @@ def create_key(
             admin=admin,
             created_at=now,
         )
+    )
+    return key
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key as listed: never its secret (only a hash is kept)."""
+
+    id: int
+    name: str
+    prefix: str
+    admin: bool
+    created_at: int
+    last_used_at: int | None
+
+
+def list_keys(conn: Connection, account_id: int) -> list[Key]:
+    rows = conn.execute(
+        select(api_keys.c.id, api_keys.c.name, api_keys.c.prefix, api_keys.c.admin)
+        .add_columns(api_keys.c.created_at, api_keys.c.last_used_at)
+        .where(api_keys.c.account_id == account_id)
+        .order_by(api_keys.c.id)
+    ).all()
+    return [
+        Key(int(r[0]), r[1], r[2], bool(r[3]), int(r[4]), None if r[5] is None else int(r[5]))
+        for r in rows
+    ]
+
+
+def touch_key(conn: Connection, key_id: int, now: int) -> None:
+    """The key was presented at `now` (the API's key cache calls this at most once per
+    key and cache period, not on every call)."""
+    conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
+
+
+def read_key(conn: Connection, account_id: int, key_id: int) -> Key:
+    for key in list_keys(conn, account_id):
+        if key.id == key_id:
+            return key
+    raise NotFound(f"key {key_id} does not exist")
+
+
+def delete_key(conn: Connection, account_id: int, key_id: int) -> Key:
+    """Revoke one of the account's keys (its row goes: the key resolves to nobody). The
+    account's last admin key stays: without it nobody could manage the account."""
+    admins = for_update(
+        conn,
+        select(api_keys.c.id).where(
+            api_keys.c.account_id == account_id, api_keys.c.admin.is_(True)
+        ),
+    )
+    admin_ids = {int(i) for i in conn.execute(admins).scalars()}  # locked until commit
+    key = read_key(conn, account_id, key_id)
+    if admin_ids == {key_id}:
+        raise Conflict(
+            f"key {key_id} is the account's last admin key; create another admin key "
+            "before revoking it"
+        )
+    conn.execute(
+        delete(api_keys).where(api_keys.c.account_id == account_id, api_keys.c.id == key_id)
     )
     return key
 

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from tidings.store import traces
+from tidings.store import mep, traces
 from tidings.store.counts import add_counters, add_visits, count_reports
 from tidings.store.dialect import (
     Dialect,
@@ -108,6 +108,7 @@ def write_changes(conn: Connection, changes: Changes) -> None:
     insert_outbox(conn, changes.outbox)
     if changes.counters:
         add_counters(conn, changes.counters, changes.at)
+    mep.add_entries(conn, changes.inserted)  # MEP, after flow_counters as everywhere
     if changes.visits:
         add_visits(conn, changes.visits, changes.at)
     if changes.events:

@@ -5,12 +5,18 @@ Counters (`flow_counters`, keyed flow, version, element, name) are added to in t
 transaction of the step that counts, so they are exact after any crash; the performance
 answer reads them and nothing else (store/performance.py).
 
-People are counted once through `element_visits`, a row per (flow, version, element,
-person) inserted if absent: each row really inserted adds one to a counter. An element's
-rows count its `uniqueEngagements`; the pseudo-elements `#profilesInFlow`,
-`#activeProfiles` and `#goalPerformers` count the flow's `people.*` (a person's first
-entry, engagement, goal). Every visit is kept twice, for its version and for version 0
-(all versions), since people who took part in two versions are one person over all.
+People are counted once. `people.profilesInFlow` of a version (and of version 0: all
+versions) is added to at a person's first entry into it, which the engine knows from the
+history it reads for the entry rules (the set-based paths take only people never in the
+flow). The rest through `element_visits`, a row per (flow, version, element, person)
+inserted if absent: each row really inserted adds one to a counter. An element's rows
+count its `uniqueEngagements` in the version; the pseudo-elements `#activeProfiles` and
+`#goalPerformers` count the flow's `people.*` (a person's first engagement, goal).
+Those are kept twice, for their version and for version 0 (all versions), since people
+who took part in two versions are one person over all. An element's visits are not: a
+second row for every visit cost a fifth of the engine's time on event entries (`tidings
+bench events`), so over all versions an element's unique engagements are the sum of its
+versions'.
 
 The flow-level counters of `SERIES` are also added to `flow_series` under the UTC hour of
 the step (`hour`: hours since the epoch), so a series by hour or day reads a few rows a
@@ -19,7 +25,7 @@ day (store/performance.py turns hours into the flow's zone).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,8 +36,10 @@ from tidings.store.dialect import dialect_of_conn, ids_in, insert_values, param
 
 CHUNK = 2000  # participation ids a statement lists
 HOUR = 3_600_000_000  # micros
-# The people counted once, as pseudo-elements of the visits, and their flow counters.
-PEOPLE_ONCE = ("profilesInFlow", "activeProfiles", "goalPerformers")
+# The people counted once as pseudo-elements of the visits, and their flow counters (a
+# first entry needs no row: the engine counts it from the person's history in the flow,
+# which it reads for the entry rules anyway).
+PEOPLE_ONCE = ("activeProfiles", "goalPerformers")
 PSEUDO = {f"#{name}": f"people.{name}" for name in PEOPLE_ONCE}
 # Flow-level counters that are also kept by hour.
 SERIES = frozenset(
@@ -42,6 +50,7 @@ SERIES = frozenset(
         "goalValueMicros",
         "sendsDeferred",
         "sendsDropped",
+        "people.profilesInFlow",
         *PSEUDO.values(),
     }
 )
@@ -117,61 +126,83 @@ def add_series(conn: Connection, counters: Counters, at: int) -> None:
     )
 
 
-def _count_new(conn: Connection, new: Iterable[tuple[int, int, int, str]], at: int | None) -> None:
-    """Counters of visits really inserted, (account, flow, version, element) each."""
+def _count_new(
+    conn: Connection, new: Mapping[tuple[int, int, int, str], int], at: int | None
+) -> None:
+    """Counters of visits really inserted: how many, by (account, flow, version, element)."""
     counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
-    for account, flow, version, element in new:
+    for (account, flow, version, element), n in new.items():
         name = PSEUDO.get(element)
         if name is None:
-            counters[(account, flow, version, element, "uniqueEngagements")] += 1
+            counters[(account, flow, version, element, "uniqueEngagements")] += n
         else:
-            counters[(account, flow, version, "", name)] += 1
+            counters[(account, flow, version, "", name)] += n
     add_counters(conn, counters, at)
+
+
+def _with_all(
+    visit: tuple[int, int, int, str, int],
+) -> tuple[tuple[int, int, int, str, int], ...]:
+    """A visit, and for a person counted once its all-versions twin (version 0)."""
+    if visit[3] in PSEUDO:
+        return (visit, (visit[0], visit[1], 0, visit[3], visit[4]))
+    return (visit,)
 
 
 def add_visits(
     conn: Connection, visits: Iterable[tuple[int, int, int, str, int]], at: int | None = None
 ) -> None:
-    """Unique visits (account, flow, version, element, person), for their version and
-    all versions; those kept already stay. The new ones add to their counters."""
+    """Unique visits (account, flow, version, element, person), people counted once also
+    for all versions; those kept already stay. The new ones add to their counters."""
     p = param(dialect_of_conn(conn))
-    rows = sorted({v for visit in visits for v in (visit, (*visit[:2], 0, *visit[3:]))})
+    rows = sorted(
+        {v for visit in visits for v in _with_all(visit)}  # people once: version 0 too
+    )
     head = "INSERT INTO element_visits (account_id, flow_id, version, element, person_id)"
     one = f"({p}, {p}, {p}, {p}, {p})"
-    new: list[tuple[int, int, int, str]] = []
+    new: Counter[tuple[int, int, int, str]] = Counter()
     step = 1000
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
-        new += conn.exec_driver_sql(
-            f"{head} VALUES {', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING "
-            "RETURNING account_id, flow_id, version, element",
-            tuple(v for row in chunk for v in row),
-        ).all()
+        new.update(
+            tuple(row)
+            for row in conn.exec_driver_sql(
+                f"{head} VALUES {', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING "
+                "RETURNING account_id, flow_id, version, element",
+                tuple(v for row in chunk for v in row),
+            )
+        )
     _count_new(conn, new, at)
 
 
 def add_visits_of(
-    conn: Connection, ids: Sequence[int], elements: Sequence[str], at: int | None = None
+    conn: Connection,
+    where: tuple[int, int, int],
+    ids: Sequence[int],
+    elements: Sequence[str],
+    at: int | None = None,
 ) -> None:
-    """Unique visits of `elements` by the people of the participations `ids`, taken from
-    the rows themselves: every element in one statement (VALUES' column1), for their
-    version and all versions. The new ones add to their counters."""
+    """Unique visits of `elements` by the people of the participations `ids`, all of
+    `where` (account, flow, version), taken from the rows themselves; people counted once
+    also for all versions. The new ones add to their counters: a statement an element,
+    whose row count says how many were new (fetching the new rows back cost more)."""
     if not ids or not elements:
         return
     p = param(dialect_of_conn(conn))
-    new: list[tuple[int, int, int, str]] = []
-    marks = ", ".join([f"({p})"] * len(elements))
+    account, flow, version = where
+    new: Counter[tuple[int, int, int, str]] = Counter()
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        for version in ("p.version", "0"):
-            new += conn.exec_driver_sql(
-                "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
-                f"SELECT p.account_id, p.flow_id, {version}, e.column1, p.person_id "
-                f"FROM participations p CROSS JOIN (VALUES {marks}) "
-                f"AS e WHERE {ids_in('p.id', chunk)} ON CONFLICT DO NOTHING "
-                "RETURNING account_id, flow_id, version, element",
-                tuple(elements),
-            ).all()
+        listed = ids_in("p.id", ids[start : start + CHUNK])
+        for element in elements:
+            # people once (a pseudo-element): version 0 too
+            for kept in (version, 0) if element in PSEUDO else (version,):
+                inserted = conn.exec_driver_sql(
+                    "INSERT INTO element_visits (account_id, flow_id, version, element, "
+                    f"person_id) SELECT p.account_id, p.flow_id, {int(kept)}, {p}, p.person_id "
+                    f"FROM participations p WHERE {listed} ON CONFLICT DO NOTHING",
+                    (element,),
+                ).rowcount
+                new[(account, flow, kept, element)] += max(inserted, 0)
     _count_new(conn, new, at)
 
 

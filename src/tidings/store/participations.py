@@ -181,21 +181,27 @@ def history(conn: Connection, flow_id: int, person_ids: Iterable[int]) -> dict[i
             # `person_id IN (...)` on a table not analyzed since it grew was planned as
             # the flow's whole index range, filtered (see store/person_refs.py).
             sql = (
-                "SELECT w.p, h.entered_at, h.exited_at FROM unnest(%s::bigint[]) AS w(p) "
-                "CROSS JOIN LATERAL (SELECT entered_at, exited_at FROM participations "
+                "SELECT w.p, h.entered_at, h.exited_at, h.version FROM unnest(%s::bigint[]) "
+                "AS w(p) CROSS JOIN LATERAL (SELECT entered_at, exited_at, version "
+                "FROM participations "
                 "WHERE flow_id = %s AND person_id = w.p OFFSET 0) AS h"
             )
             found = fetch(conn, sql, (list(chunk), flow_id))
         else:
             found = fetch(
                 conn,
-                "SELECT person_id, entered_at, exited_at FROM participations WHERE flow_id = "
+                "SELECT person_id, entered_at, exited_at, version FROM participations "
+                "WHERE flow_id = "
                 f"{p} AND person_id IN ({', '.join([p] * len(chunk))})",
                 (flow_id, *chunk),
             )
-        for person_id, entered, exited in found:
+        for person_id, entered, exited, version in found:
             out[person_id].append(
-                Past(from_micros(entered), None if exited is None else from_micros(exited))
+                Past(
+                    from_micros(entered),
+                    None if exited is None else from_micros(exited),
+                    int(version),
+                )
             )
     return out
 

@@ -3,8 +3,9 @@ any crash) and the hourly roll-up beside them (store/counts.py): no answer scans
 participations, visits or events, so a flow of millions answers as fast as a new one.
 
 People are counted once each: `profilesInFlow`, `activeProfiles` and `goalPerformers`
-are people (over all versions, a person in two versions is one), `uniqueEngagements`
-the people who reached the element. Goals: `goalValue` is the sum of the goal values,
+are people (over all versions, a person in two versions is one); `uniqueEngagements` the
+people who reached the element in the version (over all versions, the sum of the
+versions': store/counts.py says why). Goals: `goalValue` is the sum of the goal values,
 kept as whole millionths in the `goalValueMicros` counter; `conversionRate` is the
 entries that met the goal per entry (a person who enters twice and converts once is
 0.5), four decimals. The send window's `sendsDeferred` and `sendsDropped` are given for
@@ -76,7 +77,7 @@ def people_inside(conn: Connection, account_id: int, flow_id: int, version: int)
 def _once(table: Any) -> Any:
     """Over all versions: the people counted once are version 0's rows, every other
     figure the sum of the versions' (store/counts.py)."""
-    people = or_(table.c.name.like("people.%"), table.c.name == "uniqueEngagements")
+    people = table.c.name.like("people.%")
     return or_(and_(people, table.c.version == 0), and_(~people, table.c.version > 0))
 
 

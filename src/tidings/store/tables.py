@@ -122,6 +122,12 @@ accounts = Table(
     Column("allow_private_urls", Boolean, nullable=False, server_default="0"),
     Column("prices", Json),  # the traffic price table (domain/prices.py); NULL: none
     Column("created_at", BigInteger, nullable=False),
+    # the account whose admin key created it (its sub-accounts' MEP is its to read); NULL:
+    # none (the default account, and accounts made by `tidings` itself)
+    Column("parent_id", Id, index=True),
+    # the monthly engaged persons the account's subscription includes (the MEP
+    # dashboard shows the month's use of it); NULL: none set (migration 0021)
+    Column("mep_subscription", BigInteger),
     sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
@@ -135,6 +141,8 @@ api_keys = Table(
     Column("prefix", String(16), nullable=False),
     Column("admin", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # when a call last presented it (to within the API's key cache, 30 s); NULL: never
+    Column("last_used_at", BigInteger),
     sqlite_autoincrement=True,  # ids are never reused after a delete
 )
 
@@ -675,6 +683,36 @@ flow_series = Table(
     Column("value", BigInteger, nullable=False),
     PrimaryKeyConstraint("flow_id", "version", "hour", "name"),
     sqlite_with_rowid=False,
+)
+
+# --- keys, sub-accounts and monthly engaged persons (issue #17, "MEP"; store/mep.py) -------
+# A person who enters a flow in a calendar month of the account's zone is one engaged person
+# of that month: one row, the first entry's (insert-if-absent in the entry's transaction).
+# `month` is year * 100 + month (202611). No foreign key to the person or the flow: who was
+# engaged stays billed after a delete. `engaged_counts` adds up the rows really inserted,
+# by the flow of each person's first entry, so a month of millions reads a few rows.
+
+engaged_people = Table(
+    "engaged_people",
+    metadata,
+    _account(),
+    Column("month", Integer, nullable=False),
+    Column("person_id", Id, nullable=False),
+    Column("engaged_at", BigInteger, nullable=False),
+    Column("flow_id", Id, nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("account_id", "month", "person_id"),
+    sqlite_with_rowid=False,  # stored by its key, as the link tables (WITHOUT_ROWID)
+)
+
+engaged_counts = Table(
+    "engaged_counts",
+    metadata,
+    _account(),
+    Column("month", Integer, nullable=False),
+    Column("flow_id", Id, nullable=False),
+    Column("engaged", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "month", "flow_id"),
 )
 
 # --- reports made in the background (issue #17: reports, migration 0022) --------------------

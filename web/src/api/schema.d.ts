@@ -33,7 +33,9 @@ export interface paths {
         put?: never;
         /**
          * Create Account
-         * @description Create another account and answer with its first admin key (shown only this once).
+         * @description Create another account, a sub-account of the caller's (its admin sees the
+         *     sub-account's MEP, never its people or flows), and answer with its first admin key
+         *     (shown only this once).
          */
         post: operations["create_account_api_v1_accounts_post"];
         delete?: never;
@@ -546,7 +548,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Flow and element metrics */
+        /** Flow, element and channel metrics */
         get: operations["flow_performance_api_v1_flows__flow_id__performance_get"];
         put?: never;
         post?: never;
@@ -567,6 +569,23 @@ export interface paths {
         put?: never;
         /** Continue a paused flow */
         post: operations["resume_flow_api_v1_flows__flow_id__resume_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/flows/{flow_id}/test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the flow on a virtual clock in a throwaway system (Test run) */
+        post: operations["create_test_run_api_v1_flows__flow_id__test_runs_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -669,6 +688,74 @@ export interface paths {
         };
         /** Health */
         get: operations["health_api_v1_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Keys
+         * @description The account's keys, without their secrets.
+         */
+        get: operations["list_keys_api_v1_keys_get"];
+        put?: never;
+        /**
+         * Create Key
+         * @description A new key of the caller's account; `key` is its secret, answered only this once.
+         */
+        post: operations["create_key_api_v1_keys_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Key
+         * @description Revoke a key: calls with it get 401 from now on. An account keeps its last admin
+         *     key (409).
+         */
+        delete: operations["revoke_key_api_v1_keys__key_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Mep
+         * @description `{"month", "total", "accounts": [{"id", "name", "total"}], "topFlows": [{"flow",
+         *     "name", "total"}]}`: people who entered at least one flow in the month, once each,
+         *     over the account and its sub-accounts. `topFlows` are the 10 flows that engaged the
+         *     most, each person attributed to the flow of their first entry that month.
+         */
+        get: operations["read_mep_api_v1_mep_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2071,6 +2158,20 @@ export interface components {
             };
         };
         JsonValue: unknown;
+        /** KeyCreate */
+        KeyCreate: {
+            /**
+             * Admin
+             * @description An admin key also manages the account, its keys, connections and sub-accounts and reads MEP; other keys read and write people, events and flows
+             * @default false
+             */
+            admin: boolean;
+            /**
+             * Name
+             * @description A label for the key
+             */
+            name: string;
+        };
         /**
          * Notify
          * @description Tell someone inside the business (a store manager, a sales rep).
@@ -3128,6 +3229,59 @@ export interface components {
              * @description Which version (default newest)
              */
             version?: number | null;
+        };
+        /** TestRunCreate */
+        TestRunCreate: {
+            /**
+             * Days
+             * @description How long the run lasts on its clock
+             * @default 7
+             */
+            days: number;
+            /** Events */
+            events?: components["schemas"]["TestRunEvent"][];
+            /**
+             * People
+             * @description Synthetic people p1..pN with a name, phone and email (default 100)
+             */
+            people?: number | null;
+            /**
+             * Profiles
+             * @description The people, as POST /people/batch takes them (instead of `people`)
+             */
+            profiles?: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Version
+             * @description Default: the newest
+             */
+            version?: number | null;
+        };
+        /** TestRunEvent */
+        TestRunEvent: {
+            /**
+             * At
+             * @description An offset from the start (PT2H, P1D) or an instant; default the start
+             */
+            at?: string | null;
+            /**
+             * Name
+             * @description The event, e.g. CartAbandoned
+             */
+            name: string;
+            /**
+             * Person
+             * @description An externalId of the run's people, or "*"
+             */
+            person: string;
+            /**
+             * Properties
+             * @description The event's properties
+             */
+            properties?: {
+                [key: string]: unknown;
+            };
         };
         /**
          * UpdateProfile
@@ -7759,6 +7913,12 @@ export interface operations {
             query?: {
                 /** @description all or N */
                 version?: string;
+                /** @description With it, `series`: the flow figures by hour or day (flow's zone). */
+                by?: ("hour" | "day") | null;
+                /** @description The series' start: an instant, or a date (its start in the flow's zone). */
+                from?: string | null;
+                /** @description The series' end (excluded); default now. */
+                to?: string | null;
             };
             header?: never;
             path: {
@@ -7847,6 +8007,89 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_test_run_api_v1_flows__flow_id__test_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The flow's id */
+                flow_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestRunCreate"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -8497,6 +8740,316 @@ export interface operations {
     health_api_v1_health_get: {
         parameters: {
             query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_keys_api_v1_keys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_key_api_v1_keys_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    revoke_key_api_v1_keys__key_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key's id */
+                key_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input; details name each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    read_mep_api_v1_mep_get: {
+        parameters: {
+            query?: {
+                /** @description The calendar month, e.g. 2026-11 (default: the current month in the account's time zone); only the last 3 months, the current included */
+                month?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;

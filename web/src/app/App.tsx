@@ -7,6 +7,8 @@ import { FlowList } from "../flows/FlowList";
 import { LaunchPage } from "../flows/LaunchPage";
 import { People } from "../people/People";
 import { Profile } from "../people/Profile";
+import { Mep } from "../mep/Mep";
+import { Reports } from "../reports/Reports";
 import { SandboxMessages } from "../sandbox/SandboxMessages";
 import { follow, match, useLocation } from "./router";
 
@@ -22,6 +24,8 @@ function Nav({ path }: { path: string }) {
     ["/", "All communications"],
     ["/people", "People"],
     ["/sandbox/messages", "Messages sent"],
+    ["/reports", "Reports"],
+    ["/mep", "MEP"],
   ];
   return (
     <nav aria-label="Main">
@@ -43,6 +47,8 @@ function Page({ path }: { path: string }) {
   if (params) return <Profile personId={Number(params.id)} />;
   if (path === "/people") return <People />;
   if (path === "/sandbox/messages") return <SandboxMessages />;
+  if (path === "/reports") return <Reports />;
+  if (path === "/mep") return <Mep />;
   if (path === "/" || path === "/flows") return <FlowList />;
   return (
     <main>

@@ -20,6 +20,7 @@ import { FlowSettings } from "./FlowSettings";
 import { AUDIENCE_SOURCES, patchVersion } from "./InPlace";
 import { SidePanel } from "./SidePanel";
 import { Versions } from "./Versions";
+import { TestRun, type TestRunResult } from "../testrun/TestRun";
 import { useEditor, type Problem } from "./store";
 
 type SaveState = "saved" | "unsaved" | "saving" | "failed";
@@ -39,7 +40,15 @@ export function describe(doc: FlowDocument, p: Problem): string {
   return `Flow — ${p.field ? `${p.field}: ` : ""}${p.message}`;
 }
 
-function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance["elements"] | null }) {
+function Canvas({
+  editable,
+  metrics,
+  testRun,
+}: {
+  editable: boolean;
+  metrics: Performance["elements"] | null;
+  testRun: TestRunResult | null;
+}) {
   const doc = useEditor((s) => s.doc)!;
   const selected = useEditor((s) => s.selected);
   const problems = useEditor((s) => s.problems);
@@ -86,6 +95,14 @@ function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance
           family: n.family,
           problems: counts[n.id] ?? 0,
           metrics: metrics ? (metrics[n.id] ?? {}) : null,
+          testRun: !testRun || n.kind === "exit"
+            ? null
+            : n.id === ENTRY
+              ? { entered: testRun.flow.profilesInFlow ?? 0, sent: 0 }
+              : {
+                  entered: testRun.elements[n.id]?.totalEngagements ?? 0,
+                  sent: testRun.elements[n.id]?.messagesSent ?? 0,
+                },
           slot: n.slot,
           where: n.kind === "exit" ? n.ariaLabel.replace(/^Exit after/, "after") : undefined,
           editable,
@@ -94,7 +111,7 @@ function Canvas({ editable, metrics }: { editable: boolean; metrics: Performance
           onAdd,
         },
       })),
-    [graph, counts, metrics, editable, selected, onSelect, onAdd],
+    [graph, counts, metrics, testRun, editable, selected, onSelect, onAdd],
   );
   const edges: FlowEdge[] = useMemo(
     () =>
@@ -266,6 +283,11 @@ function Editor({ flow }: { flow: Flow }) {
   const performance = usePerformance(flow.id, "all", !editable);
   const panel = useEditor((s) => s.panel);
   const show = useEditor((s) => s.show);
+  // The Test run's counts show on the nodes while its panel is open, and go with it.
+  const [testRun, setTestRun] = useState<TestRunResult | null>(null);
+  useEffect(() => {
+    if (panel !== "testrun") setTestRun(null);
+  }, [panel]);
 
   const current = doc ? JSON.stringify(doc) : saved;
   const dirty = current !== saved;
@@ -371,6 +393,9 @@ function Editor({ flow }: { flow: Flow }) {
           <button type="button" aria-pressed={panel === "performance"} onClick={() => show(panel === "performance" ? null : "performance")}>
             View flow performance
           </button>
+          <button type="button" aria-pressed={panel === "testrun"} onClick={() => show(panel === "testrun" ? null : "testrun")}>
+            Test run
+          </button>
           {!editable && <Lifecycle flow={flow} />}
           {editable && (
             <>
@@ -426,10 +451,14 @@ function Editor({ flow }: { flow: Flow }) {
       )}
       <div className="editor-body">
         <ReactFlowProvider>
-          <Canvas editable={editable} metrics={editable ? null : (performance.data?.elements ?? {})} />
+          <Canvas
+            editable={editable}
+            metrics={editable || testRun ? null : (performance.data?.elements ?? {})}
+            testRun={panel === "testrun" ? testRun : null}
+          />
         </ReactFlowProvider>
         {panel ? (
-          <aside className="side wide" aria-label={{ settings: "Flow settings", versions: "Versions", performance: "Flow performance" }[panel]}>
+          <aside className="side wide" aria-label={{ settings: "Flow settings", versions: "Versions", performance: "Flow performance", testrun: "Test run" }[panel]}>
             {panel === "settings" && (
               <FlowSettings
                 doc={doc}
@@ -443,6 +472,17 @@ function Editor({ flow }: { flow: Flow }) {
             )}
             {panel === "versions" && <Versions flow={flow} />}
             {panel === "performance" && <PerformancePanel flowId={flow.id} doc={doc} versions={flow.versions} />}
+            {panel === "testrun" && (
+              <TestRun
+                flowId={flow.id}
+                version={flow.version}
+                doc={doc}
+                beforeRun={save}
+                result={testRun}
+                onResult={setTestRun}
+                describe={(p) => describe(doc, p)}
+              />
+            )}
             <button type="button" onClick={() => show(null)}>
               Close panel
             </button>

@@ -19,6 +19,8 @@ export interface NodeData extends Record<string, unknown> {
   family?: string;
   problems: number;
   metrics?: { totalEngagements?: number; messagesSent?: number } | null;
+  /** The counts of the Test run open beside the canvas (null: none). */
+  testRun?: { entered: number; sent: number } | null;
   slot?: Slot;
   where?: string;
   editable: boolean;
@@ -54,6 +56,15 @@ function Metrics({ metrics }: { metrics: NodeData["metrics"] }) {
   );
 }
 
+function TestRunBadge({ counts }: { counts: NodeData["testRun"] }) {
+  if (!counts) return null;
+  return (
+    <span className="node-test-run">
+      Test run: {counts.entered} entered{counts.sent ? ` · ${counts.sent} sent` : ""}
+    </span>
+  );
+}
+
 export const EntryNode = memo(function EntryNode({ id, data }: NodeProps<FlowNode>) {
   return (
     <div className={`node node-entry${data.selected ? " is-selected" : ""}`}>
@@ -61,6 +72,7 @@ export const EntryNode = memo(function EntryNode({ id, data }: NodeProps<FlowNod
         <span className="node-kind">Entry point</span>
         <span className="node-name">{data.label}</span>
         <Problems count={data.problems} />
+        <TestRunBadge counts={data.testRun} />
       </button>
       <Handle type="source" position={Position.Bottom} isConnectable={false} />
     </div>
@@ -82,6 +94,7 @@ export const ElementNode = memo(function ElementNode({ id, data }: NodeProps<Flo
         <span className="node-name">{data.label}</span>
         <Problems count={data.problems} />
         <Metrics metrics={data.metrics} />
+        <TestRunBadge counts={data.testRun} />
       </button>
       <Handle type="source" position={Position.Bottom} isConnectable={false} />
     </div>

@@ -10,7 +10,7 @@ export interface Problem {
   message: string;
 }
 
-export type Panel = "settings" | "versions" | "performance";
+export type Panel = "settings" | "versions" | "performance" | "testrun";
 
 interface Editor {
   flowId: number | null;

@@ -35,6 +35,13 @@ class AccountUpdate(Strict):
         description='Traffic prices per message part by channel, e.g. {"sms": {"default": '
         '0.05, "HR": 0.04}, "email": 0.001}; a provider\'s reported price replaces them',
     )
+    mepSubscription: int | None = Field(
+        None,
+        ge=0,
+        le=10**12,
+        description="The monthly engaged persons the subscription includes (0: none set); "
+        "the MEP dashboard shows the month's use of it",
+    )
 
 
 def _check_zone(zone: str) -> None:
@@ -54,6 +61,8 @@ def _out(account: store.Account) -> dict[str, Any]:
         "allowPrivateUrls": account.allow_private_urls,
         "prices": account.prices or {},
         "createdAt": format_micros(account.created_at),
+        "parent": account.parent_id,
+        "mepSubscription": account.mep_subscription,
     }
 
 
@@ -61,14 +70,18 @@ def _out(account: store.Account) -> dict[str, Any]:
 def create_account(
     body: AccountCreate, who: Caller = Depends(admin), ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
-    """Create another account and answer with its first admin key (shown only this once)."""
+    """Create another account, a sub-account of the caller's (its admin sees the
+    sub-account's MEP, never its people or flows), and answer with its first admin key
+    (shown only this once)."""
     if who.account_id != store.DEFAULT_ACCOUNT_ID:
         raise Forbidden("only an admin key of the default account may create accounts")
     _check_zone(body.timezone)
     now = ctx.now_micros()
 
     def write(conn: Any) -> dict[str, Any]:
-        account = store.create_account(conn, name=body.name, timezone=body.timezone, now=now)
+        account = store.create_account(
+            conn, name=body.name, timezone=body.timezone, now=now, parent_id=who.account_id
+        )
         key = store.create_key(conn, account_id=account.id, name="first key", admin=True, now=now)
         return {**_out(account), "apiKey": key}
 
@@ -95,6 +108,8 @@ def update_account(
         changes["timezone"] = body.timezone
     if body.allowPrivateUrls is not None:
         changes["allow_private_urls"] = body.allowPrivateUrls
+    if body.mepSubscription is not None:
+        changes["mep_subscription"] = body.mepSubscription or None
     if body.prices is not None:
         problems = ProblemList()
         table = check_prices(body.prices, problems)

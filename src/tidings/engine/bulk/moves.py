@@ -22,7 +22,7 @@ from tidings.domain.journey.uniform import UniformMove
 from tidings.engine.bulk.context import Context
 from tidings.engine.dispatch import hand_over
 from tidings.engine.programs import Compiled, apply_moved
-from tidings.store import traces
+from tidings.store import mep, traces
 from tidings.store.counts import PEOPLE_ONCE, add_counters, add_visits_of, mark_active
 from tidings.store.participations import Row, set_entry_detail, set_moved
 
@@ -97,15 +97,21 @@ def record(
         for start in range(0, len(ids), STEPS_CHUNK):
             listed = ", ".join(str(int(i)) for i in ids[start : start + STEPS_CHUNK])
             traces.copy_steps(conn, listed, move.element, lines, at)
-    # people counted once: their first entry, engagement or goal (store/counts.py)
+    # people counted once: a first engagement or goal (store/counts.py)
     once = {f"#{n.name}" for n in move.counts if n.element is None and n.name in PEOPLE_ONCE}
-    add_visits_of(conn, ids, sorted(set(move.visited) | once), at)
+    add_visits_of(
+        conn, (c.account_id, c.flow_id, c.version), ids, sorted(set(move.visited) | once), at
+    )
     counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    if entry:  # the set-based paths enter only people never in the flow: first entries
+        for version in (c.version, 0):
+            counters[(c.account_id, c.flow_id, version, "", "people.profilesInFlow")] += len(ids)
     for count in move.counts:
         key = (c.account_id, c.flow_id, c.version, count.element or "", count.name)
         counters[key] += count.by * len(ids)
     if counters:
         add_counters(conn, counters, at)
+    mep.add_entered(conn, c.account_id, c.flow_id, ids if entry else (), at)  # MEP
     mark_active(conn, [c.flow_id], at)
 
 

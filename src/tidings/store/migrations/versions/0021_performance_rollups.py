@@ -5,13 +5,12 @@ Revises: 0020
 Create Date: 2026-12-04 17:30:00.000000
 
 `flow_series` keeps the flow figures by UTC hour (store/counts.py). People are counted once
-through `element_visits`: a visit of a pseudo-element `#profilesInFlow`, `#activeProfiles`
-or `#goalPerformers` is the person's first entry, engagement or goal in the version, and
-version 0 rows hold the same over all versions; each new visit adds to a counter
-(`uniqueEngagements` of the element, `people.*` of the flow), so the performance answer
-reads counters only. The existing visits and entries are carried over here; goals and
-engagements met before this migration are carried over as their counters were (per
-participation, an upper bound), since no row says which person met them.
+in counters (`uniqueEngagements` of an element, `people.*` of the flow; version 0: all
+versions), so the performance answer reads counters only (store/counts.py says how they
+are kept). The existing visits and entries are carried over here; goals and engagements
+met before this migration are carried over as their counters were (per participation, an
+upper bound), since no row says which person met them. `accounts.mep_subscription` is the
+MEP a subscription includes (the MEP dashboard shows the month's use of it).
 """
 
 from __future__ import annotations
@@ -51,30 +50,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("flow_id", "version", "hour", "name", name="pk_flow_series"),
         sqlite_with_rowid=False,
     )
+    op.add_column("accounts", sa.Column("mep_subscription", sa.BigInteger()))
     run = op.execute
-    # the people who entered each version, and all versions (version 0), as visits
-    run(
-        "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
-        "SELECT DISTINCT account_id, flow_id, version, '#profilesInFlow', person_id "
-        "FROM participations WHERE true ON CONFLICT DO NOTHING"
-    )
-    run(
-        "INSERT INTO element_visits (account_id, flow_id, version, element, person_id) "
-        "SELECT DISTINCT account_id, flow_id, 0, element, person_id FROM element_visits "
-        "WHERE version > 0 ON CONFLICT DO NOTHING"
-    )
-    # their counters: an element's unique engagements, the flow's people
+    # an element's unique engagements and the flow's people, as counters
     run(
         "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value) "
         "SELECT account_id, flow_id, version, element, 'uniqueEngagements', count(*) "
-        "FROM element_visits WHERE element NOT LIKE '#%' "
-        "GROUP BY account_id, flow_id, version, element"
+        "FROM element_visits GROUP BY account_id, flow_id, version, element"
     )
     run(
         "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value) "
-        "SELECT account_id, flow_id, version, '', 'people.profilesInFlow', count(*) "
-        "FROM element_visits WHERE element = '#profilesInFlow' "
-        "GROUP BY account_id, flow_id, version"
+        "SELECT account_id, flow_id, version, '', 'people.profilesInFlow', "
+        "count(DISTINCT person_id) FROM participations GROUP BY account_id, flow_id, version"
+    )
+    run(
+        "INSERT INTO flow_counters (account_id, flow_id, version, element, name, value) "
+        "SELECT account_id, flow_id, 0, '', 'people.profilesInFlow', "
+        "count(DISTINCT person_id) FROM participations GROUP BY account_id, flow_id"
     )
     for name in ("activeProfiles", "goalPerformers"):
         run(
@@ -97,3 +89,5 @@ def downgrade() -> None:
     )
     op.execute("DELETE FROM element_visits WHERE version = 0 OR element LIKE '#%'")
     op.drop_table("flow_series")
+    # not batch mode, which would copy `accounts` (see 0020): ALTER TABLE DROP COLUMN
+    op.drop_column("accounts", "mep_subscription")

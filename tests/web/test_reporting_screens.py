@@ -1,0 +1,53 @@
+"""The screens of issue #17 in real Chromium: the MEP dashboard (the month's engaged
+persons, per account, the top flows and the subscription's use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.web.conftest import Api, shot, sign_in
+
+pytestmark = pytest.mark.slow  # a real server and a real browser
+
+GREETING: dict[str, Any] = {
+    "name": "Greeting",
+    "entry": {"type": "api"},
+    "settings": {"reentry": {"enabled": True}},
+    "elements": [{"id": "hi", "type": "send_sms", "from": "Shop", "text": "Hi"}],
+}
+
+
+def enter(api: Api, flow: int, who: str) -> None:
+    api.call("POST", f"/flows/{flow}/participants", 202, json={"person": {"externalId": who}})
+
+
+def test_the_mep_dashboard_shows_the_months_engaged_persons(page: Any, api: Api) -> None:
+    api.call("PATCH", "/account", json={"mepSubscription": 200})
+    first = api.call("POST", "/flows", 201, json=GREETING)["id"]
+    second = api.call("POST", "/flows", 201, json={**GREETING, "name": "Second greeting"})["id"]
+    for flow in (first, second):
+        api.call("POST", f"/flows/{flow}/launch")
+    for who in ("ana", "ivo", "eva"):
+        enter(api, first, who)
+    enter(api, first, "ana")  # again: still one engaged person
+    enter(api, second, "ana")  # another flow: still one
+    enter(api, second, "mia")
+    api.call("POST", "/clock/advance", json={"by": "PT1M"})
+    sign_in(page, api.key, "/")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="MEP").click()
+    figures = page.get_by_label("MEP highlights")
+    expect(figures.get_by_text("Total MEP").locator("xpath=..")).to_contain_text("4")
+    expect(figures.get_by_text("Subscription").locator("xpath=..")).to_contain_text("4 of 200 (2%)")
+    accounts = page.get_by_role("table", name="MEP per account")
+    expect(accounts.get_by_role("row").filter(has_text="Shop")).to_contain_text("4")
+    top = page.get_by_role("table", name="Top flows")
+    expect(top.get_by_role("row", name="Greeting 3", exact=True)).to_be_visible()
+    expect(top.get_by_role("row", name="Second greeting 1", exact=True)).to_be_visible()
+    # the months that can be chosen: this one and the two before it
+    options = page.get_by_label("Month").locator("option")
+    expect(options).to_have_count(3)
+    shot(page, "mep-dashboard")

@@ -247,7 +247,7 @@ def test_the_flow_and_channels_reports_are_the_performance_figures(
         ({"type": "participants", "flow": 1, "colour": "red"}, "colour"),
         ({"type": "participants", "flow": 1, "name": ""}, "name"),
         ({"type": "participants", "flow": 1, "name": "x" * 201}, "name"),
-        ({"type": "mep", "month": "2026-11"}, "type"),
+        ({"type": "mep", "month": "2020-01"}, "month"),  # older than the last 3 months
         ({"type": "imports", "flow": 1}, "type"),
         ({"type": "mep", "month": "11/2026"}, "month"),
         ({"type": "mep"}, "month"),
@@ -368,3 +368,43 @@ def test_an_unescaped_name_never_reaches_the_header(api: Api) -> None:
     assert "set-cookie" not in {k.lower() for k in answer.headers}
     assert disposition.startswith('attachment; filename="Caj _x_Set-Cookie_ a_b.csv"')
     assert "filename*=UTF-8''%C4%8Caj%20%22x%22%0D%0ASet-Cookie" in disposition
+
+
+def test_an_mep_report_has_the_guides_columns_and_needs_an_admin_key(
+    api: Api, other_api: Api
+) -> None:
+    doc = {
+        "name": "Greeting",
+        "entry": {"type": "api"},
+        "settings": {"reentry": {"enabled": True}},
+        "elements": [{"id": "hi", "type": "wait", "duration": "PT1M"}],
+    }
+    flow = int(launched(api, doc)["id"])
+    for who in ("ana", "ivo", "ana"):  # ana twice: one engaged person
+        answer = api.post(f"/flows/{flow}/participants", json={"person": {"externalId": who}})
+        assert answer.status_code == 202, answer.text
+        advance(api, "PT2M")
+    month = now(api).strftime("%Y-%m")  # the test accounts' zone is UTC
+    created = ask(api, type="mep", month=month)
+    report = finished(api, created["id"])
+    assert report["status"] == "ready", report
+    assert report["accounts"] == [api.account_id]
+    rows = csv_rows(download(api, created["id"]).content)
+    assert rows[0] == ["Person ID", "Engaged At", "Billed At", "Campaign ID", "Campaign Name"]
+    assert sorted(r[0] for r in rows[1:]) == ["ana", "ivo"]
+    assert {(r[2], r[3], r[4]) for r in rows[1:]} == {
+        (f"{month}-01T00:00:00Z", str(flow), "Greeting")
+    }
+    # another account is none of this one's: 422 naming it; a key that is not admin: 403
+    answer = api.post(
+        "/reports", json={"type": "mep", "month": month, "accounts": [other_api.account_id]}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["details"][0]["field"] == "accounts.0"
+    plain = api.post("/keys", json={"name": "plain", "admin": False}).json()["key"]
+    answer = api.post(
+        "/reports",
+        json={"type": "mep", "month": month},
+        headers={"Authorization": f"Bearer {plain}"},
+    )
+    assert answer.status_code == 403, answer.text

@@ -3,7 +3,8 @@ function `(conn, account_id, request) -> (header, rows)` whose rows are an itera
 source of millions streams them from a cursor; the file writer takes one at a time).
 
 A type that is not in `SOURCES` is refused at `POST /reports` (422 naming `type`): to
-add one (MEP, SFTP imports), write its source and add it to `SOURCES` here.
+add one (SFTP imports), write its source and add it to `SOURCES` here (and its checks of
+the request, if any, to services/reports.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sqlalchemy import Connection
 from tidings.analytics.performance import flow_performance
 from tidings.domain.durations import parse_instant
 from tidings.domain.journey.run import GOAL, GOAL_VALUE
+from tidings.domain.months import parse_month
 from tidings.services.report_files import Cell
-from tidings.store import flows
+from tidings.store import flows, mep
 from tidings.store.reports import participation_rows
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -158,10 +160,29 @@ def participants_table(conn: Connection, account_id: int, request: ReportRequest
     return list(PARTICIPANT_HEADER), _participants(rows)
 
 
+# --- mep: one row per person and month, the first entry's (store/mep.py) ---------------
+
+
+def _mep(rows: Iterator[tuple[Any, ...]]) -> Iterator[Sequence[Cell]]:
+    for person, engaged_at, billed_at, flow_id, name in rows:
+        yield (person, parse_instant(engaged_at), parse_instant(billed_at), flow_id, name)
+
+
+def mep_table(conn: Connection, account_id: int, request: ReportRequest) -> Table:
+    """The month's engaged persons of the accounts asked for (checked, and the month
+    too, when the report was asked for), with exactly the guide's columns."""
+    month = parse_month(request.month or "")
+    assert month is not None
+    assert request.accounts is not None
+    rows = mep.report_rows(conn, request.accounts, month)
+    return list(mep.REPORT_COLUMNS), _mep(rows)
+
+
 SOURCES: dict[str, Source] = {
     "flow": flow_table,
     "channels": channels_table,
     "participants": participants_table,
+    "mep": mep_table,
 }
 SHEETS = {
     "flow": "Flow",

@@ -18,10 +18,12 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection
 
-from tidings.domain.errors import InvalidInput, NotFound, Problem, ProblemList
+from tidings.analytics.mep import asked_month
+from tidings.domain.errors import Forbidden, InvalidInput, NotFound, Problem, ProblemList
 from tidings.services.report_sources import SOURCES
 from tidings.store import flows
 from tidings.store import reports as store
+from tidings.store.accounts import family
 
 FLOW_TYPES = ("flow", "channels", "participants")
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
@@ -38,10 +40,14 @@ def create_report(
     version: int | None,
     month: str | None,
     accounts: list[int] | None,
+    admin: bool,
     now: int,
 ) -> dict[str, Any]:
     """A pending report: InvalidInput naming the field at fault, NotFound for a flow the
-    account does not have."""
+    account does not have, Forbidden for an MEP report without an admin key (as `GET
+    /mep`)."""
+    if type == "mep" and not admin:
+        raise Forbidden("an MEP report needs an admin key")
     problems = ProblemList()
     if type not in SOURCES:
         problems.add("type", f"{type} reports are not available yet")
@@ -63,6 +69,8 @@ def create_report(
                 message = f"flow {flow} has no version {version}"
                 raise InvalidInput([Problem("version", message)]) from None
         name = name or f"{type} {found.name}"
+    if type == "mep":
+        accounts = _mep_accounts(conn, account_id, month, accounts, now)
     if not name:
         name = f"{type} {month}" if month else f"{type} report"
     request: dict[str, Any] = {"flow": flow, "version": version, "month": month}
@@ -77,6 +85,24 @@ def create_report(
         request=request,
         now=now,
     )
+
+
+def _mep_accounts(
+    conn: Connection, account_id: int, month: str | None, accounts: list[int] | None, now: int
+) -> list[int]:
+    """The accounts an MEP report covers: those asked for, each the caller's account or
+    one of its sub-accounts (else InvalidInput naming it), or all of them; the month must
+    be one `GET /mep` answers (InvalidInput naming `month`)."""
+    asked_month(conn, account_id, month, now)
+    family_ids = [a[0] for a in family(conn, account_id)]
+    if accounts is None:
+        return family_ids
+    problems = ProblemList()
+    for n, other in enumerate(accounts):
+        if other not in family_ids:
+            problems.add(f"accounts.{n}", "not this account nor one of its sub-accounts")
+    problems.raise_if_any()
+    return sorted(set(accounts))
 
 
 def file_name(name: str, format: str) -> str:

@@ -38,9 +38,14 @@ class ReportCreate(Strict):
     version: int | None = Field(
         None, ge=1, le=999_999, description="One version of the flow (default: all)."
     )
-    month: str | None = Field(None, max_length=7, description="YYYY-MM (mep).")
+    month: str | None = Field(
+        None, max_length=7, description="YYYY-MM (mep: one of the last 3 months, admin keys)."
+    )
     accounts: list[int] | None = Field(
-        None, max_length=1000, description="The accounts an MEP report covers."
+        None,
+        max_length=1000,
+        description="The accounts an MEP report covers: the caller's and its sub-accounts' "
+        "ids (default: all of them).",
     )
     format: Literal["csv", "xlsx"] = Field("csv", description="csv (UTF-8) or xlsx")
 
@@ -61,6 +66,7 @@ def create_report(
             version=body.version,
             month=body.month,
             accounts=body.accounts,
+            admin=who.admin,
             now=now,
         )
     )

@@ -408,3 +408,23 @@ def test_an_mep_report_has_the_guides_columns_and_needs_an_admin_key(
         headers={"Authorization": f"Bearer {plain}"},
     )
     assert answer.status_code == 403, answer.text
+
+
+def test_a_report_named_after_a_long_flow_name_fits(api: Api) -> None:
+    define_events(api)
+    long_name = "日" * 255
+    flow = api.post(
+        "/flows",
+        json={
+            "name": long_name,
+            "entry": {"type": "event", "event": "CartAbandoned"},
+            "elements": [{"id": "wait", "type": "wait", "duration": "P1D"}],
+        },
+    )
+    assert flow.status_code == 201, flow.text
+    created = ask(api, type="participants", flow=flow.json()["id"])
+    assert created["name"] == f"participants {long_name}"[:200]
+    assert finished(api, created["id"])["status"] == "ready"
+    answer = download(api, created["id"])
+    assert csv_rows(answer.content) == [PARTICIPANT_HEADER]  # a draft: nobody yet
+    assert 'filename="participants.csv"' in answer.headers["content-disposition"]

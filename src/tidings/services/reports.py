@@ -68,7 +68,7 @@ def create_report(
             except NotFound:
                 message = f"flow {flow} has no version {version}"
                 raise InvalidInput([Problem("version", message)]) from None
-        name = name or f"{type} {found.name}"
+        name = name or f"{type} {found.name}"[:200]
     if type == "mep":
         accounts = _mep_accounts(conn, account_id, month, accounts, now)
     if not name:

@@ -252,6 +252,10 @@ def test_the_flow_and_channels_reports_are_the_performance_figures(
         ({"type": "mep", "month": "11/2026"}, "month"),
         ({"type": "mep"}, "month"),
         ({"type": "participants", "version": 1}, "flow"),
+        ({"type": "flow", "flow": 1, "month": "2026-11"}, "month"),
+        ({"type": "channels", "flow": 1, "accounts": [1]}, "accounts"),
+        ({"type": "mep", "month": "2026-11", "flow": 1}, "flow"),
+        ({"type": "mep", "month": "2026-11", "accounts": ["x"]}, "accounts.0"),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(api: Api, body: dict[str, Any], field: str) -> None:

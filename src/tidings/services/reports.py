@@ -59,6 +59,14 @@ def create_report(
         problems.add("month", "a month is written YYYY-MM, e.g. 2026-11")
     elif type == "mep" and month is None:
         problems.add("month", "an MEP report needs the month (YYYY-MM)")
+    # what a type would not read is refused, not ignored
+    if type != "mep":
+        if month is not None:
+            problems.add("month", "only an MEP report covers a month")
+        if accounts is not None:
+            problems.add("accounts", "only an MEP report covers accounts")
+    elif flow is not None:
+        problems.add("flow", "an MEP report covers accounts, not a flow")
     problems.raise_if_any()
     if flow is not None:
         found = flows.read_flow(conn, account_id, flow)  # another account's: NotFound

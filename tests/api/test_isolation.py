@@ -23,6 +23,7 @@ PATCHES: dict[str, dict[str, Any]] = {
     "catalogs": {"name": "stolen"},
     "items": {"values": {"title": "stolen"}},
     "connections": {"name": "stolen"},
+    "test-runs": {"people": 1, "days": 1},
 }
 
 
@@ -91,7 +92,7 @@ def test_no_endpoint_lets_another_account_reach_these_ids(api: Api, other_api: A
             # (tests/channels/test_connections_api.py refuses unknown and forged ones)
             continue
         resource = path.removeprefix("/api/v1/").split("/")[0]
-        if path.endswith(("/participants", "/audience")):
+        if path.endswith(("/participants", "/audience", "/test-runs")):
             resource = path.rsplit("/", 1)[1]
         elif "/items" in path:
             resource = "items"

@@ -3,6 +3,7 @@ persons, per account, the top flows and the subscription's use)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,3 +52,36 @@ def test_the_mep_dashboard_shows_the_months_engaged_persons(page: Any, api: Api)
     options = page.get_by_label("Month").locator("option")
     expect(options).to_have_count(3)
     shot(page, "mep-dashboard")
+
+
+def test_a_report_is_created_and_downloaded_from_the_reports_page(page: Any, api: Api) -> None:
+    flow = api.call("POST", "/flows", 201, json=GREETING)["id"]
+    api.call("POST", f"/flows/{flow}/launch")
+    for who in ("ana", "=cmd"):  # a name a spreadsheet would run as a formula
+        enter(api, flow, who)
+    api.call("POST", "/clock/advance", json={"by": "PT1M"})
+    sign_in(page, api.key, "/")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    form = page.get_by_role("form", name="Create report")
+    form.get_by_label("Report type").select_option(label="People of a flow")
+    form.get_by_label("Flow", exact=True).select_option(label="Greeting")
+    form.get_by_label("Report name").fill("Greeting people")
+    form.get_by_role("button", name="Create report").click()
+    row = page.get_by_role("table", name="Reports").get_by_role("row", name="Greeting people")
+    expect(row).to_contain_text("ready", timeout=30_000)
+    with page.expect_download() as done:
+        row.get_by_role("button", name="Download Greeting people").click()
+    download = done.value
+    assert download.suggested_filename == "Greeting people.csv"
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("Person ID")
+    assert "'=cmd" in text
+    assert "ana" in text
+    shot(page, "reports")
+
+    # a bad request is answered on the form, naming the field
+    form.get_by_label("Report type").select_option(label="People of a flow")
+    form.get_by_label("Flow", exact=True).select_option(label="Choose a flow")
+    form.get_by_role("button", name="Create report").click()
+    expect(page.get_by_role("alert")).to_contain_text("flow")

@@ -12,11 +12,11 @@ export interface Report {
   type: string;
   format: string;
   status: "pending" | "ready" | "failed";
-  error?: string | null;
+  reason?: string | null;
   rows?: number | null;
   size?: number | null;
   createdAt: string;
-  readyAt?: string | null;
+  finishedAt?: string | null;
   flow?: number | null;
 }
 
@@ -83,6 +83,10 @@ export function Reports() {
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    if (NEEDS_FLOW.has(type) && !flow) {
+      setFailure("flow: choose the flow the report is about");
+      return;
+    }
     const body: Record<string, unknown> = { type, format, name: name || REPORT_TYPES.find(([t]) => t === type)?.[1] };
     if (NEEDS_FLOW.has(type) && flow) body.flow = Number(flow);
     if (NEEDS_FLOW.has(type) && version) body.version = Number(version);
@@ -96,7 +100,7 @@ export function Reports() {
       <form className="report-form" aria-label="Create report" onSubmit={submit}>
         <label className="field">
           Report type
-          <select value={type} onChange={(e) => setType(e.target.value)}>
+          <select aria-label="Report type" value={type} onChange={(e) => setType(e.target.value)}>
             {REPORT_TYPES.map(([value, label]) => (
               <option key={value} value={value}>
                 {label}
@@ -108,7 +112,7 @@ export function Reports() {
           <>
             <label className="field">
               Flow
-              <select value={flow} onChange={(e) => setFlow(e.target.value)}>
+              <select aria-label="Flow" value={flow} onChange={(e) => setFlow(e.target.value)}>
                 <option value="">Choose a flow</option>
                 {flows.data?.items.map((f) => (
                   <option key={f.id} value={String(f.id)}>
@@ -131,7 +135,7 @@ export function Reports() {
         )}
         <label className="field">
           Format
-          <select value={format} onChange={(e) => setFormat(e.target.value)}>
+          <select aria-label="Format" value={format} onChange={(e) => setFormat(e.target.value)}>
             <option value="csv">CSV</option>
             <option value="xlsx">XLSX</option>
           </select>
@@ -165,7 +169,7 @@ export function Reports() {
               <td>{REPORT_TYPES.find(([t]) => t === r.type)?.[1] ?? r.type}</td>
               <td>{r.format.toUpperCase()}</td>
               <td>{when(r.createdAt)}</td>
-              <td>{r.status === "failed" ? `failed: ${r.error ?? ""}` : r.status}</td>
+              <td>{r.status === "failed" ? `failed: ${r.reason ?? ""}` : r.status}</td>
               <td>{r.rows ?? ""}</td>
               <td>
                 {r.status === "ready" && (

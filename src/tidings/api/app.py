@@ -28,6 +28,7 @@ from tidings.api.routes import (
     performance,
     sandbox,
     segments,
+    sftp,
     system,
     tags,
     templates,
@@ -72,6 +73,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         cluster,
         connections,
         webhooks,
+        sftp,
     ):
         api.include_router(module.router)
     app.include_router(api)

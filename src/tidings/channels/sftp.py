@@ -14,6 +14,7 @@ import fnmatch
 import posixpath
 import stat
 from dataclasses import dataclass
+from typing import cast
 
 import asyncssh
 
@@ -136,7 +137,7 @@ async def _fetch(target: Target, path: str, skip: frozenset[str]) -> list[Fetche
                 continue
             async with sftp.open(name, "rb") as handle:
                 data = await handle.read()
-            out.append(Fetched(name, data if isinstance(data, bytes) else data.encode()))
+            out.append(Fetched(name, cast(bytes, data)))
         return out
 
 

@@ -3,7 +3,7 @@
 
 `SftpStandin(root, username, password)` serves `root` (chrooted: the client's `/` is
 `root`) on 127.0.0.1, port 0 (a free one, `s.port`), on an event loop of its own thread:
-`with SftpStandin(...) as s:`. Password authentication only; the host key is generated at
+`with SftpStandin(...) as s:`. Password authentication only (`s.password`, random unless given); the host key is generated at
 start (`s.host_key`: its public key as `ssh-ed25519 AAAA...`, what a connection pins).
 `s.logins` counts the successful logins.
 """
@@ -11,6 +11,7 @@ start (`s.host_key`: its public key as `ssh-ed25519 AAAA...`, what a connection 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -37,10 +38,10 @@ class _Server(asyncssh.SSHServer):
 
 
 class SftpStandin:
-    def __init__(self, root: Path, *, username: str = "tidings", password: str = "secret"):
+    def __init__(self, root: Path, *, username: str = "tidings", password: str | None = None):
         self.root = root
         self.username = username
-        self.password = password
+        self.password = password or secrets.token_urlsafe(16)
         self.key = asyncssh.generate_private_key("ssh-ed25519")
         self.host_key = self.key.export_public_key().decode().strip()
         self.port = 0

@@ -3,8 +3,9 @@
 
 `SftpStandin(root, username, password)` serves `root` (chrooted: the client's `/` is
 `root`) on 127.0.0.1, port 0 (a free one, `s.port`), on an event loop of its own thread:
-`with SftpStandin(...) as s:`. Password authentication only (`s.password`, random unless given); the host key is generated at
-start (`s.host_key`: its public key as `ssh-ed25519 AAAA...`, what a connection pins).
+`with SftpStandin(...) as s:`. Password authentication only (`s.password`, random unless
+given); the host key is generated at start (`s.host_key`: its public key as
+`ssh-ed25519 AAAA...`, what a connection pins).
 `s.logins` counts the successful logins.
 """
 

@@ -36,9 +36,7 @@ def write(server: SftpStandin, name: str, text: str) -> None:
     (Path(server.root) / "in" / name).write_text(text, encoding="utf-8")
 
 
-def test_a_file_is_imported_its_valid_rows_entered_and_counted(
-    api: Api, sftp: SftpStandin
-) -> None:
+def test_a_file_is_imported_its_valid_rows_entered_and_counted(api: Api, sftp: SftpStandin) -> None:
     old = api.post("/people", json={"emails": ["old@example.com"], "firstName": "Old"})
     assert old.status_code in (200, 201), old.text
     connect(api, sftp)
@@ -111,9 +109,7 @@ def test_a_new_file_is_imported_on_the_next_poll_and_an_unchanged_one_never_agai
     api.post(f"/flows/{flow_id}/cancel")
 
 
-def test_a_wrong_password_is_an_error_row_and_the_polls_go_on(
-    api: Api, sftp: SftpStandin
-) -> None:
+def test_a_wrong_password_is_an_error_row_and_the_polls_go_on(api: Api, sftp: SftpStandin) -> None:
     made = connect(api, sftp, password="wrong-password")
     write(sftp, "a.csv", HEADER + "ext-p,+385911230009,,Pat,,,\n")
     flow_id = launch(api, flow())
@@ -179,9 +175,7 @@ def test_an_unreachable_server_or_a_missing_path_is_an_error_row(
     api.post(f"/flows/{down}/cancel")
 
 
-def test_the_import_table_exports_as_csv_with_formulas_escaped(
-    api: Api, sftp: SftpStandin
-) -> None:
+def test_the_import_table_exports_as_csv_with_formulas_escaped(api: Api, sftp: SftpStandin) -> None:
     connect(api, sftp, name="=cmd")  # a name a spreadsheet would run
     write(sftp, "a.csv", HEADER + "ext-c,+385911230011,,Cat,,,\n")
     flow_id = launch(api, flow(name="=cmd"))

@@ -93,7 +93,7 @@ def _checked(fields: dict[str, Any], kept: dict[str, str] | Any) -> dict[str, An
             problems.add("privateKey", str(exc))
     elif password is not None:
         secrets = {"password": password}
-    if not secrets:
+    if not secrets and password is None and key is None:
         problems.add("password", "give a password or a privateKey")
     host = str(fields.get("host") or "").strip()
     if not host or any(c.isspace() or c in "/@?#" for c in host):

@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from tidings.store.changes import enqueue
 from tidings.store.database import Database
 from tidings.store.definitions import attribute_types
 from tidings.store.people import PersonWrite, Written, write_people
+from tidings.store.person_refs import find_people
 from tidings.store.sftp import SftpVersion
 
 log = logging.getLogger(__name__)
@@ -282,7 +284,24 @@ class _File:
 
 def _people(conn: Connection, account_id: int, rows: list[Row], at: int) -> list[tuple[int, Row]]:
     """Create or update the people of `rows` (by externalId, else phone, else email; rows
-    naming one person fold into one change); answer (person id, row) of each."""
+    naming one person fold into one change); answer (person id, row) of each. People new
+    by an externalId named once in the part are created set-based (`create_people`);
+    everyone else goes through `write_people`, as the people API writes them."""
+    named = Counter(r.external_id for r in rows if r.external_id is not None)
+    known = find_people(conn, account_id, list(named))
+    new = [r for r in rows if r.external_id is not None and named[r.external_id] == 1]
+    new = [r for r in new if r.external_id not in known]
+    created = store.create_people(
+        conn, account_id, [(r.external_id or "", r.changes) for r in new], at
+    )
+    rest = [r for r in rows if r.external_id is None or r.external_id not in created]
+    out = [(created[r.external_id], r) for r in new if r.external_id is not None]
+    return out + _write(conn, account_id, rest, at)
+
+
+def _write(conn: Connection, account_id: int, rows: list[Row], at: int) -> list[tuple[int, Row]]:
+    if not rows:
+        return []
     by_phone = store.people_by_contact(
         conn, account_id, "phone", [r.phone for r in rows if r.external_id is None and r.phone]
     )
@@ -296,11 +315,11 @@ def _people(conn: Connection, account_id: int, rows: list[Row], at: int) -> list
         if row.external_id is not None:
             writes.append(PersonWrite(row.changes, external_id=row.external_id))
         else:
-            known = (by_phone.get(row.phone) if row.phone else None) or (
+            found = (by_phone.get(row.phone) if row.phone else None) or (
                 by_email.get(row.email) if row.email else None
             )
-            if known is not None:
-                writes.append(PersonWrite(row.changes, person_id=known))
+            if found is not None:
+                writes.append(PersonWrite(row.changes, person_id=found))
             else:
                 key = f"p:{row.phone}" if row.phone else f"e:{row.email}"
                 earlier = fresh.get(key)

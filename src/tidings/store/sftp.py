@@ -14,11 +14,15 @@ import io
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
 from tidings.domain.lifecycle import Status
+from tidings.domain.people import STANDARD_ATTRIBUTES, PersonChanges, merge_attributes
+from tidings.store.dialect import dialect_of_conn, insert_values, json_param, param
+from tidings.store.person_refs import find_people
 from tidings.store.tables import (
     flow_versions,
     person_contacts,
@@ -389,3 +393,58 @@ def people_by_contact(
         ).all()
         found.update((r[0], int(r[1])) for r in rows)
     return found
+
+
+# --- new people of an import, set-based ------------------------------------------------------
+
+
+def create_people(
+    conn: Connection,
+    account_id: int,
+    items: Sequence[tuple[str, PersonChanges]],
+    now: int,
+) -> dict[str, int]:
+    """Create a person for each (externalId, changes) (externalIds new to the account and
+    distinct): multi-row INSERTs of the people and their contacts, as `people.write_people`
+    would write them (no tags, companies or consent); answer externalId -> id."""
+    if not items:
+        return {}
+    dialect = dialect_of_conn(conn)
+    p, j = param(dialect), json_param(dialect)
+    columns = list(STANDARD_ATTRIBUTES.values())
+    rows: list[tuple[Any, ...]] = []
+    for external_id, changes in items:
+        standard = changes.standard
+        attributes = merge_attributes({}, changes.attributes)
+        rows.append(
+            (
+                account_id,
+                external_id,
+                *[standard.get(name) for name in STANDARD_ATTRIBUTES],
+                orjson.dumps(attributes).decode() if attributes else None,
+                now,
+                now,
+            )
+        )
+    marks = ", ".join([p] * (2 + len(columns)) + [j, p, p])
+    insert_values(
+        conn,
+        f"INSERT INTO people (account_id, external_id, {', '.join(columns)}, attributes, "
+        "created_at, updated_at)",
+        marks,
+        rows,
+    )
+    ids = find_people(conn, account_id, [external_id for external_id, _ in items])
+    contacts: list[tuple[Any, ...]] = []
+    for external_id, changes in items:
+        pid = ids[external_id]
+        for kind, values in (("phone", changes.phones), ("email", changes.emails)):
+            for n, value in enumerate(dict.fromkeys(values or ())):
+                contacts.append((account_id, pid, kind, value, n))
+    insert_values(
+        conn,
+        "INSERT INTO person_contacts (account_id, person_id, kind, value, position)",
+        ", ".join([p] * 5),
+        contacts,
+    )
+    return ids

@@ -19,12 +19,13 @@ import csv
 import functools
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import phonenumbers
+from phonenumbers import PhoneMetadata
 
 from tidings.domain.people import (
     STANDARD_ATTRIBUTES,
@@ -172,10 +173,60 @@ def fast_phone(raw: str) -> str:
     if _E164.fullmatch(raw):
         code, national = _split(raw)
         if code is not None and national[:1] not in ("", "0"):
-            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-            if phonenumbers.is_valid_number(number):
+            matcher = _matcher(code, len(national))
+            if matcher is not None:
+                if matcher(national):
+                    return raw
+            elif phonenumbers.is_valid_number(
+                phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            ):
                 return raw
     return normalize_phone(raw)
+
+
+# The number types `phonenumbers` tells a valid number by (its `_number_type_helper`):
+# a number is valid when the general pattern and one of these match it whole.
+_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matcher(code: int, length: int) -> Callable[[str], bool] | None:
+    """Whether a national number of `length` digits of country `code` is valid, as
+    `phonenumbers.is_valid_number` decides it, in one or two regular expressions (the
+    general pattern, the types' patterns as one alternation); None for a code of several
+    regions (+1, +7, +44...), which take `is_valid_number` itself."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code) or ()
+    if len(regions) != 1:
+        return None
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, regions[0])
+    if metadata is None:
+        return None
+
+    def pattern(desc: Any) -> str | None:
+        if desc is None or not desc.national_number_pattern:
+            return None
+        if desc.possible_length and length not in desc.possible_length:
+            return None
+        return str(desc.national_number_pattern)
+
+    general = pattern(metadata.general_desc)
+    types = [p for p in (pattern(getattr(metadata, t)) for t in _TYPES) if p is not None]
+    if general is None or not types:
+        return lambda _national: False
+    first = re.compile(general)
+    rest = re.compile("|".join(f"(?:{p})" for p in types))
+    return lambda national: bool(first.fullmatch(national) and rest.fullmatch(national))
 
 
 def _split(number: str) -> tuple[int | None, str]:

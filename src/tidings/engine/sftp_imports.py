@@ -44,6 +44,7 @@ from tidings.store.sftp import SftpVersion
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PART = 10_000  # rows a write creates and queues
+IN_FLIGHT = 2  # parts submitted to the writer and not written yet, at most
 Fence = Callable[[Connection], None]
 
 
@@ -221,6 +222,8 @@ class _File:
                 if len(part) == PART:
                     pending.append(self.db.submit(self._part(part)))
                     part = []
+                    if len(pending) > IN_FLIGHT:  # memory stays flat however long the file
+                        entered += pending.pop(0).result()
         if part:
             pending.append(self.db.submit(self._part(part)))
         for future in pending:

@@ -6,6 +6,7 @@ client checks the address again when it connects)."""
 
 from __future__ import annotations
 
+import re
 import socket
 from typing import Any
 
@@ -20,6 +21,7 @@ from tidings.store.accounts import read_account
 from tidings.store.sftp import SftpConnectionRow
 
 SECRETS = ("password", "privateKey")
+_HOST = re.compile(r"\[?[A-Za-z0-9._:%-]{1,253}\]?")
 
 
 def view(row: SftpConnectionRow) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def _checked(fields: dict[str, Any], kept: dict[str, str] | Any) -> dict[str, An
     if not secrets and password is None and key is None:
         problems.add("password", "give a password or a privateKey")
     host = str(fields.get("host") or "").strip()
-    if not host or any(c.isspace() or c in "/@?#" for c in host):
+    if not _HOST.fullmatch(host):
         problems.add("host", "a host name or IP address")
     host_key = str(fields.get("hostKey") or "").strip()
     try:
@@ -126,7 +128,7 @@ def _guard(host: str, allow_private: bool) -> None:
     if ip_literal(host) is None and not is_localhost_name(host):
         try:
             infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
+        except (OSError, UnicodeError, ValueError):
             infos = []  # not resolvable now: checked again when a poll connects
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     refused = refusal(host, addresses)

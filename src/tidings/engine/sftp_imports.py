@@ -44,7 +44,7 @@ from tidings.store.sftp import SftpVersion
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PART = 10_000  # rows a write creates and queues
-IN_FLIGHT = 2  # parts submitted to the writer and not written yet, at most
+IN_FLIGHT = 8  # parts submitted to the writer and not written yet, at most (80,000 rows)
 Fence = Callable[[Connection], None]
 
 

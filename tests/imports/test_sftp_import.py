@@ -19,7 +19,9 @@ from tests.imports.helpers import (
     person,
     sms,
 )
+from tidings.bootstrap import Tidings
 from tidings.channels.standins.sftp import SftpStandin, other_host_key
+from tidings.store import sftp as sftp_store
 
 HEADER = "externalId,phone,email,firstName,country,coupon,tier\n"
 GOOD_AND_BAD = HEADER + (
@@ -175,7 +177,9 @@ def test_an_unreachable_server_or_a_missing_path_is_an_error_row(
     api.post(f"/flows/{down}/cancel")
 
 
-def test_the_import_table_exports_as_csv_with_formulas_escaped(api: Api, sftp: SftpStandin) -> None:
+def test_the_import_table_exports_as_csv_with_formulas_escaped(
+    api: Api, sftp: SftpStandin, system: Tidings
+) -> None:
     connect(api, sftp, name="=cmd")  # a name a spreadsheet would run
     write(sftp, "a.csv", HEADER + "ext-c,+385911230011,,Cat,,,\n")
     flow_id = launch(api, flow(name="=cmd"))
@@ -186,4 +190,8 @@ def test_the_import_table_exports_as_csv_with_formulas_escaped(api: Api, sftp: S
     table = list(csv.reader(io.StringIO(answer.text)))
     assert table[0] == ["fetchedAt", "connection", "file", "total", "valid", "invalid", "error"]
     assert table[1][1:6] == ["'=cmd", "/in/a.csv", "1", "1", "0"]
+    with system.db.read() as conn:  # what the reports' `imports` type reads
+        header, rows = sftp_store.import_rows(conn, api.account_id, flow_id)
+        assert header == table[0]
+        assert [row[1:6] for row in rows] == [["=cmd", "/in/a.csv", 1, 1, 0]]
     api.post(f"/flows/{flow_id}/cancel")

@@ -248,7 +248,7 @@ def test_the_flow_and_channels_reports_are_the_performance_figures(
         ({"type": "participants", "flow": 1, "name": ""}, "name"),
         ({"type": "participants", "flow": 1, "name": "x" * 201}, "name"),
         ({"type": "mep", "month": "2020-01"}, "month"),  # older than the last 3 months
-        ({"type": "imports", "flow": 1}, "type"),
+        ({"type": "imports"}, "flow"),
         ({"type": "mep", "month": "11/2026"}, "month"),
         ({"type": "mep"}, "month"),
         ({"type": "participants", "version": 1}, "flow"),

@@ -31,6 +31,7 @@ from tidings.api.routes import (
     reports,
     sandbox,
     segments,
+    sftp,
     system,
     tags,
     templates,
@@ -80,6 +81,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         keys,
         mep,
         reports,
+        sftp,
     ):
         api.include_router(module.router)
     app.include_router(api)

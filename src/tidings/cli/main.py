@@ -347,6 +347,17 @@ def bench_test_run(
     print(json.dumps(test_run.run(people, days, runs)), flush=True)
 
 
+@bench.command("sftp-import")
+def bench_sftp_import(
+    rows: int = typer.Option(1_000_000, help="Rows of the CSV file imported."),
+) -> None:
+    """A CSV of N people on a loopback SFTP server imported by an sftp entry: rows/s into
+    the flow (people created and entered)."""
+    from tidings.bench import sftp_import
+
+    sftp_import.main(rows)
+
+
 @bench.command("performance")
 def bench_performance(
     participations: int = typer.Option(10_000_000, help="Participations in the store."),

@@ -21,13 +21,14 @@ from sqlalchemy import Connection
 from tidings.channels import ApiClient
 from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import from_micros, to_micros
-from tidings.engine import api_calls, housekeeping, sending
+from tidings.engine import api_calls, housekeeping, sending, sftp_imports
 from tidings.engine.dispatch import dispatch_once
 from tidings.engine.engine import Engine
 from tidings.engine.failures import VersionFailed
 from tidings.engine.scope import LeaseLost
 from tidings.store import due as store_due
 from tidings.store import flows, outbox, provider_outbox, secrets, traces
+from tidings.store import sftp as store_sftp
 from tidings.store.database import Database
 from tidings.store.outbox import has_due_calls, has_pending_sends
 
@@ -36,6 +37,7 @@ log = logging.getLogger("tidings.engine")
 # Real-time audiences are re-read this often on the real clock (micros); new members of
 # their segments and tags enter then. The virtual clock re-reads them at every step.
 AUDIENCE_REFRESH = 10 * 1_000_000
+SFTP_LOOK = 1_000_000  # real clock: how often to look for sftp polls that are due
 PRUNE_EVERY = 60 * 1_000_000  # the trace retention is enforced once a minute (micros)
 GATHER_BELOW = 200
 GATHER_SECONDS = 0.01
@@ -83,6 +85,7 @@ class Runner:
         self._answers: list[Any] = []  # real clock: answers not settled yet
         self._sent: list[Any] = []  # real clock: providers' answers not settled yet
         self._audiences_at = 0
+        self._sftp_at = 0
 
     # --- the work ------------------------------------------------------------------------
 
@@ -133,6 +136,18 @@ class Runner:
             done += self._fenced(
                 lambda conn: housekeeping.refresh_realtime(conn, at, partitions=partitions)
             )
+        if leads and (self.clock.virtual or at - self._sftp_at >= SFTP_LOOK):
+            self._sftp_at = at
+            polls = sftp_imports.due(self.db, at)
+            if polls:
+                done += sftp_imports.poll_all(
+                    self.db,
+                    scope.fence,
+                    polls,
+                    at,
+                    partitions=partitions,
+                    allow_private=self.allow_private_urls,
+                )
         if leads and (self.clock.virtual or at - self._pruned_at >= PRUNE_EVERY):
             self._pruned_at = at
             done += self._prune(at - self.trace_retention)
@@ -319,7 +334,11 @@ class Runner:
 
     def next_due(self) -> datetime | None:
         with self.db.read() as conn:
-            found = [store_due.next_due(conn), housekeeping.next_due(conn)]
+            found = [
+                store_due.next_due(conn),
+                housekeeping.next_due(conn),
+                store_sftp.next_poll(conn),
+            ]
         values = [f for f in found if f is not None]
         return from_micros(min(values)) if values else None
 

@@ -3,8 +3,8 @@ function `(conn, account_id, request) -> (header, rows)` whose rows are an itera
 source of millions streams them from a cursor; the file writer takes one at a time).
 
 A type that is not in `SOURCES` is refused at `POST /reports` (422 naming `type`): to
-add one (SFTP imports), write its source and add it to `SOURCES` here (and its checks of
-the request, if any, to services/reports.py).
+add one, write its source and add it to `SOURCES` here (and its checks of the request,
+if any, to services/reports.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tidings.domain.durations import parse_instant
 from tidings.domain.journey.run import GOAL, GOAL_VALUE
 from tidings.domain.months import parse_month
 from tidings.services.report_files import Cell
-from tidings.store import flows, mep
+from tidings.store import flows, mep, sftp
 from tidings.store.reports import participation_rows
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -178,11 +178,30 @@ def mep_table(conn: Connection, account_id: int, request: ReportRequest) -> Tabl
     return list(mep.REPORT_COLUMNS), _mep(rows)
 
 
+# --- imports: the import performance table of an sftp flow (store/sftp.py) -------------
+
+
+def imports_table(conn: Connection, account_id: int, request: ReportRequest) -> Table:
+    """The flow's SFTP imports, newest first, as `GET /flows/{id}/imports` lists them."""
+    flows.read_flow(conn, account_id, _flow_id(request))  # deleted since: the report fails
+    header, rows = sftp.import_rows(conn, account_id, _flow_id(request))
+
+    def typed() -> Iterator[Sequence[Cell]]:
+        for row in rows:
+            yield [
+                parse_instant(v) if h == "fetchedAt" and v else v
+                for h, v in zip(header, row, strict=True)
+            ]
+
+    return header, typed()
+
+
 SOURCES: dict[str, Source] = {
     "flow": flow_table,
     "channels": channels_table,
     "participants": participants_table,
     "mep": mep_table,
+    "imports": imports_table,
 }
 SHEETS = {
     "flow": "Flow",

@@ -25,7 +25,7 @@ from tidings.store import flows
 from tidings.store import reports as store
 from tidings.store.accounts import family
 
-FLOW_TYPES = ("flow", "channels", "participants")
+FLOW_TYPES = ("flow", "channels", "participants", "imports")
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 

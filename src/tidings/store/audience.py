@@ -183,6 +183,22 @@ def enqueue_audience(
     return bundles.close()
 
 
+def enqueue_people(
+    conn: Connection,
+    account_id: int,
+    flow_id: int,
+    people_ids: Iterable[int],
+    *,
+    now: int,
+    partitions: int,
+) -> int:
+    """Queue a plain entry of each of these people (in id order) in bundles, as an
+    audience's are (an sftp import's valid rows without flow variables)."""
+    bundles = _Bundles(conn, account_id, flow_id, now=now, partitions=partitions)
+    bundles.add(sorted(set(people_ids)))
+    return bundles.close()
+
+
 class _Bundles:
     """Entries into a flow queued as bundles, people given in id order: on PostgreSQL of
     one partition each (engines lease partitions); on SQLite one engine holds them all,

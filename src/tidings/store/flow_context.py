@@ -12,6 +12,7 @@ from tidings.domain.people import STANDARD_TYPES
 from tidings.store.catalogs import catalog_types
 from tidings.store.connections import of_account
 from tidings.store.definitions import attribute_types, event_types
+from tidings.store.sftp import connection_names
 from tidings.store.tables import flow_versions, flows, segments, tags
 
 
@@ -40,6 +41,7 @@ def validation_context(
         taken_inbound=frozenset(taken_inbound(conn, account_id, but=flow_id)),
         flow_id=flow_id,
         connections={c.id: frozenset(c.channels) for c in of_account(conn, account_id)},
+        sftp_connections=connection_names(conn, account_id),
     )
 
 

@@ -758,3 +758,57 @@ report_chunks = Table(
     Column("data", LargeBinary, nullable=False),
     PrimaryKeyConstraint("report_id", "seq"),
 )
+
+# --- SFTP imports (issue #17, migration 0019) ------------------------------------------------
+# An account's SFTP servers (`/sftp-connections`): the password or private key is stored
+# whole and never answered (store/sftp.py); `host_key` pins the server's public key.
+sftp_connections = Table(
+    "sftp_connections",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("name", String(200), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("username", String(255), nullable=False),
+    Column("secrets", Json, nullable=False),  # {"password"} or {"privateKey"}: never answered
+    Column("host_key", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# When each running sftp entry polls next (engine/sftp_imports.py): a version without a
+# row polls at once.
+sftp_polls = Table(
+    "sftp_polls",
+    metadata,
+    _account(),
+    Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("polled_at", BigInteger, nullable=False),
+    Column("next_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("flow_id", "version"),
+)
+
+# The import performance table: a file imported (its name and checksum: imported once),
+# or a poll that failed (`error`, never a secret).
+sftp_imports = Table(
+    "sftp_imports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _account(),
+    Column("flow_id", Id, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("fetched_at", BigInteger, nullable=False),
+    Column("connection", String(200), nullable=False),
+    Column("file", String(1024)),
+    Column("checksum", String(64)),
+    Column("total", Integer, nullable=False),
+    Column("valid", Integer, nullable=False),
+    Column("invalid", Integer, nullable=False),
+    Column("error", String(500)),
+    Index("ix_sftp_imports_flow", "flow_id", "id"),
+    Index("ix_sftp_imports_file", "flow_id", "file", "checksum"),
+    sqlite_autoincrement=True,
+)

@@ -44,6 +44,14 @@ class ValidationContext:
     """This flow's own id when it is stored already; None for a document not yet saved."""
     connections: Mapping[int, frozenset[str]] | None = None
     """Connection id -> the channels it carries; None: connections are not checked."""
+    sftp_connections: Mapping[int, str] | None = None
+    """SFTP connection id -> name; None: an sftp entry's connection is not checked."""
+
+    def knows_sftp_connection(self, ref: str) -> bool:
+        known = self.sftp_connections
+        if known is None:
+            return True
+        return ref in known.values() or (ref.isdigit() and len(ref) < 19 and int(ref) in known)
 
     def event_types(self, name: str) -> Mapping[str, ValueType] | None:
         """The property types of event `name`, standard events included; None if unknown."""

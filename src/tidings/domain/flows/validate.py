@@ -103,7 +103,9 @@ def _entry(c: Checker) -> None:
     elif isinstance(entry, InboundEntry):
         _inbound(c, entry)
     elif isinstance(entry, SftpEntry):
-        c.require(entry.connection, "entry.connection", "choose the SFTP connection", None)
+        named = c.require(entry.connection, "entry.connection", "choose the SFTP connection", None)
+        if named and entry.connection and not c.ctx.knows_sftp_connection(entry.connection):
+            c.add("entry.connection", f"there is no SFTP connection {entry.connection!r}")
         c.require(entry.path, "entry.path", "enter the path of the files", None)
         c.duration(
             entry.every,

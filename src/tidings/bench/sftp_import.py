@@ -1,0 +1,88 @@
+"""`tidings bench sftp-import --rows N`: a CSV file of N people (externalId, phone, email,
+firstName) on a loopback SFTP server (asyncssh, in this process), imported by an sftp
+entry of a flow whose first element is a wait: timed from the poll (`POST /clock/advance`
+on a launched flow) until every person is created and inside the flow."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from tidings.bench.launch import call
+from tidings.bench.population import populate
+from tidings.bench.scratch import scratch
+from tidings.bench.server import BENCH_KEY, running_server
+from tidings.channels.standins.sftp import SftpStandin
+
+FLOW: dict[str, Any] = {
+    "name": "SFTP import bench",
+    "entry": {"type": "sftp", "connection": "bench", "path": "/in/*.csv", "every": "PT1H"},
+    "elements": [{"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P365D"}],
+}
+
+
+def write_file(path: Path, rows: int) -> int:
+    """The CSV of `rows` distinct, valid people; answer its size in bytes."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write("externalId,phone,email,firstName\n")
+        for i in range(rows):
+            out.write(f"p{i},+38591{i:07d},user{i}@example.com,Name{i % 1000}\n")
+    return path.stat().st_size
+
+
+def _count(path: Path, sql: str) -> int:
+    with sqlite3.connect(path, timeout=60) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def run(rows: int) -> dict[str, Any]:
+    folder = scratch("tidings-bench-sftp-")
+    (folder / "files" / "in").mkdir(parents=True)
+    size = write_file(folder / "files" / "in" / "people.csv", rows)
+    path = folder / "sftp.db"
+    url = f"sqlite:///{path}"
+    populate(url, people_count=0, api_key=BENCH_KEY)
+    with SftpStandin(folder / "files") as sftp, running_server(url, clock="virtual") as server:
+        call(server.port, "PATCH", "/account", {"allowPrivateUrls": True})
+        call(server.port, "POST", "/event-definitions", {"name": "Ping"})
+        call(
+            server.port,
+            "POST",
+            "/sftp-connections",
+            {
+                "name": "bench",
+                "host": "127.0.0.1",
+                "port": sftp.port,
+                "username": sftp.username,
+                "password": sftp.password,
+                "hostKey": sftp.host_key,
+            },
+        )
+        flow = call(server.port, "POST", "/flows", FLOW)
+        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        started = time.perf_counter()
+        call(server.port, "POST", "/clock/advance", {"by": "PT0S"})
+        elapsed = time.perf_counter() - started
+        imported = call(server.port, "GET", f"/flows/{flow['id']}/imports")["items"]
+        rss = server.peak_rss_mb()
+    inside = _count(path, "SELECT count(*) FROM participations")
+    people = _count(path, "SELECT count(*) FROM people")
+    if not imported or imported[0]["valid"] != rows or inside != rows or people != rows:
+        raise RuntimeError(f"imported {imported[:1]}, {people} people, {inside} inside")
+    return {
+        "workload": "sftp-import",
+        "rows": rows,
+        "fileMb": round(size / 2**20, 1),
+        "seconds": round(elapsed, 2),
+        "rowsPerSecond": round(rows / elapsed),
+        "serverPeakRssMb": rss,
+        "target": ">= 50,000 rows/s into the flow (people created and entered)",
+        "meetsTarget": rows / elapsed >= 50_000,
+    }
+
+
+def main(rows: int) -> None:
+    print(json.dumps(run(rows)), flush=True)

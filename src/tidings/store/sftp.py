@@ -1,0 +1,450 @@
+"""SFTP imports (DESIGN.md, Reports, MEP and SFTP imports): an account's SFTP connections,
+when each running sftp entry polls next, and the import performance table.
+
+Connection rows carry their secret (`password` or `privateKey`) whole: only
+`services/sftp` shapes what a client sees ("set"). An import row is a file imported
+(by name and checksum: a file with both already imported into the flow is not imported
+again) or a poll that failed (`error`, which never holds a secret).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from tidings.domain.durations import format_micros
+from tidings.domain.errors import NotFound
+from tidings.domain.lifecycle import Status
+from tidings.domain.people import STANDARD_ATTRIBUTES, PersonChanges, merge_attributes
+from tidings.store.dialect import dialect_of_conn, insert_values, json_param, param
+from tidings.store.person_refs import find_people
+from tidings.store.tables import (
+    flow_versions,
+    person_contacts,
+    sftp_connections,
+    sftp_imports,
+    sftp_polls,
+)
+
+CHUNK = 500
+
+
+class SftpConnectionRow(NamedTuple):
+    id: int
+    account_id: int
+    name: str
+    host: str
+    port: int
+    username: str
+    secrets: Mapping[str, str]
+    host_key: str
+    created_at: int
+    updated_at: int
+
+
+_COLUMNS = (
+    sftp_connections.c.id,
+    sftp_connections.c.account_id,
+    sftp_connections.c.name,
+    sftp_connections.c.host,
+    sftp_connections.c.port,
+    sftp_connections.c.username,
+    sftp_connections.c.secrets,
+    sftp_connections.c.host_key,
+    sftp_connections.c.created_at,
+    sftp_connections.c.updated_at,
+)
+
+
+def _row(r: Any) -> SftpConnectionRow:
+    return SftpConnectionRow(
+        int(r.id),
+        int(r.account_id),
+        r.name,
+        r.host,
+        int(r.port),
+        r.username,
+        dict(r.secrets or {}),
+        r.host_key,
+        r.created_at,
+        r.updated_at,
+    )
+
+
+# --- connections ---------------------------------------------------------------------------
+
+
+def create_connection(
+    conn: Connection, account_id: int, values: Mapping[str, Any], now: int
+) -> SftpConnectionRow:
+    """`values`: name, host, port, username, secrets, host_key."""
+    created = conn.execute(
+        insert(sftp_connections)
+        .values(account_id=account_id, **values, created_at=now, updated_at=now)
+        .returning(sftp_connections.c.id)
+    ).scalar_one()
+    return read_connection(conn, account_id, int(created))
+
+
+def read_connection(conn: Connection, account_id: int, connection_id: int) -> SftpConnectionRow:
+    found = conn.execute(
+        select(*_COLUMNS).where(
+            sftp_connections.c.account_id == account_id, sftp_connections.c.id == connection_id
+        )
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"SFTP connection {connection_id} not found")
+    return _row(found)
+
+
+def list_connections(
+    conn: Connection, account_id: int, *, limit: int, offset: int
+) -> list[SftpConnectionRow]:
+    rows = conn.execute(
+        select(*_COLUMNS)
+        .where(sftp_connections.c.account_id == account_id)
+        .order_by(sftp_connections.c.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [_row(r) for r in rows]
+
+
+def update_connection(
+    conn: Connection, account_id: int, connection_id: int, values: Mapping[str, Any], now: int
+) -> SftpConnectionRow:
+    read_connection(conn, account_id, connection_id)
+    conn.execute(
+        update(sftp_connections)
+        .where(sftp_connections.c.account_id == account_id, sftp_connections.c.id == connection_id)
+        .values(**values, updated_at=now)
+    )
+    return read_connection(conn, account_id, connection_id)
+
+
+def delete_connection(conn: Connection, account_id: int, connection_id: int) -> None:
+    read_connection(conn, account_id, connection_id)
+    conn.execute(
+        delete(sftp_connections).where(
+            sftp_connections.c.account_id == account_id, sftp_connections.c.id == connection_id
+        )
+    )
+
+
+def connection_names(conn: Connection, account_id: int) -> dict[int, str]:
+    """id -> name of the account's SFTP connections (what flow validation reads)."""
+    rows = conn.execute(
+        select(sftp_connections.c.id, sftp_connections.c.name).where(
+            sftp_connections.c.account_id == account_id
+        )
+    ).all()
+    return {int(r.id): r.name for r in rows}
+
+
+def find_connection(conn: Connection, account_id: int, ref: str) -> SftpConnectionRow | None:
+    """The account's connection named `ref`, else the one whose id `ref` spells."""
+    named = conn.execute(
+        select(*_COLUMNS)
+        .where(sftp_connections.c.account_id == account_id, sftp_connections.c.name == ref)
+        .order_by(sftp_connections.c.id)
+        .limit(1)
+    ).first()
+    if named is not None:
+        return _row(named)
+    if ref.isdigit() and len(ref) < 19:
+        try:
+            return read_connection(conn, account_id, int(ref))
+        except NotFound:
+            return None
+    return None
+
+
+# --- polls ---------------------------------------------------------------------------------
+
+
+class SftpVersion(NamedTuple):
+    account_id: int
+    flow_id: int
+    version: int
+    document: Mapping[str, Any]
+    launched_at: int
+    next_at: int | None  # None: never polled
+
+
+def sftp_versions(conn: Connection) -> list[SftpVersion]:
+    """Every active version whose entry is `sftp`, with its next poll."""
+    rows = conn.execute(
+        select(
+            flow_versions.c.account_id,
+            flow_versions.c.flow_id,
+            flow_versions.c.version,
+            flow_versions.c.document,
+            flow_versions.c.launched_at,
+            sftp_polls.c.next_at,
+        )
+        .select_from(
+            flow_versions.outerjoin(
+                sftp_polls,
+                (sftp_polls.c.flow_id == flow_versions.c.flow_id)
+                & (sftp_polls.c.version == flow_versions.c.version),
+            )
+        )
+        .where(flow_versions.c.status == Status.active.value)
+    ).all()
+    out: list[SftpVersion] = []
+    for r in rows:
+        entry = (r.document or {}).get("entry") or {}
+        if entry.get("type") == "sftp":
+            out.append(
+                SftpVersion(
+                    int(r.account_id),
+                    int(r.flow_id),
+                    int(r.version),
+                    r.document,
+                    int(r.launched_at or 0),
+                    r.next_at,
+                )
+            )
+    return out
+
+
+def next_poll(conn: Connection) -> int | None:
+    """The next instant an sftp entry polls (a version never polled: its launch)."""
+    due = [v.launched_at if v.next_at is None else v.next_at for v in sftp_versions(conn)]
+    return min(due) if due else None
+
+
+def set_poll(
+    conn: Connection, account_id: int, flow_id: int, version: int, polled_at: int, next_at: int
+) -> None:
+    conn.execute(
+        delete(sftp_polls).where(
+            sftp_polls.c.account_id == account_id,
+            sftp_polls.c.flow_id == flow_id,
+            sftp_polls.c.version == version,
+        )
+    )
+    conn.execute(
+        insert(sftp_polls).values(
+            account_id=account_id,
+            flow_id=flow_id,
+            version=version,
+            polled_at=polled_at,
+            next_at=next_at,
+        )
+    )
+
+
+# --- imports -------------------------------------------------------------------------------
+
+
+def imported_files(
+    conn: Connection, account_id: int, flow_id: int, names: Sequence[str]
+) -> set[tuple[str, str]]:
+    """(file, checksum) of those of `names` already imported into the flow."""
+    found: set[tuple[str, str]] = set()
+    wanted = list(dict.fromkeys(names))
+    for start in range(0, len(wanted), CHUNK):
+        rows = conn.execute(
+            select(sftp_imports.c.file, sftp_imports.c.checksum).where(
+                sftp_imports.c.account_id == account_id,
+                sftp_imports.c.flow_id == flow_id,
+                sftp_imports.c.file.in_(wanted[start : start + CHUNK]),
+                sftp_imports.c.checksum.is_not(None),
+            )
+        ).all()
+        found.update((r.file, r.checksum) for r in rows)
+    return found
+
+
+def add_import(
+    conn: Connection,
+    account_id: int,
+    flow_id: int,
+    version: int,
+    *,
+    fetched_at: int,
+    connection: str,
+    file: str | None,
+    checksum: str | None,
+    total: int,
+    valid: int,
+    invalid: int,
+    error: str | None,
+) -> None:
+    conn.execute(
+        insert(sftp_imports).values(
+            account_id=account_id,
+            flow_id=flow_id,
+            version=version,
+            fetched_at=fetched_at,
+            connection=connection[:200],
+            file=None if file is None else file[:1024],
+            checksum=checksum,
+            total=total,
+            valid=valid,
+            invalid=invalid,
+            error=None if error is None else error[:500],
+        )
+    )
+
+
+IMPORT_FIELDS = ("fetchedAt", "connection", "file", "total", "valid", "invalid", "error")
+
+
+def _import_json(r: Any) -> dict[str, Any]:
+    return {
+        "fetchedAt": format_micros(r.fetched_at),
+        "connection": r.connection,
+        "file": r.file,
+        "total": r.total,
+        "valid": r.valid,
+        "invalid": r.invalid,
+        "error": r.error,
+    }
+
+
+def _imports_query(account_id: int, flow_id: int) -> Any:
+    return (
+        select(sftp_imports)
+        .where(sftp_imports.c.account_id == account_id, sftp_imports.c.flow_id == flow_id)
+        .order_by(sftp_imports.c.fetched_at.desc(), sftp_imports.c.id.desc())
+    )
+
+
+def list_imports(
+    conn: Connection, account_id: int, flow_id: int, *, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The flow's imports, newest first."""
+    rows = conn.execute(_imports_query(account_id, flow_id).limit(limit).offset(offset)).all()
+    return [_import_json(r) for r in rows]
+
+
+def import_rows(
+    conn: Connection, account_id: int, flow_id: int
+) -> tuple[list[str], Iterator[list[Any]]]:
+    """The imports report of a flow: its header, and its rows newest first (cells as
+    read; a report writer escapes them), read in pages while the caller holds `conn`."""
+
+    def rows() -> Iterator[list[Any]]:
+        offset = 0
+        while True:
+            page = list_imports(conn, account_id, flow_id, limit=1000, offset=offset)
+            for item in page:
+                yield [item[f] for f in IMPORT_FIELDS]
+            if len(page) < 1000:
+                return
+            offset += len(page)
+
+    return list(IMPORT_FIELDS), rows()
+
+
+def imports_csv(conn: Connection, account_id: int, flow_id: int) -> str:
+    """The flow's imports as CSV; a cell a spreadsheet would run as a formula (it starts
+    with =, +, - or @) is escaped with a leading '."""
+    header, rows = import_rows(conn, account_id, flow_id)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def count_imports(conn: Connection, account_id: int, flow_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                sftp_imports.c.account_id == account_id, sftp_imports.c.flow_id == flow_id
+            )
+        ).scalar_one()
+    )
+
+
+# --- people by contact ---------------------------------------------------------------------
+
+
+def people_by_contact(
+    conn: Connection, account_id: int, kind: str, values: Sequence[str]
+) -> dict[str, int]:
+    """value -> the first person (by id) of the account with that phone or email."""
+    found: dict[str, int] = {}
+    wanted = list(dict.fromkeys(values))
+    for start in range(0, len(wanted), CHUNK):
+        rows = conn.execute(
+            select(person_contacts.c.value, func.min(person_contacts.c.person_id))
+            .where(
+                person_contacts.c.account_id == account_id,
+                person_contacts.c.kind == kind,
+                person_contacts.c.value.in_(wanted[start : start + CHUNK]),
+            )
+            .group_by(person_contacts.c.value)
+        ).all()
+        found.update((r[0], int(r[1])) for r in rows)
+    return found
+
+
+# --- new people of an import, set-based ------------------------------------------------------
+
+
+def create_people(
+    conn: Connection,
+    account_id: int,
+    items: Sequence[tuple[str, PersonChanges]],
+    now: int,
+) -> dict[str, int]:
+    """Create a person for each (externalId, changes) (externalIds new to the account and
+    distinct): multi-row INSERTs of the people and their contacts, as `people.write_people`
+    would write them (no tags, companies or consent); answer externalId -> id."""
+    if not items:
+        return {}
+    dialect = dialect_of_conn(conn)
+    p, j = param(dialect), json_param(dialect)
+    columns = list(STANDARD_ATTRIBUTES.values())
+    rows: list[tuple[Any, ...]] = []
+    for external_id, changes in items:
+        standard = changes.standard
+        attributes = merge_attributes({}, changes.attributes)
+        rows.append(
+            (
+                account_id,
+                external_id,
+                *[standard.get(name) for name in STANDARD_ATTRIBUTES],
+                orjson.dumps(attributes).decode() if attributes else None,
+                now,
+                now,
+            )
+        )
+    marks = ", ".join([p] * (2 + len(columns)) + [j, p, p])
+    insert_values(
+        conn,
+        f"INSERT INTO people (account_id, external_id, {', '.join(columns)}, attributes, "
+        "created_at, updated_at)",
+        marks,
+        rows,
+    )
+    ids = find_people(conn, account_id, [external_id for external_id, _ in items])
+    contacts: list[tuple[Any, ...]] = []
+    for external_id, changes in items:
+        pid = ids[external_id]
+        for kind, values in (("phone", changes.phones), ("email", changes.emails)):
+            for n, value in enumerate(dict.fromkeys(values or ())):
+                contacts.append((account_id, pid, kind, value, n))
+    insert_values(
+        conn,
+        "INSERT INTO person_contacts (account_id, person_id, kind, value, position)",
+        ", ".join([p] * 5),
+        contacts,
+    )
+    return ids

@@ -1,0 +1,73 @@
+"""The rows of an sftp import: the fast phone and email paths answer as `domain.people`
+does, and a row is valid only with a contact, every contact well-formed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tidings.domain.imports import check_row, columns_of, fast_email, fast_phone, read_csv
+from tidings.domain.people import normalize_email, normalize_phone
+from tidings.domain.values import ValueType
+
+
+def _same(fast: object, slow: object, raw: str) -> None:
+    try:
+        expected = slow(raw)  # type: ignore[operator]
+    except ValueError:
+        with pytest.raises(ValueError):
+            fast(raw)  # type: ignore[operator]
+        return
+    assert fast(raw) == expected  # type: ignore[operator]
+
+
+@given(st.from_regex(r"\+[0-9]{1,16}", fullmatch=True))
+def test_fast_phone_answers_as_normalize_phone(raw: str) -> None:
+    _same(fast_phone, normalize_phone, raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["+385911234567", "+14155552671", "+390612345678", "+44 20 7946 0018", "+1234", "12345"],
+)
+def test_fast_phone_on_known_numbers(raw: str) -> None:
+    _same(fast_phone, normalize_phone, raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ana@example.com",
+        "A.b+tag@Example.COM",
+        "a..b@example.com",
+        ".a@example.com",
+        "a@b",
+        "a@-x.com",
+        "üser@example.com",
+        "a@xn--bcher-kva.example",
+        "x" * 65 + "@example.com",
+        "not-an-email",
+    ],
+)
+def test_fast_email_answers_as_normalize_email(raw: str) -> None:
+    _same(fast_email, normalize_email, raw)
+
+
+def test_rows_need_a_contact_and_every_contact_well_formed() -> None:
+    header, rows = read_csv(
+        "\ufeffexternalId;phone;email;firstName;coupon;score\n"
+        "a;+385911234567;;Ana;C1;7\n"
+        "b;;bad;Bo;;\n"
+        "c;;;Cy;;\n"
+        "d;+385911234567;bad@;Di;;\n"
+        "e;;e@example.com;;;x\n".encode()
+    )
+    columns = columns_of(header, {"coupon": ValueType.text}, {"score": ValueType.integer})
+    checked = [check_row(cells, columns) for cells in rows]
+    assert [r is not None for r in checked] == [True, False, False, False, False]
+    first = checked[0]
+    assert first is not None
+    assert first.variables == {"coupon": "C1"}
+    assert first.changes.attributes == {"score": 7}
+    assert first.changes.standard == {"firstName": "Ana"}

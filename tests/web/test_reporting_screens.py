@@ -1,5 +1,6 @@
 """The screens of issue #17 in real Chromium: the MEP dashboard (the month's engaged
-persons, per account, the top flows and the subscription's use)."""
+persons, per account, the top flows and the subscription's use), Reports (created,
+downloaded) and a flow's SFTP import tab (against a real SFTP server on loopback)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.imports.helpers import connection
+from tests.imports.helpers import flow as sftp_flow
 from tests.web.conftest import Api, shot, sign_in
+from tidings.channels.standins.sftp import SftpStandin
 
 pytestmark = pytest.mark.slow  # a real server and a real browser
 
@@ -85,3 +89,32 @@ def test_a_report_is_created_and_downloaded_from_the_reports_page(page: Any, api
     form.get_by_label("Flow", exact=True).select_option(label="Choose a flow")
     form.get_by_role("button", name="Create report").click()
     expect(page.get_by_role("alert")).to_contain_text("flow")
+
+
+def test_the_sftp_import_tab_lists_each_fetch(page: Any, api: Api, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text(
+        "externalId,phone,email,firstName\n"
+        "ext-ana,+385911234567,ana@example.com,Ana\n"
+        "ext-bo,,not-an-email,Bo\n",
+        encoding="utf-8",
+    )
+    with SftpStandin(tmp_path, username="crm", password="pa55-word") as server:
+        api.call("PATCH", "/account", json={"allowPrivateUrls": True})
+        api.call("POST", "/sftp-connections", 201, json=connection(server))
+        made = api.call("POST", "/flows", 201, json=sftp_flow())
+        api.call("POST", f"/flows/{made['id']}/launch")
+        api.call("POST", "/clock/advance", json={"by": "PT1M"})
+    sign_in(page, api.key, f"/flows/{made['id']}")
+
+    page.get_by_role("button", name="SFTP imports").click()
+    table = page.get_by_role("table", name="Import performance")
+    row = table.get_by_role("row").filter(has_text="/in/a.csv")
+    expect(row.get_by_role("cell").nth(2)).to_have_text("2")  # total
+    expect(row.get_by_role("cell").nth(3)).to_have_text("1")  # valid
+    expect(row.get_by_role("cell").nth(4)).to_have_text("1")  # invalid
+    with page.expect_download() as done:
+        page.get_by_role("button", name="Export CSV").click()
+    exported = Path(done.value.path()).read_text(encoding="utf-8")
+    assert "/in/a.csv" in exported
+    shot(page, "sftp-imports")

@@ -15,6 +15,7 @@ import { ELEMENT_BY_TYPE, fieldLabel } from "./catalogue";
 import { addElement, elementsOf, ENTRY, type FlowDocument, type Slot } from "./document";
 import { elementLabel, toGraph } from "./graph";
 import { edgeTypes, nodeTypes, type FlowEdge, type FlowNode } from "./nodes";
+import { Imports } from "../imports/Imports";
 import { Performance as PerformancePanel, usePerformance, type PerformanceData } from "../performance/Performance";
 import { FlowSettings } from "./FlowSettings";
 import { AUDIENCE_SOURCES, patchVersion } from "./InPlace";
@@ -396,6 +397,11 @@ function Editor({ flow }: { flow: Flow }) {
           <button type="button" aria-pressed={panel === "testrun"} onClick={() => show(panel === "testrun" ? null : "testrun")}>
             Test run
           </button>
+          {doc.entry?.type === "sftp" && (
+            <button type="button" aria-pressed={panel === "imports"} onClick={() => show(panel === "imports" ? null : "imports")}>
+              SFTP imports
+            </button>
+          )}
           {!editable && <Lifecycle flow={flow} />}
           {editable && (
             <>
@@ -458,7 +464,7 @@ function Editor({ flow }: { flow: Flow }) {
           />
         </ReactFlowProvider>
         {panel ? (
-          <aside className="side wide" aria-label={{ settings: "Flow settings", versions: "Versions", performance: "Flow performance", testrun: "Test run" }[panel]}>
+          <aside className="side wide" aria-label={{ settings: "Flow settings", versions: "Versions", performance: "Flow performance", testrun: "Test run", imports: "SFTP imports" }[panel]}>
             {panel === "settings" && (
               <FlowSettings
                 doc={doc}
@@ -472,6 +478,7 @@ function Editor({ flow }: { flow: Flow }) {
             )}
             {panel === "versions" && <Versions flow={flow} />}
             {panel === "performance" && <PerformancePanel flowId={flow.id} doc={doc} versions={flow.versions} />}
+            {panel === "imports" && <Imports flowId={flow.id} />}
             {panel === "testrun" && (
               <TestRun
                 flowId={flow.id}

@@ -10,7 +10,7 @@ export interface Problem {
   message: string;
 }
 
-export type Panel = "settings" | "versions" | "performance" | "testrun";
+export type Panel = "settings" | "versions" | "performance" | "testrun" | "imports";
 
 interface Editor {
   flowId: number | null;

@@ -97,4 +97,5 @@ def running_server(
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=20)
         log.close()

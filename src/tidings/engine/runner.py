@@ -86,6 +86,9 @@ class Runner:
         self._sent: list[Any] = []  # real clock: providers' answers not settled yet
         self._audiences_at = 0
         self._sftp_at = 0
+        # real clock: the thread polling SFTP servers (a big file or a slow server must
+        # not hold the rounds that step everyone else), at most one at a time
+        self._sftp_thread: threading.Thread | None = None
 
     # --- the work ------------------------------------------------------------------------
 
@@ -138,9 +141,11 @@ class Runner:
             )
         if leads and (self.clock.virtual or at - self._sftp_at >= SFTP_LOOK):
             self._sftp_at = at
-            polls = sftp_imports.due(self.db, at)
+            busy = self._sftp_thread is not None and self._sftp_thread.is_alive()
+            polls = [] if busy else sftp_imports.due(self.db, at)
             if polls:
-                done += sftp_imports.poll_all(
+                poll = functools.partial(
+                    sftp_imports.poll_all,
                     self.db,
                     scope.fence,
                     polls,
@@ -148,6 +153,13 @@ class Runner:
                     partitions=partitions,
                     allow_private=self.allow_private_urls,
                 )
+                if self.clock.virtual:  # in the round: /clock/advance answers when done
+                    done += poll()
+                else:
+                    self._sftp_thread = threading.Thread(
+                        target=self._poll_beside, args=(poll,), name="tidings-sftp", daemon=True
+                    )
+                    self._sftp_thread.start()
         if leads and (self.clock.virtual or at - self._pruned_at >= PRUNE_EVERY):
             self._pruned_at = at
             done += self._prune(at - self.trace_retention)
@@ -384,8 +396,24 @@ class Runner:
             self._settle_answers()
         except Exception:
             log.exception("settling the last API answers failed; they will be tried again")
+        if self._sftp_thread is not None:
+            # a poll cut short is not recorded, so its file is imported again at the next
+            # poll (its first parts' people then enter again as the flow's re-entry
+            # settings allow); a stop waits a little for it, not for a silent server
+            self._sftp_thread.join(timeout=10)
         self._caller.close()
         self._sender.close()
+
+    def _poll_beside(self, poll: Callable[[], int]) -> None:
+        """Real clock: SFTP polls in their own thread; the entries they queue wake the
+        engine."""
+        try:
+            poll()
+        except LeaseLost as lost:
+            log.info("%s; the SFTP poll stopped", lost)
+        except Exception:
+            log.exception("an SFTP poll failed; it is tried again when due")
+        self._wake.set()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

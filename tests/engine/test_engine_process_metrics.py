@@ -45,7 +45,11 @@ def test_the_engine_process_figures_reach_the_api() -> None:
             failed = value(
                 after, "tidings_provider_errors_total", provider="sandbox", kind="failed"
             )
-            if failed >= 5 or time.monotonic() > deadline:
+            rounds = value(after, "tidings_engine_rounds_total")
+            # a round is counted when it ends, after the failures it counted: wait for both
+            if (failed >= 5 and rounds > value(before, "tidings_engine_rounds_total")) or (
+                time.monotonic() > deadline
+            ):
                 break
             time.sleep(0.1)
         assert failed == 5, "counted by the engine process, read by the API's"

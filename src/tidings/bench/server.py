@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -47,6 +48,17 @@ class Server:
 
 
 def free_port() -> int:
+    """A free loopback port below the kernel's ephemeral range (32768 and up on Linux):
+    a server restarted on the port it had (a crash test) must not find it taken by
+    the source port of some outgoing connection meanwhile."""
+    for _ in range(200):
+        port = secrets.randbelow(32000 - 20000) + 20000
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -39,12 +39,8 @@ CONTENT_TYPES = {
 }
 
 
-def escape(text: str) -> str:
+def escape(value: str) -> str:
     """A text cell as a spreadsheet shows it and never runs it (see the module doc)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _text(value: str) -> str:
     return "'" + value if value[:1] in FORMULA_SET else value
 
 
@@ -59,7 +55,7 @@ def _csv_cell(value: Cell) -> Any:
     if value is None:
         return ""
     if isinstance(value, str):
-        return _text(value)
+        return escape(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
@@ -73,7 +69,7 @@ def _same(value: Any) -> Any:
 
 # by the cell's exact type (a lookup, not a chain of isinstance: a million rows of nine)
 CSV_CELL: dict[type, Callable[[Any], Any]] = {
-    str: _text,
+    str: escape,
     int: _same,
     float: _same,
     bool: lambda v: "true" if v else "false",
@@ -82,11 +78,15 @@ CSV_CELL: dict[type, Callable[[Any], Any]] = {
 }
 
 
-def write_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]], sink: Sink) -> int:
-    """Write the file into `sink` piece by piece; answers how many rows (header aside)."""
+def write_csv(
+    header: Sequence[str], rows: Iterable[Sequence[Cell]], sink: Sink, *, bom: bool = True
+) -> int:
+    """Write the file into `sink` piece by piece; answers how many rows (header aside).
+    `bom`: the byte order mark Excel needs (a table other programs read may go without)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    buffer.write("\ufeff")
+    if bom:
+        buffer.write("\ufeff")
     writer.writerow([escape(h) for h in header])
     count = 0
     cell, other = CSV_CELL.get, _csv_cell

@@ -9,8 +9,6 @@ again) or a poll that failed (`error`, which never holds a secret).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -342,24 +340,6 @@ def import_rows(
             offset += len(page)
 
     return list(IMPORT_FIELDS), rows()
-
-
-def imports_csv(conn: Connection, account_id: int, flow_id: int) -> str:
-    """The flow's imports as CSV; a cell a spreadsheet would run as a formula (it starts
-    with =, +, - or @) is escaped with a leading '."""
-    header, rows = import_rows(conn, account_id, flow_id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return "" if value is None else value
 
 
 def count_imports(conn: Connection, account_id: int, flow_id: int) -> int:

@@ -32,6 +32,24 @@ interface Envelope {
 }
 
 /**
+ * A file the API answers (a report, an export), fetched with the key (a link cannot carry
+ * it) and saved under `filename`.
+ */
+export async function saveFile(path: string, filename: string): Promise<void> {
+  const key = useSession.getState().key;
+  const answer = await fetch(path, { headers: key ? { Authorization: `Bearer ${key}` } : {} });
+  if (!answer.ok) throw new ApiError(answer.status, "error", `the file is not there (${answer.status})`);
+  const url = URL.createObjectURL(await answer.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(url);
+}
+
+/**
  * The data of a call, or an ApiError with the API's own message. Many answers are typed
  * `{[k: string]: unknown}` by the server (it returns dicts); callers then name the shape.
  */

@@ -26,6 +26,16 @@ export interface ElementKind {
 }
 
 /** The families of the "Add element" menu and the "Replace with" list, in the guide's order. */
+/** A channel as the screens name it (performance, test run samples). */
+export const CHANNEL_NAMES: Record<string, string> = {
+  sms: "SMS",
+  email: "Email",
+  whatsapp: "WhatsApp",
+  viber: "Viber",
+  voice: "Voice",
+  push: "Push",
+};
+
 export const FAMILIES: Array<[ElementKind["family"], string]> = [
   ["channel", "Channels"],
   ["function", "Functions"],

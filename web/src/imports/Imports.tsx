@@ -1,10 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { ApiError } from "../api/client";
-import { useSession } from "../auth/session";
+import { api, saveFile, unwrap } from "../api/client";
 import { Pager } from "../app/Pager";
 import { when, type Page } from "../flows/types";
-import { call } from "../reports/call";
 
 export interface ImportRow {
   fetchedAt: string;
@@ -18,22 +16,6 @@ export interface ImportRow {
 
 const PAGE = 20;
 
-async function exportCsv(flowId: number): Promise<void> {
-  const key = useSession.getState().key;
-  const answer = await fetch(`/api/v1/flows/${flowId}/imports?format=csv`, {
-    headers: key ? { Authorization: `Bearer ${key}` } : {},
-  });
-  if (!answer.ok) throw new ApiError(answer.status, "error", `the export failed (${answer.status})`);
-  const url = URL.createObjectURL(await answer.blob());
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = `flow-${flowId}-imports.csv`;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  URL.revokeObjectURL(url);
-}
-
 /** The SFTP import tab of a flow whose entry is `sftp`: each fetch (when, connection,
  * file, rows in total, valid, invalid, or the connection's error), newest first. */
 export function Imports({ flowId }: { flowId: number }) {
@@ -41,13 +23,18 @@ export function Imports({ flowId }: { flowId: number }) {
   const imports = useQuery({
     queryKey: ["imports", flowId, offset],
     refetchInterval: 10_000,
-    queryFn: () => call<Page<ImportRow>>("GET", `/flows/${flowId}/imports?limit=${PAGE}&offset=${offset}`),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/flows/{flow_id}/imports", {
+          params: { path: { flow_id: flowId }, query: { limit: PAGE, offset } },
+        }),
+      ) as unknown as Promise<Page<ImportRow>>,
   });
   const page = imports.data;
   return (
     <section aria-labelledby="imports-title">
       <h2 id="imports-title">SFTP imports</h2>
-      <button type="button" onClick={() => void exportCsv(flowId)}>
+      <button type="button" onClick={() => void saveFile(`/api/v1/flows/${flowId}/imports?format=csv`, `flow-${flowId}-imports.csv`)}>
         Export CSV
       </button>
       {imports.isError && <p role="alert">{imports.error.message}</p>}

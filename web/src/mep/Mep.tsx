@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { call } from "../reports/call";
+import { api, unwrap } from "../api/client";
 
 export interface MepAnswer {
   month: string;
@@ -32,14 +32,17 @@ export function Mep() {
   const mep = useQuery({
     queryKey: ["mep", month],
     retry: false,
-    queryFn: () => call<MepAnswer>("GET", month ? `/mep?month=${month}` : "/mep"),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/mep", { params: { query: (month ? { month } : {}) as never } }),
+      ) as unknown as Promise<MepAnswer>,
   });
   const [current, setCurrent] = useState<string | null>(null);
   if (current === null && mep.data) setCurrent(mep.data.month);
   const months = current ? threeMonths(current) : [];
   const account = useQuery({
     queryKey: ["account settings"],
-    queryFn: () => call<AccountSettings>("GET", "/account"),
+    queryFn: () => unwrap(api.GET("/api/v1/account")) as unknown as Promise<AccountSettings>,
   });
   const data = mep.data;
   const plan = account.data?.mepSubscription ?? null;

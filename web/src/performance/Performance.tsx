@@ -2,6 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { elementsOf, type FlowDocument } from "../canvas/document";
+import { CHANNEL_NAMES } from "../canvas/catalogue";
 import { elementLabel } from "../canvas/graph";
 import type { VersionRow } from "../flows/types";
 import { SeriesChart, type SeriesPoint } from "./SeriesChart";
@@ -50,15 +51,6 @@ const CHANNEL_COLUMNS: Array<[keyof ChannelFigures, string]> = [
   ["parts", "Parts"],
   ["cost", "Cost"],
 ];
-
-const CHANNEL_NAMES: Record<string, string> = {
-  sms: "SMS",
-  email: "Email",
-  whatsapp: "WhatsApp",
-  viber: "Viber",
-  voice: "Voice",
-  push: "Push",
-};
 
 // The API's words (DESIGN.md, "Performance names"), as the guide shows them.
 const HIGHLIGHTS: Array<[keyof FlowFigures, string]> = [

@@ -1,10 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { ApiError } from "../api/client";
-import { useSession } from "../auth/session";
+import { api, ApiError, saveFile, unwrap } from "../api/client";
 import { Pager } from "../app/Pager";
 import { when, type FlowRow, type Page } from "../flows/types";
-import { call } from "./call";
 
 export interface Report {
   id: number;
@@ -31,24 +29,6 @@ export const REPORT_TYPES: Array<[string, string]> = [
 const NEEDS_FLOW = new Set(["flow", "channels", "participants", "imports"]);
 const PAGE = 20;
 
-/** The report's file, fetched with the key (a link cannot carry it) and saved. */
-export async function download(report: Report): Promise<void> {
-  const key = useSession.getState().key;
-  const answer = await fetch(`/api/v1/reports/${report.id}/file`, {
-    headers: key ? { Authorization: `Bearer ${key}` } : {},
-  });
-  if (!answer.ok) throw new ApiError(answer.status, "error", `the file is not there (${answer.status})`);
-  const url = URL.createObjectURL(await answer.blob());
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = `${report.name || `report-${report.id}`}.${report.format}`;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  URL.revokeObjectURL(url);
-}
-
-
 /** "Reports": create one (flow performance, channels, the people of a flow, MEP, SFTP
  * imports) as CSV or XLSX; it is made in the background; download it when ready. */
 export function Reports() {
@@ -64,14 +44,21 @@ export function Reports() {
   const reports = useQuery({
     queryKey: ["reports", offset],
     refetchInterval: (q) => ((q.state.data as Page<Report> | undefined)?.items.some((r) => r.status === "pending") ? 1_000 : 10_000),
-    queryFn: () => call<Page<Report>>("GET", `/reports?limit=${PAGE}&offset=${offset}`),
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/reports", { params: { query: { limit: PAGE, offset } } })) as unknown as Promise<
+        Page<Report>
+      >,
   });
   const flows = useQuery({
     queryKey: ["flows", "for reports"],
-    queryFn: () => call<Page<FlowRow>>("GET", "/flows?limit=200"),
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/flows", { params: { query: { limit: 200 } as never } })) as unknown as Promise<
+        Page<FlowRow>
+      >,
   });
   const create = useMutation({
-    mutationFn: (body: Record<string, unknown>) => call<Report>("POST", "/reports", body),
+    mutationFn: (body: Record<string, unknown>) =>
+      unwrap(api.POST("/api/v1/reports", { body: body as never })) as unknown as Promise<Report>,
     onSuccess: () => {
       setFailure(null);
       void queries.invalidateQueries({ queryKey: ["reports"] });
@@ -173,7 +160,7 @@ export function Reports() {
               <td>{r.rows ?? ""}</td>
               <td>
                 {r.status === "ready" && (
-                  <button type="button" className="link" onClick={() => void download(r)} aria-label={`Download ${r.name}`}>
+                  <button type="button" className="link" onClick={() => void saveFile(`/api/v1/reports/${r.id}/file`, `${r.name || `report-${r.id}`}.${r.format}`)} aria-label={`Download ${r.name}`}>
                     Download
                   </button>
                 )}

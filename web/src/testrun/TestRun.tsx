@@ -4,6 +4,7 @@
 
 import { useState, type FormEvent } from "react";
 import { api, ApiError, unwrap } from "../api/client";
+import { CHANNEL_NAMES } from "../canvas/catalogue";
 import { elementsOf, type FlowDocument } from "../canvas/document";
 import { elementLabel } from "../canvas/graph";
 import { profilesFromCsv, type Profile } from "./csv";
@@ -44,15 +45,6 @@ interface Props {
   /** A validation problem as the canvas words it ("Reminder SMS — Sender: …"). */
   describe: (problem: { element?: string | null; field: string; message: string }) => string;
 }
-
-const CHANNELS: Record<string, string> = {
-  sms: "SMS",
-  email: "Email",
-  whatsapp: "WhatsApp",
-  viber: "Viber",
-  voice: "Voice",
-  push: "Push",
-};
 
 type Body = {
   version: number;
@@ -221,7 +213,7 @@ export function TestRun({ flowId, version, doc, beforeRun, result, onResult, des
             <ul aria-label="Sample messages" className="samples">
               {result.samples.map((s, i) => (
                 <li key={i}>
-                  <strong>{names.get(s.element) ?? s.element}</strong> ({CHANNELS[s.channel] ?? s.channel} to {s.to}):{" "}
+                  <strong>{names.get(s.element) ?? s.element}</strong> ({CHANNEL_NAMES[s.channel] ?? s.channel} to {s.to}):{" "}
                   {s.subject ? `${s.subject}` : (s.text ?? s.say ?? "")}
                 </li>
               ))}

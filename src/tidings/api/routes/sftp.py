@@ -14,6 +14,7 @@ from tidings.api.context import AppContext, context
 from tidings.api.paging import PageParams, page_of, page_params
 from tidings.api.schemas import ERRORS, Strict
 from tidings.services import sftp as service
+from tidings.services.report_files import CONTENT_TYPES, write_csv
 from tidings.store import flows as flow_store
 from tidings.store import sftp as store
 
@@ -128,11 +129,13 @@ def list_imports(
     poll that failed (`error`)."""
     with ctx.db.read() as conn:
         flow_store.read_flow(conn, who.account_id, flow_id)
-        if format == "csv":
-            text = store.imports_csv(conn, who.account_id, flow_id)
+        if format == "csv":  # as the imports report writes it, without Excel's BOM
+            header, table = store.import_rows(conn, who.account_id, flow_id)
+            pieces: list[bytes] = []
+            write_csv(header, table, pieces.append, bom=False)
             return Response(
-                text,
-                media_type="text/csv; charset=utf-8",
+                b"".join(pieces),
+                media_type=CONTENT_TYPES["csv"],
                 headers={"Content-Disposition": f'attachment; filename="imports-{flow_id}.csv"'},
             )
         rows = store.list_imports(

@@ -115,3 +115,13 @@ def test_mep_reads_a_month_from_the_roll_up_and_streams_its_report() -> None:
     assert result["reportRows"] == 3000  # GET /mep's total was checked against the people
     assert result["p99Ms"] > 0
     assert result["storeP99Ms"] > 0
+
+
+def test_performance_reads_the_answer_of_a_filled_flow() -> None:
+    result = bench("performance", "--participations", "600", "--people", "200", "--calls", "3")
+    assert result["workload"] == "performance"
+    # the answer counts what the store was filled with: people once, every SMS delivered
+    assert (result["profilesInFlow"], result["smsDelivered"]) == (200, 600)
+    assert result["seriesPoints"] == 90
+    assert result["allVersions"]["p99Ms"] > 0
+    assert result["oneVersion"]["p99Ms"] > 0

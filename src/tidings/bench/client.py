@@ -44,3 +44,13 @@ def post(path: str, body: bytes, key: str, host: str, extra: str = "") -> bytes:
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
     ).encode() + body
+
+
+def latency_figures(ms: list[float], prefix: str = "") -> dict[str, float]:
+    """p50, p99 and max of latencies in milliseconds, as the workloads print them
+    (`{prefix}P50Ms`, ...; camelCase after a prefix)."""
+    ordered = sorted(ms)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    keys = [prefix + k[0].upper() + k[1:] if prefix else k for k in ("p50Ms", "p99Ms", "maxMs")]
+    values = (ordered[len(ordered) // 2], p99, ordered[-1])
+    return {k: round(v, 2) for k, v in zip(keys, values, strict=True)}

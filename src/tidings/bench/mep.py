@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tidings.analytics.mep import engaged_persons
+from tidings.bench.client import latency_figures
 from tidings.bench.population import populate
 from tidings.bench.scratch import scratch
 from tidings.bench.server import BENCH_KEY, running_server
@@ -110,7 +111,6 @@ def run(*, people: int, calls: int, report: bool) -> dict[str, Any]:
             client.close()
     if answer["total"] != people or len(answer["accounts"]) != len(accounts):
         raise RuntimeError(f"GET /mep answered {answer['total']} of {people} people")
-    latencies.sort()
     # the same answer read in this process, without HTTP: what the roll-up costs the store
     inside: list[float] = []
     with db.read() as conn:
@@ -118,7 +118,6 @@ def run(*, people: int, calls: int, report: bool) -> dict[str, Any]:
             begun = time.perf_counter()
             engaged_persons(conn, 1, None, to_micros(now))
             inside.append((time.perf_counter() - begun) * 1000)
-    inside.sort()
     out: dict[str, Any] = {
         "workload": "mep",
         "people": people,
@@ -126,11 +125,8 @@ def run(*, people: int, calls: int, report: bool) -> dict[str, Any]:
         "flows": len(accounts) * FLOWS,
         "writeSeconds": round(written, 1),
         "calls": calls,
-        "p50Ms": round(latencies[len(latencies) // 2], 2),
-        "p99Ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
-        "maxMs": round(latencies[-1], 2),
-        "storeP50Ms": round(inside[len(inside) // 2], 2),
-        "storeP99Ms": round(inside[min(len(inside) - 1, int(len(inside) * 0.99))], 2),
+        **latency_figures(latencies),
+        **latency_figures(inside, "store"),
     }
     if report:
         began = time.perf_counter()

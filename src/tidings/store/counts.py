@@ -104,7 +104,7 @@ def add_counters(conn: Connection, counters: Counters, at: int | None = None) ->
         "DO UPDATE SET value = flow_counters.value + excluded.value",
     )
     if at is not None:
-        add_series(conn, {key: value for key, value in counters.items() if value}, at)
+        add_series(conn, counters, at)
 
 
 def add_series(conn: Connection, counters: Counters, at: int) -> None:

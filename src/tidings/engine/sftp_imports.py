@@ -37,7 +37,7 @@ from tidings.store.audience import enqueue_people
 from tidings.store.changes import enqueue
 from tidings.store.database import Database
 from tidings.store.definitions import attribute_types
-from tidings.store.people import PersonWrite, Written, write_people
+from tidings.store.people import PersonWrite, Written, people_by_contact, write_people
 from tidings.store.person_refs import find_people
 from tidings.store.sftp import SftpVersion
 
@@ -305,10 +305,10 @@ def _people(conn: Connection, account_id: int, rows: list[Row], at: int) -> list
 def _write(conn: Connection, account_id: int, rows: list[Row], at: int) -> list[tuple[int, Row]]:
     if not rows:
         return []
-    by_phone = store.people_by_contact(
+    by_phone = people_by_contact(
         conn, account_id, "phone", [r.phone for r in rows if r.external_id is None and r.phone]
     )
-    by_email = store.people_by_contact(
+    by_email = people_by_contact(
         conn, account_id, "email", [r.email for r in rows if r.external_id is None and r.email]
     )
     writes: list[PersonWrite] = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import Conflict, NotFound, Problem
@@ -405,19 +405,32 @@ def _person_json(row: Any) -> dict[str, Any]:
     return person
 
 
+CONTACT_CHUNK = 500  # contact values a look-up lists
+
+
 def person_by_phone(conn: Connection, account_id: int, phone: str) -> int | None:
     """The first person of the account with this phone number (by id), or None."""
-    found = conn.execute(
-        select(person_contacts.c.person_id)
-        .where(
-            person_contacts.c.account_id == account_id,
-            person_contacts.c.kind == "phone",
-            person_contacts.c.value == phone,
-        )
-        .order_by(person_contacts.c.person_id)
-        .limit(1)
-    ).scalar()
-    return None if found is None else int(found)
+    return people_by_contact(conn, account_id, "phone", [phone]).get(phone)
+
+
+def people_by_contact(
+    conn: Connection, account_id: int, kind: str, values: Sequence[str]
+) -> dict[str, int]:
+    """value -> the first person (by id) of the account with that phone or email."""
+    found: dict[str, int] = {}
+    wanted = list(dict.fromkeys(values))
+    for start in range(0, len(wanted), CONTACT_CHUNK):
+        rows = conn.execute(
+            select(person_contacts.c.value, func.min(person_contacts.c.person_id))
+            .where(
+                person_contacts.c.account_id == account_id,
+                person_contacts.c.kind == kind,
+                person_contacts.c.value.in_(wanted[start : start + CONTACT_CHUNK]),
+            )
+            .group_by(person_contacts.c.value)
+        ).all()
+        found.update((r[0], int(r[1])) for r in rows)
+    return found
 
 
 def add_unsubscribed(

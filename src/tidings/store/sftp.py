@@ -23,7 +23,6 @@ from tidings.store.dialect import dialect_of_conn, insert_values, json_param, pa
 from tidings.store.person_refs import find_people
 from tidings.store.tables import (
     flow_versions,
-    person_contacts,
     sftp_connections,
     sftp_imports,
     sftp_polls,
@@ -353,26 +352,6 @@ def count_imports(conn: Connection, account_id: int, flow_id: int) -> int:
 
 
 # --- people by contact ---------------------------------------------------------------------
-
-
-def people_by_contact(
-    conn: Connection, account_id: int, kind: str, values: Sequence[str]
-) -> dict[str, int]:
-    """value -> the first person (by id) of the account with that phone or email."""
-    found: dict[str, int] = {}
-    wanted = list(dict.fromkeys(values))
-    for start in range(0, len(wanted), CHUNK):
-        rows = conn.execute(
-            select(person_contacts.c.value, func.min(person_contacts.c.person_id))
-            .where(
-                person_contacts.c.account_id == account_id,
-                person_contacts.c.kind == kind,
-                person_contacts.c.value.in_(wanted[start : start + CHUNK]),
-            )
-            .group_by(person_contacts.c.value)
-        ).all()
-        found.update((r[0], int(r[1])) for r in rows)
-    return found
 
 
 # --- new people of an import, set-based ------------------------------------------------------

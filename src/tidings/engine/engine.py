@@ -41,7 +41,7 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
-from tidings.engine import bulk, catalogs, dispatch
+from tidings.engine import bulk, calls, catalogs, dispatch
 from tidings.engine.failures import blame
 from tidings.engine.figures import EngineFigures
 from tidings.engine.interest import Interest
@@ -82,6 +82,8 @@ class Batch:
     history: dict[int, dict[int, list[Past]]] = field(default_factory=dict)
     trace: dict[int, list[list[Any]]] = field(default_factory=lambda: defaultdict(list))
     lookups: list[catalogs.Lookup] = field(default_factory=list)
+    # (account, person) of people a stimulus moves who may have a live call (calls.py)
+    callers: set[tuple[int, int]] = field(default_factory=set)
 
 
 class Engine:
@@ -170,6 +172,8 @@ class Engine:
             # Everything live of the people with stimuli (an event may reach any of their
             # waits); a person who is only due on a timer needs no more than that row.
             people_ids = {(i.account_id, i.person_id) for i in items}
+            if self.programs.call_accounts:
+                batch.callers = {p for p in people_ids if p[0] in self.programs.call_accounts}
             for row in [*live_of(conn, people_ids), *timers]:
                 if row.id in batch.rows:
                     continue
@@ -549,6 +553,8 @@ class Engine:
     ) -> Any:
         self.scope.fence(conn)
         write_changes(conn, replace(batch.changes, outbox=[], at=at))
+        if self.programs.call_accounts:  # voice elements on a caller's live call
+            calls.on_calls(conn, batch.changes.outbox, self.programs.call_accounts)
         # after the participations: a report goes to whoever now waits for it
         dispatch.hand_over(
             conn,
@@ -560,6 +566,12 @@ class Engine:
             routes=self.programs.routes,
             links=self.links,
         )
+        if batch.callers:  # callers whose journeys left voice elements are hung up on
+            live = {
+                person: [batch.rows[pid] for pid in pids]
+                for person, pids in batch.of_person.items()
+            }
+            calls.hang_up_idle(conn, batch.callers, live, self.programs.by_version, at)
         # The "run for 1 year" rule counts from the last time an element fired.
         mark_active(conn, sorted(batch.active_flows), at)
         if batch.profile:

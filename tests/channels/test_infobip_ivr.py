@@ -9,6 +9,7 @@ call events change nothing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +26,7 @@ from tidings.channels.standins.infobip_calls import HANG_UP, Call
 NUMBER = "+385991000000"
 CALLER = "+385911111111"
 PROMPT = "Welcome. Press 1 to talk to us, 2 to get our address by text message."
-IVR = {
+IVR: dict[str, Any] = {
     "name": "Call us",
     "entry": {
         "type": "inbound",
@@ -168,6 +169,23 @@ def test_pressing_1_skips_the_text(api: Api, infobip: tuple[InfobipStandin, Back
     assert standin.messages == []
 
 
+def test_a_caller_who_keys_in_nothing_has_answered(
+    api: Api, infobip: tuple[InfobipStandin, Background]
+) -> None:
+    standin, background = infobip
+    made = connect(api, standin)
+    launched(api, IVR)
+    call = dial(background, standin, made["webhooks"]["inbound"], [""], CALLER)
+    settle(api, standin, background)
+    captured = next(e for e in call.sent if e["type"] == "DTMF_CAPTURED")
+    assert captured["properties"]["timeout"] is True
+    assert [action for action, _ in call.actions] == ["answer", "capture/dtmf", "say", "hangup"]
+    ana = person(api, CALLER)
+    (journey,) = api.get(f"/people/{ana['id']}/journeys").json()["journeys"]
+    assert ("menu", "answered") in [(s["element"], s["why"]) for s in journey["steps"]]
+    assert standin.messages == []
+
+
 def test_a_caller_who_hangs_up_early_takes_not_answered(
     api: Api, infobip: tuple[InfobipStandin, Background]
 ) -> None:
@@ -191,7 +209,7 @@ def test_a_call_to_a_number_no_flow_takes_is_hung_up(
 ) -> None:
     standin, background = infobip
     made = connect(api, standin)
-    launched(api, {**IVR, "entry": {**IVR["entry"], "number": "+385990000009"}})  # type: ignore[dict-item]
+    launched(api, {**IVR, "entry": {**IVR["entry"], "number": "+385990000009"}})
     call = dial(background, standin, made["webhooks"]["inbound"], ["2"], CALLER)
     settle(api, standin, background)
     assert [action for action, _ in call.actions] == ["hangup"]
@@ -248,7 +266,7 @@ def test_a_number_belongs_to_one_active_voice_flow(
             **IVR,
             "name": "Keyed",
             "entry": {**IVR["entry"], "number": "+385990000001", "keyword": "JOIN"},
-        },  # type: ignore[dict-item]
+        },
     )
     refused = api.post(f"/flows/{keyed['id']}/launch")
     assert refused.status_code == 409, refused.text
@@ -262,7 +280,7 @@ def test_a_number_belongs_to_one_active_voice_flow(
 
 def post_event(api: Api, url: str, body: Any, content_type: str = "application/json") -> Any:
     path = "/api/v1" + url.split("/api/v1", 1)[1]
-    data = body if isinstance(body, bytes) else __import__("json").dumps(body).encode()
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
     return api.client.post(path, content=data, headers={"Content-Type": content_type})
 
 

@@ -21,7 +21,7 @@ from tests.conftest import Api
 from tests.engine.test_journeys import drain, messages
 from tests.support.background import Background, started
 from tidings.channels.standins.infobip import InfobipStandin
-from tidings.channels.standins.infobip_calls import HANG_UP, Call
+from tidings.channels.standins.infobip_calls import HANG_UP, SILENT, Call
 
 NUMBER = "+385991000000"
 CALLER = "+385911111111"
@@ -246,6 +246,24 @@ def test_a_journey_that_waits_hangs_up_and_goes_on_later(
     background.run(standin.drain())
     assert [m["content"]["text"] for m in standin.messages] == ["Good morning"]
     assert [action for action, _ in call.actions] == ["answer", "say", "hangup"]
+
+
+def test_a_call_whose_flow_is_canceled_is_hung_up(
+    api: Api, infobip: tuple[InfobipStandin, Background]
+) -> None:
+    standin, background = infobip
+    made = connect(api, standin)
+    flow = launched(api, IVR)["id"]
+    call = dial(background, standin, made["webhooks"]["inbound"], [SILENT], CALLER)
+    settle(api, standin, background)
+    assert [action for action, _ in call.actions] == ["answer", "capture/dtmf"]  # listening
+    assert api.post(f"/flows/{flow}/cancel").status_code == 200
+    settle(api, standin, background, rounds=2)
+    assert [action for action, _ in call.actions] == ["answer", "capture/dtmf"]  # not yet
+    drain(api, "PT2M")  # a minute with nothing on the call, and nobody at a voice element
+    background.run(standin.drain())
+    assert [action for action, _ in call.actions] == ["answer", "capture/dtmf", "hangup"]
+    assert call.state == "FINISHED"
 
 
 def test_a_number_belongs_to_one_active_voice_flow(

@@ -13,6 +13,9 @@ batch's write, decides what it does with a caller on the line:
 - `hang_up_idle`: after a batch, a person with an answered call whose live journeys are
   no longer at a voice element (they went on to a wait, or ended, or never entered) is
   hung up on: a `hangup` action through the call's connection.
+- `quiet_callers`: the engine's idle sweep finds answered calls nothing happened on for
+  `QUIET` whose people are at no voice element (their version was canceled or finished
+  set-based, say), and hangs them up the same way.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from sqlalchemy import Connection
 from tidings.domain.journey import Phase
 from tidings.domain.journey.elements.calls import Voice
 from tidings.store import live_calls, outbox
-from tidings.store.participations import Row
+from tidings.store.participations import Row, live_of
 from tidings.store.provider_outbox import Claimed
+
+QUIET = 60 * 1_000_000  # an answered call with nothing on it this long is looked at
 
 
 def on_calls(conn: Connection, rows: Sequence[dict[str, Any]], accounts: frozenset[int]) -> None:
@@ -114,3 +119,19 @@ def _at_voice(row: Row, programs: Mapping[tuple[int, int], Any]) -> bool:
     if compiled is None:
         return False
     return isinstance(compiled.program.handlers.get(row.element), Voice)
+
+
+def quiet_callers(
+    conn: Connection, programs: Mapping[tuple[int, int], Any], now: int
+) -> tuple[set[tuple[int, int]], dict[int, list[Row]]]:
+    """(account, person) of answered calls quiet for `QUIET` whose people are at no voice
+    element, and their live participations (for `hang_up_idle`): a read."""
+    quiet = live_calls.quiet_answered(conn, now - QUIET)
+    if not quiet:
+        return set(), {}
+    people = {(c.account_id, c.person_id) for c in quiet}
+    live: dict[int, list[Row]] = {}
+    for row in live_of(conn, people):
+        live.setdefault(row.person_id, []).append(row)
+    idle = {(a, p) for a, p in people if not any(_at_voice(r, programs) for r in live.get(p, ()))}
+    return idle, live

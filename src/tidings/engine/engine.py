@@ -116,6 +116,7 @@ class Engine:
         self._next_id = 0
         self._ids: list[int] = []  # PostgreSQL: this batch's ids, reserved in the read
         self.in_flight = bulk.InFlight()  # event entries not committed yet
+        self.took_calls = False  # a live version entered on calls since start (calls.py)
         # how tracked links and unsubscribe links are made (set by the runner, which knows
         # the public URL and reads the install's key)
         self.links: Links | None = None
@@ -161,6 +162,7 @@ class Engine:
         batch = Batch()
         with self.db.read() as conn:
             self.programs.refresh(conn)
+            self.took_calls = self.took_calls or bool(self.programs.call_accounts)
             if self.interest is not None:
                 self.interest.update(self.programs.interest())
             owned = self.scope.owned()
@@ -583,7 +585,24 @@ class Engine:
     def _idle_moves(self, at: int) -> int:
         """What the leading engine does when nothing is due: people of canceled versions
         leave, and one-off audiences whose people have all left finish."""
-        return self._end_canceled(at) + self._finish_one_offs(at)
+        return self._end_canceled(at) + self._finish_one_offs(at) + self._hang_up_quiet(at)
+
+    def _hang_up_quiet(self, at: int) -> int:
+        """Hang up answered calls whose people are at no voice element any more, though no
+        batch moved them there (calls.quiet_callers): looked for with a read first."""
+        if not self.took_calls:
+            return 0
+        programs = self.programs.by_version
+        with self.db.read() as conn:
+            callers, live = calls.quiet_callers(conn, programs, at)
+        if not callers:
+            return 0
+
+        def write(conn: Connection) -> int:
+            self.scope.fence(conn)
+            return calls.hang_up_idle(conn, callers, live, programs, at)
+
+        return int(self.db.write(write))
 
     def _finish_one_offs(self, at: int) -> int:
         """An active one-off audience version (DESIGN.md: it needs no end) finishes once

@@ -181,6 +181,17 @@ def answered_of(conn: Connection, people: Iterable[tuple[int, int]]) -> list[Liv
     return out
 
 
+def quiet_answered(conn: Connection, before: int, limit: int = 500) -> list[LiveCall]:
+    """Answered calls nothing has happened on since `before` (the engine's sweep)."""
+    rows = conn.execute(
+        select(*_COLUMNS)
+        .where(live_calls.c.state == "answered", live_calls.c.updated_at <= before)
+        .order_by(live_calls.c.updated_at)
+        .limit(limit)
+    )
+    return [_call(r) for r in rows]
+
+
 def takes_calls(conn: Connection, account_id: int, number: str) -> bool:
     """Whether an active version of the account enters on calls to `number` (an `inbound`
     entry of channel `voice`; numbers compare as the entries match them)."""

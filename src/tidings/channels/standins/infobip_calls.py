@@ -15,7 +15,7 @@ in Infobip's error shape) and a call it knows that has not ended (else 404):
   playContent?: {"type": "TEXT", "text", "language"}, customData?}`: the prompt is kept,
   and the caller's next scripted answer posted: DTMF_CAPTURED with those digits (at most
   `maxLength`; "" is a timeout), or, for `HANG_UP`, the caller hangs up (CALL_FINISHED,
-  hangupSource ENDPOINT);
+  hangupSource ENDPOINT); `SILENT` posts nothing (the caller just listens);
 - `/hangup` `{errorCode?}`: the call ends, CALL_FINISHED (hangupSource API).
 
 Each is answered `{"status": "PENDING"}`. A call's events are posted in order, after
@@ -38,6 +38,7 @@ import aiohttp
 from aiohttp import web
 
 HANG_UP = "HANG_UP"  # a scripted answer: the caller hangs up instead of keying in
+SILENT = "SILENT"  # a scripted answer: the capture never ends (no event at all)
 _LANGUAGE = 16
 _TEXT = 4000
 _ERRORS = {
@@ -275,6 +276,8 @@ class CallsStandin:
         answer = call.script.pop(0) if call.script else ""
         if answer == HANG_UP:
             self._event(call, "CALL_FINISHED", self._finished(call))
+            return
+        if answer == SILENT:
             return
         keys = answer[: int(body["maxLength"])]
         properties: dict[str, Any] = {

@@ -30,6 +30,8 @@ Sending, by channel:
   `voice_call` element would need a scenario kept in sync at Infobip; advanced TTS says the
   text and collects up to `maxDtmf` keys in the same call, and the voice report carries them
   in `voiceCall.dtmfCodes`, as an IVR report does.
+- **voice on a live inbound call** (content `call`): the Calls API, `/calls/1/calls/{callId}/
+  answer | say | capture/dtmf | hangup` (infobip_calls.py), one request per message.
 - **email**: `POST /email/3/send`, `multipart/form-data`, one email per request: `from`,
   `to`, `subject`, `html`, `text`, `replyTo`, `messageId`, `notifyUrl`,
   `notifyContentType=application/json`, `track=false` (Tidings rewrites links and adds the
@@ -68,6 +70,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tidings.channels.answering import ApiClient
 from tidings.channels.call_api import ApiRequest, ApiResult
+from tidings.channels.infobip_calls import (
+    CallActionInvalid,
+    CallEvent,
+    call_events,
+    call_request,
+    is_call_action,
+)
 from tidings.channels.providers import (
     Callback,
     CallbackRefused,
@@ -201,6 +210,11 @@ class InfobipProvider:
 
     def _build(self, message: Outgoing, webhooks: Webhooks) -> tuple[str, dict[str, Any]]:
         """The endpoint and Infobip's shape of one message (a form's fields for email)."""
+        if is_call_action(message):  # a live inbound call (infobip_calls.py)
+            try:
+                return call_request(message)
+            except CallActionInvalid as exc:
+                raise _Invalid(str(exc)) from None
         builder = _BUILDERS.get(message.channel)
         if builder is None:
             raise _Invalid(f"infobip does not send {message.channel!r} messages")
@@ -239,7 +253,12 @@ class InfobipProvider:
             verdict: Literal["failed", "retry"] = "failed" if final else "retry"
             return [(i, SendResult(m.id, verdict, reason=error)) for i, m in items]
         if 200 <= status < 300:
-            return self._per_message(result.data.get("body"), items)
+            body = result.data.get("body")
+            call = bool(items) and is_call_action(items[0][1])
+            if call and isinstance(body, dict) and body.get("status") == "FAILED":
+                reason = "the call action FAILED"  # CallsActionStatus FAILED
+                return [(i, SendResult(m.id, "failed", reason=reason)) for i, m in items]
+            return self._per_message(body, items)
         words = _error_words(result.data.get("body"))
         reason = self._clean(
             f"HTTP {status}: {words}" if words else result.error or f"HTTP {status}"
@@ -338,6 +357,11 @@ class InfobipProvider:
                 )
             )
         return reports
+
+    def call_events(self, callback: Callback) -> list[CallEvent] | None:
+        """The Calls API event of a callback to the inbound webhook (inbound calls in IVR:
+        infobip_calls.py); None when it is an inbound message instead."""
+        return call_events(callback)
 
     def inbound_messages(self, callback: Callback) -> list[Inbound]:
         """The messages in an inbound callback. Accepted shapes (Infobip's own):

@@ -75,7 +75,11 @@ def hand_over(
     `people_exist`: the step entered its people in this transaction (none was deleted)."""
     if routes is not None and routes.accounts:
         for r in rows:
-            if r["kind"] != "call_api" and r["account_id"] in routes.accounts:
+            if (
+                r["kind"] != "call_api"
+                and r["account_id"] in routes.accounts
+                and r.get("connection_id") is None  # else a live call's (engine/calls.py)
+            ):
                 named = r["payload"].get("connection")
                 r["connection_id"] = routes.route(r["account_id"], r["channel"], named)
     now_rows = [r for r in rows if _due_send(r, now)]

@@ -41,7 +41,7 @@ from tidings.domain.journey import (
     advance,
 )
 from tidings.domain.lifecycle import Status
-from tidings.engine import bulk, catalogs, dispatch
+from tidings.engine import bulk, calls, catalogs, dispatch
 from tidings.engine.failures import blame
 from tidings.engine.figures import EngineFigures
 from tidings.engine.interest import Interest
@@ -82,6 +82,8 @@ class Batch:
     history: dict[int, dict[int, list[Past]]] = field(default_factory=dict)
     trace: dict[int, list[list[Any]]] = field(default_factory=lambda: defaultdict(list))
     lookups: list[catalogs.Lookup] = field(default_factory=list)
+    # (account, person) of people a stimulus moves who may have a live call (calls.py)
+    callers: set[tuple[int, int]] = field(default_factory=set)
 
 
 class Engine:
@@ -114,6 +116,7 @@ class Engine:
         self._next_id = 0
         self._ids: list[int] = []  # PostgreSQL: this batch's ids, reserved in the read
         self.in_flight = bulk.InFlight()  # event entries not committed yet
+        self.took_calls = False  # a live version entered on calls since start (calls.py)
         # how tracked links and unsubscribe links are made (set by the runner, which knows
         # the public URL and reads the install's key)
         self.links: Links | None = None
@@ -159,6 +162,7 @@ class Engine:
         batch = Batch()
         with self.db.read() as conn:
             self.programs.refresh(conn)
+            self.took_calls = self.took_calls or bool(self.programs.call_accounts)
             if self.interest is not None:
                 self.interest.update(self.programs.interest())
             owned = self.scope.owned()
@@ -170,6 +174,8 @@ class Engine:
             # Everything live of the people with stimuli (an event may reach any of their
             # waits); a person who is only due on a timer needs no more than that row.
             people_ids = {(i.account_id, i.person_id) for i in items}
+            if self.programs.call_accounts:
+                batch.callers = {p for p in people_ids if p[0] in self.programs.call_accounts}
             for row in [*live_of(conn, people_ids), *timers]:
                 if row.id in batch.rows:
                     continue
@@ -549,6 +555,8 @@ class Engine:
     ) -> Any:
         self.scope.fence(conn)
         write_changes(conn, replace(batch.changes, outbox=[], at=at))
+        if self.programs.call_accounts:  # voice elements on a caller's live call
+            calls.on_calls(conn, batch.changes.outbox, self.programs.call_accounts)
         # after the participations: a report goes to whoever now waits for it
         dispatch.hand_over(
             conn,
@@ -560,6 +568,12 @@ class Engine:
             routes=self.programs.routes,
             links=self.links,
         )
+        if batch.callers:  # callers whose journeys left voice elements are hung up on
+            live = {
+                person: [batch.rows[pid] for pid in pids]
+                for person, pids in batch.of_person.items()
+            }
+            calls.hang_up_idle(conn, batch.callers, live, self.programs.by_version, at)
         # The "run for 1 year" rule counts from the last time an element fired.
         mark_active(conn, sorted(batch.active_flows), at)
         if batch.profile:
@@ -571,7 +585,24 @@ class Engine:
     def _idle_moves(self, at: int) -> int:
         """What the leading engine does when nothing is due: people of canceled versions
         leave, and one-off audiences whose people have all left finish."""
-        return self._end_canceled(at) + self._finish_one_offs(at)
+        return self._end_canceled(at) + self._finish_one_offs(at) + self._hang_up_quiet(at)
+
+    def _hang_up_quiet(self, at: int) -> int:
+        """Hang up answered calls whose people are at no voice element any more, though no
+        batch moved them there (calls.quiet_callers): looked for with a read first."""
+        if not self.took_calls:
+            return 0
+        programs = self.programs.by_version
+        with self.db.read() as conn:
+            callers, live = calls.quiet_callers(conn, programs, at)
+        if not callers:
+            return 0
+
+        def write(conn: Connection) -> int:
+            self.scope.fence(conn)
+            return calls.hang_up_idle(conn, callers, live, programs, at)
+
+        return int(self.db.write(write))
 
     def _finish_one_offs(self, at: int) -> int:
         """An active one-off audience version (DESIGN.md: it needs no end) finishes once

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from tidings.domain.durations import to_micros
 from tidings.domain.entry_rules import EntryRules
 from tidings.domain.flows import FlowDocument, ValidationContext, parse_document
-from tidings.domain.flows.entry import one_off
+from tidings.domain.flows.entry import InboundEntry, one_off
 from tidings.domain.journey import Phase, State, compile_program
 from tidings.domain.journey.program import Program
 from tidings.domain.journey.uniform import UniformMove
@@ -70,6 +70,9 @@ class Programs:
         self.active: dict[int, Compiled] = {}  # flow id -> its active version
         self.goals: dict[tuple[int, str], set[tuple[int, int]]] = {}  # -> (flow, version)
         self.canceled: list[tuple[int, int]] = []  # (flow, version) whose people leave
+        # accounts with a live version that enters on calls (an inbound voice entry): their
+        # voice messages may act on a live call (engine/calls.py)
+        self.call_accounts: frozenset[int] = frozenset()
         self.routes = Routes()  # which connection each message goes out through
         self._stamp: tuple[object, ...] = ()
         self._routes_stamp: tuple[object, ...] = ()
@@ -138,6 +141,11 @@ class Programs:
         entries: dict[tuple[int, str], list[Compiled]] = defaultdict(list)
         goals: dict[tuple[int, str], set[tuple[int, int]]] = defaultdict(set)
         self.active = {}
+        self.call_accounts = frozenset(
+            c.account_id
+            for c in known.values()
+            if isinstance(c.document.entry, InboundEntry) and c.document.entry.channel == "voice"
+        )
         for compiled in known.values():
             goal = compiled.program.goal
             if goal is not None:

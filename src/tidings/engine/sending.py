@@ -36,6 +36,7 @@ from tidings.channels.providers import Outgoing, Provider, SendResult, Webhooks
 from tidings.channels.registry import UNREPORTED, make_provider
 from tidings.domain import tracking
 from tidings.domain.prices import price_micros
+from tidings.engine import calls
 from tidings.engine.figures import PROVIDER_ERRORS, EngineFigures
 from tidings.store import changes, connections, provider_outbox
 from tidings.store.accounts import price_tables
@@ -66,6 +67,7 @@ def claim(
     rows = provider_outbox.due(conn, now, limit=limit, owned=owned, partitions=partitions)
     if rows:
         provider_outbox.lease(conn, [r.id for r in rows], now + lease)
+        calls.playing(conn, rows, now)  # voice messages on a live call: the call plays them
     return rows
 
 
@@ -354,10 +356,11 @@ def settle(
         provider_outbox.accepted(conn, accepted, now)
         add_counters(conn, dict(costs), now)
     # a provider without delivery reports: accepted is delivered (registry.UNREPORTED)
+    # ... and so is an action on a live call (answer, hang up: engine/calls.py)
     final = [
         ("delivered", now, None, None, row.id)
         for row, result, provider in done
-        if result.status == "accepted" and provider in UNREPORTED
+        if result.status == "accepted" and (provider in UNREPORTED or row.kind == "call")
     ]
     for oid in provider_outbox.finish(conn, final, leaving=("sent",)):
         items += report_items(sent_of(rows[oid]), "delivered", now, partitions=partitions)

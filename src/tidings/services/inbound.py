@@ -57,7 +57,7 @@ def receive(
                 continue
             idempotency.remember(conn, account, "inbound", key, 200, {}, now)
         sender = number(message.sender)
-        person = _person(conn, account, sender, now)
+        person = person_of(conn, account, sender, now)
         first = (first_word(message.text) or "").upper()
         properties = {
             "channel": message.channel,
@@ -66,11 +66,11 @@ def receive(
             "text": message.text,
             "keyword": first,
         }
-        items.append(_event(account, person, "message.received", properties, now, partitions))
+        items.append(event_item(account, person, "message.received", properties, now, partitions))
         if first in STOP_WORDS:
             unsubscribe.setdefault(person, set()).add(message.channel)
             items.append(
-                _event(
+                event_item(
                     account,
                     person,
                     "message.unsubscribed",
@@ -86,7 +86,8 @@ def receive(
     return taken
 
 
-def _person(conn: Connection, account: int, phone: str, now: int) -> int:
+def person_of(conn: Connection, account: int, phone: str, now: int) -> int:
+    """The account's first person with this phone number, created when there is none."""
     found = person_by_phone(conn, account, phone)
     if found is not None:
         return found
@@ -98,7 +99,7 @@ def _person(conn: Connection, account: int, phone: str, now: int) -> int:
     return written.id
 
 
-def _event(
+def event_item(
     account: int,
     person: int,
     name: str,

@@ -812,3 +812,28 @@ sftp_imports = Table(
     Index("ix_sftp_imports_file", "flow_id", "file", "checksum"),
     sqlite_autoincrement=True,
 )
+
+# --- Inbound calls in IVR (issue #15, migration 0023) -----------------------------------------
+# A call to one of an Infobip connection's numbers, while it lasts (store/live_calls.py):
+# `ringing` (received; Tidings answers it when a flow takes the number), `answered` (the
+# caller entered the flow; voice elements act on the call), `ending` (Tidings hung up),
+# `ended` (finished). `message_id`: the outbox id of the voice element's message the call
+# is playing (its SAY_FINISHED / DTMF_CAPTURED / hang-up is that message's report), and
+# `capturing` whether that message collects digits (then only DTMF_CAPTURED reports it).
+live_calls = Table(
+    "live_calls",
+    metadata,
+    _account(),
+    Column("person_id", Id, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("connection_id", Id, ForeignKey("connections.id", ondelete="CASCADE"), nullable=False),
+    Column("call_id", String(128), nullable=False),  # Infobip's callId
+    Column("caller", String(64), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("message_id", Id),
+    Column("capturing", Boolean, nullable=False),  # the message collects digits
+    Column("started_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("person_id", "connection_id", "call_id"),
+    Index("ix_live_calls_call", "connection_id", "call_id", unique=True),
+)

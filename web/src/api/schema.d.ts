@@ -1217,7 +1217,8 @@ export interface paths {
         put?: never;
         /**
          * Inbound Callback
-         * @description Messages people sent to one of the connection's numbers, in the provider's format.
+         * @description Messages people sent to one of the connection's numbers, in the provider's format,
+         *     and the events of calls to them (Infobip's Calls API).
          */
         post: operations["inbound_callback_api_v1_webhooks__token__inbound_post"];
         delete?: never;
@@ -2214,7 +2215,8 @@ export interface components {
         };
         /**
          * InboundEntry
-         * @description An inbound message to one of our numbers (optionally starting with a keyword).
+         * @description An inbound message to one of our numbers (optionally starting with a keyword), or
+         *     a call to it (`voice`: the flow's voice elements speak to the caller on the call).
          */
         InboundEntry: {
             /**
@@ -2226,13 +2228,13 @@ export interface components {
             };
             /**
              * Channel
-             * @description The channel the message arrives on.
+             * @description The channel the message arrives on; voice: a call to the number, answered in IVR (its voice_call elements speak to the caller and collect digits).
              * @default null
              */
-            channel: ("sms" | "whatsapp" | "viber") | null;
+            channel: ("sms" | "whatsapp" | "viber" | "voice") | null;
             /**
              * Keyword
-             * @description The first word the message must start with (any case); absent: any message to the number, which then takes the whole number.
+             * @description The first word the message must start with (any case); absent: any message to the number, which then takes the whole number. A call has no keyword.
              * @default null
              */
             keyword: string | null;

@@ -240,7 +240,7 @@ export const ENTRIES: EntryKind[] = [
   {
     type: "inbound", label: "Inbound message",
     fields: [
-      { key: "channel", label: "Channel", kind: "select", options: ["sms", "whatsapp", "viber"] },
+      { key: "channel", label: "Channel", kind: "select", options: ["sms", "whatsapp", "viber", "voice"] },
       { key: "number", label: "Number", kind: "text" },
       { key: "keyword", label: "Keyword", kind: "text" },
       { key: "assign", label: "Assign", kind: "json" },

@@ -1,5 +1,8 @@
 """`/webhooks/{token}/delivery` and `/webhooks/{token}/inbound`: providers' callbacks.
 
+The inbound webhook also takes Infobip's Calls API events (inbound calls in IVR: a
+provider with `call_events` says which bodies are call events; services/calls.py).
+
 No API key: the unguessable token names the connection (and Twilio's requests carry a
 signature its provider checks). A forged, malformed or unknown callback is a 4xx and
 changes nothing; a repeated one changes nothing either (services/deliveries.py,
@@ -20,7 +23,7 @@ from tidings.channels.answering import AnsweringApi
 from tidings.channels.providers import Callback, CallbackRefused, Provider
 from tidings.channels.registry import make_provider
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound, Problem, Unauthorized
-from tidings.services import deliveries, inbound
+from tidings.services import calls, deliveries, inbound
 from tidings.store import connections
 from tidings.store.connections import ConnectionRow
 
@@ -114,7 +117,21 @@ async def delivery_callback(
 async def inbound_callback(
     request: Request, token: str = Token, ctx: AppContext = Depends(context)
 ) -> dict[str, Any]:
-    """Messages people sent to one of the connection's numbers, in the provider's format."""
+    """Messages people sent to one of the connection's numbers, in the provider's format,
+    and the events of calls to them (Infobip's Calls API)."""
+    _, provider = _connection(ctx, token)
+    reader = getattr(provider, "call_events", None)
+    if reader is not None:
+        callback = await _callback(request, ctx, token, "inbound")
+        try:
+            events = reader(callback)
+        except CallbackRefused as exc:
+            raise _refused(exc) from None
+        if events is not None:
+            taken, changed, _ = await _receive(
+                request, ctx, token, "inbound", lambda _p, _c: events, calls.record
+            )
+            return {"events": taken, "changed": changed}
     messages, received, _ = await _receive(
         request,
         ctx,

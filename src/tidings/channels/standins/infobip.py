@@ -31,6 +31,9 @@ What it does with an accepted message:
 - `post_inbound(url, channel, from_, to, text)` posts an inbound message in Infobip's
   inbound format (SMS `results[]`, WhatsApp / Viber `results[].message`, and for `voice`
   a Calls API CALL_RECEIVED event).
+- `calls`: the Calls API for inbound calls in IVR (`calls.place_call(url, from_, to,
+  digits=[...])`, answer / say / capture DTMF / hang up, the call's events posted back:
+  standins/infobip_calls.py).
 
 Fast enough for the bench: one JSON parse per request, no per-message sleep, reports
 queued in a heap and posted in buckets by a bounded number of concurrent POSTs.
@@ -51,6 +54,8 @@ from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
+
+from tidings.channels.standins.infobip_calls import CallsStandin
 
 Fate = Literal["delivered", "failed", "none"]
 Channel = Literal["sms", "whatsapp", "viber", "voice", "email"]
@@ -474,6 +479,7 @@ class InfobipStandin:
         reject_numbers: frozenset[str] = frozenset(),
         reject_duplicates: bool = False,
         answer_delay: float = 0.0,
+        call_event_delay: float = 0.0,
     ) -> None:
         self.api_key = api_key
         # seconds between accepting a request's messages and answering it (a crash test
@@ -525,6 +531,7 @@ class InfobipStandin:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.url = ""
+        self.calls = CallsStandin(self._gate, lambda: self._session, event_delay=call_event_delay)
 
     # --- life ---
 
@@ -540,6 +547,7 @@ class InfobipStandin:
         app.router.add_post("/viber/2/messages", self._json_endpoint(_viber, "viber"))
         app.router.add_post("/tts/3/advanced", self._json_endpoint(_voice, "voice"))
         app.router.add_post("/email/3/send", self._email_endpoint)
+        self.calls.routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -557,9 +565,9 @@ class InfobipStandin:
             self._pump_task.cancel()
             await asyncio.gather(self._pump_task, return_exceptions=True)
             self._pump_task = None
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self.calls.tasks()]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self.calls.tasks(), return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -590,9 +598,10 @@ class InfobipStandin:
         return self.fates.get(channel, "delivered")
 
     async def drain(self) -> None:
-        """Wait until every queued report has been posted (or given up); bound it with
-        `asyncio.timeout` when a report may be late."""
+        """Wait until every queued report and call event has been posted (or given up);
+        bound it with `asyncio.timeout` when a report may be late."""
         await self._idle.wait()
+        await self.calls.drain()
 
     # --- the API ---
 

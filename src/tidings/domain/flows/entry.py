@@ -90,11 +90,16 @@ class ApiEntry(EntryBase):
 
 
 class InboundEntry(EntryBase):
-    """An inbound message to one of our numbers (optionally starting with a keyword)."""
+    """An inbound message to one of our numbers (optionally starting with a keyword), or
+    a call to it (`voice`: the flow's voice elements speak to the caller on the call)."""
 
     type: Literal["inbound"] = Field(description="An inbound message starts the flow.")
-    channel: Literal["sms", "whatsapp", "viber"] | None = Field(
-        default=None, description="The channel the message arrives on."
+    channel: Literal["sms", "whatsapp", "viber", "voice"] | None = Field(
+        default=None,
+        description=(
+            "The channel the message arrives on; voice: a call to the number, answered "
+            "in IVR (its voice_call elements speak to the caller and collect digits)."
+        ),
     )
     number: str | None = Field(
         default=None, max_length=64, description="Our number or sender the message is sent to."
@@ -104,7 +109,7 @@ class InboundEntry(EntryBase):
         max_length=64,
         description=(
             "The first word the message must start with (any case); absent: any message "
-            "to the number, which then takes the whole number."
+            "to the number, which then takes the whole number. A call has no keyword."
         ),
     )
     assign: Assign = Field(

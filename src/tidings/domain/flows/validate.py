@@ -135,7 +135,9 @@ def _inbound(c: Checker, entry: InboundEntry) -> None:
     c.require(entry.channel, "entry.channel", "choose the channel", None)
     c.require(entry.number, "entry.number", "enter the number people write to", None)
     keyword = None
-    if entry.keyword is not None:
+    if entry.keyword is not None and entry.channel == "voice":
+        c.add("entry.keyword", "a call has no keyword: a voice entry takes every call")
+    elif entry.keyword is not None:
         keyword = entry.keyword.strip().casefold()
         if not keyword or any(ch.isspace() for ch in keyword):
             c.add("entry.keyword", "a keyword is one word")

@@ -83,15 +83,18 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import ParseResult, parse_qs, parse_qsl, urlencode, urlparse
-from xml.sax.saxutils import escape, quoteattr
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from tidings.channels import twilio_calls
+from tidings.channels import twiml as documents
 from tidings.channels.answering import ApiClient
 from tidings.channels.call_api import ApiRequest, ApiResult
+from tidings.channels.infobip_calls import CallActionInvalid, CallEvent, is_call_action
 from tidings.channels.providers import (
     Callback,
     CallbackRefused,
@@ -101,7 +104,6 @@ from tidings.channels.providers import (
     ReportStatus,
     SendResult,
     Webhooks,
-    collect_seconds,
 )
 
 SECRETS = frozenset({"authToken"})
@@ -112,13 +114,11 @@ WHATSAPP_PREFIX = "whatsapp:"
 ID_PARAMETER = "m"  # the StatusCallback query parameter that carries our outbox id
 GATHER_PARAMETER = "gather"  # `gather=1`: a request to a call's <Gather> action
 TWIML_LIMIT = 4000  # characters of inline `Twiml` Twilio takes
-TWIML = "text/xml"
-EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+TWIML = documents.TWIML
+EMPTY_TWIML = documents.EMPTY
 
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
-# characters XML 1.0 cannot carry at all (not even escaped): dropped from what a call says
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _PENDING = frozenset({"queued", "accepted", "scheduled", "sending", "sent", "partially_delivered"})
 _FAILED = frozenset({"undelivered", "failed", "canceled"})
@@ -264,7 +264,8 @@ class TwilioProvider:
         self._token = settings.auth_token.get_secret_value()
         sid = settings.account_sid
         self._url = f"{settings.base_url}/{API_VERSION}/Accounts/{sid}/Messages.json"
-        self._calls_url = f"{settings.base_url}/{API_VERSION}/Accounts/{sid}/Calls.json"
+        self._account_url = f"{settings.base_url}/{API_VERSION}/Accounts/{sid}"
+        self._calls_url = f"{self._account_url}/Calls.json"
         basic = base64.b64encode(f"{sid}:{self._token}".encode()).decode("ascii")
         self._basic = basic
         self._headers = {
@@ -282,6 +283,8 @@ class TwilioProvider:
         slots = asyncio.Semaphore(self._concurrency)
 
         async def one(message: Outgoing) -> SendResult:
+            if is_call_action(message):  # a live inbound call (twilio_calls.py)
+                return await self._update_call(message, webhooks, slots)
             form = self.form(message, webhooks)
             if isinstance(form, SendResult):
                 return form
@@ -331,6 +334,32 @@ class TwilioProvider:
             form.append(("Body", text))
         form.append(("StatusCallback", status_callback(webhooks.delivery, message.id)))
         return form
+
+    async def _update_call(
+        self, message: Outgoing, webhooks: Webhooks, slots: asyncio.Semaphore
+    ) -> SendResult:
+        """A voice message (or a hang-up) on a live inbound call: Twilio's live-call update
+        (twilio_calls.py). Its answer is the Call resource: neither its SID nor its price
+        is the message's."""
+        try:
+            form = twilio_calls.update_form(message, webhooks.inbound)
+        except CallActionInvalid as exc:
+            return self._failed(message.id, str(exc))
+        document = dict(form).get("Twiml", "")
+        if len(document) > TWIML_LIMIT:
+            return self._failed(
+                message.id,
+                f"voice: the call's TwiML has {len(document)} characters; Twilio takes at "
+                f"most {TWIML_LIMIT}",
+            )
+        call_id = str(message.content["call"]["id"])
+        url = self._account_url + twilio_calls.update_path(call_id)
+        async with slots:
+            result = await self._http.call(
+                self._request(message.id, form, url), allow_private=self._allow_private
+            )
+        answer = self._result(message.id, result)
+        return replace(answer, provider_id=None, price=None)
 
     def _call_form(
         self, message: Outgoing, webhooks: Webhooks
@@ -448,6 +477,25 @@ class TwilioProvider:
             return EMPTY_TWIML, TWIML
         return None
 
+    def call_events(self, callback: Callback) -> list[CallEvent] | None:
+        """The call event of a request to the inbound webhook (inbound calls in IVR:
+        twilio_calls.py), once its signature is checked; None when it is an incoming
+        message instead (no `CallSid`)."""
+        fields = dict(self._form(callback))
+        if "CallSid" not in fields or "MessageSid" in fields:
+            return None
+        query = dict(callback.query) or {
+            name: values[0] for name, values in parse_qs(urlparse(callback.url).query).items()
+        }
+        return twilio_calls.events(fields, query)
+
+    def call_reply(self, callback: Callback, state: str | None) -> tuple[bytes, str]:
+        """The TwiML the inbound webhook answers a call's request with, the call being in
+        `state` (None: not received): see twilio_calls.reply."""
+        fields = dict(parse_qsl(callback.body.decode("utf-8", "replace")))
+        status = fields.get("CallStatus", "")
+        return twilio_calls.reply(callback.url, status, state), TWIML
+
     def inbound_messages(self, callback: Callback) -> list[Inbound]:
         fields = dict(self._form(callback))
         sender = _required(fields, "From")
@@ -481,28 +529,7 @@ def gather_action(delivery: str, message_id: str) -> str:
 def twiml(content: Mapping[str, Any], action: str) -> str:
     """The inline TwiML of a call: `<Say>` the text, inside a `<Gather>` when `collect` asks
     for digits (see the module doc). Raises ValueError for content a call cannot say."""
-    say = content.get("say")
-    if not isinstance(say, str) or not say.strip():
-        raise ValueError("the call has nothing to say")
-    language = content.get("language")
-    attributes = ""
-    if isinstance(language, str) and language:
-        attributes = f" language={quoteattr(_NOT_XML.sub('', language))}"
-    spoken = f"<Say{attributes}>{escape(_NOT_XML.sub('', say))}</Say>"
-    collect = content.get("collect")
-    if collect is None:
-        return f"<Response>{spoken}</Response>"
-    if not isinstance(collect, Mapping):
-        raise ValueError("collect must be an object")
-    digits = collect.get("maxDigits", 1)
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError("collect.maxDigits must be a positive whole number")
-    seconds = collect_seconds(collect.get("timeout", "PT5S"))
-    gather = (
-        f'<Gather input="dtmf" numDigits="{digits}" timeout="{seconds}" '
-        f'action={quoteattr(action)} method="POST">'
-    )
-    return f"<Response>{gather}{spoken}</Gather></Response>"
+    return documents.say_document(content, action)
 
 
 def _gather(callback: Callback) -> bool:

@@ -73,12 +73,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import urlparse
 from xml.etree import ElementTree
 
 import aiohttp
 from aiohttp import web
 
+from tidings.channels.standins.twilio_calls import TwilioCalls
+from tidings.channels.standins.twilio_errors import TwilioError
+from tidings.channels.standins.twilio_errors import error as _error
+from tidings.channels.standins.twilio_errors import pairs as _pairs
 from tidings.channels.twilio import (
     API_VERSION,
     CONTENT_SID,
@@ -128,14 +132,6 @@ _AS_CALL: dict[str, Fate] = {
     "undelivered": "no-answer",
 }
 _CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
-
-
-class TwilioError(Exception):
-    """An answer in Twilio's error shape."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 @dataclass(frozen=True)
@@ -232,6 +228,16 @@ class TwilioStandin:
         self._session: aiohttp.ClientSession | None = None
         self._callback_limit = callback_concurrency
         self.port = 0
+        self.calls = TwilioCalls(self)  # incoming calls (standins/twilio_calls.py)
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The client session the stand-in posts callbacks with (None until started)."""
+        return self._session
+
+    def authenticate(self, request: web.Request) -> None:
+        """Basic auth `AccountSid:AuthToken` and the account's own path, or TwilioError."""
+        self._authenticate(request)
 
     @property
     def url(self) -> str:
@@ -252,6 +258,7 @@ class TwilioStandin:
         app = web.Application()
         app.router.add_post("/{version}/Accounts/{sid}/Messages.json", self._messages)
         app.router.add_post("/{version}/Accounts/{sid}/Calls.json", self._calls)
+        self.calls.routes(app, lambda _request: self._injected())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -264,6 +271,9 @@ class TwilioStandin:
         self._worker = asyncio.create_task(self._drain())
 
     async def stop(self) -> None:
+        for call in self.calls.calls.values():
+            if call.task is not None:
+                call.task.cancel()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -738,17 +748,6 @@ class TwilioStandin:
         return await self._post(url, form, sid)
 
 
-async def _pairs(request: web.Request) -> list[tuple[str, str]]:
-    media = request.content_type
-    if media != "application/x-www-form-urlencoded":
-        raise TwilioError(400, 20001, f"Unsupported content type {media or 'none'}")
-    try:
-        text = (await request.read()).decode("utf-8")
-        return parse_qsl(text, keep_blank_values=True)
-    except (UnicodeDecodeError, ValueError):
-        raise TwilioError(400, 20001, "The request body is not form data") from None
-
-
 async def _form(request: web.Request) -> dict[str, str]:
     return dict(await _pairs(request))
 
@@ -795,13 +794,3 @@ def _variables(raw: str | None) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise TwilioError(400, 21656, "The ContentVariables Parameter is invalid")
     return value
-
-
-def _error(exc: TwilioError, headers: Mapping[str, str] | None = None) -> web.Response:
-    body = {
-        "code": exc.code,
-        "message": exc.message,
-        "more_info": f"https://www.twilio.com/docs/errors/{exc.code}",
-        "status": exc.status,
-    }
-    return web.json_response(body, status=exc.status, headers=headers)

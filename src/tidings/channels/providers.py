@@ -68,6 +68,10 @@ class Outgoing:
     content: Mapping[str, Any]
     parts: int = 1
     unsubscribe_url: str | None = None  # email: List-Unsubscribe and the visible link
+    # An earlier try may have reached the provider (its answer was never settled: a
+    # crash), at the earliest at this time (seconds since the epoch): a provider that
+    # de-duplicates nothing looks it up before sending again (Twilio).
+    unknown_since: float | None = None
 
 
 def collect_seconds(value: Any) -> int:

@@ -32,11 +32,24 @@ Wire format (Twilio's own, as twilio-python sends it):
   and attributes are XML-escaped. Twilio takes at most 4000 characters of `Twiml`: a longer
   call fails at once (no request is made).
 - **Idempotency**: Twilio's Messages and Calls APIs document no request idempotency (no
-  client message id, no idempotency key; `I-Twilio-Idempotency-Token` is the header Twilio puts on
-  the webhooks it sends, so a receiver can drop a retried webhook). Each request still
-  carries `I-Twilio-Idempotency-Token: <our outbox id>`; real Twilio ignores it, the
-  loopback stand-in (`standins/twilio.py`) de-duplicates by it. So at the real Twilio a
-  crash between its 201 and our recording of it can send a message (or call) twice.
+  client message id, no idempotency key; `I-Twilio-Idempotency-Token` is the header Twilio
+  puts on the webhooks it sends, so a receiver can drop a retried webhook). Each request
+  still carries `I-Twilio-Idempotency-Token: <our outbox id>`, which Twilio (and the
+  loopback stand-in, `standins/twilio.py`) ignores. What holds instead: a message whose
+  earlier try's outcome is unknown (`Outgoing.unknown_since`: its lease ran out while it
+  was at Twilio, say the server was killed between Twilio's 201 and our settle) is first
+  looked up, `GET .../Messages.json?To=&From=&PageSize=50` (`.../Calls.json` for a call;
+  no `From` for a Messaging Service), and a listed outbound resource to and from the same
+  numbers, created no earlier than that try (less 5 minutes of clock skew), with the same
+  `Body` (a template's or a call's content is not listed: not compared) is taken as
+  `accepted` with its `sid` instead of sending again (each listed one for one message of
+  the batch). The `DateSent>=` / `StartTime>=` filters are not used: both are empty while
+  Twilio still queues the message or call, which is just what a crash leaves. A look-up
+  Twilio does not answer is a `retry` (never a blind send). What does not hold: a message
+  identical in numbers and text sent again within the window (another journey's, a
+  re-entry's) can be taken for the earlier try, so one of the two is not sent; an earlier
+  try no longer among the 50 newest resources of those numbers is not found, and is sent
+  again.
 - **Answers**: 201 (any 2xx) -> `accepted` with `provider_id` = the Message's (Call's) `sid` and
   `price` = |`price`| when Twilio already priced it (Twilio writes prices negative);
   429 and 5xx -> `retry` (`retry_after` from `Retry-After`); a timeout or a connection
@@ -114,6 +127,8 @@ WHATSAPP_PREFIX = "whatsapp:"
 ID_PARAMETER = "m"  # the StatusCallback query parameter that carries our outbox id
 GATHER_PARAMETER = "gather"  # `gather=1`: a request to a call's <Gather> action
 TWIML_LIMIT = 4000  # characters of inline `Twiml` Twilio takes
+LOOKUP_PAGE = 50  # the newest Messages (Calls) to and from the numbers an unknown try is among
+CLOCK_SKEW = 300.0  # seconds Twilio's clock (date_created) may be behind ours
 TWIML = documents.TWIML
 EMPTY_TWIML = documents.EMPTY
 
@@ -281,6 +296,7 @@ class TwilioProvider:
 
     async def send(self, batch: Sequence[Outgoing], webhooks: Webhooks) -> list[SendResult]:
         slots = asyncio.Semaphore(self._concurrency)
+        adopted: set[str] = set()  # SIDs of earlier tries this batch took as its own
 
         async def one(message: Outgoing) -> SendResult:
             if is_call_action(message):  # a live inbound call (twilio_calls.py)
@@ -290,6 +306,10 @@ class TwilioProvider:
                 return form
             async with slots:
                 url = self._calls_url if message.channel == "voice" else self._url
+                if message.unknown_since is not None:  # an earlier try may have gone
+                    found = await self._earlier(message, dict(form), url, adopted)
+                    if found is not None:
+                        return found
                 result = await self._http.call(
                     self._request(message.id, form, url), allow_private=self._allow_private
                 )
@@ -334,6 +354,40 @@ class TwilioProvider:
             form.append(("Body", text))
         form.append(("StatusCallback", status_callback(webhooks.delivery, message.id)))
         return form
+
+    async def _earlier(
+        self, message: Outgoing, form: Mapping[str, str], url: str, adopted: set[str]
+    ) -> SendResult | None:
+        """The earlier try of a message whose outcome is unknown, found at Twilio and taken
+        as accepted (see the module doc, Idempotency); None when Twilio has none (send
+        it); `retry` when Twilio could not be asked (never send blind)."""
+        assert message.unknown_since is not None
+        query = [("To", form["To"])]
+        if "From" in form:
+            query.append(("From", form["From"]))
+        query.append(("PageSize", str(LOOKUP_PAGE)))
+        headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
+        request = ApiRequest(
+            "GET", f"{url}?{urlencode(query)}", headers, None, self._timeout, retries=0
+        )
+        result = await self._http.call(request, allow_private=self._allow_private)
+        body = result.data.get("body") if result.status is not None else None
+        if result.status != 200 or not isinstance(body, dict):
+            answer = self._result(message.id, result)
+            words = answer.reason or f"HTTP {result.status}"
+            reason = f"looking up an earlier try at Twilio: {words}"
+            if answer.status == "failed":
+                return SendResult(message.id, "failed", reason)
+            return SendResult(message.id, "retry", reason, retry_after=answer.retry_after)
+        listed = body.get("calls" if message.channel == "voice" else "messages")
+        for item in listed if isinstance(listed, list) else []:
+            if isinstance(item, dict) and _same_try(item, form, message.unknown_since):
+                sid = item.get("sid")
+                if isinstance(sid, str) and sid and sid not in adopted:
+                    adopted.add(sid)
+                    price = _price(item.get("price"))
+                    return SendResult(message.id, "accepted", provider_id=sid, price=price)
+        return None
 
     async def _update_call(
         self, message: Outgoing, webhooks: Webhooks, slots: asyncio.Semaphore
@@ -554,6 +608,30 @@ def _call_report(message_id: str, fields: Mapping[str, str], gather: bool) -> Re
     if status in _CALL_PENDING:
         return Report(message_id, "pending")
     raise CallbackRefused("CallStatus", f"{status!r} is not a status of a call")
+
+
+def _same_try(item: Mapping[str, Any], form: Mapping[str, str], since: float) -> bool:
+    """Whether a Message (Call) resource Twilio listed is the earlier try of the message
+    whose request form is `form`: ours (outbound, to and from the same numbers, through
+    the same Messaging Service), created no earlier than that try (less `CLOCK_SKEW`),
+    and saying the same `Body` (a template's text is Twilio's to render: not compared;
+    a call's TwiML is not listed)."""
+    if not str(item.get("direction") or "").startswith("outbound"):
+        return False
+    if item.get("to") != form["To"]:
+        return False
+    if "From" in form and item.get("from") != form["From"]:
+        return False
+    service = form.get("MessagingServiceSid")
+    if service is not None and item.get("messaging_service_sid") != service:
+        return False
+    if "Body" in form and item.get("body") != form["Body"]:
+        return False
+    try:
+        created = parsedate_to_datetime(str(item.get("date_created"))).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return False
+    return created >= since - CLOCK_SKEW
 
 
 def _address(number: str, whatsapp: bool) -> str:

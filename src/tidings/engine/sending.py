@@ -4,8 +4,10 @@ batches on the sender's own event loop, settled as their answers come back.
 - **Claim** (`claim`, in a write): due rows of the owned partitions are leased
   (`sending` for `LEASE`); on PostgreSQL rows another worker holds are skipped. A crash
   between claim and settle leaves them to be claimed again when the lease ends; the
-  outbox id is the provider's message id (Infobip `messageId`, Twilio's idempotency
-  token, the email's Message-ID), so a provider that de-duplicates sends them once.
+  outbox id is the provider's message id (Infobip `messageId`, the email's Message-ID),
+  so a provider that de-duplicates sends them once. Twilio does not: a row claimed
+  again while still `sending` carries `unknown_since` (`Outgoing.unknown_since`), and
+  the Twilio provider looks the earlier try up before it sends again.
 - **Send** (`Sender`, a thread with one event loop, so keep-alive connections live
   across batches): each connection's messages go in batches of its provider's
   `max_batch`, a few requests in flight per connection, paced by the connection's
@@ -64,7 +66,9 @@ def claim(
     limit: int = 5000,
     lease: int = LEASE,
 ) -> list[Claimed]:
-    rows = provider_outbox.due(conn, now, limit=limit, owned=owned, partitions=partitions)
+    rows = provider_outbox.due(
+        conn, now, limit=limit, owned=owned, partitions=partitions, lease=lease
+    )
     if rows:
         provider_outbox.lease(conn, [r.id for r in rows], now + lease)
         calls.playing(conn, rows, now)  # voice messages on a live call: the call plays them
@@ -150,6 +154,7 @@ def outgoing(row: Claimed, links: Links) -> Outgoing:
         content=content,
         parts=int(payload.get("parts") or 1),
         unsubscribe_url=unsubscribe,
+        unknown_since=None if row.unknown_since is None else row.unknown_since / MICROS,
     )
 
 

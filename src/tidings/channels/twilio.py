@@ -128,6 +128,7 @@ ID_PARAMETER = "m"  # the StatusCallback query parameter that carries our outbox
 GATHER_PARAMETER = "gather"  # `gather=1`: a request to a call's <Gather> action
 TWIML_LIMIT = 4000  # characters of inline `Twiml` Twilio takes
 LOOKUP_PAGE = 50  # the newest Messages (Calls) to and from the numbers an unknown try is among
+PRICE_OF = "priceOf"  # content of a price to ask for (providers.Outgoing)
 CLOCK_SKEW = 300.0  # seconds Twilio's clock (date_created) may be behind ours
 TWIML = documents.TWIML
 EMPTY_TWIML = documents.EMPTY
@@ -301,6 +302,8 @@ class TwilioProvider:
         async def one(message: Outgoing) -> SendResult:
             if is_call_action(message):  # a live inbound call (twilio_calls.py)
                 return await self._update_call(message, webhooks, slots)
+            if PRICE_OF in message.content:  # an ended call's price
+                return await self._call_price(message, slots)
             form = self.form(message, webhooks)
             if isinstance(form, SendResult):
                 return form
@@ -388,6 +391,27 @@ class TwilioProvider:
                     price = _price(item.get("price"))
                     return SendResult(message.id, "accepted", provider_id=sid, price=price)
         return None
+
+    async def _call_price(self, message: Outgoing, slots: asyncio.Semaphore) -> SendResult:
+        """The price of an ended call (`GET .../Calls/{CallSid}.json`, its `price`): accepted
+        with it, or `retry` while Twilio has not priced the call yet (`price` null)."""
+        asked = message.content[PRICE_OF]
+        sid = asked.get("id") if isinstance(asked, Mapping) else None
+        if not isinstance(sid, str) or not sid:
+            return self._failed(message.id, "no call to price")
+        url = self._account_url + twilio_calls.update_path(sid)
+        headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
+        request = ApiRequest("GET", url, headers, None, self._timeout, retries=0)
+        async with slots:
+            result = await self._http.call(request, allow_private=self._allow_private)
+        body = result.data.get("body") if result.status is not None else None
+        if result.status is not None and 200 <= result.status < 300:
+            price = _price(body.get("price")) if isinstance(body, dict) else None
+            if price is None:
+                return SendResult(message.id, "retry", "Twilio has not priced the call yet")
+            return SendResult(message.id, "accepted", price=price)
+        answer = self._result(message.id, result)
+        return replace(answer, provider_id=None, price=None)
 
     async def _update_call(
         self, message: Outgoing, webhooks: Webhooks, slots: asyncio.Semaphore
@@ -601,8 +625,8 @@ def _call_report(message_id: str, fields: Mapping[str, str], gather: bool) -> Re
             return Report(message_id, "delivered", digits=digits)
         return Report(message_id, "pending")
     status = _required(fields, "CallStatus")
-    if status == "completed":
-        return Report(message_id, "delivered")
+    if status == "completed":  # answered: Twilio prices it now (fetched after: PRICE_OF)
+        return Report(message_id, "delivered", price_later=fields["CallSid"])
     if status in _CALL_FAILED:
         return Report(message_id, "failed", reason=status)
     if status in _CALL_PENDING:

@@ -110,6 +110,14 @@ def accepted(
             f"WHERE id = {p} AND status = 'sending'",
             own,
         )
+        # a report that came before the answer was settled (the provider called back at
+        # once) has finished the row: its SID and price are still the answer's (the
+        # traffic cost counted the price; a later provider's price replaces this one)
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET provider_id = COALESCE(provider_id, {p}), "
+            f"price = COALESCE(price, {p}) WHERE id = {p} AND status IN ('delivered', 'failed')",
+            [(provider_id, price, oid) for provider_id, price, oid in own],
+        )
 
 
 def again(conn: Connection, rows: Sequence[tuple[int, str | None, int]]) -> None:

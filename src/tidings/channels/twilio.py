@@ -67,7 +67,9 @@ signature is `CallbackRefused(status=403)`; a body that is not UTF-8 form data i
   (400 naming `MessageStatus`), not guessed: the refusal shows in Twilio's debugger and
   changes nothing here. Our id comes from the `m` query parameter.
 - Calls (`CallSid` in the form): the status callback's `CallStatus` completed ->
-  `delivered` (answered); busy, no-answer, failed and canceled -> `failed` with the status
+  `delivered` (answered) with `price_later` = the CallSid (Twilio prices a call once it
+  has ended: the dispatcher then sends a `priceOf` message, which is `GET .../Calls/
+  {CallSid}.json`, `accepted` with |`price`|, or `retry` while `price` is null); busy, no-answer, failed and canceled -> `failed` with the status
   as the reason; queued, initiated, ringing and in-progress -> `pending`; anything else is
   refused (400 naming `CallStatus`). A request to the `<Gather>` action (`gather=1` in the
   query) with `Digits` is `delivered` with those digits; without digits it is `pending`
@@ -82,6 +84,9 @@ signature is `CallbackRefused(status=403)`; a body that is not UTF-8 form data i
   `answered`.
 - `callback_answer`: the TwiML Twilio expects in the answer to a `<Gather>` action
   (`text/xml`); other callbacks get the webhook's JSON.
+- `call_events` / `call_reply`: requests of inbound calls to the inbound webhook (the
+  number's Voice URL) and the TwiML they are answered with; a voice message on such a call
+  is a live-call update (twilio_calls.py).
 - `inbound_messages`: Twilio's incoming-message webhook (`From`, `To`, `Body`,
   `MessageSid`); `whatsapp:` addresses make the channel `whatsapp` (prefix stripped).
 """

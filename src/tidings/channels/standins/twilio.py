@@ -62,6 +62,12 @@ injection and no de-duplication:
   For an SMS or WhatsApp message the call fates mean: completed -> delivered, the others ->
   undelivered.
 
+A call's resource is also answered to `GET .../Calls/{CallSid}.json` (`price_fetches`
+counts them): its `price` is null until the call has ended, then `call_price` (Twilio's
+negative string) after `call_price_after` reads that still answer null. Incoming calls
+(a person dialling the account's number, run by the TwiML Tidings answers, and the
+live-call updates `POST .../Calls/{CallSid}.json`) are `calls` (standins/twilio_calls.py).
+
 No per-message sleeps: callbacks wait in one FIFO (their due times are in order, as the
 delay is constant) drained by one task, which posts each message's sequence in its own task,
 at most `callback_concurrency` at a time.

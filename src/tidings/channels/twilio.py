@@ -70,9 +70,9 @@ signature is `CallbackRefused(status=403)`; a body that is not UTF-8 form data i
   `delivered` (answered) with `price_later` = the CallSid (Twilio prices a call once it
   has ended: the dispatcher then sends a `priceOf` message, which is `GET .../Calls/
   {CallSid}.json`, `accepted` with |`price`|, or `retry` while `price` is null); busy,
-  no-answer, failed and canceled -> `failed` with the status as the reason; queued, initiated, ringing and in-progress -> `pending`; anything else is
-  refused (400 naming `CallStatus`). A request to the `<Gather>` action (`gather=1` in the
-  query) with `Digits` is `delivered` with those digits; without digits it is `pending`
+  no-answer, failed and canceled -> `failed` with the status as the reason; queued,
+  initiated, ringing and in-progress -> `pending`; anything else is refused (400 naming
+  `CallStatus`). A request to the `<Gather>` action (`gather=1` in the query) with `Digits` is `delivered` with those digits; without digits it is `pending`
   (Twilio only calls the action when keys were pressed, unless asked otherwise).
   **Which report counts**: the first final report of a message wins in the store, so the
   digits must arrive before the `completed` callback, and they do: Twilio requests the

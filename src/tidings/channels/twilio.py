@@ -66,14 +66,15 @@ signature is `CallbackRefused(status=403)`; a body that is not UTF-8 form data i
   inbound statuses (receiving, received) and statuses Twilio may add later are **refused**
   (400 naming `MessageStatus`), not guessed: the refusal shows in Twilio's debugger and
   changes nothing here. Our id comes from the `m` query parameter.
-- Calls (`CallSid` in the form): the status callback's `CallStatus` completed ->
-  `delivered` (answered) with `price_later` = the CallSid (Twilio prices a call once it
-  has ended: the dispatcher then sends a `priceOf` message, which is `GET .../Calls/
-  {CallSid}.json`, `accepted` with |`price`|, or `retry` while `price` is null); busy,
-  no-answer, failed and canceled -> `failed` with the status as the reason; queued,
-  initiated, ringing and in-progress -> `pending`; anything else is refused (400 naming
-  `CallStatus`). A request to the `<Gather>` action (`gather=1` in the query) with `Digits` is `delivered` with those digits; without digits it is `pending`
-  (Twilio only calls the action when keys were pressed, unless asked otherwise).
+- Calls (`CallSid` in the form): the status callback's `CallStatus` completed -> `delivered`
+  (answered) with `price_later` = the CallSid (Twilio prices a call once it has ended: the
+  dispatcher then sends a `priceOf` message, which is `GET .../Calls/{CallSid}.json`,
+  `accepted` with |`price`|, or `retry` while `price` is null); busy, no-answer, failed and
+  canceled -> `failed` with the status as the reason; queued, initiated, ringing and
+  in-progress -> `pending`; anything else is refused (400 naming `CallStatus`). A request to
+  the `<Gather>` action (`gather=1` in the query) with `Digits` is `delivered` with those
+  digits; without digits it is `pending` (Twilio only calls the action when keys were
+  pressed, unless asked otherwise).
   **Which report counts**: the first final report of a message wins in the store, so the
   digits must arrive before the `completed` callback, and they do: Twilio requests the
   action URL while the call is live and continues the call with the TwiML it answers

@@ -340,6 +340,13 @@ class TwilioStandin:
             return _AS_CALL.get(fate, fate)
         return _AS_MESSAGE.get(fate, fate)
 
+    async def report_again(self, seconds: float = 30.0) -> None:
+        """Post every kept message's status callbacks (by its fate now) once more, and wait
+        until they are posted (a test that held them back with the fate `none`)."""
+        for message in self.messages:
+            self._schedule(message)
+        await self.settle(seconds)
+
     async def settle(self, seconds: float = 5.0) -> None:
         """Wait (at most `seconds`) until every callback queued so far has been posted."""
         async with asyncio.timeout(seconds):

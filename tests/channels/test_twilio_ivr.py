@@ -10,10 +10,12 @@ webhooks change nothing."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 
 from tests.api.flows.helpers import launched
@@ -181,6 +183,18 @@ def test_a_caller_who_hangs_up_early_takes_not_answered(
     failed = [e for e in events(api, ana["id"]) if e["name"] == "message.failed"]
     assert [e["properties"]["reason"] for e in failed] == ["the caller hung up"]
     assert standin.messages == []
+    # a number whose "Call status changes" is not set: the update's StatusCallback tells
+    ivo = "+385913333333"
+    call = background.run(
+        standin.calls.place_call(
+            made["webhooks"]["inbound"], ivo, NUMBER, digits=[HANG_UP], status_callback=None
+        )
+    )
+    settle(api, standin, background)
+    assert updates(call) == ["gather"]
+    assert call.updates[0]["StatusCallback"] == made["webhooks"]["inbound"]
+    assert call.posted[-1] == ("status", 200)
+    assert "hungUp" in person(api, ivo)["tags"]
 
 
 def test_a_call_to_a_number_no_flow_takes_is_rejected(
@@ -318,3 +332,40 @@ def test_forged_malformed_and_repeated_call_webhooks_change_nothing(
     assert len(standin.messages) == 1
     assert events(api, ana["id"]) == before
     assert api.get("/people", params={"phone": "+385919999999"}).json()["items"] == []
+
+
+@pytest.mark.anyio
+async def test_the_stand_in_checks_live_call_updates_as_twilio_does() -> None:
+    """Basic auth, the documented fields, a call the account has and that is in progress."""
+    async with TwilioStandin(account_sid=SID, auth_token=TOKEN) as standin:
+        placed = Call("CA" + "1" * 32, CALLER, NUMBER, "http://127.0.0.1:9/x", None, [])
+        placed.state = "in-progress"
+        standin.calls.calls[placed.sid] = placed
+        basic = base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+        say = '<Response><Say>Hi</Say><Pause length="10"/></Response>'
+
+        async def update(form: dict[str, str], sid: str = placed.sid, auth: str = basic) -> Any:
+            url = f"{standin.url}/2010-04-01/Accounts/{SID}/Calls/{sid}.json"
+            headers = {"Authorization": f"Basic {auth}"}
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(url, data=form, headers=headers) as answer,
+            ):
+                return answer.status, await answer.json()
+
+        wrong = base64.b64encode(f"{SID}:nope".encode()).decode()
+        assert (await update({"Twiml": say}, auth=wrong))[1]["code"] == 20003
+        assert (await update({"Twiml": say}, sid="CA" + "2" * 32))[0] == 404
+        assert (await update({"Twiml": "<Say>no root</Say>"}))[1]["code"] == 12100
+        assert (await update({"Twiml": say, "Colour": "red"}))[0] == 400
+        assert (await update({"Status": "ringing"}))[0] == 400
+        assert (await update({"Twiml": say, "StatusCallback": "ftp://x"}))[1]["code"] == 21609
+        assert placed.updates == []
+        status, resource = await update({"Twiml": say})
+        assert (status, resource["sid"]) == (200, placed.sid)
+        await standin.calls.drain()
+        assert placed.said == ["Hi"]
+        assert placed.waiting  # on the pause
+        assert (await update({"Status": "completed"}))[0] == 200
+        assert placed.state == "completed"
+        assert (await update({"Twiml": say}))[1]["code"] == 21220  # no longer in progress

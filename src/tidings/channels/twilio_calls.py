@@ -18,14 +18,16 @@ these; the signature is checked there first.)
   message's report (SAY_FINISHED). With `collect`: `<Gather input="dtmf" numDigits
   timeout action="{inbound}?m={id}&gather=1" method="POST" actionOnEmptyResult="true">
   <Say>text</Say></Gather>`: the action brings `Digits` back (empty: nothing pressed in
-  time) as DTMF_CAPTURED. Both are answered with the keep-alive TwiML.
+  time) as DTMF_CAPTURED. Both are answered with the keep-alive TwiML. Each update also
+  names the inbound webhook as the call's `StatusCallback`, so Twilio posts the call's
+  `completed` status there even where the number's "Call status changes" is not set.
 - **Hang up**: the same update with `Status=completed`. (`answer` is never sent: the
   webhook's reply answered the call.)
-- **The caller hangs up**: the number's status callback ("Call status changes" in Twilio's
-  console, set to the same inbound webhook) posts `CallStatus` completed, busy,
-  no-answer, failed or canceled: CALL_FINISHED, and the message the call was playing
-  fails ("the caller hung up"). Without that callback, the next update of an ended call
-  is refused by Twilio (21220, or 404) and that message fails all the same.
+- **The caller hangs up**: the call's status callback (the one the updates name, or the
+  number's "Call status changes" in Twilio's console, set to the same inbound webhook)
+  posts `CallStatus` completed, busy, no-answer, failed or canceled: CALL_FINISHED, and
+  the message the call was playing fails ("the caller hung up"). An update of a call
+  that has ended is refused by Twilio (21220, or 404): that message fails all the same.
 - Any other request of a call (a keep-alive redirect, `in-progress` without our marks) is
   CALL_WAITING: it changes nothing, and is answered by the call's state (keep-alive while
   it is answered, `<Hangup/>` once Tidings is done with it or never had it).
@@ -141,4 +143,4 @@ def update_form(message: Outgoing, inbound: str) -> list[tuple[str, str]]:
         )
     except ValueError as exc:
         raise CallActionInvalid(f"voice: {exc}") from None
-    return [("Twiml", document)]
+    return [("Twiml", document), ("StatusCallback", inbound)]

@@ -25,7 +25,9 @@ verb, as Twilio does:
 
 A live-call update, `POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json` with
 Basic auth (401 otherwise), form fields `Twiml` (parsed at once: 12100 if it is not a
-`<Response>`), `Url` or `Status` (`completed` or `canceled`: the call ends), checked as
+`<Response>`), `Url` or `Status` (`completed` or `canceled`: the call ends), and
+`StatusCallback` (an http(s) URL, 21609; the call's final status goes there from then
+on), checked as
 Twilio documents them (21220 for a call that is not in progress, 404 for a call the
 account never had), interrupts whatever the call was doing and runs the new document; it
 is answered 200 with the Call resource. When the call ends its final status is posted to
@@ -42,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Protocol
+from urllib.parse import urlparse
 from xml.etree import ElementTree
 
 import aiohttp
@@ -334,9 +337,18 @@ class TwilioCalls:
                 raise TwilioError(400, 21220, "Call is not in-progress. Cannot redirect.")
             if document is not None:
                 _parse(document, refuse=True)
+            callback = form.get("StatusCallback")
+            if callback is not None:
+                parsed = urlparse(callback)
+                if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                    raise TwilioError(400, 21609, f"Invalid StatusCallback url: {callback}")
+                if form.get("StatusCallbackMethod", "POST").upper() != "POST":
+                    raise TwilioError(400, 20001, "the stand-in posts status callbacks only")
         except TwilioError as exc:
             return error(exc)
         call.updates.append(form)
+        if form.get("StatusCallback"):
+            call.status_callback = form["StatusCallback"]
         if status is not None:
             if call.task is not None:
                 call.task.cancel()

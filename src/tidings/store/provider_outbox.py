@@ -113,11 +113,22 @@ def accepted(
         # a report that came before the answer was settled (the provider called back at
         # once) has finished the row: its SID and price are still the answer's (the
         # traffic cost counted the price; a later provider's price replaces this one)
-        conn.exec_driver_sql(
-            f"UPDATE outbox SET provider_id = COALESCE(provider_id, {p}), "
-            f"price = COALESCE(price, {p}) WHERE id = {p} AND status IN ('delivered', 'failed')",
-            [(provider_id, price, oid) for provider_id, price, oid in own],
-        )
+        ids = [oid for _, _, oid in own]
+        early = {
+            int(r[0])
+            for start in range(0, len(ids), 2000)
+            for r in fetch(
+                conn,
+                f"SELECT id FROM outbox WHERE {ids_in('id', ids[start : start + 2000])} "
+                "AND status IN ('delivered', 'failed')",
+            )
+        }
+        if early:  # rare: one read for the batch, an update for each of these only
+            conn.exec_driver_sql(
+                f"UPDATE outbox SET provider_id = COALESCE(provider_id, {p}), "
+                f"price = COALESCE(price, {p}) WHERE id = {p}",
+                [(provider_id, price, oid) for provider_id, price, oid in own if oid in early],
+            )
 
 
 def again(conn: Connection, rows: Sequence[tuple[int, str | None, int]]) -> None:

@@ -267,3 +267,26 @@ def test_a_private_key_logs_in_and_a_key_the_server_does_not_know_is_refused(
         assert server.logins == 1
         assert person(api, externalId="ext-key") is not None
         api.post(f"/flows/{flow_id}/cancel")
+
+
+def test_a_paused_flow_does_not_poll_and_fetches_what_waits_when_resumed(
+    api: Api, sftp: SftpStandin
+) -> None:
+    connect(api, sftp)
+    flow_id = launch(api, flow())
+    advance(api)
+    assert [r["file"] for r in imports(api, flow_id)] == []  # polled: nothing there yet
+    assert api.post(f"/flows/{flow_id}/pause").status_code == 200
+    write(sftp, "a.csv", HEADER + "ext-z,+385911230055,,Zoe,,,\n")
+    logins = sftp.logins
+    advance(api, "PT3H")
+    assert sftp.logins == logins  # paused: the server is not even asked
+    assert imports(api, flow_id) == []
+    assert person(api, externalId="ext-z") is None
+
+    assert api.post(f"/flows/{flow_id}/resume").status_code == 200
+    advance(api)  # the poll that fell due while paused comes at once
+    rows = imports(api, flow_id)
+    assert [(r["file"], r["valid"]) for r in rows] == [("/in/a.csv", 1)]
+    assert len(sms(api, flow_id)) == 1
+    api.post(f"/flows/{flow_id}/cancel")

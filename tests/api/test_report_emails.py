@@ -181,7 +181,8 @@ def test_a_refused_login_fails_the_email_and_no_secret_is_shown(
     assert report["email"]["status"] == "failed"
     assert "535" in report["email"]["reason"]
     for shown in (str(report), api.get("/reports").text, caplog.text):
-        assert wrong not in shown and PASSWORD not in shown
+        assert wrong not in shown
+        assert PASSWORD not in shown
     assert api.get(f"/reports/{created['id']}/file").status_code == 200
 
 
@@ -250,7 +251,8 @@ def test_a_rejected_send_is_recorded_and_the_report_stays_downloadable(
     assert report["status"] == "ready"
     assert report["email"]["status"] == "failed"
     reason = report["email"]["reason"]
-    assert "gone@example.com" in reason and "550" in reason and "sent to the others" in reason
+    assert reason.startswith("not sent to gone@example.com: 550")
+    assert reason.endswith("(sent to the others)")
     assert [r.rcpt_tos for r in standin.received] == [("ana@example.com",)]
     assert api.get(f"/reports/{created['id']}/file").status_code == 200
 

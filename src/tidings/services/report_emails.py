@@ -8,14 +8,17 @@
   connection's default sender: an SMTP connection's `username` when it is an address
   (the mailbox the server lets it send as); otherwise `from` is required (`email.from`).
 - **Sending** (`ReportMailer`, a step of the report worker's thread): when the report is
-  ready or failed its email is due; the mailer claims it, builds one email (`compose`: a
+  ready or failed its email is due; the mailer claims it, builds the email (`compose`: a
   download link `{public URL}/r/{token}` valid 7 days, domain/report_links.py, or the
-  reason it failed) and hands it to the connection's provider itself (`make_provider`:
-  an SMTP transaction, or Infobip's `/email/3/send`), never through the flow outbox, so
-  no flow's figures or MEP count it. `accepted` -> `sent`; `failed` -> `failed` with
-  the provider's words; `retry` -> tried again after 1, 4 and 16 s, then `failed`. The
-  report itself is never failed by its email. Connection secrets never reach a reason or
-  a log line (the providers scrub their own; here only the error's kind is logged).
+  reason it failed) and hands one copy per address (no reader sees the others'
+  addresses), in one batch, to the connection's provider itself (`make_provider`: SMTP
+  transactions, or Infobip's `/email/3/send`), never through the flow outbox, so no
+  flow's figures or MEP count it. Per address: `accepted` -> sent; `failed` -> failed
+  with the provider's words; `retry` -> tried again after 1, 4 and 16 s (only the
+  addresses not done), then failed. The email is `sent` when every copy went, else
+  `failed` naming the addresses that did not get it. The report itself is never failed
+  by its email. Connection secrets never reach a reason or a log line (the providers
+  scrub their own; here only an error's kind is logged).
 """
 
 from __future__ import annotations

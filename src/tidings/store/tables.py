@@ -839,12 +839,12 @@ live_calls = Table(
 )
 
 # --- Reports emailed (issue #17, migration 0024) ---------------------------------------------
-# The email a report is sent by when it is done (store/report_emails.py): to whom, from
-# which sender, through which connection (NULL: deleted since; the account's email route
-# then), each recipient's outcome so far (one copy of the email each), and how the send
-# went: `waiting` (the report is being built), `pending` (due at
-# `due_at`, wall-clock micros, as report leases), `sending` (a worker holds it until
-# `lease_until`), `sent` or `failed` (with the reason).
+# The email a report is sent by when it is done (store/report_emails.py): to whom (one
+# copy each), from which sender, through which connection (NULL: deleted since; the
+# account's email route then), each recipient's outcome so far, and how the send went:
+# `waiting` (the report is being built), `pending` (due at `due_at`, wall-clock micros
+# as report leases; NULL: at once), `sending` (a worker holds it until `lease_until`),
+# `sent` or `failed` (with the reason).
 report_emails = Table(
     "report_emails",
     metadata,

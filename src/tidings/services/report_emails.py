@@ -42,7 +42,7 @@ from tidings.domain import report_links
 from tidings.domain.durations import from_micros, to_micros
 from tidings.domain.errors import InvalidInput, NotFound, Problem, ProblemList
 from tidings.domain.people import normalize_email
-from tidings.domain.routes import SANDBOX, Routes
+from tidings.domain.routes import Routes
 from tidings.store import connections, report_emails, secrets
 from tidings.store import reports as reports_store
 from tidings.store.accounts import read_account
@@ -63,10 +63,14 @@ NO_CONNECTION = (
 # --- asking -----------------------------------------------------------------------------
 
 
+def _sends_email(row: ConnectionRow | None) -> bool:
+    return row is not None and row.provider in EMAIL_PROVIDERS and "email" in row.channels
+
+
 def email_connection(conn: Connection, account_id: int) -> ConnectionRow | None:
     """The connection a report of the account is emailed through (see the module doc)."""
     rows = connections.of_account(conn, account_id)
-    real = [r for r in rows if r.provider in EMAIL_PROVIDERS and "email" in r.channels]
+    real = [r for r in rows if _sends_email(r)]
     if not real:
         return None
     routes = Routes.of((r.id, r.account_id, r.provider, r.channels, r.default_since) for r in rows)
@@ -307,8 +311,8 @@ class ReportMailer:
                     connection = connections.read(conn, account_id, claimed.connection_id)
                 except NotFound:
                     connection = None
-            if connection is None or connection.provider == SANDBOX:
-                connection = email_connection(conn, account_id)  # the one deleted: another
+            if not _sends_email(connection):  # deleted or changed since: the route now
+                connection = email_connection(conn, account_id)
             private = read_account(conn, account_id).allow_private_urls
         return _Prepared(report, connection, self.allow_private or private)
 

@@ -419,3 +419,22 @@ def test_a_report_is_emailed_through_infobip(api: Api, http: TestClient) -> None
         got = follow(http, found[0])
         assert got.status_code == 200
         assert got.content == api.get(f"/reports/{created['id']}/file").content
+
+
+def test_a_connection_deleted_before_the_send_fails_the_email_not_the_report(
+    api: Api, system: Tidings, smtp: tuple[SmtpStandin, Background]
+) -> None:
+    standin, _ = smtp
+    connection = connect(api, standin)
+    worker = system.reports
+    assert isinstance(worker, ReportWorker)
+    with worker.held():
+        created = ask(
+            api, type="flow", flow=flow(api), email={"to": ["ana@example.com"], "from": "r@x.io"}
+        )
+        assert api.delete(f"/connections/{connection}").status_code == 204
+    report = mailed(api, created["id"])
+    assert report["status"] == "ready"
+    assert report["email"]["status"] == "failed"
+    assert "connect an email provider" in report["email"]["reason"]
+    assert standin.received == []

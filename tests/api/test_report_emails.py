@@ -419,6 +419,13 @@ def test_a_report_is_emailed_through_infobip(api: Api, http: TestClient) -> None
         got = follow(http, found[0])
         assert got.status_code == 200
         assert got.content == api.get(f"/reports/{created['id']}/file").content
+        # Infobip posts the emails' delivery reports to the connection's webhook: taken
+        # (2xx, so it does not post them again) and nothing of a flow changes
+        deadline = time.monotonic() + 20
+        while standin.reports_posted + standin.reports_dropped < 2:
+            assert time.monotonic() < deadline, "the stand-in posted no delivery report"
+            time.sleep(0.05)
+        assert (standin.reports_posted, standin.reports_dropped) == (2, 0)
 
 
 def test_a_connection_deleted_before_the_send_fails_the_email_not_the_report(

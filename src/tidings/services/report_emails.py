@@ -53,6 +53,7 @@ log = logging.getLogger("tidings.reports")
 MICROS = 1_000_000
 MAX_RECIPIENTS = 10
 EMAIL_PROVIDERS = ("smtp", "infobip")
+ID_PREFIX = "report-"  # a report email's message id at the provider: never an outbox id
 RETRY_SECONDS = (1.0, 4.0, 16.0)  # waits before the 2nd, 3rd and 4th (last) attempt
 NO_CONNECTION = (
     "this account has no email connection: connect an email provider first "
@@ -338,7 +339,7 @@ class ReportMailer:
         # the same id on every try (a Message-ID, Infobip's messageId): de-duplicated
         batch = [
             Outgoing(
-                id=f"report-{claimed.report_id}-{claimed.recipients.index(a)}",
+                id=f"{ID_PREFIX}{claimed.report_id}-{claimed.recipients.index(a)}",
                 channel="email",
                 to=a,
                 sender=sender,

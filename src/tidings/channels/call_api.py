@@ -47,6 +47,7 @@ from typing import Any, Literal
 
 import aiohttp
 import httpx
+import orjson
 import yarl
 
 from tidings.channels.addresses import (
@@ -353,6 +354,9 @@ def _verify_message(error: BaseException) -> str:
     return str(message or error)
 
 
+_LONG_NUMBER = re.compile(r"\d{19}")  # an integer orjson cannot keep exact may be in it
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -368,6 +372,8 @@ def _body(raw: bytes, content_type: str, charset: str | None) -> Any:
     is_json = media == "application/json" or media.endswith("+json")
     if is_json or (not media and text.lstrip()[:1] in ("{", "[")):
         try:
+            if _LONG_NUMBER.search(text) is None:  # orjson would make a float of it
+                return orjson.loads(text)  # strict: NaN and Infinity are not JSON either
             return json.loads(text, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             return text

@@ -30,6 +30,7 @@ from tidings.engine.leases import LeaseScope
 from tidings.engine.process import ChildEngine, EngineProcess
 from tidings.engine.runner import Runner
 from tidings.engine.worker import Worker
+from tidings.services.report_emails import ReportMailer
 from tidings.services.report_worker import ReportWorker
 from tidings.store.accounts import ensure_default_account
 from tidings.store.database import Database
@@ -54,12 +55,15 @@ class Providers:
     tracking: bool = True
     """Messages carry tracked links, the open pixel and unsubscribe links (a simulation
     shows them as written)."""
+    email_reports: bool = True
+    """Reports asked for with `email` are emailed through the account's connection (a
+    simulation sends nothing)."""
 
     @classmethod
     def answering(cls) -> Providers:
         """Nothing leaves the machine: messages go to the sandbox (always), `call_api` is
         answered 200 `{}` (`channels/answering.py`)."""
-        return cls(call_api=AnsweringApi, tracking=False)
+        return cls(call_api=AnsweringApi, tracking=False, email_reports=False)
 
 
 @dataclass
@@ -222,7 +226,16 @@ def _serve(settings: Settings, clock: Clock, providers: Providers) -> Tidings:
     runner = _runner(settings, db, clock, engine, providers)
     # Reports are built by a thread of this process, on either clock (in real time: on
     # the virtual clock a report is ready shortly without advancing it).
-    reports = ReportWorker(db=db, clock=clock)
+    mailer = None
+    if providers.email_reports:
+        mailer = ReportMailer(
+            db=db,
+            clock=clock,
+            public_url=settings.public_url,
+            allow_private=settings.allow_private_urls,
+            http=providers.call_api,
+        )
+    reports = ReportWorker(db=db, clock=clock, mailer=mailer)
     reports.start()
     ctx.wake_reports = reports.wake
     engine_process = None

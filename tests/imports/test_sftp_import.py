@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncssh
 import openpyxl
 
 from tests.conftest import Api
@@ -227,4 +228,65 @@ def test_the_imports_report_is_the_import_table_as_a_workbook(api: Api, sftp: Sf
         [r["connection"], r["file"], r["total"], r["valid"], r["invalid"]] for r in listed
     ]
     assert isinstance(rows[1][0], datetime)  # a real date in the workbook
+    api.post(f"/flows/{flow_id}/cancel")
+
+
+def test_a_private_key_logs_in_and_a_key_the_server_does_not_know_is_refused(
+    api: Api, tmp_path: Path
+) -> None:
+    """Key authentication against the real server: the connection holds the private key
+    (no password), the server knows its public key; another key is refused."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    stranger = asyncssh.generate_private_key("ssh-ed25519")
+    (tmp_path / "in").mkdir()
+    public = key.export_public_key().decode().strip()
+    with SftpStandin(tmp_path, username="crm", authorized_keys=[public]) as server:
+        made = connect(
+            api,
+            server,
+            password=None,
+            privateKey=stranger.export_private_key().decode(),
+        )
+        assert (made["password"], made["privateKey"]) == (None, "set")
+        write(server, "a.csv", HEADER + "ext-key,+385911230077,,Kim,,,\n")
+        flow_id = launch(api, flow())
+        advance(api)
+        rows = imports(api, flow_id)
+        assert "authentication failed" in rows[0]["error"]
+        assert server.logins == 0
+
+        fixed = api.patch(
+            f"/sftp-connections/{made['id']}",
+            json={"privateKey": key.export_private_key().decode()},
+        )
+        assert fixed.status_code == 200, fixed.text
+        assert "PRIVATE KEY" not in fixed.text
+        advance(api, "PT1H")
+        rows = imports(api, flow_id)
+        assert (rows[0]["file"], rows[0]["error"], rows[0]["valid"]) == ("/in/a.csv", None, 1)
+        assert server.logins == 1
+        assert person(api, externalId="ext-key") is not None
+        api.post(f"/flows/{flow_id}/cancel")
+
+
+def test_a_paused_flow_does_not_poll_and_fetches_what_waits_when_resumed(
+    api: Api, sftp: SftpStandin
+) -> None:
+    connect(api, sftp)
+    flow_id = launch(api, flow())
+    advance(api)
+    assert [r["file"] for r in imports(api, flow_id)] == []  # polled: nothing there yet
+    assert api.post(f"/flows/{flow_id}/pause").status_code == 200
+    write(sftp, "a.csv", HEADER + "ext-z,+385911230055,,Zoe,,,\n")
+    logins = sftp.logins
+    advance(api, "PT3H")
+    assert sftp.logins == logins  # paused: the server is not even asked
+    assert imports(api, flow_id) == []
+    assert person(api, externalId="ext-z") is None
+
+    assert api.post(f"/flows/{flow_id}/resume").status_code == 200
+    advance(api)  # the poll that fell due while paused comes at once
+    rows = imports(api, flow_id)
+    assert [(r["file"], r["valid"]) for r in rows] == [("/in/a.csv", 1)]
+    assert len(sms(api, flow_id)) == 1
     api.post(f"/flows/{flow_id}/cancel")

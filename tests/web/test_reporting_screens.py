@@ -12,8 +12,10 @@ from playwright.sync_api import expect
 
 from tests.imports.helpers import connection
 from tests.imports.helpers import flow as sftp_flow
+from tests.support.background import started
 from tests.web.conftest import Api, shot, sign_in
 from tidings.channels.standins.sftp import SftpStandin
+from tidings.channels.standins.smtp import SmtpStandin
 
 pytestmark = pytest.mark.slow  # a real server and a real browser
 
@@ -89,6 +91,37 @@ def test_a_report_is_created_and_downloaded_from_the_reports_page(page: Any, api
     form.get_by_label("Flow", exact=True).select_option(label="Choose a flow")
     form.get_by_role("button", name="Create report").click()
     expect(page.get_by_role("alert")).to_contain_text("flow")
+
+
+def test_a_report_is_emailed_from_the_reports_page(page: Any, api: Api) -> None:
+    """The "Email to" field appears once the account has an email connection; the list
+    says the email went, and the stand-in got it with its download link."""
+    flow = api.call("POST", "/flows", 201, json=GREETING)["id"]
+    api.call("POST", f"/flows/{flow}/launch")
+    sign_in(page, api.key, "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    form = page.get_by_role("form", name="Create report")
+    expect(form.get_by_label("Report type")).to_be_visible()
+    expect(form.get_by_label("Email to")).to_have_count(0)  # no email connection yet
+    standin = SmtpStandin()
+    with started(standin):
+        api.call("PATCH", "/account", json={"allowPrivateUrls": True})
+        body = {"name": "Mail", "provider": "smtp", "settings": standin.settings()}
+        api.call("POST", "/connections", 201, json={**body, "default": True})
+        page.reload()
+        form.get_by_label("Flow", exact=True).select_option(label="Greeting")
+        form.get_by_label("Report name").fill("Mailed greeting")
+        form.get_by_label("Email to").fill("ana@example.com, ivo@example.com")
+        form.get_by_label("Email from").fill("reports@shop.example")
+        form.get_by_role("button", name="Create report").click()
+        row = page.get_by_role("table", name="Reports").get_by_role("row", name="Mailed greeting")
+        expect(row).to_contain_text("sent to ana@example.com, ivo@example.com", timeout=30_000)
+        assert sorted(r.rcpt_tos[0] for r in standin.received) == [
+            "ana@example.com",
+            "ivo@example.com",
+        ]
+        assert "/r/" in standin.received[0].data.decode()
+    shot(page, "reports-emailed")
 
 
 def test_the_sftp_import_tab_lists_each_fetch(page: Any, api: Api, tmp_path: Path) -> None:

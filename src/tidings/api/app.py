@@ -28,6 +28,7 @@ from tidings.api.routes import (
     participants,
     people,
     performance,
+    report_links,
     reports,
     sandbox,
     segments,
@@ -88,6 +89,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.metrics = metrics.registry(ctx)
     app.include_router(metrics.router)  # at the root, beside /api/v1 (DESIGN.md)
     app.include_router(tracking.router)  # /t/ and /u/: links in messages, no API key
+    app.include_router(report_links.router)  # /r/: emailed reports' links, no API key
     openapi.install(app)
     web.install(app)  # the web app at `/`, for the paths no route matches
     app.add_middleware(

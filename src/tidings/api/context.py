@@ -47,6 +47,7 @@ class AppContext:
     public_url: str = "http://127.0.0.1:8000"
     """TIDINGS_PUBLIC_URL: the base of webhook, tracking and unsubscribe URLs."""
     _tracking_key: bytes | None = None
+    _report_link_key: bytes | None = None
     simulation_system: SystemFactory | None = None
     """Builds the throwaway system of a test run (`bootstrap.simulation_system`); None:
     test runs are not offered."""
@@ -58,6 +59,16 @@ class AppContext:
 
             self._tracking_key = self.db.write(lambda conn: secrets.secret(conn, secrets.TRACKING))
         return self._tracking_key
+
+    def report_link_key(self) -> bytes:
+        """The install's key that signs emailed reports' download links (read once)."""
+        if self._report_link_key is None:
+            from tidings.store import secrets
+
+            self._report_link_key = self.db.write(
+                lambda conn: secrets.secret(conn, secrets.REPORT_LINKS)
+            )
+        return self._report_link_key
 
     wants_event: Callable[[int, str], bool] | None = None
     """Whether the engine needs an event as a stimulus (None: always)."""

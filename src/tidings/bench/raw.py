@@ -11,6 +11,8 @@ also read against what the database alone can do. Given a PostgreSQL URL (`event
 - `update`: per person one participation moved on by id (a timer that comes, an event
   that is matched), the rows being there already;
 - `journey`: per journey an inbox row and a participation (journeys-http);
+- `import`: per row of an imported file a new person with a phone and an email (the
+  person and two contact rows) and their participation waiting in the flow (sftp-import);
 - `parked`: bytes per person of waiting participations alone, with the table's indexes
   (the parked store against the participation rows it holds).
 """
@@ -33,7 +35,7 @@ from tidings.store.dialect import param
 from tidings.store.tables import EXITED, WAITING
 
 BATCH = 5000  # the engine's batch
-Kind = Literal["insert", "update", "journey"]
+Kind = Literal["insert", "update", "journey", "import"]
 _PARTICIPATION = (
     "INSERT INTO participations (account_id, flow_id, version, person_id, phase, "
     "element, variables, entry_event, local, message_events, wake_at, waiting_for, "
@@ -75,6 +77,8 @@ def _batches(n: int) -> Iterator[range]:
 def rate(kind: Kind, people: int, cluster_url: str | None = None) -> float:
     """People (or journeys) per second that `kind`'s rows alone go in at (in a new
     database of the PostgreSQL cluster of `cluster_url` when given)."""
+    if kind == "import":
+        return _import_rate(people)
     with _store(people, cluster_url) as (db, _path):
         if kind == "update":
             with db.write_engine.begin() as conn:
@@ -132,6 +136,38 @@ def rate(kind: Kind, people: int, cluster_url: str | None = None) -> float:
                 )
         elapsed = time.perf_counter() - started
     return people / elapsed
+
+
+def _import_rate(rows: int) -> float:
+    """Rows per second that the rows of an import alone go in at (SQLite): new people
+    (externalId, first name), their phone and email, and a waiting participation each,
+    in parts of the import's size with one commit each."""
+    with _store(0) as (db, _path):
+        started = time.perf_counter()
+        for ids in _batches(rows):
+            with db.write_engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "INSERT INTO people (id, account_id, external_id, first_name, created_at, "
+                    "updated_at) VALUES (?, 1, ?, ?, 1, 1)",
+                    [(i, f"p{i}", f"Name{i % 1000}") for i in ids],
+                )
+                conn.exec_driver_sql(
+                    "INSERT INTO person_contacts (account_id, person_id, kind, value, position) "
+                    "VALUES (1, ?, ?, ?, 0)",
+                    [
+                        row
+                        for i in ids
+                        for row in (
+                            (i, "phone", f"+38591{i:07d}"),
+                            (i, "email", f"user{i}@example.com"),
+                        )
+                    ],
+                )
+                conn.exec_driver_sql(
+                    _PARTICIPATION, [(i, WAITING, "w", 10**15, None, None, None) for i in ids]
+                )
+        elapsed = time.perf_counter() - started
+    return rows / elapsed
 
 
 def parked_bytes(people: int) -> float:

@@ -11,12 +11,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tidings.bench import raw as raw_limit
 from tidings.bench.launch import call
 from tidings.bench.population import populate
 from tidings.bench.scratch import scratch
 from tidings.bench.server import BENCH_KEY, running_server
 from tidings.channels.standins.sftp import SftpStandin
 
+RAW_ROWS = 200_000  # the raw limit's rows (a rate: more would only lengthen the run)
 FLOW: dict[str, Any] = {
     "name": "SFTP import bench",
     "entry": {"type": "sftp", "connection": "bench", "path": "/in/*.csv", "every": "PT1H"},
@@ -72,12 +74,16 @@ def run(rows: int) -> dict[str, Any]:
     people = _count(path, "SELECT count(*) FROM people")
     if not imported or imported[0]["valid"] != rows or inside != rows or people != rows:
         raise RuntimeError(f"imported {imported[:1]}, {people} people, {inside} inside")
+    raw = raw_limit.rate("import", min(rows, RAW_ROWS))
     return {
         "workload": "sftp-import",
         "rows": rows,
         "fileMb": round(size / 2**20, 1),
         "seconds": round(elapsed, 2),
         "rowsPerSecond": round(rows / elapsed),
+        # the rows an import writes at the least, straight into a fresh store (bench/raw.py)
+        "rawPerSecond": round(raw),
+        "ratioToRaw": round(rows / elapsed / raw, 3),
         "serverPeakRssMb": rss,
         "target": ">= 50,000 rows/s into the flow (people created and entered)",
         "meetsTarget": rows / elapsed >= 50_000,

@@ -37,7 +37,6 @@ Headers are never logged (they carry API keys); log lines name the method, schem
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import ssl
@@ -56,6 +55,7 @@ from tidings.channels.addresses import (
     refusal,
     system_resolver,
 )
+from tidings.channels.json_text import loads as json_loads
 from tidings.channels.pinned import PinnedResolver, pinned
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -353,10 +353,6 @@ def _verify_message(error: BaseException) -> str:
     return str(message or error)
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _body(raw: bytes, content_type: str, charset: str | None) -> Any:
     """JSON when the answer says so (or, untyped, looks so), else text."""
     try:
@@ -368,7 +364,7 @@ def _body(raw: bytes, content_type: str, charset: str | None) -> Any:
     is_json = media == "application/json" or media.endswith("+json")
     if is_json or (not media and text.lstrip()[:1] in ("{", "[")):
         try:
-            return json.loads(text, parse_constant=_no_constant)
+            return json_loads(text)
         except (ValueError, RecursionError):
             return text
     return text

@@ -77,6 +77,7 @@ from tidings.channels.infobip_calls import (
     call_request,
     is_call_action,
 )
+from tidings.channels.json_text import loads as json_loads
 from tidings.channels.providers import (
     Callback,
     CallbackRefused,
@@ -645,7 +646,7 @@ def _json_body(callback: Callback) -> Any:
     if media and media != JSON and not media.endswith("+json"):
         raise CallbackRefused("content-type", f"expected {JSON}, not {media}", 415)
     try:
-        return json.loads(callback.body)
+        return json_loads(callback.body)
     except (ValueError, RecursionError):
         raise CallbackRefused("body", "the body is not JSON") from None
 

@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 from tidings.channels.providers import Report
 from tidings.domain.errors import InvalidInput, NotFound, Problem
 from tidings.engine.sending import add_cost, price_row, report_items
+from tidings.services import report_emails
 from tidings.store import changes, idempotency, outbox, provider_outbox
 from tidings.store.connections import ConnectionRow
 from tidings.store.counts import add_counters
@@ -50,7 +51,10 @@ def record(
     *,
     partitions: int,
 ) -> int:
-    """Apply the reports (see the module doc); answer how many changed anything."""
+    """Apply the reports (see the module doc); answer how many changed anything. The
+    reports of emailed reports (services/report_emails.py: their own ids) are taken and
+    change nothing, so the provider does not post them again."""
+    reports = [r for r in reports if not r.message_id.startswith(report_emails.ID_PREFIX)]
     ids: list[int] = []
     for i, report in enumerate(reports):
         text = report.message_id

@@ -16,7 +16,9 @@
   the details in the log).
 
 `POST /reports` wakes the worker; it also looks every `poll_seconds` (reports that
-another process asked for, or left).
+another process asked for, or left). Between reports it sends the emails of the reports
+done (`mailer`, services/report_emails.py), retried with backoff when the provider says
+so: an email never holds a report back, nor fails one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 from tidings.clock import Clock
 from tidings.domain.durations import to_micros
 from tidings.domain.errors import TidingsError
+from tidings.services.report_emails import ReportMailer
 from tidings.services.report_files import Cell, write_csv, write_xlsx
 from tidings.services.report_sources import SHEETS, SOURCES, ReportRequest
 from tidings.store import reports as store
@@ -64,8 +67,10 @@ class ReportWorker:
         clock: Clock,
         poll_seconds: float = 1.0,
         lease_seconds: float = 60.0,
+        mailer: ReportMailer | None = None,
     ) -> None:
         self.db = db
+        self.mailer = mailer
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.lease = int(lease_seconds * MICROS)
@@ -119,7 +124,7 @@ class ReportWorker:
             wall = _wall()
             with self.db.read() as conn:
                 if not store.has_due(conn, wall):
-                    return False
+                    return self.mailer is not None and self.mailer.work_once()
             now = to_micros(self.clock.now())
             claimed = self.db.write(
                 lambda conn: store.claim_report(conn, wall, lease=self.lease, now=now)

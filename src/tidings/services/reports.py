@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from tidings.analytics.mep import asked_month
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound, Problem, ProblemList
+from tidings.services import report_emails
 from tidings.services.report_sources import SOURCES
 from tidings.store import flows
 from tidings.store import reports as store
@@ -42,10 +43,11 @@ def create_report(
     accounts: list[int] | None,
     admin: bool,
     now: int,
+    email: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A pending report: InvalidInput naming the field at fault, NotFound for a flow the
     account does not have, Forbidden for an MEP report without an admin key (as `GET
-    /mep`)."""
+    /mep`). `email` (`{"to", "from"}`): emailed when done (services/report_emails.py)."""
     if type == "mep" and not admin:
         raise Forbidden("an MEP report needs an admin key")
     problems = ProblemList()
@@ -79,12 +81,13 @@ def create_report(
         name = name or f"{type} {found.name}"[:200]
     if type == "mep":
         accounts = _mep_accounts(conn, account_id, month, accounts, now)
+    mailed = None if email is None else report_emails.check_email(conn, account_id, email)
     if not name:
         name = f"{type} {month}" if month else f"{type} report"
     request: dict[str, Any] = {"flow": flow, "version": version, "month": month}
     if accounts is not None:
         request["accounts"] = accounts
-    return store.create_report(
+    created = store.create_report(
         conn,
         account_id,
         type=type,
@@ -93,6 +96,10 @@ def create_report(
         request=request,
         now=now,
     )
+    if mailed is not None:
+        report_emails.create_email(conn, account_id, created["id"], mailed)
+        created = store.read_report(conn, account_id, created["id"])
+    return created
 
 
 def _mep_accounts(

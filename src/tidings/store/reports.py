@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
+from tidings.store import report_emails
 from tidings.store.dialect import dialect_of_conn, param, shed_cache
 from tidings.store.tables import PHASES, report_chunks, reports
 
@@ -37,7 +38,7 @@ class Claimed:
     request: dict[str, Any]
 
 
-def _view(row: Any) -> dict[str, Any]:
+def _view(row: Any, email: dict[str, Any] | None = None) -> dict[str, Any]:
     ready = row.status == "ready"
     request = dict(row.request or {})
     return {
@@ -56,6 +57,7 @@ def _view(row: Any) -> dict[str, Any]:
         "rows": row.rows if ready else None,
         "createdAt": format_micros(row.created_at),
         "finishedAt": None if row.finished_at is None else format_micros(row.finished_at),
+        "email": email,  # to whom it is emailed when done, and how that went (or None)
     }
 
 
@@ -92,7 +94,7 @@ def read_report(conn: Connection, account_id: int, report_id: int) -> dict[str, 
     ).one_or_none()
     if row is None:
         raise NotFound(f"report {report_id} does not exist")
-    return _view(row)
+    return _view(row, report_emails.views_of(conn, account_id, [report_id]).get(report_id))
 
 
 def list_reports(
@@ -106,7 +108,8 @@ def list_reports(
         .limit(limit + 1)
         .offset(offset)
     ).all()
-    return [_view(r) for r in rows]
+    emails = report_emails.views_of(conn, account_id, [int(r.id) for r in rows])
+    return [_view(r, emails.get(int(r.id))) for r in rows]
 
 
 # --- the worker's side ------------------------------------------------------------------
@@ -190,6 +193,7 @@ def finish_report(conn: Connection, report_id: int, *, rows: int, size: int, now
         .where(reports.c.id == report_id)
         .values(status="ready", rows=rows, size=size, finished_at=now, lease_until=None)
     )
+    report_emails.make_due(conn, report_id)
 
 
 def fail_report(conn: Connection, report_id: int, reason: str, *, now: int) -> None:
@@ -199,6 +203,7 @@ def fail_report(conn: Connection, report_id: int, reason: str, *, now: int) -> N
         .where(reports.c.id == report_id)
         .values(status="failed", reason=reason[:500], finished_at=now, lease_until=None)
     )
+    report_emails.make_due(conn, report_id)
 
 
 def release_report(conn: Connection, report_id: int) -> None:

@@ -11,6 +11,7 @@ from tidings.store.dialect import dialect_of_conn, insert_ignore
 from tidings.store.tables import server_secrets
 
 TRACKING = "tracking"
+REPORT_LINKS = "report_links"  # signs the download links of emailed reports
 
 
 def secret(conn: Connection, name: str) -> bytes:

@@ -837,3 +837,34 @@ live_calls = Table(
     PrimaryKeyConstraint("person_id", "connection_id", "call_id"),
     Index("ix_live_calls_call", "connection_id", "call_id", unique=True),
 )
+
+# --- Reports emailed (issue #17, migration 0024) ---------------------------------------------
+# The email a report is sent by when it is done (store/report_emails.py): to whom (one
+# copy each), from which sender, through which connection (NULL: deleted since; the
+# account's email route then), each recipient's outcome so far, and how the send went:
+# `waiting` (the report is being built), `pending` (due at `due_at`, wall-clock micros
+# as report leases; NULL: at once), `sending` (a worker holds it until `lease_until`),
+# `sent` or `failed` (with the reason).
+report_emails = Table(
+    "report_emails",
+    metadata,
+    _account(),
+    Column("report_id", Id, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    Column("recipients", Json, nullable=False),  # a list of addresses
+    Column("sender", String(320)),
+    Column("connection_id", Id, ForeignKey("connections.id", ondelete="SET NULL")),
+    Column("outcomes", Json),  # {address: {"status": "sent" | "failed", "reason"}} so far
+    Column("status", String(16), nullable=False),
+    Column("reason", String(500)),
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", BigInteger),
+    Column("lease_until", BigInteger),
+    Column("sent_at", BigInteger),
+    PrimaryKeyConstraint("report_id"),
+    Index(
+        "ix_report_emails_due",
+        "due_at",
+        sqlite_where=text("status IN ('pending', 'sending')"),
+        postgresql_where=text("status IN ('pending', 'sending')"),
+    ),
+)

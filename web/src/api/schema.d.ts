@@ -2595,6 +2595,8 @@ export interface components {
              * @description The accounts an MEP report covers: the caller's and its sub-accounts' ids (default: all of them).
              */
             accounts?: number[] | null;
+            /** @description Email the report when it is done, through the account's email connection (smtp or infobip): a download link valid 7 days, or why it failed. */
+            email?: components["schemas"]["ReportEmail"] | null;
             /**
              * Flow
              * @description The flow (flow, channels, participants, imports).
@@ -2628,6 +2630,19 @@ export interface components {
              * @description One version of the flow (default: all).
              */
             version?: number | null;
+        };
+        /** ReportEmail */
+        ReportEmail: {
+            /**
+             * From
+             * @description The sender's address (default: the email connection's own, an SMTP login that is an address; required when it has none).
+             */
+            from?: string | null;
+            /**
+             * To
+             * @description Who gets the email when the report is done: 1 to 10 addresses (each gets a copy of their own).
+             */
+            to: string[];
         };
         /** RowErrorOut */
         RowErrorOut: {

@@ -4,7 +4,7 @@ services/report_worker.py): ask for one, list them, read one's state, download i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
@@ -21,6 +21,22 @@ from tidings.store import reports as store
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=ERRORS)
 ReportId = id_path("report")
+
+
+class ReportEmail(Strict):
+    to: list[Annotated[str, Field(max_length=320)]] = Field(
+        min_length=1,
+        max_length=10,
+        description="Who gets the email when the report is done: 1 to 10 addresses "
+        "(each gets a copy of their own).",
+    )
+    from_: str | None = Field(
+        None,
+        alias="from",
+        max_length=320,
+        description="The sender's address (default: the email connection's own, an SMTP "
+        "login that is an address; required when it has none).",
+    )
 
 
 class ReportCreate(Strict):
@@ -48,6 +64,11 @@ class ReportCreate(Strict):
         "ids (default: all of them).",
     )
     format: Literal["csv", "xlsx"] = Field("csv", description="csv (UTF-8) or xlsx")
+    email: ReportEmail | None = Field(
+        None,
+        description="Email the report when it is done, through the account's email "
+        "connection (smtp or infobip): a download link valid 7 days, or why it failed.",
+    )
 
 
 @router.post("", status_code=202, summary="Ask for a report, built in the background")
@@ -68,6 +89,7 @@ def create_report(
             accounts=body.accounts,
             admin=who.admin,
             now=now,
+            email=None if body.email is None else {"to": body.email.to, "from": body.email.from_},
         )
     )
     if ctx.wake_reports is not None:
@@ -110,10 +132,20 @@ def report_file(
             raise Conflict(f"report {report_id} is not ready yet: ask again shortly")
         if report["status"] == "failed":
             raise Conflict(f"report {report_id} failed: {report['reason']}")
+    return file_response(ctx, account_id, report)
+
+
+def file_response(
+    ctx: AppContext, account_id: int, report: dict[str, Any], headers: dict[str, str] | None = None
+) -> StreamingResponse:
+    """A ready report's file, streamed a piece (a MiB) at a time, each in its own short
+    read: `GET /reports/{id}/file` and an emailed report's link (`/r/{token}`)."""
+    report_id = int(report["id"])
+    with ctx.db.read() as conn:
         pieces = store.chunk_count(conn, account_id, report_id)
 
     def stream() -> Iterator[bytes]:
-        for seq in range(pieces):  # a MiB at a time, each in its own short read
+        for seq in range(pieces):
             with ctx.db.read() as conn:
                 yield store.read_chunk(conn, account_id, report_id, seq)
 
@@ -121,6 +153,7 @@ def report_file(
         stream(),
         media_type=CONTENT_TYPES[report["format"]],
         headers={
+            **(headers or {}),
             "Content-Disposition": service.content_disposition(report["name"], report["format"]),
             "Content-Length": str(report["size"]),
         },

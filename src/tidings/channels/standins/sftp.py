@@ -3,9 +3,10 @@
 
 `SftpStandin(root, username, password)` serves `root` (chrooted: the client's `/` is
 `root`) on 127.0.0.1, port 0 (a free one, `s.port`), on an event loop of its own thread:
-`with SftpStandin(...) as s:`. Password authentication only (`s.password`, random unless
-given); the host key is generated at start (`s.host_key`: its public key as
-`ssh-ed25519 AAAA...`, what a connection pins).
+`with SftpStandin(...) as s:`. Password authentication (`s.password`, random unless
+given), and public-key authentication for the keys in `s.authorized_keys` (public keys
+as `ssh-ed25519 AAAA...`; none unless given); the host key is generated at start
+(`s.host_key`: its public key in the same form, what a connection pins).
 `s.logins` counts the successful logins.
 """
 
@@ -32,17 +33,33 @@ class _Server(asyncssh.SSHServer):
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
-        ok = username == self.standin.username and password == self.standin.password
-        if ok:
-            self.standin.logins += 1
-        return ok
+        return username == self.standin.username and password == self.standin.password
+
+    def public_key_auth_supported(self) -> bool:
+        return bool(self.standin.authorized_keys)
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        offered = key.export_public_key().decode().split()[:2]
+        known = [k.split()[:2] for k in self.standin.authorized_keys]
+        return username == self.standin.username and offered in known
+
+    def auth_completed(self) -> None:
+        self.standin.logins += 1
 
 
 class SftpStandin:
-    def __init__(self, root: Path, *, username: str = "tidings", password: str | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        username: str = "tidings",
+        password: str | None = None,
+        authorized_keys: list[str] | None = None,
+    ):
         self.root = root
         self.username = username
         self.password = password or secrets.token_urlsafe(16)
+        self.authorized_keys = list(authorized_keys or ())
         self.key = asyncssh.generate_private_key("ssh-ed25519")
         self.host_key = self.key.export_public_key().decode().strip()
         self.port = 0

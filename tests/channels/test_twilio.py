@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -216,15 +218,75 @@ async def test_a_batch_runs_concurrently_and_keeps_its_order() -> None:
         assert sorted(m.body or "" for m in w.twilio.messages) == sorted(f"n{i}" for i in range(50))
 
 
-async def test_a_repeated_send_is_one_message_at_the_stand_in() -> None:
+async def test_twilio_keeps_no_idempotency_so_a_blind_repeat_is_a_second_message() -> None:
     async with world() as w:
         (first,) = await w.send(sms("out-1"))
         (again,) = await w.send(sms("out-1"))
         await w.twilio.settle()
-        assert first.provider_id == again.provider_id
-        assert len(w.twilio.messages) == 1
+        assert first.provider_id != again.provider_id
+        assert len(w.twilio.messages) == 2  # as at the real Twilio
         assert w.twilio.duplicates == 1
-        assert [r.status for r in w.hooks.reports].count("delivered") == 1
+        assert w.twilio.lookups == 0  # nothing said an earlier try's outcome was unknown
+
+
+async def test_a_resend_after_an_unknown_outcome_takes_the_earlier_message() -> None:
+    async with world() as w:
+        tried = time.time()
+        (first,) = await w.send(sms("out-1"))
+        unknown = replace(sms("out-1"), unknown_since=tried)
+        (again,) = await w.send(unknown)
+        assert (again.status, again.provider_id) == ("accepted", first.provider_id)
+        assert len(w.twilio.messages) == 1
+        assert w.twilio.lookups == 1
+        # another text to the same number is not taken for it: it is sent
+        (other,) = await w.send(replace(sms("out-2", text="Other"), unknown_since=tried))
+        assert other.status == "accepted"
+        assert other.provider_id not in (None, first.provider_id)
+        assert len(w.twilio.messages) == 2
+        # nor is a message Twilio had before the earlier try was made
+        later = replace(sms("out-3"), unknown_since=tried + 3600)
+        (fresh,) = await w.send(later)
+        assert fresh.provider_id not in (None, first.provider_id)
+        assert len(w.twilio.messages) == 3
+        # two unknown tries of one text in a batch take one earlier message each
+        a, b = await w.send(
+            replace(sms("out-4"), unknown_since=tried), replace(sms("out-5"), unknown_since=tried)
+        )
+        assert {a.provider_id, b.provider_id} == {first.provider_id, fresh.provider_id}
+        assert len(w.twilio.messages) == 3
+
+
+async def test_a_look_up_twilio_does_not_answer_is_a_retry_and_sends_nothing() -> None:
+    async with world() as w:
+        w.twilio.fail_next(1, 503)
+        (result,) = await w.send(replace(sms("out-1"), unknown_since=time.time()))
+        assert result.status == "retry"
+        assert "looking up an earlier try" in (result.reason or "")
+        assert w.twilio.messages == []
+        w.twilio.fail_next(1, 429, retry_after=4)
+        (limited,) = await w.send(replace(sms("out-1"), unknown_since=time.time()))
+        assert (limited.status, limited.retry_after) == ("retry", 4.0)
+        assert w.twilio.messages == []
+
+
+async def test_the_stand_in_lists_messages_as_twilio_does() -> None:
+    async with world() as w:
+        await w.send(sms("out-1"), sms("out-2", to="+385911111111"))
+        await w.twilio.settle()
+        basic = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        headers = {"Authorization": f"Basic {basic}"}
+        query = urlencode({"To": TO, "From": FROM, "DateSent>=": "2000-01-01", "PageSize": 5})
+        url = f"{w.twilio.messages_url()}?{query}"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url, headers=headers) as answer:
+                assert answer.status == 200
+                page = await answer.json()
+            async with session.get(url) as unsigned:
+                assert unsigned.status == 401
+        (listed,) = page["messages"]
+        assert (listed["to"], listed["from"], listed["body"]) == (TO, FROM, "Hello Ana")
+        assert listed["date_sent"] is not None
+        assert page["page_size"] == 5
 
 
 async def test_429_and_5xx_are_retries_with_retry_after() -> None:

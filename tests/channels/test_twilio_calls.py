@@ -6,9 +6,10 @@ they become."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 from xml.etree import ElementTree
@@ -267,18 +268,23 @@ async def test_calls_twilio_cannot_make_fail_without_a_request() -> None:
         assert w.twilio.requests == 0
 
 
-async def test_a_repeated_call_is_one_call_and_429_is_a_retry() -> None:
+async def test_a_call_tried_again_after_an_unknown_outcome_is_one_call() -> None:
     async with world() as w:
         w.twilio.fail_next(1, 429, retry_after=3)
         (limited,) = await w.send(call("out-1"))
+        tried = time.time()
         (first,) = await w.send(call("out-1"))
-        (again,) = await w.send(call("out-1"))
+        (again,) = await w.send(replace(call("out-1"), unknown_since=tried))
         await w.twilio.settle()
         assert (limited.status, limited.retry_after) == ("retry", 3.0)
-        assert first.provider_id == again.provider_id
+        assert (again.status, again.provider_id) == ("accepted", first.provider_id)
         assert len(w.twilio.messages) == 1
-        assert w.twilio.duplicates == 1
+        assert w.twilio.lookups == 1
         assert [r.status for r in w.hooks.reports] == ["delivered"]
+        # a call to another number is not taken for it
+        (other,) = await w.send(replace(call("out-2", to="+385911111111"), unknown_since=tried))
+        assert other.provider_id not in (None, first.provider_id)
+        assert len(w.twilio.messages) == 2
 
 
 async def test_the_stand_in_answers_twilios_call_errors() -> None:

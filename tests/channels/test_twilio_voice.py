@@ -15,7 +15,7 @@ import pytest
 
 from tests.api.flows.helpers import launched
 from tests.conftest import Api
-from tests.engine.test_journeys import drain, messages
+from tests.engine.test_journeys import drain, messages, perf
 from tests.support.background import Background, started
 from tidings.channels.standins.twilio import TwilioStandin
 from tidings.channels.twilio import signature
@@ -169,3 +169,55 @@ def test_a_forged_gather_action_changes_nothing(
     found = api.get(f"/people/{ana['id']}").json()
     assert "answered" in found["tags"]
     assert found["attributes"].get("lastAnswer") is None
+
+
+def test_an_answered_calls_price_is_fetched_once_it_ends_and_counted(
+    api: Api, twilio: tuple[TwilioStandin, Background]
+) -> None:
+    standin, background = twilio
+    standin.call_price = "-0.01300"  # Twilio writes prices negative
+    standin.call_price_after = 1  # the first read after the call ended: not priced yet
+    assert api.patch("/account", json={"prices": {"voice": 0.2}}).status_code == 200
+    connect(api, standin)
+    flow = launched(api, VOICE)["id"]
+    enter(api, flow, "ana", "+385911234567")
+    drain(api)
+    assert perf(api, flow)["flow"]["trafficCost"] == pytest.approx(0.2)  # the table's
+    background.run(standin.settle())  # the digits, then `completed`: the call ended
+    drain(api)  # asked: Twilio has not priced it yet
+    assert standin.price_fetches == 1
+    assert perf(api, flow)["flow"]["trafficCost"] == pytest.approx(0.2)
+    drain(api, "PT1M")  # asked again: priced
+    assert standin.price_fetches == 2
+    figures = perf(api, flow)
+    assert figures["flow"]["trafficCost"] == pytest.approx(0.013)  # Twilio's replaces it
+    assert figures["channels"]["voice"]["cost"] == pytest.approx(0.013)
+    assert figures["elements"]["call"]["trafficCost"] == pytest.approx(0.013)
+    # a repeated `completed` status asks nothing more, and nothing is counted twice
+    (completed,) = [p for p in standin.posted if p.form.get("CallStatus") == "completed"]
+    again = api.client.post(
+        "/api/v1" + completed.url.split("/api/v1", 1)[1],
+        content=urlencode(completed.form),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature(TOKEN, completed.url, completed.form),
+        },
+    )
+    assert again.status_code == 200, again.text
+    drain(api, "PT1M")
+    assert standin.price_fetches == 2
+    assert perf(api, flow)["flow"]["trafficCost"] == pytest.approx(0.013)
+
+
+def test_an_unanswered_call_is_not_priced(
+    api: Api, twilio: tuple[TwilioStandin, Background]
+) -> None:
+    standin, background = twilio
+    standin.call_price = "-0.01300"
+    connect(api, standin)
+    flow = launched(api, VOICE)["id"]
+    enter(api, flow, "ivo", UNANSWERED)
+    settle(api, standin, background)
+    drain(api, "PT1M")
+    assert standin.price_fetches == 0
+    assert perf(api, flow)["flow"]["trafficCost"] == 0

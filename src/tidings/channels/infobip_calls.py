@@ -73,6 +73,10 @@ class CallEvent:
     message_id: str | None = None  # our outbox id, from the event's customData
     hangup_source: str | None = None  # CALL_FINISHED: ENDPOINT (the caller), API, PLATFORM
     error: str | None = None  # CALL_FINISHED / CALL_FAILED: the error code's name
+    # CALL_RECEIVED: the provider takes our reply to this very request as the call's answer
+    # (Twilio: the webhook answers TwiML), so no `answer` action is sent and the call is
+    # established at once (or rejected in the same reply when no flow takes it)
+    answered: bool = False
 
 
 # --- requests ------------------------------------------------------------------------------

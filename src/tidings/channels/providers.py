@@ -59,6 +59,9 @@ class Outgoing:
     - whatsapp: `{"text"}` or `{"template": {"name", "language", "params": [str]}}`
     - viber: `{"text"?, "image"?, "button"?: {"text", "url"}}`
     - voice: `{"say", "language"?, "collect"?: {"maxDigits", "timeout"}}`
+    - a price to ask for (`Report.price_later`): `{"priceOf": {"id": provider's id,
+      "message": our id}}`: the provider answers `accepted` with `price`, or `retry`
+      while it has not priced it yet
     """
 
     id: str  # the outbox id: message id, idempotency key, part of the email Message-ID
@@ -68,6 +71,10 @@ class Outgoing:
     content: Mapping[str, Any]
     parts: int = 1
     unsubscribe_url: str | None = None  # email: List-Unsubscribe and the visible link
+    # An earlier try may have reached the provider (its answer was never settled: a
+    # crash), at the earliest at this time (seconds since the epoch): a provider that
+    # de-duplicates nothing looks it up before sending again (Twilio).
+    unknown_since: float | None = None
 
 
 def collect_seconds(value: Any) -> int:
@@ -121,6 +128,9 @@ class Report:
     currency: str | None = None
     digits: str | None = None  # voice: what the person keyed in
     url: str | None = None  # clicked: which link
+    # The provider prices the message only later (Twilio's calls, once they end): its id
+    # of what to ask the price of; the dispatcher asks (`price_of` content, below).
+    price_later: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

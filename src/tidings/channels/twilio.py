@@ -32,11 +32,24 @@ Wire format (Twilio's own, as twilio-python sends it):
   and attributes are XML-escaped. Twilio takes at most 4000 characters of `Twiml`: a longer
   call fails at once (no request is made).
 - **Idempotency**: Twilio's Messages and Calls APIs document no request idempotency (no
-  client message id, no idempotency key; `I-Twilio-Idempotency-Token` is the header Twilio puts on
-  the webhooks it sends, so a receiver can drop a retried webhook). Each request still
-  carries `I-Twilio-Idempotency-Token: <our outbox id>`; real Twilio ignores it, the
-  loopback stand-in (`standins/twilio.py`) de-duplicates by it. So at the real Twilio a
-  crash between its 201 and our recording of it can send a message (or call) twice.
+  client message id, no idempotency key; `I-Twilio-Idempotency-Token` is the header Twilio
+  puts on the webhooks it sends, so a receiver can drop a retried webhook). Each request
+  still carries `I-Twilio-Idempotency-Token: <our outbox id>`, which Twilio (and the
+  loopback stand-in, `standins/twilio.py`) ignores. What holds instead: a message whose
+  earlier try's outcome is unknown (`Outgoing.unknown_since`: its lease ran out while it
+  was at Twilio, say the server was killed between Twilio's 201 and our settle) is first
+  looked up, `GET .../Messages.json?To=&From=&PageSize=50` (`.../Calls.json` for a call;
+  no `From` for a Messaging Service), and a listed outbound resource to and from the same
+  numbers, created no earlier than that try (less 5 minutes of clock skew), with the same
+  `Body` (a template's or a call's content is not listed: not compared) is taken as
+  `accepted` with its `sid` instead of sending again (each listed one for one message of
+  the batch). The `DateSent>=` / `StartTime>=` filters are not used: both are empty while
+  Twilio still queues the message or call, which is just what a crash leaves. A look-up
+  Twilio does not answer is a `retry` (never a blind send). What does not hold: a message
+  identical in numbers and text sent again within the window (another journey's, a
+  re-entry's) can be taken for the earlier try, so one of the two is not sent; an earlier
+  try no longer among the 50 newest resources of those numbers is not found, and is sent
+  again.
 - **Answers**: 201 (any 2xx) -> `accepted` with `provider_id` = the Message's (Call's) `sid` and
   `price` = |`price`| when Twilio already priced it (Twilio writes prices negative);
   429 and 5xx -> `retry` (`retry_after` from `Retry-After`); a timeout or a connection
@@ -53,12 +66,15 @@ signature is `CallbackRefused(status=403)`; a body that is not UTF-8 form data i
   inbound statuses (receiving, received) and statuses Twilio may add later are **refused**
   (400 naming `MessageStatus`), not guessed: the refusal shows in Twilio's debugger and
   changes nothing here. Our id comes from the `m` query parameter.
-- Calls (`CallSid` in the form): the status callback's `CallStatus` completed ->
-  `delivered` (answered); busy, no-answer, failed and canceled -> `failed` with the status
-  as the reason; queued, initiated, ringing and in-progress -> `pending`; anything else is
-  refused (400 naming `CallStatus`). A request to the `<Gather>` action (`gather=1` in the
-  query) with `Digits` is `delivered` with those digits; without digits it is `pending`
-  (Twilio only calls the action when keys were pressed, unless asked otherwise).
+- Calls (`CallSid` in the form): the status callback's `CallStatus` completed -> `delivered`
+  (answered) with `price_later` = the CallSid (Twilio prices a call once it has ended: the
+  dispatcher then sends a `priceOf` message, which is `GET .../Calls/{CallSid}.json`,
+  `accepted` with |`price`|, or `retry` while `price` is null); busy, no-answer, failed and
+  canceled -> `failed` with the status as the reason; queued, initiated, ringing and
+  in-progress -> `pending`; anything else is refused (400 naming `CallStatus`). A request to
+  the `<Gather>` action (`gather=1` in the query) with `Digits` is `delivered` with those
+  digits; without digits it is `pending` (Twilio only calls the action when keys were
+  pressed, unless asked otherwise).
   **Which report counts**: the first final report of a message wins in the store, so the
   digits must arrive before the `completed` callback, and they do: Twilio requests the
   action URL while the call is live and continues the call with the TwiML it answers
@@ -69,6 +85,9 @@ signature is `CallbackRefused(status=403)`; a body that is not UTF-8 form data i
   `answered`.
 - `callback_answer`: the TwiML Twilio expects in the answer to a `<Gather>` action
   (`text/xml`); other callbacks get the webhook's JSON.
+- `call_events` / `call_reply`: requests of inbound calls to the inbound webhook (the
+  number's Voice URL) and the TwiML they are answered with; a voice message on such a call
+  is a live-call update (twilio_calls.py).
 - `inbound_messages`: Twilio's incoming-message webhook (`From`, `To`, `Body`,
   `MessageSid`); `whatsapp:` addresses make the channel `whatsapp` (prefix stripped).
 """
@@ -83,15 +102,18 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import ParseResult, parse_qs, parse_qsl, urlencode, urlparse
-from xml.sax.saxutils import escape, quoteattr
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from tidings.channels import twilio_calls
+from tidings.channels import twiml as documents
 from tidings.channels.answering import ApiClient
 from tidings.channels.call_api import ApiRequest, ApiResult
+from tidings.channels.infobip_calls import CallActionInvalid, CallEvent, is_call_action
 from tidings.channels.providers import (
     Callback,
     CallbackRefused,
@@ -101,7 +123,6 @@ from tidings.channels.providers import (
     ReportStatus,
     SendResult,
     Webhooks,
-    collect_seconds,
 )
 
 SECRETS = frozenset({"authToken"})
@@ -112,13 +133,14 @@ WHATSAPP_PREFIX = "whatsapp:"
 ID_PARAMETER = "m"  # the StatusCallback query parameter that carries our outbox id
 GATHER_PARAMETER = "gather"  # `gather=1`: a request to a call's <Gather> action
 TWIML_LIMIT = 4000  # characters of inline `Twiml` Twilio takes
-TWIML = "text/xml"
-EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+LOOKUP_PAGE = 50  # the newest Messages (Calls) to and from the numbers an unknown try is among
+PRICE_OF = "priceOf"  # content of a price to ask for (providers.Outgoing)
+CLOCK_SKEW = 300.0  # seconds Twilio's clock (date_created) may be behind ours
+TWIML = documents.TWIML
+EMPTY_TWIML = documents.EMPTY
 
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
-# characters XML 1.0 cannot carry at all (not even escaped): dropped from what a call says
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _PENDING = frozenset({"queued", "accepted", "scheduled", "sending", "sent", "partially_delivered"})
 _FAILED = frozenset({"undelivered", "failed", "canceled"})
@@ -264,7 +286,8 @@ class TwilioProvider:
         self._token = settings.auth_token.get_secret_value()
         sid = settings.account_sid
         self._url = f"{settings.base_url}/{API_VERSION}/Accounts/{sid}/Messages.json"
-        self._calls_url = f"{settings.base_url}/{API_VERSION}/Accounts/{sid}/Calls.json"
+        self._account_url = f"{settings.base_url}/{API_VERSION}/Accounts/{sid}"
+        self._calls_url = f"{self._account_url}/Calls.json"
         basic = base64.b64encode(f"{sid}:{self._token}".encode()).decode("ascii")
         self._basic = basic
         self._headers = {
@@ -280,13 +303,22 @@ class TwilioProvider:
 
     async def send(self, batch: Sequence[Outgoing], webhooks: Webhooks) -> list[SendResult]:
         slots = asyncio.Semaphore(self._concurrency)
+        adopted: set[str] = set()  # SIDs of earlier tries this batch took as its own
 
         async def one(message: Outgoing) -> SendResult:
+            if is_call_action(message):  # a live inbound call (twilio_calls.py)
+                return await self._update_call(message, webhooks, slots)
+            if PRICE_OF in message.content:  # an ended call's price
+                return await self._call_price(message, slots)
             form = self.form(message, webhooks)
             if isinstance(form, SendResult):
                 return form
             async with slots:
                 url = self._calls_url if message.channel == "voice" else self._url
+                if message.unknown_since is not None:  # an earlier try may have gone
+                    found = await self._earlier(message, dict(form), url, adopted)
+                    if found is not None:
+                        return found
                 result = await self._http.call(
                     self._request(message.id, form, url), allow_private=self._allow_private
                 )
@@ -331,6 +363,87 @@ class TwilioProvider:
             form.append(("Body", text))
         form.append(("StatusCallback", status_callback(webhooks.delivery, message.id)))
         return form
+
+    async def _earlier(
+        self, message: Outgoing, form: Mapping[str, str], url: str, adopted: set[str]
+    ) -> SendResult | None:
+        """The earlier try of a message whose outcome is unknown, found at Twilio and taken
+        as accepted (see the module doc, Idempotency); None when Twilio has none (send
+        it); `retry` when Twilio could not be asked (never send blind)."""
+        assert message.unknown_since is not None
+        query = [("To", form["To"])]
+        if "From" in form:
+            query.append(("From", form["From"]))
+        query.append(("PageSize", str(LOOKUP_PAGE)))
+        headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
+        request = ApiRequest(
+            "GET", f"{url}?{urlencode(query)}", headers, None, self._timeout, retries=0
+        )
+        result = await self._http.call(request, allow_private=self._allow_private)
+        body = result.data.get("body") if result.status is not None else None
+        if result.status != 200 or not isinstance(body, dict):
+            answer = self._result(message.id, result)
+            words = answer.reason or f"HTTP {result.status}"
+            reason = f"looking up an earlier try at Twilio: {words}"
+            if answer.status == "failed":
+                return SendResult(message.id, "failed", reason)
+            return SendResult(message.id, "retry", reason, retry_after=answer.retry_after)
+        listed = body.get("calls" if message.channel == "voice" else "messages")
+        for item in listed if isinstance(listed, list) else []:
+            if isinstance(item, dict) and _same_try(item, form, message.unknown_since):
+                sid = item.get("sid")
+                if isinstance(sid, str) and sid and sid not in adopted:
+                    adopted.add(sid)
+                    price = _price(item.get("price"))
+                    return SendResult(message.id, "accepted", provider_id=sid, price=price)
+        return None
+
+    async def _call_price(self, message: Outgoing, slots: asyncio.Semaphore) -> SendResult:
+        """The price of an ended call (`GET .../Calls/{CallSid}.json`, its `price`): accepted
+        with it, or `retry` while Twilio has not priced the call yet (`price` null)."""
+        asked = message.content[PRICE_OF]
+        sid = asked.get("id") if isinstance(asked, Mapping) else None
+        if not isinstance(sid, str) or not sid:
+            return self._failed(message.id, "no call to price")
+        url = self._account_url + twilio_calls.update_path(sid)
+        headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
+        request = ApiRequest("GET", url, headers, None, self._timeout, retries=0)
+        async with slots:
+            result = await self._http.call(request, allow_private=self._allow_private)
+        body = result.data.get("body") if result.status is not None else None
+        if result.status is not None and 200 <= result.status < 300:
+            price = _price(body.get("price")) if isinstance(body, dict) else None
+            if price is None:
+                return SendResult(message.id, "retry", "Twilio has not priced the call yet")
+            return SendResult(message.id, "accepted", price=price)
+        answer = self._result(message.id, result)
+        return replace(answer, provider_id=None, price=None)
+
+    async def _update_call(
+        self, message: Outgoing, webhooks: Webhooks, slots: asyncio.Semaphore
+    ) -> SendResult:
+        """A voice message (or a hang-up) on a live inbound call: Twilio's live-call update
+        (twilio_calls.py). Its answer is the Call resource: neither its SID nor its price
+        is the message's."""
+        try:
+            form = twilio_calls.update_form(message, webhooks.inbound)
+        except CallActionInvalid as exc:
+            return self._failed(message.id, str(exc))
+        document = dict(form).get("Twiml", "")
+        if len(document) > TWIML_LIMIT:
+            return self._failed(
+                message.id,
+                f"voice: the call's TwiML has {len(document)} characters; Twilio takes at "
+                f"most {TWIML_LIMIT}",
+            )
+        call_id = str(message.content["call"]["id"])
+        url = self._account_url + twilio_calls.update_path(call_id)
+        async with slots:
+            result = await self._http.call(
+                self._request(message.id, form, url), allow_private=self._allow_private
+            )
+        answer = self._result(message.id, result)
+        return replace(answer, provider_id=None, price=None)
 
     def _call_form(
         self, message: Outgoing, webhooks: Webhooks
@@ -448,6 +561,25 @@ class TwilioProvider:
             return EMPTY_TWIML, TWIML
         return None
 
+    def call_events(self, callback: Callback) -> list[CallEvent] | None:
+        """The call event of a request to the inbound webhook (inbound calls in IVR:
+        twilio_calls.py), once its signature is checked; None when it is an incoming
+        message instead (no `CallSid`)."""
+        fields = dict(self._form(callback))
+        if "CallSid" not in fields or "MessageSid" in fields:
+            return None
+        query = dict(callback.query) or {
+            name: values[0] for name, values in parse_qs(urlparse(callback.url).query).items()
+        }
+        return twilio_calls.events(fields, query)
+
+    def call_reply(self, callback: Callback, state: str | None) -> tuple[bytes, str]:
+        """The TwiML the inbound webhook answers a call's request with, the call being in
+        `state` (None: not received): see twilio_calls.reply."""
+        fields = dict(parse_qsl(callback.body.decode("utf-8", "replace")))
+        status = fields.get("CallStatus", "")
+        return twilio_calls.reply(callback.url, status, state), TWIML
+
     def inbound_messages(self, callback: Callback) -> list[Inbound]:
         fields = dict(self._form(callback))
         sender = _required(fields, "From")
@@ -481,28 +613,7 @@ def gather_action(delivery: str, message_id: str) -> str:
 def twiml(content: Mapping[str, Any], action: str) -> str:
     """The inline TwiML of a call: `<Say>` the text, inside a `<Gather>` when `collect` asks
     for digits (see the module doc). Raises ValueError for content a call cannot say."""
-    say = content.get("say")
-    if not isinstance(say, str) or not say.strip():
-        raise ValueError("the call has nothing to say")
-    language = content.get("language")
-    attributes = ""
-    if isinstance(language, str) and language:
-        attributes = f" language={quoteattr(_NOT_XML.sub('', language))}"
-    spoken = f"<Say{attributes}>{escape(_NOT_XML.sub('', say))}</Say>"
-    collect = content.get("collect")
-    if collect is None:
-        return f"<Response>{spoken}</Response>"
-    if not isinstance(collect, Mapping):
-        raise ValueError("collect must be an object")
-    digits = collect.get("maxDigits", 1)
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError("collect.maxDigits must be a positive whole number")
-    seconds = collect_seconds(collect.get("timeout", "PT5S"))
-    gather = (
-        f'<Gather input="dtmf" numDigits="{digits}" timeout="{seconds}" '
-        f'action={quoteattr(action)} method="POST">'
-    )
-    return f"<Response>{gather}{spoken}</Gather></Response>"
+    return documents.say_document(content, action)
 
 
 def _gather(callback: Callback) -> bool:
@@ -520,13 +631,37 @@ def _call_report(message_id: str, fields: Mapping[str, str], gather: bool) -> Re
             return Report(message_id, "delivered", digits=digits)
         return Report(message_id, "pending")
     status = _required(fields, "CallStatus")
-    if status == "completed":
-        return Report(message_id, "delivered")
+    if status == "completed":  # answered: Twilio prices it now (fetched after: PRICE_OF)
+        return Report(message_id, "delivered", price_later=fields["CallSid"])
     if status in _CALL_FAILED:
         return Report(message_id, "failed", reason=status)
     if status in _CALL_PENDING:
         return Report(message_id, "pending")
     raise CallbackRefused("CallStatus", f"{status!r} is not a status of a call")
+
+
+def _same_try(item: Mapping[str, Any], form: Mapping[str, str], since: float) -> bool:
+    """Whether a Message (Call) resource Twilio listed is the earlier try of the message
+    whose request form is `form`: ours (outbound, to and from the same numbers, through
+    the same Messaging Service), created no earlier than that try (less `CLOCK_SKEW`),
+    and saying the same `Body` (a template's text is Twilio's to render: not compared;
+    a call's TwiML is not listed)."""
+    if not str(item.get("direction") or "").startswith("outbound"):
+        return False
+    if item.get("to") != form["To"]:
+        return False
+    if "From" in form and item.get("from") != form["From"]:
+        return False
+    service = form.get("MessagingServiceSid")
+    if service is not None and item.get("messaging_service_sid") != service:
+        return False
+    if "Body" in form and item.get("body") != form["Body"]:
+        return False
+    try:
+        created = parsedate_to_datetime(str(item.get("date_created"))).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return False
+    return created >= since - CLOCK_SKEW
 
 
 def _address(number: str, whatsapp: bool) -> str:

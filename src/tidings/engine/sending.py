@@ -4,8 +4,10 @@ batches on the sender's own event loop, settled as their answers come back.
 - **Claim** (`claim`, in a write): due rows of the owned partitions are leased
   (`sending` for `LEASE`); on PostgreSQL rows another worker holds are skipped. A crash
   between claim and settle leaves them to be claimed again when the lease ends; the
-  outbox id is the provider's message id (Infobip `messageId`, Twilio's idempotency
-  token, the email's Message-ID), so a provider that de-duplicates sends them once.
+  outbox id is the provider's message id (Infobip `messageId`, the email's Message-ID),
+  so a provider that de-duplicates sends them once. Twilio does not: a row claimed
+  again while still `sending` carries `unknown_since` (`Outgoing.unknown_since`), and
+  the Twilio provider looks the earlier try up before it sends again.
 - **Send** (`Sender`, a thread with one event loop, so keep-alive connections live
   across batches): each connection's messages go in batches of its provider's
   `max_batch`, a few requests in flight per connection, paced by the connection's
@@ -15,6 +17,11 @@ batches on the sender's own event loop, settled as their answers come back.
   services/deliveries.py); `failed` -> `failed`, a `message.failed` event with the
   provider's reason and the result a failover or a voice call waits for; `retry` ->
   `pending` again after `Retry-After` or a backoff with jitter, until `MAX_ATTEMPTS`.
+- **Prices asked later** (`price_row`, kind `price`): a provider that prices a message
+  only after its report (Twilio's calls: `Report.price_later`) is asked by a row of its
+  own, sent like a message (`content["priceOf"]`): `retry` while it has not priced it,
+  and its `accepted` price replaces the message's (price and `trafficCost`, as a
+  reported price does). It reports nothing to anyone.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ MAX_ATTEMPTS = 10
 BACKOFF_FIRST = 1.0  # seconds after the first try that could not go
 BACKOFF_CAP = 600.0
 IN_FLIGHT = 4  # requests in flight per connection
+PRICE = "price"  # the kind of an outbox row that asks a provider for a message's price
 
 
 def claim(
@@ -64,7 +72,9 @@ def claim(
     limit: int = 5000,
     lease: int = LEASE,
 ) -> list[Claimed]:
-    rows = provider_outbox.due(conn, now, limit=limit, owned=owned, partitions=partitions)
+    rows = provider_outbox.due(
+        conn, now, limit=limit, owned=owned, partitions=partitions, lease=lease
+    )
     if rows:
         provider_outbox.lease(conn, [r.id for r in rows], now + lease)
         calls.playing(conn, rows, now)  # voice messages on a live call: the call plays them
@@ -150,6 +160,7 @@ def outgoing(row: Claimed, links: Links) -> Outgoing:
         content=content,
         parts=int(payload.get("parts") or 1),
         unsubscribe_url=unsubscribe,
+        unknown_since=None if row.unknown_since is None else row.unknown_since / MICROS,
     )
 
 
@@ -329,8 +340,14 @@ def settle(
     tables = price_tables(conn, {row.account_id for row, _, _ in done})
     items: list[dict[str, Any]] = []
     costs: Costs = defaultdict(int)
+    prices: list[tuple[Claimed, float]] = []  # a price asked later, and the answer
     for row, result, provider in done:
         rows[row.id] = row
+        if result.status == "accepted" and row.kind == PRICE:
+            accepted.append((None, result.price, row.id))
+            if result.price is not None:
+                prices.append((row, result.price))
+            continue
         if result.status == "accepted":
             price = result.price
             if price is None and row.account_id in tables:
@@ -352,6 +369,8 @@ def settle(
             reason = f"gave up after {row.attempts} tries: {reason}"
         failed.append(("failed", now, reason[:500], result.price, row.id))
         counts[(provider, "failed")] += 1
+    if prices:
+        _priced(conn, prices, costs)
     if accepted:
         provider_outbox.accepted(conn, accepted, now)
         add_counters(conn, dict(costs), now)
@@ -360,7 +379,7 @@ def settle(
     final = [
         ("delivered", now, None, None, row.id)
         for row, result, provider in done
-        if result.status == "accepted" and (provider in UNREPORTED or row.kind == "call")
+        if result.status == "accepted" and (provider in UNREPORTED or row.kind in ("call", PRICE))
     ]
     for oid in provider_outbox.finish(conn, final, leaving=("sent",)):
         items += report_items(sent_of(rows[oid]), "delivered", now, partitions=partitions)
@@ -382,6 +401,47 @@ def settle(
 
 
 Costs = dict[tuple[int, int, int, str, str], int]
+
+
+def _priced(conn: Connection, prices: Sequence[tuple[Claimed, float]], costs: Costs) -> None:
+    """The prices providers answered for messages (`price` rows): each replaces its
+    message's price, and the traffic cost counts the difference."""
+    by_connection: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for row, price in prices:
+        asked = (row.payload.get("content") or {}).get("priceOf") or {}
+        target = asked.get("message") if isinstance(asked, dict) else None
+        if isinstance(target, int):
+            by_connection[row.connection_id].append((target, price))
+    for connection_id, wanted in by_connection.items():
+        sent = provider_outbox.of_connection(conn, connection_id, [oid for oid, _ in wanted])
+        changed: list[tuple[float, int]] = []
+        for oid, price in wanted:
+            message = sent.get(oid)
+            if message is None or message.kind != "message":
+                continue
+            add_cost(costs, message, round(price * MICROS) - round((message.price or 0) * MICROS))
+            changed.append((price, oid))
+        provider_outbox.priced(conn, changed)
+
+
+def price_row(message: Sent, connection_id: int, provider_id: str, now: int) -> dict[str, Any]:
+    """The outbox row (kind `price`) that asks the message's provider for its price
+    (`Report.price_later`): due now, through the message's connection."""
+    content = {"priceOf": {"id": provider_id, "message": message.id}}
+    return {
+        "account_id": message.account_id,
+        "participation_id": None,
+        "flow_id": None,
+        "version": None,
+        "element": None,
+        "person_id": message.person_id,
+        "created_at": now,
+        "next_attempt_at": now,
+        "kind": PRICE,
+        "channel": message.channel,
+        "payload": {"to": "", "from": "", "content": content, "parts": 1, "wantsResult": False},
+        "connection_id": connection_id,
+    }
 
 
 def add_cost(costs: Costs, message: Claimed | Sent | Sendable, micros: int) -> None:

@@ -6,6 +6,9 @@ only starts it and reports its voice messages:
   SMS, and the call is kept (`ringing`, store/live_calls.py). When an active flow enters
   on calls to the number (an `inbound` entry of channel `voice`), Tidings answers it (an
   `answer` action the dispatcher sends); otherwise it hangs up: no flow takes the call.
+  A provider that takes the webhook's reply as the answer (Twilio, `CallEvent.answered`:
+  channels/twilio_calls.py) gets no action: the call is established at once, or `ended`
+  (the reply rejects it); `state` tells the webhook which reply to give.
 - CALL_ESTABLISHED: the call is `answered`, and the caller's `message.received` event
   (`channel` voice, `from`, `to`, text "") enters them into that flow. From then on a
   `voice_call` element they reach acts on this call instead of dialling out
@@ -69,7 +72,7 @@ def record(
                 continue
             idempotency.remember(conn, account, SCOPE, key, 200, {}, now)
         if event.type == RECEIVED:
-            changed += _received(conn, connection, event, now)
+            changed += _received(conn, connection, event, now, partitions)
             continue
         call = live_calls.read_call(conn, account, connection.id, event.call_id)
         if call is None:
@@ -83,7 +86,17 @@ def record(
     return changed
 
 
-def _received(conn: Connection, connection: ConnectionRow, event: CallEvent, now: int) -> int:
+def state(conn: Connection, connection: ConnectionRow, call_id: str) -> str | None:
+    """The call's state (`ringing`, `answered`, `ending`, `ended`), None when this
+    connection never received it: what a provider that answers in the webhook's reply
+    (Twilio's TwiML) says next."""
+    call = live_calls.read_call(conn, connection.account_id, connection.id, call_id)
+    return None if call is None else call.state
+
+
+def _received(
+    conn: Connection, connection: ConnectionRow, event: CallEvent, now: int, partitions: int
+) -> int:
     account = connection.account_id
     if live_calls.read_call(conn, account, connection.id, event.call_id) is not None:
         return 0  # received before
@@ -99,7 +112,15 @@ def _received(conn: Connection, connection: ConnectionRow, event: CallEvent, now
         message_id=None,
     )
     live_calls.create_call(conn, call, now)
-    if live_calls.takes_calls(conn, account, ours):
+    takes = live_calls.takes_calls(conn, account, ours)
+    if event.answered:  # the webhook's reply answers (or rejects) the call
+        if takes:
+            _established(conn, call, now, partitions)
+        else:
+            live_calls.move_call(
+                conn, account, connection.id, call.call_id, "ended", now, leaving=("ringing",)
+            )
+    elif takes:
         outbox.insert_outbox(conn, [live_calls.action_row(call, "answer", now)])
     else:  # no active flow takes calls to this number
         live_calls.move_call(

@@ -16,7 +16,9 @@ nothing. Then, per report:
   unsubscribed from the message's channel and gets `message.unsubscribed`, once.
 
 A provider's reported price replaces the one the account's price table gave
-(`trafficCost`).
+(`trafficCost`). A report that says the provider prices the message only now
+(`price_later`: Twilio's answered calls) queues one `price` row for the dispatcher to
+ask it (engine/sending.py; once a message: a repeated report queues none).
 """
 
 from __future__ import annotations
@@ -29,14 +31,16 @@ from sqlalchemy import Connection
 
 from tidings.channels.providers import Report
 from tidings.domain.errors import InvalidInput, NotFound, Problem
-from tidings.engine.sending import add_cost, report_items
+from tidings.engine.sending import add_cost, price_row, report_items
 from tidings.services import report_emails
-from tidings.store import changes, provider_outbox
+from tidings.store import changes, idempotency, outbox, provider_outbox
 from tidings.store.connections import ConnectionRow
 from tidings.store.counts import add_counters
 from tidings.store.people import add_unsubscribed
+from tidings.store.provider_outbox import Sent
 
 FINAL = ("delivered", "failed")
+PRICE_SCOPE = "provider-price"  # a message whose price was asked for (idempotency keys)
 
 
 def record(
@@ -100,6 +104,7 @@ def record(
             digits=report.digits,
         )
     changed += len(done)
+    changed += _ask_prices(conn, connection, reports, ids, sent, now)
     for report, oid in zip(reports, ids, strict=True):
         message = sent[oid]
         if report.status == "unsubscribed":
@@ -125,3 +130,27 @@ def record(
             changed += 1
     changes.enqueue(conn, items)
     return changed
+
+
+def _ask_prices(
+    conn: Connection,
+    connection: ConnectionRow,
+    reports: Sequence[Report],
+    ids: Sequence[int],
+    sent: dict[int, Sent],
+    now: int,
+) -> int:
+    """A `price` row for each message the provider prices only now, once a message;
+    answer how many."""
+    rows: list[dict[str, Any]] = []
+    for report, oid in zip(reports, ids, strict=True):
+        message = sent[oid]
+        if report.price_later is None or message.kind != "message":
+            continue
+        key = f"{connection.id}:{oid}"
+        if idempotency.recall(conn, message.account_id, PRICE_SCOPE, key, now) is not None:
+            continue
+        idempotency.remember(conn, message.account_id, PRICE_SCOPE, key, 200, {}, now)
+        rows.append(price_row(message, connection.id, report.price_later, now))
+    outbox.insert_outbox(conn, rows)
+    return len(rows)

@@ -40,6 +40,11 @@ class Claimed(NamedTuple):
     payload: dict[str, Any]
     attempts: int  # this try's number, from 1
     connection_id: int
+    # An earlier try whose answer was never settled (the row was still `sending` when its
+    # lease ran out: a crash between the provider's answer and `settle`): when that try
+    # was claimed, so at the earliest it reached the provider. Its outcome is unknown; a
+    # provider without idempotency looks it up before sending again (channels/twilio.py).
+    unknown_since: int | None = None
 
 
 def due(
@@ -49,15 +54,18 @@ def due(
     limit: int,
     owned: frozenset[int] | None,
     partitions: int,
+    lease: int = 0,
 ) -> list[Claimed]:
     """Messages due at a provider by `now` (pending, or sending with an ended lease) of
     the owned partitions, oldest first; on PostgreSQL rows another worker holds are
-    skipped. The caller leases them (`lease`) in the same transaction."""
+    skipped. The caller leases them (`lease`) in the same transaction. A row still
+    `sending` is a try whose answer was never settled: `unknown_since` is when it was
+    claimed (its lease's end less `lease`, the lease tries are given)."""
     dialect = dialect_of_conn(conn)
     p = param(dialect)
     rows = conn.exec_driver_sql(
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
-        "kind, channel, payload, attempts, connection_id FROM outbox "
+        "kind, channel, payload, attempts, connection_id, status, next_attempt_at FROM outbox "
         "WHERE connection_id IS NOT NULL AND status IN ('pending', 'sending') "
         f"AND next_attempt_at <= {p}{outbox_sql(owned, partitions)} "
         f"ORDER BY next_attempt_at, id LIMIT {int(limit)}{sql_skip_locked(dialect)}",
@@ -66,7 +74,8 @@ def due(
     out = []
     for r in rows:
         payload = orjson.loads(r[9]) if isinstance(r[9], str | bytes) else dict(r[9])
-        out.append(Claimed._make((*r[:9], payload, int(r[10]) + 1, int(r[11]))))
+        unknown = int(r[13]) - lease if r[12] == "sending" else None
+        out.append(Claimed._make((*r[:9], payload, int(r[10]) + 1, int(r[11]), unknown)))
     return out
 
 
@@ -101,6 +110,25 @@ def accepted(
             f"WHERE id = {p} AND status = 'sending'",
             own,
         )
+        # a report that came before the answer was settled (the provider called back at
+        # once) has finished the row: its SID and price are still the answer's (the
+        # traffic cost counted the price; a later provider's price replaces this one)
+        ids = [oid for _, _, oid in own]
+        early = {
+            int(r[0])
+            for start in range(0, len(ids), 2000)
+            for r in fetch(
+                conn,
+                f"SELECT id FROM outbox WHERE {ids_in('id', ids[start : start + 2000])} "
+                "AND status IN ('delivered', 'failed')",
+            )
+        }
+        if early:  # rare: one read for the batch, an update for each of these only
+            conn.exec_driver_sql(
+                f"UPDATE outbox SET provider_id = COALESCE(provider_id, {p}), "
+                f"price = COALESCE(price, {p}) WHERE id = {p}",
+                [(provider_id, price, oid) for provider_id, price, oid in own if oid in early],
+            )
 
 
 def again(conn: Connection, rows: Sequence[tuple[int, str | None, int]]) -> None:

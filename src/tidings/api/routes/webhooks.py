@@ -1,7 +1,9 @@
 """`/webhooks/{token}/delivery` and `/webhooks/{token}/inbound`: providers' callbacks.
 
-The inbound webhook also takes Infobip's Calls API events (inbound calls in IVR: a
-provider with `call_events` says which bodies are call events; services/calls.py).
+The inbound webhook also takes the requests of calls to the connection's numbers
+(inbound calls in IVR: a provider with `call_events` says which bodies are call events;
+services/calls.py): Infobip's Calls API events, and Twilio's call webhooks, which a
+provider with `call_reply` answers in its own language (TwiML) by the call's state.
 
 No API key: the unguessable token names the connection (and Twilio's requests carry a
 signature its provider checks). A forged, malformed or unknown callback is a 4xx and
@@ -116,10 +118,10 @@ async def delivery_callback(
 @router.post("/{token}/inbound")
 async def inbound_callback(
     request: Request, token: str = Token, ctx: AppContext = Depends(context)
-) -> dict[str, Any]:
+) -> Any:
     """Messages people sent to one of the connection's numbers, in the provider's format,
-    and the events of calls to them (Infobip's Calls API)."""
-    _, provider = _connection(ctx, token)
+    and the events of calls to them (Infobip's Calls API, Twilio's call webhooks)."""
+    row, provider = _connection(ctx, token)
     reader = getattr(provider, "call_events", None)
     if reader is not None:
         callback = await _callback(request, ctx, token, "inbound")
@@ -131,6 +133,12 @@ async def inbound_callback(
             taken, changed, _ = await _receive(
                 request, ctx, token, "inbound", lambda _p, _c: events, calls.record
             )
+            answer = getattr(provider, "call_reply", None)
+            if answer is not None and events:  # the provider runs the call by our reply
+                with ctx.db.read() as conn:
+                    state = calls.state(conn, row, events[0].call_id)
+                body, media = answer(callback, state)
+                return Response(content=body, media_type=media)
             return {"events": taken, "changed": changed}
     messages, received, _ = await _receive(
         request,

@@ -14,9 +14,17 @@ It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` as Twilio does
   `blocked` are refused with 21610 (an unsubscribed recipient).
 - 201 with a Message resource (`sid` "SM" + 32 hex, `status` "queued", `price` as
   configured, Twilio's negative string or null).
-- It keeps what it accepted (`messages`, `by_sid`) and de-duplicates by the
-  `I-Twilio-Idempotency-Token` header (our outbox id): a repeat answers the first 201 again
-  and is neither stored nor reported twice (`duplicates` counts them).
+- It keeps what it accepted (`messages`, `by_sid`). Like Twilio it de-duplicates nothing:
+  a request repeated with the same `I-Twilio-Idempotency-Token` header (our outbox id) is
+  a second message, stored and reported again (`duplicates` counts such repeats).
+- `answer_delay` seconds pass between keeping a message (or call) and answering its 201
+  (a crash test kills the server while requests wait there).
+- `GET .../Messages.json` and `GET .../Calls.json` list what it keeps, newest first, in
+  Twilio's page shape (`{"messages"|"calls": [...], "page", "page_size", "start", "end",
+  "uri", "first_page_uri", "next_page_uri", "previous_page_uri"}`), filtered by `To`,
+  `From`, `DateSent>=` / `StartTime>=` (YYYY-MM-DD; a queued message has no date sent, so
+  it is left out, as Twilio does) and `PageSize` (1 to 1000, default 50); `lookups`
+  counts them.
 - After `report_delay` seconds it posts status callbacks to the message's `StatusCallback`,
   form-encoded and signed with `X-Twilio-Signature` (the account's auth token), in order:
   `queued`, `sent`, then the final status of the message's fate: `delivered`,
@@ -30,7 +38,7 @@ It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` as Twilio does
   signed, and answers the HTTP status it got.
 
 Calls: `POST /2010-04-01/Accounts/{AccountSid}/Calls.json`, the same Basic auth, 429/5xx
-injection and de-duplication by `I-Twilio-Idempotency-Token`:
+injection and no de-duplication:
 
 - Form fields checked: `To` (21201 when missing, 21211 when not a number), `From` (21213),
   `Twiml` or `Url` (21205 "Url parameter is required"), a `StatusCallback` that is not an
@@ -54,6 +62,12 @@ injection and de-duplication by `I-Twilio-Idempotency-Token`:
   For an SMS or WhatsApp message the call fates mean: completed -> delivered, the others ->
   undelivered.
 
+A call's resource is also answered to `GET .../Calls/{CallSid}.json` (`price_fetches`
+counts them): its `price` is null until the call has ended, then `call_price` (Twilio's
+negative string) after `call_price_after` reads that still answer null. Incoming calls
+(a person dialling the account's number, run by the TwiML Tidings answers, and the
+live-call updates `POST .../Calls/{CallSid}.json`) are `calls` (standins/twilio_calls.py).
+
 No per-message sleeps: callbacks wait in one FIFO (their due times are in order, as the
 delay is constant) drained by one task, which posts each message's sequence in its own task,
 at most `callback_concurrency` at a time.
@@ -68,17 +82,22 @@ import contextlib
 import json
 import os
 import re
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import urlparse
 from xml.etree import ElementTree
 
 import aiohttp
 from aiohttp import web
 
+from tidings.channels.standins.twilio_calls import TwilioCalls
+from tidings.channels.standins.twilio_errors import TwilioError
+from tidings.channels.standins.twilio_errors import error as _error
+from tidings.channels.standins.twilio_errors import pairs as _pairs
 from tidings.channels.twilio import (
     API_VERSION,
     CONTENT_SID,
@@ -130,14 +149,6 @@ _AS_CALL: dict[str, Fate] = {
 _CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 
 
-class TwilioError(Exception):
-    """An answer in Twilio's error shape."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
 @dataclass(frozen=True)
 class Gather:
     """A call's `<Gather>`, as its TwiML says it."""
@@ -169,6 +180,10 @@ class StandinMessage:
     say: str | None = None  # what a call says (all its <Say>s)
     events: tuple[str, ...] = ()  # a call's StatusCallbackEvent values
     digits: str | None = None  # the Digits a call's Gather action was sent
+    created_at: float = field(default_factory=time.time)  # when it was kept
+    sent_at: float | None = None  # when its `sent` status (a call: its start) came
+    ended_at: float | None = None  # a call's end (its final status)
+    price_reads: int = 0  # reads of an ended call's resource (call_price_after)
 
 
 @dataclass(frozen=True)
@@ -199,6 +214,9 @@ class TwilioStandin:
         callback_concurrency: int = 64,
         keep_posted: bool = True,
         voice_digits: str = "1234",
+        answer_delay: float = 0.0,
+        call_price: str | None = None,
+        call_price_after: int = 0,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -218,7 +236,12 @@ class TwilioStandin:
         self.duplicates = 0
         self.reports_posted = 0
         self.reports_failed = 0
-        self._answers: dict[str, dict[str, Any]] = {}  # idempotency token -> first answer
+        self._tokens: set[str] = set()  # the idempotency tokens seen (nothing is dropped)
+        self.lookups = 0
+        self.price_fetches = 0
+        self.answer_delay = answer_delay
+        self.call_price = call_price
+        self.call_price_after = call_price_after
         self._failures: deque[tuple[int, float | None]] = deque()
         self._queue: deque[tuple[float, StandinMessage]] = deque()
         self._wake = asyncio.Event()
@@ -232,6 +255,16 @@ class TwilioStandin:
         self._session: aiohttp.ClientSession | None = None
         self._callback_limit = callback_concurrency
         self.port = 0
+        self.calls = TwilioCalls(self)  # incoming calls (standins/twilio_calls.py)
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The client session the stand-in posts callbacks with (None until started)."""
+        return self._session
+
+    def authenticate(self, request: web.Request) -> None:
+        """Basic auth `AccountSid:AuthToken` and the account's own path, or TwilioError."""
+        self._authenticate(request)
 
     @property
     def url(self) -> str:
@@ -252,6 +285,10 @@ class TwilioStandin:
         app = web.Application()
         app.router.add_post("/{version}/Accounts/{sid}/Messages.json", self._messages)
         app.router.add_post("/{version}/Accounts/{sid}/Calls.json", self._calls)
+        app.router.add_get("/{version}/Accounts/{sid}/Messages.json", self._list)
+        app.router.add_get("/{version}/Accounts/{sid}/Calls.json", self._list)
+        app.router.add_get("/{version}/Accounts/{sid}/Calls/{call}.json", self._fetch_call)
+        self.calls.routes(app, lambda _request: self._injected())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -264,6 +301,9 @@ class TwilioStandin:
         self._worker = asyncio.create_task(self._drain())
 
     async def stop(self) -> None:
+        for call in self.calls.calls.values():
+            if call.task is not None:
+                call.task.cancel()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -299,6 +339,13 @@ class TwilioStandin:
         if message.channel == "voice":
             return _AS_CALL.get(fate, fate)
         return _AS_MESSAGE.get(fate, fate)
+
+    async def report_again(self, seconds: float = 30.0) -> None:
+        """Post every kept message's status callbacks (by its fate now) once more, and wait
+        until they are posted (a test that held them back with the fate `none`)."""
+        for message in self.messages:
+            self._schedule(message)
+        await self.settle(seconds)
 
     async def settle(self, seconds: float = 5.0) -> None:
         """Wait (at most `seconds`) until every callback queued so far has been posted."""
@@ -342,8 +389,8 @@ class TwilioStandin:
         accept: Callable[[str | None], Awaitable[tuple[StandinMessage, dict[str, Any]]]],
     ) -> web.Response:
         """One create request, as Twilio answers it: injected failures first, then auth,
-        a repeated idempotency token answered with the first 201, else `accept`ed (or its
-        TwilioError), its callbacks scheduled."""
+        then `accept`ed (or its TwilioError), its callbacks scheduled, answered after
+        `answer_delay`. A repeated idempotency token is counted, and is another message."""
         self.requests += 1
         injected = self._injected()
         if injected is not None:
@@ -351,16 +398,78 @@ class TwilioStandin:
         try:
             self._authenticate(request)
             token = request.headers.get("I-Twilio-Idempotency-Token")
-            if token is not None and token in self._answers:
+            if token is not None and token in self._tokens:
                 self.duplicates += 1
-                return web.json_response(self._answers[token], status=201)
             created, answer = await accept(token)
         except TwilioError as exc:
             return _error(exc)
         if token is not None:
-            self._answers[token] = answer
+            self._tokens.add(token)
         self._schedule(created)
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         return web.json_response(answer, status=201)
+
+    async def _fetch_call(self, request: web.Request) -> web.Response:
+        """`GET .../Calls/{CallSid}.json`: the Call resource (`price_fetches` counts them)."""
+        self.price_fetches += 1
+        injected = self._injected()
+        if injected is not None:
+            return injected
+        try:
+            self._authenticate(request)
+            call = self.by_sid.get(request.match_info["call"])
+            if call is None or call.channel != "voice":
+                missing = f"The requested resource {request.path} was not found"
+                raise TwilioError(404, 20404, missing)
+        except TwilioError as exc:
+            return _error(exc)
+        return web.json_response(self._call_resource(call))
+
+    async def _list(self, request: web.Request) -> web.Response:
+        """`GET .../Messages.json` or `.../Calls.json`: a page of what it keeps."""
+        self.lookups += 1
+        injected = self._injected()
+        if injected is not None:
+            return injected
+        try:
+            self._authenticate(request)
+        except TwilioError as exc:
+            return _error(exc)
+        calls = request.path.endswith("/Calls.json")
+        query = request.query
+        size_text = query.get("PageSize", "50")
+        if not size_text.isdigit() or not 1 <= int(size_text) <= 1000:
+            return _error(TwilioError(400, 20001, "PageSize must be between 1 and 1000"))
+        since = query.get("StartTime>=" if calls else "DateSent>=")
+        found = []
+        for kept in reversed(self.messages):
+            if (kept.channel == "voice") != calls:
+                continue
+            if "To" in query and kept.to != query["To"]:
+                continue
+            if "From" in query and kept.from_ != query["From"]:
+                continue
+            if since is not None:  # only what has been sent (started) by then
+                sent = kept.sent_at
+                if sent is None or time.strftime("%Y-%m-%d", time.gmtime(sent)) < since:
+                    continue
+            found.append(kept)
+        page = found[: int(size_text)]
+        resources = [self._call_resource(c) if calls else self._resource(c) for c in page]
+        uri = request.path_qs
+        body = {
+            "calls" if calls else "messages": resources,
+            "end": max(len(page) - 1, 0),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": int(size_text),
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+        }
+        return web.json_response(body)
 
     def _accept_call(self, pairs: list[tuple[str, str]], token: str | None) -> StandinMessage:
         form = dict(pairs)
@@ -411,7 +520,16 @@ class TwilioStandin:
         return call
 
     def _call_resource(self, call: StandinMessage) -> dict[str, Any]:
-        now = formatdate(usegmt=True).replace("GMT", "+0000")
+        """A Call resource as Twilio answers it: priced (`call_price`, Twilio's negative
+        string) only once the call has ended and `call_price_after` reads have gone."""
+        now = _date(call.created_at)
+        status = "queued" if call.sent_at is None else "in-progress"
+        price = None
+        if call.ended_at is not None:
+            status = self.fate_of(call)
+            if call.price_reads >= self.call_price_after:
+                price = self.call_price
+            call.price_reads += 1
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{call.sid}"
         return {
             "account_sid": self.account_sid,
@@ -421,19 +539,19 @@ class TwilioStandin:
             "date_created": now,
             "date_updated": now,
             "direction": "outbound-api",
-            "duration": None,
-            "end_time": None,
+            "duration": None if call.ended_at is None else "12",
+            "end_time": None if call.ended_at is None else _date(call.ended_at),
             "forwarded_from": None,
             "from": call.from_,
             "from_formatted": call.from_,
             "parent_call_sid": None,
             "phone_number_sid": None,
-            "price": self.price,
+            "price": price,
             "price_unit": self.price_unit,
             "queue_time": "0",
             "sid": call.sid,
-            "start_time": None,
-            "status": "queued",
+            "start_time": None if call.sent_at is None else _date(call.sent_at),
+            "status": status,
             "subresource_uris": {"recordings": f"{uri}/Recordings.json"},
             "to": call.to,
             "to_formatted": call.to,
@@ -509,7 +627,7 @@ class TwilioStandin:
         return message
 
     def _resource(self, message: StandinMessage) -> dict[str, Any]:
-        now = formatdate(usegmt=True).replace("GMT", "+0000")
+        now = _date(message.created_at)
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message.sid}"
         service = message.form.get("MessagingServiceSid")
         return {
@@ -517,7 +635,7 @@ class TwilioStandin:
             "api_version": API_VERSION,
             "body": message.body or "",
             "date_created": now,
-            "date_sent": None,
+            "date_sent": None if message.sent_at is None else _date(message.sent_at),
             "date_updated": now,
             "direction": "outbound-api",
             "error_code": None,
@@ -529,7 +647,9 @@ class TwilioStandin:
             "price": self.price,
             "price_unit": self.price_unit,
             "sid": message.sid,
-            "status": "queued" if message.from_ else "accepted",
+            "status": message.statuses[-1]
+            if message.statuses
+            else ("queued" if message.from_ else "accepted"),
             "subresource_uris": {"media": f"{uri}/Media.json"},
             "to": message.to,
             "uri": f"{uri}.json",
@@ -575,6 +695,7 @@ class TwilioStandin:
             self._idle.set()
 
     async def _report(self, message: StandinMessage) -> None:
+        message.sent_at = time.time()  # sent (a call: started)
         if message.channel == "voice":
             await self._call(message)
             return
@@ -638,6 +759,7 @@ class TwilioStandin:
                 digits = digits[: gather.num_digits]
             if digits:
                 await self._post_gather(call, gather.action, digits)
+        call.ended_at = time.time()
         await self._post_call_status(call, "completed")
 
     def call_form(self, call: StandinMessage, status: str) -> dict[str, str]:
@@ -738,17 +860,6 @@ class TwilioStandin:
         return await self._post(url, form, sid)
 
 
-async def _pairs(request: web.Request) -> list[tuple[str, str]]:
-    media = request.content_type
-    if media != "application/x-www-form-urlencoded":
-        raise TwilioError(400, 20001, f"Unsupported content type {media or 'none'}")
-    try:
-        text = (await request.read()).decode("utf-8")
-        return parse_qsl(text, keep_blank_values=True)
-    except (UnicodeDecodeError, ValueError):
-        raise TwilioError(400, 20001, "The request body is not form data") from None
-
-
 async def _form(request: web.Request) -> dict[str, str]:
     return dict(await _pairs(request))
 
@@ -797,11 +908,6 @@ def _variables(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _error(exc: TwilioError, headers: Mapping[str, str] | None = None) -> web.Response:
-    body = {
-        "code": exc.code,
-        "message": exc.message,
-        "more_info": f"https://www.twilio.com/docs/errors/{exc.code}",
-        "status": exc.status,
-    }
-    return web.json_response(body, status=exc.status, headers=headers)
+def _date(at: float) -> str:
+    """A time as Twilio's resources write it (RFC 2822, `+0000`)."""
+    return formatdate(at, usegmt=True).replace("GMT", "+0000")

@@ -1,4 +1,9 @@
-"""Twilio: inbound calls, prices and re-sends that never send twice (issue #15): reserved
+"""Twilio: inbound calls, prices and re-sends that never send twice (issue #15).
+
+No schema change was needed: inbound Twilio calls live in `live_calls` (0023) like
+Infobip's; an ended call's price is asked by an outbox row of kind `price`; a re-send's
+unknown earlier try is read from the outbox row's own status (`sending`). The revision is
+kept so the chain stays as reserved.
 
 Revision ID: 0025
 Revises: 0024

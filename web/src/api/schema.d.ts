@@ -1218,7 +1218,7 @@ export interface paths {
         /**
          * Inbound Callback
          * @description Messages people sent to one of the connection's numbers, in the provider's format,
-         *     and the events of calls to them (Infobip's Calls API).
+         *     and the events of calls to them (Infobip's Calls API, Twilio's call webhooks).
          */
         post: operations["inbound_callback_api_v1_webhooks__token__inbound_post"];
         delete?: never;
@@ -12490,9 +12490,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": unknown;
                 };
             };
             /** @description Malformed request */

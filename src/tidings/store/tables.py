@@ -440,7 +440,8 @@ outbox = Table(
     Column("version", Integer),
     Column("element", String(64)),
     Column("person_id", Id),
-    Column("kind", String(16), nullable=False),  # message, call_api, notify; call (a live call's action), price (asks a provider)
+    # message, call_api, notify; call (an action on a live call), price (asks a provider)
+    Column("kind", String(16), nullable=False),
     Column("channel", String(16)),
     Column("payload", Json, nullable=False),
     # pending, done (sandbox, call_api), failed; a provider's messages: pending, sending

@@ -10,6 +10,7 @@ import base64
 import email
 import email.policy
 import re
+import socket
 import struct
 import time
 from collections.abc import Iterator
@@ -445,3 +446,45 @@ def test_a_connection_deleted_before_the_send_fails_the_email_not_the_report(
     assert report["email"]["status"] == "failed"
     assert "connect an email provider" in report["email"]["reason"]
     assert standin.received == []
+
+
+def test_an_smtp_server_that_never_answers_holds_back_no_report(api: Api) -> None:
+    """The emails go out from a thread of their own: while one waits on a server that
+    accepted the connection and says nothing, other reports are built and ready."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshakes; nobody ever greets
+    try:
+        assert api.patch("/account", json={"allowPrivateUrls": True}).status_code == 200
+        made = api.post(
+            "/connections",
+            json={
+                "name": "Silent mail",
+                "provider": "smtp",
+                "channels": ["email"],
+                "settings": {
+                    "host": "127.0.0.1",
+                    "port": silent.getsockname()[1],
+                    "security": "none",
+                    "timeoutSeconds": 4,
+                },
+                "default": True,
+            },
+        )
+        assert made.status_code == 201, made.text
+        flow_id = flow(api)
+        first = ask(api, type="flow", flow=flow_id, email={"to": ["a@x.io"], "from": "r@x.io"})
+        deadline = time.monotonic() + 10
+        while api.get(f"/reports/{first['id']}").json()["status"] != "ready":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)  # its email is now at the silent server, waiting for a greeting
+        started_at = time.monotonic()
+        second = ask(api, type="flow", flow=flow_id)
+        while api.get(f"/reports/{second['id']}").json()["status"] != "ready":
+            assert time.monotonic() - started_at < 3, "a report waited for another's email"
+            time.sleep(0.05)
+        assert api.get(f"/reports/{first['id']}").json()["email"]["status"] == "pending"
+        assert api.delete(f"/connections/{made.json()['id']}").status_code in (200, 204)
+    finally:
+        silent.close()

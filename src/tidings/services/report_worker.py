@@ -16,9 +16,11 @@
   the details in the log).
 
 `POST /reports` wakes the worker; it also looks every `poll_seconds` (reports that
-another process asked for, or left). Between reports it sends the emails of the reports
-done (`mailer`, services/report_emails.py), retried with backoff when the provider says
-so: an email never holds a report back, nor fails one.
+another process asked for, or left). The emails of the reports done (`mailer`,
+services/report_emails.py) go out from a thread of their own, retried with backoff when
+the provider says so: an email never holds a report back (an account's SMTP server that
+does not answer waits out its timeout there, not in front of every account's reports),
+nor fails one.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class ReportWorker:
         self._stop = threading.Event()
         self._held = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._mail_wake = threading.Event()
+        self._mail_thread: threading.Thread | None = None
 
     # --- the thread -----------------------------------------------------------------------
 
@@ -85,6 +89,11 @@ class ReportWorker:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="tidings-reports", daemon=True)
             self._thread.start()
+        if self.mailer is not None and self._mail_thread is None:
+            self._mail_thread = threading.Thread(
+                target=self._mail_loop, name="tidings-report-mail", daemon=True
+            )
+            self._mail_thread.start()
 
     def wake(self) -> None:
         self._wake.set()
@@ -93,9 +102,13 @@ class ReportWorker:
         """Stop after the report being built (a report cut short is claimed again)."""
         self._stop.set()
         self._wake.set()
+        self._mail_wake.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
             self._thread = None
+        if self._mail_thread is not None:
+            self._mail_thread.join(timeout=60)
+            self._mail_thread = None
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -115,6 +128,18 @@ class ReportWorker:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
 
+    def _mail_loop(self) -> None:
+        assert self.mailer is not None
+        while not self._stop.is_set():
+            try:
+                sent = self.mailer.work_once()
+            except Exception:
+                log.exception("the report mailer failed; trying again")
+                sent = False
+            if not sent:
+                self._mail_wake.wait(self.poll_seconds)
+                self._mail_wake.clear()
+
     # --- the work -------------------------------------------------------------------------
 
     def work_once(self) -> bool:
@@ -124,13 +149,14 @@ class ReportWorker:
             wall = _wall()
             with self.db.read() as conn:
                 if not store.has_due(conn, wall):
-                    return self.mailer is not None and self.mailer.work_once()
+                    return False
             now = to_micros(self.clock.now())
             claimed = self.db.write(
                 lambda conn: store.claim_report(conn, wall, lease=self.lease, now=now)
             )
             if claimed is not None:
                 self.build(claimed)
+                self._mail_wake.set()  # its email, if it has one, is due now
             return True
 
     def build(self, claimed: store.Claimed) -> None:

@@ -259,6 +259,16 @@ class SmtpStandin:
             server.close()
             self.drop_connections()
             await server.wait_closed()
+            # a connection accepted while closing (a client retrying just then), and the
+            # handlers of all of them, end before the loop does: none is left pending
+            self.drop_connections()
+            for _ in range(3):
+                await asyncio.sleep(0)
+            for protocol in list(self._open):
+                handler = getattr(protocol, "_handler_coroutine", None)
+                if handler is not None and not handler.done():
+                    handler.cancel()
+            await asyncio.sleep(0)
         if self._folder is not None:
             self._folder.cleanup()
             self._folder = None

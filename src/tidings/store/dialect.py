@@ -9,7 +9,6 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
 from sqlalchemy import (
     Connection,
     Engine,
@@ -273,22 +272,8 @@ def create_engines(url: str, *, pool_size: int) -> tuple[Engine, Engine, Path | 
         configure_sqlite(write_engine, immediate=True)
         file = sqlite_file(url)
         return engine, write_engine, None if file is None else Path(f"{file}.write.lock")
-    engine = create_engine(
-        url, pool_size=pool_size, max_overflow=32, pool_pre_ping=True, json_deserializer=json_loads
-    )
-    writer = create_engine(url, pool_size=2, pool_pre_ping=True, json_deserializer=json_loads)
-    return engine, writer, None
-
-
-def json_loads(data: str | bytes) -> Any:
-    """PostgreSQL's JSON and JSONB values as Python (psycopg's loader): orjson, as the
-    SQLite reads already parse them, and several times faster than the standard library
-    on the engine's reads of payloads and people. Whatever orjson refuses falls back to
-    the standard library, so every stored value still reads."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=32, pool_pre_ping=True)
+    return engine, create_engine(url, pool_size=2, pool_pre_ping=True), None
 
 
 def migration_lock(conn: Connection, key: int) -> None:

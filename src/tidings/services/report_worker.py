@@ -30,7 +30,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -87,11 +87,19 @@ class ReportWorker:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="tidings-reports", daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop,
+                args=(self.work_once, self._wake, "worker"),
+                name="tidings-reports",
+                daemon=True,
+            )
             self._thread.start()
         if self.mailer is not None and self._mail_thread is None:
             self._mail_thread = threading.Thread(
-                target=self._mail_loop, name="tidings-report-mail", daemon=True
+                target=self._loop,
+                args=(self.mailer.work_once, self._mail_wake, "mailer"),
+                name="tidings-report-mail",
+                daemon=True,
             )
             self._mail_thread.start()
 
@@ -117,28 +125,18 @@ class ReportWorker:
         with self._held:
             yield
 
-    def _loop(self) -> None:
+    def _loop(self, work: Callable[[], bool], wake: threading.Event, what: str) -> None:
+        """Call `work` until stopped; after a call that found nothing, wait for `wake` or
+        `poll_seconds`."""
         while not self._stop.is_set():
             try:
-                worked = self.work_once()
+                worked = work()
             except Exception:
-                log.exception("the report worker failed; trying again")
+                log.exception("the report %s failed; trying again", what)
                 worked = False
             if not worked:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
-
-    def _mail_loop(self) -> None:
-        assert self.mailer is not None
-        while not self._stop.is_set():
-            try:
-                sent = self.mailer.work_once()
-            except Exception:
-                log.exception("the report mailer failed; trying again")
-                sent = False
-            if not sent:
-                self._mail_wake.wait(self.poll_seconds)
-                self._mail_wake.clear()
+                wake.wait(self.poll_seconds)
+                wake.clear()
 
     # --- the work -------------------------------------------------------------------------
 

@@ -575,9 +575,9 @@ class Engine:
             links=self.links,
         )
         if batch.callers:  # callers whose journeys left voice elements are hung up on
-            live = {
-                person: [batch.rows[pid] for pid in pids]
-                for person, pids in batch.of_person.items()
+            live = {  # the callers' live participations only (not the whole batch's)
+                person: [batch.rows[pid] for pid in batch.of_person.get(person, ())]
+                for _account, person in batch.callers
             }
             calls.hang_up_idle(conn, batch.callers, live, self.programs.by_version, at)
         # The "run for 1 year" rule counts from the last time an element fired.

@@ -13,9 +13,6 @@ link itself.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import html as htmllib
 import re
 import struct
@@ -23,11 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from tidings.domain import sealed
+
 Kind = Literal["click", "open", "unsubscribe"]
 _KINDS: dict[Kind, int] = {"click": 1, "open": 2, "unsubscribe": 3}
 _BY_CODE = {code: kind for kind, code in _KINDS.items()}
 _PAYLOAD = struct.Struct(">QBH")  # outbox id, kind, link index
-_MAC = 16  # bytes of HMAC-SHA256 kept: 128 bits
 
 # an <a ...href="..."> or <area ...href='...'> attribute: group 2 is the URL
 _HREF = re.compile(
@@ -44,32 +42,14 @@ class Token:
     index: int = 0
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def encode(token: Token, key: bytes) -> str:
-    payload = _PAYLOAD.pack(token.message, _KINDS[token.kind], token.index)
-    mac = hmac.new(key, payload, hashlib.sha256).digest()[:_MAC]
-    return _b64(payload + mac)
+    return sealed.seal(_PAYLOAD.pack(token.message, _KINDS[token.kind], token.index), key)
 
 
 def decode(text: str, key: bytes) -> Token | None:
     """The token, or None when it is not one of ours (malformed or altered)."""
-    if len(text) > 64:
-        return None
-    try:
-        raw = _unb64(text)
-    except (ValueError, TypeError):
-        return None
-    if len(raw) != _PAYLOAD.size + _MAC:
-        return None
-    payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
-    if not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()[:_MAC]):
+    payload = sealed.unseal(text, key, _PAYLOAD.size)
+    if payload is None:
         return None
     message, code, index = _PAYLOAD.unpack(payload)
     kind = _BY_CODE.get(code)

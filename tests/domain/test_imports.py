@@ -3,11 +3,22 @@ does, and a row is valid only with a contact, every contact well-formed."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tidings.domain.imports import check_row, columns_of, fast_email, fast_phone, read_csv
+from tidings.domain.imports import (
+    check_row,
+    check_slice,
+    columns_of,
+    fast_email,
+    fast_phone,
+    read_csv,
+    split_csv,
+)
 from tidings.domain.people import normalize_email, normalize_phone
 from tidings.domain.values import ValueType
 
@@ -71,3 +82,31 @@ def test_rows_need_a_contact_and_every_contact_well_formed() -> None:
     assert first.variables == {"coupon": "C1"}
     assert first.changes.attributes == {"score": 7}
     assert first.changes.standard == {"firstName": "Ana"}
+
+
+_CELL = st.text(alphabet='ab,;"\n\r +1', max_size=6)
+
+
+@given(st.lists(st.lists(_CELL, min_size=1, max_size=4), max_size=30), st.integers(1, 5))
+def test_slices_read_the_records_one_reader_of_the_whole_file_reads(
+    records: list[list[str]], size: int
+) -> None:
+    """`split_csv` cuts where a record ends, whatever the cells hold (quotes, line
+    breaks, delimiters), so checking its slices answers what checking the whole does."""
+    out = io.StringIO()
+    csv.writer(out).writerows([["externalId", "phone", "email"], *records])
+    data = out.getvalue().encode()
+    header, rows = read_csv(data)
+    whole = list(rows)
+    columns = columns_of(header, {}, {})
+    cut_header, delimiter, slices = split_csv(data, size)
+    assert cut_header == header
+    again: list[list[str]] = []
+    for text in slices:
+        again.extend(csv.reader(io.StringIO(text), delimiter=delimiter))
+    assert again == whole
+    counted = [check_slice(text, delimiter, columns) for text in slices]
+    blank = [cells for cells in whole if not cells or (len(cells) == 1 and not cells[0].strip())]
+    assert sum(total for total, _ in counted) == len(whole) - len(blank)
+    expected = [check_row(cells, columns) for cells in whole if cells not in blank]
+    assert [row for _, valid in counted for row in valid] == [r for r in expected if r]

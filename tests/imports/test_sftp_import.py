@@ -290,3 +290,53 @@ def test_a_paused_flow_does_not_poll_and_fetches_what_waits_when_resumed(
     assert [(r["file"], r["valid"]) for r in rows] == [("/in/a.csv", 1)]
     assert len(sms(api, flow_id)) == 1
     api.post(f"/flows/{flow_id}/cancel")
+
+
+def test_a_large_file_is_checked_beside_the_engine_and_reads_as_a_small_one(
+    api: Api, sftp: SftpStandin
+) -> None:
+    """A file over a megabyte is checked in a process of its own, in slices of 10,000
+    records (engine/import_checks.py): a quoted cell across lines, a blank line, invalid
+    rows and one person named on both sides of a slice's end read as in a small file."""
+    lines = [HEADER]
+    for i in range(25_000):
+        if i == 9_999:
+            lines.append(f'ext-{i},+38591{i:07d},,"Two\nlines, and a comma",,,\n')
+        elif i == 10_001:
+            lines.append("ext-5,+385910000005,,Later,,,\n")  # ext-5 again: later wins
+        elif i % 1000 == 7:
+            lines.append(f"ext-{i},12345,,Bad,,,\n")  # not a phone number: invalid
+        elif i == 15_000:
+            lines.append("\n")  # a blank line is no row
+        else:
+            lines.append(f"ext-{i},+38591{i:07d},user{i}@example.com,Name{i},,,\n")
+    text = "".join(lines)
+    assert len(text.encode()) > 1 << 20
+    connect(api, sftp)
+    write(sftp, "big.csv", text)
+    document = flow()
+    document["elements"] = [
+        {"id": "w", "type": "wait_for_event", "event": "Ping", "timeout": "P30D"}
+    ]
+    api.post("/event-definitions", json={"name": "Ping"})
+    flow_id = launch(api, document)
+    advance(api)
+
+    rows = imports(api, flow_id)
+    assert (rows[0]["total"], rows[0]["valid"], rows[0]["invalid"], rows[0]["error"]) == (
+        24_999,
+        24_974,
+        25,
+        None,
+    )
+    two = person(api, externalId="ext-9999")
+    assert two is not None
+    assert two["firstName"] == "Two\nlines, and a comma"
+    five = person(api, externalId="ext-5")
+    assert five is not None
+    assert five["firstName"] == "Later"
+    assert person(api, externalId="ext-7") is None
+    assert person(api, externalId="ext-24999") is not None
+    performance = api.get(f"/flows/{flow_id}/performance").json()
+    assert performance["flow"]["profilesInFlow"] == 24_973  # ext-5 twice: one person
+    api.post(f"/flows/{flow_id}/cancel")

@@ -17,7 +17,7 @@ import concurrent.futures
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,9 +27,10 @@ from tidings.channels.sftp import Fetched, SftpFailed, Target, fetch
 from tidings.domain.durations import parse_duration
 from tidings.domain.flows import parse_document
 from tidings.domain.flows.entry import SftpEntry
-from tidings.domain.imports import Columns, Row, check_row, columns_of, read_csv
+from tidings.domain.imports import Columns, Row, columns_of, read_csv
 from tidings.domain.people import combine
 from tidings.domain.values import ValueType
+from tidings.engine.import_checks import checked_rows
 from tidings.engine.scope import LeaseLost
 from tidings.store import sftp as store
 from tidings.store.accounts import read_account
@@ -38,12 +39,11 @@ from tidings.store.changes import enqueue
 from tidings.store.database import Database
 from tidings.store.definitions import attribute_types
 from tidings.store.people import PersonWrite, Written, people_by_contact, write_people
-from tidings.store.person_refs import find_people
 from tidings.store.sftp import SftpVersion
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-PART = 10_000  # rows a write creates and queues
+PART = 10_000  # rows a write creates and queues (at most: the valid ones of a slice)
 IN_FLIGHT = 8  # parts submitted to the writer and not written yet, at most (80,000 rows)
 Fence = Callable[[Connection], None]
 
@@ -178,14 +178,15 @@ def _poll(
 
 def columns_of_file(
     file: Fetched, variables: dict[str, ValueType], attributes: dict[str, ValueType]
-) -> tuple[Columns, Iterator[list[str]]]:
-    header, rows = read_csv(file.data)
-    return columns_of(header, variables, attributes), rows
+) -> Columns:
+    header, _rows = read_csv(file.data)
+    return columns_of(header, variables, attributes)
 
 
 class _File:
-    """One file's import: rows checked in parts, each part's people written and their
-    entries queued in one write; the import row with the last part."""
+    """One file's import: rows checked in slices (in a process of their own when the file
+    is large: import_checks.py), each slice's people written and their entries queued in
+    one write while the next slice is checked; the import row with the last slice."""
 
     def __init__(
         self,
@@ -202,30 +203,21 @@ class _File:
         self.connection, self.file, self.checksum = connection, file, checksum
         self.at, self.partitions = at, partitions
 
-    def run(self, parsed: tuple[Columns, Iterator[list[str]]]) -> int:
-        columns, rows = parsed
+    def run(self, columns: Columns) -> int:
+        slices = checked_rows(self.file.data, columns, PART)
         if columns.phone is None and columns.email is None:
-            total = sum(1 for _ in rows)
+            total = sum(count for count, _rows in slices)
             self.record(total, 0, total, "the file has no phone or email column", checksum=True)
             return 0
         total = valid = entered = 0
         pending: list[concurrent.futures.Future[int]] = []
-        part: list[Row] = []
-        for cells in rows:
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # a blank line is no row
-            total += 1
-            row = check_row(cells, columns)
-            if row is not None:
-                valid += 1
-                part.append(row)
-                if len(part) == PART:
-                    pending.append(self.db.submit(self._part(part)))
-                    part = []
-                    if len(pending) > IN_FLIGHT:  # memory stays flat however long the file
-                        entered += pending.pop(0).result()
-        if part:
-            pending.append(self.db.submit(self._part(part)))
+        for count, rows in slices:
+            total += count
+            valid += len(rows)
+            if rows:
+                pending.append(self.db.submit(self._part(rows)))
+                if len(pending) > IN_FLIGHT:  # memory stays flat however long the file
+                    entered += pending.pop(0).result()
         for future in pending:
             entered += future.result()
         self.record(total, valid, total - valid, None, checksum=True)
@@ -288,17 +280,14 @@ class _File:
 def _people(conn: Connection, account_id: int, rows: list[Row], at: int) -> list[tuple[int, Row]]:
     """Create or update the people of `rows` (by externalId, else phone, else email; rows
     naming one person fold into one change); answer (person id, row) of each. People new
-    by an externalId named once in the part are created set-based (`create_people`);
-    everyone else goes through `write_people`, as the people API writes them."""
+    by an externalId named once in the part are created set-based (`create_people`, which
+    skips the externalIds the account has); everyone else goes through `write_people`, as
+    the people API writes them."""
     named = Counter(r.external_id for r in rows if r.external_id is not None)
-    known = find_people(conn, account_id, list(named))
     new = [r for r in rows if r.external_id is not None and named[r.external_id] == 1]
-    new = [r for r in new if r.external_id not in known]
-    created = store.create_people(
-        conn, account_id, [(r.external_id or "", r.changes) for r in new], at
-    )
+    created = store.create_people(conn, account_id, new, at)
     rest = [r for r in rows if r.external_id is None or r.external_id not in created]
-    out = [(created[r.external_id], r) for r in new if r.external_id is not None]
+    out = [(created[r.external_id], r) for r in new if r.external_id in created]
     return out + _write(conn, account_id, rest, at)
 
 

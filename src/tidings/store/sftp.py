@@ -17,9 +17,11 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from tidings.domain.durations import format_micros
 from tidings.domain.errors import NotFound
+from tidings.domain.imports import Row
 from tidings.domain.lifecycle import Status
-from tidings.domain.people import STANDARD_ATTRIBUTES, PersonChanges, merge_attributes
+from tidings.domain.people import STANDARD_ATTRIBUTES, merge_attributes
 from tidings.store.dialect import dialect_of_conn, insert_values, json_param, param
+from tidings.store.ids import next_ids
 from tidings.store.person_refs import find_people
 from tidings.store.tables import (
     flow_versions,
@@ -358,52 +360,53 @@ def count_imports(conn: Connection, account_id: int, flow_id: int) -> int:
 
 
 def create_people(
-    conn: Connection,
-    account_id: int,
-    items: Sequence[tuple[str, PersonChanges]],
-    now: int,
+    conn: Connection, account_id: int, rows: Sequence[Row], now: int
 ) -> dict[str, int]:
-    """Create a person for each (externalId, changes) (externalIds new to the account and
-    distinct): multi-row INSERTs of the people and their contacts, as `people.write_people`
-    would write them (no tags, companies or consent); answer externalId -> id."""
-    if not items:
+    """Create a person for each row whose externalId the account does not know yet (the
+    rows' externalIds are set and distinct): multi-row INSERTs of the people and their
+    contacts, as `people.write_people` would write them (no tags, companies or consent);
+    answer externalId -> id of the people created (the others are skipped). Their ids
+    are taken beforehand (`next_ids`), so nothing is read back."""
+    if not rows:
         return {}
+    known = find_people(conn, account_id, [row.external_id or "" for row in rows])
+    fresh = [row for row in rows if row.external_id not in known]
     dialect = dialect_of_conn(conn)
     p, j = param(dialect), json_param(dialect)
+    names = list(STANDARD_ATTRIBUTES)
     columns = list(STANDARD_ATTRIBUTES.values())
-    rows: list[tuple[Any, ...]] = []
-    for external_id, changes in items:
-        standard = changes.standard
-        attributes = merge_attributes({}, changes.attributes)
-        rows.append(
+    ids = next_ids(conn, len(fresh), "people")
+    people: list[tuple[Any, ...]] = []
+    contacts: list[tuple[Any, ...]] = []
+    for pid, row in zip(ids, fresh, strict=True):
+        standard = row.standard
+        attributes = merge_attributes({}, row.attributes) if row.attributes else None
+        people.append(
             (
+                pid,
                 account_id,
-                external_id,
-                *[standard.get(name) for name in STANDARD_ATTRIBUTES],
+                row.external_id,
+                *[standard.get(name) for name in names],
                 orjson.dumps(attributes).decode() if attributes else None,
                 now,
                 now,
             )
         )
-    marks = ", ".join([p] * (2 + len(columns)) + [j, p, p])
+        if row.phone is not None:
+            contacts.append((account_id, pid, "phone", row.phone, 0))
+        if row.email is not None:
+            contacts.append((account_id, pid, "email", row.email, 0))
     insert_values(
         conn,
-        f"INSERT INTO people (account_id, external_id, {', '.join(columns)}, attributes, "
+        f"INSERT INTO people (id, account_id, external_id, {', '.join(columns)}, attributes, "
         "created_at, updated_at)",
-        marks,
-        rows,
+        ", ".join([p] * (3 + len(columns)) + [j, p, p]),
+        people,
     )
-    ids = find_people(conn, account_id, [external_id for external_id, _ in items])
-    contacts: list[tuple[Any, ...]] = []
-    for external_id, changes in items:
-        pid = ids[external_id]
-        for kind, values in (("phone", changes.phones), ("email", changes.emails)):
-            for n, value in enumerate(dict.fromkeys(values or ())):
-                contacts.append((account_id, pid, kind, value, n))
     insert_values(
         conn,
         "INSERT INTO person_contacts (account_id, person_id, kind, value, position)",
         ", ".join([p] * 5),
         contacts,
     )
-    return ids
+    return {row.external_id or "": pid for pid, row in zip(ids, fresh, strict=True)}

@@ -1,0 +1,45 @@
+"""A large imported file is checked in a child process (engine/import_checks.py): it
+answers what checking in this process answers, and a child that died is replaced by the
+next file, while the file it was checking fails as a whole (the poll records it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tidings.domain.imports import check_slice, columns_of, split_csv
+from tidings.engine import import_checks
+from tidings.engine.import_checks import CheckFailed, checked_rows
+
+
+def _file(rows: int) -> bytes:
+    lines = ["externalId,phone,email,firstName\n"]
+    for i in range(rows):
+        phone = "12345" if i % 97 == 0 else f"+38591{i:07d}"  # every 97th is invalid
+        lines.append(f'p{i},{phone},user{i}@example.com,"Name, {i}"\n')
+    return "".join(lines).encode()
+
+
+def test_the_child_answers_what_this_process_answers() -> None:
+    data = _file(30_000)
+    assert len(data) > import_checks.INLINE_BYTES
+    columns = columns_of(["externalId", "phone", "email", "firstName"], {}, {})
+    _, delimiter, slices = split_csv(data, 10_000)
+    here = [check_slice(text, delimiter, columns) for text in slices]
+    there = list(checked_rows(data, columns, 10_000))
+    assert there == here
+    assert [total for total, _ in there] == [10_000, 10_000, 10_000]
+    assert sum(len(valid) for _, valid in there) == 30_000 - len(range(0, 30_000, 97))
+
+
+def test_a_child_that_died_fails_its_file_and_the_next_file_starts_another() -> None:
+    data = _file(30_000)
+    columns = columns_of(["externalId", "phone", "email", "firstName"], {}, {})
+    rows = checked_rows(data, columns, 10_000)
+    next(rows)
+    child = import_checks._CHECKER._child
+    assert child is not None
+    child.kill()
+    with pytest.raises(CheckFailed):
+        list(rows)
+    assert sum(total for total, _ in checked_rows(data, columns, 10_000)) == 30_000
+    assert import_checks._CHECKER._child is not child

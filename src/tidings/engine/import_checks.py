@@ -9,8 +9,9 @@ core: the file goes to it whole, and it answers the file's rows in slices of `re
 
 The child is started the first time a large file comes, with the interpreter of this
 process, and stays for the next file. It ends when this process does (its input closes)
-or when it fails; then the next file starts another. A small file is checked in this
-process: a child's start (about 0.3 s) would cost more than it saves.
+or when it fails: then the rest of the file is checked in this process (nothing is lost
+or checked twice), and the next large file starts another child. A small file is checked
+in this process: a child's start (about 0.3 s) would cost more than it saves.
 
 Requests and answers are pickles framed by their length on the child's standard input
 and output: the child is our own code, and it unpickles only what this process wrote.
@@ -18,6 +19,7 @@ and output: the child is our own code, and it unpickles only what this process w
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import pickle
@@ -42,12 +44,18 @@ class CheckFailed(Exception):
 def checked_rows(data: bytes, columns: Columns, records: int) -> Iterator[tuple[int, list[Row]]]:
     """The rows of `data` (a CSV file with its header) in slices of `records` records:
     (how many rows the slice has, its valid rows), in the file's order."""
-    if len(data) <= INLINE_BYTES:
-        _, delimiter, slices = split_csv(data, records)
-        for text in slices:
-            yield check_slice(text, delimiter, columns)
-        return
-    yield from _CHECKER.check(data, columns, records)
+    done = 0
+    if len(data) > INLINE_BYTES:
+        try:
+            for answer in _CHECKER.check(data, columns, records):
+                done += 1
+                yield answer
+            return
+        except CheckFailed:
+            log.warning("the rows' checking process failed: checking the rest here", exc_info=True)
+    _, delimiter, slices = split_csv(data, records)
+    for text in slices[done:]:
+        yield check_slice(text, delimiter, columns)
 
 
 class _Checker:
@@ -71,15 +79,15 @@ class _Checker:
                     if isinstance(answer, str):
                         raise CheckFailed(answer)
                     yield answer
-            except (OSError, EOFError, pickle.UnpicklingError) as exc:
-                self._stop()
-                raise CheckFailed(f"the checking process ended ({type(exc).__name__})") from exc
             except GeneratorExit:
                 self._stop()  # the rest of its answers would come to the next file
                 raise
             except CheckFailed:
                 self._stop()
                 raise
+            except Exception as exc:  # it ended, or what it wrote does not read
+                self._stop()
+                raise CheckFailed(f"the checking process failed ({type(exc).__name__})") from exc
 
     def _started(self) -> subprocess.Popen[bytes]:
         if self._child is not None and self._child.poll() is None:
@@ -102,25 +110,48 @@ class _Checker:
                     stream.close()
 
 
+    def close(self) -> None:
+        """End the child: its input closes, so it stops after the file at hand."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        for stream in (child.stdin, child.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 _CHECKER = _Checker()
+atexit.register(_CHECKER.close)
 
 
 def _send(stream: IO[bytes], value: Any) -> None:
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(body)))
-    stream.write(body)
-    stream.flush()
+    fd = stream.fileno()
+    for chunk in (_LENGTH.pack(len(body)), body):
+        view = memoryview(chunk)
+        while view:  # a write to a pipe may take part of it (a signal, a tracer)
+            view = view[os.write(fd, view) :]
 
 
 def _receive(stream: IO[bytes]) -> Any:
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        raise EOFError("the stream ended")
-    (size,) = _LENGTH.unpack(head)
-    body = stream.read(size)
-    if len(body) < size:
-        raise EOFError("the stream ended")
-    return pickle.loads(body)  # noqa: S301 - written by the parent, our own process
+    fd = stream.fileno()
+    (size,) = _LENGTH.unpack(_read(fd, _LENGTH.size))
+    return pickle.loads(_read(fd, size))  # noqa: S301 - written by the parent, our own process
+
+
+def _read(fd: int, size: int) -> bytes:
+    out = bytearray()
+    while len(out) < size:
+        chunk = os.read(fd, min(size - len(out), 1 << 20))
+        if not chunk:
+            raise EOFError("the stream ended")
+        out += chunk
+    return bytes(out)
 
 
 def serve() -> None:

@@ -25,6 +25,7 @@ from tidings.store.dialect import (
     sql_literal,
     sql_percent,
 )
+from tidings.store.ids import next_ids
 from tidings.store.raw import chunks, fetch
 from tidings.store.tables import PHASE_CODE, PHASES, WAITING, participations
 
@@ -341,20 +342,41 @@ def enter_people(
         else ""
     )
     ids: dict[int, int] = {}
+    params = (flow_id, version, *state, variables, at, detail)
     for start in range(0, len(people), MOVE_CHUNK):
-        for pid, person_id in fetch(
-            conn,
-            "INSERT INTO participations (account_id, flow_id, version, person_id, "
-            "phase, element, wake_at, waiting_for, waiting_element, local, "
-            "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
-            f"entry_detail) SELECT people.account_id, {p}, {p}, people.id, {p}, "
-            f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM people "
-            f"WHERE {ids_in('people.id', people[start : start + MOVE_CHUNK])} "
-            f"AND +people.account_id = {int(account_id)}{reachable} "
-            "ORDER BY people.id RETURNING id, person_id",
-            (flow_id, version, *state, variables, at, detail),
-        ):
-            ids[int(person_id)] = int(pid)
+        chunk = sorted(set(people[start : start + MOVE_CHUNK]))
+        found = f"WHERE {ids_in('people.id', chunk)} "
+
+        def insert(id_column: str, id_value: str, found: str = found) -> str:
+            return (
+                f"INSERT INTO participations ({id_column}account_id, flow_id, version, "
+                "person_id, phase, element, wake_at, waiting_for, waiting_element, local, "
+                "exited_at, exit_reason, variables, entry_event, message_events, entered_at, "
+                f"entry_detail) SELECT {id_value}people.account_id, {p}, {p}, people.id, {p}, "
+                f"{p}, {p}, {p}, {p}, {j}, {p}, {p}, {j}, NULL, NULL, {p}, {p} FROM people "
+                f"{found}AND +people.account_id = {int(account_id)}{reachable} "
+                "ORDER BY people.id"
+            )
+
+        if dialect == "postgresql":
+            for pid, person_id in fetch(conn, insert("", "") + " RETURNING id, person_id", params):
+                ids[int(person_id)] = int(pid)
+            continue
+        # SQLite: numbered here, in people's order, so nothing is read back when everyone
+        # was found (a RETURNING's rows come one driver step each, and each step let go
+        # of the interpreter's lock, which another thread then held: the import's)
+        base = next_ids(conn, 1)[0] - 1
+        number = f"{base} + row_number() OVER (ORDER BY people.id), "
+        entered = conn.exec_driver_sql(insert("id, ", number), params).rowcount
+        if entered == len(chunk):
+            ids.update(zip(chunk, range(base + 1, base + entered + 1), strict=True))
+        elif entered > 0:  # some were deleted since, or cannot be sent to
+            for person_id, pid in fetch(
+                conn,
+                "SELECT person_id, id FROM participations "
+                f"WHERE id > {base} AND id <= {base + entered}",
+            ):
+                ids[int(person_id)] = int(pid)
     return ids
 
 

@@ -286,11 +286,13 @@ def read_csv(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
     return header, reader
 
 
-def split_csv(data: bytes, records: int) -> tuple[list[str], str, list[str]]:
+def split_csv(data: bytes, records: int) -> tuple[list[str], str, Iterator[str]]:
     """The header, the delimiter and the rest of a CSV file (as `read_csv` reads it) in
     slices of `records` records each (the last may hold fewer), cut where a record ends,
     so `check_slice` of each reads exactly the records one reader of the whole file
-    would (a quoted cell may hold a line break: the cuts are the reader's own)."""
+    would (a quoted cell may hold a line break: the cuts are the reader's own). The
+    slices are cut as they are asked for, so the first is checked while the file is
+    still being cut."""
     text, delimiter = _text(data)
     end = 0
 
@@ -302,16 +304,18 @@ def split_csv(data: bytes, records: int) -> tuple[list[str], str, list[str]]:
 
     reader = csv.reader(lines(), delimiter=delimiter)
     header = next(reader, [])
-    slices: list[str] = []
-    start, count = end, 0
-    for _ in reader:
-        count += 1
-        if count == records:
-            slices.append(text[start:end])
-            start, count = end, 0
-    if start < len(text):
-        slices.append(text[start:])
-    return header, delimiter, slices
+
+    def slices() -> Iterator[str]:
+        start, count = end, 0
+        for _ in reader:
+            count += 1
+            if count == records:
+                yield text[start:end]
+                start, count = end, 0
+        if start < len(text):
+            yield text[start:]
+
+    return header, delimiter, slices()
 
 
 def _text(data: bytes) -> tuple[str, str]:

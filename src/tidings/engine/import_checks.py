@@ -20,6 +20,7 @@ and output: the child is our own code, and it unpickles only what this process w
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
 import os
 import pickle
@@ -54,7 +55,7 @@ def checked_rows(data: bytes, columns: Columns, records: int) -> Iterator[tuple[
         except CheckFailed:
             log.warning("the rows' checking process failed: checking the rest here", exc_info=True)
     _, delimiter, slices = split_csv(data, records)
-    for text in slices[done:]:
+    for text in itertools.islice(slices, done, None):
         yield check_slice(text, delimiter, columns)
 
 
@@ -108,7 +109,6 @@ class _Checker:
             for stream in (child.stdin, child.stdout):
                 if stream is not None:
                     stream.close()
-
 
     def close(self) -> None:
         """End the child: its input closes, so it stops after the file at hand."""

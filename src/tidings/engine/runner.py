@@ -37,7 +37,7 @@ log = logging.getLogger("tidings.engine")
 # Real-time audiences are re-read this often on the real clock (micros); new members of
 # their segments and tags enter then. The virtual clock re-reads them at every step.
 AUDIENCE_REFRESH = 10 * 1_000_000
-SFTP_LOOK = 1_000_000  # real clock: how often to look for sftp polls that are due
+SFTP_LOOK = 250_000  # real clock: how often to look for sftp polls that are due (one read)
 PRUNE_EVERY = 60 * 1_000_000  # the trace retention is enforced once a minute (micros)
 GATHER_BELOW = 200
 GATHER_SECONDS = 0.01

@@ -286,7 +286,7 @@ def read_csv(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
     return header, reader
 
 
-def split_csv(data: bytes, records: int) -> tuple[list[str], str, Iterator[str]]:
+def split_csv(data: bytes | bytearray, records: int) -> tuple[list[str], str, Iterator[str]]:
     """The header, the delimiter and the rest of a CSV file (as `read_csv` reads it) in
     slices of `records` records each (the last may hold fewer), cut where a record ends,
     so `check_slice` of each reads exactly the records one reader of the whole file
@@ -318,7 +318,7 @@ def split_csv(data: bytes, records: int) -> tuple[list[str], str, Iterator[str]]
     return header, delimiter, slices()
 
 
-def _text(data: bytes) -> tuple[str, str]:
+def _text(data: bytes | bytearray) -> tuple[str, str]:
     text = data.decode("utf-8-sig", errors="replace")
     first = text.split("\n", 1)[0]
     return text, ";" if first.count(";") > first.count(",") else ","

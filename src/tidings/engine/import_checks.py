@@ -72,7 +72,8 @@ class _Checker:
             assert child.stdin is not None
             assert child.stdout is not None
             try:
-                _send(child.stdin, (data, columns, records))
+                _send(child.stdin, (columns, records))
+                _write(child.stdin.fileno(), data)  # as it is: no pickled copy
                 while True:
                     answer = _receive(child.stdout)
                     if answer is None:
@@ -130,8 +131,11 @@ atexit.register(_CHECKER.close)
 
 
 def _send(stream: IO[bytes], value: Any) -> None:
-    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    fd = stream.fileno()
+    _write(stream.fileno(), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _write(fd: int, body: bytes) -> None:
+    """A frame: `body`'s length, then `body`."""
     for chunk in (_LENGTH.pack(len(body)), body):
         view = memoryview(chunk)
         while view:  # a write to a pipe may take part of it (a signal, a tracer)
@@ -139,19 +143,25 @@ def _send(stream: IO[bytes], value: Any) -> None:
 
 
 def _receive(stream: IO[bytes]) -> Any:
-    fd = stream.fileno()
+    return pickle.loads(_frame(stream.fileno()))  # noqa: S301 - written by our own parent
+
+
+def _frame(fd: int) -> bytearray:
     (size,) = _LENGTH.unpack(_read(fd, _LENGTH.size))
-    return pickle.loads(_read(fd, size))  # noqa: S301 - written by the parent, our own process
+    return _read(fd, size)
 
 
-def _read(fd: int, size: int) -> bytes:
-    out = bytearray()
-    while len(out) < size:
-        chunk = os.read(fd, min(size - len(out), 1 << 20))
-        if not chunk:
+def _read(fd: int, size: int) -> bytearray:
+    """Exactly `size` bytes, read into one buffer (a file's bytes are not copied again)."""
+    out = bytearray(size)
+    view = memoryview(out)
+    done = 0
+    while done < size:
+        got = os.readv(fd, [view[done : done + (1 << 20)]])
+        if not got:
             raise EOFError("the stream ended")
-        out += chunk
-    return bytes(out)
+        done += got
+    return out
 
 
 def serve() -> None:
@@ -160,7 +170,8 @@ def serve() -> None:
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            data, columns, records = _receive(source)
+            columns, records = _receive(source)
+            data = _frame(source.fileno())
         except EOFError:
             return  # the parent is gone or done with us
         try:

@@ -294,3 +294,68 @@ def test_a_dead_provider_holds_only_its_own_messages(
     assert len(failed) == 1
     assert failed[0]["properties"]["element"] == "a"
     assert "gave up after 10 tries" in failed[0]["properties"]["reason"]
+
+
+def test_reports_nobody_waits_for_are_kept_and_a_flow_entering_on_them_still_takes_them(
+    api: Api, infobip: tuple[InfobipStandin, Background]
+) -> None:
+    """The webhook keeps a delivered report straight in the person's events when nobody
+    waits for it (services/deliveries.py); while a flow enters on `message.delivered` the
+    report goes to the engine and that flow takes the person. Either way the event, its
+    properties and the flow's delivered figure are the same, and a repeated report
+    changes nothing."""
+    standin, background = infobip
+    made = connect(api, standin)
+    path = "/api/v1" + made["webhooks"]["delivery"].split("/api/v1", 1)[1]
+    flow = launched(
+        api,
+        {
+            "name": "One SMS",
+            "entry": {"type": "api"},
+            "elements": [{"id": "s", "type": "send_sms", "from": "Shop", "text": "Hello"}],
+        },
+    )["id"]
+    follow = launched(
+        api,
+        {
+            "name": "Delivered",
+            "entry": {"type": "event", "event": "message.delivered"},
+            "elements": [{"id": "t", "type": "update_profile", "addTags": ["got-it"]}],
+        },
+    )["id"]
+    ana = enter(api, flow, "ana", "+385911234567")
+    settle(api, standin, background)
+    assert "got-it" in api.get(f"/people/{ana['id']}").json()["tags"]
+    assert api.post(f"/flows/{follow}/cancel").status_code == 200
+    drain(api)
+    bo = enter(api, flow, "bo", "+385911234568")
+    settle(api, standin, background)
+    assert "got-it" not in api.get(f"/people/{bo['id']}").json()["tags"]
+    for person, sent in ((ana, standin.messages[0]), (bo, standin.messages[1])):
+        events = api.get(f"/people/{person['id']}/events").json()["items"]
+        delivered = [e for e in events if e["name"] == "message.delivered"]
+        assert len(delivered) == 1
+        assert delivered[0]["properties"] == {
+            "flow": flow,
+            "version": 1,
+            "element": "s",
+            "channel": "sms",
+            "messageId": sent["messageId"],
+        }
+    assert perf(api, flow)["channels"]["sms"]["delivered"] == 2
+    report = {
+        "results": [
+            {
+                "messageId": standin.messages[1]["messageId"],
+                "to": "385911234568",
+                "status": {"groupId": 3, "groupName": "DELIVERED", "id": 5,
+                           "name": "DELIVERED_TO_HANDSET"},
+            }
+        ]
+    }  # fmt: skip
+    again = api.client.post(path, json=report)
+    assert again.status_code == 200, again.text
+    assert again.json()["changed"] == 0
+    drain(api)
+    assert names(api, bo["id"]).count("message.delivered") == 1
+    assert perf(api, flow)["channels"]["sms"]["delivered"] == 2

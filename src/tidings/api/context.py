@@ -19,6 +19,7 @@ from tidings.clock import Clock, VirtualClock
 from tidings.domain.durations import to_micros
 from tidings.domain.values import ValueType
 from tidings.engine.figures import EngineFigures
+from tidings.engine.interest import QuietReports
 from tidings.store.accounts import KeyOwner, hash_key, resolve_key, touch_key
 from tidings.store.batcher import Batcher
 from tidings.store.database import Database
@@ -77,6 +78,8 @@ class AppContext:
     write of the single writer, ingest included, sees the new interest."""
     engine_figures: EngineFigures | None = None
     """The engine's counters for /metrics (its child process's, on SQLite's real clock)."""
+    quiet_reports: QuietReports = field(default_factory=QuietReports)
+    """Which delivery reports the webhook keeps straight in events (services/deliveries)."""
     lease_seconds: float | None = None
     """How long a partition lease lasts when engines lease partitions (PostgreSQL, real
     clock); None: one embedded engine holds them all."""

@@ -10,12 +10,15 @@ Both refuse NaN and Infinity (not JSON); anything malformed raises ValueError.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-_LONG_NUMBER = re.compile(rb"\d{19}")
+# a run of 19 digits, found without a regex: every digit made "0" (bytes.translate), then
+# one substring search (py-spy: `re.search(rb"\d{19}")` took twice orjson's time on
+# Infobip's delivery reports, whose ids and instants are digits)
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
 
 
 def _no_constant(name: str) -> Any:
@@ -24,6 +27,6 @@ def _no_constant(name: str) -> Any:
 
 def loads(data: str | bytes) -> Any:
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _LONG_NUMBER.search(raw) is None:
+    if _LONG_NUMBER not in raw.translate(_ZEROS):
         return orjson.loads(raw)
     return json.loads(raw, parse_constant=_no_constant)

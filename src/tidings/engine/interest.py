@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tidings.domain.lifecycle import Status
+from tidings.store import versions
 from tidings.store.live_versions import documents_of
 
 # Scheduled versions count: they become active in the engine's own time, and an event
@@ -70,3 +71,38 @@ class Interest:
     def refresh(self, conn: Connection) -> None:
         rows = documents_of(conn, LIVE)
         self.update((account, name) for account, doc in rows for name in names_of(doc or {}))
+
+
+def steps_on(document: dict[str, Any]) -> set[str]:
+    """Event names a document enters on or counts as its goal: a report of one of these
+    needs a step even for a person who waits nowhere (Programs.quiet is the engine's)."""
+    names: set[str] = set()
+    entry = document.get("entry") or {}
+    if entry.get("type") == "event" and entry.get("event"):
+        names.add(entry["event"])
+    if entry.get("type") == "inbound":
+        names.add("message.received")
+    goal = (document.get("settings") or {}).get("goal") or {}
+    if goal.get("event"):
+        names.add(goal["event"])
+    return names
+
+
+class QuietReports:
+    """The events some live version enters on or counts as its goal (`loud`), as the
+    caller's transaction sees the versions (re-read when `versions.stamp` moves): for a
+    process without the engine's programs (the API's delivery webhook). Every live
+    status counts, so it is never quieter than the engine's own `Programs.quiet`."""
+
+    def __init__(self) -> None:
+        self._seen: tuple[tuple[object, ...], frozenset[tuple[int, str]]] | None = None
+
+    def loud(self, conn: Connection) -> frozenset[tuple[int, str]]:
+        """(account, event name) pairs some live version enters on or has as its goal."""
+        stamp = versions.stamp(conn, LIVE)
+        seen = self._seen
+        if seen is None or seen[0] != stamp:
+            rows = documents_of(conn, LIVE)
+            loud = frozenset((a, n) for a, doc in rows for n in steps_on(doc or {}))
+            seen = self._seen = (stamp, loud)
+        return seen[1]

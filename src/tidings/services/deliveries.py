@@ -31,11 +31,13 @@ from sqlalchemy import Connection
 
 from tidings.channels.providers import Report
 from tidings.domain.errors import InvalidInput, NotFound, Problem
+from tidings.engine.interest import QuietReports
 from tidings.engine.sending import add_cost, price_row, report_items
 from tidings.services import report_emails
 from tidings.store import changes, idempotency, outbox, provider_outbox
 from tidings.store.connections import ConnectionRow
 from tidings.store.counts import add_counters
+from tidings.store.participations import waiting_people
 from tidings.store.people import add_unsubscribed
 from tidings.store.provider_outbox import Sent
 
@@ -50,6 +52,7 @@ def record(
     now: int,
     *,
     partitions: int,
+    quiet: QuietReports | None = None,
 ) -> int:
     """Apply the reports (see the module doc); answer how many changed anything. The
     reports of emailed reports (services/report_emails.py: their own ids) are taken and
@@ -93,7 +96,10 @@ def record(
         [(r.status, now, r.reason, r.price, oid) for oid, r in finals.items()],
         leaving=provider_outbox.OPEN,
     )
+    kept = _keep(conn, [oid for oid in done if finals[oid].status == "delivered"], sent, quiet)
     for oid in done:
+        if oid in kept:
+            continue
         report = finals[oid]
         items += report_items(
             sent[oid],
@@ -103,6 +109,8 @@ def record(
             reason=report.reason,
             digits=report.digits,
         )
+    if kept:
+        outbox.store_reports(conn, "message.delivered", sorted(kept), now, people_exist=False)
     changed += len(done)
     changed += _ask_prices(conn, connection, reports, ids, sent, now)
     for report, oid in zip(reports, ids, strict=True):
@@ -130,6 +138,31 @@ def record(
             changed += 1
     changes.enqueue(conn, items)
     return changed
+
+
+def _keep(
+    conn: Connection, ids: Sequence[int], sent: dict[int, Sent], quiet: QuietReports | None
+) -> set[int]:
+    """Those of these delivered messages whose report is kept straight in the person's
+    events (`outbox.store_reports`), as the engine would keep it (engine/bulk/reports.py,
+    and the sandbox's: engine/dispatch.py): a person's message nobody waits for a result
+    of, for a person who waits in no flow, of an event no live flow enters on or counts
+    as its goal. The others go through the inbox to the engine, as stimuli."""
+    if quiet is None or not ids:
+        return set()
+    loud = quiet.loud(conn)
+    maybe = [
+        sent[oid]
+        for oid in ids
+        if sent[oid].kind == "message"
+        and sent[oid].person_id is not None
+        and not (sent[oid].wants_result and sent[oid].participation_id is not None)
+        and (sent[oid].account_id, "message.delivered") not in loud
+    ]
+    if not maybe:
+        return set()
+    waiting = waiting_people(conn, ((m.account_id, int(m.person_id or 0)) for m in maybe))
+    return {m.id for m in maybe if m.person_id not in waiting}
 
 
 def _ask_prices(

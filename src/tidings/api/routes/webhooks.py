@@ -14,6 +14,7 @@ the address the request arrived at.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -108,7 +109,7 @@ async def delivery_callback(
         token,
         "delivery",
         lambda provider, callback: provider.delivery_reports(callback),
-        deliveries.record,
+        functools.partial(deliveries.record, quiet=ctx.quiet_reports),
     )
     if spoken is not None:
         return Response(content=spoken[0], media_type=spoken[1])

@@ -136,38 +136,34 @@ def insert_values(
         return
     step = max(1, min(VALUES_ROWS, VALUES_PARAMS // max(len(rows[0]), 1)))
     postgres = conn.dialect.name == "postgresql"
-    one = f"({marks})"
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
         params = tuple(chain.from_iterable(chunk))
         if postgres:
             _execute_numbered(conn, _numbered(head, marks, tail, len(chunk)), params)
-            continue
-        values = ", ".join([one] * len(chunk))
-        conn.exec_driver_sql(f"{head} VALUES {values}{' ' + tail if tail else ''}", params)
+        else:
+            conn.exec_driver_sql(_values_statement(head, marks, tail, len(chunk)), params)
+
+
+def _values_statement(head: str, marks: str, tail: str, count: int) -> str:
+    """`{head} VALUES ({marks}), ... {tail}` for `count` rows."""
+    values = ", ".join([f"({marks})"] * count)
+    return f"{head} VALUES {values}{' ' + tail if tail else ''}"
 
 
 @lru_cache(maxsize=256)
 def _numbered(head: str, marks: str, tail: str, count: int) -> str:
-    """The PostgreSQL text of `insert_values`' statement for `count` rows, its `%s`
-    numbered `$1, $2, ...` (the server's own placeholders), once for each shape.
+    """`_values_statement` for PostgreSQL, its `%s` numbered `$1, $2, ...` (the server's
+    own placeholders) and `%%` a plain `%`, once for each shape.
 
     psycopg's usual cursor converts `%s` by scanning the text of every statement that
     has more than 50 parameters (it caches only small ones): py-spy of the engine
     process under `tidings bench journeys-http --database postgresql` had its writer
     thread in that scan (`_split_query`, `_query2pg_nocache`) for a third of the time it
     was not waiting for the server."""
-    parts = marks.replace("%%", "%").split("%s")
-    rows: list[str] = []
-    n = 0
-    for _ in range(count):
-        text = [parts[0]]
-        for part in parts[1:]:
-            n += 1
-            text.append(f"${n}{part}")
-        rows.append(f"({''.join(text)})")
-    end = tail.replace("%%", "%")
-    return f"{head.replace('%%', '%')} VALUES {', '.join(rows)}{' ' + end if end else ''}"
+    parts = _values_statement(head, marks, tail, count).replace("%%", "\0").split("%s")
+    numbered = (f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+    return "".join([parts[0], *numbered]).replace("\0", "%")
 
 
 def _execute_numbered(conn: Connection, statement: str, params: tuple[Any, ...]) -> None:

@@ -146,10 +146,13 @@ def compose(
     return _serve(settings, clock, providers)
 
 
-def open_store(settings: Settings | None = None, *, migrate: bool = True) -> Database:
+def open_store(
+    settings: Settings | None = None, *, migrate: bool = True, ping: bool = True
+) -> Database:
     """The store alone, migrated (the CLI's one-off commands: keys, flows import and
-    export, migrate); its writer is not started. The caller closes it."""
-    db = Database(url=(settings or Settings()).database_url)
+    export, migrate); its writer is not started. The caller closes it. An engine
+    process opens it without `ping` (`store/dialect.py`, `create_engines`)."""
+    db = Database(url=(settings or Settings()).database_url, ping=ping)
     if migrate:
         db.migrate()
     return db
@@ -285,7 +288,7 @@ def _worker(settings: Settings, providers: Providers) -> Worker:
     """The engine alone, one of many, on PostgreSQL and the real clock. Migrates and
     starts the writer."""
     clock = RealClock()
-    db = open_store(settings, migrate=False)
+    db = open_store(settings, migrate=False, ping=False)
     figures = EngineFigures()
     scope = _lease_scope(db, clock, settings, figures)
     if scope is None:
@@ -303,7 +306,7 @@ def _engine_child(
     """Serve's engine process on the real clock: the only engine of a SQLite file, or
     on PostgreSQL a worker named as the serve process (the parent migrated)."""
     clock = RealClock()
-    db = open_store(settings, migrate=False)  # the parent migrated
+    db = open_store(settings, migrate=False, ping=False)  # the parent migrated
     db.start()
     scope = _lease_scope(db, clock, settings, figures, name=worker_name)
     engine = _engine(settings, db, scope, figures)

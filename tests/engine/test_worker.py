@@ -390,3 +390,42 @@ def test_a_failing_flow_fails_alone_while_workers_share_the_partitions(
         assert all(p.poll() is None for p in (first, second, server.process))
         good_view = call(server.port, "GET", f"/flows/{good['id']}")
         assert good_view["status"] == "active"
+
+
+def test_engines_recover_when_the_database_drops_their_connections(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A PostgreSQL restart, a failover or an idle-session timeout closes every
+    connection: each process's engine reads without testing its pooled connections
+    first (`store/dialect.py`, `create_engines`), so its next round fails on a dead one,
+    is retried on fresh ones, and every person still gets exactly one message."""
+    url = create_database(postgres_url, f"workers{next(_names)}")
+    _diagnosed.append(url)
+    with worker(url, tmp_path) as other, running_server(url, env=ENV) as server:
+        processes = {server.process.pid, other.pid}
+        wait_for(
+            "two processes to share the partitions",
+            lambda: set(by_process(url)) == processes,
+            40,
+            tmp_path,
+        )
+        call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
+        flow = call(server.port, "POST", "/flows", FLOW)
+        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        ping(server, add_people(server, 0, 48))
+        wait_for("48 messages", lambda: sum(sent_per_person(url).values()) >= 48, 20, tmp_path)
+
+        killed = query(
+            url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        assert len(killed) >= 4, "the API's, both engines' and both writers' connections"
+        ping(server, add_people(server, 48, 48))  # every partition: both engines
+        wait_for("96 messages", lambda: sum(sent_per_person(url).values()) >= 96, 30, tmp_path)
+        time.sleep(0.5)
+        sent = sent_per_person(url)
+        assert len(sent) == 96, "every person got a message"
+        assert set(sent.values()) == {1}, "exactly one SMS per person"
+        assert other.poll() is None, "the worker did not stop"
+        assert server.process.poll() is None, "serve did not stop"

@@ -1,7 +1,8 @@
 """The one place where errors become HTTP: `{"error": {"code", "message", "details"}}`.
 
-A domain error is a 4xx; a request the schema refuses is a 4xx naming each field; anything
-else is a bug, logged with its traceback and answered 500 without internals.
+A domain error is a 4xx; a request the schema refuses is a 4xx naming each field; a
+database that cannot be reached is a 503 to retry; anything else is a bug, logged with
+its traceback and answered 500 without internals.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tidings.domain.errors import (
     TooLarge,
     Unauthorized,
 )
+from tidings.store.database import unavailable
 
 log = logging.getLogger("tidings.api")
 
@@ -100,9 +102,20 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return envelope(exc.status_code, code, str(exc.detail))
 
 
-def _bug(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+def unexpected(method: str, path: str, exc: Exception) -> JSONResponse:
+    """The answer to an exception nothing else handled: 503 while the database is
+    unreachable (the client retries), else 500 (a bug, logged with its traceback)."""
+    if unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", method, path, exc.__class__.__name__)
+        response = envelope(503, "unavailable", "the database is unavailable; retry shortly")
+        response.headers["Retry-After"] = "1"
+        return response
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
     return envelope(500, "internal", "an internal error occurred; it has been logged")
+
+
+def _bug(request: Request, exc: Exception) -> JSONResponse:
+    return unexpected(request.method, request.url.path, exc)
 
 
 def install(app: FastAPI) -> None:

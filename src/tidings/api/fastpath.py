@@ -9,17 +9,14 @@ route (which stays for the OpenAPI document and for apps mounted without this la
 
 from __future__ import annotations
 
-import logging
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidings.api.context import AppContext
-from tidings.api.errors import STATUS, envelope
+from tidings.api.errors import STATUS, envelope, unexpected
 from tidings.api.responses import JSONResponse
 from tidings.api.routes.events import accept_events
 from tidings.domain.errors import InvalidInput, Problem, TidingsError, TooLarge, Unauthorized
 
-log = logging.getLogger("tidings.api")
 PATH = "/api/v1/events"
 
 
@@ -47,8 +44,7 @@ class EventsFastPath:
             status = next((s for kind, s in STATUS if isinstance(exc, kind)), 400)
             response = envelope(status, exc.code, exc.message, exc.details)
         except Exception as exc:
-            log.error("unhandled error on POST %s", PATH, exc_info=exc)
-            response = envelope(500, "internal", "an internal error occurred; it has been logged")
+            response = unexpected("POST", PATH, exc)
         await response(scope, receive, send)
 
     async def _handle(

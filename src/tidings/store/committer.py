@@ -9,6 +9,7 @@ the "one writer" rule: every write of the API goes through here.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 T = TypeVar("T")
 WriteFn = Callable[[Connection], Any]
@@ -66,7 +68,7 @@ class Committer:
     def _run(self) -> None:
         if self._lock_path is not None:
             self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        conn = self._engine.connect()
+        conn: Connection | None = None
         try:
             while True:
                 item = self._queue.get()
@@ -87,12 +89,13 @@ class Committer:
                 if stop:
                     return
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
 
-    def _commit(self, conn: Connection, batch: list[Any]) -> Connection:
+    def _commit(self, conn: Connection | None, batch: list[Any]) -> Connection | None:
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
@@ -104,39 +107,31 @@ class Committer:
 
     def _commit_locked(
         self,
-        conn: Connection,
+        conn: Connection | None,
         batch: list[Any],
         results: list[tuple[Future[Any], Any, BaseException | None]],
-    ) -> Connection:
+    ) -> Connection | None:
+        live = [(fn, future) for fn, future in batch if future.set_running_or_notify_cancel()]
+        stage = ["writing"]
         try:
-            with conn.begin():
-                for fn, future in batch:
-                    if not future.set_running_or_notify_cancel():
-                        continue
-                    savepoint = conn.begin_nested() if len(batch) > 1 else None
-                    try:
-                        value = fn(conn)
-                    except Exception as exc:  # a caller's failure is that caller's answer
-                        if savepoint is None:
-                            raise
-                        savepoint.rollback()
-                        results.append((future, None, exc))
-                    else:
-                        if savepoint is not None:
-                            savepoint.commit()
-                        results.append((future, value, None))
+            # The connection is made when first needed, so a database that is down (at
+            # start, or after a failed reconnect) fails this batch, never the writer.
+            conn = conn or self._engine.connect()
+            self._transaction(conn, live, results, stage)
         except Exception as exc:
-            # The transaction failed as a whole (or the one caller failed): nothing of it
-            # is stored, so every caller still waiting learns that.
-            log.debug("group commit failed", exc_info=True)
-            for _fn, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            conn = self._reconnect(conn)
+            if conn is None or not (stage[0] == "writing" and _disconnected(exc)):
+                return self._fail(conn, batch, exc)
+            # The database dropped the connection before the commit was asked for (a
+            # restart, a failover, an idle timeout): nothing of the batch is stored, so it
+            # runs once more on a fresh connection instead of failing every caller.
+            log.warning("the writer's connection was lost; running its batch again")
+            results.clear()
+            stage[0] = "writing"
             try:
-                conn.close()
-            finally:
-                conn = self._engine.connect()
-            return conn
+                self._transaction(conn, live, results, stage)
+            except Exception as again:
+                return self._fail(self._reconnect(conn), batch, again)
         self.commits += 1
         self.operations += len(results)
         for future, value, error in results:
@@ -145,3 +140,61 @@ class Committer:
             else:
                 future.set_exception(error)
         return conn
+
+    @staticmethod
+    def _transaction(
+        conn: Connection,
+        live: list[tuple[WriteFn, Future[Any]]],
+        results: list[tuple[Future[Any], Any, BaseException | None]],
+        stage: list[str],
+    ) -> None:
+        """Every caller's function in one transaction, each in its own savepoint when
+        there are several; `stage` turns to "committing" once the commit is sent (after
+        that, whether it was stored cannot be told, so nothing is run again)."""
+        transaction = conn.begin()
+        try:
+            for fn, future in live:
+                savepoint = conn.begin_nested() if len(live) > 1 else None
+                try:
+                    value = fn(conn)
+                except Exception as exc:  # a caller's failure is that caller's answer
+                    if savepoint is None or _disconnected(exc):
+                        raise
+                    savepoint.rollback()
+                    results.append((future, None, exc))
+                else:
+                    if savepoint is not None:
+                        savepoint.commit()
+                    results.append((future, value, None))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                transaction.rollback()
+            raise
+        stage[0] = "committing"
+        transaction.commit()
+
+    def _reconnect(self, conn: Connection | None) -> Connection | None:
+        """A fresh connection in place of `conn`, or None while the database refuses."""
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+        try:
+            return self._engine.connect()
+        except Exception:
+            log.warning("the writer cannot reach the database", exc_info=True)
+            return None
+
+    @staticmethod
+    def _fail(conn: Connection | None, batch: list[Any], exc: BaseException) -> Connection | None:
+        """The transaction failed as a whole (or the one caller failed): nothing of it
+        is stored, so every caller still waiting learns that."""
+        log.debug("group commit failed", exc_info=exc)
+        for _fn, future in batch:
+            if not future.done():
+                future.set_exception(exc)
+        return conn
+
+
+def _disconnected(exc: BaseException) -> bool:
+    """Whether `exc` is the database connection's loss (SQLAlchemy tells it apart)."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -12,22 +12,25 @@ from typing import TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tidings.store.committer import Committer
 from tidings.store.dialect import Dialect, create_engines, dialect_of, migration_lock, sqlite_file
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
-__all__ = ["MIGRATIONS", "Database", "sqlite_file"]  # sqlite_file: store/dialect.py
+__all__ = ["MIGRATIONS", "Database", "sqlite_file", "unavailable"]  # sqlite_file: store/dialect.py
 
 
 class Database:
     """Owns the engines. Reads use a pool; every write goes through the committer."""
 
-    def __init__(self, *, url: str, pool_size: int = 8) -> None:
+    def __init__(self, *, url: str, pool_size: int = 8, ping: bool = True) -> None:
         self.url = url
         self.dialect: Dialect = dialect_of(url)
-        self.engine, self.write_engine, lock_path = create_engines(url, pool_size=pool_size)
+        self.engine, self.write_engine, lock_path = create_engines(
+            url, pool_size=pool_size, ping=ping
+        )
         self.committer = Committer(engine=self.write_engine, lock_path=lock_path)
 
     def migrate(self) -> None:
@@ -63,3 +66,12 @@ class Database:
 
     async def write_async(self, fn: Callable[[Connection], T]) -> T:
         return await asyncio.wrap_future(self.committer.submit(fn))
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or dropped the connection
+    (a restart, a failover, too many clients): the request may be retried, it is not a
+    bug."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )

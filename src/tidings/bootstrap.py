@@ -146,13 +146,10 @@ def compose(
     return _serve(settings, clock, providers)
 
 
-def open_store(
-    settings: Settings | None = None, *, migrate: bool = True, ping: bool = True
-) -> Database:
+def open_store(settings: Settings | None = None, *, migrate: bool = True) -> Database:
     """The store alone, migrated (the CLI's one-off commands: keys, flows import and
-    export, migrate); its writer is not started. The caller closes it. An engine
-    process opens it without `ping` (`store/dialect.py`, `create_engines`)."""
-    db = Database(url=(settings or Settings()).database_url, ping=ping)
+    export, migrate); its writer is not started. The caller closes it."""
+    db = Database(url=(settings or Settings()).database_url)
     if migrate:
         db.migrate()
     return db
@@ -288,7 +285,7 @@ def _worker(settings: Settings, providers: Providers) -> Worker:
     """The engine alone, one of many, on PostgreSQL and the real clock. Migrates and
     starts the writer."""
     clock = RealClock()
-    db = open_store(settings, migrate=False, ping=False)
+    db = open_store(settings, migrate=False)
     figures = EngineFigures()
     scope = _lease_scope(db, clock, settings, figures)
     if scope is None:
@@ -306,7 +303,7 @@ def _engine_child(
     """Serve's engine process on the real clock: the only engine of a SQLite file, or
     on PostgreSQL a worker named as the serve process (the parent migrated)."""
     clock = RealClock()
-    db = open_store(settings, migrate=False, ping=False)  # the parent migrated
+    db = open_store(settings, migrate=False)  # the parent migrated
     db.start()
     scope = _lease_scope(db, clock, settings, figures, name=worker_name)
     engine = _engine(settings, db, scope, figures)

@@ -25,7 +25,7 @@ def request(port: int, method: str, path: str, body: Any = None) -> tuple[int, A
         headers={"Authorization": f"Bearer {BENCH_KEY}", "Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(req, timeout=60) as answer:  # noqa: S310 - loopback
+        with urllib.request.urlopen(req, timeout=60) as answer:
             return answer.status, json.loads(answer.read() or b"null"), None
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null"), error.headers["Retry-After"]

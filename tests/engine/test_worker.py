@@ -396,9 +396,9 @@ def test_engines_recover_when_the_database_drops_their_connections(
     postgres_url: str, tmp_path: Path
 ) -> None:
     """A PostgreSQL restart, a failover or an idle-session timeout closes every
-    connection: each process's engine reads without testing its pooled connections
-    first (`store/dialect.py`, `create_engines`), so its next round fails on a dead one,
-    is retried on fresh ones, and every person still gets exactly one message."""
+    connection: the pools test theirs before use, each writer runs a batch the database
+    dropped once more on a fresh connection (`store/committer.py`), and every person
+    still gets exactly one message."""
     url = create_database(postgres_url, f"workers{next(_names)}")
     _diagnosed.append(url)
     with worker(url, tmp_path) as other, running_server(url, env=ENV) as server:

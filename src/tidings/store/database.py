@@ -25,12 +25,10 @@ __all__ = ["MIGRATIONS", "Database", "sqlite_file", "unavailable"]  # sqlite_fil
 class Database:
     """Owns the engines. Reads use a pool; every write goes through the committer."""
 
-    def __init__(self, *, url: str, pool_size: int = 8, ping: bool = True) -> None:
+    def __init__(self, *, url: str, pool_size: int = 8) -> None:
         self.url = url
         self.dialect: Dialect = dialect_of(url)
-        self.engine, self.write_engine, lock_path = create_engines(
-            url, pool_size=pool_size, ping=ping
-        )
+        self.engine, self.write_engine, lock_path = create_engines(url, pool_size=pool_size)
         self.committer = Committer(engine=self.write_engine, lock_path=lock_path)
 
     def migrate(self) -> None:

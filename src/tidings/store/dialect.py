@@ -300,17 +300,9 @@ def sqlite_file(url: str) -> Path | None:
     return Path(name) if name and name != ":memory:" else None
 
 
-def create_engines(
-    url: str, *, pool_size: int, ping: bool = True
-) -> tuple[Engine, Engine, Path | None]:
+def create_engines(url: str, *, pool_size: int) -> tuple[Engine, Engine, Path | None]:
     """The read engine (pooled), the writer's engine, and the file the writers of several
-    processes take turns by (SQLite's; PostgreSQL's writers need none).
-
-    `ping` tests each pooled read connection at checkout (a round trip per read). An
-    engine process reads many times a round and retries a failed round, so it reads
-    without: a connection the server dropped fails that round's read, SQLAlchemy
-    invalidates the pool, and the retried round gets fresh connections. The writer
-    always pings (a failed commit costs a whole batch)."""
+    processes take turns by (SQLite's; PostgreSQL's writers need none)."""
     if dialect_of(url) == "sqlite":
         engine = create_engine(url, pool_size=pool_size, max_overflow=32)
         configure_sqlite(engine, immediate=False)
@@ -318,7 +310,7 @@ def create_engines(
         configure_sqlite(write_engine, immediate=True)
         file = sqlite_file(url)
         return engine, write_engine, None if file is None else Path(f"{file}.write.lock")
-    engine = create_engine(url, pool_size=pool_size, max_overflow=32, pool_pre_ping=ping)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=32, pool_pre_ping=True)
     return engine, create_engine(url, pool_size=2, pool_pre_ping=True), None
 
 

@@ -1,3 +1,3 @@
-from tidings.cli.main import app
+from tidings.cli.main import main
 
-app()
+main()

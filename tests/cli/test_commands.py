@@ -83,3 +83,33 @@ def test_first_serve_prints_a_generated_key_that_works(tmp_path: Path) -> None:
     # SIGTERM stops it cleanly: the store is closed, and SQLite removed its WAL file
     assert server.returncode == 128 + signal.SIGTERM, log.read_text()
     assert not (tmp_path / "t.db-wal").exists()
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(
+    tmp_path: Path,
+) -> None:
+    """Nothing listens at the URL's port, or the SQLite file's folder does not exist:
+    each command says so in one line (the URL with its password hidden, the driver's
+    reason) and exits 1, instead of a page of traceback."""
+    closed = free_port()
+    urls = {
+        f"postgresql+psycopg://tidings:s3cret-pw@127.0.0.1:{closed}/tidings": (
+            f"postgresql+psycopg://tidings:***@127.0.0.1:{closed}/tidings",
+            "Connection refused",
+        ),
+        f"sqlite:///{tmp_path / 'missing' / 't.db'}": (
+            f"sqlite:///{tmp_path / 'missing' / 't.db'}",
+            "unable to open database file",
+        ),
+    }
+    for url, (shown, reason) in urls.items():
+        for command in (["migrate"], ["serve", "--port", str(free_port())], ["keys", "list"]):
+            done = tidings(*command, env={"TIDINGS_DATABASE_URL": url})
+            said = done.stderr + done.stdout
+            assert done.returncode == 1, (command, said)
+            assert f"tidings: cannot reach the database {shown}: " in said, (command, said)
+            assert reason in said, (command, said)
+            assert "Traceback" not in said
+            assert "s3cret-pw" not in said
+            assert len(said.strip().splitlines()) == 1, said
+    assert not (tmp_path / "missing").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 from collections.abc import Callable
 from types import FrameType
@@ -199,9 +198,37 @@ def _on_store(use_case: Callable[[Any], T]) -> T:
         db.close()
 
 
-def _main() -> None:  # pragma: no cover
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    app()
+def main() -> None:
+    """The `tidings` command. A database that cannot be reached (not running, a wrong
+    host, port or password, a SQLite file in a folder that does not exist) is said in
+    one line, with the URL's password hidden, and exit status 1: not a page of
+    traceback."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    try:
+        app()
+    except (OperationalError, InterfaceError) as exc:
+        console.print(
+            f"[red]tidings: cannot reach the database[/red] {_shown_url()}: {_reason(exc)}",
+            soft_wrap=True,
+        )
+        raise SystemExit(1) from None
+
+
+def _shown_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(Settings().database_url).render_as_string(hide_password=True)
+    except Exception:  # a URL that does not parse is said by the error itself
+        return "(TIDINGS_DATABASE_URL)"
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's own words (its first lines), without SQLAlchemy's wrapping."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return " ".join(lines[:2]) or type(orig).__name__
 
 
 bench = typer.Typer(help="Benchmark workloads; each prints one JSON line.", no_args_is_help=True)

@@ -1,11 +1,13 @@
 """The database goes away under a running server (a restart, a failover, a maintenance
-window): the API answers 503 with `Retry-After` (a client retries; not a bug's 500),
-and once the database is back every request, writes included, succeeds again without
-restarting Tidings. PostgreSQL only: it is the database that can go away alone."""
+window): the API answers 503 with `Retry-After` (a client retries; not a bug's 500), the
+background loops say once that it went and once that it is back (no traceback at every
+try), and once the database is back every request, writes included, succeeds again
+without restarting Tidings. PostgreSQL only: it is the database that can go away alone."""
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -63,6 +65,7 @@ def test_a_database_that_goes_away_answers_503_and_comes_back(postgres_url: str)
                 assert status == 503, (method, path, answer)
                 assert answer["error"]["code"] == "unavailable"
                 assert retry == "1"
+            time.sleep(3)  # the engine, the leases and the report worker try meanwhile
         finally:
             maintenance(url, name, closed=False)
 
@@ -75,3 +78,13 @@ def test_a_database_that_goes_away_answers_503_and_comes_back(postgres_url: str)
         assert status == 200, answer
         assert [p["firstName"] for p in answer["items"]] == ["Anna"], answer
         assert server.process.poll() is None
+
+        assert server.log is not None
+        deadline = time.monotonic() + 15
+        while "the engine: the database is back" not in server.log.read_text():
+            assert time.monotonic() < deadline, server.log.read_text()[-3000:]
+            time.sleep(0.2)
+        said = server.log.read_text()
+        assert "Traceback" not in said, said[-3000:]
+        assert said.count("the engine: the database is unavailable") == 1, said[-3000:]
+        assert said.count("the report worker: the database is unavailable") == 1

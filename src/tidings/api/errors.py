@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tidings.api.responses import JSONResponse
@@ -118,8 +119,15 @@ def _bug(request: Request, exc: Exception) -> JSONResponse:
     return unexpected(request.method, request.url.path, exc)
 
 
+def _database(request: Request, exc: Exception) -> JSONResponse:
+    """The database's errors have a handler of their own: Starlette re-raises what the
+    catch-all handler answered (the server would log a 503's traceback again)."""
+    return unexpected(request.method, request.url.path, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(TidingsError, _tidings_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(Exception, _bug)

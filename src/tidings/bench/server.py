@@ -29,6 +29,7 @@ class Server:
     key: str
     database_url: str
     process: subprocess.Popen[bytes]
+    log: Path | None = None  # what the server wrote to stdout and stderr
 
     def peak_rss_mb(self) -> float:
         """The kernel's high-water mark of resident memory (VmHWM), summed over the server
@@ -102,7 +103,7 @@ def running_server(
                         "the server did not start: " + (folder / "server.log").read_text()
                     ) from None
                 time.sleep(0.1)
-        yield Server("127.0.0.1", port, BENCH_KEY, url, process)
+        yield Server("127.0.0.1", port, BENCH_KEY, url, process, folder / "server.log")
     finally:
         process.terminate()
         try:

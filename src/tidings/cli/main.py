@@ -205,11 +205,13 @@ def main() -> None:
     traceback."""
     from sqlalchemy.exc import InterfaceError, OperationalError
 
+    from tidings.store.outage import reason
+
     try:
         app()
     except (OperationalError, InterfaceError) as exc:
         console.print(
-            f"[red]tidings: cannot reach the database[/red] {_shown_url()}: {_reason(exc)}",
+            f"[red]tidings: cannot reach the database[/red] {_shown_url()}: {reason(exc)}",
             soft_wrap=True,
         )
         raise SystemExit(1) from None
@@ -222,13 +224,6 @@ def _shown_url() -> str:
         return make_url(Settings().database_url).render_as_string(hide_password=True)
     except Exception:  # a URL that does not parse is said by the error itself
         return "(TIDINGS_DATABASE_URL)"
-
-
-def _reason(exc: Exception) -> str:
-    """The driver's own words (its first lines), without SQLAlchemy's wrapping."""
-    orig = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
-    return " ".join(lines[:2]) or type(orig).__name__
 
 
 bench = typer.Typer(help="Benchmark workloads; each prints one JSON line.", no_args_is_help=True)

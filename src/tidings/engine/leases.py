@@ -29,6 +29,7 @@ from tidings.engine.figures import EngineFigures
 from tidings.engine.scope import LeaseLost
 from tidings.store import leases as store
 from tidings.store.database import Database
+from tidings.store.outage import Outage
 
 log = logging.getLogger("tidings.engine")
 MICROS = 1_000_000
@@ -67,6 +68,7 @@ class LeaseScope:
         self._owned: frozenset[int] = frozenset()
         self._tick_lock = threading.Lock()
         self._kick = threading.Event()
+        self._outage = Outage(log, "lease renewal")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -225,8 +227,11 @@ class LeaseScope:
                 return
             try:
                 self.tick(self.clock.now())
-            except Exception:
-                log.exception("lease renewal failed; retrying")
+            except Exception as exc:
+                if self._outage.failed(exc) is None:
+                    log.exception("lease renewal failed; retrying")
+            else:
+                self._outage.passed()
 
 
 def _ranges(partitions: set[int]) -> str:

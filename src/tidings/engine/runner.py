@@ -30,6 +30,7 @@ from tidings.store import due as store_due
 from tidings.store import flows, outbox, provider_outbox, secrets, traces
 from tidings.store import sftp as store_sftp
 from tidings.store.database import Database
+from tidings.store.outage import Outage
 from tidings.store.outbox import has_due_calls, has_pending_sends
 
 T = TypeVar("T")
@@ -78,6 +79,7 @@ class Runner:
         self.idle_seconds = idle_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._outage = Outage(log, "the engine")
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one batch at a time, whoever drives
         self._calls_lock = threading.Lock()
@@ -422,9 +424,16 @@ class Runner:
             except LeaseLost as lost:
                 log.info("%s; the batch was dropped", lost)
                 done = 0
-            except Exception:
-                log.exception("engine batch failed; retrying")
+            except Exception as exc:
+                wait = self._outage.failed(exc)
+                if wait is None:
+                    log.exception("engine batch failed; retrying")
+                else:
+                    self._stop.wait(wait)
+                    continue
                 done = 0
+            else:
+                self._outage.passed()
             if 0 < done < GATHER_BELOW:
                 # A trickle of work: let a few milliseconds of it gather into one batch
                 # instead of paying a batch's fixed cost for every event.

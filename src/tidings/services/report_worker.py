@@ -43,6 +43,7 @@ from tidings.services.report_sources import SHEETS, SOURCES, ReportRequest
 from tidings.store import reports as store
 from tidings.store.database import Database
 from tidings.store.dialect import scan_cache
+from tidings.store.outage import Outage
 
 log = logging.getLogger("tidings.reports")
 MICROS = 1_000_000
@@ -128,12 +129,20 @@ class ReportWorker:
     def _loop(self, work: Callable[[], bool], wake: threading.Event, what: str) -> None:
         """Call `work` until stopped; after a call that found nothing, wait for `wake` or
         `poll_seconds`."""
+        outage = Outage(log, f"the report {what}")
         while not self._stop.is_set():
             try:
                 worked = work()
-            except Exception:
-                log.exception("the report %s failed; trying again", what)
+            except Exception as exc:
+                wait = outage.failed(exc)
+                if wait is None:
+                    log.exception("the report %s failed; trying again", what)
+                else:
+                    self._stop.wait(wait)
+                    continue
                 worked = False
+            else:
+                outage.passed()
             if not worked:
                 wake.wait(self.poll_seconds)
                 wake.clear()

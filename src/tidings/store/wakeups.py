@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
 from tidings.store.dialect import dialect_of, listens, notify
+from tidings.store.outage import reason
 
 WORK_CHANNEL = "tidings_work"
 log = logging.getLogger("tidings.engine")
@@ -39,6 +40,7 @@ class Listener:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()
+        self._lost = False  # the connection failed, and not yet made again
 
     def start(self) -> None:
         if self._thread is None:
@@ -59,13 +61,18 @@ class Listener:
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
                     conn.execute(f"LISTEN {WORK_CHANNEL}")
+                    if self._lost:
+                        log.warning("the LISTEN connection is back")
+                        self._lost = False
                     self.listening.set()
                     self._wake()
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=self._poll):
                             self._wake()
-            except psycopg.Error:
+            except psycopg.Error as exc:
                 self.listening.clear()
-                log.warning("the LISTEN connection failed; reconnecting", exc_info=True)
+                if not self._lost:
+                    log.warning("the LISTEN connection failed (%s); reconnecting", reason(exc))
+                self._lost = True
                 self._stop.wait(1.0)
         self.listening.clear()

@@ -1,0 +1,69 @@
+"""A background loop's view of the database going away (a restart, a failover, a
+maintenance window): one warning when it goes, one when it is back, and a wait that
+grows between tries, instead of a traceback at every try.
+
+    outage = Outage(log, "the engine")
+    while running:
+        try:
+            work()
+        except Exception as exc:
+            wait = outage.failed(exc)      # logs; None: not the database (a bug)
+            ...
+        else:
+            outage.passed()
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tidings.store.database import unavailable
+
+FIRST_WAIT = 0.1  # seconds before the first try again
+LONGEST_WAIT = 2.0  # the wait doubles up to this
+
+
+class Outage:
+    """Whether one loop's database is away, and how long it waits before trying again."""
+
+    def __init__(self, log: logging.Logger, who: str) -> None:
+        self._log = log
+        self._who = who
+        self.since_failures = 0  # failed tries since the database went away
+        self.wait = 0.0
+
+    @property
+    def down(self) -> bool:
+        return self.since_failures > 0
+
+    def failed(self, exc: BaseException) -> float | None:
+        """A try failed with `exc`: when the database cannot be reached, say so once
+        and answer how long to wait before the next try; otherwise None (the caller
+        logs the error as the bug it is)."""
+        if not unavailable(exc):
+            return None
+        if not self.down:
+            self._log.warning(
+                "%s: the database is unavailable (%s); trying again until it is back",
+                self._who,
+                reason(exc),
+            )
+        self.since_failures += 1
+        self.wait = min(LONGEST_WAIT, self.wait * 2 if self.wait else FIRST_WAIT)
+        return self.wait
+
+    def passed(self) -> None:
+        """A try reached the database."""
+        if self.down:
+            self._log.warning(
+                "%s: the database is back (after %d failed tries)", self._who, self.since_failures
+            )
+        self.since_failures = 0
+        self.wait = 0.0
+
+
+def reason(exc: BaseException) -> str:
+    """The driver's own words (its first lines), without SQLAlchemy's wrapping."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return " ".join(lines[:2]) or type(orig).__name__

@@ -88,3 +88,92 @@ def test_a_database_that_goes_away_answers_503_and_comes_back(postgres_url: str)
         assert "Traceback" not in said, said[-3000:]
         assert said.count("the engine: the database is unavailable") == 1, said[-3000:]
         assert said.count("the report worker: the database is unavailable") == 1
+
+
+class SlowSink:
+    """An HTTP endpoint a flow's `call_api` posts to: it counts the requests and holds
+    each answer `delay` seconds (so the database can go away while a call is out)."""
+
+    def __init__(self, delay: float) -> None:
+        import http.server
+        import threading
+
+        sink = self
+        self.requests = 0
+        self.delay = delay
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.requests += 1
+                time.sleep(sink.delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_answer_that_comes_while_the_database_is_away_is_settled_when_it_is_back(
+    postgres_url: str,
+) -> None:
+    """A `call_api` is out when the database goes away; its answer comes during the
+    outage. Once the database is back the person moves on at once, and the endpoint was
+    called once: the answer was kept, not dropped to be called again when the call's
+    lease ends."""
+    name = "unavailable_calls"
+    url = create_database(postgres_url, name)
+    sink = SlowSink(delay=1.5)
+    flow = {
+        "name": "Calls through an outage",
+        "entry": {"type": "event", "event": "Ping"},
+        "elements": [
+            {"id": "api", "type": "call_api", "method": "POST",
+             "url": f"http://127.0.0.1:{sink.port}/hook", "body": "{}", "retries": 0},
+        ],
+    }  # fmt: skip
+    try:
+        with running_server(url, env={"TIDINGS_ALLOW_PRIVATE_URLS": "1"}) as server:
+            port = server.port
+            status, _, _ = request(port, "POST", "/event-definitions", {"name": "Ping"})
+            assert status == 201
+            status, created, _ = request(port, "POST", "/flows", flow)
+            assert status == 201, created
+            status, answer, _ = request(port, "POST", f"/flows/{created['id']}/launch")
+            assert status == 200, answer
+            event = {"person": {"externalId": "ana"}, "name": "Ping"}
+            status, answer, _ = request(port, "POST", "/events", event)
+            assert status == 202, answer
+            deadline = time.monotonic() + 15
+            while sink.requests == 0:
+                assert time.monotonic() < deadline, "the call was never made"
+                time.sleep(0.05)
+
+            maintenance(url, name, closed=True)  # the answer comes 1.5 s later
+            try:
+                time.sleep(4)
+            finally:
+                maintenance(url, name, closed=False)
+
+            def exited() -> int:
+                status, performance, _ = request(port, "GET", f"/flows/{created['id']}/performance")
+                return int(performance["flow"]["profilesExited"]) if status == 200 else 0
+
+            deadline = time.monotonic() + 15
+            while exited() < 1:
+                assert time.monotonic() < deadline, "the answer was not settled"
+                time.sleep(0.2)
+            assert sink.requests == 1, "the endpoint was called again"
+    finally:
+        sink.close()

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -127,7 +128,7 @@ class Runner:
                 self.engine.links = self._sender.links
         leads = scope.leads()
         owned = scope.owned()
-        answered = self._settle_answers()
+        answered, settling = self._settle_answers()
         with self.db.read() as conn:
             lifecycle = leads and housekeeping.has_work(conn, at)
         realtime = leads and (self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH)
@@ -195,6 +196,8 @@ class Runner:
                 calls = has_due_calls(conn, at, owned, partitions)
             if calls:
                 done += self._call_apis(at, owned)
+        for write in settling:  # the answers' writes, queued at the top of the round
+            write.result()
         done += answered
         return done
 
@@ -310,18 +313,72 @@ class Runner:
 
         future.add_done_callback(answered)
 
-    def _settle_answers(self) -> int:
-        """Settle every answer that came since the last round, in one write each for
-        API calls and messages."""
+    def _settle_answers(self) -> tuple[int, list[Future[Any]]]:
+        """Queue every answer that came since the last round for the writer, in one
+        write each for API calls and messages, and answer how many and the writes'
+        futures. The round goes on meanwhile (its reads do not need them: the stimuli
+        they make are taken when committed), so the commit's wait overlaps the round's
+        reads, and it may share a commit with the round's own write. A write that fails
+        puts its answers back, to be settled at a later round."""
         with self._calls_lock:  # emptied in place: `_keep_answers` holds the lists
             done, sent = self._answers[:], self._sent[:]
             self._answers.clear()
             self._sent.clear()
+        writes: list[Future[Any]] = []
+        settled_at = to_micros(self.clock.now())
+        partitions = self.engine.partitions
+        figures = self.engine.figures
         if done:
-            self._settle(done)
+            writes.append(
+                self._settle_later(
+                    lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions),
+                    done,
+                    self._answers,
+                    lambda: api_calls.count_failures(figures, done),
+                )
+            )
         if sent:
-            self._settle_sent(sent)
-        return len(done) + len(sent)
+            writes.append(
+                self._settle_later(
+                    lambda conn: sending.settle(
+                        conn, settled_at, sent, partitions=partitions, figures=figures
+                    ),
+                    sent,
+                    self._sent,
+                )
+            )
+        return len(done) + len(sent), writes
+
+    def _settle_later(
+        self,
+        fn: Callable[[Connection], Any],
+        answers: list[Any],
+        kept: list[Any],
+        settled: Callable[[], None] | None = None,
+    ) -> Future[Any]:
+        """`fn` fenced, queued for the writer; when it fails, `answers` go back to
+        `kept` (but when the partitions went to another engine: that one claims the
+        calls again when their lease ends, as after a crash); when it commits, `settled`
+        runs."""
+        scope = self.engine.scope
+
+        def write(conn: Connection) -> Any:
+            scope.fence(conn)
+            return fn(conn)
+
+        future = self.db.submit(write)
+
+        def committed(done_future: Future[Any]) -> None:
+            error = done_future.exception()
+            if error is None:
+                if settled is not None:
+                    settled()
+            elif not isinstance(error, LeaseLost):  # else they are another engine's now
+                with self._calls_lock:
+                    kept[:0] = answers
+
+        future.add_done_callback(committed)
+        return future
 
     def _settle(self, done: list[Any]) -> None:
         settled_at = to_micros(self.clock.now())
@@ -395,7 +452,8 @@ class Runner:
             with contextlib.suppress(Exception):
                 future.result(timeout=30)
         try:
-            self._settle_answers()
+            for write in self._settle_answers()[1]:
+                write.result()
         except Exception:
             log.exception("settling the last API answers failed; they will be tried again")
         if self._sftp_thread is not None:

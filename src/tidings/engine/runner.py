@@ -129,6 +129,8 @@ class Runner:
         leads = scope.leads()
         owned = scope.owned()
         answered, settling = self._settle_answers()
+        for write in settling:  # before the round reads: it takes the stimuli they make
+            write.result()
         with self.db.read() as conn:
             lifecycle = leads and housekeeping.has_work(conn, at)
         realtime = leads and (self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH)
@@ -196,8 +198,6 @@ class Runner:
                 calls = has_due_calls(conn, at, owned, partitions)
             if calls:
                 done += self._call_apis(at, owned)
-        for write in settling:  # the answers' writes, queued at the top of the round
-            write.result()
         done += answered
         return done
 
@@ -316,10 +316,9 @@ class Runner:
     def _settle_answers(self) -> tuple[int, list[Future[Any]]]:
         """Queue every answer that came since the last round for the writer, in one
         write each for API calls and messages, and answer how many and the writes'
-        futures. The round goes on meanwhile (its reads do not need them: the stimuli
-        they make are taken when committed), so the commit's wait overlaps the round's
-        reads, and it may share a commit with the round's own write. A write that fails
-        puts its answers back, to be settled at a later round."""
+        futures (the round waits for them before it reads: a round that read first
+        took their stimuli a round later, and cost more CPU a journey). A write that
+        fails puts its answers back, to be settled at a later round."""
         with self._calls_lock:  # emptied in place: `_keep_answers` holds the lists
             done, sent = self._answers[:], self._sent[:]
             self._answers.clear()

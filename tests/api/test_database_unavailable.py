@@ -57,6 +57,7 @@ def test_a_database_that_goes_away_answers_503_and_comes_back(postgres_url: str)
         maintenance(url, name, closed=True)
         try:
             for method, path, body in [
+                ("GET", "/health", None),  # what a load balancer asks
                 ("GET", "/flows", None),  # a read
                 ("POST", "/people/batch", person),  # the writer
                 ("POST", "/events", {"person": {"externalId": "ana"}, "name": "Seen"}),  # fast

@@ -26,7 +26,7 @@ from tidings.domain.errors import (
     TooLarge,
     Unauthorized,
 )
-from tidings.store.database import unavailable
+from tidings.store.outage import unavailable
 
 log = logging.getLogger("tidings.api")
 

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from tidings.store.outage import reason
+
 T = TypeVar("T")
 WriteFn = Callable[[Connection], Any]
 log = logging.getLogger(__name__)
@@ -180,8 +182,8 @@ class Committer:
                 conn.close()
         try:
             return self._engine.connect()
-        except Exception:
-            log.warning("the writer cannot reach the database", exc_info=True)
+        except Exception as exc:  # the batch's callers get the error; the next one tries
+            log.warning("the writer cannot reach the database (%s)", reason(exc))
             return None
 
     @staticmethod

@@ -12,14 +12,13 @@ from typing import TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tidings.store.committer import Committer
 from tidings.store.dialect import Dialect, create_engines, dialect_of, migration_lock, sqlite_file
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
-__all__ = ["MIGRATIONS", "Database", "sqlite_file", "unavailable"]  # sqlite_file: store/dialect.py
+__all__ = ["MIGRATIONS", "Database", "sqlite_file"]  # sqlite_file: store/dialect.py
 
 
 class Database:
@@ -64,12 +63,3 @@ class Database:
 
     async def write_async(self, fn: Callable[[Connection], T]) -> T:
         return await asyncio.wrap_future(self.committer.submit(fn))
-
-
-def unavailable(exc: BaseException) -> bool:
-    """Whether `exc` says the database could not be reached or dropped the connection
-    (a restart, a failover, too many clients): the request may be retried, it is not a
-    bug."""
-    return isinstance(exc, OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )

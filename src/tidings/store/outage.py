@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from tidings.store.database import unavailable
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 FIRST_WAIT = 0.1  # seconds before the first try again
 LONGEST_WAIT = 2.0  # the wait doubles up to this
@@ -67,3 +67,12 @@ def reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
     return " ".join(lines[:2]) or type(orig).__name__
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or dropped the connection
+    (a restart, a failover, too many clients): the request may be retried, it is not a
+    bug."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )

@@ -178,3 +178,26 @@ def test_an_answer_that_comes_while_the_database_is_away_is_settled_when_it_is_b
             assert sink.requests == 1, "the endpoint was called again"
     finally:
         sink.close()
+
+
+def test_a_server_stopped_while_the_database_is_away_stops_at_once(postgres_url: str) -> None:
+    """SIGTERM during the outage: the server does not wait for the database, says in
+    one line that its partitions move when their leases expire, and logs no traceback."""
+    import signal
+
+    name = "unavailable_stop"
+    url = create_database(postgres_url, name)
+    with running_server(url) as server:
+        maintenance(url, name, closed=True)
+        try:
+            time.sleep(2)
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            server.process.wait(timeout=30)
+            assert time.monotonic() - started < 10
+        finally:
+            maintenance(url, name, closed=False)
+        assert server.log is not None
+        said = server.log.read_text()
+        assert "could not give the partitions back (" in said, said[-3000:]
+        assert "Traceback" not in said, said[-3000:]

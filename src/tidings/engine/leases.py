@@ -29,7 +29,7 @@ from tidings.engine.figures import EngineFigures
 from tidings.engine.scope import LeaseLost
 from tidings.store import leases as store
 from tidings.store.database import Database
-from tidings.store.outage import Outage
+from tidings.store.outage import Outage, reason, unavailable
 
 log = logging.getLogger("tidings.engine")
 MICROS = 1_000_000
@@ -207,10 +207,12 @@ class LeaseScope:
                 released = store.release(conn, self.name)
                 store.unregister(conn, self.name)
             self.figures.lease_changes(released=len(released))
-        except Exception:
+        except Exception as exc:
+            gone = unavailable(exc)  # a database that is away needs no traceback
             log.warning(
-                "could not give the partitions back; they move when the leases expire",
-                exc_info=True,
+                "could not give the partitions back%s; they move when the leases expire",
+                f" ({reason(exc)})" if gone else "",
+                exc_info=not gone,
             )
         with self._lock:
             self._held.clear()

@@ -31,7 +31,7 @@ from tidings.store import due as store_due
 from tidings.store import flows, outbox, provider_outbox, secrets, traces
 from tidings.store import sftp as store_sftp
 from tidings.store.database import Database
-from tidings.store.outage import Outage
+from tidings.store.outage import Outage, unavailable
 from tidings.store.outbox import has_due_calls, has_pending_sends
 
 T = TypeVar("T")
@@ -318,7 +318,8 @@ class Runner:
         write each for API calls and messages, and answer how many and the writes'
         futures (the round waits for them before it reads: a round that read first
         took their stimuli a round later, and cost more CPU a journey). A write that
-        fails puts its answers back, to be settled at a later round."""
+        failed because the database was away puts its answers back, to be settled at a
+        later round."""
         with self._calls_lock:  # emptied in place: `_keep_answers` holds the lists
             done, sent = self._answers[:], self._sent[:]
             self._answers.clear()
@@ -355,10 +356,11 @@ class Runner:
         kept: list[Any],
         settled: Callable[[], None] | None = None,
     ) -> Future[Any]:
-        """`fn` fenced, queued for the writer; when it fails, `answers` go back to
-        `kept` (but when the partitions went to another engine: that one claims the
-        calls again when their lease ends, as after a crash); when it commits, `settled`
-        runs."""
+        """`fn` fenced, queued for the writer; when it commits, `settled` runs. When the
+        database could not be reached, `answers` go back to `kept` for a later round.
+        Any other failure drops them, as a crash would (the calls are claimed again when
+        their lease ends): a lease that moved to another engine, or an answer the
+        write cannot take, which kept would fail every round after it."""
         scope = self.engine.scope
 
         def write(conn: Connection) -> Any:
@@ -372,7 +374,7 @@ class Runner:
             if error is None:
                 if settled is not None:
                     settled()
-            elif not isinstance(error, LeaseLost):  # else they are another engine's now
+            elif unavailable(error):
                 with self._calls_lock:
                     kept[:0] = answers
 

@@ -203,13 +203,15 @@ def main() -> None:
     host, port or password, a SQLite file in a folder that does not exist) is said in
     one line, with the URL's password hidden, and exit status 1: not a page of
     traceback."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import DBAPIError
 
-    from tidings.store.outage import reason
+    from tidings.store.outage import reason, unavailable
 
     try:
         app()
-    except (OperationalError, InterfaceError) as exc:
+    except DBAPIError as exc:
+        if not unavailable(exc):
+            raise
         console.print(
             f"[red]tidings: cannot reach the database[/red] {_shown_url()}: {reason(exc)}",
             soft_wrap=True,

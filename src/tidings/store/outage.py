@@ -69,10 +69,28 @@ def reason(exc: BaseException) -> str:
     return " ".join(lines[:2]) or type(orig).__name__
 
 
+# SQLite's words for a file it cannot use now (its other OperationalErrors are SQL the
+# code got wrong: a bug, not an outage)
+SQLITE_AWAY = ("unable to open database file", "database is locked", "disk i/o error")
+# PostgreSQL's SQLSTATE classes and codes for a server that is not there for us:
+# connection exceptions, an administrator's or a crash's shutdown, too many clients
+POSTGRES_AWAY = ("08", "57P", "53300")
+
+
 def unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the database could not be reached or dropped the connection
-    (a restart, a failover, too many clients): the request may be retried, it is not a
-    bug."""
-    return isinstance(exc, OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
+    (a restart, a failover, a file SQLite cannot open now): the request may be retried;
+    it is not a bug. A wrong statement is a bug, also where the driver calls it an
+    OperationalError (SQLite's "no such column")."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if type(orig).__module__.startswith("sqlite3"):
+        return any(words in str(orig).lower() for words in SQLITE_AWAY)
+    state = getattr(orig, "sqlstate", None)
+    # psycopg's failure to connect at all carries no SQLSTATE
+    return state is None or str(state).startswith(POSTGRES_AWAY)

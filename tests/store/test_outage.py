@@ -16,11 +16,17 @@ from tidings.store.outage import Outage, unavailable
 
 
 def raised(url: str, sql: str | None = None) -> DBAPIError:
+    """The error of connecting to `url`, or of running `sql` there."""
     engine = create_engine(url)
-    try:
-        with pytest.raises(DBAPIError) as caught, engine.connect() as conn:
+
+    def attempt() -> None:
+        with engine.connect() as conn:
             if sql is not None:
                 conn.execute(text(sql))
+
+    try:
+        with pytest.raises(DBAPIError) as caught:
+            attempt()
         return caught.value
     finally:
         engine.dispose()

@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -128,9 +127,7 @@ class Runner:
                 self.engine.links = self._sender.links
         leads = scope.leads()
         owned = scope.owned()
-        answered, settling = self._settle_answers()
-        for write in settling:  # before the round reads: it takes the stimuli they make
-            write.result()
+        answered = self._settle_answers()
         with self.db.read() as conn:
             lifecycle = leads and housekeeping.has_work(conn, at)
         realtime = leads and (self.clock.virtual or at - self._audiences_at >= AUDIENCE_REFRESH)
@@ -313,79 +310,40 @@ class Runner:
 
         future.add_done_callback(answered)
 
-    def _settle_answers(self) -> tuple[int, list[Future[Any]]]:
-        """Queue every answer that came since the last round for the writer, in one
-        write each for API calls and messages, and answer how many and the writes'
-        futures (the round waits for them before it reads: a round that read first
-        took their stimuli a round later, and cost more CPU a journey). A write that
-        failed because the database was away puts its answers back, to be settled at a
-        later round."""
+    def _settle_answers(self) -> int:
+        """Settle every answer that came since the last round, in one write each for
+        API calls and messages, before the round reads (it takes the stimuli they
+        make). Answers whose write failed because the database was away go back, to
+        be settled at a later round; any other failure drops them, as a crash would
+        (their calls are claimed again when the lease ends): answers the write cannot
+        take, kept, would fail every round after."""
         with self._calls_lock:  # emptied in place: `_keep_answers` holds the lists
             done, sent = self._answers[:], self._sent[:]
             self._answers.clear()
             self._sent.clear()
-        writes: list[Future[Any]] = []
-        settled_at = to_micros(self.clock.now())
-        partitions = self.engine.partitions
-        figures = self.engine.figures
-        if done:
-            writes.append(
-                self._settle_later(
-                    lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions),
-                    done,
-                    self._answers,
-                    lambda: api_calls.count_failures(figures, done),
-                )
-            )
-        if sent:
-            writes.append(
-                self._settle_later(
-                    lambda conn: sending.settle(
-                        conn, settled_at, sent, partitions=partitions, figures=figures
-                    ),
-                    sent,
-                    self._sent,
-                )
-            )
-        return len(done) + len(sent), writes
-
-    def _settle_later(
-        self,
-        fn: Callable[[Connection], Any],
-        answers: list[Any],
-        kept: list[Any],
-        settled: Callable[[], None] | None = None,
-    ) -> Future[Any]:
-        """`fn` fenced, queued for the writer; when it commits, `settled` runs. When the
-        database could not be reached, `answers` go back to `kept` for a later round.
-        Any other failure drops them, as a crash would (the calls are claimed again when
-        their lease ends): a lease that moved to another engine, or an answer the
-        write cannot take, which kept would fail every round after it."""
-        scope = self.engine.scope
-
-        def write(conn: Connection) -> Any:
-            scope.fence(conn)
-            return fn(conn)
-
-        future = self.db.submit(write)
-
-        def committed(done_future: Future[Any]) -> None:
-            error = done_future.exception()
-            if error is None:
-                if settled is not None:
-                    settled()
-            elif unavailable(error):
-                with self._calls_lock:
-                    kept[:0] = answers
-
-        future.add_done_callback(committed)
-        return future
+        failure: Exception | None = None
+        for answers, kept, settle in (
+            (done, self._answers, self._settle),
+            (sent, self._sent, self._settle_sent),
+        ):
+            if not answers:
+                continue
+            try:
+                settle(answers)
+            except Exception as exc:
+                if unavailable(exc):
+                    with self._calls_lock:
+                        kept[:0] = answers
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return len(done) + len(sent)
 
     def _settle(self, done: list[Any]) -> None:
         settled_at = to_micros(self.clock.now())
         partitions = self.engine.partitions
-        api_calls.count_failures(self.engine.figures, done)
         self._fenced(lambda conn: api_calls.settle(conn, settled_at, done, partitions=partitions))
+        api_calls.count_failures(self.engine.figures, done)
 
     def _prune(self, before: int) -> int:
         """Trace rows past the retention go (looked for with a read first)."""
@@ -453,8 +411,7 @@ class Runner:
             with contextlib.suppress(Exception):
                 future.result(timeout=30)
         try:
-            for write in self._settle_answers()[1]:
-                write.result()
+            self._settle_answers()
         except Exception:
             log.exception("settling the last API answers failed; they will be tried again")
         if self._sftp_thread is not None:

@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
 
 from tidings.store.outage import reason
@@ -114,26 +114,27 @@ class Committer:
         results: list[tuple[Future[Any], Any, BaseException | None]],
     ) -> Connection | None:
         live = [(fn, future) for fn, future in batch if future.set_running_or_notify_cancel()]
-        stage = ["writing"]
-        try:
-            # The connection is made when first needed, so a database that is down (at
-            # start, or after a failed reconnect) fails this batch, never the writer.
-            conn = conn or self._engine.connect()
-            self._transaction(conn, live, results, stage)
-        except Exception as exc:
-            conn = self._reconnect(conn)
-            if conn is None or not (stage[0] == "writing" and _disconnected(exc)):
-                return self._fail(conn, batch, exc)
-            # The database dropped the connection before the commit was asked for (a
-            # restart, a failover, an idle timeout): nothing of the batch is stored, so it
-            # runs once more on a fresh connection instead of failing every caller.
-            log.warning("the writer's connection was lost; running its batch again")
-            results.clear()
-            stage[0] = "writing"
+        for attempt in (1, 2):
             try:
-                self._transaction(conn, live, results, stage)
-            except Exception as again:
-                return self._fail(self._reconnect(conn), batch, again)
+                # The connection is made when first needed, so a database that is down
+                # (at start, or after a failed reconnect) fails this batch, never the writer.
+                conn = conn or self._engine.connect()
+                transaction = self._write_all(conn, live, results)
+            except Exception as exc:
+                conn = self._reconnect(conn)
+                if attempt == 2 or conn is None or not _disconnected(exc):
+                    return self._fail(conn, batch, exc)
+                # The database dropped the connection before the commit was asked for (a
+                # restart, a failover, an idle timeout): nothing of the batch is stored,
+                # so it runs once more on a fresh connection instead of failing everyone.
+                log.warning("the writer's connection was lost; running its batch again")
+                results.clear()
+                continue
+            try:  # lost here, whether it was stored cannot be told: not run again
+                transaction.commit()
+            except Exception as exc:
+                return self._fail(self._reconnect(conn), batch, exc)
+            break
         self.commits += 1
         self.operations += len(results)
         for future, value, error in results:
@@ -144,15 +145,14 @@ class Committer:
         return conn
 
     @staticmethod
-    def _transaction(
+    def _write_all(
         conn: Connection,
         live: list[tuple[WriteFn, Future[Any]]],
         results: list[tuple[Future[Any], Any, BaseException | None]],
-        stage: list[str],
-    ) -> None:
+    ) -> RootTransaction:
         """Every caller's function in one transaction, each in its own savepoint when
-        there are several; `stage` turns to "committing" once the commit is sent (after
-        that, whether it was stored cannot be told, so nothing is run again)."""
+        there are several; the transaction is left to commit (rolled back if this
+        raises)."""
         transaction = conn.begin()
         try:
             for fn, future in live:
@@ -172,8 +172,7 @@ class Committer:
             with contextlib.suppress(Exception):
                 transaction.rollback()
             raise
-        stage[0] = "committing"
-        transaction.commit()
+        return transaction
 
     def _reconnect(self, conn: Connection | None) -> Connection | None:
         """A fresh connection in place of `conn`, or None while the database refuses."""

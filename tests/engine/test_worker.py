@@ -145,6 +145,25 @@ def ping(server: Server, ids: list[str]) -> None:
     assert {item["status"] for item in answer["items"]} == {"accepted"}, answer
 
 
+def hold(url: str, processes: set[int], logs: Path) -> None:
+    """Wait until exactly `processes` hold the partitions."""
+    wait_for(
+        f"{len(processes)} processes to share the partitions",
+        lambda: set(by_process(url)) == processes,
+        40,
+        logs,
+    )
+
+
+def launch(server: Server, *documents: dict[str, Any]) -> list[dict[str, Any]]:
+    """Define the event `Ping`, then create and launch each flow document."""
+    call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
+    flows = [call(server.port, "POST", "/flows", doc) for doc in documents]
+    for flow in flows:
+        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+    return flows
+
+
 def test_workers_split_the_partitions_and_take_over_a_killed_one(
     postgres_url: str, tmp_path: Path
 ) -> None:
@@ -165,9 +184,7 @@ def test_workers_split_the_partitions_and_take_over_a_killed_one(
 
         wait_for("three processes to share the partitions", split, 40, logs)
 
-        call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
-        flow = call(server.port, "POST", "/flows", FLOW)
-        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        (flow,) = launch(server, FLOW)
         ping(server, add_people(server, 0, 48))
         wait_for("48 messages", lambda: sum(sent_per_person(url).values()) >= 48, 20, logs)
 
@@ -219,9 +236,7 @@ def test_a_paused_worker_comes_back_without_writing_twice(
             return set(held) == processes and all(len(h) == P // 2 for h in held.values())
 
         wait_for("two processes to share the partitions", split, 40, tmp_path)
-        call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
-        flow = call(server.port, "POST", "/flows", FLOW)
-        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        launch(server, FLOW)
         ping(server, add_people(server, 0, 48))
         time.sleep(0.03)  # the worker is woken and may be in the middle of a batch
         paused.send_signal(signal.SIGSTOP)
@@ -271,9 +286,7 @@ def test_each_worker_serves_its_own_metrics(postgres_url: str, tmp_path: Path) -
             return held if fair else None
 
         held = wait_for("two processes to share the partitions", split, 40, tmp_path)
-        call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
-        flow = call(server.port, "POST", "/flows", FLOW)
-        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        launch(server, FLOW)
         ping(server, add_people(server, 0, 48))  # 48 consecutive ids: every partition
         wait_for("48 messages", lambda: sum(sent_per_person(url).values()) >= 48, 20, tmp_path)
 
@@ -363,19 +376,9 @@ def test_a_failing_flow_fails_alone_while_workers_share_the_partitions(
         worker(url, tmp_path, env=env) as second,
         running_server(url, env=env) as server,
     ):
-        processes = {server.process.pid, first.pid, second.pid}
-        wait_for(
-            "three processes to share the partitions",
-            lambda: set(by_process(url)) == processes,
-            40,
-            tmp_path,
-        )
-        call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
-        good = call(server.port, "POST", "/flows", FLOW)
+        hold(url, {server.process.pid, first.pid, second.pid}, tmp_path)
         bad_doc = {**FLOW, "name": "Faulty", "elements": [{**FLOW["elements"][0], "id": "boom"}]}
-        bad = call(server.port, "POST", "/flows", bad_doc)
-        for flow in (good, bad):
-            call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        good, bad = launch(server, FLOW, bad_doc)
         ping(server, add_people(server, 0, 48))  # 48 consecutive ids: every partition
 
         def failed() -> dict[str, Any] | None:
@@ -402,16 +405,8 @@ def test_engines_recover_when_the_database_drops_their_connections(
     url = create_database(postgres_url, f"workers{next(_names)}")
     _diagnosed.append(url)
     with worker(url, tmp_path) as other, running_server(url, env=ENV) as server:
-        processes = {server.process.pid, other.pid}
-        wait_for(
-            "two processes to share the partitions",
-            lambda: set(by_process(url)) == processes,
-            40,
-            tmp_path,
-        )
-        call(server.port, "POST", "/event-definitions", {"name": "Ping", "properties": {}})
-        flow = call(server.port, "POST", "/flows", FLOW)
-        call(server.port, "POST", f"/flows/{flow['id']}/launch")
+        hold(url, {server.process.pid, other.pid}, tmp_path)
+        launch(server, FLOW)
         ping(server, add_people(server, 0, 48))
         wait_for("48 messages", lambda: sum(sent_per_person(url).values()) >= 48, 20, tmp_path)
 

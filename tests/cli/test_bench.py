@@ -125,3 +125,15 @@ def test_performance_reads_the_answer_of_a_filled_flow() -> None:
     assert result["seriesPoints"] == 90
     assert result["allVersions"]["p99Ms"] > 0
     assert result["oneVersion"]["p99Ms"] > 0
+
+
+@pytest.mark.parametrize("provider", ["infobip", "smtp"])
+def test_dispatch_sends_every_message_to_the_stand_in_and_times_it(provider: str) -> None:
+    found = bench("dispatch", "--provider", provider, "--messages", "300", "--no-compare")
+    assert found["workload"] == "dispatch"
+    assert found["failed"] == 0
+    assert found["messagesPerSecond"] > 0
+    assert found["serverPeakRssMb"] > 10
+    if provider == "infobip":  # every delivery report came back, after the sends
+        assert found["reportedSeconds"] >= found["acceptedSeconds"] > 0
+        assert found["reportsPerSecond"] > 0

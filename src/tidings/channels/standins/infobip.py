@@ -219,11 +219,17 @@ def _url(parent: Mapping[str, Any], name: str, field: str) -> str | None:
     return value
 
 
+_DESTINATION_KEYS = frozenset({"to", "messageId", "networkId"})
+_WEBHOOK_KEYS = frozenset({"delivery", "contentType", "callbackData"})
+_WEBHOOK_SEEN_KEYS = _WEBHOOK_KEYS | {"seen"}
+_DELIVERY_KEYS = frozenset({"url", "intermediateReport", "notify"})
+
+
 def _destinations(message: Mapping[str, Any], field: str) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
     for index, raw in enumerate(_list(message, "destinations", field)):
         where = f"{field}.destinations[{index}]"
-        destination = _object(raw, where, frozenset({"to", "messageId", "networkId"}))
+        destination = _object(raw, where, _DESTINATION_KEYS)
         to = _string(destination, "to", where, most=64)
         assert to is not None
         out.append((to, _string(destination, "messageId", where, required=False, most=200)))
@@ -231,11 +237,10 @@ def _destinations(message: Mapping[str, Any], field: str) -> list[tuple[str, str
 
 
 def _delivery_url(message: Mapping[str, Any], field: str, *, seen: bool = False) -> str | None:
-    keys = {"delivery", "contentType", "callbackData"} | ({"seen"} if seen else set())
     raw = message.get("webhooks")
     if raw is None:
         return None
-    webhooks = _object(raw, f"{field}.webhooks", frozenset(keys))
+    webhooks = _object(raw, f"{field}.webhooks", _WEBHOOK_SEEN_KEYS if seen else _WEBHOOK_KEYS)
     content_type = _string(webhooks, "contentType", f"{field}.webhooks", required=False)
     if content_type not in (None, "application/json", "application/xml"):
         raise _Bad(f"{field}.webhooks.contentType", "must be application/json or application/xml")
@@ -245,11 +250,12 @@ def _delivery_url(message: Mapping[str, Any], field: str, *, seen: bool = False)
     if delivery is None:
         return None
     where = f"{field}.webhooks.delivery"
-    checked = _object(delivery, where, frozenset({"url", "intermediateReport", "notify"}))
+    checked = _object(delivery, where, _DELIVERY_KEYS)
     return _url(checked, "url", where)
 
 
 _SMS_KEYS = frozenset({"sender", "destinations", "content", "options", "webhooks"})
+_SMS_CONTENT_KEYS = frozenset({"text", "transliteration", "language"})
 _WA_KEYS = frozenset(
     {"from", "to", "messageId", "content", "callbackData", "notifyUrl", "urlOptions",
      "entityId", "applicationId", "context", "smsFailover"}
@@ -291,11 +297,7 @@ def _sms(body: Any) -> list[_Entry]:
         field = f"messages[{index}]"
         message = _object(raw, field, _SMS_KEYS)
         sender = _string(message, "sender", field, required=False, most=64)
-        content = _object(
-            message.get("content"),
-            f"{field}.content",
-            frozenset({"text", "transliteration", "language"}),
-        )
+        content = _object(message.get("content"), f"{field}.content", _SMS_CONTENT_KEYS)
         text = _string(content, "text", f"{field}.content", most=4096)
         url = _delivery_url(message, field)
         for to, message_id in _destinations(message, field):

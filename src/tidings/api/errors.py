@@ -119,15 +119,11 @@ def _bug(request: Request, exc: Exception) -> JSONResponse:
     return unexpected(request.method, request.url.path, exc)
 
 
-def _database(request: Request, exc: Exception) -> JSONResponse:
-    """The database's errors have a handler of their own: Starlette re-raises what the
-    catch-all handler answered (the server would log a 503's traceback again)."""
-    return unexpected(request.method, request.url.path, exc)
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(TidingsError, _tidings_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database)
+    # the database's errors are registered apart from the catch-all: Starlette re-raises
+    # what the catch-all answered (the server would log a 503's traceback again)
+    app.add_exception_handler(DBAPIError, _bug)
     app.add_exception_handler(Exception, _bug)

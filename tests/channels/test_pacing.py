@@ -47,3 +47,31 @@ def test_a_connection_sends_no_faster_than_its_rate_per_sender() -> None:
             assert time.monotonic() - started_at < one_sender
         finally:
             sender.close()
+
+
+def test_messages_with_no_turn_within_the_budget_are_released_not_kept_waiting() -> None:
+    """A claim's lease ends while a slow pace still holds its messages: the messages
+    whose turn comes after the job's budget are answered `later` at once (released to
+    be claimed again, never sent by this job), so no claim outlives its lease."""
+    standin = InfobipStandin(api_key=KEY)
+    with started(standin):
+        connection = ConnectionRow(
+            7, 1, "paced", "infobip", ("sms",),
+            {"baseUrl": standin.url, "apiKey": KEY, "messagesPerSecond": 20},
+            None, "t" * 43, 0, 0,
+        )  # fmt: skip
+        sender = Sender(links=Links("http://127.0.0.1:9"), allow_private=True, virtual=False)
+        try:
+            started_at = time.monotonic()
+            rows = [claimed(n, "Shop") for n in range(1, 61)]
+            done = sender.submit([Job(connection, rows, budget=0.5)], {1: True}).result(30)
+            took = time.monotonic() - started_at
+            statuses = [r.status for _, r, _ in done]
+            assert statuses.count("accepted") == 20  # the first second's worth
+            assert statuses.count("later") == 40
+            assert took < 1.5  # it did not wait for the turns it gave up
+            assert len(standin.messages) == 20
+            later = {row.id for row, r, _ in done if r.status == "later"}
+            assert later.isdisjoint(int(m["messageId"]) for m in standin.messages)
+        finally:
+            sender.close()

@@ -101,7 +101,9 @@ class SendResult:
     """The provider's answer for one message of a batch."""
 
     id: str
-    status: Literal["accepted", "failed", "retry"]
+    # `later`: never handed to the provider (the dispatcher's own answer, not a
+    # provider's: a paced connection had no turn for it within its claim's lease)
+    status: Literal["accepted", "failed", "retry", "later"]
     reason: str | None = None  # the provider's words, for failed and retry
     provider_id: str | None = None  # the provider's own id when it is not ours (Twilio SID)
     retry_after: float | None = None  # seconds, from a Retry-After answer

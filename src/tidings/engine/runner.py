@@ -223,13 +223,15 @@ class Runner:
         (engine/sending.py). On the real clock the answers are settled at the next round;
         the virtual clock waits for them."""
         partitions = self.engine.partitions
+        # half the lease to start a batch in: the rest for its answer to be settled
+        budget = None if self.clock.virtual else self.send_lease / sending.MICROS / 2
 
         def take(conn: Connection) -> tuple[list[sending.Job], dict[int, bool]]:
             claimed = sending.claim(
                 conn, at, owned=owned, partitions=partitions, lease=self.send_lease
             )
             private = outbox.private_url_accounts(conn, (r.account_id for r in claimed))
-            return sending.jobs(conn, claimed), private
+            return sending.jobs(conn, claimed, budget), private
 
         work, private = self._fenced(take)
         if not work:

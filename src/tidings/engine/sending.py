@@ -12,7 +12,12 @@ batches on the sender's own event loop, settled as their answers come back.
   across batches): each connection's messages go in batches of its provider's
   `max_batch`, a few requests in flight per connection, paced by the connection's
   `messagesPerSecond` per sender. A dead provider only holds its own requests: the
-  engine never waits on the real clock (answers are settled at the next round).
+  engine never waits on the real clock (answers are settled at the next round). A
+  batch starts within half its claim's lease (`Job.budget`) or not at all: a paced
+  connection's messages with no turn by then are answered `later` and released
+  (`pending`, due at once, the try not counted), never kept waiting until another
+  claim takes them too. Every settle is fenced by its claim's lease
+  (`Claimed.leased_until`): a late answer changes nothing of a row claimed again.
 - **Settle** (`settle`, in a write): `accepted` -> `sent` (the report comes by webhook:
   services/deliveries.py); `failed` -> `failed`, a `message.failed` event with the
   provider's reason and the result a failover or a voice call waits for; `retry` ->
@@ -83,18 +88,23 @@ def claim(
 
 @dataclass(frozen=True)
 class Job:
-    """One connection's claimed messages (`connection` None: it was deleted since)."""
+    """One connection's claimed messages (`connection` None: it was deleted since).
+    `budget`: seconds from the hand-over within which a batch may still start; a paced
+    connection's messages with no turn by then are answered `later` (released, not
+    sent), so none waits for its turn beyond its claim's lease and is claimed again
+    while it still waits (then it would go twice)."""
 
     connection: ConnectionRow | None
     rows: list[Claimed]
+    budget: float | None = None
 
 
-def jobs(conn: Connection, claimed: Sequence[Claimed]) -> list[Job]:
+def jobs(conn: Connection, claimed: Sequence[Claimed], budget: float | None = None) -> list[Job]:
     by_connection: dict[int, list[Claimed]] = defaultdict(list)
     for row in claimed:
         by_connection[row.connection_id].append(row)
     found = connections.by_ids(conn, list(by_connection))
-    return [Job(found.get(cid), rows) for cid, rows in by_connection.items()]
+    return [Job(found.get(cid), rows, budget) for cid, rows in by_connection.items()]
 
 
 @dataclass(frozen=True)
@@ -185,15 +195,20 @@ class _Pace:
         self.tokens = rate
         self.at = time.monotonic()
 
-    async def take(self, n: int) -> None:
+    async def take(self, n: int, deadline: float | None = None) -> bool:
+        """Wait for `n` messages' turn; False (nothing taken) when it would come after
+        `deadline` (monotonic seconds)."""
         while True:
             now = time.monotonic()
             self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
             self.at = now
             if self.tokens >= min(n, self.rate):
                 self.tokens -= n
-                return
-            await asyncio.sleep((min(n, self.rate) - self.tokens) / self.rate)
+                return True
+            wait = (min(n, self.rate) - self.tokens) / self.rate
+            if deadline is not None and now + wait > deadline:
+                return False
+            await asyncio.sleep(wait)
 
 
 class Sender:
@@ -259,11 +274,14 @@ class Sender:
             rows[i : i + size] for rows in by_sender.values() for i in range(0, len(rows), size)
         ]
 
+        deadline = None if job.budget is None else time.monotonic() + job.budget
+
         async def one(rows: list[Claimed]) -> Done:
             if rate and not self._virtual:
                 sender = str(rows[0].payload.get("from") or "")
                 pace = self._paces.setdefault((connection.id, sender), _Pace(float(rate)))
-                await pace.take(len(rows))
+                if not await pace.take(len(rows), deadline):
+                    return [(row, SendResult(str(row.id), "later"), provider.name) for row in rows]
             async with limit:
                 try:
                     results = await provider.send([outgoing(r, self.links) for r in rows], webhooks)
@@ -332,8 +350,9 @@ def settle(
     figures: EngineFigures | None = None,
 ) -> int:
     """Write what the providers answered (see the module doc); answer how many."""
-    accepted: list[tuple[str | None, float | None, int]] = []
-    again: list[tuple[int, str | None, int]] = []
+    accepted: list[tuple[str | None, float | None, int, int]] = []
+    again: list[tuple[int, str | None, int, int]] = []
+    later: list[tuple[int, int]] = []
     failed: list[tuple[str, int, str | None, float | None, int]] = []
     counts: dict[tuple[str, str], int] = defaultdict(int)
     rows: dict[int, Claimed] = {}
@@ -343,8 +362,11 @@ def settle(
     prices: list[tuple[Claimed, float]] = []  # a price asked later, and the answer
     for row, result, provider in done:
         rows[row.id] = row
+        if result.status == "later":
+            later.append((row.id, row.leased_until))
+            continue
         if result.status == "accepted" and row.kind == PRICE:
-            accepted.append((None, result.price, row.id))
+            accepted.append((None, result.price, row.id, row.leased_until))
             if result.price is not None:
                 prices.append((row, result.price))
             continue
@@ -354,14 +376,15 @@ def settle(
                 to, parts = str(row.payload.get("to") or ""), int(row.payload.get("parts") or 1)
                 micros = price_micros(tables[row.account_id], row.channel, to, parts)
                 price = micros / 1_000_000 if micros else None
-            accepted.append((result.provider_id, price, row.id))
+            accepted.append((result.provider_id, price, row.id, row.leased_until))
             if price and row.kind == "message":
                 add_cost(costs, row, round(price * 1_000_000))
             continue
         if result.status == "retry" and row.attempts < MAX_ATTEMPTS:
             wait = result.retry_after if result.retry_after is not None else None
             seconds = wait if wait is not None else backoff(row.id, row.attempts)
-            again.append((now + int(max(seconds, 0.0) * MICROS), result.reason, row.id))
+            when = now + int(max(seconds, 0.0) * MICROS)
+            again.append((when, result.reason, row.id, row.leased_until))
             counts[(provider, "retry")] += 1
             continue
         reason = result.reason or "the provider refused the message"
@@ -385,7 +408,10 @@ def settle(
         items += report_items(sent_of(rows[oid]), "delivered", now, partitions=partitions)
     if again:
         provider_outbox.again(conn, again)
-    changed = provider_outbox.finish(conn, failed, leaving=("sending",))
+    if later:
+        provider_outbox.release(conn, later, now)
+    leased = {f[4]: rows[f[4]].leased_until for f in failed}
+    changed = provider_outbox.finish(conn, failed, leaving=("sending",), leased=leased)
     reasons = {f[4]: f[2] for f in failed}
     for oid in changed:
         row = rows[oid]

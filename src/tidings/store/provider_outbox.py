@@ -11,7 +11,7 @@ or a late answer changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -45,6 +45,10 @@ class Claimed(NamedTuple):
     # was claimed, so at the earliest it reached the provider. Its outcome is unknown; a
     # provider without idempotency looks it up before sending again (channels/twilio.py).
     unknown_since: int | None = None
+    # When this claim's lease ends (the `next_attempt_at` the claim wrote): the fence of
+    # its settle. A row claimed again since carries a later one, and an answer settled
+    # late changes nothing of the new try's (`accepted`, `again`, `finish(leased=...)`).
+    leased_until: int = 0
 
 
 def due(
@@ -72,10 +76,11 @@ def due(
         (now,),
     ).all()
     out = []
+    until = now + lease
     for r in rows:
         payload = orjson.loads(r[9]) if isinstance(r[9], str | bytes) else dict(r[9])
         unknown = int(r[13]) - lease if r[12] == "sending" else None
-        out.append(Claimed._make((*r[:9], payload, int(r[10]) + 1, int(r[11]), unknown)))
+        out.append(Claimed._make((*r[:9], payload, int(r[10]) + 1, int(r[11]), unknown, until)))
     return out
 
 
@@ -90,30 +95,35 @@ def lease(conn: Connection, ids: Sequence[int], until: int) -> None:
 
 
 def accepted(
-    conn: Connection, rows: Sequence[tuple[str | None, float | None, int]], now: int
+    conn: Connection, rows: Sequence[tuple[str | None, float | None, int, int]], now: int
 ) -> None:
-    """(provider id, price, outbox id) of messages the provider took at `now`: `sent`,
-    and `next_attempt_at` (no try is due any more) keeps when it was handed over."""
+    """(provider id, price, outbox id, the claim's lease end) of messages the provider
+    took at `now`: `sent`, and `next_attempt_at` (no try is due any more) keeps when it
+    was handed over. A row claimed again since (its lease is another) is left alone."""
     p = param(dialect_of_conn(conn))
-    plain = [oid for provider_id, price, oid in rows if provider_id is None and price is None]
-    for start in range(0, len(plain), 2000):  # most: nothing of their own, one statement
-        listed = ids_in("id", plain[start : start + 2000])
-        conn.exec_driver_sql(
-            f"UPDATE outbox SET status = 'sent', next_attempt_at = {int(now)} "
-            f"WHERE {listed} AND status = 'sending'"
-        )
+    plain: dict[int, list[int]] = {}  # most: nothing of their own, a statement a claim
+    for provider_id, price, oid, until in rows:
+        if provider_id is None and price is None:
+            plain.setdefault(until, []).append(oid)
+    for until, ids in plain.items():
+        for start in range(0, len(ids), 2000):
+            listed = ids_in("id", ids[start : start + 2000])
+            conn.exec_driver_sql(
+                f"UPDATE outbox SET status = 'sent', next_attempt_at = {int(now)} "
+                f"WHERE {listed} AND status = 'sending' AND next_attempt_at = {int(until)}"
+            )
     own = [r for r in rows if r[0] is not None or r[1] is not None]
     if own:
         conn.exec_driver_sql(
             f"UPDATE outbox SET status = 'sent', provider_id = {p}, "
             f"next_attempt_at = {int(now)}, price = COALESCE({p}, price) "
-            f"WHERE id = {p} AND status = 'sending'",
+            f"WHERE id = {p} AND status = 'sending' AND next_attempt_at = {p}",
             own,
         )
         # a report that came before the answer was settled (the provider called back at
         # once) has finished the row: its SID and price are still the answer's (the
         # traffic cost counted the price; a later provider's price replaces this one)
-        ids = [oid for _, _, oid in own]
+        ids = [r[2] for r in own]
         early = {
             int(r[0])
             for start in range(0, len(ids), 2000)
@@ -127,18 +137,35 @@ def accepted(
             conn.exec_driver_sql(
                 f"UPDATE outbox SET provider_id = COALESCE(provider_id, {p}), "
                 f"price = COALESCE(price, {p}) WHERE id = {p}",
-                [(provider_id, price, oid) for provider_id, price, oid in own if oid in early],
+                [(r[0], r[1], r[2]) for r in own if r[2] in early],
             )
 
 
-def again(conn: Connection, rows: Sequence[tuple[int, str | None, int]]) -> None:
-    """(when, reason, outbox id) of messages to try again: `pending` until then."""
+def again(conn: Connection, rows: Sequence[tuple[int, str | None, int, int]]) -> None:
+    """(when, reason, outbox id, the claim's lease end) of messages to try again:
+    `pending` until then (a row claimed again since is left alone)."""
     p = param(dialect_of_conn(conn))
     conn.exec_driver_sql(
         f"UPDATE outbox SET status = 'pending', next_attempt_at = {p}, reason = {p} "
-        f"WHERE id = {p} AND status = 'sending'",
+        f"WHERE id = {p} AND status = 'sending' AND next_attempt_at = {p}",
         list(rows),
     )
+
+
+def release(conn: Connection, rows: Sequence[tuple[int, int]], now: int) -> None:
+    """(outbox id, the claim's lease end) of claimed messages that were never handed to
+    their provider (a paced connection had no turn for them within the lease): `pending`
+    again, due at `now`, and the try they were claimed for is not counted."""
+    alike: dict[int, list[int]] = {}
+    for oid, until in rows:
+        alike.setdefault(until, []).append(oid)
+    for until, ids in alike.items():
+        for start in range(0, len(ids), 2000):
+            conn.exec_driver_sql(
+                f"UPDATE outbox SET status = 'pending', attempts = attempts - 1, "
+                f"next_attempt_at = {int(now)} WHERE {ids_in('id', ids[start : start + 2000])} "
+                f"AND status = 'sending' AND next_attempt_at = {int(until)}"
+            )
 
 
 def finish(
@@ -146,10 +173,12 @@ def finish(
     rows: Sequence[tuple[str, int, str | None, float | None, int]],
     *,
     leaving: Sequence[str],
+    leased: Mapping[int, int] | None = None,
 ) -> list[int]:
     """(status `delivered`/`failed`, at, reason, price, outbox id): the rows among them
     still in one of the `leaving` statuses take it; answer the ids that changed (a
-    repeated report changes none)."""
+    repeated report changes none). `leased`: a claim's answers, by id the claim's lease
+    end; a row claimed again since (its lease is another) is left alone."""
     if not rows:
         return []
     dialect = dialect_of_conn(conn)
@@ -157,15 +186,19 @@ def finish(
     states = ", ".join(f"'{s}'" for s in leaving)
     ids = [r[4] for r in rows]
     before = {
-        int(r[0])
+        int(r[0]): int(r[1])
         for start in range(0, len(ids), 2000)
         for r in fetch(
             conn,
-            f"SELECT id FROM outbox WHERE {ids_in('id', ids[start : start + 2000])} "
+            f"SELECT id, next_attempt_at FROM outbox "
+            f"WHERE {ids_in('id', ids[start : start + 2000])} "
             f"AND status IN ({states}){_for_update(dialect)}",
         )
     }
-    changing = [r for r in rows if r[4] in before]
+    if leased is None:
+        changing = [r for r in rows if r[4] in before]
+    else:
+        changing = [r for r in rows if r[4] in before and before[r[4]] == leased.get(r[4])]
     # one statement for each (status, at, reason, price): a provider's reports mostly share
     # them (a batch delivered at one price), so a bucket of 1,000 is a statement or two
     alike: dict[tuple[str, int, str | None, float | None], list[int]] = {}

@@ -1,0 +1,93 @@
+"""A claim's answers are fenced by its lease: an answer settled after the lease ended and
+the row was claimed again changes nothing of the new try (else the late answer would put
+the message back to `pending` under the new try, whose `accepted` would then find nothing
+to settle, and the message would go a third time). A message released `later` (a paced
+connection had no turn for it) is due again at once, its try not counted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from tests.conftest import Api
+from tidings.bootstrap import Tidings
+from tidings.channels.providers import SendResult
+from tidings.engine import sending
+from tidings.store.tables import outbox
+
+LEASE = 2_000_000
+T0 = 1_900_000_000_000_000
+
+
+def pending_message(system: Tidings, api: Api) -> int:
+    made = api.post(
+        "/connections",
+        json={"name": "Lease", "provider": "infobip",
+              "settings": {"baseUrl": "https://api.infobip.com", "apiKey": "k"}},
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    payload = {"to": "+385911234567", "from": "Shop", "content": {"text": "Hi"}, "parts": 1}
+
+    values = {"account_id": api.account_id, "kind": "message", "channel": "sms",
+              "payload": payload, "status": "pending", "attempts": 0, "next_attempt_at": T0,
+              "created_at": T0, "connection_id": made.json()["id"]}  # fmt: skip
+
+    def write(conn: Any) -> int:
+        return int(conn.execute(insert(outbox).values(values).returning(outbox.c.id)).scalar_one())
+
+    return system.db.write(write)
+
+
+def row(system: Tidings, oid: int) -> tuple[str, int, int]:
+    with system.db.read() as conn:
+        found = conn.execute(
+            select(outbox.c.status, outbox.c.attempts, outbox.c.next_attempt_at).where(
+                outbox.c.id == oid
+            )
+        ).one()
+    return str(found[0]), int(found[1]), int(found[2])
+
+
+def claim(system: Tidings, api: Api, at: int) -> sending.Claimed:
+    rows = system.db.write(lambda conn: sending.claim(conn, at, lease=LEASE, limit=100000))
+    mine = [r for r in rows if r.account_id == api.account_id]
+    assert len(mine) == 1
+    return mine[0]
+
+
+def settle(system: Tidings, at: int, claimed: sending.Claimed, result: SendResult) -> None:
+    done = [(claimed, result, "infobip")]
+    system.db.write(lambda conn: sending.settle(conn, at, done, partitions=1))
+
+
+def test_a_late_answer_changes_nothing_of_the_try_that_claimed_the_row_again(
+    system: Tidings, api: Api
+) -> None:
+    oid = pending_message(system, api)
+    first = claim(system, api, T0)
+    assert row(system, oid) == ("sending", 1, T0 + LEASE)
+    # the lease ends before the first try is answered: the row is claimed again
+    second = claim(system, api, T0 + LEASE + 1)
+    assert second.unknown_since == T0  # when the first try was claimed
+    assert row(system, oid) == ("sending", 2, T0 + 2 * LEASE + 1)
+
+    for late in ("retry", "failed", "accepted"):
+        settle(system, T0 + LEASE + 2, first, SendResult(str(oid), late, "late"))  # type: ignore[arg-type]
+        assert row(system, oid) == ("sending", 2, T0 + 2 * LEASE + 1), late
+
+    settle(system, T0 + LEASE + 3, second, SendResult(str(oid), "accepted"))
+    assert row(system, oid) == ("sent", 2, T0 + LEASE + 3)
+
+
+def test_a_message_released_later_is_due_again_at_once_its_try_not_counted(
+    system: Tidings, api: Api
+) -> None:
+    oid = pending_message(system, api)
+    first = claim(system, api, T0)
+    settle(system, T0 + 5, first, SendResult(str(oid), "later"))
+    assert row(system, oid) == ("pending", 0, T0 + 5)
+    second = claim(system, api, T0 + 5)
+    assert second.unknown_since is None  # never handed over: nothing to look up
+    settle(system, T0 + 6, second, SendResult(str(oid), "accepted"))
+    assert row(system, oid) == ("sent", 1, T0 + 6)

@@ -75,3 +75,25 @@ def test_messages_with_no_turn_within_the_budget_are_released_not_kept_waiting()
             assert later.isdisjoint(int(m["messageId"]) for m in standin.messages)
         finally:
             sender.close()
+
+
+def test_batches_queued_behind_a_slow_provider_past_the_budget_are_released() -> None:
+    """A provider that takes a second to answer holds a connection's few requests in
+    flight; the batches queued behind them past the job's budget are released `later`
+    instead of going out after their claim's lease could have ended."""
+    standin = InfobipStandin(api_key=KEY, answer_delay=1.0)
+    with started(standin):
+        connection = ConnectionRow(
+            7, 1, "slow", "infobip", ("sms",), {"baseUrl": standin.url, "apiKey": KEY},
+            None, "t" * 43, 0, 0,
+        )  # fmt: skip
+        sender = Sender(links=Links("http://127.0.0.1:9"), allow_private=True, virtual=False)
+        try:
+            rows = [claimed(n, "Shop") for n in range(1, 6001)]  # six requests of 1,000
+            done = sender.submit([Job(connection, rows, budget=0.5)], {1: True}).result(30)
+            statuses = [r.status for _, r, _ in done]
+            assert statuses.count("accepted") == 4000  # IN_FLIGHT requests went at once
+            assert statuses.count("later") == 2000
+            assert len(standin.messages) == 4000
+        finally:
+            sender.close()

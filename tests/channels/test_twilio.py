@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -233,24 +233,24 @@ async def test_a_resend_after_an_unknown_outcome_takes_the_earlier_message() -> 
     async with world() as w:
         tried = time.time()
         (first,) = await w.send(sms("out-1"))
-        unknown = replace(sms("out-1"), unknown_since=tried)
+        unknown = sms("out-1")._replace(unknown_since=tried)
         (again,) = await w.send(unknown)
         assert (again.status, again.provider_id) == ("accepted", first.provider_id)
         assert len(w.twilio.messages) == 1
         assert w.twilio.lookups == 1
         # another text to the same number is not taken for it: it is sent
-        (other,) = await w.send(replace(sms("out-2", text="Other"), unknown_since=tried))
+        (other,) = await w.send(sms("out-2", text="Other")._replace(unknown_since=tried))
         assert other.status == "accepted"
         assert other.provider_id not in (None, first.provider_id)
         assert len(w.twilio.messages) == 2
         # nor is a message Twilio had before the earlier try was made
-        later = replace(sms("out-3"), unknown_since=tried + 3600)
+        later = sms("out-3")._replace(unknown_since=tried + 3600)
         (fresh,) = await w.send(later)
         assert fresh.provider_id not in (None, first.provider_id)
         assert len(w.twilio.messages) == 3
         # two unknown tries of one text in a batch take one earlier message each
         a, b = await w.send(
-            replace(sms("out-4"), unknown_since=tried), replace(sms("out-5"), unknown_since=tried)
+            sms("out-4")._replace(unknown_since=tried), sms("out-5")._replace(unknown_since=tried)
         )
         assert {a.provider_id, b.provider_id} == {first.provider_id, fresh.provider_id}
         assert len(w.twilio.messages) == 3
@@ -259,12 +259,12 @@ async def test_a_resend_after_an_unknown_outcome_takes_the_earlier_message() -> 
 async def test_a_look_up_twilio_does_not_answer_is_a_retry_and_sends_nothing() -> None:
     async with world() as w:
         w.twilio.fail_next(1, 503)
-        (result,) = await w.send(replace(sms("out-1"), unknown_since=time.time()))
+        (result,) = await w.send(sms("out-1")._replace(unknown_since=time.time()))
         assert result.status == "retry"
         assert "looking up an earlier try" in (result.reason or "")
         assert w.twilio.messages == []
         w.twilio.fail_next(1, 429, retry_after=4)
-        (limited,) = await w.send(replace(sms("out-1"), unknown_since=time.time()))
+        (limited,) = await w.send(sms("out-1")._replace(unknown_since=time.time()))
         assert (limited.status, limited.retry_after) == ("retry", 4.0)
         assert w.twilio.messages == []
 

@@ -9,7 +9,7 @@ import base64
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 from xml.etree import ElementTree
@@ -274,7 +274,7 @@ async def test_a_call_tried_again_after_an_unknown_outcome_is_one_call() -> None
         (limited,) = await w.send(call("out-1"))
         tried = time.time()
         (first,) = await w.send(call("out-1"))
-        (again,) = await w.send(replace(call("out-1"), unknown_since=tried))
+        (again,) = await w.send(call("out-1")._replace(unknown_since=tried))
         await w.twilio.settle()
         assert (limited.status, limited.retry_after) == ("retry", 3.0)
         assert (again.status, again.provider_id) == ("accepted", first.provider_id)
@@ -282,7 +282,7 @@ async def test_a_call_tried_again_after_an_unknown_outcome_is_one_call() -> None
         assert w.twilio.lookups == 1
         assert [r.status for r in w.hooks.reports] == ["delivered"]
         # a call to another number is not taken for it
-        (other,) = await w.send(replace(call("out-2", to="+385911111111"), unknown_since=tried))
+        (other,) = await w.send(call("out-2", to="+385911111111")._replace(unknown_since=tried))
         assert other.provider_id not in (None, first.provider_id)
         assert len(w.twilio.messages) == 2
 

@@ -355,13 +355,18 @@ def _verify_message(error: BaseException) -> str:
 
 def _body(raw: bytes, content_type: str, charset: str | None) -> Any:
     """JSON when the answer says so (or, untyped, looks so), else text."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    is_json = media == "application/json" or media.endswith("+json")
+    if is_json and (charset or "utf-8").lower() in ("utf-8", "utf8"):
+        try:  # the bytes as they came (most answers): no decoding to text and back
+            return json_loads(raw)
+        except (ValueError, RecursionError):
+            pass  # a byte-order mark, bytes that are not UTF-8, not JSON: as text below
     try:
         text = raw.decode(charset or "utf-8", errors="replace")
     except LookupError:
         text = raw.decode("utf-8", errors="replace")
     text = text.removeprefix("\ufeff")
-    media = content_type.split(";", 1)[0].strip().lower()
-    is_json = media == "application/json" or media.endswith("+json")
     if is_json or (not media and text.lstrip()[:1] in ("{", "[")):
         try:
             return json_loads(text)

@@ -102,7 +102,6 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import ParseResult, parse_qs, parse_qsl, urlencode, urlparse
@@ -417,7 +416,7 @@ class TwilioProvider:
                 return SendResult(message.id, "retry", "Twilio has not priced the call yet")
             return SendResult(message.id, "accepted", price=price)
         answer = self._result(message.id, result)
-        return replace(answer, provider_id=None, price=None)
+        return answer._replace(provider_id=None, price=None)
 
     async def _update_call(
         self, message: Outgoing, webhooks: Webhooks, slots: asyncio.Semaphore
@@ -443,7 +442,7 @@ class TwilioProvider:
                 self._request(message.id, form, url), allow_private=self._allow_private
             )
         answer = self._result(message.id, result)
-        return replace(answer, provider_id=None, price=None)
+        return answer._replace(provider_id=None, price=None)
 
     def _call_form(
         self, message: Outgoing, webhooks: Webhooks

@@ -226,10 +226,22 @@ class Runner:
         # half the lease to start a batch in: the rest for its answer to be settled
         budget = None if self.clock.virtual else self.send_lease / sending.MICROS / 2
 
+        read: list[provider_outbox.Claimed] | None = None
+        if self.db.dialect == "sqlite":  # one engine claims: the read outside the write
+            with self.db.read() as conn:
+                read = sending.due(
+                    conn, at, owned=owned, partitions=partitions, lease=self.send_lease
+                )
+            if not read:
+                return 0
+
         def take(conn: Connection) -> tuple[list[sending.Job], dict[int, bool]]:
-            claimed = sending.claim(
-                conn, at, owned=owned, partitions=partitions, lease=self.send_lease
-            )
+            if read is not None:
+                claimed = sending.claim_read(conn, read, at)
+            else:  # PostgreSQL: rows another worker holds are skipped (FOR UPDATE)
+                claimed = sending.claim(
+                    conn, at, owned=owned, partitions=partitions, lease=self.send_lease
+                )
             private = outbox.private_url_accounts(conn, (r.account_id for r in claimed))
             return sending.jobs(conn, claimed, budget), private
 

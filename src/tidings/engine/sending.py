@@ -13,8 +13,8 @@ batches on the sender's own event loop, settled as their answers come back.
   `max_batch`, a few requests in flight per connection, paced by the connection's
   `messagesPerSecond` per sender. A dead provider only holds its own requests: the
   engine never waits on the real clock (answers are settled at the next round). A
-  batch starts within half its claim's lease (`Job.budget`) or not at all: a paced
-  connection's messages with no turn by then are answered `later` and released
+  batch starts within half its claim's lease (`Job.budget`) or not at all: messages
+  with no turn by then (a paced or a slow connection's) are answered `later` and released
   (`pending`, due at once, the try not counted), never kept waiting until another
   claim takes them too. Every settle is fenced by its claim's lease
   (`Claimed.leased_until`): a late answer changes nothing of a row claimed again.
@@ -65,6 +65,11 @@ MAX_ATTEMPTS = 10
 BACKOFF_FIRST = 1.0  # seconds after the first try that could not go
 BACKOFF_CAP = 600.0
 IN_FLIGHT = 4  # requests in flight per connection
+# Messages claimed at most per round: a round during a big launch takes a part of the
+# launch (~0.4 s for 5,000 people), so 5,000 a round sent 12,500 a second while the launch
+# wrote 48,000 (`tidings bench dispatch --provider infobip --messages 1000000`: 21,195
+# messages/s at 5,000, 23,221 at 20,000; the docs/decisions record, 2026-12-05).
+CLAIM = 20_000
 PRICE = "price"  # the kind of an outbox row that asks a provider for a message's price
 
 
@@ -74,7 +79,7 @@ def claim(
     *,
     owned: frozenset[int] | None = None,
     partitions: int = 1,
-    limit: int = 5000,
+    limit: int = CLAIM,
     lease: int = LEASE,
 ) -> list[Claimed]:
     rows = provider_outbox.due(
@@ -86,13 +91,41 @@ def claim(
     return rows
 
 
+def due(
+    conn: Connection,
+    now: int,
+    *,
+    owned: frozenset[int] | None = None,
+    partitions: int = 1,
+    limit: int = CLAIM,
+    lease: int = LEASE,
+) -> list[Claimed]:
+    """The rows `claim_read` would claim, read outside the write (SQLite: a read does not
+    hold the writer's lock, which the API's writes wait on)."""
+    return provider_outbox.due(
+        conn, now, limit=limit, owned=owned, partitions=partitions, lease=lease
+    )
+
+
+def claim_read(conn: Connection, rows: Sequence[Claimed], now: int) -> list[Claimed]:
+    """Claim rows `due` read (in a write): those still due are leased until each row's
+    `leased_until`; answer them."""
+    if not rows:
+        return []
+    leased = provider_outbox.lease_if_due(conn, [r.id for r in rows], now, rows[0].leased_until)
+    claimed = [r for r in rows if r.id in leased]
+    calls.playing(conn, claimed, now)  # voice messages on a live call: the call plays them
+    return claimed
+
+
 @dataclass(frozen=True)
 class Job:
     """One connection's claimed messages (`connection` None: it was deleted since).
-    `budget`: seconds from the hand-over within which a batch may still start; a paced
-    connection's messages with no turn by then are answered `later` (released, not
-    sent), so none waits for its turn beyond its claim's lease and is claimed again
-    while it still waits (then it would go twice)."""
+    `budget`: seconds from the hand-over within which a batch may still start; messages
+    with no turn by then (a paced connection's, or queued behind a slow provider's
+    requests) are answered `later` (released, not sent), so none waits for its turn
+    beyond its claim's lease and is claimed again while it still waits (then it would
+    go twice)."""
 
     connection: ConnectionRow | None
     rows: list[Claimed]
@@ -130,8 +163,8 @@ def with_tracking(
 ) -> tuple[dict[str, Any], str | None]:
     """A person's message as it goes out, and its unsubscribe URL: an email with its links
     tracked, an open pixel and a visible unsubscribe link; another channel's text with
-    its links tracked when the element says `trackLinks`."""
-    content = dict(content)
+    its links tracked when the element says `trackLinks`. `content` itself is never
+    changed (a copy is, when anything is rewritten)."""
 
     def click(i: int) -> str:
         return links.track(message, "click", i)
@@ -146,10 +179,11 @@ def with_tracking(
             text = tracking.rewrite(text, is_html=False, link=click, start=first)
         unsubscribe = links.track(message, "unsubscribe")
         html, text = tracking.with_unsubscribe(html, text, unsubscribe)
-        content.update({k: v for k, v in (("html", html), ("text", text)) if v is not None})
-        return content, unsubscribe
+        changed = {k: v for k, v in (("html", html), ("text", text)) if v is not None}
+        return {**content, **changed}, unsubscribe
     if track_links and isinstance(content.get("text"), str):
-        content["text"] = tracking.rewrite(content["text"], is_html=False, link=click)
+        text = tracking.rewrite(content["text"], is_html=False, link=click)
+        return {**content, "text": text}, None
     return content, None
 
 
@@ -157,7 +191,7 @@ def outgoing(row: Claimed, links: Links) -> Outgoing:
     """The message a claimed row asks for, as the provider is handed it (a person's with
     its tracking: `with_tracking`)."""
     payload = row.payload
-    content = dict(payload.get("content") or {})
+    content: dict[str, Any] = payload.get("content") or {}  # read, never changed
     unsubscribe = None
     if row.kind == "message" and row.person_id is not None:
         tracked = bool(payload.get("trackLinks"))
@@ -283,14 +317,22 @@ class Sender:
                 if not await pace.take(len(rows), deadline):
                     return [(row, SendResult(str(row.id), "later"), provider.name) for row in rows]
             async with limit:
+                if deadline is not None and time.monotonic() > deadline:
+                    # queued behind the connection's other requests past the budget
+                    return [(row, SendResult(str(row.id), "later"), provider.name) for row in rows]
                 try:
                     results = await provider.send([outgoing(r, self.links) for r in rows], webhooks)
                 except Exception:
                     log.exception("provider %s raised; the batch is tried again", provider.name)
                     results = [SendResult(str(r.id), "retry", "provider error") for r in rows]
+            name = provider.name
+            if len(results) == len(rows) and all(
+                r.id == str(row.id) for r, row in zip(results, rows, strict=True)
+            ):  # one answer per message, in batch order (the provider seam's promise)
+                return [(row, result, name) for row, result in zip(rows, results, strict=True)]
             by_id = {r.id: r for r in results}
             missing = SendResult("", "retry", "the provider did not answer for this message")
-            return [(row, by_id.get(str(row.id), missing), provider.name) for row in rows]
+            return [(row, by_id.get(str(row.id), missing), name) for row in rows]
 
         parts = await asyncio.gather(*(one(b) for b in batches))
         return [pair for part in parts for pair in part]

@@ -2,9 +2,8 @@
 the row was claimed again changes nothing of the new try (else the late answer would put
 the message back to `pending` under the new try, whose `accepted` would then find nothing
 to settle, and the message would go a third time). A message released `later` (a paced
-connection had no turn for it) is due again at once, its try not counted. What is read
-outside the writer's lock (SQLite: the claim's due rows, a delivery callback's messages)
-is checked again in the write."""
+connection had no turn for it) is due again at once, its try not counted. The due rows
+a claim reads outside the writer's lock (SQLite) are checked again in the write."""
 
 from __future__ import annotations
 
@@ -14,10 +13,8 @@ from sqlalchemy import insert, select
 
 from tests.conftest import Api
 from tidings.bootstrap import Tidings
-from tidings.channels.providers import Report, SendResult
+from tidings.channels.providers import SendResult
 from tidings.engine import sending
-from tidings.services import deliveries
-from tidings.store import connections
 from tidings.store.tables import outbox
 
 LEASE = 2_000_000
@@ -117,32 +114,3 @@ def test_a_row_that_changed_after_the_claim_read_it_is_not_claimed(
     assert [r.id for r in claimed] == [second]
     assert row(system, first) == ("sending", 1, T0 + LEASE)
     assert row(system, second) == ("sending", 1, T0 + 1 + LEASE)
-
-
-def test_a_report_applied_with_messages_read_before_another_report_changes_nothing(
-    system: Tidings, api: Api
-) -> None:
-    """A delivery callback reads its messages before its write: a repeated report whose
-    read came before the first one was applied still changes nothing (the write reads
-    the status again), and its price replaces the one the write finds."""
-    oid = pending_message(system, api)
-    claimed = claim(system, api, T0)
-    settle(system, T0 + 1, claimed, SendResult(str(oid), "accepted", price=0.05))
-    with system.db.read() as conn:
-        (connection,) = connections.by_ids(conn, [claimed.connection_id]).values()
-    report = Report(str(oid), "delivered", price=0.07)
-    with system.db.read() as conn:
-        stale = deliveries.read_sent(conn, connection, [report])
-    assert stale[oid].status == "sent"
-
-    def apply(known: Any) -> Any:
-        return lambda conn: deliveries.record(
-            conn, connection, [report], T0 + 2, partitions=1, known=known
-        )
-
-    assert system.db.write(apply(None)) == 1
-    assert row(system, oid)[0] == "delivered"
-    assert system.db.write(apply(stale)) == 0  # read as `sent`, found `delivered`
-    with system.db.read() as conn:
-        price = conn.execute(select(outbox.c.price).where(outbox.c.id == oid)).scalar_one()
-    assert price == 0.07

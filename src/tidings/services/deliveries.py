@@ -24,7 +24,7 @@ ask it (engine/sending.py; once a message: a repeated report queues none).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -53,26 +53,21 @@ def record(
     *,
     partitions: int,
     quiet: QuietReports | None = None,
-    known: Mapping[int, Sent] | None = None,
 ) -> int:
     """Apply the reports (see the module doc); answer how many changed anything. The
     reports of emailed reports (services/report_emails.py: their own ids) are taken and
-    change nothing, so the provider does not post them again. `known`: the messages as
-    `read_sent` read them before this write (SQLite: out of the writer's lock); their
-    status and price are read again here, the rest of a message never changes."""
+    change nothing, so the provider does not post them again."""
     reports = [r for r in reports if not r.message_id.startswith(report_emails.ID_PREFIX)]
-    ids = _ids(reports)
-    if known is None:
-        sent = _sent(conn, connection, ids)
-        current = None
-    else:
-        current = provider_outbox.states(conn, ids)
-        sent = {}
-        for oid in ids:
-            message = known[oid]
-            status, price = current.get(oid, (message.status, message.price))
-            changed_since = status != message.status or price != message.price
-            sent[oid] = message._replace(status=status, price=price) if changed_since else message
+    ids: list[int] = []
+    for i, report in enumerate(reports):
+        text = report.message_id
+        if not text.isdigit() or len(text) > 18:
+            raise InvalidInput([Problem(f"results.{i}.messageId", f"{text!r} is not ours")])
+        ids.append(int(text))
+    sent = provider_outbox.of_connection(conn, connection.id, ids)
+    unknown = [str(i) for i in ids if i not in sent]
+    if unknown:
+        raise NotFound(f"no message {', '.join(unknown[:5])} went out through this connection")
     items: list[dict[str, Any]] = []
     changed = 0
     # a provider's price replaces the table's: the counters take the difference
@@ -100,7 +95,6 @@ def record(
         conn,
         [(r.status, now, r.reason, r.price, oid) for oid, r in finals.items()],
         leaving=provider_outbox.OPEN,
-        current=current,
     )
     kept = _keep(conn, [oid for oid in done if finals[oid].status == "delivered"], sent, quiet)
     for oid in done:
@@ -144,34 +138,6 @@ def record(
             changed += 1
     changes.enqueue(conn, items)
     return changed
-
-
-def read_sent(
-    conn: Connection, connection: ConnectionRow, reports: Sequence[Report]
-) -> dict[int, Sent]:
-    """The messages the reports name, read before the write that applies them (`record`'s
-    `known`); refused as `record` refuses them."""
-    return _sent(conn, connection, _ids(reports))
-
-
-def _ids(reports: Sequence[Report]) -> list[int]:
-    ids: list[int] = []
-    for i, report in enumerate(reports):
-        text = report.message_id
-        if text.startswith(report_emails.ID_PREFIX):  # an emailed report's: taken, no change
-            continue
-        if not text.isdigit() or len(text) > 18:
-            raise InvalidInput([Problem(f"results.{i}.messageId", f"{text!r} is not ours")])
-        ids.append(int(text))
-    return ids
-
-
-def _sent(conn: Connection, connection: ConnectionRow, ids: Sequence[int]) -> dict[int, Sent]:
-    sent = provider_outbox.of_connection(conn, connection.id, ids)
-    unknown = [str(i) for i in ids if i not in sent]
-    if unknown:
-        raise NotFound(f"no message {', '.join(unknown[:5])} went out through this connection")
-    return sent
 
 
 def _keep(

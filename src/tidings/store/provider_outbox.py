@@ -200,22 +200,17 @@ def finish(
     *,
     leaving: Sequence[str],
     leased: Mapping[int, int] | None = None,
-    current: Mapping[int, tuple[str, float | None]] | None = None,
 ) -> list[int]:
     """(status `delivered`/`failed`, at, reason, price, outbox id): the rows among them
     still in one of the `leaving` statuses take it; answer the ids that changed (a
     repeated report changes none). `leased`: a claim's answers, by id the claim's lease
-    end; a row claimed again since (its lease is another) is left alone. `current`:
-    the rows' statuses as `states` read them in this write (then not read again)."""
+    end; a row claimed again since (its lease is another) is left alone."""
     if not rows:
         return []
     dialect = dialect_of_conn(conn)
     p = param(dialect)
     states = ", ".join(f"'{s}'" for s in leaving)
     ids = [r[4] for r in rows]
-    if current is not None:
-        changing = [r for r in rows if r[4] in current and current[r[4]][0] in leaving]
-        return _finish(conn, changing, states, p)
     before = {
         int(r[0]): int(r[1])
         for start in range(0, len(ids), 2000)
@@ -230,15 +225,6 @@ def finish(
         changing = [r for r in rows if r[4] in before]
     else:
         changing = [r for r in rows if r[4] in before and before[r[4]] == leased.get(r[4])]
-    return _finish(conn, changing, states, p)
-
-
-def _finish(
-    conn: Connection,
-    changing: list[tuple[str, int, str | None, float | None, int]],
-    states: str,
-    p: str,
-) -> list[int]:
     # one statement for each (status, at, reason, price): a provider's reports mostly share
     # them (a batch delivered at one price), so a bucket of 1,000 is a statement or two
     alike: dict[tuple[str, int, str | None, float | None], list[int]] = {}
@@ -303,23 +289,6 @@ def of_connection(conn: Connection, connection_id: int, ids: Iterable[int]) -> d
             wants = bool(payload.get("wantsResult"))
             out[int(r[0])] = Sent._make((*r[:10], wants, payload.get("attempt"), r[11]))
     return out
-
-
-def states(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, float | None]]:
-    """The status and price of these messages, read in the write that changes them
-    (locked on PostgreSQL): what `of_connection`, read before the write, may no longer
-    say."""
-    dialect = dialect_of_conn(conn)
-    wanted = sorted(set(ids))
-    return {
-        int(r[0]): (str(r[1]), r[2])
-        for start in range(0, len(wanted), 2000)
-        for r in fetch(
-            conn,
-            f"SELECT id, status, price FROM outbox "
-            f"WHERE {ids_in('id', wanted[start : start + 2000])}{_for_update(dialect)}",
-        )
-    }
 
 
 def has_due(

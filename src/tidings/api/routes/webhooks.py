@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from sqlalchemy import Connection
 
 from tidings.api.context import AppContext, context
 from tidings.api.schemas import ERRORS
@@ -78,12 +77,9 @@ async def _receive(
     kind: str,
     parse: Callable[[Provider, Callback], Sequence[Any]],
     apply: Callable[..., int],
-    read: Callable[[Connection, ConnectionRow, Sequence[Any]], Any] | None = None,
 ) -> tuple[int, int, tuple[bytes, str] | None]:
     """Parse a callback in its provider's format and apply what it carries in one write;
-    answer how many items it carried and how many changed anything. `read`: what the
-    write needs that can be read before it (passed as `known`), out of the writer's lock
-    the other writers wait on."""
+    answer how many items it carried and how many changed anything."""
     callback = await _callback(request, ctx, token, kind)
     row, provider = _connection(ctx, token)
     try:
@@ -91,12 +87,8 @@ async def _receive(
     except CallbackRefused as exc:
         raise _refused(exc) from None
     now, partitions = ctx.now_micros(), ctx.partitions
-    extra: dict[str, Any] = {}
-    if read is not None:
-        with ctx.db.read() as conn:
-            extra["known"] = read(conn, row, items)
     changed = await ctx.db.write_async(
-        lambda conn: apply(conn, row, items, now, partitions=partitions, **extra)
+        lambda conn: apply(conn, row, items, now, partitions=partitions)
     )
     if changed and ctx.wake is not None:
         ctx.wake()
@@ -118,7 +110,6 @@ async def delivery_callback(
         "delivery",
         lambda provider, callback: provider.delivery_reports(callback),
         functools.partial(deliveries.record, quiet=ctx.quiet_reports),
-        deliveries.read_sent,
     )
     if spoken is not None:
         return Response(content=spoken[0], media_type=spoken[1])

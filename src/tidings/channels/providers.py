@@ -114,9 +114,9 @@ class SendResult(NamedTuple):
 ReportStatus = Literal["pending", "delivered", "failed", "seen", "clicked", "unsubscribed"]
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """One report from a delivery callback.
+class Report(NamedTuple):
+    """One report from a delivery callback (a named tuple, as `Outgoing`: a million of
+    them come back for a launch of a million).
 
     `pending` is not final (Infobip DELIVERED_TO_OPERATOR or PENDING, Twilio queued/sent)
     and changes nothing but the price. A voice call reports `delivered` when answered,

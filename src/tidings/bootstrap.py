@@ -366,5 +366,6 @@ def _runner(
         api_client=providers.call_api,
         public_url=settings.public_url,
         send_lease_seconds=settings.send_lease_seconds,
+        send_ahead=settings.send_ahead,
         tracking=providers.tracking,
     )

@@ -62,4 +62,11 @@ class Settings(BaseSettings):
         "before it is claimed and sent again (after a crash; the outbox id keeps it one "
         "message at a provider that de-duplicates).",
     )
+    send_ahead: int = Field(
+        80_000,
+        ge=1,
+        description="At most this many messages claimed for providers and not answered "
+        "yet: the rest of a big launch waits in the store (not in memory, not against "
+        "its lease) until the providers take what they have.",
+    )
     log_level: str = Field("info", description="debug, info, warning or error")

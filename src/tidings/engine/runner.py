@@ -57,8 +57,10 @@ class Runner:
         api_client: Callable[[], ApiClient] | None = None,
         public_url: str = "http://127.0.0.1:8000",
         send_lease_seconds: float = 120.0,
+        send_ahead: int = 80_000,
         tracking: bool = True,
     ):
+        self.send_ahead = send_ahead  # messages at most at the sender, unanswered
         self.tracking = tracking  # off: messages keep their links as written (simulate)
         self.send_lease = int(send_lease_seconds * 1_000_000)
         self.trace_retention = trace_retention_days * 86_400 * 1_000_000
@@ -86,6 +88,7 @@ class Runner:
         self._in_flight: set[Any] = set()  # real clock: calls whose answers are awaited
         self._answers: list[Any] = []  # real clock: answers not settled yet
         self._sent: list[Any] = []  # real clock: providers' answers not settled yet
+        self._out: dict[Any, int] = {}  # real clock: messages at the sender, by batch
         self._audiences_at = 0
         self._sftp_at = 0
         # real clock: the thread polling SFTP servers (a big file or a slow server must
@@ -226,12 +229,18 @@ class Runner:
         # half the lease to start a batch in: the rest for its answer to be settled
         budget = None if self.clock.virtual else self.send_lease / sending.MICROS / 2
 
+        with self._calls_lock:  # the sender has enough to do: the rest waits in the store
+            room = self.send_ahead - sum(self._out.values())
+        if room <= 0:
+            return 0
+        limit = min(sending.CLAIM, room)
         read: list[provider_outbox.Claimed] | None = None
         if self.db.dialect == "sqlite":  # one engine claims: the read outside the write
             with self.db.read() as conn:
                 read = sending.due(
-                    conn, at, owned=owned, partitions=partitions, lease=self.send_lease
-                )
+                    conn, at, owned=owned, partitions=partitions, limit=limit,
+                    lease=self.send_lease,
+                )  # fmt: skip
             if not read:
                 return 0
 
@@ -240,8 +249,9 @@ class Runner:
                 claimed = sending.claim_read(conn, read, at)
             else:  # PostgreSQL: rows another worker holds are skipped (FOR UPDATE)
                 claimed = sending.claim(
-                    conn, at, owned=owned, partitions=partitions, lease=self.send_lease
-                )
+                    conn, at, owned=owned, partitions=partitions, limit=limit,
+                    lease=self.send_lease,
+                )  # fmt: skip
             private = outbox.private_url_accounts(conn, (r.account_id for r in claimed))
             return sending.jobs(conn, claimed, budget), private
 
@@ -252,8 +262,17 @@ class Runner:
         if self.clock.virtual:
             self._settle_sent(future.result())
             return sum(len(j.rows) for j in work)
+        claimed = sum(len(j.rows) for j in work)
+
+        def answered(done_future: Any) -> None:
+            with self._calls_lock:
+                self._out.pop(done_future, None)
+
+        with self._calls_lock:
+            self._out[future] = claimed
+        future.add_done_callback(answered)  # before the wake `_keep_answers` makes
         self._keep_answers(future, self._sent, "sending messages")
-        return sum(len(j.rows) for j in work)
+        return claimed
 
     def _settle_sent(self, done: list[Any]) -> None:
         settled_at = to_micros(self.clock.now())

@@ -16,9 +16,8 @@ import stat
 from dataclasses import dataclass
 from typing import cast
 
-import asyncssh
-
 from tidings.channels.addresses import refusal, system_resolver
+from tidings.channels.ssh import asyncssh
 
 CONNECT_SECONDS = 30.0
 FETCH_SECONDS = 600.0

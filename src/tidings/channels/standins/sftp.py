@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import asyncssh
+from tidings.channels.ssh import asyncssh
 
 
 class _Server(asyncssh.SSHServer):

@@ -15,6 +15,7 @@ from tests.conftest import Api
 from tidings.bootstrap import Tidings
 from tidings.channels.providers import SendResult
 from tidings.engine import sending
+from tidings.store import provider_outbox
 from tidings.store.tables import outbox
 
 LEASE = 2_000_000
@@ -51,10 +52,14 @@ def row(system: Tidings, oid: int) -> tuple[str, int, int]:
 
 
 def claim(system: Tidings, api: Api, at: int) -> sending.Claimed:
-    rows = system.db.write(lambda conn: sending.claim(conn, at, lease=LEASE, limit=100000))
+    rows = system.db.write(lambda conn: sending.claim(conn, due(conn, at), at))
     mine = [r for r in rows if r.account_id == api.account_id]
     assert len(mine) == 1
     return mine[0]
+
+
+def due(conn: Any, at: int) -> list[sending.Claimed]:
+    return provider_outbox.due(conn, at, limit=100000, owned=None, partitions=1, lease=LEASE)
 
 
 def settle(system: Tidings, at: int, claimed: sending.Claimed, result: SendResult) -> None:
@@ -101,16 +106,13 @@ def test_a_row_that_changed_after_the_claim_read_it_is_not_claimed(
     left to it, and the others are claimed."""
     first, second = pending_message(system, api), pending_message(system, api)
     with system.db.read() as conn:
-        read = [r for r in sending.due(conn, T0, lease=LEASE, limit=100000)
-                if r.account_id == api.account_id]  # fmt: skip
+        read = [r for r in due(conn, T0) if r.account_id == api.account_id]
     assert {r.id for r in read} == {first, second}
     other = [r for r in read if r.id == first]
-    assert [r.id for r in system.db.write(lambda conn: sending.claim_read(conn, other, T0))] == [
-        first
-    ]
+    assert [r.id for r in system.db.write(lambda conn: sending.claim(conn, other, T0))] == [first]
     # the first is the other claim's now; a later claim read before it takes the second
     later = [r._replace(leased_until=T0 + 1 + LEASE) for r in read]
-    claimed = system.db.write(lambda conn: sending.claim_read(conn, later, T0 + 1))
+    claimed = system.db.write(lambda conn: sending.claim(conn, later, T0 + 1))
     assert [r.id for r in claimed] == [second]
     assert row(system, first) == ("sending", 1, T0 + LEASE)
     assert row(system, second) == ("sending", 1, T0 + 1 + LEASE)

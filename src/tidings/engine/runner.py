@@ -85,10 +85,10 @@ class Runner:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one batch at a time, whoever drives
         self._calls_lock = threading.Lock()
-        self._in_flight: set[Any] = set()  # real clock: calls whose answers are awaited
+        # real clock: batches whose answers are awaited, and the messages each holds
+        self._in_flight: dict[Any, int] = {}
         self._answers: list[Any] = []  # real clock: answers not settled yet
         self._sent: list[Any] = []  # real clock: providers' answers not settled yet
-        self._out: dict[Any, int] = {}  # real clock: messages at the sender, by batch
         self._audiences_at = 0
         self._sftp_at = 0
         # real clock: the thread polling SFTP servers (a big file or a slow server must
@@ -230,28 +230,26 @@ class Runner:
         budget = None if self.clock.virtual else self.send_lease / sending.MICROS / 2
 
         with self._calls_lock:  # the sender has enough to do: the rest waits in the store
-            room = self.send_ahead - sum(self._out.values())
+            room = self.send_ahead - sum(self._in_flight.values())
         if room <= 0:
             return 0
         limit = min(sending.CLAIM, room)
-        read: list[provider_outbox.Claimed] | None = None
+
+        def due(conn: Connection) -> list[provider_outbox.Claimed]:
+            return provider_outbox.due(
+                conn, at, limit=limit, owned=owned, partitions=partitions, lease=self.send_lease
+            )
+
+        read = None
         if self.db.dialect == "sqlite":  # one engine claims: the read outside the write
             with self.db.read() as conn:
-                read = sending.due(
-                    conn, at, owned=owned, partitions=partitions, limit=limit,
-                    lease=self.send_lease,
-                )  # fmt: skip
+                read = due(conn)
             if not read:
                 return 0
 
         def take(conn: Connection) -> tuple[list[sending.Job], dict[int, bool]]:
-            if read is not None:
-                claimed = sending.claim_read(conn, read, at)
-            else:  # PostgreSQL: rows another worker holds are skipped (FOR UPDATE)
-                claimed = sending.claim(
-                    conn, at, owned=owned, partitions=partitions, limit=limit,
-                    lease=self.send_lease,
-                )  # fmt: skip
+            # PostgreSQL reads in the write: rows another worker holds are skipped
+            claimed = sending.claim(conn, read if read is not None else due(conn), at)
             private = outbox.private_url_accounts(conn, (r.account_id for r in claimed))
             return sending.jobs(conn, claimed, budget), private
 
@@ -259,19 +257,11 @@ class Runner:
         if not work:
             return 0
         future = self._sender.submit(work, private)
+        claimed = sum(len(j.rows) for j in work)
         if self.clock.virtual:
             self._settle_sent(future.result())
-            return sum(len(j.rows) for j in work)
-        claimed = sum(len(j.rows) for j in work)
-
-        def answered(done_future: Any) -> None:
-            with self._calls_lock:
-                self._out.pop(done_future, None)
-
-        with self._calls_lock:
-            self._out[future] = claimed
-        future.add_done_callback(answered)  # before the wake `_keep_answers` makes
-        self._keep_answers(future, self._sent, "sending messages")
+        else:
+            self._keep_answers(future, self._sent, "sending messages", messages=claimed)
         return claimed
 
     def _settle_sent(self, done: list[Any]) -> None:
@@ -319,17 +309,18 @@ class Runner:
         kept: list[Any],
         what: str,
         failed: Callable[[], None] | None = None,
+        messages: int = 0,
     ) -> None:
         """Real clock: keep a batch's answers in `kept` when they come (on the sending
         thread) and wake the loop, which settles them at its next round. A batch that
         raised stays claimed (`sending`) and is claimed again when its lease ends, as after
-        a crash."""
+        a crash. `messages`: the provider messages it holds (`send_ahead` counts them)."""
         with self._calls_lock:
-            self._in_flight.add(future)
+            self._in_flight[future] = messages
 
         def answered(done_future: Any) -> None:
             with self._calls_lock:
-                self._in_flight.discard(done_future)
+                self._in_flight.pop(done_future, None)
             try:
                 done = done_future.result()
             except Exception:

@@ -2,7 +2,8 @@
 batches on the sender's own event loop, settled as their answers come back.
 
 - **Claim** (`claim`, in a write): due rows of the owned partitions are leased
-  (`sending` for `LEASE`); on PostgreSQL rows another worker holds are skipped. A crash
+  (`sending` for `TIDINGS_SEND_LEASE_SECONDS`, 120 by default); on PostgreSQL rows
+  another worker holds are skipped, on SQLite they are read before the write. A crash
   between claim and settle leaves them to be claimed again when the lease ends; the
   outbox id is the provider's message id (Infobip `messageId`, the email's Message-ID),
   so a provider that de-duplicates sends them once. Twilio does not: a row claimed
@@ -60,7 +61,6 @@ from tidings.store.provider_outbox import Claimed, Sent
 log = logging.getLogger("tidings.sending")
 
 MICROS = 1_000_000
-LEASE = 120 * MICROS  # a claimed batch's time to be answered before it is claimed again
 MAX_ATTEMPTS = 10
 BACKOFF_FIRST = 1.0  # seconds after the first try that could not go
 BACKOFF_CAP = 600.0
@@ -73,46 +73,13 @@ CLAIM = 20_000
 PRICE = "price"  # the kind of an outbox row that asks a provider for a message's price
 
 
-def claim(
-    conn: Connection,
-    now: int,
-    *,
-    owned: frozenset[int] | None = None,
-    partitions: int = 1,
-    limit: int = CLAIM,
-    lease: int = LEASE,
-) -> list[Claimed]:
-    rows = provider_outbox.due(
-        conn, now, limit=limit, owned=owned, partitions=partitions, lease=lease
-    )
-    if rows:
-        provider_outbox.lease(conn, [r.id for r in rows], now + lease)
-        calls.playing(conn, rows, now)  # voice messages on a live call: the call plays them
-    return rows
-
-
-def due(
-    conn: Connection,
-    now: int,
-    *,
-    owned: frozenset[int] | None = None,
-    partitions: int = 1,
-    limit: int = CLAIM,
-    lease: int = LEASE,
-) -> list[Claimed]:
-    """The rows `claim_read` would claim, read outside the write (SQLite: a read does not
-    hold the writer's lock, which the API's writes wait on)."""
-    return provider_outbox.due(
-        conn, now, limit=limit, owned=owned, partitions=partitions, lease=lease
-    )
-
-
-def claim_read(conn: Connection, rows: Sequence[Claimed], now: int) -> list[Claimed]:
-    """Claim rows `due` read (in a write): those still due are leased until each row's
-    `leased_until`; answer them."""
+def claim(conn: Connection, rows: Sequence[Claimed], now: int) -> list[Claimed]:
+    """Claim the rows `provider_outbox.due` read (in this write on PostgreSQL, where it
+    skips the rows another worker holds; before it on SQLite, out of the writer's lock):
+    those still due are leased until their `leased_until`; answer them."""
     if not rows:
         return []
-    leased = provider_outbox.lease_if_due(conn, [r.id for r in rows], now, rows[0].leased_until)
+    leased = provider_outbox.lease(conn, [r.id for r in rows], now, rows[0].leased_until)
     claimed = [r for r in rows if r.id in leased]
     calls.playing(conn, claimed, now)  # voice messages on a live call: the call plays them
     return claimed
@@ -311,28 +278,29 @@ class Sender:
         deadline = None if job.budget is None else time.monotonic() + job.budget
 
         async def one(rows: list[Claimed]) -> Done:
+            results = await sent(rows)
+            if results is None:  # released, not sent
+                return [(row, SendResult(str(row.id), "later"), provider.name) for row in rows]
+            by_id = {r.id: r for r in results}
+            missing = SendResult("", "retry", "the provider did not answer for this message")
+            return [(row, by_id.get(str(row.id), missing), provider.name) for row in rows]
+
+        async def sent(rows: list[Claimed]) -> list[SendResult] | None:
+            """The provider's answers; None for a batch whose turn (its pace, or a request
+            slot behind the connection's others) comes after the budget."""
             if rate and not self._virtual:
                 sender = str(rows[0].payload.get("from") or "")
                 pace = self._paces.setdefault((connection.id, sender), _Pace(float(rate)))
                 if not await pace.take(len(rows), deadline):
-                    return [(row, SendResult(str(row.id), "later"), provider.name) for row in rows]
+                    return None
             async with limit:
                 if deadline is not None and time.monotonic() > deadline:
-                    # queued behind the connection's other requests past the budget
-                    return [(row, SendResult(str(row.id), "later"), provider.name) for row in rows]
+                    return None
                 try:
-                    results = await provider.send([outgoing(r, self.links) for r in rows], webhooks)
+                    return await provider.send([outgoing(r, self.links) for r in rows], webhooks)
                 except Exception:
                     log.exception("provider %s raised; the batch is tried again", provider.name)
-                    results = [SendResult(str(r.id), "retry", "provider error") for r in rows]
-            name = provider.name
-            if len(results) == len(rows) and all(
-                r.id == str(row.id) for r, row in zip(results, rows, strict=True)
-            ):  # one answer per message, in batch order (the provider seam's promise)
-                return [(row, result, name) for row, result in zip(rows, results, strict=True)]
-            by_id = {r.id: r for r in results}
-            missing = SendResult("", "retry", "the provider did not answer for this message")
-            return [(row, by_id.get(str(row.id), missing), name) for row in rows]
+                    return [SendResult(str(r.id), "retry", "provider error") for r in rows]
 
         parts = await asyncio.gather(*(one(b) for b in batches))
         return [pair for part in parts for pair in part]

@@ -62,7 +62,7 @@ def due(
 ) -> list[Claimed]:
     """Messages due at a provider by `now` (pending, or sending with an ended lease) of
     the owned partitions, oldest first; on PostgreSQL rows another worker holds are
-    skipped. The caller leases them (`lease`) in the same transaction. A row still
+    skipped. The caller leases them (`lease`). A row still
     `sending` is a try whose answer was never settled: `unknown_since` is when it was
     claimed (its lease's end less `lease`, the lease tries are given)."""
     dialect = dialect_of_conn(conn)
@@ -84,21 +84,11 @@ def due(
     return out
 
 
-def lease(conn: Connection, ids: Sequence[int], until: int) -> None:
-    """Claimed rows: `sending` until `until`, their attempt counted."""
-    for start in range(0, len(ids), 2000):
-        listed = ids_in("id", ids[start : start + 2000])
-        conn.exec_driver_sql(
-            f"UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
-            f"next_attempt_at = {int(until)} WHERE {listed}"
-        )
-
-
-def lease_if_due(conn: Connection, ids: Sequence[int], now: int, until: int) -> set[int]:
-    """Rows read as due outside this transaction (SQLite: one engine claims, the read
-    kept out of the writer's lock): `sending` until `until`, their attempt counted, each
-    only if it is still due at `now`; answer the ids leased (all, unless a row changed
-    since it was read)."""
+def lease(conn: Connection, ids: Sequence[int], now: int, until: int) -> set[int]:
+    """Rows `due` read (in this transaction, or before it: SQLite's one engine reads out
+    of the writer's lock): `sending` until `until`, their attempt counted, each only if
+    it is still due at `now`; answer the ids leased (all, unless a row changed since it
+    was read)."""
     taken = 0
     for start in range(0, len(ids), 2000):
         listed = ids_in("id", ids[start : start + 2000])

@@ -359,3 +359,49 @@ def test_reports_nobody_waits_for_are_kept_and_a_flow_entering_on_them_still_tak
     drain(api)
     assert names(api, bo["id"]).count("message.delivered") == 1
     assert perf(api, flow)["channels"]["sms"]["delivered"] == 2
+
+
+def _report(message_id: str, name: str, price: float) -> dict[str, Any]:
+    group = (3, "DELIVERED") if name.startswith("DELIVERED") else (1, "PENDING")
+    return {
+        "messageId": message_id,
+        "status": {"groupId": group[0], "groupName": group[1], "id": 5, "name": name},
+        "price": {"pricePerMessage": price, "currency": "EUR"},
+    }
+
+
+def test_a_callbacks_prices_count_once_a_message_each_against_the_last(api: Api) -> None:
+    """Reports that carry prices: the traffic cost takes each message's last price,
+    also when one callback reports a message twice (the operator's, then the handset's),
+    and sums the messages' prices."""
+    standin = InfobipStandin(api_key=KEY, fates={"sms": "none"})  # reports come from here
+    with started(standin):
+        made = connect(api, standin)
+        flow = launched(
+            api,
+            {
+                "name": "One SMS",
+                "entry": {"type": "api"},
+                "elements": [{"id": "s", "type": "send_sms", "from": "Shop", "text": "Hello"}],
+            },
+        )["id"]
+        ana = enter(api, flow, "ana", "+385911234567")
+        enter(api, flow, "ben", "+385911234568")
+        drain(api)
+        first, second = (m["messageId"] for m in standin.messages)
+        path = "/api/v1" + made["webhooks"]["delivery"].split("/api/v1", 1)[1]
+        results = [
+            _report(first, "DELIVERED_TO_OPERATOR", 0.03),
+            _report(first, "DELIVERED_TO_HANDSET", 0.02),
+            _report(second, "DELIVERED_TO_HANDSET", 0.05),
+        ]
+        answer = api.client.post(path, json={"results": results})
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"reports": 3, "changed": 2}
+        drain(api)
+        assert perf(api, flow)["flow"]["trafficCost"] == pytest.approx(0.07)
+        # the same callback again (Infobip retries until answered) changes nothing
+        assert api.client.post(path, json={"results": results}).json()["changed"] == 0
+        drain(api)
+        assert perf(api, flow)["flow"]["trafficCost"] == pytest.approx(0.07)
+        assert names(api, ana["id"]).count("message.delivered") == 1

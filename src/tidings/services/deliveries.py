@@ -73,11 +73,8 @@ def record(
     # a provider's price replaces the table's: the counters take the difference
     prices = [(r.price, oid) for r, oid in zip(reports, ids, strict=True) if r.price is not None]
     costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
-    for price, oid in prices:
-        message = sent[oid]
-        if message.kind == "message":
-            add_cost(costs, message, round(price * 1e6) - round((message.price or 0) * 1e6))
-        sent[oid] = message._replace(price=price)
+    for message, micros in _price_changes(sent, prices):
+        add_cost(costs, message, micros)
     # a final report's price is written with its status (`finish`); the others' here
     final_ids = {
         oid
@@ -138,6 +135,30 @@ def record(
             changed += 1
     changes.enqueue(conn, items)
     return changed
+
+
+def _price_changes(
+    sent: dict[int, Sent], prices: Sequence[tuple[float, int]]
+) -> list[tuple[Sent, int]]:
+    """What the reported prices change in the traffic cost, in micros: summed by flow,
+    element and channel (a message of each stands for its sum), each report against the
+    message's price before it (the one billed before, or this callback's earlier
+    report's)."""
+    billed: dict[int, float | None] = {}
+    sums: dict[tuple[int, int, int | None, str | None, str | None], int] = defaultdict(int)
+    one: dict[tuple[int, int, int | None, str | None, str | None], Sent] = {}
+    for price, oid in prices:
+        message = sent[oid]
+        before = billed.get(oid, message.price)
+        billed[oid] = price
+        if message.kind != "message" or message.flow_id is None:
+            continue
+        where = (message.account_id, message.flow_id, message.version, message.element,
+                 message.channel)  # fmt: skip
+        sums[where] += round(price * 1e6) - round((before or 0) * 1e6)
+        if where not in one:
+            one[where] = message
+    return [(one[where], micros) for where, micros in sums.items()]
 
 
 def _keep(

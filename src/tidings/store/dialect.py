@@ -451,6 +451,13 @@ def json_field_int(dialect: Dialect, column: str, key: str) -> str:
     return f"json_extract({column}, '$.{key}')"
 
 
+def json_field_bool(dialect: Dialect, column: str, key: str) -> str:
+    """SQL: whether the JSON column is `true` at `key` (false when absent or not true)."""
+    if dialect == "postgresql":
+        return f"COALESCE(({column}->'{key}') = 'true'::jsonb, false)"
+    return f"(json_extract({column}, '$.{key}') IS 1)"
+
+
 def json_field_text(dialect: Dialect, column: str, *path: str) -> str:
     """SQL: the text at `path` (keys) of a JSON column."""
     if dialect == "postgresql":

@@ -74,21 +74,25 @@ def due(
     claimed (its lease's end less `lease`, the lease tries are given)."""
     dialect = dialect_of_conn(conn)
     p = param(dialect)
-    rows = conn.exec_driver_sql(
+    # the driver's rows as they come (SQLAlchemy's row handling cost 1 µs a row of 5)
+    rows = fetch(
+        conn,
         "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
-        "kind, channel, payload, attempts, connection_id, status, next_attempt_at FROM outbox "
+        "kind, channel, payload, attempts + 1, connection_id, "
+        f"CASE WHEN status = 'sending' THEN next_attempt_at - {int(lease)} END FROM outbox "
         "WHERE connection_id IS NOT NULL AND status IN ('pending', 'sending') "
         f"AND next_attempt_at <= {p}{outbox_sql(owned, partitions)} "
         f"ORDER BY next_attempt_at, id LIMIT {int(limit)}{sql_skip_locked(dialect)}",
         (now,),
-    ).all()
-    out = []
+    )
     until = now + lease
-    for r in rows:
-        payload = orjson.loads(r[9]) if isinstance(r[9], str | bytes) else dict(r[9])
-        unknown = int(r[13]) - lease if r[12] == "sending" else None
-        out.append(Claimed._make((*r[:9], payload, int(r[10]) + 1, int(r[11]), unknown, until)))
-    return out
+    text = bool(rows) and isinstance(rows[0][9], str | bytes)  # PostgreSQL's JSONB: a dict
+    parse = orjson.loads if text else dict
+    return [
+        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], parse(r[9]), r[10], r[11],
+                r[12], until)  # fmt: skip
+        for r in rows
+    ]
 
 
 def lease(conn: Connection, ids: Sequence[int], now: int, until: int) -> set[int]:

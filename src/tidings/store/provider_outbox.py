@@ -89,8 +89,22 @@ def due(
     text = bool(rows) and isinstance(rows[0][9], str | bytes)  # PostgreSQL's JSONB: a dict
     parse = orjson.loads if text else dict
     return [
-        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], parse(r[9]), r[10], r[11],
-                r[12], until)  # fmt: skip
+        Claimed(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            parse(r[9]),
+            r[10],
+            r[11],
+            r[12],
+            until,
+        )
         for r in rows
     ]
 

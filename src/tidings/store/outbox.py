@@ -361,14 +361,22 @@ def message_refs(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[Any, .
 
 
 def store_reports(
-    conn: Connection, name: str, ids: Sequence[int], now: int, *, people_exist: bool
+    conn: Connection,
+    name: str,
+    ids: Sequence[int],
+    now: int,
+    *,
+    people_exist: bool,
+    counted: bool = False,
 ) -> None:
     """Report `name` of each of these messages straight into its person's events, the
     properties built from the outbox row (flow, version, element, channel, messageId).
-    `people_exist`: none can have been deleted (else a deleted person's is skipped)."""
+    `people_exist`: none can have been deleted (else a deleted person's is skipped).
+    `counted`: the caller has counted the channel figure (else it is counted here)."""
     dialect = dialect_of_conn(conn)
     p = param(dialect)
-    _count_reported(conn, name, ids)
+    if not counted:
+        _count_reported(conn, name, ids)
     built = (
         f"{sql_build_object(dialect)}('flow', o.flow_id, 'version', o.version, "
         "'element', o.element, 'channel', o.channel, 'messageId', CAST(o.id AS TEXT))"

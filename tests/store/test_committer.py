@@ -60,3 +60,54 @@ def test_a_lone_failing_write_stores_nothing(system: Tidings, api: Any) -> None:
             select(func.count()).select_from(tags).where(tags.c.account_id == api.account_id)
         ).scalar_one()
     assert count == 0
+
+
+def test_a_webhooks_parse_waits_for_its_writers_turn_with_the_lock_and_no_longer(
+    tmp_path: Any,
+) -> None:
+    """SQLite (writers of several processes take turns by a lock file): while this
+    process's writer holds the lock, `wait_while_holding` waits for it to let go, at
+    most `most` seconds; with nothing held it returns at once."""
+    import asyncio
+    import time
+
+    from tidings.store.database import Database
+
+    db = Database(url=f"sqlite:///{tmp_path / 'gate.db'}")
+    db.migrate()
+    db.start()
+    try:
+        assert not db.committer.holding
+        started = time.perf_counter()
+        asyncio.run(db.committer.wait_while_holding(most=1.0))
+        assert time.perf_counter() - started < 0.05  # nothing held: at once
+
+        inside, leave = threading.Event(), threading.Event()
+
+        def slow(conn: Connection) -> None:
+            inside.set()
+            leave.wait(5)
+
+        future = db.submit(slow)
+        assert inside.wait(5)
+        assert db.committer.holding
+        threading.Timer(0.2, leave.set).start()
+        started = time.perf_counter()
+        asyncio.run(db.committer.wait_while_holding(most=2.0))
+        waited = time.perf_counter() - started
+        future.result(5)
+        assert 0.15 < waited < 1.5  # until the write let go, not the whole 2 s
+        assert not db.committer.holding
+
+        leave.clear()
+        inside.clear()
+        future = db.submit(slow)
+        assert inside.wait(5)
+        started = time.perf_counter()
+        asyncio.run(db.committer.wait_while_holding(most=0.1))  # bounded
+        assert time.perf_counter() - started < 1.0
+        assert db.committer.holding
+        leave.set()
+        future.result(5)
+    finally:
+        db.close()

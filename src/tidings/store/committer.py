@@ -9,6 +9,7 @@ the "one writer" rule: every write of the API goes through here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
@@ -30,6 +31,13 @@ WriteFn = Callable[[Connection], Any]
 log = logging.getLogger(__name__)
 
 _STOP = object()
+# A webhook's parse waits for this process's writer to let go of the SQLite lock, polling
+# every HOLD_POLL, at most HOLD_WAIT: parsing 1,000 delivery reports holds the
+# interpreter for milliseconds, and the writer (which needs it after every statement)
+# held the lock 16 µs a report instead of 9, keeping the engine's writer waiting
+# (`tidings bench dispatch --provider infobip`; the docs/decisions record, 2026-12-05).
+HOLD_POLL = 0.001
+HOLD_WAIT = 0.05
 
 
 class Committer:
@@ -46,6 +54,7 @@ class Committer:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="tidings-committer", daemon=True)
         self._started = False
+        self._holding = False
         self.commits = 0
         self.operations = 0
 
@@ -101,11 +110,30 @@ class Committer:
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._holding = True
         try:
             return self._commit_locked(conn, batch, results)
         finally:
             if self._lock_fd is not None:
+                self._holding = False
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    @property
+    def holding(self) -> bool:
+        """Whether this writer holds the lock writers of several processes take turns by
+        (SQLite) now. Work that would compete with it for the interpreter, and that can
+        wait a moment, waits while it does (`wait_while_holding`)."""
+        return self._holding
+
+    async def wait_while_holding(self, most: float = HOLD_WAIT) -> None:
+        """Let this process's writer finish its turn with the lock first (at most `most`
+        seconds): while it holds the lock, the other process's writer waits, so a burst
+        of parsing here (a provider's callback of 1,000 delivery reports) would only make
+        that turn longer. Returns at once when nothing is held (PostgreSQL: never)."""
+        waited = 0.0
+        while self._holding and waited < most:
+            await asyncio.sleep(HOLD_POLL)
+            waited += HOLD_POLL
 
     def _commit_locked(
         self,

@@ -82,6 +82,7 @@ async def _receive(
     answer how many items it carried and how many changed anything."""
     callback = await _callback(request, ctx, token, kind)
     row, provider = _connection(ctx, token)
+    await ctx.db.committer.wait_while_holding()  # the parse would slow its turn
     try:
         items = parse(provider, callback)
     except CallbackRefused as exc:

@@ -74,6 +74,7 @@ class Runner:
             allow_private=allow_private_urls,
             virtual=clock.virtual,
             http=api_client,
+            pause=db.committer.wait_while_holding,
         )
         self.db = db
         self.clock = clock

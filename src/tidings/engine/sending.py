@@ -38,7 +38,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,7 +216,9 @@ class Sender:
     """One long-lived event loop in its own thread, holding one provider per connection
     (made again when the connection changes). `http`: makes the HTTP client the HTTP
     providers send through (None: the real `CallApi`); `virtual`: no pacing (time does
-    not pass on the virtual clock)."""
+    not pass on the virtual clock); `pause`: awaited before a batch is built (the
+    runner's: its process's writer finishes its turn with the SQLite lock first, which
+    the batch's Python would otherwise slow: `Committer.wait_while_holding`)."""
 
     def __init__(
         self,
@@ -226,8 +228,10 @@ class Sender:
         virtual: bool,
         http: Callable[[], ApiClient] | None = None,
         make: Callable[..., Provider] = make_provider,
+        pause: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.links = links
+        self._pause = pause
         self.allow_private = allow_private
         self._virtual = virtual
         self._make_http = http
@@ -296,6 +300,8 @@ class Sender:
             async with limit:
                 if deadline is not None and time.monotonic() > deadline:
                     return None
+                if self._pause is not None:  # building a batch waits for the writer's turn
+                    await self._pause()
                 try:
                     return await provider.send([outgoing(r, self.links) for r in rows], webhooks)
                 except Exception:

@@ -128,7 +128,8 @@ class Committer:
     async def wait_while_holding(self, most: float = HOLD_WAIT) -> None:
         """Let this process's writer finish its turn with the lock first (at most `most`
         seconds): while it holds the lock, the other process's writer waits, so a burst
-        of parsing here (a provider's callback of 1,000 delivery reports) would only make
+        of Python here (parsing a provider's callback of 1,000 delivery reports in the
+        API, building a batch of 1,000 messages in the engine's sender) would only make
         that turn longer. Returns at once when nothing is held (PostgreSQL: never)."""
         waited = 0.0
         while self._holding and waited < most:

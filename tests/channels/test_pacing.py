@@ -1,10 +1,14 @@
 """A connection's `messagesPerSecond` paces what the dispatcher hands its provider, per
-sender: a burst within the rate goes at once, the rest waits for its turn."""
+sender: a burst within the rate goes at once, the rest waits for its turn. The sender's
+`pause` (its process's writer's turn with the SQLite lock) holds a batch before it is
+built."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,12 +27,16 @@ def claimed(n: int, sender: str) -> Claimed:
 
 
 @contextmanager
-def sending(**standin: Any) -> Iterator[tuple[InfobipStandin, Sender, Any]]:
-    """An Infobip stand-in, a sender, and a connection to the stand-in made from its
-    extra settings."""
+def sending(
+    pause: Callable[[], Awaitable[None]] | None = None, **standin: Any
+) -> Iterator[tuple[InfobipStandin, Sender, Any]]:
+    """An Infobip stand-in, a sender (with `pause`), and a connection to the stand-in
+    made from its extra settings."""
     provider = InfobipStandin(api_key=KEY, **standin)
     with started(provider):
-        sender = Sender(links=Links("http://127.0.0.1:9"), allow_private=True, virtual=False)
+        sender = Sender(
+            links=Links("http://127.0.0.1:9"), allow_private=True, virtual=False, pause=pause
+        )
 
         def connection(**settings: Any) -> ConnectionRow:
             settings = {"baseUrl": provider.url, "apiKey": KEY, **settings}
@@ -91,3 +99,26 @@ def test_batches_queued_behind_a_slow_provider_past_the_budget_are_released() ->
         assert statuses.count("accepted") == 4000  # IN_FLIGHT requests went at once
         assert statuses.count("later") == 2000
         assert len(standin.messages) == 4000
+
+
+def test_a_batch_waits_for_the_senders_pause_before_it_is_built() -> None:
+    """The runner's pause (its writer holds the SQLite lock): nothing is built or sent
+    while it holds, and everything goes once it lets go."""
+    released = threading.Event()
+    paused: list[float] = []
+
+    async def pause() -> None:
+        paused.append(time.monotonic())
+        await asyncio.to_thread(released.wait, 30)
+
+    with sending(pause=pause) as (standin, sender, connect):
+        rows = [claimed(n, "Shop") for n in range(1, 6)]
+        future = sender.submit([Job(connect(), rows)], {1: True})
+        time.sleep(0.3)
+        assert paused  # the batch asked
+        assert standin.messages == []  # and waits
+        assert not future.done()
+        released.set()
+        done = future.result(timeout=30)
+        assert [r.status for _, r, _ in done] == ["accepted"] * 5
+        assert len(standin.messages) == 5

@@ -53,6 +53,18 @@ def enter(api: Api, flow: int, external_id: str, phone: str) -> dict[str, Any]:
     return found
 
 
+ONE_SMS = {
+    "name": "One SMS",
+    "entry": {"type": "api"},
+    "elements": [{"id": "s", "type": "send_sms", "from": "Shop", "text": "Hello"}],
+}
+
+
+def delivery_path(connection: dict[str, Any]) -> str:
+    """The connection's delivery webhook, as the test client posts to it."""
+    return "/api/v1" + connection["webhooks"]["delivery"].split("/api/v1", 1)[1]
+
+
 def settle(api: Api, standin: InfobipStandin, background: Background) -> None:
     """The step and its sends, the reports posted back, and what they move."""
     drain(api)
@@ -152,18 +164,11 @@ def test_reports_are_idempotent_and_only_the_connections_own(
 ) -> None:
     standin, background = infobip
     made = connect(api, standin)
-    flow = launched(
-        api,
-        {
-            "name": "One SMS",
-            "entry": {"type": "api"},
-            "elements": [{"id": "s", "type": "send_sms", "from": "Shop", "text": "Hello"}],
-        },
-    )["id"]
+    flow = launched(api, ONE_SMS)["id"]
     ana = enter(api, flow, "ana", "+385911234567")
     settle(api, standin, background)
     message_id = standin.messages[0]["messageId"]
-    path = "/api/v1" + made["webhooks"]["delivery"].split("/api/v1", 1)[1]
+    path = delivery_path(made)
     report = {
         "results": [
             {
@@ -188,7 +193,7 @@ def test_reports_are_idempotent_and_only_the_connections_own(
     # another account's connection cannot report on this message
     assert other_api.patch("/account", json={"allowPrivateUrls": True}).status_code == 200
     theirs = connect(other_api, standin)
-    other_path = "/api/v1" + theirs["webhooks"]["delivery"].split("/api/v1", 1)[1]
+    other_path = delivery_path(theirs)
     failed = {
         "results": [
             {
@@ -306,15 +311,8 @@ def test_reports_nobody_waits_for_are_kept_and_a_flow_entering_on_them_still_tak
     changes nothing."""
     standin, background = infobip
     made = connect(api, standin)
-    path = "/api/v1" + made["webhooks"]["delivery"].split("/api/v1", 1)[1]
-    flow = launched(
-        api,
-        {
-            "name": "One SMS",
-            "entry": {"type": "api"},
-            "elements": [{"id": "s", "type": "send_sms", "from": "Shop", "text": "Hello"}],
-        },
-    )["id"]
+    path = delivery_path(made)
+    flow = launched(api, ONE_SMS)["id"]
     follow = launched(
         api,
         {
@@ -377,19 +375,12 @@ def test_a_callbacks_prices_count_once_a_message_each_against_the_last(api: Api)
     standin = InfobipStandin(api_key=KEY, fates={"sms": "none"})  # reports come from here
     with started(standin):
         made = connect(api, standin)
-        flow = launched(
-            api,
-            {
-                "name": "One SMS",
-                "entry": {"type": "api"},
-                "elements": [{"id": "s", "type": "send_sms", "from": "Shop", "text": "Hello"}],
-            },
-        )["id"]
+        flow = launched(api, ONE_SMS)["id"]
         ana = enter(api, flow, "ana", "+385911234567")
         enter(api, flow, "ben", "+385911234568")
         drain(api)
         first, second = (m["messageId"] for m in standin.messages)
-        path = "/api/v1" + made["webhooks"]["delivery"].split("/api/v1", 1)[1]
+        path = delivery_path(made)
         results = [
             _report(first, "DELIVERED_TO_OPERATOR", 0.03),
             _report(first, "DELIVERED_TO_HANDSET", 0.02),

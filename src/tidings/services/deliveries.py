@@ -36,7 +36,7 @@ from tidings.engine.sending import add_cost, price_row, report_items
 from tidings.services import report_emails
 from tidings.store import changes, idempotency, outbox, provider_outbox
 from tidings.store.connections import ConnectionRow
-from tidings.store.counts import add_counters, channel_counter
+from tidings.store.counts import add_counters
 from tidings.store.participations import waiting_people
 from tidings.store.people import add_unsubscribed
 from tidings.store.provider_outbox import Sent
@@ -107,16 +107,13 @@ def record(
             digits=report.digits,
         )
     if kept:
-        # the channel figure from the messages read above (not read again by the store)
-        delivered: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
-        for oid in kept:
-            m = sent[oid]
-            if m.flow_id is not None and m.channel is not None:  # kept: kind message
-                delivered[channel_counter(m.account_id, m.flow_id, m.version or 0, m.channel,
-                                          "delivered")] += 1  # fmt: skip
-        add_counters(conn, delivered)
+        ordered = sorted(kept)
+        # kept messages are a person's (`_keep`), their places read above: not read again
+        places = [
+            (m.account_id, m.flow_id, m.version, m.channel) for m in (sent[oid] for oid in ordered)
+        ]
         outbox.store_reports(
-            conn, "message.delivered", sorted(kept), now, people_exist=False, counted=True
+            conn, "message.delivered", ordered, now, people_exist=False, places=places
         )
     changed += len(done)
     changed += _ask_prices(conn, connection, reports, ids, sent, now)

@@ -367,16 +367,16 @@ def store_reports(
     now: int,
     *,
     people_exist: bool,
-    counted: bool = False,
+    places: Iterable[Place] | None = None,
 ) -> None:
     """Report `name` of each of these messages straight into its person's events, the
     properties built from the outbox row (flow, version, element, channel, messageId).
     `people_exist`: none can have been deleted (else a deleted person's is skipped).
-    `counted`: the caller has counted the channel figure (else it is counted here)."""
+    `places`: each message's (account, flow, version, channel) when the caller has read
+    them (else they are read here), for the channel figure."""
     dialect = dialect_of_conn(conn)
     p = param(dialect)
-    if not counted:
-        _count_reported(conn, name, ids)
+    _count_reported(conn, name, ids, places)
     built = (
         f"{sql_build_object(dialect)}('flow', o.flow_id, 'version', o.version, "
         "'element', o.element, 'channel', o.channel, 'messageId', CAST(o.id AS TEXT))"
@@ -393,19 +393,36 @@ def store_reports(
         )
 
 
-def _count_reported(conn: Connection, name: str, ids: Sequence[int]) -> None:
-    """The channel figure of report `name` (REPORTED) of these messages."""
+Place = tuple[
+    int, int | None, int | None, str | None
+]  # a message's account, flow, version, channel
+
+
+def _count_reported(
+    conn: Connection, name: str, ids: Sequence[int], places: Iterable[Place] | None
+) -> None:
+    """The channel figure of report `name` (REPORTED) of these messages (a flow's, by
+    channel): from their `places` when the caller has them, else read by id."""
     figure = REPORTED.get(name)
     if figure is None:
         return
+    found: Iterable[tuple[int, int | None, int | None, str | None, int]]
+    if places is None:
+        found = [
+            row
+            for start in range(0, len(ids), CHUNK)
+            for row in conn.exec_driver_sql(
+                "SELECT account_id, flow_id, version, channel, count(*) FROM outbox WHERE "
+                f"{ids_in('id', ids[start : start + CHUNK])} AND kind = 'message' "
+                "AND flow_id IS NOT NULL AND channel IS NOT NULL "
+                "GROUP BY account_id, flow_id, version, channel"
+            )
+        ]
+    else:
+        found = ((*place, 1) for place in places)
     counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
-    for start in range(0, len(ids), CHUNK):
-        for account, flow, version, channel, n in conn.exec_driver_sql(
-            "SELECT account_id, flow_id, version, channel, count(*) FROM outbox WHERE "
-            f"{ids_in('id', ids[start : start + CHUNK])} AND kind = 'message' "
-            "AND flow_id IS NOT NULL AND channel IS NOT NULL "
-            "GROUP BY account_id, flow_id, version, channel"
-        ):
+    for account, flow, version, channel, n in found:
+        if flow is not None and channel is not None:
             counters[channel_counter(account, flow, version or 0, channel, figure)] += int(n)
     add_counters(conn, counters)
 

@@ -17,8 +17,7 @@ def stamp(conn: Connection, statuses: Sequence[str]) -> tuple[object, ...]:
     or went or changed status."""
     # raw SQL: asked once a callback or a round, SQLAlchemy's statement handling cost
     # more than the two reads (0.5 ms a call in a delivery callback's write)
-    names = (str(getattr(s, "value", s)) for s in statuses)
-    listed = ", ".join(f"'{n}'" for n in names if n.isalpha())
+    listed = ", ".join(f"'{s}'" for s in map(str, statuses) if s.isalpha())  # names only
     changed = fetch(conn, "SELECT max(updated_at) FROM flows")[0][0]
     found = (
         fetch(

@@ -1,0 +1,93 @@
+"""Infobip's commonest delivery callback, decoded straight into typed records.
+
+A launch of a million SMS comes back as a million delivery reports, a thousand to a
+callback, nearly all of one plain shape: `{"results": [{"messageId", "status":
+{"groupName", "name", ...}, "price": {"pricePerMessage", "currency"}, ...}]}`, delivered
+or still pending. msgspec decodes that shape into the few fields a `Report` needs and
+skips the rest unbuilt: 1.1 µs a report where orjson's dictionaries and the general
+parser's checks took 3.7 (`infobip.InfobipProvider.delivery_reports`; py-spy of `tidings
+bench dispatch --provider infobip`: the parse was 40% of the API process's time).
+
+`plain_reports` answers None for anything else (a failure, whose reason is worded from
+its error; a voice or "seen" report; tracking events; malformed or unexpected input), and
+the general parser takes the body: so every body gets the same reports, or is refused
+with the same words, whichever path reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tidings.channels.providers import Report, ReportStatus
+
+# the status groups of a failure (its reason is worded by the general parser)
+FAILED_GROUPS = frozenset({"REJECTED", "UNDELIVERABLE", "EXPIRED"})
+_NOT_FINAL = "DELIVERED_TO_OPERATOR"  # the operator has it, the handset may not
+
+
+# Infobip's field names, as it spells them
+class _Status(msgspec.Struct):
+    groupName: str
+    name: str | None = None
+
+
+class _Price(msgspec.Struct):
+    pricePerMessage: float | None = None
+    pricePerSecond: float | None = None
+    currency: str | None = None
+
+
+class _Result(msgspec.Struct):
+    messageId: str
+    status: _Status | None = None
+    price: _Price | None = None
+    # present on the reports only the general parser reads (voice digits and prices)
+    voiceCall: Any = None
+    dtmfCodes: Any = None
+
+
+class _Callback(msgspec.Struct):
+    results: list[_Result]
+    notificationType: Any = msgspec.UNSET  # an email tracking event
+
+
+_DECODER = msgspec.json.Decoder(_Callback)
+
+
+def plain_reports(body: bytes) -> list[Report] | None:
+    """The reports of a callback of plain delivered or pending reports; None when the
+    body is anything else (the general parser's to read or refuse)."""
+    try:
+        callback = _DECODER.decode(body)
+    except msgspec.MsgspecError:
+        return None
+    if callback.notificationType is not msgspec.UNSET:
+        return None
+    reports: list[Report] = []
+    add = reports.append
+    for result in callback.results:
+        status = result.status
+        if (
+            status is None
+            or status.groupName in FAILED_GROUPS
+            or not result.messageId
+            or result.voiceCall is not None
+            or result.dtmfCodes is not None
+        ):
+            return None
+        price = result.price
+        amount = currency = None
+        if price is not None:
+            amount = price.pricePerMessage
+            if amount is None and price.pricePerSecond is not None:
+                return None  # a voice price: by the call's seconds
+            currency = price.currency
+            if amount is None or currency is None or currency.upper() == "UNKNOWN":
+                amount = currency = None
+        # PENDING, ACCEPTED and any group Infobip does not document: pending
+        delivered = status.groupName == "DELIVERED" and status.name != _NOT_FINAL
+        verdict: ReportStatus = "delivered" if delivered else "pending"
+        add(Report(result.messageId, verdict, None, amount, currency))
+    return reports

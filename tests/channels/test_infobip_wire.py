@@ -3,6 +3,7 @@ the general parser's reports, or leaves the body to it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -10,9 +11,10 @@ import orjson
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tidings.channels.infobip import read_reports
-from tidings.channels.infobip_wire import plain_reports
-from tidings.channels.providers import CallbackRefused, Report
+from tidings.channels.call_api import ApiRequest, ApiResult
+from tidings.channels.infobip import InfobipProvider, InfobipSettings, read_reports
+from tidings.channels.infobip_wire import ALL_ACCEPTED, plain_reports, read_answer
+from tidings.channels.providers import CallbackRefused, Outgoing, Report, SendResult, Webhooks
 from tidings.channels.standins.infobip import NO_ERROR, TO_HANDSET, TO_OPERATOR
 
 DROP = object()  # a change that takes the field away
@@ -147,3 +149,74 @@ def test_a_failure_a_seen_report_and_a_tracking_event_go_to_the_general_parser()
     assert plain_reports(orjson.dumps({"results": [seen]})) is None
     assert plain_reports(orjson.dumps({"notificationType": "OPENED", "results": []})) is None
     assert plain_reports(b"not json") is None
+
+
+# --- the answer to a batch ---
+
+
+class Answering:
+    """An `ApiClient` that answers every request 200 with `body`, read as `CallApi`
+    reads it (the request's fast `read` first, unless `fast` is off)."""
+
+    def __init__(self, body: bytes, *, fast: bool) -> None:
+        self.body, self.fast = body, fast
+
+    async def call(self, request: ApiRequest, *, allow_private: bool) -> ApiResult:
+        read = request.read(self.body) if self.fast and request.read is not None else None
+        body = read if read is not None else orjson.loads(self.body)
+        return ApiResult("success", 200, {"status": 200, "body": body, "headers": {}})
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+
+async def results_of(body: bytes, batch: list[Outgoing], *, fast: bool) -> list[SendResult]:
+    settings = InfobipSettings(base_url="https://xyz.api.infobip.com", api_key="k")
+    provider = InfobipProvider(settings, Answering(body, fast=fast), allow_private=False)
+    return await provider.send(batch, Webhooks("https://t.example/d", "https://t.example/i"))
+
+
+BATCH = [Outgoing(str(i), "sms", f"+3859100000{i}", "Shop", {"text": "Hi"}) for i in range(3)]
+SAID = st.one_of(
+    st.fixed_dictionaries(
+        {"groupName": st.sampled_from(GROUPS)},
+        optional={"name": st.sampled_from([*NAMES[:5], "REJECTED_DUPLICATE_MESSAGE_ID"])},
+    ),
+    ODD,
+)
+ANSWERS = st.fixed_dictionaries(
+    {
+        "messages": st.lists(
+            st.fixed_dictionaries(
+                {"messageId": st.one_of(st.sampled_from(["0", "1", "2", "9"]), ODD)},
+                optional={"status": SAID},
+            ),
+            max_size=4,
+        )
+    },
+    optional={"bulkId": st.just("b-1")},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANSWERS)
+def test_an_answer_read_fast_gives_the_general_readings_results(answer: Any) -> None:
+    body = json.dumps(answer).encode()
+
+    fast = asyncio.run(results_of(body, BATCH, fast=True))
+
+    assert fast == asyncio.run(results_of(body, BATCH, fast=False))
+
+
+def test_an_answer_that_names_no_failure_takes_every_message() -> None:
+    said = {"groupName": "PENDING", "name": "PENDING_ACCEPTED"}
+    duplicate = {"groupName": "REJECTED", "name": "REJECTED_DUPLICATE_MESSAGE_ID"}
+    refused = {"groupName": "REJECTED", "name": "REJECTED_DESTINATION"}
+
+    def answer(*statuses: dict[str, str]) -> bytes:
+        messages = [{"messageId": str(i), "status": s} for i, s in enumerate(statuses)]
+        return orjson.dumps({"bulkId": "b", "messages": messages})
+
+    assert read_answer(answer(said, duplicate)) is ALL_ACCEPTED
+    assert read_answer(answer(said, refused)) is None
+    assert read_answer(orjson.dumps({"messageId": "0", "status": said})) is None  # one, flat

@@ -41,7 +41,7 @@ import logging
 import re
 import ssl
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import aiohttp
@@ -86,6 +86,9 @@ class ApiRequest:
     timeout_seconds: float = 10.0
     retries: int = 2
     idempotency_key: str = ""  # the outbox id; sent as header Idempotency-Key on every try
+    # A 2xx answer's body as the caller reads it fast (a provider's commonest answer:
+    # channels/infobip_wire.py); None from it, and any other answer: parsed as below.
+    read: Callable[[bytes], Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,7 @@ class _Prepared:
     host: str
     headers: dict[str, str]
     body: bytes | None
+    read: Callable[[bytes], Any] | None = None
 
 
 def _prepare(request: ApiRequest) -> _Prepared | str:
@@ -300,7 +304,7 @@ def _prepare(request: ApiRequest) -> _Prepared | str:
     except (ValueError, TypeError) as exc:
         return f"invalid URL: {exc}"
     body = None if request.body is None else request.body.encode()
-    return _Prepared(method, target, host, headers, body)
+    return _Prepared(method, target, host, headers, body, request.read)
 
 
 async def _exchange(session: aiohttp.ClientSession, prepared: _Prepared) -> tuple[ApiResult, bool]:
@@ -317,7 +321,11 @@ async def _exchange(session: aiohttp.ClientSession, prepared: _Prepared) -> tupl
         if raw is None:
             data = {"status": status, "body": None, "headers": headers}
             return ApiResult("failure", status, data, "response too large (over 1 MB)"), False
-        body = _body(raw, headers.get("content-type", ""), response.charset)
+        body = None
+        if prepared.read is not None and 200 <= status < 300:
+            body = prepared.read(raw)
+        if body is None:
+            body = _body(raw, headers.get("content-type", ""), response.charset)
         reason = response.reason or ""
     data_out: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
     data_out.update(status=status, body=body, headers=headers)

@@ -77,7 +77,13 @@ from tidings.channels.infobip_calls import (
     call_request,
     is_call_action,
 )
-from tidings.channels.infobip_wire import FAILED_GROUPS, plain_reports
+from tidings.channels.infobip_wire import (
+    ALL_ACCEPTED,
+    DUPLICATE,
+    FAILED_GROUPS,
+    plain_reports,
+    read_answer,
+)
 from tidings.channels.json_text import loads as json_loads
 from tidings.channels.providers import (
     Callback,
@@ -106,7 +112,6 @@ JSON = "application/json"
 _PARALLEL = 32
 _REASON_LIMIT = 500
 _ACCEPTED_GROUPS = frozenset({"PENDING", "ACCEPTED", "DELIVERED"})
-_DUPLICATE = "REJECTED_DUPLICATE_MESSAGE_ID"
 # Failures before anything was sent that the same request will meet again (call_api's words).
 _FINAL_ERRORS = ("refused", "invalid URL", "invalid request")
 
@@ -133,6 +138,10 @@ class InfobipSettings(BaseModel):
 
 class _Invalid(ValueError):
     """A message whose content Infobip cannot take: `failed` without a request."""
+
+
+# the paths that take a list of messages (`{"messages": [...]}`), answered in one list
+_BATCHED = frozenset({SMS_PATH, WHATSAPP_TEMPLATE_PATH, VIBER_PATH, VOICE_PATH})
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +191,7 @@ class InfobipProvider:
             except _Invalid as exc:
                 results[index] = SendResult(message.id, "failed", reason=str(exc))
                 continue
-            if kind in (SMS_PATH, WHATSAPP_TEMPLATE_PATH, VIBER_PATH, VOICE_PATH):
+            if kind in _BATCHED:
                 lists.setdefault(kind, []).append((index, built))
             else:
                 singles.append(self._single(kind, index, message, built))
@@ -236,6 +245,7 @@ class InfobipProvider:
             timeout_seconds=self._timeout,
             retries=0,
             idempotency_key=job.items[0][1].id if len(job.items) == 1 else "",
+            read=read_answer if job.path in _BATCHED else None,
         )
         try:
             result = await self._http.call(request, allow_private=self._allow_private)
@@ -255,6 +265,8 @@ class InfobipProvider:
             return [(i, SendResult(m.id, verdict, reason=error)) for i, m in items]
         if 200 <= status < 300:
             body = result.data.get("body")
+            if body is ALL_ACCEPTED:  # `read_answer`: no failure named
+                return [(i, SendResult(m.id, "accepted")) for i, m in items]
             call = bool(items) and is_call_action(items[0][1])
             if call and isinstance(body, dict) and body.get("status") == "FAILED":
                 reason = "the call action FAILED"  # CallsActionStatus FAILED
@@ -290,7 +302,7 @@ class InfobipProvider:
                 out.append((index, SendResult(message.id, "accepted")))
                 continue
             group, name = status.get("groupName"), status.get("name")
-            if group in FAILED_GROUPS and name != _DUPLICATE:
+            if group in FAILED_GROUPS and name != DUPLICATE:
                 reason = self._clean(_status_words(status))
                 out.append((index, SendResult(message.id, "failed", reason=reason)))
             else:

@@ -118,8 +118,10 @@ def read_answer(body: bytes) -> object | None:
     """`ALL_ACCEPTED` when a 2xx answer to a batch (`{"messages": [{"messageId",
     "status": {"groupName", "name"}}]}`) names no failure, which is how Infobip answers
     nearly every batch: then every message of it was taken, as the general reading
-    (`InfobipProvider._per_message`) would find one by one (0.3 µs a message against
-    3). None for anything else, which the general reading takes."""
+    (`InfobipProvider._per_message`) would find one by one: the answer to 1,000 SMS read
+    and settled in 0.58 µs a message against 1.29 (py-spy had the general reading at 3 s
+    of the engine's loop in a launch of 1,000,000). None for anything else, which the
+    general reading takes."""
     try:
         answers = _ANSWERS.decode(body)
     except msgspec.MsgspecError:

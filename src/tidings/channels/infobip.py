@@ -83,6 +83,7 @@ from tidings.channels.infobip_wire import (
     FAILED_GROUPS,
     plain_reports,
     read_answer,
+    report_status,
 )
 from tidings.channels.json_text import loads as json_loads
 from tidings.channels.providers import (
@@ -91,7 +92,6 @@ from tidings.channels.providers import (
     Inbound,
     Outgoing,
     Report,
-    ReportStatus,
     SendResult,
     Webhooks,
     collect_seconds,
@@ -646,7 +646,7 @@ def read_reports(body: bytes) -> list[Report]:
         if name is not None and not isinstance(name, str):
             raise CallbackRefused(f"{where}.status.name", "name must be a string")
         price, currency = _price(item, where)
-        verdict = _report_status(group, name)
+        verdict = report_status(group, name)
         reason = _status_words(status, item.get("error")) if verdict == "failed" else None
         reports.append(
             Report(
@@ -747,14 +747,6 @@ def _price(item: Mapping[str, Any], where: str) -> tuple[float | None, str | Non
     if amount is None or currency is None or currency.upper() == "UNKNOWN":
         return None, None
     return amount, currency
-
-
-def _report_status(group: str, name: str | None) -> ReportStatus:
-    if group == "DELIVERED":
-        return "pending" if name == "DELIVERED_TO_OPERATOR" else "delivered"
-    if group in FAILED_GROUPS:
-        return "failed"
-    return "pending"  # PENDING, ACCEPTED, and any group Infobip does not document
 
 
 def _digits(item: Mapping[str, Any], where: str) -> str | None:

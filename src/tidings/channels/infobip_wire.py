@@ -24,7 +24,15 @@ from tidings.channels.providers import Report, ReportStatus
 
 # the status groups of a failure (its reason is worded by the general parser)
 FAILED_GROUPS = frozenset({"REJECTED", "UNDELIVERABLE", "EXPIRED"})
-_NOT_FINAL = "DELIVERED_TO_OPERATOR"  # the operator has it, the handset may not
+
+
+def report_status(group: str, name: str | None) -> ReportStatus:
+    """A report's status by Infobip's `status.groupName` and `name` (both parsers')."""
+    if group == "DELIVERED":  # DELIVERED_TO_OPERATOR: the operator has it, not the handset
+        return "pending" if name == "DELIVERED_TO_OPERATOR" else "delivered"
+    if group in FAILED_GROUPS:
+        return "failed"
+    return "pending"  # PENDING, ACCEPTED, and any group Infobip does not document
 
 
 # Infobip's field names, as it spells them
@@ -86,9 +94,7 @@ def plain_reports(body: bytes) -> list[Report] | None:
             currency = price.currency
             if amount is None or currency is None or currency.upper() == "UNKNOWN":
                 amount = currency = None
-        # PENDING, ACCEPTED and any group Infobip does not document: pending
-        delivered = status.groupName == "DELIVERED" and status.name != _NOT_FINAL
-        verdict: ReportStatus = "delivered" if delivered else "pending"
+        verdict = report_status(status.groupName, status.name)  # not failed: seen above
         add(Report(result.messageId, verdict, None, amount, currency))
     return reports
 

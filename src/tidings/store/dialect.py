@@ -473,10 +473,16 @@ def json_set_int(dialect: Dialect, column: str, key: str) -> str:
 
 
 # Printable ASCII without the backtick (not in GSM 03.38) and GSM-7's extension table.
+_NOT_PLAIN = "]`^{}~|[\\"  # `]` first: a member, not the end, of the classes below
 _GLOB_ASCII = "*[^ -~]*"
-_GLOB_WIDE = "*[]`^{}~|[\\]*"
+_GLOB_WIDE = f"*[{_NOT_PLAIN}]*"
 _RE_ASCII = "^[ -~]*$"
-_RE_WIDE = "[]`^{}~|[\\\\]"
+_RE_WIDE = "[" + _NOT_PLAIN.replace("\\", "\\\\") + "]"
+
+
+def gsm7_plain_text(text: str) -> bool:
+    """What `gsm7_plain` finds in SQL, for a text at hand (a template's literals)."""
+    return all(" " <= char <= "~" and char not in _NOT_PLAIN for char in text)
 
 
 def gsm7_plain(dialect: Dialect, text: str) -> tuple[str, list[Any]]:

@@ -220,3 +220,28 @@ async def test_a_bench_batch_over_http_is_answered_and_reported_by_the_fast_read
     assert {r["status"]["name"] for r in received} == {"DELIVERED_TO_HANDSET"}
     assert {r["sender"] for r in received} == {"Shop"}
     assert len(standin.messages) == 50
+
+
+def test_without_keeping_messages_a_seen_id_is_still_a_duplicate() -> None:
+    """`keep=False` (the bench's): nothing in `messages`, yet a messageId taken before is
+    answered as a duplicate and not reported again."""
+    answered: list[str] = []
+
+    async def run() -> InfobipStandin:
+        standin = InfobipStandin(keep=False, reject_duplicates=True)
+        for to in ("385911234567", "385911234568"):
+            body = {"messages": [_plain_message(to, "m1")]}
+            answer = standin._plain_sms(PATH, orjson.dumps(body))
+            if answer is None:
+                answer = standin._accept(PATH, "sms", _sms, body)
+            assert answer.status == 200
+            assert isinstance(answer.body, bytes)
+            answered.append(json.loads(answer.body)["messages"][0]["status"]["name"])
+        return standin
+
+    standin = asyncio.run(run())
+
+    assert standin.messages == []
+    assert answered == ["PENDING_ACCEPTED", "REJECTED_DUPLICATE_MESSAGE_ID"]
+    assert standin.duplicates == 1
+    assert sum(len(batch) for *_, batch in standin._heap) == 1

@@ -149,3 +149,25 @@ def test_a_scheduled_one_off_campaign_enters_at_its_start(api: Api) -> None:
     drain(api, "PT13H")
     assert receivers(api, flow) == {ids["ana"]}
     assert api.get(f"/flows/{flow}").json()["status"] == "finished"
+
+
+@pytest.mark.parametrize("source", ["tags", "companies"])
+def test_an_audience_of_one_tag_or_company_is_this_accounts_people(
+    api: Api, other_api: Api, source: str
+) -> None:
+    """A launch by one tag or company (read from its link table) enters the people of this
+    account who have it: not another account's with a tag or company of that name."""
+    ids = people_and_sources(api)
+    other_ids = people_and_sources(other_api)
+    name = {"tags": "vip", "companies": "Acme"}[source]
+    flow = api.post("/flows", json=audience_doc(**{source: [name]})).json()["id"]
+    launched = api.post(f"/flows/{flow}/launch")
+    assert launched.status_code == 200, launched.text
+    drain(api)
+    assert receivers(api, flow) == {ids["ana"]}
+    assert other_ids["ana"] != ids["ana"]
+    # by id, another account's company is nobody's here
+    flow = api.post("/flows", json=audience_doc(companies=[other_ids["acme"]])).json()["id"]
+    assert api.post(f"/flows/{flow}/launch").status_code == 200
+    drain(api)
+    assert receivers(api, flow) == set()

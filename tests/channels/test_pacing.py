@@ -92,9 +92,11 @@ def test_batches_queued_behind_a_slow_provider_past_the_budget_are_released() ->
     """A provider that takes a second to answer holds a connection's few requests in
     flight; the batches queued behind them past the job's budget are released `later`
     instead of going out after their claim's lease could have ended."""
-    with sending(answer_delay=1.0) as (standin, sender, connect):
+    # the budget leaves the first requests 1.5 s to get their slots (a loaded machine
+    # once took longer than 0.5 s); the queued ones would get theirs only after 3 s
+    with sending(answer_delay=3.0) as (standin, sender, connect):
         rows = [claimed(n, "Shop") for n in range(1, 6001)]  # six requests of 1,000
-        done = sender.submit([Job(connect(), rows, budget=0.5)], {1: True}).result(30)
+        done = sender.submit([Job(connect(), rows, budget=1.5)], {1: True}).result(30)
         statuses = [r.status for _, r, _ in done]
         assert statuses.count("accepted") == 4000  # IN_FLIGHT requests went at once
         assert statuses.count("later") == 2000

@@ -14,11 +14,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.channels.test_infobip_standin import report_receiver
 from tidings.channels.standins.infobip import DEFAULT_KEY, InfobipStandin, _sms
 from tidings.channels.standins.infobip_sms import ENCODE
 
 PATH = "/sms/3/messages"
-ODD = st.one_of(st.none(), st.integers(0, 3), st.just({}), st.just([]), st.just(True))
+ODD: st.SearchStrategy[Any] = st.one_of(
+    st.none(), st.integers(0, 3), st.just({}), st.just([]), st.just(True)
+)
 TEXTS = st.one_of(st.sampled_from(["Hi", "", "  ", "Hi\n", "x" * 4096, "x" * 4097]), ODD)
 TOS = st.one_of(
     st.sampled_from(["385911234567", "+385911234568", "abc", "", " ", "1" * 15, "1" * 65]), ODD
@@ -185,34 +188,21 @@ def test_knobs_that_change_the_fate_leave_requests_to_the_general_checks() -> No
 @pytest.mark.anyio
 async def test_a_bench_batch_over_http_is_answered_and_reported_by_the_fast_read() -> None:
     """Over HTTP: the answer is Infobip's JSON and the reports reach the webhook."""
-    from aiohttp import web
-
-    received: list[dict[str, Any]] = []
-
-    async def take(request: web.Request) -> web.Response:
-        received.extend((await request.json())["results"])
-        return web.Response()
-
-    app = web.Application()
-    app.router.add_post("/delivery", take)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/delivery"
-    body = {"messages": [_plain_message(f"3859112345{i:02d}", f"id-{i}", url) for i in range(50)]}
     headers = {"Content-Type": "application/json", "Authorization": f"App {DEFAULT_KEY}"}
-    try:
-        async with InfobipStandin() as standin, aiohttp.ClientSession() as session:
-            async with session.post(
-                standin.url + PATH, data=orjson.dumps(body), headers=headers
-            ) as r:
-                assert r.status == 200
-                assert r.headers["Content-Type"] == "application/json; charset=utf-8"
-                answer = await r.json()
-            async with asyncio.timeout(10):
-                await standin.drain()
-    finally:
-        await runner.cleanup()
+    async with (
+        report_receiver() as (url, received),
+        InfobipStandin() as standin,
+        aiohttp.ClientSession() as session,
+    ):
+        body = {
+            "messages": [_plain_message(f"3859112345{i:02d}", f"id-{i}", url) for i in range(50)]
+        }
+        async with session.post(standin.url + PATH, data=orjson.dumps(body), headers=headers) as r:
+            assert r.status == 200
+            assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+            answer = await r.json()
+        async with asyncio.timeout(10):
+            await standin.drain()
 
     assert [m["messageId"] for m in answer["messages"]] == [f"id-{i}" for i in range(50)]
     assert {m["status"]["name"] for m in answer["messages"]} == {"PENDING_ACCEPTED"}

@@ -42,6 +42,7 @@ from tidings.store.people import add_unsubscribed
 from tidings.store.provider_outbox import Sent
 
 FINAL = ("delivered", "failed")
+PLAIN = ("pending", "delivered", "failed")  # nothing but the price and the status
 PRICE_SCOPE = "provider-price"  # a message whose price was asked for (idempotency keys)
 
 
@@ -64,34 +65,40 @@ def record(
         if not text.isdigit() or len(text) > 18:
             raise InvalidInput([Problem(f"results.{i}.messageId", f"{text!r} is not ours")])
         ids.append(int(text))
-    sent = provider_outbox.of_connection(conn, connection.id, ids)
+    sent = provider_outbox.of_connection(conn, connection.id, ids, lock=True)
     unknown = [str(i) for i in ids if i not in sent]
     if unknown:
         raise NotFound(f"no message {', '.join(unknown[:5])} went out through this connection")
     items: list[dict[str, Any]] = []
     changed = 0
+    # one pass over the reports (this runs inside the writer's turn): the priced ones,
+    # each message's first final report, and the few of any other kind
+    prices: list[tuple[float, int]] = []
+    finals: dict[int, Report] = {}
+    final_priced: set[int] = set()  # its price is written with its status (`finish`)
+    others: list[tuple[Report, int]] = []  # asked to price later, unsubscribed, seen, clicked
+    for report, oid in zip(reports, ids, strict=True):
+        status = report.status
+        if report.price is not None:
+            prices.append((report.price, oid))
+            if status in FINAL:
+                final_priced.add(oid)
+        if status in FINAL and oid not in finals:
+            finals[oid] = report
+        if status not in PLAIN or report.price_later is not None:
+            others.append((report, oid))
     # a provider's price replaces the table's: the counters take the difference
-    prices = [(r.price, oid) for r, oid in zip(reports, ids, strict=True) if r.price is not None]
     costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     for message, micros in _price_changes(sent, prices):
         add_cost(costs, message, micros)
-    # a final report's price is written with its status (`finish`); the others' here
-    final_ids = {
-        oid
-        for r, oid in zip(reports, ids, strict=True)
-        if r.status in FINAL and r.price is not None
-    }
-    provider_outbox.priced(conn, [(price, oid) for price, oid in prices if oid not in final_ids])
+    provider_outbox.priced(conn, [(price, oid) for price, oid in prices if oid not in final_priced])
     add_counters(conn, dict(costs), now)
-    # the final reports, the first of each message's (set-based: one read, one write)
-    finals: dict[int, Report] = {}
-    for report, oid in zip(reports, ids, strict=True):
-        if report.status in FINAL and oid not in finals:
-            finals[oid] = report
+    # the final reports, the first of each message's (set-based: one write)
     done = provider_outbox.finish(
         conn,
         [(r.status, now, r.reason, r.price, oid) for oid, r in finals.items()],
         leaving=provider_outbox.OPEN,
+        known=sent,
     )
     kept = _keep(conn, [oid for oid in done if finals[oid].status == "delivered"], sent, quiet)
     for oid in done:
@@ -116,8 +123,8 @@ def record(
             conn, "message.delivered", ordered, now, people_exist=False, places=places
         )
     changed += len(done)
-    changed += _ask_prices(conn, connection, reports, ids, sent, now)
-    for report, oid in zip(reports, ids, strict=True):
+    changed += _ask_prices(conn, connection, others, sent, now)
+    for report, oid in others:
         message = sent[oid]
         if report.status == "unsubscribed":
             # the provider says the person opted out (an email's unsubscribe, a complaint)
@@ -196,15 +203,14 @@ def _keep(
 def _ask_prices(
     conn: Connection,
     connection: ConnectionRow,
-    reports: Sequence[Report],
-    ids: Sequence[int],
+    reports: Sequence[tuple[Report, int]],
     sent: dict[int, Sent],
     now: int,
 ) -> int:
-    """A `price` row for each message the provider prices only now, once a message;
-    answer how many."""
+    """A `price` row for each message the provider prices only now (of `reports`, each
+    with its outbox id), once a message; answer how many."""
     rows: list[dict[str, Any]] = []
-    for report, oid in zip(reports, ids, strict=True):
+    for report, oid in reports:
         message = sent[oid]
         if report.price_later is None or message.kind != "message":
             continue

@@ -215,31 +215,39 @@ def finish(
     *,
     leaving: Sequence[str],
     leased: Mapping[int, int] | None = None,
+    known: Mapping[int, Sent] | None = None,
 ) -> list[int]:
     """(status `delivered`/`failed`, at, reason, price, outbox id): the rows among them
     still in one of the `leaving` statuses take it; answer the ids that changed (a
     repeated report changes none). `leased`: a claim's answers, by id the claim's lease
-    end; a row claimed again since (its lease is another) is left alone."""
+    end; a row claimed again since (its lease is another) is left alone. `known`: the
+    rows as `of_connection(..., lock=True)` read them in this transaction (locked: their
+    status cannot have changed since), so they are not read again."""
     if not rows:
         return []
     dialect = dialect_of_conn(conn)
     p = param(dialect)
     states = ", ".join(f"'{s}'" for s in leaving)
-    ids = [r[4] for r in rows]
-    before = {
-        int(r[0]): int(r[1])
-        for start in range(0, len(ids), 2000)
-        for r in fetch(
-            conn,
-            f"SELECT id, next_attempt_at FROM outbox "
-            f"WHERE {ids_in('id', ids[start : start + 2000])} "
-            f"AND status IN ({states}){_for_update(dialect)}",
-        )
-    }
-    if leased is None:
-        changing = [r for r in rows if r[4] in before]
+    if known is not None and leased is None:
+        # read in this transaction, under the rows' lock: no second read (each row a
+        # SQLite step costs the writer the interpreter's lock once more)
+        changing = [r for r in rows if r[4] in known and known[r[4]].status in leaving]
     else:
-        changing = [r for r in rows if r[4] in before and before[r[4]] == leased.get(r[4])]
+        ids = [r[4] for r in rows]
+        before = {
+            int(r[0]): int(r[1])
+            for start in range(0, len(ids), 2000)
+            for r in fetch(
+                conn,
+                f"SELECT id, next_attempt_at FROM outbox "
+                f"WHERE {ids_in('id', ids[start : start + 2000])} "
+                f"AND status IN ({states}){_for_update(dialect)}",
+            )
+        }
+        if leased is None:
+            changing = [r for r in rows if r[4] in before]
+        else:
+            changing = [r for r in rows if r[4] in before and before[r[4]] == leased.get(r[4])]
     # one statement for each (status, at, reason, price): a provider's reports mostly share
     # them (a batch delivered at one price), so a bucket of 1,000 is a statement or two
     alike: dict[tuple[str, int, str | None, float | None], list[int]] = {}
@@ -285,13 +293,18 @@ class Sent(NamedTuple):
     price: float | None
 
 
-def of_connection(conn: Connection, connection_id: int, ids: Iterable[int]) -> dict[int, Sent]:
-    """These messages, those sent through this connection only (others are missing)."""
+def of_connection(
+    conn: Connection, connection_id: int, ids: Iterable[int], *, lock: bool = False
+) -> dict[int, Sent]:
+    """These messages, those sent through this connection only (others are missing).
+    `lock`: held until the transaction ends (PostgreSQL's FOR UPDATE; SQLite's writer
+    holds the whole file), so their status read here stays theirs (`finish(known=)`)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
     dialect = dialect_of_conn(conn)
     p = param(dialect)
+    locked = _for_update(dialect) if lock else ""
     # the payload's two fields read by SQL: parsing each payload here cost more
     wants = json_field_bool(dialect, "payload", "wantsResult")
     attempt = json_field_int(dialect, "payload", "attempt")
@@ -301,7 +314,7 @@ def of_connection(conn: Connection, connection_id: int, ids: Iterable[int]) -> d
             conn,
             "SELECT id, account_id, participation_id, flow_id, version, element, person_id, "
             f"kind, channel, status, {wants}, {attempt}, price FROM outbox "
-            f"WHERE connection_id = {p} AND {ids_in('id', wanted[start : start + 2000])}",
+            f"WHERE connection_id = {p} AND {ids_in('id', wanted[start : start + 2000])}{locked}",
             (connection_id,),
         ):
             out[r[0]] = Sent._make(r)

@@ -65,6 +65,76 @@ def record(
         if not text.isdigit() or len(text) > 18:
             raise InvalidInput([Problem(f"results.{i}.messageId", f"{text!r} is not ours")])
         ids.append(int(text))
+    if quiet is not None:
+        plain = _record_plain(conn, connection, reports, ids, now, quiet)
+        if plain is not None:
+            return plain
+    return _record_each(conn, connection, reports, ids, now, partitions=partitions, quiet=quiet)
+
+
+def _record_plain(
+    conn: Connection,
+    connection: ConnectionRow,
+    reports: Sequence[Report],
+    ids: Sequence[int],
+    now: int,
+    quiet: QuietReports,
+) -> int | None:
+    """The commonest callback, set-based: every report `delivered` at one price (or none),
+    once a message, of messages not yet reported final whose reports nobody waits for
+    (`_keep`'s, for every one). Each report then changes its message alike: a few rows
+    read (`provider_outbox.alike`) where `_record_each` reads one a report. None (nothing
+    written) when the callback or its messages are anything else: `_record_each`'s."""
+    tails = {report[1:] for report in reports}
+    if len(tails) != 1 or len(set(ids)) != len(ids):
+        return None
+    status, reason, price, _currency, digits, url, later = tails.pop()
+    if status != "delivered" or (reason, digits, url, later) != (None, None, None, None):
+        return None
+    groups = provider_outbox.alike(conn, connection.id, ids)
+    loud = quiet.loud(conn)
+    if sum(g.messages for g in groups) != len(ids) or not all(
+        g.plain and (g.account_id, "message.delivered") not in loud for g in groups
+    ):
+        return None  # an unknown message (refused there), or one to report one by one
+    costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
+    if price is not None:  # the provider's price replaces the table's (`_price_changes`)
+        sums: dict[tuple[int, int, int | None, str | None, str | None], int] = defaultdict(int)
+        for g in groups:
+            if g.flow_id is not None:
+                where = (g.account_id, g.flow_id, g.version, g.element, g.channel)
+                sums[where] += g.messages * (round(price * 1e6) - round((g.price or 0) * 1e6))
+        for (account, flow, version, element, channel), micros in sums.items():
+            message = Sent(0, account, None, flow, version, element, None, "message", channel,
+                           "sent", False, None, None)  # fmt: skip
+            add_cost(costs, message, micros)
+    add_counters(conn, dict(costs), now)
+    changed = provider_outbox.delivered(conn, ids, price, now)
+    counted: dict[tuple[int, int | None, int | None, str | None], int] = defaultdict(int)
+    for g in groups:
+        counted[(g.account_id, g.flow_id, g.version, g.channel)] += g.messages
+    outbox.store_reports(
+        conn,
+        "message.delivered",
+        sorted(ids),
+        now,
+        people_exist=False,
+        counted=counted.items(),
+    )
+    return changed
+
+
+def _record_each(
+    conn: Connection,
+    connection: ConnectionRow,
+    reports: Sequence[Report],
+    ids: Sequence[int],
+    now: int,
+    *,
+    partitions: int,
+    quiet: QuietReports | None,
+) -> int:
+    """Any callback, report by report (see the module doc)."""
     sent = provider_outbox.of_connection(conn, connection.id, ids, lock=True)
     unknown = [str(i) for i in ids if i not in sent]
     if unknown:

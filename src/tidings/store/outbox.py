@@ -368,15 +368,19 @@ def store_reports(
     *,
     people_exist: bool,
     places: Iterable[Place] | None = None,
+    counted: Iterable[tuple[Place, int]] | None = None,
 ) -> None:
     """Report `name` of each of these messages straight into its person's events, the
     properties built from the outbox row (flow, version, element, channel, messageId).
     `people_exist`: none can have been deleted (else a deleted person's is skipped).
     `places`: each message's (account, flow, version, channel) when the caller has read
-    them (else they are read here), for the channel figure."""
+    them (else they are read here), for the channel figure; or `counted`: each place
+    once, with how many of the messages are its."""
     dialect = dialect_of_conn(conn)
     p = param(dialect)
-    _count_reported(conn, name, ids, places)
+    if counted is None and places is not None:
+        counted = ((place, 1) for place in places)
+    _count_reported(conn, name, ids, counted)
     built = (
         f"{sql_build_object(dialect)}('flow', o.flow_id, 'version', o.version, "
         "'element', o.element, 'channel', o.channel, 'messageId', CAST(o.id AS TEXT))"
@@ -399,15 +403,15 @@ Place = tuple[
 
 
 def _count_reported(
-    conn: Connection, name: str, ids: Sequence[int], places: Iterable[Place] | None
+    conn: Connection, name: str, ids: Sequence[int], counted: Iterable[tuple[Place, int]] | None
 ) -> None:
     """The channel figure of report `name` (REPORTED) of these messages (a flow's, by
-    channel): from their `places` when the caller has them, else read by id."""
+    channel): from their places `counted` when the caller has them, else read by id."""
     figure = REPORTED.get(name)
     if figure is None:
         return
     found: Iterable[tuple[int, int | None, int | None, str | None, int]]
-    if places is None:
+    if counted is None:
         found = [
             row
             for start in range(0, len(ids), CHUNK)
@@ -419,7 +423,7 @@ def _count_reported(
             )
         ]
     else:
-        found = ((*place, 1) for place in places)
+        found = ((*place, n) for place, n in counted)
     counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     for account, flow, version, channel, n in found:
         if flow is not None and channel is not None:

@@ -27,6 +27,7 @@ from tidings.store.dialect import (
 )
 from tidings.store.outbox import outbox_sql
 from tidings.store.raw import fetch
+from tidings.store.tables import WAITING
 
 SENDING = ("pending", "sending")
 OPEN = ("pending", "sending", "sent")  # a report may still come
@@ -264,8 +265,10 @@ def finish(
     return [r[4] for r in changing]
 
 
-def _for_update(dialect: Any) -> str:
-    return " FOR UPDATE" if dialect == "postgresql" else ""
+def _for_update(dialect: Any, table: str = "") -> str:
+    if dialect != "postgresql":
+        return ""
+    return f" FOR UPDATE OF {table}" if table else " FOR UPDATE"
 
 
 def priced(conn: Connection, rows: Sequence[tuple[float, int]]) -> None:
@@ -319,6 +322,69 @@ def of_connection(
         ):
             out[r[0]] = Sent._make(r)
     return out
+
+
+class Alike(NamedTuple):
+    """A callback's messages of one flow, version, element and channel at one price
+    (`alike`), and whether each is `plain`: a person's message, not yet reported final,
+    whose report nobody waits for (no result asked of it, its person waiting in no
+    flow)."""
+
+    account_id: int
+    flow_id: int | None
+    version: int | None
+    element: str | None
+    channel: str | None
+    price: float | None
+    messages: int
+    plain: bool
+
+
+def alike(conn: Connection, connection_id: int, ids: Sequence[int]) -> list[Alike]:
+    """These messages sent through this connection, counted by what a delivery report
+    changes of them alike (`Alike`); locked until the transaction ends (PostgreSQL's FOR
+    UPDATE; SQLite's writer holds the whole file). A few rows, where `of_connection`
+    answers one a message: a callback of 1,000 reports read that way cost the writer
+    3 µs a report (each row a SQLite step, the interpreter's lock let go and taken again)."""
+    dialect = dialect_of_conn(conn)
+    p = param(dialect)
+    wants = json_field_bool(dialect, "o.payload", "wantsResult")
+    still = ", ".join(f"'{s}'" for s in OPEN)
+    found: dict[tuple[Any, ...], tuple[int, bool]] = {}
+    for start in range(0, len(ids), 2000):
+        for r in fetch(
+            conn,
+            "WITH m AS (SELECT o.account_id, o.flow_id, o.version, o.element, o.channel, "
+            f"o.price, CASE WHEN o.kind = 'message' AND o.person_id IS NOT NULL "
+            f"AND o.status IN ({still}) AND NOT ({wants} AND o.participation_id IS NOT NULL) "
+            "AND NOT EXISTS (SELECT 1 FROM participations pa WHERE pa.person_id = o.person_id "
+            f"AND pa.phase = {WAITING} AND pa.account_id = o.account_id) THEN 1 ELSE 0 END "
+            f"AS plain FROM outbox o WHERE o.connection_id = {p} "
+            f"AND {ids_in('o.id', ids[start : start + 2000])}{_for_update(dialect, 'o')}) "
+            "SELECT account_id, flow_id, version, element, channel, price, count(*), "
+            "min(plain) FROM m GROUP BY account_id, flow_id, version, element, channel, price",
+            (connection_id,),
+        ):
+            key = tuple(r[:6])
+            count, plain = found.get(key, (0, True))
+            found[key] = (count + int(r[6]), plain and bool(r[7]))
+    return [Alike._make((*key, count, plain)) for key, (count, plain) in found.items()]
+
+
+def delivered(conn: Connection, ids: Sequence[int], price: float | None, now: int) -> int:
+    """These messages `delivered` at `now`, at `price` when it is given, those not yet
+    reported final (`finish` of each one's report, set-based); answer how many."""
+    p = param(dialect_of_conn(conn))
+    still = ", ".join(f"'{s}'" for s in OPEN)
+    changed = 0
+    for start in range(0, len(ids), 2000):
+        changed += conn.exec_driver_sql(
+            f"UPDATE outbox SET status = 'delivered', done_at = {int(now)}, "
+            f"price = COALESCE({p}, price) WHERE {ids_in('id', ids[start : start + 2000])} "
+            f"AND status IN ({still})",
+            (price,),
+        ).rowcount
+    return changed
 
 
 def has_due(

@@ -86,7 +86,7 @@ def _record_plain(
     read (`provider_outbox.alike`) where `_record_each` reads one a report. None (nothing
     written) when the callback or its messages are anything else: `_record_each`'s."""
     tails = {report[1:] for report in reports}
-    if len(tails) != 1 or len(set(ids)) != len(ids):
+    if len(tails) != 1:
         return None
     status, reason, price, _currency, digits, url, later = tails.pop()
     if status != "delivered" or (reason, digits, url, later) != (None, None, None, None):
@@ -96,14 +96,14 @@ def _record_plain(
     if sum(g.messages for g in groups) != len(ids) or not all(
         g.plain and (g.account_id, "message.delivered") not in loud for g in groups
     ):
-        return None  # an unknown message (refused there), or one to report one by one
+        return None  # an unknown message (refused there), one named twice (counted once
+        # here), or one to report one by one
     costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     if price is not None:  # the provider's price replaces the table's (`_price_changes`)
         sums: dict[tuple[int, int, int | None, str | None, str | None], int] = defaultdict(int)
         for g in groups:
-            if g.flow_id is not None:
-                where = (g.account_id, g.flow_id, g.version, g.element, g.channel)
-                sums[where] += g.messages * (round(price * 1e6) - round((g.price or 0) * 1e6))
+            where = (g.account_id, g.flow_id, g.version, g.element, g.channel)
+            sums[where] += g.messages * (round(price * 1e6) - round((g.price or 0) * 1e6))
         for (account, flow, version, element, channel), micros in sums.items():
             message = Sent(0, account, None, flow, version, element, None, "message", channel,
                            "sent", False, None, None)  # fmt: skip

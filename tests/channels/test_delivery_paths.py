@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection
 
@@ -211,47 +211,60 @@ UNKNOWN = 999_999_999  # no message of this connection
 PRICE = st.sampled_from([None, 0.01, 0.05])
 
 
+STATUS = st.sampled_from(["delivered", "pending", "failed"])
+Odd = tuple[int, str, float | None] | None  # one report of another status or price
+
+
 @settings(
-    max_examples=60,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     picked=st.lists(st.integers(0, 9), min_size=1, max_size=10),
-    statuses=st.lists(st.sampled_from(["delivered"] * 3 + ["pending", "failed"]), min_size=10,
-                      max_size=10),
-    prices=st.lists(PRICE, min_size=10, max_size=10),
-    alike=st.booleans(),
     price=PRICE,
-)  # fmt: skip
+    odd=st.none() | st.tuples(st.integers(0, 9), STATUS, PRICE),
+)
+# the messages by role (`_store`'s): 0 plain, 1 the UK's, 2 the deleted person's, 3
+# delivered already, 4 of a waiting person, 5 and 6 the failover's, 7 not the connection's
+@example(picked=[0, 1, 2], price=0.01, odd=None)
+@example(picked=[0, 3], price=0.01, odd=None)
+@example(picked=[0, 4], price=None, odd=None)
+@example(picked=[5, 0], price=0.05, odd=None)
+@example(picked=[6], price=None, odd=None)
+@example(picked=[0, 7], price=0.01, odd=None)
+@example(picked=[0, 0], price=0.01, odd=None)
+@example(picked=[0, 1], price=0.01, odd=(1, "delivered", 0.05))
+@example(picked=[0, 1], price=0.01, odd=(0, "pending", 0.01))
+@example(picked=[0, 1], price=None, odd=(1, "failed", None))
 def test_a_callback_changes_the_store_alike_set_based_or_report_by_report(
     system: Tidings,
     api: Api,
     standin: InfobipStandin,
     picked: list[int],
-    statuses: list[str],
-    prices: list[float | None],
-    alike: bool,
     price: float | None,
+    odd: Odd,
 ) -> None:
     made = _once(system, api, standin)
-    targets = [*made.ids, UNKNOWN]
-    if alike:  # the commonest callback, or nearly (an id twice, a message of another kind)
-        reports = [Report(str(targets[i]), "delivered", None, price, "EUR") for i in picked]
-    else:
-        reports = [
-            Report(str(targets[i]), statuses[k], None, prices[k], "EUR")  # type: ignore[arg-type]
-            for k, i in enumerate(picked)
-        ]
-    _, each, plain = _both(system, _connection(system, api), reports, api.account_id)
+    # role first (the examples'), then the rest of the connection's messages
+    roles = [made.plain[0], made.uk, made.deleted, made.delivered, made.waiting,
+             *made.failover, UNKNOWN]  # fmt: skip
+    targets = roles + [i for i in made.ids if i not in roles]
+    reports = [Report(str(targets[i]), "delivered", None, price, "EUR") for i in picked]
+    if odd is not None:  # nearly the commonest callback: one report of another kind
+        at, status, other = odd
+        at %= len(reports)
+        reports[at] = Report(reports[at].message_id, status, None, other, "EUR")  # type: ignore[arg-type]
+    before, each, plain = _both(system, _connection(system, api), reports, api.account_id)
     named = {int(r.message_id) for r in reports}
     one_by_one = {UNKNOWN, made.delivered, made.waiting, *made.failover}
+    alike = len({r[1:] for r in reports}) == 1 and reports[0].status == "delivered"
     if alike and len(named) == len(reports) and not named & one_by_one:
         assert plain[0] == len(reports)  # taken set-based
     if plain[0] is not None:
         assert plain == each
-    else:
-        assert plain[1] == _both(system, _connection(system, api), [], api.account_id)[0]
+    else:  # declined, nothing written: the callback is the other path's
+        assert plain[1] == before
 
 
 def test_a_plain_callback_is_applied_set_based(

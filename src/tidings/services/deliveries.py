@@ -43,6 +43,8 @@ from tidings.store.provider_outbox import Sent
 
 FINAL = ("delivered", "failed")
 PLAIN = ("pending", "delivered", "failed")  # nothing but the price and the status
+# a traffic cost's place: account, flow, version, element, channel
+Where = tuple[int, int | None, int | None, str | None, str | None]
 PRICE_SCOPE = "provider-price"  # a message whose price was asked for (idempotency keys)
 
 
@@ -100,7 +102,7 @@ def _record_plain(
         # here), or one to report one by one
     costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     if price is not None:  # the provider's price replaces the table's (`_price_changes`)
-        sums: dict[tuple[int, int, int | None, str | None, str | None], int] = defaultdict(int)
+        sums: dict[Where, int] = defaultdict(int)
         for g in groups:
             where = (g.account_id, g.flow_id, g.version, g.element, g.channel)
             sums[where] += g.messages * (round(price * 1e6) - round((g.price or 0) * 1e6))

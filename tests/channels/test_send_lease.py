@@ -22,7 +22,7 @@ LEASE = 2_000_000
 T0 = 1_900_000_000_000_000
 
 
-def pending_message(system: Tidings, api: Api) -> int:
+def pending_message(system: Tidings, api: Api, **flow: Any) -> int:
     made = api.post(
         "/connections",
         json={"name": "Lease", "provider": "infobip",
@@ -33,7 +33,7 @@ def pending_message(system: Tidings, api: Api) -> int:
 
     values = {"account_id": api.account_id, "kind": "message", "channel": "sms",
               "payload": payload, "status": "pending", "attempts": 0, "next_attempt_at": T0,
-              "created_at": T0, "connection_id": made.json()["id"]}  # fmt: skip
+              "created_at": T0, "connection_id": made.json()["id"], **flow}  # fmt: skip
 
     def write(conn: Any) -> int:
         return int(conn.execute(insert(outbox).values(values).returning(outbox.c.id)).scalar_one())
@@ -116,3 +116,50 @@ def test_a_row_that_changed_after_the_claim_read_it_is_not_claimed(
     assert [r.id for r in claimed] == [second]
     assert row(system, first) == ("sending", 1, T0 + LEASE)
     assert row(system, second) == ("sending", 1, T0 + 1 + LEASE)
+
+
+def traffic_cost(system: Tidings, flow: int) -> int:
+    with system.db.read() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT coalesce(sum(value), 0) FROM flow_counters WHERE flow_id = "
+            f"{int(flow)} AND element = '' AND name = 'trafficCostMicros'"
+        ).scalar()
+    return int(found or 0)
+
+
+def test_a_late_answer_of_a_try_claimed_again_does_not_count_the_cost_twice(
+    system: Tidings, api: Api
+) -> None:
+    prices = {"prices": {"sms": {"default": 0.05}}}
+    assert api.patch("/account", json=prices).status_code == 200
+    sms = {"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi"}
+    document = {"name": "Cost", "entry": {"type": "api"}, "elements": [sms]}
+    flow = api.post("/flows", json=document).json()["id"]
+    oid = pending_message(system, api, flow_id=flow, version=1, element="s")
+    first = claim(system, api, T0)
+    second = claim(system, api, T0 + LEASE + 1)  # the first try's lease ended unanswered
+    settle(system, T0 + LEASE + 2, first, SendResult(str(oid), "accepted"))  # too late
+    assert traffic_cost(system, flow) == 0
+    settle(system, T0 + LEASE + 3, second, SendResult(str(oid), "accepted"))
+    assert row(system, oid) == ("sent", 2, T0 + LEASE + 3)
+    assert traffic_cost(system, flow) == 50_000  # 0.05 once, by the account's table
+    # the try's answer settled twice (a settle retried) counts nothing more
+    settle(system, T0 + LEASE + 4, second, SendResult(str(oid), "accepted"))
+    assert traffic_cost(system, flow) == 50_000
+
+
+def test_an_answer_settled_after_the_report_came_counts_the_cost(system: Tidings, api: Api) -> None:
+    """The provider reported the message before its answer was settled (it calls back at
+    once): the answer is still this try's, and the message costs what the table says."""
+    prices = {"prices": {"sms": {"default": 0.05}}}
+    assert api.patch("/account", json=prices).status_code == 200
+    sms = {"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi"}
+    document = {"name": "Cost", "entry": {"type": "api"}, "elements": [sms]}
+    flow = api.post("/flows", json=document).json()["id"]
+    oid = pending_message(system, api, flow_id=flow, version=1, element="s")
+    first = claim(system, api, T0)
+    report = [("delivered", T0 + 1, None, None, oid)]
+    system.db.write(lambda conn: provider_outbox.finish(conn, report, leaving=provider_outbox.OPEN))
+    settle(system, T0 + 2, first, SendResult(str(oid), "accepted"))
+    assert row(system, oid) == ("delivered", 1, T0 + LEASE)
+    assert traffic_cost(system, flow) == 50_000

@@ -376,6 +376,7 @@ def settle(
     items: list[dict[str, Any]] = []
     costs: Costs = defaultdict(int)
     prices: list[tuple[Claimed, float]] = []  # a price asked later, and the answer
+    charged: list[tuple[Claimed, int]] = []  # accepted messages' traffic cost (micros)
     for row, result, provider in done:
         rows[row.id] = row
         if result.status == "later":
@@ -394,7 +395,7 @@ def settle(
                 price = micros / 1_000_000 if micros else None
             accepted.append((result.provider_id, price, row.id, row.leased_until))
             if price and row.kind == "message":
-                add_cost(costs, row, round(price * 1_000_000))
+                charged.append((row, round(price * 1_000_000)))
             continue
         if result.status == "retry" and row.attempts < MAX_ATTEMPTS:
             wait = result.retry_after if result.retry_after is not None else None
@@ -411,7 +412,12 @@ def settle(
     if prices:
         _priced(conn, prices, costs)
     if accepted:
-        provider_outbox.accepted(conn, accepted, now)
+        # a late answer of a try whose row was claimed again costs nothing: the newer
+        # try's answer counts the message's cost
+        fenced = provider_outbox.accepted(conn, accepted, now)
+        for row, micros in charged:
+            if row.id not in fenced:
+                add_cost(costs, row, micros)
         add_counters(conn, dict(costs), now)
     # a provider without delivery reports: accepted is delivered (registry.UNREPORTED)
     # ... and so is an action on a live call (answer, hang up: engine/calls.py)

@@ -138,22 +138,27 @@ def lease(conn: Connection, ids: Sequence[int], now: int, until: int) -> set[int
 
 def accepted(
     conn: Connection, rows: Sequence[tuple[str | None, float | None, int, int]], now: int
-) -> None:
+) -> set[int]:
     """(provider id, price, outbox id, the claim's lease end) of messages the provider
     took at `now`: `sent`, and `next_attempt_at` (no try is due any more) keeps when it
-    was handed over. A row claimed again since (its lease is another) is left alone."""
+    was handed over. A row claimed again since (its lease is another) is left alone:
+    answer those (the newer claim's answer is the one that counts)."""
     p = param(dialect_of_conn(conn))
     plain: dict[int, list[int]] = {}  # most: nothing of their own, a statement a claim
     for provider_id, price, oid, until in rows:
         if provider_id is None and price is None:
             plain.setdefault(until, []).append(oid)
+    short: dict[int, list[int]] = {}  # claims some of whose rows did not change
     for until, ids in plain.items():
         for start in range(0, len(ids), 2000):
-            listed = ids_in("id", ids[start : start + 2000])
-            conn.exec_driver_sql(
+            part = ids[start : start + 2000]
+            changed = conn.exec_driver_sql(
                 f"UPDATE outbox SET status = 'sent', next_attempt_at = {int(now)} "
-                f"WHERE {listed} AND status = 'sending' AND next_attempt_at = {int(until)}"
-            )
+                f"WHERE {ids_in('id', part)} AND status = 'sending' "
+                f"AND next_attempt_at = {int(until)}"
+            ).rowcount
+            if changed != len(part):
+                short.setdefault(until, []).extend(part)
     own = [r for r in rows if r[0] is not None or r[1] is not None]
     if own:
         conn.exec_driver_sql(
@@ -162,6 +167,8 @@ def accepted(
             f"WHERE id = {p} AND status = 'sending' AND next_attempt_at = {p}",
             own,
         )
+        for _provider_id, _price, oid, until in own:
+            short.setdefault(until, []).append(oid)
         # a report that came before the answer was settled (the provider called back at
         # once) has finished the row: its SID and price are still the answer's (the
         # traffic cost counted the price; a later provider's price replaces this one)
@@ -181,6 +188,20 @@ def accepted(
                 f"price = COALESCE(price, {p}) WHERE id = {p}",
                 [(r[0], r[1], r[2]) for r in own if r[2] in early],
             )
+    # a row this claim did not change was reported already (its lease end is still this
+    # claim's) or claimed again since (another lease end, or `sent` by a newer answer):
+    # read only the latter, and only for the claims that fell short
+    return {
+        int(r[0])
+        for until, ids in short.items()
+        for start in range(0, len(ids), 2000)
+        for r in fetch(
+            conn,
+            f"SELECT id FROM outbox WHERE {ids_in('id', ids[start : start + 2000])} "
+            f"AND next_attempt_at <> {int(until)} "
+            f"AND NOT (status = 'sent' AND next_attempt_at = {int(now)})",
+        )
+    }
 
 
 def again(conn: Connection, rows: Sequence[tuple[int, str | None, int, int]]) -> None:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection
 
+from tests.api.flows.helpers import launched
 from tests.channels.test_infobip_flow import FAILOVER, ONE_SMS, connect, delivery_path, enter
 from tests.conftest import Api
 from tests.engine.test_journeys import drain
@@ -54,11 +55,7 @@ def standin() -> Iterator[InfobipStandin]:
 
 
 def _launched(api: Api, document: dict[str, Any]) -> int:
-    flow = api.post("/flows", json=document)
-    assert flow.status_code == 201, flow.text
-    flow_id = int(flow.json()["id"])
-    assert api.post(f"/flows/{flow_id}/launch").status_code == 200
-    return flow_id
+    return int(launched(api, document)["id"])
 
 
 def _sent(system: Tidings, api: Api) -> tuple[ConnectionRow, list[int]]:

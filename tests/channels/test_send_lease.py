@@ -127,15 +127,20 @@ def traffic_cost(system: Tidings, flow: int) -> int:
     return int(found or 0)
 
 
-def test_a_late_answer_of_a_try_claimed_again_does_not_count_the_cost_twice(
-    system: Tidings, api: Api
-) -> None:
+def priced_message(system: Tidings, api: Api) -> tuple[int, int]:
+    """A flow's message waiting for its provider, 0.05 by the account's price table."""
     prices = {"prices": {"sms": {"default": 0.05}}}
     assert api.patch("/account", json=prices).status_code == 200
     sms = {"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi"}
     document = {"name": "Cost", "entry": {"type": "api"}, "elements": [sms]}
-    flow = api.post("/flows", json=document).json()["id"]
-    oid = pending_message(system, api, flow_id=flow, version=1, element="s")
+    flow = int(api.post("/flows", json=document).json()["id"])
+    return flow, pending_message(system, api, flow_id=flow, version=1, element="s")
+
+
+def test_a_late_answer_of_a_try_claimed_again_does_not_count_the_cost_twice(
+    system: Tidings, api: Api
+) -> None:
+    flow, oid = priced_message(system, api)
     first = claim(system, api, T0)
     second = claim(system, api, T0 + LEASE + 1)  # the first try's lease ended unanswered
     settle(system, T0 + LEASE + 2, first, SendResult(str(oid), "accepted"))  # too late
@@ -151,12 +156,7 @@ def test_a_late_answer_of_a_try_claimed_again_does_not_count_the_cost_twice(
 def test_an_answer_settled_after_the_report_came_counts_the_cost(system: Tidings, api: Api) -> None:
     """The provider reported the message before its answer was settled (it calls back at
     once): the answer is still this try's, and the message costs what the table says."""
-    prices = {"prices": {"sms": {"default": 0.05}}}
-    assert api.patch("/account", json=prices).status_code == 200
-    sms = {"id": "s", "type": "send_sms", "from": "Shop", "text": "Hi"}
-    document = {"name": "Cost", "entry": {"type": "api"}, "elements": [sms]}
-    flow = api.post("/flows", json=document).json()["id"]
-    oid = pending_message(system, api, flow_id=flow, version=1, element="s")
+    flow, oid = priced_message(system, api)
     first = claim(system, api, T0)
     report = [("delivered", T0 + 1, None, None, oid)]
     system.db.write(lambda conn: provider_outbox.finish(conn, report, leaving=provider_outbox.OPEN))

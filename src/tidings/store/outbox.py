@@ -378,9 +378,7 @@ def store_reports(
     once, with how many of the messages are its."""
     dialect = dialect_of_conn(conn)
     p = param(dialect)
-    if counted is None and places is not None:
-        counted = ((place, 1) for place in places)
-    _count_reported(conn, name, ids, counted)
+    _count_reported(conn, name, ids, places, counted)
     built = (
         f"{sql_build_object(dialect)}('flow', o.flow_id, 'version', o.version, "
         "'element', o.element, 'channel', o.channel, 'messageId', CAST(o.id AS TEXT))"
@@ -403,15 +401,24 @@ Place = tuple[
 
 
 def _count_reported(
-    conn: Connection, name: str, ids: Sequence[int], counted: Iterable[tuple[Place, int]] | None
+    conn: Connection,
+    name: str,
+    ids: Sequence[int],
+    places: Iterable[Place] | None,
+    counted: Iterable[tuple[Place, int]] | None,
 ) -> None:
     """The channel figure of report `name` (REPORTED) of these messages (a flow's, by
-    channel): from their places `counted` when the caller has them, else read by id."""
+    channel): from their `places` or places `counted` when the caller has them, else
+    read by id."""
     figure = REPORTED.get(name)
     if figure is None:
         return
     found: Iterable[tuple[int, int | None, int | None, str | None, int]]
-    if counted is None:
+    if counted is not None:
+        found = ((*place, n) for place, n in counted)
+    elif places is not None:
+        found = ((*place, 1) for place in places)
+    else:
         found = [
             row
             for start in range(0, len(ids), CHUNK)
@@ -422,8 +429,6 @@ def _count_reported(
                 "GROUP BY account_id, flow_id, version, channel"
             )
         ]
-    else:
-        found = ((*place, n) for place, n in counted)
     counters: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     for account, flow, version, channel, n in found:
         if flow is not None and channel is not None:

@@ -58,19 +58,6 @@ def _launched(api: Api, document: dict[str, Any]) -> int:
     return int(launched(api, document)["id"])
 
 
-def _sent(system: Tidings, api: Api) -> tuple[ConnectionRow, list[int]]:
-    """The connection and its messages, every one sent and none reported yet."""
-    with system.db.read() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT id, connection_id FROM outbox WHERE account_id = "
-            f"{int(api.account_id)} AND connection_id IS NOT NULL AND kind = 'message' "
-            "ORDER BY id"
-        ).all()
-        assert rows
-        found = connections.by_ids(conn, [int(rows[0][1])])[int(rows[0][1])]
-    return found, [int(r[0]) for r in rows]
-
-
 class Made(NamedTuple):
     """The store `_store` makes: the connection's messages in id order, and by role."""
 

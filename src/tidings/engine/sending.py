@@ -56,7 +56,7 @@ from tidings.store.accounts import price_tables
 from tidings.store.connections import ConnectionRow
 from tidings.store.counts import add_counters, channel_counter
 from tidings.store.outbox import Sendable
-from tidings.store.provider_outbox import Claimed, Sent
+from tidings.store.provider_outbox import Alike, Claimed, Sent
 
 log = logging.getLogger("tidings.sending")
 
@@ -492,7 +492,7 @@ def price_row(message: Sent, connection_id: int, provider_id: str, now: int) -> 
     }
 
 
-def add_cost(costs: Costs, message: Claimed | Sent | Sendable, micros: int) -> None:
+def add_cost(costs: Costs, message: Claimed | Sent | Sendable | Alike, micros: int) -> None:
     """Count `micros` of traffic cost on the message's flow and element (counters
     `trafficCostMicros`, answered as `trafficCost` by the performance read)."""
     if message.flow_id is None or not micros:

@@ -42,9 +42,7 @@ from tidings.store.people import add_unsubscribed
 from tidings.store.provider_outbox import Sent
 
 FINAL = ("delivered", "failed")
-PLAIN = ("pending", "delivered", "failed")  # nothing but the price and the status
-# a traffic cost's place: account, flow, version, element, channel
-Where = tuple[int, int | None, int | None, str | None, str | None]
+STATUS_ONLY = ("pending", "delivered", "failed")  # a report of nothing but these and a price
 PRICE_SCOPE = "provider-price"  # a message whose price was asked for (idempotency keys)
 
 
@@ -102,16 +100,15 @@ def _record_plain(
         # here), or one to report one by one
     costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
     if price is not None:  # the provider's price replaces the table's (`_price_changes`)
-        sums: dict[Where, int] = defaultdict(int)
         for g in groups:
-            where = (g.account_id, g.flow_id, g.version, g.element, g.channel)
-            sums[where] += g.messages * (round(price * 1e6) - round((g.price or 0) * 1e6))
-        for (account, flow, version, element, channel), micros in sums.items():
-            message = Sent(0, account, None, flow, version, element, None, "message", channel,
-                           "sent", False, None, None)  # fmt: skip
-            add_cost(costs, message, micros)
+            add_cost(costs, g, g.messages * (round(price * 1e6) - round((g.price or 0) * 1e6)))
     add_counters(conn, dict(costs), now)
-    changed = provider_outbox.delivered(conn, ids, price, now)
+    changed = provider_outbox.finish(
+        conn,
+        [("delivered", now, None, price, oid) for oid in ids],
+        leaving=provider_outbox.OPEN,
+        still=set(ids),  # every one open: `alike` read them plain, locked
+    )
     counted: dict[tuple[int, int | None, int | None, str | None], int] = defaultdict(int)
     for g in groups:
         counted[(g.account_id, g.flow_id, g.version, g.channel)] += g.messages
@@ -123,7 +120,7 @@ def _record_plain(
         people_exist=False,
         counted=counted.items(),
     )
-    return changed
+    return len(changed)
 
 
 def _record_each(
@@ -157,7 +154,7 @@ def _record_each(
                 final_priced.add(oid)
         if status in FINAL and oid not in finals:
             finals[oid] = report
-        if status not in PLAIN or report.price_later is not None:
+        if status not in STATUS_ONLY or report.price_later is not None:
             others.append((report, oid))
     # a provider's price replaces the table's: the counters take the difference
     costs: dict[tuple[int, int, int, str, str], int] = defaultdict(int)
@@ -170,7 +167,7 @@ def _record_each(
         conn,
         [(r.status, now, r.reason, r.price, oid) for oid, r in finals.items()],
         leaving=provider_outbox.OPEN,
-        known=sent,
+        still={oid for oid, m in sent.items() if m.status in provider_outbox.OPEN},
     )
     kept = _keep(conn, [oid for oid in done if finals[oid].status == "delivered"], sent, quiet)
     for oid in done:

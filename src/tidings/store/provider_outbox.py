@@ -11,7 +11,7 @@ or a late answer changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -125,13 +125,19 @@ def lease(conn: Connection, ids: Sequence[int], now: int, until: int) -> set[int
         ).rowcount
     if taken == len(ids):
         return set(ids)
-    return {  # rare: which ones (a leased row's lease ends at `until`, after `now`)
+    # rare: which ones (a leased row's lease ends at `until`, after `now`)
+    return _which(conn, ids, f"status = 'sending' AND next_attempt_at = {int(until)}")
+
+
+def _which(conn: Connection, ids: Sequence[int], condition: str) -> set[int]:
+    """Those of these outbox rows that meet `condition` (SQL over the row's columns)."""
+    return {
         int(r[0])
         for start in range(0, len(ids), 2000)
         for r in fetch(
             conn,
             f"SELECT id FROM outbox WHERE {ids_in('id', ids[start : start + 2000])} "
-            f"AND status = 'sending' AND next_attempt_at = {int(until)}",
+            f"AND {condition}",
         )
     }
 
@@ -172,16 +178,7 @@ def accepted(
         # a report that came before the answer was settled (the provider called back at
         # once) has finished the row: its SID and price are still the answer's (the
         # traffic cost counted the price; a later provider's price replaces this one)
-        ids = [r[2] for r in own]
-        early = {
-            int(r[0])
-            for start in range(0, len(ids), 2000)
-            for r in fetch(
-                conn,
-                f"SELECT id FROM outbox WHERE {ids_in('id', ids[start : start + 2000])} "
-                "AND status IN ('delivered', 'failed')",
-            )
-        }
+        early = _which(conn, [r[2] for r in own], "status IN ('delivered', 'failed')")
         if early:  # rare: one read for the batch, an update for each of these only
             conn.exec_driver_sql(
                 f"UPDATE outbox SET provider_id = COALESCE(provider_id, {p}), "
@@ -191,17 +188,15 @@ def accepted(
     # a row this claim did not change was reported already (its lease end is still this
     # claim's) or claimed again since (another lease end, or `sent` by a newer answer):
     # read only the latter, and only for the claims that fell short
-    return {
-        int(r[0])
-        for until, ids in short.items()
-        for start in range(0, len(ids), 2000)
-        for r in fetch(
+    fenced: set[int] = set()
+    for until, ids in short.items():
+        fenced |= _which(
             conn,
-            f"SELECT id FROM outbox WHERE {ids_in('id', ids[start : start + 2000])} "
-            f"AND next_attempt_at <> {int(until)} "
+            ids,
+            f"next_attempt_at <> {int(until)} "
             f"AND NOT (status = 'sent' AND next_attempt_at = {int(now)})",
         )
-    }
+    return fenced
 
 
 def again(conn: Connection, rows: Sequence[tuple[int, str | None, int, int]]) -> None:
@@ -237,23 +232,24 @@ def finish(
     *,
     leaving: Sequence[str],
     leased: Mapping[int, int] | None = None,
-    known: Mapping[int, Sent] | None = None,
+    still: Collection[int] | None = None,
 ) -> list[int]:
     """(status `delivered`/`failed`, at, reason, price, outbox id): the rows among them
     still in one of the `leaving` statuses take it; answer the ids that changed (a
     repeated report changes none). `leased`: a claim's answers, by id the claim's lease
-    end; a row claimed again since (its lease is another) is left alone. `known`: the
-    rows as `of_connection(..., lock=True)` read them in this transaction (locked: their
-    status cannot have changed since), so they are not read again."""
+    end; a row claimed again since (its lease is another) is left alone. `still`: the ids
+    this transaction read, locked (`of_connection(..., lock=True)`, `alike`), in one of
+    the `leaving` statuses: their status cannot have changed since, so it is not read
+    again."""
     if not rows:
         return []
     dialect = dialect_of_conn(conn)
     p = param(dialect)
     states = ", ".join(f"'{s}'" for s in leaving)
-    if known is not None and leased is None:
+    if still is not None and leased is None:
         # read in this transaction, under the rows' lock: no second read (each row a
         # SQLite step costs the writer the interpreter's lock once more)
-        changing = [r for r in rows if r[4] in known and known[r[4]].status in leaving]
+        changing = [r for r in rows if r[4] in still]
     else:
         ids = [r[4] for r in rows]
         before = {
@@ -322,7 +318,7 @@ def of_connection(
 ) -> dict[int, Sent]:
     """These messages, those sent through this connection only (others are missing).
     `lock`: held until the transaction ends (PostgreSQL's FOR UPDATE; SQLite's writer
-    holds the whole file), so their status read here stays theirs (`finish(known=)`)."""
+    holds the whole file), so their status read here stays theirs (`finish(still=)`)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
@@ -390,22 +386,6 @@ def alike(conn: Connection, connection_id: int, ids: Sequence[int]) -> list[Alik
             count, plain = found.get(key, (0, True))
             found[key] = (count + int(r[6]), plain and bool(r[7]))
     return [Alike._make((*key, count, plain)) for key, (count, plain) in found.items()]
-
-
-def delivered(conn: Connection, ids: Sequence[int], price: float | None, now: int) -> int:
-    """These messages `delivered` at `now`, at `price` when it is given, those not yet
-    reported final (`finish` of each one's report, set-based); answer how many."""
-    p = param(dialect_of_conn(conn))
-    still = ", ".join(f"'{s}'" for s in OPEN)
-    changed = 0
-    for start in range(0, len(ids), 2000):
-        changed += conn.exec_driver_sql(
-            f"UPDATE outbox SET status = 'delivered', done_at = {int(now)}, "
-            f"price = COALESCE({p}, price) WHERE {ids_in('id', ids[start : start + 2000])} "
-            f"AND status IN ({still})",
-            (price,),
-        ).rowcount
-    return changed
 
 
 def has_due(

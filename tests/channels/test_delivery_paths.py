@@ -263,6 +263,7 @@ def test_a_plain_callback_is_applied_set_based(
     after = plain[1]
     delivered = {int(r[0]) for r in after["outbox"] if r[1] == "delivered"}
     assert delivered == {*sent, made.delivered}
+    assert {r[4] for r in after["outbox"] if int(r[0]) in sent} == {"0.01"}  # the provider's
     new = [e for e in after["events"] if e not in before["events"]]
     assert [e[1] for e in new] == ["message.delivered"] * 4  # none for the deleted person
 
